@@ -1,0 +1,236 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { loadOrCreateDevSecrets } from './dev-secrets';
+
+/**
+ * The one typed configuration of anaf-flow. Every process (worker, API, dev launcher,
+ * CLI) reads it through `loadConfig`, so a bad value stops start-up with a message
+ * naming the variable instead of failing later on the first ANAF call.
+ */
+
+export const ANAF_ENVS = ['sandbox', 'test', 'prod'] as const;
+export type AnafEnv = (typeof ANAF_ENVS)[number];
+
+export interface PayloadKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface ApiKey {
+  tenant: string;
+  key: string;
+}
+
+export interface AppConfig {
+  temporal: {
+    /** undefined → the dev launcher starts its own dev server. */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    /** Activities that call ANAF run here, under one rate budget shared by all workers. */
+    anafTaskQueue: string;
+    anafCallsPerSecond: number;
+  };
+  anaf: {
+    env: AnafEnv;
+    oauthBaseUrl: string;
+    apiBaseUrl: string;
+    banciwsBaseUrl: string;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    redirectUri: string | undefined;
+  };
+  banciws: {
+    clientCert: string | undefined;
+    clientKey: string | undefined;
+    pfx: string | undefined;
+    passphrase: string | undefined;
+    ca: string | undefined;
+  };
+  /** First key encrypts; every key decrypts (rotation). */
+  payloadKeys: PayloadKey[];
+  api: {
+    port: number;
+    keys: ApiKey[];
+    /** true when the keys were generated for local development, not configured. */
+    keysGenerated: boolean;
+    publicUrl: string;
+  };
+  sandbox: {
+    port: number;
+    tlsPort: number;
+  };
+  dataDir: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const port = z.coerce.number().int().min(1).max(65535);
+const url = z.string().url();
+const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'letters, digits, dot, dash, underscore');
+
+function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') {
+    if (fallback !== undefined) return fallback;
+    const r = schema.safeParse(undefined);
+    if (r.success) return r.data;
+    throw new ConfigError(name, 'is required');
+  }
+  const r = schema.safeParse(raw.trim());
+  if (!r.success) throw new ConfigError(name, r.error.issues.map((i) => i.message).join('; '));
+  return r.data;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export function parsePayloadKeys(raw: string, variable = 'PAYLOAD_ENCRYPTION_KEYS'): PayloadKey[] {
+  const keys = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const sep = entry.indexOf(':');
+      if (sep <= 0) throw new ConfigError(variable, 'each entry must be keyId:base64Key');
+      const id = entry.slice(0, sep);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(variable, `bad key id "${id}"`);
+      const key = Buffer.from(entry.slice(sep + 1), 'base64');
+      if (key.length !== 32) throw new ConfigError(variable, `key "${id}" must be 32 bytes (base64), got ${key.length}`);
+      return { id, key };
+    });
+  if (keys.length === 0) throw new ConfigError(variable, 'no keys given');
+  const ids = new Set(keys.map((k) => k.id));
+  if (ids.size !== keys.length) throw new ConfigError(variable, 'duplicate key id');
+  return keys;
+}
+
+export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
+  const keys = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const sep = entry.indexOf(':');
+      if (sep <= 0) throw new ConfigError(variable, 'each entry must be tenant:key');
+      const tenant = entry.slice(0, sep);
+      const key = entry.slice(sep + 1);
+      if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
+        throw new ConfigError(variable, `tenant "${tenant}" must be lowercase letters, digits and dashes`);
+      }
+      if (key.length < 16) throw new ConfigError(variable, `key of tenant "${tenant}" is shorter than 16 characters`);
+      return { tenant, key };
+    });
+  if (keys.length === 0) throw new ConfigError(variable, 'no keys given');
+  if (new Set(keys.map((k) => k.key)).size !== keys.length) throw new ConfigError(variable, 'the same key is listed twice');
+  return keys;
+}
+
+function anafDefaults(env: AnafEnv, sandboxPort: number, sandboxTlsPort: number) {
+  if (env === 'sandbox') {
+    const base = `http://127.0.0.1:${sandboxPort}`;
+    return {
+      oauthBaseUrl: `${base}/anaf-oauth2/v1`,
+      apiBaseUrl: `${base}/test`,
+      banciwsBaseUrl: `https://127.0.0.1:${sandboxTlsPort}/BANCIWS/rest`,
+    };
+  }
+  return {
+    oauthBaseUrl: 'https://logincert.anaf.ro/anaf-oauth2/v1',
+    apiBaseUrl: `https://api.anaf.ro/${env}`,
+    banciwsBaseUrl: 'https://financiart.anaf.ro/BANCIWS/rest',
+  };
+}
+
+export interface LoadConfigOptions {
+  /** Where sandbox-mode secrets are generated when none are configured; tests pass false. */
+  generateDevSecrets?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): AppConfig {
+  const anafEnv = read(env, 'ANAF_ENV', z.enum(ANAF_ENVS), 'sandbox');
+  const dataDir = path.resolve(read(env, 'DATA_DIR', z.string().min(1), './data'));
+  const sandboxPort = read(env, 'SANDBOX_PORT', port, 9400);
+  const sandboxTlsPort = read(env, 'SANDBOX_TLS_PORT', port, 9443);
+  const defaults = anafDefaults(anafEnv, sandboxPort, sandboxTlsPort);
+  const apiPort = read(env, 'API_PORT', port, 8080);
+  const taskQueue = read(env, 'TEMPORAL_TASK_QUEUE', identifier, 'anaf-flow');
+
+  const generate = options.generateDevSecrets ?? true;
+  const devSecrets =
+    anafEnv === 'sandbox' && generate && (!optional(env, 'PAYLOAD_ENCRYPTION_KEYS') || !optional(env, 'API_KEYS'))
+      ? loadOrCreateDevSecrets(dataDir)
+      : undefined;
+
+  const rawPayloadKeys = optional(env, 'PAYLOAD_ENCRYPTION_KEYS') ?? devSecrets?.payloadEncryptionKeys;
+  if (!rawPayloadKeys) {
+    throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of 32 random bytes)`);
+  }
+  const rawApiKeys = optional(env, 'API_KEYS') ?? devSecrets?.apiKeys;
+  if (!rawApiKeys) throw new ConfigError('API_KEYS', `is required when ANAF_ENV=${anafEnv} (tenant:key,…)`);
+
+  const pfx = optional(env, 'BANCIWS_PFX');
+  const clientCert = optional(env, 'BANCIWS_CLIENT_CERT');
+  const clientKey = optional(env, 'BANCIWS_CLIENT_KEY');
+  if (pfx && (clientCert || clientKey)) {
+    throw new ConfigError('BANCIWS_PFX', 'set either BANCIWS_PFX or BANCIWS_CLIENT_CERT + BANCIWS_CLIENT_KEY, not both');
+  }
+  if (Boolean(clientCert) !== Boolean(clientKey)) {
+    throw new ConfigError(clientCert ? 'BANCIWS_CLIENT_KEY' : 'BANCIWS_CLIENT_CERT', 'the certificate and its key go together');
+  }
+
+  return {
+    temporal: {
+      address: optional(env, 'TEMPORAL_ADDRESS')
+        ? read(env, 'TEMPORAL_ADDRESS', z.string().regex(/^[^\s/]+:\d+$/, 'must be host:port'))
+        : undefined,
+      namespace: read(env, 'TEMPORAL_NAMESPACE', identifier, 'default'),
+      taskQueue,
+      anafTaskQueue: read(env, 'ANAF_TASK_QUEUE', identifier, `${taskQueue}-anaf-calls`),
+      anafCallsPerSecond: read(env, 'ANAF_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
+    },
+    anaf: {
+      env: anafEnv,
+      oauthBaseUrl: read(env, 'ANAF_OAUTH_BASE_URL', url, defaults.oauthBaseUrl).replace(/\/+$/, ''),
+      apiBaseUrl: read(env, 'ANAF_API_BASE_URL', url, defaults.apiBaseUrl).replace(/\/+$/, ''),
+      banciwsBaseUrl: read(env, 'BANCIWS_BASE_URL', url, defaults.banciwsBaseUrl).replace(/\/+$/, ''),
+      clientId: optional(env, 'ANAF_CLIENT_ID') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-client' : undefined),
+      clientSecret: optional(env, 'ANAF_CLIENT_SECRET') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-secret' : undefined),
+      redirectUri: optional(env, 'ANAF_REDIRECT_URI')
+        ? read(env, 'ANAF_REDIRECT_URI', url)
+        : anafEnv === 'sandbox'
+          ? `http://localhost:${apiPort}/oauth/callback`
+          : undefined,
+    },
+    banciws: {
+      clientCert,
+      clientKey,
+      pfx,
+      passphrase: optional(env, 'BANCIWS_PASSPHRASE'),
+      ca: optional(env, 'BANCIWS_CA'),
+    },
+    payloadKeys: parsePayloadKeys(rawPayloadKeys),
+    api: {
+      port: apiPort,
+      keys: parseApiKeys(rawApiKeys),
+      keysGenerated: !optional(env, 'API_KEYS'),
+      publicUrl: read(env, 'API_PUBLIC_URL', url, `http://localhost:${apiPort}`).replace(/\/+$/, ''),
+    },
+    sandbox: { port: sandboxPort, tlsPort: sandboxTlsPort },
+    dataDir,
+    logLevel: read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+  };
+}
