@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { anafTaskQueueFor } from '../workflows/task-queues';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 
 /**
@@ -199,7 +200,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
         : undefined,
       namespace: read(env, 'TEMPORAL_NAMESPACE', identifier, 'default'),
       taskQueue,
-      anafTaskQueue: read(env, 'ANAF_TASK_QUEUE', identifier, `${taskQueue}-anaf-calls`),
+      anafTaskQueue: anafTaskQueueFor(taskQueue),
       anafCallsPerSecond: read(env, 'ANAF_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
     },
     anaf: {

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { type AppConfig, loadConfig } from '../../lib/config';
+
+/** Fixed keys so every helper in one test process encrypts and authenticates alike. */
+export const TEST_PAYLOAD_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const TEST_API_KEYS = 'acme:acme-key-0123456789abcdef,globex:globex-key-0123456789abcdef';
+export const TENANT_A = { tenant: 'acme', key: 'acme-key-0123456789abcdef' };
+export const TENANT_B = { tenant: 'globex', key: 'globex-key-0123456789abcdef' };
+
+export function testConfig(overrides: Record<string, string> = {}): AppConfig {
+  return loadConfig(
+    {
+      ANAF_ENV: 'sandbox',
+      DATA_DIR: path.join(os.tmpdir(), `anaf-flow-test-${process.pid}-${randomBytes(4).toString('hex')}`),
+      PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS,
+      API_KEYS: TEST_API_KEYS,
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    },
+    { generateDevSecrets: false },
+  );
+}

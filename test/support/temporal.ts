@@ -1,0 +1,30 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { resolveTemporalCli, resolveTemporalTestServer } from '../../lib/temporal-binaries';
+import { dataConverterFor } from '../../lib/temporal-client';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { testConfig } from './config';
+
+/**
+ * A real Temporal dev server (the CLI found on TEMPORAL_CLI_PATH/PATH, never downloaded),
+ * with our search attributes registered and the client encrypting payloads like prod.
+ */
+export async function startDevServer(): Promise<TestWorkflowEnvironment> {
+  const config = testConfig();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: resolveTemporalCli() },
+      searchAttributes: [...ALL_SEARCH_ATTRIBUTES],
+      ip: '127.0.0.1',
+    },
+    client: { dataConverter: dataConverterFor(config) },
+  });
+}
+
+/** The time-skipping test server, for timers measured in days. */
+export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  const config = testConfig();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: resolveTemporalTestServer() } },
+    client: { dataConverter: dataConverterFor(config) },
+  });
+}

@@ -1,0 +1,59 @@
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createConnectivityActivities } from '../activities/connectivity';
+import type { AppConfig } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { dataConverterFor } from '../lib/temporal-client';
+
+export interface WorkerDeps {
+  config: AppConfig;
+  connection: NativeConnection;
+  logger: Logger;
+  /** Prebundled workflow code (production); without it the worker bundles at start-up. */
+  workflowBundle?: WorkflowBundleOption;
+}
+
+/**
+ * Two workers in one process: the orchestration worker (workflows and local activities)
+ * and the ANAF-calls worker, whose task queue carries the one rate limit every worker
+ * process shares — the Temporal server enforces maxTaskQueueActivitiesPerSecond across
+ * all pollers of that queue, so it must be set identically everywhere (it comes from
+ * ANAF_CALLS_PER_MINUTE).
+ */
+export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
+  const { config, connection } = deps;
+  const dataConverter = dataConverterFor(config);
+  const workflowSource = deps.workflowBundle
+    ? { workflowBundle: deps.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
+
+  const orchestration = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    dataConverter,
+    ...workflowSource,
+  });
+
+  const anafCalls = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.anafTaskQueue,
+    dataConverter,
+    activities: {
+      ...createConnectivityActivities(config),
+    },
+    maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
+  });
+
+  return [orchestration, anafCalls];
+}
+
+/** Runs the workers until they are shut down (signal or `shutdown()`), failing fast if one dies. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } catch (err) {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    throw err;
+  }
+}

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { ensureSearchAttributes } from '../lib/search-attribute-registration';
+import { temporalLoggerFor } from '../lib/temporal-logger';
+import { BUNDLE_PATH } from './build-bundle';
+import { createWorkers, runWorkers } from './create-workers';
+
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'anaf-flow-worker' });
+  // The Runtime owns SIGINT/SIGTERM: workers stop polling, finish in-flight tasks, then run() resolves.
+  Runtime.install({ logger: temporalLoggerFor(logger) });
+
+  const address = config.temporal.address ?? DEFAULT_TEMPORAL_ADDRESS;
+  const connection = await NativeConnection.connect({ address });
+  try {
+    const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+    if (added.length) logger.info({ added }, 'registered search attributes');
+  } catch (err) {
+    logger.warn({ err }, 'could not verify search attributes (missing operator permission?)');
+  }
+
+  const prebundled = process.env.WORKFLOW_BUNDLE ?? (fs.existsSync(BUNDLE_PATH) ? BUNDLE_PATH : undefined);
+  const workers = await createWorkers({
+    config,
+    connection,
+    logger,
+    workflowBundle: prebundled ? { codePath: prebundled } : undefined,
+  });
+  logger.info(
+    {
+      address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      anafTaskQueue: config.temporal.anafTaskQueue,
+      anafCallsPerMinute: Math.round(config.temporal.anafCallsPerSecond * 60),
+      prebundled: Boolean(prebundled),
+    },
+    'worker started',
+  );
+  try {
+    await runWorkers(workers);
+  } finally {
+    await connection.close();
+    logger.info('worker stopped');
+  }
+}
+
+main().catch((err) => {
+  // eslint-disable-next-line no-console
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

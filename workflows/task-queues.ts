@@ -1,0 +1,9 @@
+/**
+ * ANAF calls run on their own task queue so that one rate limit
+ * (maxTaskQueueActivitiesPerSecond, enforced by the Temporal server) covers every worker
+ * process. Workflows derive its name from their own queue, so no configuration has to
+ * reach workflow code and every deployment keeps the pair together.
+ */
+export function anafTaskQueueFor(taskQueue: string): string {
+  return `${taskQueue}-anaf-calls`;
+}
