@@ -15,7 +15,6 @@ const decoder = new TextDecoder();
 export class UnknownEncryptionKeyError extends ValueError {
   constructor(readonly keyId: string) {
     super(`Payload was encrypted with key "${keyId}", which is not configured in PAYLOAD_ENCRYPTION_KEYS`);
-    this.name = 'UnknownEncryptionKeyError';
   }
 }
 

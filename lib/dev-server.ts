@@ -1,0 +1,99 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { devServerSearchAttributeArgs } from './search-attribute-registration';
+import { resolveTemporalCli } from './temporal-binaries';
+
+export interface DevServerOptions {
+  dataDir: string;
+  namespace: string;
+  port?: number;
+  uiPort?: number;
+  codecEndpoint?: string;
+  /** Lines the server prints (warnings and errors only). */
+  onOutput?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Resolves once something answers Temporal's gRPC health at `address`, or rejects after `timeoutMs`. */
+export async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      await connection.workflowService.getSystemInfo({});
+      await connection.close();
+      return;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`Temporal at ${address} did not answer within ${timeoutMs} ms: ${(lastError as Error)?.message}`);
+}
+
+/**
+ * `temporal server start-dev` with a SQLite file under DATA_DIR (workflows survive a
+ * restart), the Web UI on, our search attributes registered, and the UI pointed at our
+ * codec server so an authorized operator sees decoded payloads.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const binary = resolveTemporalCli();
+  const port = options.port ?? 7233;
+  const uiPort = options.uiPort ?? 8233;
+  const dbDir = path.join(options.dataDir, 'temporal');
+  fs.mkdirSync(dbDir, { recursive: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    path.join(dbDir, 'dev.sqlite'),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
+    '--ui-disable-news-fetch',
+    ...devServerSearchAttributeArgs(),
+    ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
+  ];
+  const child = spawn(binary, args, {
+    env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) options.onOutput?.(line);
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`temporal server start-dev exited with code ${code}`))),
+  );
+  exited.catch(() => undefined); // after start-up, exits are reported by the caller's 'exit' listener
+  const address = `127.0.0.1:${port}`;
+  await Promise.race([waitForTemporal(address, 30_000), exited]);
+  return {
+    address,
+    uiUrl: `http://localhost:${uiPort}`,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig } from '../lib/config';
+import { type DevServer, startDevServer, waitForTemporal } from '../lib/dev-server';
+import { MissingBinaryError } from '../lib/temporal-binaries';
+
+/**
+ * `npm run dev`: the whole product on embedded defaults — a Temporal dev server (unless
+ * TEMPORAL_ADDRESS is set), the ANAF sandbox, the worker and the API — each its own
+ * process with prefixed output, stopped together on Ctrl-C.
+ */
+
+const ROOT = path.resolve(__dirname, '..');
+const started = Date.now();
+const children: ChildProcess[] = [];
+let devServer: DevServer | undefined;
+let stopping = false;
+
+function log(line: string): void {
+  process.stdout.write(`[dev] ${line}\n`);
+}
+
+function prefixed(name: string, chunk: Buffer): void {
+  for (const line of chunk.toString().split('\n')) if (line.trim()) process.stdout.write(`[${name}] ${line}\n`);
+}
+
+function startChild(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => prefixed(name, c));
+  child.stderr?.on('data', (c: Buffer) => prefixed(name, c));
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    log(`${name} exited (${signal ?? code}); stopping everything`);
+    void shutdown(1);
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+          setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
+        }),
+    ),
+  );
+  await devServer?.stop();
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const devKey = config.api.keys[0]!;
+  const codecEndpoint = `${config.api.publicUrl}/codec/k/${encodeURIComponent(devKey.key)}`;
+
+  let address = config.temporal.address;
+  let uiUrl = 'your Temporal UI';
+  if (address) {
+    log(`using Temporal at ${address} (TEMPORAL_ADDRESS)`);
+    await waitForTemporal(address, 15_000);
+  } else {
+    devServer = await startDevServer({
+      dataDir: config.dataDir,
+      namespace: config.temporal.namespace,
+      codecEndpoint,
+      onOutput: (line) => process.stdout.write(`[temporal] ${line}\n`),
+    });
+    devServer.process.once('exit', () => {
+      if (!stopping) {
+        log('Temporal dev server exited; stopping everything');
+        void shutdown(1);
+      }
+    });
+    address = devServer.address;
+    uiUrl = devServer.uiUrl;
+  }
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    DATA_DIR: config.dataDir,
+    // Children get the same secrets explicitly, so they never race to generate their own.
+    PAYLOAD_ENCRYPTION_KEYS: config.payloadKeys.map((k) => `${k.id}:${k.key.toString('base64')}`).join(','),
+    API_KEYS: config.api.keys.map((k) => `${k.tenant}:${k.key}`).join(','),
+  };
+  const sandboxUrl = `http://127.0.0.1:${config.sandbox.port}`;
+  if (config.anaf.env === 'sandbox') {
+    startChild('sandbox', 'sandbox/main.ts', env);
+    await waitForHttp(`${sandboxUrl}/__sandbox/state`, 30_000);
+  }
+  startChild('worker', 'workers/main.ts', env);
+  startChild('api', 'api/main.ts', env);
+  await waitForHttp(`http://127.0.0.1:${config.api.port}/readyz`, 60_000);
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const lines = [
+    '',
+    `anaf-flow is up in ${seconds} s (ANAF_ENV=${config.anaf.env})`,
+    `  API           ${config.api.publicUrl}   (docs: ${config.api.publicUrl}/docs)`,
+    `  Temporal UI   ${uiUrl}   (payloads decoded through ${config.api.publicUrl}/codec)`,
+    `  Temporal      ${address}   namespace ${config.temporal.namespace}`,
+    ...(config.anaf.env === 'sandbox' ? [`  ANAF sandbox  ${sandboxUrl}`] : []),
+    config.api.keysGenerated
+      ? `  API key       ${devKey.key}   (tenant "${devKey.tenant}", generated for development; header x-api-key)`
+      : `  API keys      from API_KEYS (${config.api.keys.length})`,
+    `  data          ${config.dataDir}`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+main().catch((err) => {
+  log(err instanceof MissingBinaryError ? err.message : `start-up failed: ${(err as Error).stack ?? err}`);
+  void shutdown(1);
+});

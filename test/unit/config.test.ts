@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../lib/config';
+
+const KEY = Buffer.alloc(32, 1).toString('base64');
+const base = { PAYLOAD_ENCRYPTION_KEYS: `k1:${KEY}`, API_KEYS: 'acme:0123456789abcdef0123' };
+
+function expectConfigError(env: Record<string, string>, variable: string, pattern?: RegExp) {
+  assert.throws(
+    () => loadConfig(env, { generateDevSecrets: false }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      assert.equal(err.variable, variable);
+      assert.match(err.message, new RegExp(variable));
+      if (pattern) assert.match(err.message, pattern);
+      return true;
+    },
+  );
+}
+
+describe('configuration', () => {
+  test('sandbox defaults point at the local sandbox', () => {
+    const c = loadConfig(base, { generateDevSecrets: false });
+    assert.equal(c.anaf.env, 'sandbox');
+    assert.equal(c.anaf.oauthBaseUrl, 'http://127.0.0.1:9400/anaf-oauth2/v1');
+    assert.equal(c.anaf.apiBaseUrl, 'http://127.0.0.1:9400/test');
+    assert.equal(c.anaf.banciwsBaseUrl, 'https://127.0.0.1:9443/BANCIWS/rest');
+    assert.equal(c.temporal.address, undefined);
+    assert.equal(c.temporal.taskQueue, 'anaf-flow');
+    assert.equal(c.temporal.anafTaskQueue, 'anaf-flow-anaf-calls');
+    assert.equal(c.api.port, 8080);
+  });
+
+  test('test and prod defaults point at ANAF with the environment in the path', () => {
+    const t = loadConfig({ ...base, ANAF_ENV: 'test' });
+    assert.equal(t.anaf.apiBaseUrl, 'https://api.anaf.ro/test');
+    assert.equal(t.anaf.oauthBaseUrl, 'https://logincert.anaf.ro/anaf-oauth2/v1');
+    assert.equal(t.anaf.banciwsBaseUrl, 'https://financiart.anaf.ro/BANCIWS/rest');
+    const p = loadConfig({ ...base, ANAF_ENV: 'prod', ANAF_API_BASE_URL: 'https://proxy.example/prod/' });
+    assert.equal(p.anaf.apiBaseUrl, 'https://proxy.example/prod', 'explicit URL wins, trailing slash trimmed');
+  });
+
+  test('bad values name the variable', () => {
+    expectConfigError({ ...base, ANAF_ENV: 'staging' }, 'ANAF_ENV');
+    expectConfigError({ ...base, API_PORT: 'eighty' }, 'API_PORT');
+    expectConfigError({ ...base, API_PORT: '70000' }, 'API_PORT');
+    expectConfigError({ ...base, TEMPORAL_ADDRESS: 'http://x:7233' }, 'TEMPORAL_ADDRESS', /host:port/);
+    expectConfigError({ ...base, ANAF_API_BASE_URL: 'not a url' }, 'ANAF_API_BASE_URL');
+    expectConfigError({ ...base, TEMPORAL_TASK_QUEUE: 'has space' }, 'TEMPORAL_TASK_QUEUE');
+    expectConfigError({ ...base, PAYLOAD_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }, 'PAYLOAD_ENCRYPTION_KEYS', /32 bytes/);
+    expectConfigError({ ...base, PAYLOAD_ENCRYPTION_KEYS: `k1:${KEY},k1:${KEY}` }, 'PAYLOAD_ENCRYPTION_KEYS', /duplicate/);
+    expectConfigError({ ...base, API_KEYS: 'acme' }, 'API_KEYS', /tenant:key/);
+    expectConfigError({ ...base, API_KEYS: 'ACME:0123456789abcdef0123' }, 'API_KEYS', /lowercase/);
+    expectConfigError({ ...base, API_KEYS: 'acme:short' }, 'API_KEYS', /16/);
+    expectConfigError({ ...base, BANCIWS_CLIENT_CERT: '/c.pem' }, 'BANCIWS_CLIENT_KEY');
+    expectConfigError({ ...base, BANCIWS_PFX: '/c.pfx', BANCIWS_CLIENT_CERT: '/c.pem', BANCIWS_CLIENT_KEY: '/k.pem' }, 'BANCIWS_PFX');
+    expectConfigError({ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
+  });
+
+  test('outside the sandbox, secrets are required, never generated', () => {
+    expectConfigError({ ANAF_ENV: 'prod', API_KEYS: base.API_KEYS }, 'PAYLOAD_ENCRYPTION_KEYS', /required/);
+    expectConfigError({ ANAF_ENV: 'test', PAYLOAD_ENCRYPTION_KEYS: base.PAYLOAD_ENCRYPTION_KEYS }, 'API_KEYS', /required/);
+  });
+
+  test('sandbox mode generates dev secrets once and keeps them across restarts', () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-flow-config-'));
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const second = loadConfig({ DATA_DIR: dataDir });
+    assert.equal(first.api.keysGenerated, true);
+    assert.deepEqual(second.api.keys, first.api.keys);
+    assert.equal(second.payloadKeys[0]!.key.toString('hex'), first.payloadKeys[0]!.key.toString('hex'));
+    const mode = fs.statSync(path.join(dataDir, 'dev-secrets.json')).mode & 0o777;
+    assert.equal(mode, 0o600, 'dev secrets are readable by the owner only');
+  });
+
+  test('the ANAF call budget is configured per minute and applied per second', () => {
+    const c = loadConfig({ ...base, ANAF_CALLS_PER_MINUTE: '600' }, { generateDevSecrets: false });
+    assert.equal(c.temporal.anafCallsPerSecond, 10);
+  });
+});
