@@ -50,6 +50,11 @@ export interface AppConfig {
   };
   /** First key encrypts; every key decrypts (rotation). */
   payloadKeys: PayloadKey[];
+  /**
+   * Seals OAuth tokens inside workflow state. Separate from the payload keys on purpose:
+   * an operator who decodes payloads in the Web UI still sees only sealed tokens.
+   */
+  tokenKeys: PayloadKey[];
   api: {
     port: number;
     keys: ApiKey[];
@@ -180,6 +185,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   if (!rawPayloadKeys) {
     throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of 32 random bytes)`);
   }
+  const rawTokenKeys = optional(env, 'TOKEN_ENCRYPTION_KEYS') ?? devSecrets?.tokenEncryptionKeys;
+  if (!rawTokenKeys) {
+    throw new ConfigError('TOKEN_ENCRYPTION_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of 32 random bytes)`);
+  }
   const rawApiKeys = optional(env, 'API_KEYS') ?? devSecrets?.apiKeys;
   if (!rawApiKeys) throw new ConfigError('API_KEYS', `is required when ANAF_ENV=${anafEnv} (tenant:key,…)`);
 
@@ -224,6 +233,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       ca: optional(env, 'BANCIWS_CA'),
     },
     payloadKeys: parsePayloadKeys(rawPayloadKeys),
+    tokenKeys: parsePayloadKeys(rawTokenKeys, 'TOKEN_ENCRYPTION_KEYS'),
     api: {
       port: apiPort,
       keys: parseApiKeys(rawApiKeys),

@@ -9,18 +9,33 @@ import path from 'node:path';
  */
 export interface DevSecrets {
   payloadEncryptionKeys: string;
+  tokenEncryptionKeys: string;
   apiKeys: string;
+}
+
+function newKey(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`;
 }
 
 export function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   const file = path.join(dataDir, 'dev-secrets.json');
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevSecrets;
+    const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>;
+    if (existing.payloadEncryptionKeys && existing.apiKeys && existing.tokenEncryptionKeys) return existing as DevSecrets;
+    // A file from an older version: keep what it has, add what is missing.
+    const completed: DevSecrets = {
+      payloadEncryptionKeys: existing.payloadEncryptionKeys ?? newKey('dev'),
+      tokenEncryptionKeys: existing.tokenEncryptionKeys ?? newKey('tok'),
+      apiKeys: existing.apiKeys ?? `dev:dev_${randomBytes(24).toString('base64url')}`,
+    };
+    fs.writeFileSync(file, JSON.stringify(completed, null, 2), { mode: 0o600 });
+    return completed;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const secrets: DevSecrets = {
-    payloadEncryptionKeys: `dev-${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
+    payloadEncryptionKeys: newKey('dev'),
+    tokenEncryptionKeys: newKey('tok'),
     apiKeys: `dev:dev_${randomBytes(24).toString('base64url')}`,
   };
   fs.mkdirSync(dataDir, { recursive: true });

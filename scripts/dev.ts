@@ -16,6 +16,10 @@ const children: ChildProcess[] = [];
 let devServer: DevServer | undefined;
 let stopping = false;
 
+function formatKeys(keys: Array<{ id: string; key: Buffer }>): string {
+  return keys.map((k) => `${k.id}:${k.key.toString('base64')}`).join(',');
+}
+
 function log(line: string): void {
   process.stdout.write(`[dev] ${line}\n`);
 }
@@ -107,7 +111,8 @@ async function main(): Promise<void> {
     TEMPORAL_NAMESPACE: config.temporal.namespace,
     DATA_DIR: config.dataDir,
     // Children get the same secrets explicitly, so they never race to generate their own.
-    PAYLOAD_ENCRYPTION_KEYS: config.payloadKeys.map((k) => `${k.id}:${k.key.toString('base64')}`).join(','),
+    PAYLOAD_ENCRYPTION_KEYS: formatKeys(config.payloadKeys),
+    TOKEN_ENCRYPTION_KEYS: formatKeys(config.tokenKeys),
     API_KEYS: config.api.keys.map((k) => `${k.tenant}:${k.key}`).join(','),
   };
   const sandboxUrl = `http://127.0.0.1:${config.sandbox.port}`;

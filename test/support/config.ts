@@ -5,6 +5,7 @@ import { type AppConfig, loadConfig } from '../../lib/config';
 
 /** Fixed keys so every helper in one test process encrypts and authenticates alike. */
 export const TEST_PAYLOAD_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const TEST_TOKEN_KEYS = `tok-1:${Buffer.alloc(32, 9).toString('base64')}`;
 export const TEST_API_KEYS = 'acme:acme-key-0123456789abcdef,globex:globex-key-0123456789abcdef';
 export const TENANT_A = { tenant: 'acme', key: 'acme-key-0123456789abcdef' };
 export const TENANT_B = { tenant: 'globex', key: 'globex-key-0123456789abcdef' };
@@ -15,6 +16,7 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
       ANAF_ENV: 'sandbox',
       DATA_DIR: path.join(os.tmpdir(), `anaf-flow-test-${process.pid}-${randomBytes(4).toString('hex')}`),
       PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS,
+      TOKEN_ENCRYPTION_KEYS: TEST_TOKEN_KEYS,
       API_KEYS: TEST_API_KEYS,
       LOG_LEVEL: 'silent',
       ...overrides,

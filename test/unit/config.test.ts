@@ -6,7 +6,11 @@ import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../lib/config';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
-const base = { PAYLOAD_ENCRYPTION_KEYS: `k1:${KEY}`, API_KEYS: 'acme:0123456789abcdef0123' };
+const base = {
+  PAYLOAD_ENCRYPTION_KEYS: `k1:${KEY}`,
+  TOKEN_ENCRYPTION_KEYS: `t1:${KEY}`,
+  API_KEYS: 'acme:0123456789abcdef0123',
+};
 
 function expectConfigError(env: Record<string, string>, variable: string, pattern?: RegExp) {
   assert.throws(
@@ -61,8 +65,9 @@ describe('configuration', () => {
   });
 
   test('outside the sandbox, secrets are required, never generated', () => {
-    expectConfigError({ ANAF_ENV: 'prod', API_KEYS: base.API_KEYS }, 'PAYLOAD_ENCRYPTION_KEYS', /required/);
-    expectConfigError({ ANAF_ENV: 'test', PAYLOAD_ENCRYPTION_KEYS: base.PAYLOAD_ENCRYPTION_KEYS }, 'API_KEYS', /required/);
+    expectConfigError({ ...base, ANAF_ENV: 'prod', PAYLOAD_ENCRYPTION_KEYS: '' }, 'PAYLOAD_ENCRYPTION_KEYS', /required/);
+    expectConfigError({ ...base, ANAF_ENV: 'prod', TOKEN_ENCRYPTION_KEYS: '' }, 'TOKEN_ENCRYPTION_KEYS', /required/);
+    expectConfigError({ ...base, ANAF_ENV: 'test', API_KEYS: '' }, 'API_KEYS', /required/);
   });
 
   test('sandbox mode generates dev secrets once and keeps them across restarts', () => {
