@@ -22,6 +22,18 @@ export interface ApiKey {
   key: string;
 }
 
+export const OAUTH_SCOPES = ['EFACTURA', 'ETRANSPORT'] as const;
+export type OAuthScope = (typeof OAUTH_SCOPES)[number];
+
+/** One ANAF OAuth application registration: client id, secret and its callback URL. */
+export interface OAuthCredentialSet {
+  id: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  scopes: OAuthScope[];
+}
+
 export interface AppConfig {
   temporal: {
     /** undefined → the dev launcher starts its own dev server. */
@@ -40,6 +52,13 @@ export interface AppConfig {
     clientId: string | undefined;
     clientSecret: string | undefined;
     redirectUri: string | undefined;
+  };
+  oauth: {
+    /** The main set (from ANAF_CLIENT_*) first, then ANAF_OAUTH_CLIENTS. */
+    credentialSets: OAuthCredentialSet[];
+    refreshLeadMs: number;
+    warnBeforeRefreshExpiryMs: number;
+    requestTtlMs: number;
   };
   banciws: {
     clientCert: string | undefined;
@@ -145,6 +164,33 @@ export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
   return keys;
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
+const credentialSetSchema = z.array(
+  z.object({
+    id: identifier,
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1),
+    redirectUri: url,
+    scopes: z.array(z.enum(OAUTH_SCOPES)).min(1).default([...OAUTH_SCOPES]),
+  }),
+);
+
+function parseCredentialSets(raw: string | undefined): OAuthCredentialSet[] {
+  if (!raw) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('ANAF_OAUTH_CLIENTS', 'must be a JSON array of {id, clientId, clientSecret, redirectUri, scopes}');
+  }
+  const r = credentialSetSchema.safeParse(json);
+  if (!r.success) {
+    throw new ConfigError('ANAF_OAUTH_CLIENTS', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return r.data;
+}
+
 function anafDefaults(env: AnafEnv, sandboxPort: number, sandboxTlsPort: number) {
   if (env === 'sandbox') {
     const base = `http://127.0.0.1:${sandboxPort}`;
@@ -202,6 +248,23 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     throw new ConfigError(clientCert ? 'BANCIWS_CLIENT_KEY' : 'BANCIWS_CLIENT_CERT', 'the certificate and its key go together');
   }
 
+  const clientId = optional(env, 'ANAF_CLIENT_ID') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-client' : undefined);
+  const clientSecret = optional(env, 'ANAF_CLIENT_SECRET') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-secret' : undefined);
+  const redirectUri = optional(env, 'ANAF_REDIRECT_URI')
+    ? read(env, 'ANAF_REDIRECT_URI', url)
+    : anafEnv === 'sandbox'
+      ? `http://localhost:${apiPort}/oauth/callback`
+      : undefined;
+  const credentialSets: OAuthCredentialSet[] = [];
+  if (clientId && clientSecret && redirectUri) {
+    credentialSets.push({ id: 'main', clientId, clientSecret, redirectUri, scopes: [...OAUTH_SCOPES] });
+  }
+  credentialSets.push(...parseCredentialSets(optional(env, 'ANAF_OAUTH_CLIENTS')));
+  if (new Set(credentialSets.map((c) => c.id)).size !== credentialSets.length) {
+    throw new ConfigError('ANAF_OAUTH_CLIENTS', 'credential set ids must be unique ("main" is ANAF_CLIENT_ID\'s)');
+  }
+  const days = z.coerce.number().positive().max(3650);
+
   return {
     temporal: {
       address: optional(env, 'TEMPORAL_ADDRESS')
@@ -217,13 +280,15 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       oauthBaseUrl: read(env, 'ANAF_OAUTH_BASE_URL', url, defaults.oauthBaseUrl).replace(/\/+$/, ''),
       apiBaseUrl: read(env, 'ANAF_API_BASE_URL', url, defaults.apiBaseUrl).replace(/\/+$/, ''),
       banciwsBaseUrl: read(env, 'BANCIWS_BASE_URL', url, defaults.banciwsBaseUrl).replace(/\/+$/, ''),
-      clientId: optional(env, 'ANAF_CLIENT_ID') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-client' : undefined),
-      clientSecret: optional(env, 'ANAF_CLIENT_SECRET') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-secret' : undefined),
-      redirectUri: optional(env, 'ANAF_REDIRECT_URI')
-        ? read(env, 'ANAF_REDIRECT_URI', url)
-        : anafEnv === 'sandbox'
-          ? `http://localhost:${apiPort}/oauth/callback`
-          : undefined,
+      clientId,
+      clientSecret,
+      redirectUri,
+    },
+    oauth: {
+      credentialSets,
+      refreshLeadMs: read(env, 'OAUTH_REFRESH_LEAD_DAYS', days, 30) * DAY_MS,
+      warnBeforeRefreshExpiryMs: read(env, 'OAUTH_WARN_BEFORE_DAYS', days, 30) * DAY_MS,
+      requestTtlMs: read(env, 'OAUTH_REQUEST_TTL_MINUTES', z.coerce.number().positive().max(7 * 24 * 60), 30) * 60_000,
     },
     banciws: {
       clientCert,

@@ -1,27 +1,37 @@
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createConnectivityActivities } from '../activities/connectivity';
+import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { dataConverterFor } from '../lib/temporal-client';
+import { TokenSealer } from '../lib/token-seal';
 
 export interface WorkerDeps {
   config: AppConfig;
   connection: NativeConnection;
+  /** A client for activities that talk to our own workflows (token hand-over, sweeps). */
+  client: Client;
   logger: Logger;
   /** Prebundled workflow code (production); without it the worker bundles at start-up. */
   workflowBundle?: WorkflowBundleOption;
 }
 
+export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client'>) {
+  return { config: deps.config, client: deps.client, sealer: new TokenSealer(deps.config.tokenKeys) };
+}
+
 /**
- * Two workers in one process: the orchestration worker (workflows and local activities)
- * and the ANAF-calls worker, whose task queue carries the one rate limit every worker
- * process shares — the Temporal server enforces maxTaskQueueActivitiesPerSecond across
- * all pollers of that queue, so it must be set identically everywhere (it comes from
- * ANAF_CALLS_PER_MINUTE).
+ * Two workers in one process: the orchestration worker (workflows and activities that
+ * only talk to Temporal or local storage) and the ANAF-calls worker, whose task queue
+ * carries the one rate limit every worker process shares — the Temporal server enforces
+ * maxTaskQueueActivitiesPerSecond across all pollers of that queue, so it must be set
+ * identically everywhere (it comes from ANAF_CALLS_PER_MINUTE).
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config, connection } = deps;
   const dataConverter = dataConverterFor(config);
+  const activityDeps = createActivityDeps(deps);
   const workflowSource = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
     : { workflowsPath: require.resolve('../workflows') };
@@ -32,6 +42,9 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: config.temporal.taskQueue,
     dataConverter,
     ...workflowSource,
+    activities: {
+      ...createOAuthOrchestrationActivities(activityDeps),
+    },
   });
 
   const anafCalls = await Worker.create({
@@ -41,6 +54,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     dataConverter,
     activities: {
       ...createConnectivityActivities(config),
+      ...createOAuthAnafActivities(activityDeps),
     },
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
   });

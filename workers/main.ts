@@ -3,9 +3,11 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/search-attribute-registration';
+import { connectClient } from '../lib/temporal-client';
 import { temporalLoggerFor } from '../lib/temporal-logger';
 import { BUNDLE_PATH } from './build-bundle';
 import { createWorkers, runWorkers } from './create-workers';
+import { ensureSchedules } from './schedules';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
@@ -24,10 +26,14 @@ async function main(): Promise<void> {
     logger.warn({ err }, 'could not verify search attributes (missing operator permission?)');
   }
 
+  const client = await connectClient(config, address);
+  await ensureSchedules(client, config, logger);
+
   const prebundled = process.env.WORKFLOW_BUNDLE ?? (fs.existsSync(BUNDLE_PATH) ? BUNDLE_PATH : undefined);
   const workers = await createWorkers({
     config,
     connection,
+    client,
     logger,
     workflowBundle: prebundled ? { codePath: prebundled } : undefined,
   });
@@ -46,6 +52,7 @@ async function main(): Promise<void> {
     await runWorkers(workers);
   } finally {
     await connection.close();
+    await client.connection.close();
     logger.info('worker stopped');
   }
 }

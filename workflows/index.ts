@@ -1,2 +1,6 @@
 // Every workflow the worker registers. Workers bundle this file; keep it free of I/O.
 export { connectivityCheck } from './connectivity-check';
+export { organization } from './organization';
+export { oauthAuthorization } from './oauth/authorization';
+export { oauthAuthorizationRequest } from './oauth/authorization-request';
+export { oauthRefreshSweep, oauthTest } from './oauth/maintenance';

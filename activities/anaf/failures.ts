@@ -1,0 +1,174 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { type AnafResponse, AnafTransportError, ResponseTooLargeError, redactUrl } from './http';
+
+/**
+ * Every way ANAF says "no", classified once, here. ANAF answers errors as JSON
+ * `{eroare, titlu}` (often with HTTP 200), OAuth-style JSON, text/plain, 4xx/5xx, its F5
+ * gateway's HTML pages, and 429. Activities turn a problem into an ApplicationFailure
+ * whose type and retry behaviour the workflows rely on.
+ */
+
+export type AnafProblem =
+  | { kind: 'RATE_LIMITED'; status: number; retryAfterMs: number; message: string }
+  | { kind: 'DAILY_LIMIT'; status: number; message: string }
+  | { kind: 'GATEWAY_REJECTED'; status: number; message: string; supportId?: string }
+  | { kind: 'UNAUTHORIZED'; status: number; message: string }
+  | { kind: 'BAD_REQUEST'; status: number; message: string; title?: string }
+  | { kind: 'SERVER_ERROR'; status: number; message: string }
+  | { kind: 'ANAF_ERROR'; status: number; message: string; title?: string };
+
+export const FAILURE_TYPES = {
+  RATE_LIMITED: 'AnafRateLimited',
+  DAILY_LIMIT: 'AnafDailyLimit',
+  GATEWAY_REJECTED: 'AnafGatewayRejected',
+  UNAUTHORIZED: 'AnafUnauthorized',
+  BAD_REQUEST: 'AnafBadRequest',
+  SERVER_ERROR: 'AnafServerError',
+  ANAF_ERROR: 'AnafError',
+  NOT_SENT: 'AnafNotSent',
+  ANSWER_LOST: 'AnafAnswerLost',
+  TOO_LARGE: 'AnafAnswerTooLarge',
+  NOT_AUTHORIZED: 'NotAuthorized',
+} as const;
+
+const DAILY_LIMIT = /S-au (?:facut|efectuat) deja|limita (?:maxima )?(?:de )?\d+ .*(?:zi|zilei)|in cursul zilei/i;
+const WAF_PAGE = /The requested URL was rejected|Request Rejected|support ID/i;
+
+function excerpt(text: string, max = 300): string {
+  const flat = text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function isHtml(res: AnafResponse, text: string): boolean {
+  return res.contentType.includes('text/html') || /^\s*(<!DOCTYPE html|<html)/i.test(text);
+}
+
+/**
+ * Returns the problem an answer carries, or undefined when it is a normal answer.
+ * `expectsHtml` is for the few endpoints whose good answers are HTML (the authorize page).
+ */
+export function detectProblem(res: AnafResponse): AnafProblem | undefined {
+  const text = res.text();
+  const status = res.status;
+  if (status === 429) {
+    return { kind: 'RATE_LIMITED', status, retryAfterMs: retryAfterMs(res.headers['retry-after']) ?? 60_000, message: excerpt(text) || 'Too Many Requests' };
+  }
+  if (DAILY_LIMIT.test(text) && text.length < 2_000) return { kind: 'DAILY_LIMIT', status, message: excerpt(text) };
+  if (isHtml(res, text)) {
+    if (WAF_PAGE.test(text)) {
+      const supportId = /support ID is:?\s*([0-9]+)/i.exec(text)?.[1];
+      return { kind: 'GATEWAY_REJECTED', status, message: excerpt(text), ...(supportId ? { supportId } : {}) };
+    }
+    if (status >= 500) return { kind: 'SERVER_ERROR', status, message: excerpt(text) };
+    if (status === 401 || status === 403) return { kind: 'UNAUTHORIZED', status, message: excerpt(text) };
+    // An HTML page where data was expected is the gateway talking, not the service.
+    return { kind: 'GATEWAY_REJECTED', status, message: excerpt(text) };
+  }
+  if (status === 401 || status === 403) return { kind: 'UNAUTHORIZED', status, message: excerpt(text) || `HTTP ${status}` };
+  if (status >= 500) return { kind: 'SERVER_ERROR', status, message: excerpt(text) || `HTTP ${status}` };
+  const json = res.contentType.includes('json') || /^\s*\{/.test(text) ? parseJson(text) : undefined;
+  const eroare = json && typeof json.eroare === 'string' ? json.eroare : undefined;
+  const titlu = json && typeof json.titlu === 'string' ? json.titlu : undefined;
+  if (status >= 400) {
+    const message = eroare ?? (typeof json?.message === 'string' ? json.message : undefined) ?? (excerpt(text) || `HTTP ${status}`);
+    return { kind: 'BAD_REQUEST', status, message, ...(titlu ? { title: titlu } : {}) };
+  }
+  if (eroare) return { kind: 'ANAF_ERROR', status, message: eroare, ...(titlu ? { title: titlu } : {}) };
+  return undefined;
+}
+
+/** Milliseconds until the next calendar day in Romania, when ANAF's daily quotas reset. */
+export function msUntilNextRomanianDay(now = Date.now()): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/Bucharest',
+      hourCycle: 'h23',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+      .formatToParts(new Date(now))
+      .map((p) => [p.type, p.value]),
+  );
+  const elapsed = (Number(parts.hour) * 3600 + Number(parts.minute) * 60 + Number(parts.second)) * 1000 + (now % 1000);
+  return 24 * 3600 * 1000 - elapsed;
+}
+
+export interface FailureContext {
+  /** What was being done, for the message: "e-Factura upload". */
+  operation: string;
+  /** Repeating the call has no effect at ANAF (reads, status checks, downloads). */
+  idempotent: boolean;
+  now?: number;
+}
+
+/** The ApplicationFailure a problem becomes; the workflows' retry and reconcile logic keys on its type. */
+export function failureForProblem(problem: AnafProblem, ctx: FailureContext): ApplicationFailure {
+  const message = `${ctx.operation}: ANAF answered ${problem.status}: ${problem.message}`;
+  const details = [problem];
+  switch (problem.kind) {
+    case 'RATE_LIMITED':
+      return ApplicationFailure.create({ type: FAILURE_TYPES.RATE_LIMITED, message, details, nextRetryDelay: problem.retryAfterMs });
+    case 'DAILY_LIMIT':
+      // Hammering after a daily-limit answer can get the app blocked: wait for tomorrow (+ a margin).
+      return ApplicationFailure.create({
+        type: FAILURE_TYPES.DAILY_LIMIT,
+        message,
+        details,
+        nextRetryDelay: msUntilNextRomanianDay(ctx.now) + 5 * 60_000,
+      });
+    case 'GATEWAY_REJECTED':
+      // The F5 WAF refused the request before the service saw it: safe to retry even uploads.
+      return ApplicationFailure.create({ type: FAILURE_TYPES.GATEWAY_REJECTED, message, details, nextRetryDelay: 30_000 });
+    case 'UNAUTHORIZED':
+      return ApplicationFailure.create({ type: FAILURE_TYPES.UNAUTHORIZED, message, details, nonRetryable: true });
+    case 'BAD_REQUEST':
+    case 'ANAF_ERROR':
+      return ApplicationFailure.create({ type: FAILURE_TYPES[problem.kind], message, details, nonRetryable: true });
+    case 'SERVER_ERROR':
+      return ctx.idempotent
+        ? ApplicationFailure.create({ type: FAILURE_TYPES.SERVER_ERROR, message, details })
+        : ApplicationFailure.create({ type: FAILURE_TYPES.ANSWER_LOST, message, details, nonRetryable: true });
+  }
+}
+
+/** Transport errors and oversize answers as failures; anything else is rethrown unchanged. */
+export function failureForError(err: unknown, ctx: FailureContext): unknown {
+  if (err instanceof AnafTransportError) {
+    if (err.phase === 'NOT_SENT') {
+      return ApplicationFailure.create({
+        type: FAILURE_TYPES.NOT_SENT,
+        message: `${ctx.operation}: ANAF not reached (${err.causeCode})`,
+        details: [{ url: redactUrl(err.url), code: err.causeCode }],
+      });
+    }
+    return ApplicationFailure.create({
+      type: FAILURE_TYPES.ANSWER_LOST,
+      message: `${ctx.operation}: the answer was lost after the request was sent (${err.causeCode})`,
+      details: [{ url: redactUrl(err.url), code: err.causeCode }],
+      // A read can simply be asked again; a write must be reconciled by the workflow.
+      nonRetryable: !ctx.idempotent,
+    });
+  }
+  if (err instanceof ResponseTooLargeError) {
+    return ApplicationFailure.create({ type: FAILURE_TYPES.TOO_LARGE, message: `${ctx.operation}: ${err.message}`, nonRetryable: true });
+  }
+  return err;
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
+import type { AppConfig, OAuthCredentialSet } from '../../lib/config';
+import { accessTokenExpiry, jwtTimes } from '../../lib/jwt-claims';
+import type { TokenSealer } from '../../lib/token-seal';
+import type {
+  AuthorizationKey,
+  AuthorizationInit,
+  AuthorizationView,
+  InstallTokensRequest,
+  SealedTokens,
+} from '../../workflows/oauth/types';
+import type { oauthAuthorization } from '../../workflows/oauth/authorization';
+import { installUpdate, refreshUpdate, statusQuery } from '../../workflows/oauth/definitions';
+import { authorizationWorkflowId } from '../../workflows/oauth/types';
+import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
+import { anafFetch } from '../anaf/http';
+import { AnafOAuthClient, type RevokeOutcome, type TokenAnswer } from './anaf-oauth-client';
+import { TokenProvider } from './token-provider';
+
+export interface OAuthActivityDeps {
+  config: Pick<AppConfig, 'anaf' | 'oauth' | 'temporal'>;
+  sealer: TokenSealer;
+  /** For handing tokens to the lifecycle workflow; only the orchestration worker needs it. */
+  client?: Client;
+}
+
+export function credentialSet(config: Pick<AppConfig, 'oauth'>, id: string): OAuthCredentialSet {
+  const set = config.oauth.credentialSets.find((s) => s.id === id);
+  if (!set) {
+    throw ApplicationFailure.create({
+      type: 'UnknownCredentialSet',
+      message: `OAuth credential set "${id}" is not configured (ANAF_CLIENT_* / ANAF_OAUTH_CLIENTS)`,
+      nonRetryable: true,
+    });
+  }
+  return set;
+}
+
+/** Calls that reach ANAF: they run on the rate-limited ANAF task queue. */
+export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
+  const client = new AnafOAuthClient(deps.config.anaf.oauthBaseUrl);
+  const { sealer } = deps;
+
+  function seal(answer: TokenAnswer, previousSealedRefresh?: string): SealedTokens {
+    const now = Date.now();
+    const refresh = answer.refreshToken;
+    const previousRefreshExpiry = previousSealedRefresh ? jwtTimes(sealer.open(previousSealedRefresh)).expiresAt : undefined;
+    const refreshTokenExpiresAt = refresh ? jwtTimes(refresh).expiresAt : previousRefreshExpiry;
+    const accessTokenExpiresAt = accessTokenExpiry(answer.accessToken, answer.expiresIn, now);
+    return {
+      tokenId: randomUUID(),
+      sealedAccess: sealer.seal(answer.accessToken),
+      // ANAF may answer a refresh without a new refresh token: the old one stays valid then.
+      ...(refresh ? { sealedRefresh: sealer.seal(refresh) } : previousSealedRefresh ? { sealedRefresh: previousSealedRefresh } : {}),
+      ...(accessTokenExpiresAt ? { accessTokenExpiresAt } : {}),
+      ...(refreshTokenExpiresAt ? { refreshTokenExpiresAt } : {}),
+      obtainedAt: now,
+    };
+  }
+
+  return {
+    async exchangeAuthorizationCode(input: { credentialSetId: string; sealedCode: string }): Promise<SealedTokens> {
+      const set = credentialSet(deps.config, input.credentialSetId);
+      return seal(await client.exchangeCode(set, sealer.open(input.sealedCode)));
+    },
+
+    async refreshAuthorizationTokens(input: { credentialSetId: string; sealedRefresh: string }): Promise<SealedTokens> {
+      const set = credentialSet(deps.config, input.credentialSetId);
+      return seal(await client.refresh(set, sealer.open(input.sealedRefresh)), input.sealedRefresh);
+    },
+
+    async revokeAuthorizationTokens(input: {
+      credentialSetId: string;
+      sealedAccess?: string;
+      sealedRefresh?: string;
+    }): Promise<{ refresh?: RevokeOutcome; access?: RevokeOutcome }> {
+      const set = credentialSet(deps.config, input.credentialSetId);
+      // The refresh token first: revoking it is what stops new access tokens.
+      const refresh = input.sealedRefresh ? await client.revoke(set, sealer.open(input.sealedRefresh), 'refresh_token') : undefined;
+      const access = input.sealedAccess ? await client.revoke(set, sealer.open(input.sealedAccess), 'access_token') : undefined;
+      return { ...(refresh ? { refresh } : {}), ...(access ? { access } : {}) };
+    },
+
+    /** ANAF's TestOauth "hello" with the authorization's current token: proves it works end to end. */
+    async testAuthorization(input: { key: AuthorizationKey; name: string }): Promise<{ status: number; body: string }> {
+      if (!deps.client) throw new Error('testAuthorization needs a Temporal client');
+      const provider = new TokenProvider(deps.client, sealer);
+      const url = new URL('/TestOauth/jaxrs/hello', deps.config.anaf.apiBaseUrl);
+      url.searchParams.set('name', input.name);
+      const result = await provider.withToken(input.key, async (token) => {
+        let res;
+        try {
+          res = await anafFetch({ method: 'GET', url: url.toString(), headers: { authorization: `Bearer ${token}` }, timeoutMs: 20_000 });
+        } catch (err) {
+          throw failureForError(err, { operation: 'TestOauth hello', idempotent: true });
+        }
+        const problem = detectProblem(res);
+        if (problem?.kind === 'UNAUTHORIZED') return { ok: false as const, unauthorized: true as const, status: res.status };
+        if (problem) throw failureForProblem(problem, { operation: 'TestOauth hello', idempotent: true });
+        return { ok: true as const, value: { status: res.status, body: res.text().slice(0, 2_000) } };
+      });
+      return result.ok ? result.value : { status: result.status, body: 'ANAF rejected the token twice (after one forced refresh)' };
+    },
+  };
+}
+
+export interface SweepSummary {
+  checked: number;
+  byStatus: Record<string, number>;
+  /** Late or stuck authorizations whose refresh the sweep started. */
+  nudged: number;
+  nudgeFailures: number;
+  needsAttention: number;
+}
+
+/** An authorization is late when its planned refresh is this far overdue, stuck when REFRESHING this long. */
+const LATE_AFTER_MS = 60 * 60 * 1000;
+
+/** Temporal-side OAuth activities: they talk to our own workflows, not to ANAF. */
+export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
+  return {
+    async sweepAuthorizations(): Promise<SweepSummary> {
+      const client = deps.client;
+      if (!client) throw new Error('sweepAuthorizations needs a Temporal client');
+      const summary: SweepSummary = { checked: 0, byStatus: {}, nudged: 0, nudgeFailures: 0, needsAttention: 0 };
+      const now = Date.now();
+      for await (const wf of client.workflow.list({ query: `AnafService = 'oauth' AND ExecutionStatus = 'Running'` })) {
+        Context.current().heartbeat(summary.checked);
+        const handle = client.workflow.getHandle(wf.workflowId);
+        let view: AuthorizationView;
+        try {
+          view = await handle.query(statusQuery);
+        } catch {
+          continue;
+        }
+        summary.checked += 1;
+        summary.byStatus[view.status] = (summary.byStatus[view.status] ?? 0) + 1;
+        if (view.status === 'NEEDS_REAUTHORIZATION' || view.status === 'EXPIRED' || view.refreshTokenExpiringSoon) summary.needsAttention += 1;
+        const late = view.status === 'ACTIVE' && view.nextRefreshAt !== undefined && Date.parse(view.nextRefreshAt) < now - LATE_AFTER_MS;
+        const stuck = view.status === 'REFRESHING' && Date.parse(view.updatedAt) < now - LATE_AFTER_MS;
+        if (!late && !stuck) continue;
+        try {
+          await handle.executeUpdate(refreshUpdate, { args: [{ reason: 'SWEEP' }] });
+          summary.nudged += 1;
+        } catch {
+          summary.nudgeFailures += 1;
+        }
+      }
+      return summary;
+    },
+
+    /**
+     * Hands fresh tokens to the authorization's lifecycle workflow, starting it if this is
+     * the first authorization for (tenant, CIF, scope): Update-with-Start, so the caller
+     * learns at once whether the lifecycle accepted them.
+     */
+    async installAuthorizationTokens(input: { init: AuthorizationInit; request: InstallTokensRequest }): Promise<AuthorizationView> {
+      const client = deps.client;
+      if (!client) throw new Error('installAuthorizationTokens needs a Temporal client');
+      const startOp = new WithStartWorkflowOperation<typeof oauthAuthorization>('oauthAuthorization', {
+        workflowId: authorizationWorkflowId(input.init),
+        taskQueue: deps.config.temporal.taskQueue,
+        args: [{ init: input.init }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      return client.workflow.executeUpdateWithStart(installUpdate, { args: [input.request], startWorkflowOperation: startOp });
+    },
+  };
+}
+
+export type OAuthAnafActivities = ReturnType<typeof createOAuthAnafActivities>;
+export type OAuthOrchestrationActivities = ReturnType<typeof createOAuthOrchestrationActivities>;

@@ -1,0 +1,90 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TokenSealer } from '../../lib/token-seal';
+import { currentTokenQuery, refreshUpdate } from '../../workflows/oauth/definitions';
+import { type AuthorizationKey, authorizationWorkflowId, type CurrentToken, type RefreshRequest } from '../../workflows/oauth/types';
+import { FAILURE_TYPES } from '../anaf/failures';
+
+/** What a call made with a token reports back, so the provider can decide on one forced refresh. */
+export type TokenCallResult<T> = { ok: true; value: T } | { ok: false; unauthorized: true; status: number };
+
+const NEAR_EXPIRY_MS = 5 * 60 * 1000;
+
+function notAuthorized(key: AuthorizationKey, why: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FAILURE_TYPES.NOT_AUTHORIZED,
+    message: `No usable ${key.scope} authorization for CIF ${key.cif}: ${why}`,
+    nonRetryable: true,
+  });
+}
+
+/**
+ * How activities get an access token at call time: ask the authorization's lifecycle
+ * workflow (a query: no history event), open the sealed token in memory, and only when
+ * it is about to expire or ANAF rejected it ask the workflow to refresh (an update, which
+ * the workflow serializes — fifty callers at once still cause one refresh at ANAF).
+ */
+export class TokenProvider {
+  constructor(
+    private readonly client: Client,
+    private readonly sealer: TokenSealer,
+  ) {}
+
+  private handle(key: AuthorizationKey) {
+    return this.client.workflow.getHandle(authorizationWorkflowId(key));
+  }
+
+  private async current(key: AuthorizationKey): Promise<CurrentToken> {
+    let token: CurrentToken | null;
+    try {
+      token = await this.handle(key).query(currentTokenQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notAuthorized(key, 'never authorized');
+      throw err;
+    }
+    if (!token) throw notAuthorized(key, 'revoked or needs re-authorization');
+    if (token.accessTokenExpiresAt !== undefined && token.accessTokenExpiresAt - Date.now() < NEAR_EXPIRY_MS) {
+      return this.refresh(key, { staleTokenId: token.tokenId, reason: 'EXPIRED' });
+    }
+    return token;
+  }
+
+  private async refresh(key: AuthorizationKey, req: RefreshRequest): Promise<CurrentToken> {
+    try {
+      return await this.handle(key).executeUpdate(refreshUpdate, { args: [req] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notAuthorized(key, 'never authorized');
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause;
+        const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+        if (type === 'NeedsReauthorization' || /revoked|renewed by the user|not authorized/.test(cause?.message ?? '')) {
+          throw notAuthorized(key, cause?.message ?? 'refresh refused');
+        }
+        throw ApplicationFailure.create({ type: 'TokenRefreshFailed', message: cause?.message ?? err.message });
+      }
+      throw err;
+    }
+  }
+
+  async accessToken(key: AuthorizationKey): Promise<{ tokenId: string; token: string }> {
+    const cur = await this.current(key);
+    return { tokenId: cur.tokenId, token: this.sealer.open(cur.sealedAccess) };
+  }
+
+  /** A forced refresh (API "refresh now"). */
+  async forceRefresh(key: AuthorizationKey): Promise<void> {
+    await this.refresh(key, { reason: 'FORCED' });
+  }
+
+  /**
+   * Runs `call` with the current token; if ANAF answers 401/403, forces one refresh
+   * (unless someone already replaced that token) and tries exactly once more.
+   */
+  async withToken<T>(key: AuthorizationKey, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
+    const first = await this.current(key);
+    const result = await call(this.sealer.open(first.sealedAccess));
+    if (result.ok) return result;
+    const fresh = await this.refresh(key, { staleTokenId: first.tokenId, reason: 'REJECTED' });
+    return call(this.sealer.open(fresh.sealedAccess));
+  }
+}

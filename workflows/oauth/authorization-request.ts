@@ -1,0 +1,136 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
+import { anafTaskQueueFor } from '../task-queues';
+import { authorizeUrlQuery, callbackUpdate, requestStatusQuery } from './definitions';
+import type { AuthorizationRequestInit, AuthorizationRequestStatus, AuthorizationRequestView, CallbackResult } from './types';
+
+function activities() {
+  const anaf = proxyActivities<OAuthAnafActivities>({
+    taskQueue: anafTaskQueueFor(workflowInfo().taskQueue),
+    // ANAF's code is valid for 60 s: a few quick attempts, never a long backoff.
+    startToCloseTimeout: '15 seconds',
+    scheduleToCloseTimeout: '50 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 4 },
+  });
+  const local = proxyActivities<OAuthOrchestrationActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+  });
+  return { ...anaf, ...local };
+}
+
+function messageOf(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(err);
+}
+
+/**
+ * One authorization request: the browser goes to ANAF, ANAF sends it back to our
+ * callback with a code and our `state`. This workflow waits for that callback (or
+ * expires), exchanges the code within ANAF's 60 s, and hands the tokens to the
+ * authorization's lifecycle workflow. A state is accepted once; the code arrives sealed.
+ */
+export async function oauthAuthorizationRequest(init: AuthorizationRequestInit): Promise<AuthorizationRequestView> {
+  const { exchangeAuthorizationCode, installAuthorizationTokens } = activities();
+  let status: AuthorizationRequestStatus = 'WAITING';
+  let completedAt: string | undefined;
+  let error: string | undefined;
+  let claimed = false;
+
+  const view = (): AuthorizationRequestView => ({
+    id: init.requestId,
+    cif: init.cif,
+    scope: init.scope,
+    status,
+    url: init.authorizeUrl,
+    shortUrl: init.shortUrl,
+    createdAt: init.createdAt,
+    expiresAt: init.expiresAt,
+    ...(completedAt ? { completedAt } : {}),
+    ...(error ? { error } : {}),
+  });
+
+  function finish(next: AuthorizationRequestStatus, err?: string): void {
+    status = next;
+    completedAt = new Date(Date.now()).toISOString();
+    if (err) error = err;
+    upsertSearchAttributes([
+      { key: AnafStage, value: next },
+      { key: AnafOutcome, value: next },
+    ]);
+  }
+
+  upsertSearchAttributes([
+    { key: AnafTenant, value: init.tenant },
+    { key: AnafService, value: 'oauth-request' },
+    { key: AnafCif, value: init.cif },
+    { key: AnafStage, value: status },
+  ]);
+
+  setHandler(requestStatusQuery, view);
+  setHandler(authorizeUrlQuery, () => (status === 'WAITING' ? init.authorizeUrl : null));
+
+  setHandler(
+    callbackUpdate,
+    async (input): Promise<CallbackResult> => {
+      claimed = true;
+      if (input.error || !input.sealedCode) {
+        const message = input.errorDescription ? `${input.error}: ${input.errorDescription}` : (input.error ?? 'no code in the callback');
+        finish('DENIED', message);
+        return { outcome: 'DENIED', message, ...(init.onFailureReturnUrl ? { returnUrl: init.onFailureReturnUrl } : {}) };
+      }
+      try {
+        const tokens = await exchangeAuthorizationCode({ credentialSetId: init.credentialSetId, sealedCode: input.sealedCode });
+        await installAuthorizationTokens({
+          init: {
+            tenant: init.tenant,
+            cif: init.cif,
+            scope: init.scope,
+            credentialSetId: init.credentialSetId,
+            clientId: init.clientId,
+            settings: init.settings,
+          },
+          request: { tokens, source: 'AUTHORIZATION', credentialSetId: init.credentialSetId, clientId: init.clientId },
+        });
+        finish('COMPLETED');
+        return {
+          outcome: 'AUTHORIZED',
+          message: `${init.scope} authorized for CIF ${init.cif}`,
+          ...(init.onSuccessReturnUrl ? { returnUrl: init.onSuccessReturnUrl } : {}),
+        };
+      } catch (err) {
+        const message = messageOf(err);
+        finish('FAILED', message);
+        return { outcome: 'FAILED', message, ...(init.onFailureReturnUrl ? { returnUrl: init.onFailureReturnUrl } : {}) };
+      }
+    },
+    {
+      // Rejected updates leave no trace in history: a forged or replayed state costs nothing.
+      validator: (input) => {
+        if (input.state !== init.state) throw ApplicationFailure.create({ type: 'StateMismatch', message: 'state does not match' });
+        if (claimed || status !== 'WAITING') {
+          throw ApplicationFailure.create({ type: 'StateAlreadyUsed', message: `this authorization request is ${status}` });
+        }
+        if (Date.now() >= Date.parse(init.expiresAt)) {
+          throw ApplicationFailure.create({ type: 'StateExpired', message: 'this authorization request has expired' });
+        }
+      },
+    },
+  );
+
+  const remaining = Date.parse(init.expiresAt) - Date.now();
+  const answered = await condition(() => claimed, Math.max(1, remaining));
+  if (!answered) finish('EXPIRED', 'no callback before the request expired');
+  await condition(() => status !== 'WAITING' && allHandlersFinished());
+  return view();
+}
