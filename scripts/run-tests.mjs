@@ -3,6 +3,7 @@
 // (tsx for TypeScript). Pass file paths to run only those. Node 20 has no glob in --test.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
@@ -21,10 +22,15 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// Bundle workflow code once for the whole run instead of once per test file's worker.
+const bundlePath = path.join(os.tmpdir(), `anaf-flow-test-bundle-${process.pid}.js`);
+const bundled = spawnSync(process.execPath, ['--import', 'tsx', 'workers/build-bundle.ts', bundlePath], { cwd: root, stdio: 'inherit' });
+if (bundled.status !== 0) process.exit(bundled.status ?? 1);
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: '1' } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: '1', ANAF_FLOW_TEST_WORKFLOW_BUNDLE: bundlePath } },
 );
+fs.rmSync(bundlePath, { force: true });
 process.exit(result.status ?? 1);

@@ -1,0 +1,78 @@
+import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import express from 'express';
+import { AesGcmPayloadCodec } from '../lib/codec';
+import type { AppConfig } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { version } from '../package.json';
+import { ApiKeyStore } from './auth';
+import { codecCorsOriginsFromEnv, mountCodecRoutes } from './codec-routes';
+import { mountConnectivityRoutes } from './connectivity-routes';
+import type { ApiContext, RouteModule } from './context';
+import { errorHandler, routeNotFound } from './errors';
+import { mountHealthRoutes } from './health-routes';
+import { createRegistry, mountOpenApi } from './openapi';
+import { requestContext } from './request-id';
+import { securityHeaders } from './security-headers';
+import { WorkflowAccess } from './workflow-access';
+
+export interface ApiDeps {
+  config: AppConfig;
+  client: Client;
+  logger: Logger;
+  /** Default: AES-GCM with config.payloadKeys — the same codec the workers use. */
+  codec?: PayloadCodec;
+  /** Browser origins allowed to call /codec. Default: env CODEC_CORS_ORIGINS, else the local Web UI (:8233). */
+  codecCorsOrigins?: string[];
+  /** Default JSON body limit; routes may set their own. Default '1mb'. */
+  jsonBodyLimit?: string;
+  /** Default 2000. */
+  readinessTimeoutMs?: number;
+  /** Deadline for each Temporal call made for a request. Default 10000. */
+  temporalRpcTimeoutMs?: number;
+  /** Extra route modules, mounted after the built-in ones. */
+  modules?: RouteModule[];
+}
+
+/**
+ * The HTTP API as an Express app, not yet listening (tests serve it on port 0).
+ * To add a feature: write `api/<feature>-routes.ts` exporting `mount<Feature>Routes(router, ctx)`
+ * that declares each route with `defineRoute` (validation + OpenAPI from one zod schema),
+ * and call it below. Routes needing bigger or non-JSON bodies bring their own parser.
+ */
+export function createApp(deps: ApiDeps): express.Express {
+  const { config, client, logger } = deps;
+  const ctx: ApiContext = {
+    config,
+    client,
+    logger,
+    codec: deps.codec ?? new AesGcmPayloadCodec(config.payloadKeys),
+    registry: createRegistry(),
+    apiKeys: new ApiKeyStore(config.api.keys),
+    workflows: new WorkflowAccess({
+      client,
+      taskQueue: config.temporal.taskQueue,
+      rpcTimeoutMs: deps.temporalRpcTimeoutMs,
+    }),
+    jsonBodyLimit: deps.jsonBodyLimit ?? '1mb',
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a proxy, req.ip etc. must not trust client-sent X-Forwarded-* unless configured; we do not use them.
+  app.set('trust proxy', false);
+  app.use(requestContext(logger));
+  app.use(securityHeaders());
+
+  const router = express.Router();
+  mountHealthRoutes(router, ctx, { readinessTimeoutMs: deps.readinessTimeoutMs });
+  mountCodecRoutes(router, ctx, { corsOrigins: deps.codecCorsOrigins ?? codecCorsOriginsFromEnv() });
+  mountConnectivityRoutes(router, ctx);
+  for (const mount of deps.modules ?? []) mount(router, ctx);
+  mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });
+
+  app.use(router);
+  app.use(routeNotFound());
+  app.use(errorHandler(logger));
+  return app;
+}

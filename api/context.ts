@@ -1,0 +1,42 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import type { Router } from 'express';
+import type { AppConfig } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import type { ApiKeyStore } from './auth';
+import type { WorkflowAccess } from './workflow-access';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      requestId: string;
+      /** Child logger tagged with the request id. */
+      log: import('pino').Logger;
+      /** Set by the API key check; absent on unauthenticated routes. */
+      tenant?: string;
+    }
+  }
+}
+
+/** Everything a route module may use. Built once per app by createApp. */
+export interface ApiContext {
+  config: AppConfig;
+  client: Client;
+  logger: Logger;
+  codec: PayloadCodec;
+  /** Routes register their schemas here; GET /openapi.json is generated from it. */
+  registry: OpenAPIRegistry;
+  apiKeys: ApiKeyStore;
+  /** Tenant-scoped start/describe/list of workflows. */
+  workflows: WorkflowAccess;
+  /** Default JSON body limit for routes that do not set their own. */
+  jsonBodyLimit: string;
+}
+
+/**
+ * A feature module: mounts its routes on `router` (at the app root) and documents them in
+ * `ctx.registry`, normally through `defineRoute` so one schema both validates and documents.
+ */
+export type RouteModule = (router: Router, ctx: ApiContext) => void;

@@ -1,0 +1,133 @@
+import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { z } from 'zod';
+import { API_KEY_SECURITY_SCHEME, type ApiKeySources, requireApiKey } from './auth';
+import type { ApiContext } from './context';
+import { ApiError } from './errors';
+import { BEARER_SECURITY_SCHEME, errorResponses } from './openapi';
+import { type RequestSchemas, type ValidatedRequest, validateRequest } from './validate';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteSpec<S extends RequestSchemas> {
+  method: HttpMethod;
+  /** OpenAPI style (`/v1/things/{id}`); converted to Express's `:id`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tags?: string[];
+  operationId?: string;
+  /**
+   * 'apiKey' (default): `x-api-key` required, tenant in res.locals.tenant.
+   * 'none': public. An object: API key also accepted from the given other places.
+   */
+  auth?: 'apiKey' | 'none' | { apiKey: ApiKeySources };
+  request?: S & {
+    /** Overrides ctx.jsonBodyLimit for this route, e.g. '4mb'. */
+    bodyLimit?: string;
+    bodyDescription?: string;
+  };
+  /** Success responses; the standard error responses are added from what the route does. */
+  responses: Record<number, ResponseConfig>;
+  /** Further error statuses this route answers with (404, 503, …), documented in the error shape. */
+  errors?: number[];
+}
+
+export type RouteHandler<S extends RequestSchemas> = (
+  input: ValidatedRequest<S>,
+  req: Request,
+  res: Response,
+) => void | Promise<void>;
+
+const METHODS_WITH_BODY: ReadonlySet<HttpMethod> = new Set(['post', 'put', 'patch']);
+
+const toExpressPath = (openApiPath: string) => openApiPath.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function requireJsonContentType(): RequestHandler {
+  return (req, _res, next) => {
+    // No body at all is left to validation ("body: expected object"); a non-JSON one is refused here.
+    if (hasBody(req) && !req.is('application/json')) {
+      next(new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json'));
+      return;
+    }
+    next();
+  };
+}
+
+/**
+ * The one way routes are declared: a single spec mounts the Express handler and documents
+ * it in the OpenAPI registry, and the same zod schemas validate the request — so the
+ * document cannot drift from what the server accepts. The chain is
+ * auth → (415 check) → JSON body (size-limited) → validation → handler.
+ */
+export function defineRoute<S extends RequestSchemas>(
+  router: Router,
+  ctx: ApiContext,
+  spec: RouteSpec<S>,
+  handler: RouteHandler<S>,
+): void {
+  const auth = spec.auth ?? 'apiKey';
+  const requestSpec = spec.request;
+  const schemas: RequestSchemas = {
+    params: requestSpec?.params,
+    query: requestSpec?.query,
+    headers: requestSpec?.headers,
+    body: requestSpec?.body,
+  };
+  const chain: RequestHandler[] = [];
+
+  if (auth !== 'none') chain.push(requireApiKey(ctx.apiKeys, auth === 'apiKey' ? {} : auth.apiKey));
+  if (schemas.body) chain.push(requireJsonContentType());
+  if (METHODS_WITH_BODY.has(spec.method)) {
+    // Routes without a body schema still parse (and bound) a JSON body, so a broken or huge
+    // one is refused with the usual 400/413 instead of being silently ignored.
+    chain.push(express.json({ limit: requestSpec?.bodyLimit ?? ctx.jsonBodyLimit }));
+  }
+  chain.push(async (request, response) => {
+    const input = validateRequest(request, spec.request ?? ({} as S));
+    await handler(input, request, response);
+  });
+  router[spec.method](toExpressPath(spec.path), ...chain);
+
+  const errorStatuses = new Set<number>(spec.errors ?? []);
+  if (schemas.params || schemas.query || schemas.headers || schemas.body || METHODS_WITH_BODY.has(spec.method)) errorStatuses.add(400);
+  if (auth !== 'none') errorStatuses.add(401);
+  if (METHODS_WITH_BODY.has(spec.method)) errorStatuses.add(413);
+  if (schemas.body) errorStatuses.add(415);
+  errorStatuses.add(500);
+
+  const security: RouteConfig['security'] =
+    auth === 'none'
+      ? []
+      : auth === 'apiKey' || !auth.apiKey.bearer
+        ? [{ [API_KEY_SECURITY_SCHEME]: [] }]
+        : [{ [API_KEY_SECURITY_SCHEME]: [] }, { [BEARER_SECURITY_SCHEME]: [] }];
+
+  const bodySchema = schemas.body as z.ZodType | undefined;
+  ctx.registry.registerPath({
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    description: spec.description,
+    tags: spec.tags,
+    operationId: spec.operationId,
+    security,
+    request: {
+      params: schemas.params,
+      query: schemas.query,
+      headers: schemas.headers,
+      body: bodySchema
+        ? { required: true, description: requestSpec?.bodyDescription, content: { 'application/json': { schema: bodySchema } } }
+        : undefined,
+    },
+    responses: {
+      ...spec.responses,
+      ...errorResponses(...[...errorStatuses].sort((a, b) => a - b)),
+    },
+  });
+}
