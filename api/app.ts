@@ -11,6 +11,9 @@ import { mountConnectivityRoutes } from './connectivity-routes';
 import type { ApiContext, RouteModule } from './context';
 import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
+import { mountOAuthCallbackRoutes } from './oauth-callback-routes';
+import { mountOAuthRoutes } from './oauth-routes';
+import { mountOrganizationRoutes } from './organization-routes';
 import { createRegistry, mountOpenApi } from './openapi';
 import { requestContext } from './request-id';
 import { securityHeaders } from './security-headers';
@@ -68,6 +71,9 @@ export function createApp(deps: ApiDeps): express.Express {
   mountHealthRoutes(router, ctx, { readinessTimeoutMs: deps.readinessTimeoutMs });
   mountCodecRoutes(router, ctx, { corsOrigins: deps.codecCorsOrigins ?? codecCorsOriginsFromEnv() });
   mountConnectivityRoutes(router, ctx);
+  mountOrganizationRoutes(router, ctx);
+  mountOAuthRoutes(router, ctx);
+  mountOAuthCallbackRoutes(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });
 

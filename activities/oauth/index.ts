@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
 import type { AppConfig, OAuthCredentialSet } from '../../lib/config';
-import { accessTokenExpiry, jwtTimes } from '../../lib/jwt-claims';
+import { sealTokens } from '../../lib/sealed-tokens';
 import type { TokenSealer } from '../../lib/token-seal';
 import type {
   AuthorizationKey,
@@ -43,22 +42,7 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
   const client = new AnafOAuthClient(deps.config.anaf.oauthBaseUrl);
   const { sealer } = deps;
 
-  function seal(answer: TokenAnswer, previousSealedRefresh?: string): SealedTokens {
-    const now = Date.now();
-    const refresh = answer.refreshToken;
-    const previousRefreshExpiry = previousSealedRefresh ? jwtTimes(sealer.open(previousSealedRefresh)).expiresAt : undefined;
-    const refreshTokenExpiresAt = refresh ? jwtTimes(refresh).expiresAt : previousRefreshExpiry;
-    const accessTokenExpiresAt = accessTokenExpiry(answer.accessToken, answer.expiresIn, now);
-    return {
-      tokenId: randomUUID(),
-      sealedAccess: sealer.seal(answer.accessToken),
-      // ANAF may answer a refresh without a new refresh token: the old one stays valid then.
-      ...(refresh ? { sealedRefresh: sealer.seal(refresh) } : previousSealedRefresh ? { sealedRefresh: previousSealedRefresh } : {}),
-      ...(accessTokenExpiresAt ? { accessTokenExpiresAt } : {}),
-      ...(refreshTokenExpiresAt ? { refreshTokenExpiresAt } : {}),
-      obtainedAt: now,
-    };
-  }
+  const seal = (answer: TokenAnswer, previousSealedRefresh?: string) => sealTokens(sealer, answer, previousSealedRefresh);
 
   return {
     async exchangeAuthorizationCode(input: { credentialSetId: string; sealedCode: string }): Promise<SealedTokens> {

@@ -1,0 +1,141 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Response, Router } from 'express';
+import { parseState } from '../lib/oauth-requests';
+import { TokenSealer } from '../lib/token-seal';
+import { authorizeUrlQuery, callbackUpdate } from '../workflows/oauth/definitions';
+import { authorizationRequestWorkflowId, type CallbackResult } from '../workflows/oauth/types';
+import type { ApiContext } from './context';
+import { defineRoute } from './define-route';
+import { z } from './zod';
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function page(res: Response, status: number, title: string, message: string): void {
+  res
+    .status(status)
+    .type('html')
+    // The page shows nothing secret, but the URL that led here carried a one-time code.
+    .set('Cache-Control', 'no-store')
+    .set('Referrer-Policy', 'no-referrer')
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
+        `<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}</style></head>` +
+        `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`,
+    );
+}
+
+function redirect(res: Response, url: string): void {
+  res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').redirect(302, url);
+}
+
+/** Why an update to the request workflow was refused, in words for the person in the browser. */
+function refusal(err: unknown): string | undefined {
+  if (err instanceof WorkflowNotFoundError) return 'This authorization link is unknown. Start a new authorization from your ERP.';
+  if (err instanceof WorkflowUpdateFailedError) {
+    const type = err.cause && 'type' in err.cause ? (err.cause as { type?: string }).type : undefined;
+    if (type === 'StateAlreadyUsed') return 'This authorization link was already used. Start a new authorization from your ERP.';
+    if (type === 'StateExpired') return 'This authorization link has expired. Start a new authorization from your ERP.';
+    return 'This authorization link is not valid.';
+  }
+  // A completed workflow no longer accepts updates: the link was used or has expired.
+  if (err instanceof Error && /already completed|workflow execution.*(completed|closed)|not found/i.test(err.message)) {
+    return 'This authorization link was already used or has expired. Start a new authorization from your ERP.';
+  }
+  return undefined;
+}
+
+const CallbackQuery = z.object({
+  state: z.string().max(200).optional(),
+  code: z.string().max(4000).optional(),
+  error: z.string().max(200).optional(),
+  error_description: z.string().max(1000).optional(),
+});
+
+/**
+ * Public routes the user's browser reaches: the short link that forwards to ANAF, and the
+ * OAuth callback ANAF redirects to. No API key here; the unguessable `state` is what
+ * finds (and authorizes) the waiting request, and it is accepted once.
+ */
+export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void {
+  const sealer = new TokenSealer(ctx.config.tokenKeys);
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'get',
+      path: '/oauth/go/{state}',
+      summary: 'Short authorization link: forwards the browser to ANAF',
+      tags: ['OAuth callback'],
+      auth: 'none',
+      request: { params: z.object({ state: z.string().max(200) }) },
+      responses: { 302: { description: "Redirect to ANAF's authorize page" }, 400: { description: 'HTML error page' } },
+    },
+    async ({ params }, _req, res) => {
+      const parsed = parseState(params.state);
+      if (!parsed) return page(res, 400, 'Invalid link', 'This authorization link is not valid.');
+      try {
+        const url = await ctx.client.workflow
+          .getHandle(authorizationRequestWorkflowId(parsed.tenant, parsed.requestId))
+          .query(authorizeUrlQuery);
+        if (!url) return page(res, 410, 'Link no longer valid', 'This authorization link was already used or has expired.');
+        redirect(res, url);
+      } catch (err) {
+        const why = refusal(err);
+        if (!why) throw err;
+        page(res, 404, 'Unknown link', why);
+      }
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'get',
+      path: '/oauth/callback',
+      summary: 'OAuth callback from ANAF (code or error, with our state)',
+      tags: ['OAuth callback'],
+      auth: 'none',
+      request: { query: CallbackQuery },
+      responses: {
+        302: { description: 'Redirect to the return URL given with the request' },
+        200: { description: 'HTML success page' },
+        400: { description: 'HTML error page' },
+      },
+    },
+    async ({ query }, _req, res) => {
+      const parsed = query.state ? parseState(query.state) : undefined;
+      if (!parsed || !query.state) return page(res, 400, 'Authorization failed', 'The answer from ANAF carries no valid state.');
+      if (!query.code && !query.error) return page(res, 400, 'Authorization failed', 'The answer from ANAF carries neither a code nor an error.');
+      let result: CallbackResult;
+      try {
+        result = await ctx.client.workflow
+          .getHandle(authorizationRequestWorkflowId(parsed.tenant, parsed.requestId))
+          .executeUpdate(callbackUpdate, {
+            args: [
+              {
+                state: query.state,
+                // Sealed before it enters Temporal: a code is a credential for its 60 seconds.
+                ...(query.code ? { sealedCode: sealer.seal(query.code) } : {}),
+                ...(query.error ? { error: query.error } : {}),
+                ...(query.error_description ? { errorDescription: query.error_description } : {}),
+              },
+            ],
+          });
+      } catch (err) {
+        const why = refusal(err);
+        if (!why) throw err;
+        return page(res, 400, 'Authorization failed', why);
+      }
+      if (result.returnUrl) {
+        const target = new URL(result.returnUrl);
+        target.searchParams.set('outcome', result.outcome);
+        return redirect(res, target.toString());
+      }
+      if (result.outcome === 'AUTHORIZED') return page(res, 200, 'Authorization complete', `${result.message}. You can close this window.`);
+      page(res, 400, result.outcome === 'DENIED' ? 'Authorization denied' : 'Authorization failed', result.message);
+    },
+  );
+}

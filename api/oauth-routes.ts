@@ -1,0 +1,349 @@
+import { randomUUID } from 'node:crypto';
+import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import type { Router } from 'express';
+import { OAUTH_SCOPES } from '../lib/config';
+import {
+  authorizeUrl,
+  CredentialSetNotFoundError,
+  newRequestId,
+  pickCredentialSet,
+  shortUrlFor,
+  stateFor,
+} from '../lib/oauth-requests';
+import { sealTokens } from '../lib/sealed-tokens';
+import { TokenSealer } from '../lib/token-seal';
+import type { oauthAuthorization, oauthAuthorizationRequest, oauthTest } from '../workflows';
+import { installUpdate, refreshUpdate, requestStatusQuery, revokeUpdate } from '../workflows/oauth/definitions';
+import {
+  type AuthorizationRequestInit,
+  type AuthorizationRequestView,
+  authorizationRequestWorkflowId,
+  authorizationWorkflowId,
+} from '../workflows/oauth/types';
+import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
+import { tenantOf } from './auth';
+import type { ApiContext } from './context';
+import { defineRoute } from './define-route';
+import { ApiError } from './errors';
+import {
+  authorizationHandle,
+  getAuthorization,
+  listAuthorizations,
+  publicAuthorization,
+  updateFailure,
+} from './oauth-authorizations';
+import { CifParams, CifSchema, getOrganization } from './organization-routes';
+import { visibilityString } from './workflow-access';
+import { z } from './zod';
+
+const ScopeSchema = z.enum(OAUTH_SCOPES).openapi({ description: 'ANAF service the authorization is for' });
+const ScopeParams = z.object({ cif: CifSchema, scope: ScopeSchema });
+const HttpsOrLocalUrl = z.string().url().max(2000);
+
+const CreateAuthorizationRequest = z
+  .object({
+    scope: ScopeSchema,
+    oauthCallback: HttpsOrLocalUrl.optional().openapi({ description: 'Use the credential set registered with this callback URL' }),
+    onSuccessReturnUrl: HttpsOrLocalUrl.optional(),
+    onFailureReturnUrl: HttpsOrLocalUrl.optional(),
+  })
+  .openapi('CreateAuthorizationRequest');
+
+const AuthorizationRequestSchema = z
+  .object({
+    id: z.string(),
+    url: z.string().url(),
+    shortUrl: z.string().url(),
+    state: z.string(),
+    expiresAt: z.string().datetime(),
+  })
+  .openapi('AuthorizationRequest');
+
+const AuthorizationRequestStatusSchema = z
+  .object({
+    id: z.string(),
+    cif: z.string(),
+    scope: ScopeSchema,
+    status: z.enum(['WAITING', 'COMPLETED', 'DENIED', 'FAILED', 'EXPIRED']),
+    url: z.string(),
+    shortUrl: z.string(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    completedAt: z.string().optional(),
+    error: z.string().optional(),
+  })
+  .openapi('AuthorizationRequestStatus');
+
+const AuthorizationSchema = z
+  .object({
+    scope: ScopeSchema,
+    status: z.enum(['PENDING', 'ACTIVE', 'REFRESHING', 'NEEDS_REAUTHORIZATION', 'REVOKED', 'EXPIRED']),
+    clientId: z.string(),
+    credentialSetId: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    accessTokenExpiresAt: z.string().nullable(),
+    refreshTokenExpiresAt: z.string().nullable(),
+    lastRefreshAt: z.string().nullable(),
+    nextRefreshAt: z.string().nullable(),
+    lastError: z.string().nullable(),
+    refreshCount: z.number().int(),
+    refreshTokenExpiringSoon: z.boolean(),
+    revocation: z.object({ at: z.string(), outcome: z.string() }).nullable(),
+    recentEvents: z.array(z.object({ at: z.string(), event: z.string(), detail: z.string().optional() })),
+  })
+  .openapi('Authorization');
+
+const ImportTokens = z
+  .object({
+    refreshToken: z.string().min(10).max(10_000),
+    accessToken: z.string().min(10).max(10_000).optional(),
+    oauthCallback: HttpsOrLocalUrl.optional().openapi({ description: 'The credential set the tokens were issued to' }),
+  })
+  .openapi('ImportTokens');
+
+const TestResult = z.object({ status: z.number().int(), body: z.string() }).openapi('AuthorizationTestResult');
+
+function credentialSetOr400(ctx: ApiContext, scope: (typeof OAUTH_SCOPES)[number], oauthCallback?: string) {
+  try {
+    return pickCredentialSet(ctx.config, scope, oauthCallback);
+  } catch (err) {
+    if (err instanceof CredentialSetNotFoundError) throw new ApiError(400, 'UNKNOWN_OAUTH_CALLBACK', err.message);
+    throw err;
+  }
+}
+
+function lifecycleSettings(ctx: ApiContext) {
+  return {
+    refreshLeadMs: ctx.config.oauth.refreshLeadMs,
+    warnBeforeRefreshExpiryMs: ctx.config.oauth.warnBeforeRefreshExpiryMs,
+  };
+}
+
+export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
+  const sealer = new TokenSealer(ctx.config.tokenKeys);
+  const org = '/v1/organizations/{cif}';
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'post',
+      path: `${org}/authorization-requests`,
+      summary: 'Start an authorization: returns the URL the company representative opens',
+      description:
+        'The representative opens `shortUrl` (or `url`), signs in at ANAF with the qualified certificate and is sent back to our callback; the tokens then live in the authorization lifecycle.',
+      tags: ['OAuth'],
+      request: { params: CifParams, body: CreateAuthorizationRequest },
+      responses: { 201: { description: 'Created', content: { 'application/json': { schema: AuthorizationRequestSchema } } } },
+      errors: [404, 503],
+    },
+    async ({ params, body }, _req, res) => {
+      const tenant = tenantOf(res);
+      await getOrganization(ctx, tenant, params.cif);
+      const set = credentialSetOr400(ctx, body.scope, body.oauthCallback);
+      const requestId = newRequestId();
+      const state = stateFor(tenant, requestId);
+      const now = Date.now();
+      const init: AuthorizationRequestInit = {
+        tenant,
+        requestId,
+        cif: params.cif,
+        scope: body.scope,
+        credentialSetId: set.id,
+        clientId: set.clientId,
+        state,
+        authorizeUrl: authorizeUrl(ctx.config.anaf.oauthBaseUrl, set, state),
+        shortUrl: shortUrlFor(set, state),
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + ctx.config.oauth.requestTtlMs).toISOString(),
+        ...(body.onSuccessReturnUrl ? { onSuccessReturnUrl: body.onSuccessReturnUrl } : {}),
+        ...(body.onFailureReturnUrl ? { onFailureReturnUrl: body.onFailureReturnUrl } : {}),
+        settings: lifecycleSettings(ctx),
+      };
+      await ctx.client.workflow.start<typeof oauthAuthorizationRequest>('oauthAuthorizationRequest', {
+        workflowId: authorizationRequestWorkflowId(tenant, requestId),
+        taskQueue: ctx.config.temporal.taskQueue,
+        args: [init],
+        typedSearchAttributes: [
+          { key: AnafTenant, value: tenant },
+          { key: AnafService, value: 'oauth-request' },
+          { key: AnafCif, value: params.cif },
+        ],
+      });
+      res.status(201).json({ id: requestId, url: init.authorizeUrl, shortUrl: init.shortUrl, state, expiresAt: init.expiresAt });
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'get',
+      path: `${org}/authorization-requests`,
+      summary: "The organization's authorization requests, newest first",
+      tags: ['OAuth'],
+      request: { params: CifParams },
+      responses: {
+        200: {
+          description: 'Requests',
+          content: { 'application/json': { schema: z.object({ items: z.array(AuthorizationRequestStatusSchema) }) } },
+        },
+      },
+      errors: [503],
+    },
+    async ({ params }, _req, res) => {
+      const tenant = tenantOf(res);
+      const query = `AnafTenant = ${visibilityString(tenant)} AND AnafService = 'oauth-request' AND AnafCif = ${visibilityString(params.cif)}`;
+      const items: AuthorizationRequestView[] = [];
+      for await (const wf of ctx.client.workflow.list({ query, pageSize: 50 })) {
+        try {
+          items.push(await ctx.client.workflow.getHandle(wf.workflowId).query(requestStatusQuery));
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+        if (items.length >= 50) break;
+      }
+      items.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      res.json({ items });
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'get',
+      path: `${org}/authorizations`,
+      summary: "The organization's authorizations (one per scope); never the tokens",
+      tags: ['OAuth'],
+      request: { params: CifParams },
+      responses: {
+        200: { description: 'Authorizations', content: { 'application/json': { schema: z.object({ items: z.array(AuthorizationSchema) }) } } },
+      },
+      errors: [404, 503],
+    },
+    async ({ params }, _req, res) => {
+      const tenant = tenantOf(res);
+      await getOrganization(ctx, tenant, params.cif);
+      res.json({ items: (await listAuthorizations(ctx, tenant, params.cif)).map(publicAuthorization) });
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'post',
+      path: `${org}/authorizations/{scope}/refresh`,
+      summary: 'Refresh the tokens now',
+      tags: ['OAuth'],
+      request: { params: ScopeParams },
+      responses: { 200: { description: 'Refreshed', content: { 'application/json': { schema: AuthorizationSchema } } } },
+      errors: [404, 409, 502, 503],
+    },
+    async ({ params }, _req, res) => {
+      const tenant = tenantOf(res);
+      try {
+        await authorizationHandle(ctx, tenant, params.cif, params.scope).executeUpdate(refreshUpdate, { args: [{ reason: 'FORCED' }] });
+      } catch (err) {
+        throw updateFailure(err, params.cif, params.scope);
+      }
+      res.json(publicAuthorization(await getAuthorization(ctx, tenant, params.cif, params.scope)));
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'post',
+      path: `${org}/authorizations/{scope}/test`,
+      summary: "Call ANAF's TestOauth hello with the current token; returns ANAF's answer",
+      tags: ['OAuth'],
+      request: { params: ScopeParams },
+      responses: { 200: { description: "ANAF's answer", content: { 'application/json': { schema: TestResult } } } },
+      errors: [404, 409, 503],
+    },
+    async ({ params }, _req, res) => {
+      const tenant = tenantOf(res);
+      const view = await getAuthorization(ctx, tenant, params.cif, params.scope);
+      if (view.status === 'REVOKED' || view.status === 'NEEDS_REAUTHORIZATION') {
+        throw new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `The ${params.scope} authorization is ${view.status}`);
+      }
+      const result = await ctx.client.workflow.execute<typeof oauthTest>('oauthTest', {
+        workflowId: `${tenant}/oauth-test/${params.cif}-${params.scope}-${randomUUID()}`,
+        taskQueue: ctx.config.temporal.taskQueue,
+        args: [{ key: { tenant, cif: params.cif, scope: params.scope }, name: `anaf-flow ${params.cif}` }],
+        workflowExecutionTimeout: '2 minutes',
+      });
+      res.json(result);
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'delete',
+      path: `${org}/authorizations/{scope}`,
+      summary: 'Revoke at ANAF and destroy the tokens here',
+      tags: ['OAuth'],
+      request: { params: ScopeParams },
+      responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: AuthorizationSchema } } } },
+      errors: [404, 503],
+    },
+    async ({ params }, _req, res) => {
+      const tenant = tenantOf(res);
+      try {
+        res.json(publicAuthorization(await authorizationHandle(ctx, tenant, params.cif, params.scope).executeUpdate(revokeUpdate)));
+      } catch (err) {
+        throw updateFailure(err, params.cif, params.scope);
+      }
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'post',
+      path: `${org}/authorizations/{scope}/import`,
+      summary: 'Adopt tokens obtained elsewhere; they are proven by an immediate refresh',
+      tags: ['OAuth'],
+      request: { params: ScopeParams, body: ImportTokens },
+      responses: { 200: { description: 'Imported and proven', content: { 'application/json': { schema: AuthorizationSchema } } } },
+      errors: [404, 409, 422, 502, 503],
+    },
+    async ({ params, body }, _req, res) => {
+      const tenant = tenantOf(res);
+      await getOrganization(ctx, tenant, params.cif);
+      const set = credentialSetOr400(ctx, params.scope, body.oauthCallback);
+      const tokens = sealTokens(sealer, { refreshToken: body.refreshToken, ...(body.accessToken ? { accessToken: body.accessToken } : {}) });
+      const key = { tenant, cif: params.cif, scope: params.scope };
+      const startOp = new WithStartWorkflowOperation<typeof oauthAuthorization>('oauthAuthorization', {
+        workflowId: authorizationWorkflowId(key),
+        taskQueue: ctx.config.temporal.taskQueue,
+        args: [{ init: { ...key, credentialSetId: set.id, clientId: set.clientId, settings: lifecycleSettings(ctx) } }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      await ctx.client.workflow.executeUpdateWithStart(installUpdate, {
+        args: [{ tokens, source: 'IMPORT', credentialSetId: set.id, clientId: set.clientId }],
+        startWorkflowOperation: startOp,
+      });
+      // The lifecycle refreshes imported tokens at once; joining that refresh tells the caller whether they work.
+      try {
+        await authorizationHandle(ctx, tenant, params.cif, params.scope).executeUpdate(refreshUpdate, {
+          args: [{ staleTokenId: tokens.tokenId, reason: 'FORCED' }],
+        });
+      } catch (err) {
+        const mapped = updateFailure(err, params.cif, params.scope);
+        if (mapped instanceof ApiError && mapped.status === 409) {
+          throw new ApiError(422, 'IMPORTED_TOKENS_REJECTED', `ANAF refused the imported refresh token: ${mapped.message}`);
+        }
+        throw mapped;
+      }
+      res.json(publicAuthorization(await getAuthorization(ctx, tenant, params.cif, params.scope)));
+    },
+  );
+}

@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { SealedTokens } from '../workflows/oauth/types';
+import { accessTokenExpiry, jwtTimes } from './jwt-claims';
+import type { TokenSealer } from './token-seal';
+
+export interface PlainTokens {
+  accessToken?: string;
+  refreshToken?: string;
+  expiresIn?: number;
+}
+
+/**
+ * Turns tokens fresh from ANAF (or imported by an operator) into the sealed form the
+ * lifecycle workflow keeps. Expiries come from the JWTs themselves. Without a new
+ * refresh token the previous one is kept: ANAF's refresh tokens stay reusable.
+ * Without an access token (an import of a refresh token alone) the access part is
+ * marked expired, so the first use refreshes it.
+ */
+export function sealTokens(sealer: TokenSealer, tokens: PlainTokens, previousSealedRefresh?: string, now = Date.now()): SealedTokens {
+  const refresh = tokens.refreshToken;
+  const refreshTokenExpiresAt = refresh
+    ? jwtTimes(refresh).expiresAt
+    : previousSealedRefresh
+      ? jwtTimes(sealer.open(previousSealedRefresh)).expiresAt
+      : undefined;
+  const accessTokenExpiresAt = tokens.accessToken ? accessTokenExpiry(tokens.accessToken, tokens.expiresIn, now) : now;
+  const sealedRefresh = refresh ? sealer.seal(refresh) : previousSealedRefresh;
+  return {
+    tokenId: randomUUID(),
+    sealedAccess: sealer.seal(tokens.accessToken ?? ''),
+    ...(sealedRefresh ? { sealedRefresh } : {}),
+    ...(accessTokenExpiresAt !== undefined ? { accessTokenExpiresAt } : {}),
+    ...(refreshTokenExpiresAt !== undefined ? { refreshTokenExpiresAt } : {}),
+    obtainedAt: now,
+  };
+}
