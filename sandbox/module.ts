@@ -26,6 +26,8 @@ export interface SandboxModule {
   admin?(router: Router): void;
   /** The service's own routes (ANAF's paths): counted and subject to fault rules. */
   routes(router: Router): void;
+  /** Stops the module's timers when the sandbox closes. */
+  close?(): void;
 }
 
 export type SandboxModuleFactory = (ctx: SandboxContext) => SandboxModule;

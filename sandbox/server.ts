@@ -7,6 +7,7 @@ import { adminRouter } from './admin';
 import { SandboxClock } from './clock';
 import { FaultInjector, type FaultRule, type FaultRuleView } from './faults';
 import { gatewayModule } from './gateway';
+import { type EfacturaOptions, type EfacturaService, efacturaModule } from './efactura';
 import type { SandboxContext, SandboxModule, SandboxModuleFactory } from './module';
 import { oauthModule } from './oauth';
 import { OAuthIdp } from './oauth/idp';
@@ -29,6 +30,8 @@ export interface SandboxOptions {
   seed?: number;
   /** More simulated services, mounted after the built-in ones. */
   modules?: SandboxModuleFactory[];
+  /** e-Factura behaviour (processing delay, listing delay, quotas…). */
+  efactura?: Partial<EfacturaOptions>;
 }
 
 /** The programmatic twin of /__sandbox/faults. */
@@ -49,6 +52,7 @@ export interface RunningSandbox {
   clock: SandboxClock;
   faults: FaultControls;
   oauth: OAuthIdp;
+  efactura: EfacturaService;
   /** The RS512 verification key of every JWT the sandbox issues. */
   oauthPublicKey: KeyObject;
   /** Counters, fault rules, OAuth grants, runtime OAuth options and the clock back to a fresh start; keys and listening socket kept. */
@@ -109,7 +113,11 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
   const faults = new FaultInjector({ random, state, logger });
   const idp = await OAuthIdp.create(options.oauth, { clock, state, logger });
   const ctx: SandboxContext = { clock, state, random, logger, faults, idp };
-  const modules = [...BUILTIN_MODULES, ...(options.modules ?? [])].map((factory) => factory(ctx));
+  let efactura: EfacturaService | undefined;
+  const efacturaFactory = efacturaModule(options.efactura, (service) => {
+    efactura = service;
+  });
+  const modules = [...BUILTIN_MODULES, efacturaFactory, ...(options.modules ?? [])].map((factory) => factory(ctx));
 
   const reset = () => {
     state.reset();
@@ -147,11 +155,13 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
       clear: () => faults.clear(),
     },
     oauth: idp,
+    efactura: efactura!,
     oauthPublicKey: idp.publicKey,
     reset,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         faults.close();
+        for (const m of modules) m.close?.();
         server.close((err) => (err ? reject(err) : resolve()));
         // Keep-alive sockets would otherwise hold close() open for seconds.
         server.closeAllConnections();

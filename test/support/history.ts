@@ -1,0 +1,38 @@
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+type History = temporal.api.history.v1.IHistory;
+type Payload = temporal.api.common.v1.IPayload;
+
+/**
+ * Every payload in a history (inputs, results, signals, updates, memos, failures) except
+ * search attributes: those stay plaintext by design, so that Temporal can index them.
+ */
+export function payloadsOf(history: History): Payload[] {
+  const found: Payload[] = [];
+  const visit = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    if (value instanceof Uint8Array) return;
+    const v = value as Record<string, unknown>;
+    if ('metadata' in v && 'data' in v && v.metadata && typeof v.metadata === 'object') {
+      found.push(v as Payload);
+      return;
+    }
+    for (const [key, child] of Object.entries(v)) if (key !== 'searchAttributes') visit(child);
+  };
+  visit(history.events ?? []);
+  return found;
+}
+
+export async function historyOf(client: Client, workflowId: string): Promise<History> {
+  return client.workflow.getHandle(workflowId).fetchHistory();
+}
+
+/** The raw bytes of a history as Temporal stores them, as text, for substring scans. */
+export function historyText(history: History): string {
+  return Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1');
+}
+
+export function encodingOf(p: Payload): string {
+  return Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString();
+}
