@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Response, Router } from 'express';
 import { parseState } from '../lib/oauth-requests';
 import { TokenSealer } from '../lib/token-seal';
@@ -29,9 +29,18 @@ function redirect(res: Response, url: string): void {
   res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').redirect(302, url);
 }
 
+const USED_OR_EXPIRED = 'This authorization link was already used or has expired. Start a new authorization from your ERP.';
+
 /** Why an update to the request workflow was refused, in words for the person in the browser. */
-function refusal(err: unknown): string | undefined {
-  if (err instanceof WorkflowNotFoundError) return 'This authorization link is unknown. Start a new authorization from your ERP.';
+async function refusal(err: unknown, handle: WorkflowHandle): Promise<string | undefined> {
+  if (err instanceof WorkflowNotFoundError) {
+    // A finished request no longer takes updates; only a request that never existed is "unknown".
+    const exists = await handle.describe().then(
+      () => true,
+      () => false,
+    );
+    return exists ? USED_OR_EXPIRED : 'This authorization link is unknown. Start a new authorization from your ERP.';
+  }
   if (err instanceof WorkflowUpdateFailedError) {
     const type = err.cause && 'type' in err.cause ? (err.cause as { type?: string }).type : undefined;
     if (type === 'StateAlreadyUsed') return 'This authorization link was already used. Start a new authorization from your ERP.';
@@ -39,9 +48,7 @@ function refusal(err: unknown): string | undefined {
     return 'This authorization link is not valid.';
   }
   // A completed workflow no longer accepts updates: the link was used or has expired.
-  if (err instanceof Error && /already completed|workflow execution.*(completed|closed)|not found/i.test(err.message)) {
-    return 'This authorization link was already used or has expired. Start a new authorization from your ERP.';
-  }
+  if (err instanceof Error && /already completed|workflow execution.*(completed|closed)/i.test(err.message)) return USED_OR_EXPIRED;
   return undefined;
 }
 
@@ -75,14 +82,13 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
     async ({ params }, _req, res) => {
       const parsed = parseState(params.state);
       if (!parsed) return page(res, 400, 'Invalid link', 'This authorization link is not valid.');
+      const handle = ctx.client.workflow.getHandle(authorizationRequestWorkflowId(parsed.tenant, parsed.requestId));
       try {
-        const url = await ctx.client.workflow
-          .getHandle(authorizationRequestWorkflowId(parsed.tenant, parsed.requestId))
-          .query(authorizeUrlQuery);
+        const url = await handle.query(authorizeUrlQuery);
         if (!url) return page(res, 410, 'Link no longer valid', 'This authorization link was already used or has expired.');
         redirect(res, url);
       } catch (err) {
-        const why = refusal(err);
+        const why = await refusal(err, handle);
         if (!why) throw err;
         page(res, 404, 'Unknown link', why);
       }
@@ -109,11 +115,10 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
       const parsed = query.state ? parseState(query.state) : undefined;
       if (!parsed || !query.state) return page(res, 400, 'Authorization failed', 'The answer from ANAF carries no valid state.');
       if (!query.code && !query.error) return page(res, 400, 'Authorization failed', 'The answer from ANAF carries neither a code nor an error.');
+      const handle = ctx.client.workflow.getHandle(authorizationRequestWorkflowId(parsed.tenant, parsed.requestId));
       let result: CallbackResult;
       try {
-        result = await ctx.client.workflow
-          .getHandle(authorizationRequestWorkflowId(parsed.tenant, parsed.requestId))
-          .executeUpdate(callbackUpdate, {
+        result = await handle.executeUpdate(callbackUpdate, {
             args: [
               {
                 state: query.state,
@@ -125,7 +130,7 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
             ],
           });
       } catch (err) {
-        const why = refusal(err);
+        const why = await refusal(err, handle);
         if (!why) throw err;
         return page(res, 400, 'Authorization failed', why);
       }

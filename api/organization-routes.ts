@@ -154,7 +154,10 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
           `Revoke the organization's authorizations first (${live.map((a) => a.scope).join(', ')})`,
         );
       }
-      await ctx.client.workflow.getHandle(organizationWorkflowId(tenant, params.cif)).signal(deleteOrganizationSignal);
+      const handle = ctx.client.workflow.getHandle(organizationWorkflowId(tenant, params.cif));
+      await handle.signal(deleteOrganizationSignal);
+      // Answer once it is gone, so a GET right after sees 404.
+      await ctx.client.withDeadline(Date.now() + 10_000, () => handle.result());
       res.status(204).end();
     },
   );

@@ -26,7 +26,8 @@ function activities() {
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
   });
-  return { ...anaf, ...local };
+  // proxyActivities returns a Proxy: pick the functions, a spread would copy nothing.
+  return { exchangeAuthorizationCode: anaf.exchangeAuthorizationCode, installAuthorizationTokens: local.installAuthorizationTokens };
 }
 
 function messageOf(err: unknown): string {

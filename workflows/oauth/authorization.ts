@@ -19,6 +19,7 @@ import type {
   AuthorizationStatus,
   AuthorizationView,
   CurrentToken,
+  InstallTokensRequest,
   RefreshRequest,
   SealedTokens,
 } from './types';
@@ -40,6 +41,8 @@ interface LifecycleState {
 
 export interface AuthorizationInput {
   init: AuthorizationInit;
+  /** Tokens to hold from the start (as the install update would hand them over). */
+  install?: InstallTokensRequest;
   /** Set by continueAsNew only. */
   carried?: LifecycleState;
 }
@@ -63,6 +66,21 @@ function anafActivities() {
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/**
+ * Expiry instants measured by the activity's clock, moved onto workflow time: the
+ * schedule then depends on the token's lifetime, not on clock skew between hosts (and
+ * holds under time-skipping tests).
+ */
+function onWorkflowClock(tokens: SealedTokens, now: number): SealedTokens {
+  const shift = now - tokens.obtainedAt;
+  return {
+    ...tokens,
+    obtainedAt: now,
+    ...(tokens.accessTokenExpiresAt !== undefined ? { accessTokenExpiresAt: tokens.accessTokenExpiresAt + shift } : {}),
+    ...(tokens.refreshTokenExpiresAt !== undefined ? { refreshTokenExpiresAt: tokens.refreshTokenExpiresAt + shift } : {}),
+  };
+}
 
 function failureType(err: unknown): string | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -176,7 +194,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
     record('REFRESH_STARTED', reason);
     try {
       const fresh = await refreshAuthorizationTokens({ credentialSetId: state.init.credentialSetId, sealedRefresh: tokens.sealedRefresh });
-      state.tokens = fresh;
+      state.tokens = onWorkflowClock(fresh, now());
       state.lastRefreshAt = now();
       state.refreshCount += 1;
       state.consecutiveFailures = 0;
@@ -212,8 +230,8 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
   setHandler(statusQuery, view);
   setHandler(currentTokenQuery, current);
 
-  setHandler(installUpdate, (req) => {
-    state.tokens = req.tokens;
+  function install(req: InstallTokensRequest): AuthorizationView {
+    state.tokens = onWorkflowClock(req.tokens, now());
     state.init = { ...state.init, credentialSetId: req.credentialSetId, clientId: req.clientId };
     state.consecutiveFailures = 0;
     delete state.lastError;
@@ -224,7 +242,9 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
     if (req.source === 'IMPORT') refreshWanted = { reason: 'FORCED' };
     wake = true;
     return view();
-  });
+  }
+
+  setHandler(installUpdate, install);
 
   setHandler(
     refreshUpdate,
@@ -269,6 +289,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
     return view();
   });
 
+  if (input.install && !input.carried) install(input.install);
   publish();
 
   for (;;) {

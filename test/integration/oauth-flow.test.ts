@@ -1,0 +1,313 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { request } from 'undici';
+import { TokenProvider } from '../../activities/oauth/token-provider';
+import { AesGcmPayloadCodec } from '../../lib/codec';
+import { TokenSealer } from '../../lib/token-seal';
+import { TENANT_A, TENANT_B } from '../support/config';
+import { historyOf, historyText, payloadsOf } from '../support/history';
+import { hello, obtainTokens, walkAuthorizePage } from '../support/sandbox';
+import { type Stack, startStack } from '../support/stack';
+
+const CIF = '14399840';
+const OTHER_CIF = '18547290';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+describe('OAuth: authorization requests and the token lifecycle, end to end', () => {
+  let stack: Stack;
+  let provider: TokenProvider;
+  /** Every answer the API gave in this file, scanned for tokens at the end. */
+  const answers: string[] = [];
+  /** Every token the sandbox issued that the test got to see. */
+  const tokensSeen = new Set<string>();
+
+  async function api(method: string, path: string, body?: unknown, key = TENANT_A.key): Promise<Answer> {
+    const res = await request(`${stack.apiUrl}${path}`, {
+      method: method as 'GET',
+      headers: { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.body.text();
+    answers.push(text, JSON.stringify(res.headers));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.statusCode, headers: res.headers, text, json };
+  }
+
+  async function browser(url: string): Promise<Answer> {
+    const res = await request(url);
+    const text = await res.body.text();
+    answers.push(text, JSON.stringify(res.headers));
+    return { status: res.statusCode, headers: res.headers, text, json: undefined };
+  }
+
+  /** The user's side: open the short link, approve at the (sandbox) ANAF page, come back to our callback. */
+  async function authorize(cif: string, scope: 'EFACTURA' | 'ETRANSPORT', opts: { decision?: 'approve' | 'deny'; beforeCallback?: () => void } = {}) {
+    const created = await api('POST', `/v1/organizations/${cif}/authorization-requests`, { scope });
+    assert.equal(created.status, 201, created.text);
+    const go = await browser(created.json.shortUrl);
+    assert.equal(go.status, 302, 'the short link forwards to ANAF');
+    const anafUrl = new URL(String(go.headers.location));
+    assert.equal(anafUrl.toString(), created.json.url);
+    const walked = await walkAuthorizePage(stack.sandbox.url, {
+      clientId: anafUrl.searchParams.get('client_id')!,
+      redirectUri: anafUrl.searchParams.get('redirect_uri')!,
+      state: anafUrl.searchParams.get('state')!,
+      decision: opts.decision ?? 'approve',
+    });
+    opts.beforeCallback?.();
+    const callback = await browser(walked.location.toString());
+    return { created: created.json as { id: string; state: string; url: string; shortUrl: string }, walked, callback };
+  }
+
+  async function currentToken(cif: string, scope: 'EFACTURA' | 'ETRANSPORT', tenant = TENANT_A.tenant) {
+    const t = await provider.accessToken({ tenant, cif, scope });
+    tokensSeen.add(t.token);
+    return t;
+  }
+
+  before(async () => {
+    stack = await startStack({
+      configOverrides: {
+        ANAF_OAUTH_CLIENTS: JSON.stringify([
+          // Registered here but not at ANAF (the sandbox): ANAF must refuse its authorize requests.
+          { id: 'stray', clientId: 'anaf-flow-test-client', clientSecret: 'x', redirectUri: 'http://127.0.0.1:9/elsewhere/oauth/callback', scopes: ['ETRANSPORT'] },
+        ]),
+      },
+    });
+    provider = new TokenProvider(stack.client, new TokenSealer(stack.config.tokenKeys));
+    for (const [cif, key] of [
+      [CIF, TENANT_A.key],
+      [OTHER_CIF, TENANT_A.key],
+      [CIF, TENANT_B.key],
+    ] as const) {
+      const res = await api('POST', '/v1/organizations', { cif, name: `Company ${cif}` }, key);
+      assert.equal(res.status, 201, res.text);
+    }
+  });
+
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('organizations: CIF check digit, duplicates, tenant isolation', async () => {
+    assert.equal((await api('POST', '/v1/organizations', { cif: '14399841', name: 'Bad' })).json.error.code, 'VALIDATION_FAILED');
+    assert.equal((await api('POST', '/v1/organizations', { cif: `RO${CIF}`, name: 'Again' })).json.error.code, 'ORGANIZATION_EXISTS');
+    const mine = await api('GET', `/v1/organizations/${CIF}`);
+    assert.equal(mine.json.name, `Company ${CIF}`);
+    assert.equal((await api('GET', `/v1/organizations/${OTHER_CIF}`, undefined, TENANT_B.key)).status, 404, 'B never registered it');
+  });
+
+  test('the whole flow: short link → ANAF approve → callback → ACTIVE → TestOauth hello', async () => {
+    const exchangesBefore = stack.sandbox.state.counters.oauth.codeExchanges;
+    const { callback } = await authorize(CIF, 'EFACTURA');
+    assert.equal(callback.status, 200, callback.text);
+    assert.match(callback.text, /Authorization complete/);
+    assert.equal(stack.sandbox.state.counters.oauth.codeExchanges, exchangesBefore + 1);
+
+    const list = await api('GET', `/v1/organizations/${CIF}/authorizations`);
+    assert.equal(list.status, 200);
+    const auth = list.json.items.find((a: { scope: string }) => a.scope === 'EFACTURA');
+    assert.equal(auth.status, 'ACTIVE');
+    assert.equal(auth.clientId, 'anaf-flow-test-client');
+    const accessExp = Date.parse(auth.accessTokenExpiresAt);
+    assert.ok(accessExp > Date.now() + 89 * 86_400_000, 'the JWT exp (90 days) was read');
+    assert.ok(Date.parse(auth.nextRefreshAt) <= accessExp - 29 * 86_400_000, 'refresh planned a month ahead of expiry');
+
+    const hi = await api('POST', `/v1/organizations/${CIF}/authorizations/EFACTURA/test`);
+    assert.equal(hi.status, 200, hi.text);
+    assert.equal(hi.json.status, 200);
+    assert.match(hi.json.body, /Hello/);
+
+    const requests = await api('GET', `/v1/organizations/${CIF}/authorization-requests`);
+    assert.ok(requests.json.items.some((r: { status: string }) => r.status === 'COMPLETED'));
+    // Tenant B has no authorization for its own organization with the same CIF.
+    assert.deepEqual((await api('GET', `/v1/organizations/${CIF}/authorizations`, undefined, TENANT_B.key)).json.items, []);
+  });
+
+  test('forged, reused and unknown state are refused and store nothing', async () => {
+    const { created, walked, callback } = await authorize(OTHER_CIF, 'EFACTURA');
+    assert.equal(callback.status, 200);
+    const replay = await browser(walked.location.toString());
+    assert.equal(replay.status, 400);
+    assert.match(replay.text, /already used or has expired|already used/);
+
+    const forged = new URL(walked.location.toString());
+    forged.searchParams.set('state', `${TENANT_A.tenant}.${'A'.repeat(32)}`);
+    const unknown = await browser(forged.toString());
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.text, /unknown/);
+
+    const malformed = await browser(`${stack.apiUrl}/oauth/callback?code=x&state=${encodeURIComponent('<script>')}`);
+    assert.equal(malformed.status, 400);
+    assert.ok(!malformed.text.includes('<script>'));
+
+    // A state of tenant A's request presented with tenant B's prefix finds nothing.
+    const [, id] = created.state.split('.');
+    const crossTenant = new URL(walked.location.toString());
+    crossTenant.searchParams.set('state', `${TENANT_B.tenant}.${id}`);
+    assert.equal((await browser(crossTenant.toString())).status, 400);
+  });
+
+  test('a denial at ANAF ends the request as DENIED', async () => {
+    const { callback } = await authorize(OTHER_CIF, 'ETRANSPORT', { decision: 'deny' });
+    assert.equal(callback.status, 400);
+    assert.match(callback.text, /denied/i);
+    const requests = await api('GET', `/v1/organizations/${OTHER_CIF}/authorization-requests`);
+    assert.ok(requests.json.items.some((r: { status: string; scope: string }) => r.status === 'DENIED' && r.scope === 'ETRANSPORT'));
+  });
+
+  test('a code exchanged after its 60 seconds fails cleanly', async () => {
+    const { callback } = await authorize(OTHER_CIF, 'ETRANSPORT', { beforeCallback: () => stack.sandbox.clock.advance(61_000) });
+    stack.sandbox.clock.advance(-61_000);
+    assert.equal(callback.status, 400);
+    assert.match(callback.text, /invalid_grant/);
+    const list = await api('GET', `/v1/organizations/${OTHER_CIF}/authorizations`);
+    assert.ok(!list.json.items.some((a: { scope: string }) => a.scope === 'ETRANSPORT'), 'nothing stored');
+  });
+
+  test('callback URLs: unknown → 400; a set ANAF does not know → ANAF refuses its authorize page', async () => {
+    const unknown = await api('POST', `/v1/organizations/${CIF}/authorization-requests`, {
+      scope: 'EFACTURA',
+      oauthCallback: 'https://attacker.example/oauth/callback',
+    });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.json.error.code, 'UNKNOWN_OAUTH_CALLBACK');
+    const stray = await api('POST', `/v1/organizations/${CIF}/authorization-requests`, {
+      scope: 'ETRANSPORT',
+      oauthCallback: 'http://127.0.0.1:9/elsewhere/oauth/callback',
+    });
+    assert.equal(stray.status, 201);
+    assert.equal(new URL(stray.json.shortUrl).pathname.startsWith('/elsewhere/oauth/go/'), true);
+    const page = await browser(stray.json.url);
+    assert.equal(page.status, 400, 'redirect_uri mismatch at the IdP');
+  });
+
+  test('fifty callers whose token ANAF rejected cause exactly one refresh', async () => {
+    const key = { tenant: TENANT_A.tenant, cif: CIF, scope: 'EFACTURA' as const };
+    const old = await currentToken(CIF, 'EFACTURA');
+    stack.sandbox.faults.set([{ route: '/anaf-oauth2/v1/token', latencyMs: 300 }]);
+    const refreshesBefore = stack.sandbox.state.counters.oauth.refreshes;
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          provider.withToken(key, async (token) =>
+            token === old.token ? { ok: false as const, unauthorized: true as const, status: 401 } : { ok: true as const, value: token },
+          ),
+        ),
+      );
+      assert.equal(stack.sandbox.state.counters.oauth.refreshes, refreshesBefore + 1);
+      const fresh = new Set(results.map((r) => (r.ok ? r.value : 'failed')));
+      assert.equal(fresh.size, 1, 'everyone got the same new token');
+      assert.ok(!fresh.has(old.token) && !fresh.has('failed'));
+      for (const t of fresh) tokensSeen.add(t);
+    } finally {
+      stack.sandbox.faults.clear();
+    }
+    const status = (await api('GET', `/v1/organizations/${CIF}/authorizations`)).json.items[0];
+    assert.equal(status.refreshCount, 1);
+    assert.equal(status.status, 'ACTIVE');
+  });
+
+  test('a forced refresh rotates the tokens; the old access token keeps working at ANAF until it expires', async () => {
+    const before = await currentToken(CIF, 'EFACTURA');
+    const res = await api('POST', `/v1/organizations/${CIF}/authorizations/EFACTURA/refresh`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.refreshCount, 2);
+    const afterRefresh = await currentToken(CIF, 'EFACTURA');
+    assert.notEqual(afterRefresh.tokenId, before.tokenId);
+    assert.equal((await hello(stack.sandbox.url, afterRefresh.token)).status, 200);
+  });
+
+  test('import adopts tokens from elsewhere and proves them with a refresh', async () => {
+    const tokens = await obtainTokens(stack.sandbox.url, {
+      clientId: 'anaf-flow-test-client',
+      redirectUri: stack.config.anaf.redirectUri!,
+      auth: { basic: ['anaf-flow-test-client', 'anaf-flow-test-secret'] },
+    });
+    tokensSeen.add(tokens.access_token);
+    tokensSeen.add(tokens.refresh_token!);
+    const res = await api('POST', `/v1/organizations/${OTHER_CIF}/authorizations/ETRANSPORT/import`, {
+      refreshToken: tokens.refresh_token,
+      accessToken: tokens.access_token,
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.status, 'ACTIVE');
+    assert.equal(res.json.refreshCount, 1, 'proven by one refresh');
+    const hi = await api('POST', `/v1/organizations/${OTHER_CIF}/authorizations/ETRANSPORT/test`);
+    assert.equal(hi.json.status, 200);
+
+    const bogus = await api('POST', `/v1/organizations/${OTHER_CIF}/authorizations/EFACTURA/import`, { refreshToken: 'not-a-real-refresh-token' });
+    assert.equal(bogus.status, 422);
+    assert.equal(bogus.json.error.code, 'IMPORTED_TOKENS_REJECTED');
+    const state = (await api('GET', `/v1/organizations/${OTHER_CIF}/authorizations`)).json.items.find(
+      (a: { scope: string }) => a.scope === 'EFACTURA',
+    );
+    assert.equal(state.status, 'NEEDS_REAUTHORIZATION');
+    assert.match(state.lastError, /invalid_grant/);
+    const refresh = await api('POST', `/v1/organizations/${OTHER_CIF}/authorizations/EFACTURA/refresh`);
+    assert.equal(refresh.status, 409);
+    assert.equal(refresh.json.error.code, 'AUTHORIZATION_NOT_USABLE');
+  });
+
+  test('an authorization whose tokens ANAF revoked becomes NEEDS_REAUTHORIZATION on the next refresh', async () => {
+    const current = await currentToken(OTHER_CIF, 'ETRANSPORT');
+    const inspected = await stack.sandbox.oauth.inspect(current.token);
+    assert.ok(inspected);
+    stack.sandbox.oauth.revokeFamily(inspected.familyId, 'revoked by ANAF in a test');
+    const res = await api('POST', `/v1/organizations/${OTHER_CIF}/authorizations/ETRANSPORT/refresh`);
+    assert.equal(res.status, 409);
+    assert.equal(res.json.error.code, 'NEEDS_REAUTHORIZATION');
+    const state = (await api('GET', `/v1/organizations/${OTHER_CIF}/authorizations`)).json.items.find(
+      (a: { scope: string }) => a.scope === 'ETRANSPORT',
+    );
+    assert.equal(state.status, 'NEEDS_REAUTHORIZATION');
+  });
+
+  test('revoke: ANAF rejects the token afterwards, the tokens are gone here, the organization can then be deleted', async () => {
+    const current = await currentToken(CIF, 'EFACTURA');
+    assert.equal((await api('DELETE', `/v1/organizations/${CIF}`)).json.error.code, 'ORGANIZATION_HAS_AUTHORIZATIONS');
+    const res = await api('DELETE', `/v1/organizations/${CIF}/authorizations/EFACTURA`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.status, 'REVOKED');
+    assert.match(res.json.revocation.outcome, /REVOKED/);
+    assert.equal((await hello(stack.sandbox.url, current.token)).status, 403);
+    await assert.rejects(provider.accessToken({ tenant: TENANT_A.tenant, cif: CIF, scope: 'EFACTURA' }), /revoked or needs re-authorization/);
+    assert.equal((await api('POST', `/v1/organizations/${CIF}/authorizations/EFACTURA/test`)).status, 409);
+    assert.equal((await api('DELETE', `/v1/organizations/${CIF}`)).status, 204);
+    assert.equal((await api('GET', `/v1/organizations/${CIF}`)).status, 404);
+  });
+
+  test('no token appears in any history (raw or decoded by the codec), log line or API answer', async () => {
+    assert.ok(tokensSeen.size >= 4);
+    const codec = new AesGcmPayloadCodec(stack.config.payloadKeys);
+    const haystacks: string[] = [...stack.logs, ...answers];
+    for await (const wf of stack.client.workflow.list({ query: `AnafTenant = '${TENANT_A.tenant}'` })) {
+      const history = await historyOf(stack.client, wf.workflowId);
+      haystacks.push(historyText(history));
+      // What an operator sees through the codec server in the Web UI.
+      for (const payload of await codec.decode(payloadsOf(history) as never)) {
+        haystacks.push(JSON.stringify(defaultPayloadConverter.fromPayload(payload)));
+      }
+    }
+    assert.ok(haystacks.length > 20);
+    for (const token of tokensSeen) {
+      // A JWT's signature part alone would already be a leak: check the whole token and its tail.
+      for (const needle of [token, token.slice(-40)]) {
+        const leak = haystacks.find((h) => h.includes(needle));
+        assert.equal(leak, undefined, `token material found in: ${leak?.slice(0, 200)}`);
+      }
+    }
+  });
+});
