@@ -17,11 +17,13 @@ export interface PlainTokens {
  * marked expired, so the first use refreshes it.
  */
 export function sealTokens(sealer: TokenSealer, tokens: PlainTokens, previousSealedRefresh?: string, now = Date.now()): SealedTokens {
-  const refresh = tokens.refreshToken;
+  const previousRefresh = previousSealedRefresh ? sealer.open(previousSealedRefresh) : undefined;
+  // The same refresh token handed back keeps its sealed form, so the workflow can tell it did not rotate.
+  const refresh = tokens.refreshToken === previousRefresh ? undefined : tokens.refreshToken;
   const refreshTokenExpiresAt = refresh
     ? jwtTimes(refresh).expiresAt
-    : previousSealedRefresh
-      ? jwtTimes(sealer.open(previousSealedRefresh)).expiresAt
+    : previousRefresh
+      ? jwtTimes(previousRefresh).expiresAt
       : undefined;
   const accessTokenExpiresAt = tokens.accessToken ? accessTokenExpiry(tokens.accessToken, tokens.expiresIn, now) : now;
   const sealedRefresh = refresh ? sealer.seal(refresh) : previousSealedRefresh;

@@ -26,11 +26,20 @@ export async function ensureSearchAttributes(
   ]);
   const missing = ALL_SEARCH_ATTRIBUTES.filter((k) => !known.has(k.name));
   if (missing.length === 0) return [];
+  await addSearchAttributes(connection, namespace, missing);
+  return missing.map((k) => k.name);
+}
+
+/** Registers the given attributes unconditionally (the time-skipping test server cannot list them). */
+export async function addSearchAttributes(
+  connection: { operatorService: temporal.api.operatorservice.v1.OperatorService },
+  namespace: string,
+  keys: ReadonlyArray<(typeof ALL_SEARCH_ATTRIBUTES)[number]> = ALL_SEARCH_ATTRIBUTES,
+): Promise<void> {
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, INDEXED_TYPE[k.type]!])),
+    searchAttributes: Object.fromEntries(keys.map((k) => [k.name, INDEXED_TYPE[k.type]!])),
   });
-  return missing.map((k) => k.name);
 }
 
 /** `temporal server start-dev --search-attribute` arguments for the same set. */

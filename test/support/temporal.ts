@@ -1,8 +1,17 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { addSearchAttributes } from '../../lib/search-attribute-registration';
 import { resolveTemporalCli, resolveTemporalTestServer } from '../../lib/temporal-binaries';
 import { dataConverterFor } from '../../lib/temporal-client';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { testConfig } from './config';
+
+// Worker state chatter would drown test output; warnings and errors still show.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed in this process
+}
 
 /**
  * A real Temporal dev server (the CLI found on TEMPORAL_CLI_PATH/PATH, never downloaded),
@@ -23,8 +32,10 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
 /** The time-skipping test server, for timers measured in days. */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   const config = testConfig();
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: resolveTemporalTestServer() } },
     client: { dataConverter: dataConverterFor(config) },
   });
+  await addSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
 }

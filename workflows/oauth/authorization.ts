@@ -194,7 +194,12 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
     record('REFRESH_STARTED', reason);
     try {
       const fresh = await refreshAuthorizationTokens({ credentialSetId: state.init.credentialSetId, sealedRefresh: tokens.sealedRefresh });
-      state.tokens = onWorkflowClock(fresh, now());
+      const rebased = onWorkflowClock(fresh, now());
+      // An unrotated refresh token keeps the expiry we already hold on the workflow clock.
+      if (rebased.sealedRefresh === tokens.sealedRefresh && tokens.refreshTokenExpiresAt !== undefined) {
+        rebased.refreshTokenExpiresAt = tokens.refreshTokenExpiresAt;
+      }
+      state.tokens = rebased;
       state.lastRefreshAt = now();
       state.refreshCount += 1;
       state.consecutiveFailures = 0;
