@@ -141,6 +141,10 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+// Whatever ends this process, no orphaned server may keep the ports.
+process.on('exit', () => {
+  for (const c of [...children, devServer?.process]) if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 
