@@ -168,6 +168,25 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     assert.ok(requests.json.items.some((r: { status: string; scope: string }) => r.status === 'DENIED' && r.scope === 'ETRANSPORT'));
   });
 
+  test('return URLs: the browser goes back to the ERP with the outcome', async () => {
+    const created = await api('POST', `/v1/organizations/${OTHER_CIF}/authorization-requests`, {
+      scope: 'ETRANSPORT',
+      onSuccessReturnUrl: 'https://erp.example/anaf/done?ref=42',
+      onFailureReturnUrl: 'https://erp.example/anaf/failed',
+    });
+    const anafUrl = new URL(created.json.url);
+    const walked = await walkAuthorizePage(stack.sandbox.url, {
+      clientId: anafUrl.searchParams.get('client_id')!,
+      redirectUri: anafUrl.searchParams.get('redirect_uri')!,
+      state: anafUrl.searchParams.get('state')!,
+      decision: 'deny',
+    });
+    const back = await browser(walked.location.toString());
+    assert.equal(back.status, 302);
+    assert.equal(back.headers.location, 'https://erp.example/anaf/failed?outcome=DENIED');
+    assert.equal(back.headers['cache-control'], 'no-store');
+  });
+
   test('a code exchanged after its 60 seconds fails cleanly', async () => {
     const { callback } = await authorize(OTHER_CIF, 'ETRANSPORT', { beforeCallback: () => stack.sandbox.clock.advance(61_000) });
     stack.sandbox.clock.advance(-61_000);
@@ -287,6 +306,18 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     assert.equal((await api('POST', `/v1/organizations/${CIF}/authorizations/EFACTURA/test`)).status, 409);
     assert.equal((await api('DELETE', `/v1/organizations/${CIF}`)).status, 204);
     assert.equal((await api('GET', `/v1/organizations/${CIF}`)).status, 404);
+  });
+
+  test('the daily sweep reports every authorization and nudges none that is on time', async () => {
+    const summary = await stack.client.workflow.execute('oauthRefreshSweep', {
+      workflowId: `system/oauth-refresh-sweep-${Date.now()}`,
+      taskQueue: stack.config.temporal.taskQueue,
+    });
+    const s = summary as { checked: number; byStatus: Record<string, number>; nudged: number; needsAttention: number };
+    assert.ok(s.checked >= 3, JSON.stringify(s));
+    assert.ok((s.byStatus.REVOKED ?? 0) >= 1 && (s.byStatus.NEEDS_REAUTHORIZATION ?? 0) >= 1, JSON.stringify(s));
+    assert.equal(s.nudged, 0);
+    assert.ok(s.needsAttention >= 1);
   });
 
   test('no token appears in any history (raw or decoded by the codec), log line or API answer', async () => {

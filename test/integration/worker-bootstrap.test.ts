@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { request } from 'undici';
 import { dataConverterFor } from '../../lib/temporal-client';
+import { ensureSchedules, OAUTH_SWEEP_SCHEDULE_ID } from '../../workers/schedules';
 import { TENANT_A } from '../support/config';
 import { encodingOf, historyOf, historyText, payloadsOf } from '../support/history';
 import { type Stack, startStack, workflowBundle } from '../support/stack';
@@ -14,6 +15,19 @@ describe('a workflow end to end through the worker bootstrap', () => {
   });
   after(async () => {
     await stack?.close();
+  });
+
+  test('start-up schedules: created once, a second worker start changes nothing, operator edits survive', async () => {
+    await ensureSchedules(stack.client, stack.config, stack.logger);
+    const handle = stack.client.schedule.getHandle(OAUTH_SWEEP_SCHEDULE_ID);
+    await handle.pause('operator paused it');
+    await ensureSchedules(stack.client, stack.config, stack.logger);
+    const described = await handle.describe();
+    assert.equal(described.action.type, 'startWorkflow');
+    assert.equal(described.action.type === 'startWorkflow' ? described.action.workflowType : '', 'oauthRefreshSweep');
+    assert.equal(described.state.paused, true, 'the second start-up did not reset the operator\'s pause');
+    assert.equal(described.spec.timezone, 'Europe/Bucharest');
+    await handle.delete();
   });
 
   test('connectivity check: API start → worker → sandbox → result over the API; ciphertext in history; replays', async () => {
