@@ -85,6 +85,19 @@ export interface AppConfig {
     port: number;
     tlsPort: number;
   };
+  webhooks: {
+    /** HMAC-SHA256 key for webhook signatures; without it, callbackUrl is refused. */
+    secret: string | undefined;
+    /** Allow webhooks to loopback/private/link-local addresses (off: SSRF protection). */
+    allowPrivateTargets: boolean;
+  };
+  efactura: {
+    /** First stareMesaj check this long after the upload, then backing off up to the cap. */
+    firstPollDelayMs: number;
+    maxPollIntervalMs: number;
+    /** How long an upload may take to show in ANAF's listings (≈15 min); reconciliation waits this long before re-sending. */
+    listingDelayMs: number;
+  };
   dataDir: string;
   logLevel: string;
 }
@@ -264,6 +277,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     throw new ConfigError('ANAF_OAUTH_CLIENTS', 'credential set ids must be unique ("main" is ANAF_CLIENT_ID\'s)');
   }
   const days = z.coerce.number().positive().max(3650);
+  const seconds = z.coerce.number().min(0).max(7 * 86_400);
 
   return {
     temporal: {
@@ -306,6 +320,15 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       publicUrl: read(env, 'API_PUBLIC_URL', url, `http://localhost:${apiPort}`).replace(/\/+$/, ''),
     },
     sandbox: { port: sandboxPort, tlsPort: sandboxTlsPort },
+    webhooks: {
+      secret: optional(env, 'WEBHOOK_SECRET') ?? devSecrets?.webhookSecret,
+      allowPrivateTargets: read(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', z.enum(['true', 'false']), 'false') === 'true',
+    },
+    efactura: {
+      firstPollDelayMs: read(env, 'EFACTURA_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 2 : 60) * 1000,
+      maxPollIntervalMs: read(env, 'EFACTURA_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 30 : 900) * 1000,
+      listingDelayMs: read(env, 'EFACTURA_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
+    },
     dataDir,
     logLevel: read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   };

@@ -11,6 +11,7 @@ export interface DevSecrets {
   payloadEncryptionKeys: string;
   tokenEncryptionKeys: string;
   apiKeys: string;
+  webhookSecret: string;
 }
 
 function newKey(prefix: string): string {
@@ -21,12 +22,15 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   const file = path.join(dataDir, 'dev-secrets.json');
   try {
     const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>;
-    if (existing.payloadEncryptionKeys && existing.apiKeys && existing.tokenEncryptionKeys) return existing as DevSecrets;
+    if (existing.payloadEncryptionKeys && existing.apiKeys && existing.tokenEncryptionKeys && existing.webhookSecret) {
+      return existing as DevSecrets;
+    }
     // A file from an older version: keep what it has, add what is missing.
     const completed: DevSecrets = {
       payloadEncryptionKeys: existing.payloadEncryptionKeys ?? newKey('dev'),
       tokenEncryptionKeys: existing.tokenEncryptionKeys ?? newKey('tok'),
       apiKeys: existing.apiKeys ?? `dev:dev_${randomBytes(24).toString('base64url')}`,
+      webhookSecret: existing.webhookSecret ?? randomBytes(32).toString('base64url'),
     };
     fs.writeFileSync(file, JSON.stringify(completed, null, 2), { mode: 0o600 });
     return completed;
@@ -36,6 +40,7 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   const secrets: DevSecrets = {
     payloadEncryptionKeys: newKey('dev'),
     tokenEncryptionKeys: newKey('tok'),
+    webhookSecret: randomBytes(32).toString('base64url'),
     apiKeys: `dev:dev_${randomBytes(24).toString('base64url')}`,
   };
   fs.mkdirSync(dataDir, { recursive: true });

@@ -114,6 +114,7 @@ async function main(): Promise<void> {
     PAYLOAD_ENCRYPTION_KEYS: formatKeys(config.payloadKeys),
     TOKEN_ENCRYPTION_KEYS: formatKeys(config.tokenKeys),
     API_KEYS: config.api.keys.map((k) => `${k.tenant}:${k.key}`).join(','),
+    ...(config.webhooks.secret ? { WEBHOOK_SECRET: config.webhooks.secret } : {}),
   };
   const sandboxUrl = `http://127.0.0.1:${config.sandbox.port}`;
   if (config.anaf.env === 'sandbox') {

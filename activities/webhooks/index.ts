@@ -1,0 +1,71 @@
+import { createHmac } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Agent, request } from 'undici';
+import type { AppConfig } from '../../lib/config';
+import { checkWebhookUrl, publicOnlyLookup, WebhookTargetError } from '../../lib/webhook-target';
+
+export interface WebhookDelivery {
+  url: string;
+  event: string;
+  /** Stable across retries: receivers deduplicate on it. */
+  deliveryId: string;
+  payload: unknown;
+}
+
+export const SIGNATURE_HEADER = 'x-anaf-flow-signature';
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: a receiver checks it and rejects old timestamps. */
+export function signWebhook(secret: string, body: string, timestamp: number): string {
+  const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return `t=${timestamp},v1=${mac}`;
+}
+
+export function createWebhookActivities(config: Pick<AppConfig, 'webhooks'>) {
+  const agent = new Agent({ connect: { timeout: 10_000, lookup: publicOnlyLookup(config.webhooks.allowPrivateTargets) } });
+  return {
+    /** Retried by Temporal (durably, for days) until the receiver answers 2xx. */
+    async deliverWebhook(delivery: WebhookDelivery): Promise<{ status: number; attempt: number }> {
+      const secret = config.webhooks.secret;
+      if (!secret) throw ApplicationFailure.create({ type: 'WebhooksNotConfigured', message: 'WEBHOOK_SECRET is not set', nonRetryable: true });
+      try {
+        checkWebhookUrl(delivery.url, config.webhooks.allowPrivateTargets);
+      } catch (err) {
+        throw ApplicationFailure.create({ type: 'WebhookTargetRefused', message: (err as Error).message, nonRetryable: true });
+      }
+      const body = JSON.stringify({ event: delivery.event, deliveryId: delivery.deliveryId, data: delivery.payload });
+      const attempt = Context.current().info.attempt;
+      let status: number;
+      try {
+        const res = await request(delivery.url, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'anaf-flow-webhooks',
+            'x-anaf-flow-event': delivery.event,
+            'x-anaf-flow-delivery': delivery.deliveryId,
+            [SIGNATURE_HEADER]: signWebhook(secret, body, Math.floor(Date.now() / 1000)),
+          },
+          body,
+          headersTimeout: 15_000,
+          bodyTimeout: 15_000,
+          // undici's request() follows no redirects: a receiver cannot bounce us elsewhere.
+        });
+        status = res.statusCode;
+        await res.body.dump();
+      } catch (err) {
+        const cause = (err as { cause?: unknown }).cause;
+        if (err instanceof WebhookTargetError || cause instanceof WebhookTargetError) {
+          throw ApplicationFailure.create({ type: 'WebhookTargetRefused', message: (cause as Error ?? err).message, nonRetryable: true });
+        }
+        throw ApplicationFailure.create({ type: 'WebhookUnreachable', message: `webhook ${delivery.event}: ${(err as Error).message}` });
+      }
+      if (status < 200 || status >= 300) {
+        throw ApplicationFailure.create({ type: 'WebhookRejected', message: `webhook ${delivery.event}: receiver answered ${status}` });
+      }
+      return { status, attempt };
+    },
+  };
+}
+
+export type WebhookActivities = ReturnType<typeof createWebhookActivities>;

@@ -1,0 +1,74 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Documents (invoice XML, ANAF's answer ZIPs, signed PDFs) live here, not in Temporal:
+ * workflows carry references, never megabytes of payload. Content-addressed, so storing
+ * the same bytes twice is free and a reference can never point at changed content.
+ */
+export interface BlobRef {
+  /** `<tenant>/<sha256>`: the tenant owns it, the hash names it. */
+  key: string;
+  sha256: string;
+  size: number;
+  contentType: string;
+}
+
+export interface BlobStore {
+  put(tenant: string, bytes: Buffer, contentType: string): Promise<BlobRef>;
+  get(key: string): Promise<Buffer>;
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`no stored document ${key}`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
+const KEY = /^([a-z0-9][a-z0-9-]{0,62}|_system)\/([0-9a-f]{64})$/;
+
+export function sha256Hex(bytes: Buffer | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The filesystem store under DATA_DIR/blobs; share the directory between API and workers. */
+export class FileBlobStore implements BlobStore {
+  constructor(private readonly root: string) {}
+
+  private pathOf(key: string): string {
+    const m = KEY.exec(key);
+    if (!m) throw new Error(`malformed document key ${JSON.stringify(key)}`);
+    return path.join(this.root, m[1]!, m[2]!.slice(0, 2), m[2]!);
+  }
+
+  async put(tenant: string, bytes: Buffer, contentType: string): Promise<BlobRef> {
+    const sha256 = sha256Hex(bytes);
+    const key = `${tenant}/${sha256}`;
+    const file = this.pathOf(key);
+    try {
+      await fs.access(file);
+    } catch {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      // Write-then-rename: a reader never sees half a document, even after a crash.
+      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+      await fs.writeFile(tmp, bytes, { mode: 0o600 });
+      await fs.rename(tmp, file);
+    }
+    return { key, sha256, size: bytes.length, contentType };
+  }
+
+  async get(key: string): Promise<Buffer> {
+    try {
+      return await fs.readFile(this.pathOf(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);
+      throw err;
+    }
+  }
+}
+
+export function blobStoreFor(dataDir: string): BlobStore {
+  return new FileBlobStore(path.join(dataDir, 'blobs'));
+}
