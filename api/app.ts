@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import express from 'express';
+import { type BlobStore, blobStoreFor } from '../lib/blob-store';
 import { AesGcmPayloadCodec } from '../lib/codec';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
@@ -9,6 +10,7 @@ import { ApiKeyStore } from './auth';
 import { codecCorsOriginsFromEnv, mountCodecRoutes } from './codec-routes';
 import { mountConnectivityRoutes } from './connectivity-routes';
 import type { ApiContext, RouteModule } from './context';
+import { mountEfacturaRoutes } from './efactura-routes';
 import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
 import { mountOAuthCallbackRoutes } from './oauth-callback-routes';
@@ -33,6 +35,8 @@ export interface ApiDeps {
   readinessTimeoutMs?: number;
   /** Deadline for each Temporal call made for a request. Default 10000. */
   temporalRpcTimeoutMs?: number;
+  /** Default: the filesystem store under DATA_DIR (the workers must see the same one). */
+  blobs?: BlobStore;
   /** Extra route modules, mounted after the built-in ones. */
   modules?: RouteModule[];
 }
@@ -58,6 +62,7 @@ export function createApp(deps: ApiDeps): express.Express {
       rpcTimeoutMs: deps.temporalRpcTimeoutMs,
     }),
     jsonBodyLimit: deps.jsonBodyLimit ?? '1mb',
+    blobs: deps.blobs ?? blobStoreFor(config.dataDir),
   };
 
   const app = express();
@@ -74,6 +79,7 @@ export function createApp(deps: ApiDeps): express.Express {
   mountOrganizationRoutes(router, ctx);
   mountOAuthRoutes(router, ctx);
   mountOAuthCallbackRoutes(router, ctx);
+  mountEfacturaRoutes(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });
 

@@ -2,6 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { Router } from 'express';
+import type { BlobStore } from '../lib/blob-store';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { ApiKeyStore } from './auth';
@@ -33,6 +34,8 @@ export interface ApiContext {
   workflows: WorkflowAccess;
   /** Default JSON body limit for routes that do not set their own. */
   jsonBodyLimit: string;
+  /** Documents (invoices, ANAF's answers), shared with the workers. */
+  blobs: BlobStore;
 }
 
 /**

@@ -10,13 +10,14 @@ import path from 'node:path';
 import { request } from 'undici';
 import { resolveTemporalCli } from '../lib/temporal-binaries';
 import { TENANT_A } from '../test/support/config';
+import { callApi, ublInvoice } from '../test/support/efactura';
 import { walkAuthorizePage } from '../test/support/sandbox';
 import { startStack } from '../test/support/stack';
 
 const OUT = path.resolve(__dirname, '../test/histories');
 
 async function main(): Promise<void> {
-  const stack = await startStack();
+  const stack = await startStack({ sandbox: { efactura: { processingDelayMs: 300 } } });
   const api = async (method: string, p: string, body?: unknown) => {
     const res = await request(`${stack.apiUrl}${p}`, {
       method: method as 'GET',
@@ -55,6 +56,23 @@ async function main(): Promise<void> {
     });
     await (await request(walked.location)).body.dump();
     await save('oauth-authorization-request', `${TENANT_A.tenant}/oauth-request/${req.id}`);
+
+    // e-Factura: one history per path through the submission workflow.
+    const submit = async (name: string, number: string, options: { note?: string; fault?: Parameters<typeof stack.sandbox.faults.add>[0] } = {}) => {
+      if (options.fault) stack.sandbox.faults.add(options.fault);
+      const xml = ublInvoice({ supplierCif: cif, buyerCif: '18547290', number, ...(options.note ? { note: options.note } : {}) });
+      const res = await callApi(stack, TENANT_A.key, 'POST', `/v1/efactura/invoices?cif=${cif}`, { body: xml, headers: { 'idempotency-key': `record-${name}` } });
+      if (res.status !== 202) throw new Error(`submit ${name}: ${res.status} ${res.text}`);
+      await stack.client.workflow.getHandle(res.json.id).result();
+      await save(`efactura-${name}`, res.json.id);
+    };
+    const upload = '/test/FCTEL/rest/upload';
+    await submit('accepted', 'REC-1');
+    await submit('rejected', 'REC-2', { note: 'SANDBOX:NOK' });
+    await submit('answer-lost-reconciled', 'REC-3', { fault: { route: upload, method: 'POST', times: 1, resetAfterReceive: true } });
+    await submit('answer-lost-reuploaded', 'REC-4', { fault: { route: upload, method: 'POST', times: 1, status: 500 } });
+    await submit('rate-limited', 'REC-5', { fault: { route: upload, method: 'POST', burst429: 1, retryAfterSeconds: 1 } });
+    await submit('duplicate-linked', 'REC-1');
 
     await api('POST', `/v1/organizations/${cif}/authorizations/EFACTURA/refresh`);
     await api('POST', `/v1/organizations/${cif}/authorizations/EFACTURA/test`);

@@ -1,7 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createConnectivityActivities } from '../activities/connectivity';
+import { createEfacturaAnafActivities } from '../activities/efactura';
 import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
+import { createWebhookActivities } from '../activities/webhooks';
+import { blobStoreFor } from '../lib/blob-store';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { dataConverterFor } from '../lib/temporal-client';
@@ -18,7 +21,12 @@ export interface WorkerDeps {
 }
 
 export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client'>) {
-  return { config: deps.config, client: deps.client, sealer: new TokenSealer(deps.config.tokenKeys) };
+  return {
+    config: deps.config,
+    client: deps.client,
+    sealer: new TokenSealer(deps.config.tokenKeys),
+    blobs: blobStoreFor(deps.config.dataDir),
+  };
 }
 
 /**
@@ -44,6 +52,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     ...workflowSource,
     activities: {
       ...createOAuthOrchestrationActivities(activityDeps),
+      ...createWebhookActivities(config),
     },
   });
 
@@ -55,6 +64,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     activities: {
       ...createConnectivityActivities(config),
       ...createOAuthAnafActivities(activityDeps),
+      ...createEfacturaAnafActivities(activityDeps),
     },
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
   });

@@ -4,3 +4,4 @@ export { organization } from './organization';
 export { oauthAuthorization } from './oauth/authorization';
 export { oauthAuthorizationRequest } from './oauth/authorization-request';
 export { oauthRefreshSweep, oauthTest } from './oauth/maintenance';
+export { efacturaSubmission } from './efactura/submission';

@@ -1,0 +1,316 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { XMLParser } from 'fast-xml-parser';
+import { parseAnafMinute } from '../../lib/romanian-time';
+import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
+import { type AnafRequest, type AnafResponse, anafFetch } from '../anaf/http';
+import type { TokenCallResult } from '../oauth/token-provider';
+import type {
+  AnafMessage,
+  MessageFilter,
+  MessagePage,
+  PdfAnswer,
+  StareAnswer,
+  UploadAnswer,
+  UploadParams,
+  ValidationAnswer,
+  ValidationStandard,
+} from './types';
+
+/**
+ * api.anaf.ro's e-Factura service (`/{test|prod}/FCTEL/rest/…`), typed. Each method makes
+ * one HTTP call with a Bearer token and returns ANAF's answer as our types; a 401/403 is
+ * handed back (so the token provider can refresh once and retry), every other problem is
+ * classified by activities/anaf/failures.ts and thrown as the ApplicationFailure the
+ * workflows key on.
+ */
+
+export const EFACTURA_FAILURES = {
+  INVALID_ANSWER: 'EfacturaInvalidAnswer',
+} as const;
+
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  processEntities: false,
+  htmlEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  ignoreDeclaration: true,
+});
+
+/** ANAF's way of saying "nothing there" in a listing: a 200 with `eroare`, which is not an error for us. */
+const EMPTY_LISTING = /^Nu exista mesaje|Pagina solicitata \d+ este mai mare decat numarul/i;
+
+type Attrs = Record<string, unknown>;
+
+function invalidAnswer(operation: string, why: string): ApplicationFailure {
+  // The service answered, but not in a shape we know: retrying a read may help, an upload must be reconciled.
+  return ApplicationFailure.create({ type: EFACTURA_FAILURES.INVALID_ANSWER, message: `${operation}: ${why}` });
+}
+
+function headerOf(res: AnafResponse, operation: string): Attrs {
+  let doc: Attrs;
+  try {
+    doc = xml.parse(res.text()) as Attrs;
+  } catch (err) {
+    throw invalidAnswer(operation, `the answer is not XML (${(err as Error).message})`);
+  }
+  const header = doc.header;
+  if (!header || typeof header !== 'object') throw invalidAnswer(operation, 'the answer has no <header>');
+  return header as Attrs;
+}
+
+function str(node: unknown, name: string): string | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const v = (node as Attrs)[`@${name}`];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function errorMessages(header: Attrs): string[] {
+  const raw = header.Errors;
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  return list.map((e) => str(e, 'errorMessage')).filter((m): m is string => m !== undefined);
+}
+
+function flag(on: boolean | undefined): 'DA' | undefined {
+  return on ? 'DA' : undefined;
+}
+
+export class EfacturaClient {
+  private readonly base: string;
+
+  constructor(options: { apiBaseUrl: string }) {
+    this.base = `${options.apiBaseUrl.replace(/\/+$/, '')}/FCTEL/rest`;
+  }
+
+  /** One call; 401/403 come back as `unauthorized`, other problems are thrown classified. */
+  private async call(
+    req: Omit<AnafRequest, 'headers'> & { token: string; contentType?: string; accept?: string },
+    ctx: { operation: string; idempotent: boolean },
+  ): Promise<{ ok: true; res: AnafResponse } | { ok: false; unauthorized: true; status: number }> {
+    let res: AnafResponse;
+    try {
+      res = await anafFetch({
+        ...req,
+        headers: {
+          authorization: `Bearer ${req.token}`,
+          ...(req.contentType ? { 'content-type': req.contentType } : {}),
+          accept: req.accept ?? '*/*',
+        },
+      });
+    } catch (err) {
+      throw failureForError(err, ctx);
+    }
+    const problem = detectProblem(res);
+    if (problem?.kind === 'UNAUTHORIZED') return { ok: false, unauthorized: true, status: problem.status };
+    if (problem) {
+      if (problem.kind === 'ANAF_ERROR' && EMPTY_LISTING.test(problem.message)) return { ok: true, res };
+      throw failureForProblem(problem, ctx);
+    }
+    return { ok: true, res };
+  }
+
+  private url(path: string, query: Record<string, string | undefined> = {}): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+    const qs = params.toString();
+    return `${this.base}/${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  /** `upload` or `uploadb2c`: not idempotent at ANAF, so a lost answer is reported as such, never retried here. */
+  async upload(token: string, p: UploadParams, invoice: Buffer): Promise<TokenCallResult<UploadAnswer>> {
+    const operation = 'e-Factura upload';
+    const r = await this.call(
+      {
+        method: 'POST',
+        url: this.url(p.b2c ? 'uploadb2c' : 'upload', {
+          standard: p.standard,
+          cif: p.cif,
+          extern: flag(p.extern),
+          autofactura: flag(p.autofactura),
+          executare: flag(p.executare),
+        }),
+        body: invoice,
+        token,
+        contentType: 'text/plain',
+        accept: 'application/xml',
+        timeoutMs: 120_000,
+      },
+      { operation, idempotent: false },
+    );
+    if (!r.ok) return r;
+    const header = headerOf(r.res, operation);
+    const dateResponse = str(header, 'dateResponse');
+    const status = str(header, 'ExecutionStatus');
+    const index = str(header, 'index_incarcare');
+    const meta = dateResponse ? { dateResponse } : {};
+    if (status === '0' && index && /^\d+$/.test(index)) return { ok: true, value: { accepted: true, uploadIndex: index, ...meta } };
+    if (status === '1') {
+      const errors = errorMessages(header);
+      return { ok: true, value: { accepted: false, errors: errors.length ? errors : ['ANAF refused the upload without a message'], ...meta } };
+    }
+    throw ApplicationFailure.create({
+      // The upload was received and answered oddly: it may have been filed, so reconcile.
+      type: 'AnafAnswerLost',
+      message: `${operation}: unexpected answer (ExecutionStatus=${status ?? 'none'}, index=${index ?? 'none'})`,
+      nonRetryable: true,
+    });
+  }
+
+  async status(token: string, uploadIndex: string): Promise<TokenCallResult<StareAnswer>> {
+    const operation = 'e-Factura stareMesaj';
+    const r = await this.call(
+      { method: 'GET', url: this.url('stareMesaj', { id_incarcare: uploadIndex }), token, accept: 'application/xml', timeoutMs: 30_000 },
+      { operation, idempotent: true },
+    );
+    if (!r.ok) return r;
+    const header = headerOf(r.res, operation);
+    const stare = str(header, 'stare');
+    const downloadId = str(header, 'id_descarcare');
+    if (stare === 'in prelucrare') return { ok: true, value: { state: 'in prelucrare' } };
+    if ((stare === 'ok' || stare === 'nok') && downloadId) return { ok: true, value: { state: stare, downloadId } };
+    if (stare === 'XML cu erori nepreluat de sistem') {
+      return { ok: true, value: { state: stare, ...(downloadId ? { downloadId } : {}) } };
+    }
+    const errors = errorMessages(header);
+    if (errors.length) return { ok: true, value: { state: 'error', errors } };
+    throw invalidAnswer(operation, `unknown stare ${JSON.stringify(stare ?? null)}`);
+  }
+
+  async download(token: string, downloadId: string): Promise<TokenCallResult<Buffer>> {
+    const operation = 'e-Factura descarcare';
+    const r = await this.call(
+      { method: 'GET', url: this.url('descarcare', { id: downloadId }), token, accept: 'application/zip', timeoutMs: 120_000, maxBytes: 40 * 1024 * 1024 },
+      { operation, idempotent: true },
+    );
+    if (!r.ok) return r;
+    const body = r.res.body;
+    if (body.length < 4 || body.readUInt32LE(0) !== 0x04034b50) {
+      throw ApplicationFailure.create({
+        type: 'EfacturaArchiveMalformed',
+        message: `${operation}: the answer for id ${downloadId} is not a ZIP (${r.res.contentType || 'no content type'}, ${body.length} bytes)`,
+      });
+    }
+    return { ok: true, value: body };
+  }
+
+  /** One page of `listaMesajePaginatieFactura` (startTime/endTime in epoch ms, pages from 1). */
+  async listPage(
+    token: string,
+    q: { cif: string; startTime: number; endTime: number; page: number; filter?: MessageFilter },
+  ): Promise<TokenCallResult<MessagePage>> {
+    const operation = 'e-Factura listaMesajePaginatieFactura';
+    const r = await this.call(
+      {
+        method: 'GET',
+        url: this.url('listaMesajePaginatieFactura', {
+          startTime: String(Math.floor(q.startTime)),
+          endTime: String(Math.floor(q.endTime)),
+          cif: q.cif,
+          pagina: String(q.page),
+          filtru: q.filter,
+        }),
+        token,
+        accept: 'application/json',
+        timeoutMs: 60_000,
+      },
+      { operation, idempotent: true },
+    );
+    if (!r.ok) return r;
+    const json = parseListing(r.res, operation);
+    const messages = toMessages(json.mesaje, operation);
+    return {
+      ok: true,
+      value: {
+        messages,
+        page: num(json.index_pagina_curenta) ?? q.page,
+        totalPages: num(json.numar_total_pagini) ?? (messages.length ? q.page : 0),
+        totalRecords: num(json.numar_total_inregistrari) ?? messages.length,
+        perPage: num(json.numar_total_inregistrari_per_pagina) ?? messages.length,
+      },
+    };
+  }
+
+  /** `validare/{FACT1|FCN}` (ANAF serves it on the production host only). */
+  async validate(token: string, standard: ValidationStandard, invoice: Buffer): Promise<TokenCallResult<ValidationAnswer>> {
+    const operation = 'e-Factura validare';
+    const r = await this.call(
+      { method: 'POST', url: this.url(`validare/${standard}`), body: invoice, token, contentType: 'text/plain', accept: 'application/json', timeoutMs: 60_000 },
+      { operation, idempotent: true },
+    );
+    if (!r.ok) return r;
+    const json = parseJsonObject(r.res, operation);
+    if (json.stare === 'ok') return { ok: true, value: { valid: true } };
+    return { ok: true, value: { valid: false, messages: messagesOf(json) } };
+  }
+
+  /** `transformare/{FACT|FCN}[/DA]`: ANAF's PDF rendering; `validate=false` skips ANAF's validation. */
+  async toPdf(token: string, standard: ValidationStandard, invoice: Buffer, validate: boolean): Promise<TokenCallResult<PdfAnswer>> {
+    const operation = 'e-Factura transformare';
+    const r = await this.call(
+      {
+        method: 'POST',
+        url: this.url(`transformare/${standard}${validate ? '' : '/DA'}`),
+        body: invoice,
+        token,
+        contentType: 'text/plain',
+        accept: 'application/pdf, application/json',
+        timeoutMs: 60_000,
+        maxBytes: 40 * 1024 * 1024,
+      },
+      { operation, idempotent: true },
+    );
+    if (!r.ok) return r;
+    if (r.res.body.subarray(0, 5).toString('latin1') === '%PDF-') return { ok: true, value: { ok: true, pdf: r.res.body } };
+    const json = parseJsonObject(r.res, operation);
+    return { ok: true, value: { ok: false, messages: messagesOf(json) } };
+  }
+}
+
+function parseJsonObject(res: AnafResponse, operation: string): Attrs {
+  try {
+    const v = JSON.parse(res.text()) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Attrs;
+  } catch {
+    // fall through
+  }
+  throw invalidAnswer(operation, `the answer is not a JSON object (${res.contentType || 'no content type'})`);
+}
+
+function parseListing(res: AnafResponse, operation: string): Attrs {
+  const json = parseJsonObject(res, operation);
+  if (typeof json.eroare === 'string' && EMPTY_LISTING.test(json.eroare)) return { mesaje: [] };
+  return json;
+}
+
+function messagesOf(json: Attrs): string[] {
+  const raw = json.Messages ?? json.messages;
+  const list = Array.isArray(raw) ? raw : [];
+  const out = list.map((m) => (m && typeof m === 'object' ? (m as Attrs).message : m)).filter((m): m is string => typeof m === 'string');
+  return out.length ? out : ['ANAF answered nok without messages'];
+}
+
+function num(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function toMessages(raw: unknown, operation: string): AnafMessage[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw invalidAnswer(operation, '`mesaje` is not a list');
+  return raw.map((m: Attrs) => {
+    const createdAtText = String(m.data_creare ?? '');
+    const id = String(m.id ?? '');
+    if (!/^\d+$/.test(id)) throw invalidAnswer(operation, `a message without a numeric id (${JSON.stringify(m.id)})`);
+    return {
+      id,
+      uploadIndex: String(m.id_solicitare ?? ''),
+      cif: String(m.cif ?? ''),
+      type: String(m.tip ?? ''),
+      details: String(m.detalii ?? ''),
+      createdAtText,
+      createdAt: parseAnafMinute(createdAtText) ?? 0,
+    };
+  });
+}

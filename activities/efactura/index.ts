@@ -1,0 +1,210 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { BlobRef, BlobStore } from '../../lib/blob-store';
+import type { AppConfig } from '../../lib/config';
+import type { TokenSealer } from '../../lib/token-seal';
+import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
+import type { AuthorizationKey } from '../../workflows/oauth/types';
+import { TokenProvider, type TokenCallResult } from '../oauth/token-provider';
+import { EfacturaClient } from './anaf-efactura-client';
+import { AnswerArchiveError, readAnswerZip } from './answer-zip';
+import type { EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
+
+export interface EfacturaActivityDeps {
+  config: Pick<AppConfig, 'anaf'>;
+  client: Client;
+  sealer: TokenSealer;
+  blobs: BlobStore;
+}
+
+export interface EfacturaTarget {
+  tenant: string;
+  cif: string;
+}
+
+export interface DownloadedAnswer {
+  zip: BlobRef;
+  kind: 'ok' | 'nok';
+  signedInvoice?: BlobRef;
+  signature?: BlobRef;
+  errorXml?: BlobRef;
+  errors: string[];
+  duplicateOfIndex?: string;
+}
+
+export interface ReconcileInput extends EfacturaTarget {
+  standard: EfacturaStandard;
+  identity: InvoiceIdentity;
+  /** Epoch ms of the attempt whose answer was lost: only messages since then can be it. */
+  sinceMs: number;
+  /** Message ids already downloaded and compared by earlier rounds (each download costs quota). */
+  checkedMessageIds: string[];
+}
+
+export interface ReconcileResult {
+  match?: { uploadIndex: string; messageId: string };
+  newlyChecked: string[];
+  listed: number;
+  /** Candidates left unchecked because this round's download cap was reached: call again. */
+  more: boolean;
+}
+
+export const NOT_READY = 'EfacturaNotReady';
+export const STATUS_REFUSED = 'EfacturaStatusRefused';
+export const ARCHIVE_MALFORMED = 'EfacturaArchiveMalformed';
+export const ARCHIVE_REFUSED = 'EfacturaArchiveRefused';
+
+/** Clock skew and ANAF's minute-granular timestamps: look a little before the attempt. */
+const RECONCILE_MARGIN_MS = 5 * 60_000;
+/** Downloads per reconcile round: one activity task should stay close to one ANAF call of budget. */
+const RECONCILE_DOWNLOADS_PER_ROUND = 5;
+
+/** "Factura cu id_incarcare=… emisa de cif_emitent=X pentru cif_beneficiar=Y": rules out most messages without a download. */
+export function couldBeOurs(details: string, identity: InvoiceIdentity): boolean {
+  const issuer = /cif_emitent=(\d+)/.exec(details)?.[1];
+  const buyer = /cif_beneficiar=(\d+)/.exec(details)?.[1];
+  if (issuer && identity.supplierCif && issuer !== identity.supplierCif) return false;
+  if (buyer && identity.buyerCif && buyer !== identity.buyerCif) return false;
+  return true;
+}
+
+const keyOf = (t: EfacturaTarget): AuthorizationKey => ({ tenant: t.tenant, cif: t.cif, scope: 'EFACTURA' });
+
+function unwrap<T>(result: TokenCallResult<T>, operation: string): T {
+  if (result.ok) return result.value;
+  throw ApplicationFailure.create({
+    type: 'AnafUnauthorized',
+    message: `${operation}: ANAF rejected the token twice (HTTP ${result.status}) even after a refresh`,
+    nonRetryable: true,
+  });
+}
+
+/** e-Factura activities that call ANAF: registered on the rate-limited ANAF task queue. */
+export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
+  const anaf = new EfacturaClient({ apiBaseUrl: deps.config.anaf.apiBaseUrl });
+  const tokens = new TokenProvider(deps.client, deps.sealer);
+  const { blobs } = deps;
+
+  const storeXml = (tenant: string, bytes: Buffer) => blobs.put(tenant, bytes, 'application/xml');
+
+  return {
+    /**
+     * One upload. Not idempotent at ANAF: a lost answer surfaces as a non-retryable
+     * AnafAnswerLost and the workflow reconciles instead of sending it again.
+     */
+    async uploadInvoice(input: EfacturaTarget & { params: UploadParams; invoiceKey: string }): Promise<UploadAnswer> {
+      const xml = await blobs.get(input.invoiceKey);
+      return unwrap(await tokens.withToken(keyOf(input), (token) => anaf.upload(token, input.params, xml)), 'e-Factura upload');
+    },
+
+    /**
+     * One stareMesaj check. "in prelucrare" is thrown as a benign, retryable failure: Temporal
+     * retries it with the workflow's backoff, and no poll leaves an event in the history.
+     */
+    async checkUploadStatus(input: EfacturaTarget & { uploadIndex: string }): Promise<{ state: FinalStare; downloadId?: string; attempt: number }> {
+      const attempt = Context.current().info.attempt;
+      const answer = unwrap(await tokens.withToken(keyOf(input), (token) => anaf.status(token, input.uploadIndex)), 'e-Factura stareMesaj');
+      if (answer.state === 'in prelucrare') {
+        throw ApplicationFailure.create({
+          type: NOT_READY,
+          message: `upload ${input.uploadIndex} is still being processed (check ${attempt})`,
+          details: [{ attempt }],
+          category: ApplicationFailureCategory.BENIGN,
+        });
+      }
+      if (answer.state === 'error') {
+        throw ApplicationFailure.create({
+          type: STATUS_REFUSED,
+          message: `ANAF refused the status of upload ${input.uploadIndex}: ${answer.errors.join('; ')}`,
+          details: [{ errors: answer.errors }],
+          nonRetryable: true,
+        });
+      }
+      return { state: answer.state, ...('downloadId' in answer && answer.downloadId ? { downloadId: answer.downloadId } : {}), attempt };
+    },
+
+    /** Downloads ANAF's answer ZIP, keeps it and its files in the blob store, reads the result. */
+    async downloadAnswer(input: EfacturaTarget & { downloadId: string }): Promise<DownloadedAnswer> {
+      const bytes = unwrap(await tokens.withToken(keyOf(input), (token) => anaf.download(token, input.downloadId)), 'e-Factura descarcare');
+      let archive;
+      try {
+        archive = await readAnswerZip(bytes);
+      } catch (err) {
+        if (!(err instanceof AnswerArchiveError)) throw err;
+        // A truncated transfer is worth another download (ANAF allows 10 a day); a bomb is not.
+        throw ApplicationFailure.create({
+          type: err.code === 'ZIP_MALFORMED' ? ARCHIVE_MALFORMED : ARCHIVE_REFUSED,
+          message: `answer ${input.downloadId}: ${err.message}`,
+          details: [{ code: err.code }],
+          nonRetryable: err.code !== 'ZIP_MALFORMED',
+        });
+      }
+      const zip = await blobs.put(input.tenant, bytes, 'application/zip');
+      if (archive.kind === 'ok') {
+        return {
+          zip,
+          kind: 'ok',
+          signedInvoice: await storeXml(input.tenant, archive.invoiceXml),
+          signature: await storeXml(input.tenant, archive.signatureXml),
+          errors: [],
+        };
+      }
+      return {
+        zip,
+        kind: 'nok',
+        errorXml: await storeXml(input.tenant, archive.errorXml),
+        errors: archive.errors.map((e) => e.message),
+        ...(archive.duplicateOfIndex ? { duplicateOfIndex: archive.duplicateOfIndex } : {}),
+      };
+    },
+
+    /**
+     * Did an upload whose answer was lost reach ANAF after all? Lists the organization's
+     * sent invoices since the attempt and compares each unseen one with ours (supplier CIF,
+     * number, issue date). Only sent invoices matter: a rejected upload filed nothing, so
+     * sending again cannot duplicate it.
+     */
+    async findUploadedInvoice(input: ReconcileInput): Promise<ReconcileResult> {
+      const key = keyOf(input);
+      const checked = new Set(input.checkedMessageIds);
+      const newlyChecked: string[] = [];
+      const endTime = Date.now() - 1_000;
+      const startTime = Math.min(input.sinceMs - RECONCILE_MARGIN_MS, endTime - 60_000);
+      let listed = 0;
+      let downloads = 0;
+      for (let page = 1; ; page++) {
+        const result = unwrap(
+          await tokens.withToken(key, (token) => anaf.listPage(token, { cif: input.cif, startTime, endTime, page, filter: 'T' })),
+          'e-Factura listaMesajePaginatieFactura',
+        );
+        listed += result.messages.length;
+        for (const message of result.messages) {
+          if (checked.has(message.id)) continue;
+          if (!couldBeOurs(message.details, input.identity)) continue;
+          if (downloads >= RECONCILE_DOWNLOADS_PER_ROUND) return { newlyChecked, listed, more: true };
+          downloads += 1;
+          Context.current().heartbeat({ page, checking: message.id });
+          const zip = unwrap(await tokens.withToken(key, (token) => anaf.download(token, message.id)), 'e-Factura descarcare');
+          checked.add(message.id);
+          newlyChecked.push(message.id);
+          let archive;
+          try {
+            archive = await readAnswerZip(zip);
+          } catch {
+            continue;
+          }
+          if (archive.kind !== 'ok') continue;
+          const inspected = inspectInvoiceXml(archive.invoiceXml, input.standard);
+          if (inspected.ok && sameInvoice(inspected.identity, input.identity)) {
+            return { match: { uploadIndex: message.uploadIndex, messageId: message.id }, newlyChecked, listed, more: false };
+          }
+        }
+        if (page >= result.totalPages) break;
+      }
+      return { newlyChecked, listed, more: false };
+    },
+  };
+}
+
+export type EfacturaAnafActivities = ReturnType<typeof createEfacturaAnafActivities>;

@@ -1,0 +1,126 @@
+/** Shapes shared by the e-Factura workflows, their activities and the API. Workflow-safe: no I/O. */
+import type { BlobRef } from '../../lib/blob-store';
+import type { EfacturaStandard, InvoiceIdentity } from '../../activities/efactura/types';
+
+export type SubmissionStage =
+  | 'QUEUED'
+  | 'WAITING_FOR_AUTHORIZATION'
+  | 'UPLOADING'
+  | 'RECONCILING'
+  | 'NEEDS_OPERATOR'
+  | 'POLLING'
+  | 'DOWNLOADING'
+  | 'NOTIFYING'
+  | 'DONE';
+
+export type SubmissionOutcome = 'ACCEPTED' | 'REJECTED' | 'REJECTED_AT_UPLOAD' | 'FAILED' | 'CANCELLED';
+
+export interface SubmissionFlags {
+  extern: boolean;
+  autofactura: boolean;
+  executare: boolean;
+  /** ANAF's uploadb2c. */
+  b2c: boolean;
+}
+
+/** Timing the workflow follows; fixed at start (from config) so replays see the same values. */
+export interface SubmissionSettings {
+  /** First stareMesaj check this long after the upload. */
+  firstPollDelayMs: number;
+  /** Backoff between checks grows to this. */
+  maxPollIntervalMs: number;
+  /** ANAF lists a message this long after processing at the latest: until then, "not listed" proves nothing. */
+  listingDelayMs: number;
+  /** stareMesaj calls per message and Romanian day we allow ourselves (ANAF: 100). */
+  dailyStatusBudget: number;
+}
+
+export interface SubmissionInput {
+  tenant: string;
+  cif: string;
+  standard: EfacturaStandard;
+  flags: SubmissionFlags;
+  invoice: BlobRef;
+  identity: InvoiceIdentity;
+  /** sha256 of the normalized request (XML + parameters): same key with another body is a conflict. */
+  requestSha256: string;
+  callbackUrl?: string;
+  receivedAt: string;
+  settings: SubmissionSettings;
+}
+
+export interface UploadAttempt {
+  n: number;
+  startedAt: string;
+  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'FAILED';
+  uploadIndex?: string;
+  error?: string;
+}
+
+/** Every choice the workflow makes about a possibly-duplicate upload, for the audit trail. */
+export interface Decision {
+  at: string;
+  decision:
+    | 'ADOPTED_LISTED_INDEX'
+    | 'REUPLOAD_AFTER_LISTING_DELAY'
+    | 'WAITING_FOR_OPERATOR'
+    | 'OPERATOR_ADOPTED_INDEX'
+    | 'OPERATOR_REUPLOAD'
+    | 'OPERATOR_ABANDONED'
+    | 'LINKED_TO_EARLIER_UPLOAD'
+    | 'CANCELLED';
+  detail: string;
+}
+
+export interface SubmissionFiles {
+  invoice: BlobRef;
+  zip?: BlobRef;
+  signedInvoice?: BlobRef;
+  signature?: BlobRef;
+  errorXml?: BlobRef;
+}
+
+export interface WebhookStatus {
+  url: string;
+  state: 'PENDING' | 'DELIVERED' | 'FAILED';
+  attempts?: number;
+  error?: string;
+}
+
+export interface SubmissionView {
+  tenant: string;
+  cif: string;
+  standard: EfacturaStandard;
+  flags: SubmissionFlags;
+  identity: InvoiceIdentity;
+  stage: SubmissionStage;
+  outcome?: SubmissionOutcome;
+  /** The index the result belongs to (after a duplicate link: the earlier upload's). */
+  uploadIndex?: string;
+  downloadId?: string;
+  /** ANAF's last stareMesaj answer. */
+  anafState?: string;
+  /** When ANAF answered "already sent with index=N" to our upload, our rejected upload's index. */
+  duplicateUploadIndex?: string;
+  attempts: UploadAttempt[];
+  statusChecks: number;
+  /** ANAF's messages: upload errors, validation errors, or why it failed. */
+  errors: string[];
+  decisions: Decision[];
+  files: SubmissionFiles;
+  needsAttention: boolean;
+  attentionReason?: string;
+  webhook?: WebhookStatus;
+  receivedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+}
+
+export type ResolveAction =
+  | { action: 'ADOPT_INDEX'; uploadIndex: string; note?: string }
+  | { action: 'REUPLOAD'; note?: string }
+  | { action: 'ABANDON'; note?: string };
+
+export function submissionWorkflowId(tenant: string, idempotencyKey: string): string {
+  return `${tenant}/efactura/${idempotencyKey}`;
+}
