@@ -10,6 +10,8 @@ import { ApiKeyStore } from './auth';
 import { codecCorsOriginsFromEnv, mountCodecRoutes } from './codec-routes';
 import { mountConnectivityRoutes } from './connectivity-routes';
 import type { ApiContext, RouteModule } from './context';
+import { mountEfacturaInboxRoutes } from './efactura-inbox-routes';
+import { mountEfacturaReadRoutes } from './efactura-read-routes';
 import { mountEfacturaRoutes } from './efactura-routes';
 import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
@@ -80,6 +82,8 @@ export function createApp(deps: ApiDeps): express.Express {
   mountOAuthRoutes(router, ctx);
   mountOAuthCallbackRoutes(router, ctx);
   mountEfacturaRoutes(router, ctx);
+  mountEfacturaReadRoutes(router, ctx);
+  mountEfacturaInboxRoutes(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });
 

@@ -1,10 +1,10 @@
 import type { Request } from 'express';
 import express from 'express';
-import { checkWebhookUrl, WebhookTargetError } from '../lib/webhook-target';
 import { sha256Hex } from '../lib/blob-store';
 import { EFACTURA_STANDARDS, type EfacturaStandard, type InvoiceIdentity } from '../activities/efactura/types';
 import { inspectInvoiceXml, MAX_INVOICE_BYTES } from '../schemas/efactura-invoice';
 import type { SubmissionFlags } from '../workflows/efactura/types';
+import { checkCallbackUrl } from './callback-url';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 import { CifSchema } from './organization-routes';
@@ -51,9 +51,9 @@ export interface ParsedSubmission {
   requestSha256: string;
 }
 
-const XML_TYPES = ['application/xml', 'text/xml', 'text/plain', 'application/octet-stream'];
+export const XML_TYPES = ['application/xml', 'text/xml', 'text/plain', 'application/octet-stream'];
 
-function readRawXml(req: Request, res: express.Response): Promise<Buffer> {
+export function readRawXml(req: Request, res: express.Response): Promise<Buffer> {
   const parse = express.raw({ type: XML_TYPES, limit: MAX_INVOICE_BYTES });
   return new Promise((resolve, reject) => {
     parse(req, res, (err?: unknown) => {
@@ -87,15 +87,7 @@ export async function readSubmission(ctx: ApiContext, req: Request, res: express
   const inspected = inspectInvoiceXml(xml, options.standard);
   if (!inspected.ok) throw new ApiError(400, inspected.code, inspected.message);
 
-  if (options.callbackUrl) {
-    if (!ctx.config.webhooks.secret) throw new ApiError(400, 'WEBHOOKS_NOT_CONFIGURED', 'callbackUrl needs WEBHOOK_SECRET on the server');
-    try {
-      checkWebhookUrl(options.callbackUrl, ctx.config.webhooks.allowPrivateTargets);
-    } catch (err) {
-      if (err instanceof WebhookTargetError) throw new ApiError(400, 'INVALID_CALLBACK_URL', err.message);
-      throw err;
-    }
-  }
+  checkCallbackUrl(ctx, options.callbackUrl);
 
   const flags: SubmissionFlags = { extern: options.extern, autofactura: options.autofactura, executare: options.executare, b2c: options.b2c };
   const requestSha256 = sha256Hex(

@@ -97,6 +97,10 @@ export interface AppConfig {
     maxPollIntervalMs: number;
     /** How long an upload may take to show in ANAF's listings (≈15 min); reconciliation waits this long before re-sending. */
     listingDelayMs: number;
+    /** Each inbox sync window starts this long before the last one ended: messages reach ANAF's listing late. */
+    inboxOverlapMs: number;
+    /** How far back an organization's first inbox sync looks (ANAF keeps 60 days). */
+    inboxLookbackMs: number;
   };
   dataDir: string;
   logLevel: string;
@@ -328,6 +332,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       firstPollDelayMs: read(env, 'EFACTURA_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 2 : 60) * 1000,
       maxPollIntervalMs: read(env, 'EFACTURA_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 30 : 900) * 1000,
       listingDelayMs: read(env, 'EFACTURA_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
+      inboxOverlapMs: read(env, 'EFACTURA_INBOX_OVERLAP_MINUTES', z.coerce.number().int().min(0).max(24 * 60), anafEnv === 'sandbox' ? 2 : 60) * 60_000,
+      inboxLookbackMs: read(env, 'EFACTURA_INBOX_LOOKBACK_DAYS', z.coerce.number().int().min(1).max(59), 7) * 24 * 3600_000,
     },
     dataDir,
     logLevel: read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),

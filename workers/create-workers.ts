@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createConnectivityActivities } from '../activities/connectivity';
 import { createEfacturaAnafActivities } from '../activities/efactura';
+import { createEfacturaReadActivities } from '../activities/efactura/reads';
 import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
 import { createWebhookActivities } from '../activities/webhooks';
 import { blobStoreFor } from '../lib/blob-store';
@@ -65,6 +66,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       ...createConnectivityActivities(config),
       ...createOAuthAnafActivities(activityDeps),
       ...createEfacturaAnafActivities(activityDeps),
+      ...createEfacturaReadActivities(activityDeps),
     },
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
   });

@@ -5,3 +5,5 @@ export { oauthAuthorization } from './oauth/authorization';
 export { oauthAuthorizationRequest } from './oauth/authorization-request';
 export { oauthRefreshSweep, oauthTest } from './oauth/maintenance';
 export { efacturaSubmission } from './efactura/submission';
+export { efacturaMessages, efacturaPdf, efacturaValidation } from './efactura/reads';
+export { efacturaInboxItem, efacturaInboxSync } from './efactura/inbox';

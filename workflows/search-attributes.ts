@@ -23,4 +23,4 @@ export const ALL_SEARCH_ATTRIBUTES = [
   AnafNeedsAttention,
 ] as const;
 
-export type AnafServiceName = 'system' | 'oauth' | 'efactura' | 'etransport' | 'banciws';
+export type AnafServiceName = 'system' | 'oauth' | 'efactura' | 'efactura-read' | 'efactura-inbox' | 'efactura-inbox-sync' | 'etransport' | 'banciws';

@@ -5,9 +5,7 @@ import type { BlobRef, BlobStore } from '../../lib/blob-store';
 import type { AppConfig } from '../../lib/config';
 import type { TokenSealer } from '../../lib/token-seal';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
-import type { AuthorizationKey } from '../../workflows/oauth/types';
-import { TokenProvider, type TokenCallResult } from '../oauth/token-provider';
-import { EfacturaClient } from './anaf-efactura-client';
+import { efacturaCalls } from './calls';
 import { AnswerArchiveError, readAnswerZip } from './answer-zip';
 import type { EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
 
@@ -69,21 +67,9 @@ export function couldBeOurs(details: string, identity: InvoiceIdentity): boolean
   return true;
 }
 
-const keyOf = (t: EfacturaTarget): AuthorizationKey => ({ tenant: t.tenant, cif: t.cif, scope: 'EFACTURA' });
-
-function unwrap<T>(result: TokenCallResult<T>, operation: string): T {
-  if (result.ok) return result.value;
-  throw ApplicationFailure.create({
-    type: 'AnafUnauthorized',
-    message: `${operation}: ANAF rejected the token twice (HTTP ${result.status}) even after a refresh`,
-    nonRetryable: true,
-  });
-}
-
 /** e-Factura activities that call ANAF: registered on the rate-limited ANAF task queue. */
 export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
-  const anaf = new EfacturaClient({ apiBaseUrl: deps.config.anaf.apiBaseUrl });
-  const tokens = new TokenProvider(deps.client, deps.sealer);
+  const { anaf, withToken } = efacturaCalls(deps);
   const { blobs } = deps;
 
   const storeXml = (tenant: string, bytes: Buffer) => blobs.put(tenant, bytes, 'application/xml');
@@ -95,7 +81,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
      */
     async uploadInvoice(input: EfacturaTarget & { params: UploadParams; invoiceKey: string }): Promise<UploadAnswer> {
       const xml = await blobs.get(input.invoiceKey);
-      return unwrap(await tokens.withToken(keyOf(input), (token) => anaf.upload(token, input.params, xml)), 'e-Factura upload');
+      return await withToken(input, 'e-Factura upload', (token) => anaf.upload(token, input.params, xml));
     },
 
     /**
@@ -104,7 +90,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
      */
     async checkUploadStatus(input: EfacturaTarget & { uploadIndex: string }): Promise<{ state: FinalStare; downloadId?: string; attempt: number }> {
       const attempt = Context.current().info.attempt;
-      const answer = unwrap(await tokens.withToken(keyOf(input), (token) => anaf.status(token, input.uploadIndex)), 'e-Factura stareMesaj');
+      const answer = await withToken(input, 'e-Factura stareMesaj', (token) => anaf.status(token, input.uploadIndex));
       if (answer.state === 'in prelucrare') {
         throw ApplicationFailure.create({
           type: NOT_READY,
@@ -126,7 +112,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
 
     /** Downloads ANAF's answer ZIP, keeps it and its files in the blob store, reads the result. */
     async downloadAnswer(input: EfacturaTarget & { downloadId: string }): Promise<DownloadedAnswer> {
-      const bytes = unwrap(await tokens.withToken(keyOf(input), (token) => anaf.download(token, input.downloadId)), 'e-Factura descarcare');
+      const bytes = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.downloadId));
       let archive;
       try {
         archive = await readAnswerZip(bytes);
@@ -166,18 +152,14 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
      * sending again cannot duplicate it.
      */
     async findUploadedInvoice(input: ReconcileInput): Promise<ReconcileResult> {
-      const key = keyOf(input);
-      const checked = new Set(input.checkedMessageIds);
+          const checked = new Set(input.checkedMessageIds);
       const newlyChecked: string[] = [];
       const endTime = Date.now() - 1_000;
       const startTime = Math.min(input.sinceMs - RECONCILE_MARGIN_MS, endTime - 60_000);
       let listed = 0;
       let downloads = 0;
       for (let page = 1; ; page++) {
-        const result = unwrap(
-          await tokens.withToken(key, (token) => anaf.listPage(token, { cif: input.cif, startTime, endTime, page, filter: 'T' })),
-          'e-Factura listaMesajePaginatieFactura',
-        );
+        const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) => anaf.listPage(token, { cif: input.cif, startTime, endTime, page, filter: 'T' }));
         listed += result.messages.length;
         for (const message of result.messages) {
           if (checked.has(message.id)) continue;
@@ -185,7 +167,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
           if (downloads >= RECONCILE_DOWNLOADS_PER_ROUND) return { newlyChecked, listed, more: true };
           downloads += 1;
           Context.current().heartbeat({ page, checking: message.id });
-          const zip = unwrap(await tokens.withToken(key, (token) => anaf.download(token, message.id)), 'e-Factura descarcare');
+          const zip = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, message.id));
           checked.add(message.id);
           newlyChecked.push(message.id);
           let archive;

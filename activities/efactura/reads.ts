@@ -1,0 +1,111 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { BlobRef } from '../../lib/blob-store';
+import { inspectInvoiceXml } from '../../schemas/efactura-invoice';
+import type { EfacturaActivityDeps, EfacturaTarget } from './index';
+import { efacturaCalls } from './calls';
+import { AnswerArchiveError, readAnswerZip } from './answer-zip';
+import type { AnafMessage, InvoiceIdentity, MessageFilter, MessagePage, ValidationAnswer, ValidationStandard } from './types';
+
+/**
+ * e-Factura reads that are not part of a submission: ANAF's message listing (for the API
+ * and the inbox sync), validation and PDF rendering, and downloading a received invoice.
+ * They run on the ANAF task queue like every ANAF call, so they spend the same budget.
+ */
+
+/** What the inbox keeps of each message ANAF lists for an organization. */
+export const INBOX_TYPES = ['FACTURA PRIMITA', 'MESAJ CUMPARATOR PRIMIT'] as const;
+
+export interface ListWindow extends EfacturaTarget {
+  startTime: number;
+  endTime: number;
+  filter?: MessageFilter;
+}
+
+export interface InboxDownload extends EfacturaTarget {
+  message: AnafMessage;
+}
+
+export interface ReceivedDocument {
+  zip: BlobRef;
+  /** The invoice (or buyer message) as ANAF holds it. */
+  document?: BlobRef;
+  signature?: BlobRef;
+  identity: InvoiceIdentity;
+}
+
+
+export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
+  const { anaf, withToken } = efacturaCalls(deps);
+  const { blobs } = deps;
+
+  async function* pages(input: ListWindow): AsyncGenerator<MessagePage> {
+    for (let page = 1; ; page++) {
+      const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) =>
+        anaf.listPage(token, { cif: input.cif, startTime: input.startTime, endTime: input.endTime, page, ...(input.filter ? { filter: input.filter } : {}) }),
+      );
+      yield result;
+      if (page >= result.totalPages) return;
+    }
+  }
+
+  return {
+    /** One page of ANAF's paginated listing, typed. */
+    async listMessagesPage(input: ListWindow & { page: number }): Promise<MessagePage> {
+      return withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) =>
+        anaf.listPage(token, { cif: input.cif, startTime: input.startTime, endTime: input.endTime, page: input.page, ...(input.filter ? { filter: input.filter } : {}) }),
+      );
+    },
+
+    /** Every message of the window the inbox keeps (received invoices, buyer messages), oldest first. */
+    async listInboxMessages(input: ListWindow): Promise<AnafMessage[]> {
+      const out: AnafMessage[] = [];
+      for await (const page of pages(input)) {
+        Context.current().heartbeat({ page: page.page });
+        out.push(...page.messages.filter((m) => (INBOX_TYPES as readonly string[]).includes(m.type)));
+      }
+      return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    },
+
+    /** Downloads one received message once, keeps the archive and its documents. */
+    async downloadReceived(input: InboxDownload): Promise<ReceivedDocument> {
+      const bytes = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.message.id));
+      const zip = await blobs.put(input.tenant, bytes, 'application/zip');
+      let archive;
+      try {
+        archive = await readAnswerZip(bytes);
+      } catch (err) {
+        if (!(err instanceof AnswerArchiveError)) throw err;
+        throw ApplicationFailure.create({
+          type: err.code === 'ZIP_MALFORMED' ? 'EfacturaArchiveMalformed' : 'EfacturaArchiveRefused',
+          message: `message ${input.message.id}: ${err.message}`,
+          nonRetryable: err.code !== 'ZIP_MALFORMED',
+        });
+      }
+      if (archive.kind !== 'ok') return { zip, identity: {} };
+      const inspected = inspectInvoiceXml(archive.invoiceXml, archive.invoiceXml.includes('CreditNote-2') ? 'CN' : archive.invoiceXml.includes('CrossIndustryInvoice') ? 'CII' : 'UBL');
+      return {
+        zip,
+        document: await blobs.put(input.tenant, archive.invoiceXml, 'application/xml'),
+        signature: await blobs.put(input.tenant, archive.signatureXml, 'application/xml'),
+        identity: inspected.ok ? inspected.identity : {},
+      };
+    },
+
+    async validateInvoice(input: EfacturaTarget & { standard: ValidationStandard; documentKey: string }): Promise<ValidationAnswer> {
+      const xml = await blobs.get(input.documentKey);
+      return withToken(input, 'e-Factura validare', (token) => anaf.validate(token, input.standard, xml));
+    },
+
+    /** ANAF's PDF rendering; the PDF goes to the blob store, the workflow carries its reference. */
+    async renderInvoicePdf(
+      input: EfacturaTarget & { standard: ValidationStandard; documentKey: string; validate: boolean },
+    ): Promise<{ ok: true; pdf: BlobRef } | { ok: false; messages: string[] }> {
+      const xml = await blobs.get(input.documentKey);
+      const answer = await withToken(input, 'e-Factura transformare', (token) => anaf.toPdf(token, input.standard, xml, input.validate));
+      if (!answer.ok) return answer;
+      return { ok: true, pdf: await blobs.put(input.tenant, answer.pdf, 'application/pdf') };
+    },
+  };
+}
+
+export type EfacturaReadActivities = ReturnType<typeof createEfacturaReadActivities>;

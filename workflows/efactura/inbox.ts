@@ -1,0 +1,172 @@
+import {
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { EfacturaReadActivities, ReceivedDocument } from '../../activities/efactura/reads';
+import type { AnafMessage } from '../../activities/efactura/types';
+import type { WebhookActivities } from '../../activities/webhooks';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../search-attributes';
+import { anafTaskQueueFor } from '../task-queues';
+
+/**
+ * Inbound invoices. A Schedule per organization runs `efacturaInboxSync`, which lists the
+ * messages since its cursor and starts one `efacturaInboxItem` per message. The item's
+ * workflow id is derived from ANAF's message id and may never be reused, so Temporal
+ * itself guarantees "downloaded once": overlapping windows, a retried sync, or a
+ * re-created schedule all hit the same id and are turned away.
+ */
+
+export interface InboxSyncInput {
+  tenant: string;
+  cif: string;
+  callbackUrl?: string;
+  /** The first run looks this far back (ANAF keeps 60 days). */
+  lookbackMs: number;
+  /** Each window starts this long before the previous one ended: messages show up in ANAF's listing late. */
+  overlapMs: number;
+  /** Items started per run at most; the rest wait for the next run (the cursor stops before them). */
+  maxItemsPerRun: number;
+}
+
+export interface InboxSyncResult {
+  /** Epoch ms: where the next run starts (before the overlap). */
+  cursor: number;
+  window: { startTime: number; endTime: number };
+  listed: number;
+  started: number;
+  alreadyKnown: number;
+}
+
+export interface InboxItemInput {
+  tenant: string;
+  cif: string;
+  message: AnafMessage;
+  callbackUrl?: string;
+}
+
+export interface InboxItemView extends ReceivedDocument {
+  tenant: string;
+  cif: string;
+  message: AnafMessage;
+  receivedAt: string;
+  webhook?: { url: string; state: 'DELIVERED' | 'FAILED'; error?: string };
+}
+
+const LISTING_MAX_AGE_MS = 60 * 24 * 3600 * 1000 - 60_000;
+
+export function inboxItemWorkflowId(tenant: string, cif: string, messageId: string): string {
+  return `${tenant}/efactura-inbox/${cif}-${messageId}`;
+}
+
+const anafReads = () =>
+  proxyActivities<EfacturaReadActivities>({
+    taskQueue: anafTaskQueueFor(workflowInfo().taskQueue),
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: {
+      initialInterval: '10 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '10 minutes',
+      maximumAttempts: 8,
+      nonRetryableErrorTypes: ['NotAuthorized', 'AnafUnauthorized', 'EfacturaArchiveRefused'],
+    },
+  });
+
+export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyncResult> {
+  upsertSearchAttributes([
+    { key: AnafTenant, value: input.tenant },
+    { key: AnafService, value: 'efactura-inbox-sync' },
+    { key: AnafCif, value: input.cif },
+    { key: AnafStage, value: 'LISTING' },
+  ]);
+  const now = Date.now();
+  const last = workflowInfo().lastResult as InboxSyncResult | undefined;
+  const earliest = now - LISTING_MAX_AGE_MS;
+  const startTime = Math.max(earliest, last?.cursor ?? now - input.lookbackMs);
+  // ANAF wants endTime in the past and after startTime.
+  const endTime = Math.max(startTime + 1_000, now - 1_000);
+  const messages = await anafReads().listInboxMessages({ tenant: input.tenant, cif: input.cif, startTime, endTime });
+
+  upsertSearchAttributes([{ key: AnafStage, value: 'STARTING_ITEMS' }]);
+  let started = 0;
+  let alreadyKnown = 0;
+  let cursor = endTime - input.overlapMs;
+  for (const message of messages) {
+    if (started >= input.maxItemsPerRun) {
+      // Resume from here next time; the overlap re-lists what came just before, and ids dedupe it.
+      cursor = Math.min(cursor, message.createdAt - 60_000);
+      break;
+    }
+    try {
+      await startChild(efacturaInboxItem, {
+        workflowId: inboxItemWorkflowId(input.tenant, input.cif, message.id),
+        args: [{ tenant: input.tenant, cif: input.cif, message, ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}) }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: AnafTenant, value: input.tenant },
+          { key: AnafService, value: 'efactura-inbox' },
+          { key: AnafCif, value: input.cif },
+          { key: AnafUploadIndex, value: message.uploadIndex },
+        ],
+        memo: { type: message.type, messageId: message.id, uploadIndex: message.uploadIndex, createdAt: message.createdAt, details: message.details },
+      });
+      started += 1;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      alreadyKnown += 1;
+    }
+  }
+  const result: InboxSyncResult = { cursor: Math.max(cursor, earliest), window: { startTime, endTime }, listed: messages.length, started, alreadyKnown };
+  upsertSearchAttributes([
+    { key: AnafStage, value: 'DONE' },
+    { key: AnafOutcome, value: started > 0 ? 'NEW_MESSAGES' : 'NOTHING_NEW' },
+  ]);
+  return result;
+}
+
+/** One received message: downloaded once, stored, announced by webhook. */
+export async function efacturaInboxItem(input: InboxItemInput): Promise<InboxItemView> {
+  upsertSearchAttributes([{ key: AnafStage, value: 'DOWNLOADING' }]);
+  const document = await anafReads().downloadReceived({ tenant: input.tenant, cif: input.cif, message: input.message });
+  const view: InboxItemView = { tenant: input.tenant, cif: input.cif, message: input.message, ...document, receivedAt: new Date(Date.now()).toISOString() };
+  upsertMemo({
+    summary: `${input.message.type} for CIF ${input.cif}: ${document.identity.number ?? input.message.id}${document.identity.supplierCif ? ` from ${document.identity.supplierCif}` : ''}`,
+  });
+  if (input.callbackUrl) {
+    upsertSearchAttributes([{ key: AnafStage, value: 'NOTIFYING' }]);
+    const { deliverWebhook } = proxyActivities<WebhookActivities>({
+      startToCloseTimeout: '1 minute',
+      scheduleToCloseTimeout: '3 days',
+      retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
+    });
+    try {
+      await deliverWebhook({
+        url: input.callbackUrl,
+        event: 'efactura.inbox.received',
+        deliveryId: workflowInfo().workflowId,
+        payload: {
+          id: workflowInfo().workflowId,
+          cif: input.cif,
+          type: input.message.type,
+          messageId: input.message.id,
+          uploadIndex: input.message.uploadIndex,
+          invoice: document.identity,
+        },
+      });
+      view.webhook = { url: input.callbackUrl, state: 'DELIVERED' };
+    } catch (err) {
+      view.webhook = { url: input.callbackUrl, state: 'FAILED', error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  upsertSearchAttributes([
+    { key: AnafStage, value: 'DONE' },
+    { key: AnafOutcome, value: 'RECEIVED' },
+  ]);
+  return view;
+}
