@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { msUntilNextRomanianDay } from '../../lib/romanian-time';
 import { type AnafResponse, AnafTransportError, ResponseTooLargeError, redactUrl } from './http';
 
 /**
@@ -94,22 +95,7 @@ export function detectProblem(res: AnafResponse): AnafProblem | undefined {
   return undefined;
 }
 
-/** Milliseconds until the next calendar day in Romania, when ANAF's daily quotas reset. */
-export function msUntilNextRomanianDay(now = Date.now()): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone: 'Europe/Bucharest',
-      hourCycle: 'h23',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-      .formatToParts(new Date(now))
-      .map((p) => [p.type, p.value]),
-  );
-  const elapsed = (Number(parts.hour) * 3600 + Number(parts.minute) * 60 + Number(parts.second)) * 1000 + (now % 1000);
-  return 24 * 3600 * 1000 - elapsed;
-}
+export { msUntilNextRomanianDay };
 
 export interface FailureContext {
   /** What was being done, for the message: "e-Factura upload". */
@@ -132,7 +118,7 @@ export function failureForProblem(problem: AnafProblem, ctx: FailureContext): Ap
         type: FAILURE_TYPES.DAILY_LIMIT,
         message,
         details,
-        nextRetryDelay: msUntilNextRomanianDay(ctx.now) + 5 * 60_000,
+        nextRetryDelay: msUntilNextRomanianDay(ctx.now ?? Date.now()) + 5 * 60_000,
       });
     case 'GATEWAY_REJECTED':
       // The F5 WAF refused the request before the service saw it: safe to retry even uploads.
