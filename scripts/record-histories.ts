@@ -74,6 +74,41 @@ async function main(): Promise<void> {
     await submit('rate-limited', 'REC-5', { fault: { route: upload, method: 'POST', burst429: 1, retryAfterSeconds: 1 } });
     await submit('duplicate-linked', 'REC-1');
 
+    // e-Factura reads and the inbox (the buyer of REC-1 receives it).
+    const buyer = '18547290';
+    await api('POST', '/v1/organizations', { cif: buyer, name: 'Recorded Buyer SRL' });
+    const buyerReq = await api('POST', `/v1/organizations/${buyer}/authorization-requests`, { scope: 'EFACTURA' });
+    const buyerUrl = new URL(buyerReq.url!);
+    const buyerWalk = await walkAuthorizePage(stack.sandbox.url, {
+      clientId: buyerUrl.searchParams.get('client_id')!,
+      redirectUri: buyerUrl.searchParams.get('redirect_uri')!,
+      state: buyerUrl.searchParams.get('state')!,
+    });
+    await (await request(buyerWalk.location)).body.dump();
+    const readIds = async (service: string) => {
+      const ids: string[] = [];
+      for await (const w of stack.client.workflow.list({ query: `AnafService = '${service}'` })) ids.push(w.workflowId);
+      return ids;
+    };
+    await callApi(stack, TENANT_A.key, 'GET', `/v1/efactura/messages?cif=${cif}&days=1`);
+    await callApi(stack, TENANT_A.key, 'POST', `/v1/efactura/validate?cif=${cif}`, { body: ublInvoice({ supplierCif: cif, buyerCif: buyer, number: 'REC-V' }) });
+    await callApi(stack, TENANT_A.key, 'POST', `/v1/efactura/pdf?cif=${cif}`, { body: ublInvoice({ supplierCif: cif, buyerCif: buyer, number: 'REC-P' }) });
+    stack.sandbox.efactura.addReceivedInvoice({ buyerCif: buyer, number: 'REC-IN', at: Date.now() - 10_000 });
+    await callApi(stack, TENANT_A.key, 'PUT', `/v1/organizations/${buyer}/efactura/inbox-sync`, { json: { intervalMinutes: 60 } });
+    await callApi(stack, TENANT_A.key, 'POST', `/v1/organizations/${buyer}/efactura/inbox-sync/run`);
+    let syncs: string[] = [];
+    while (syncs.length === 0) syncs = (await callApi(stack, TENANT_A.key, 'GET', `/v1/organizations/${buyer}/efactura/inbox-sync`)).json.recentRuns.map((r: { workflowId: string }) => r.workflowId);
+    await stack.client.workflow.getHandle(syncs[0]!).result();
+    await save('efactura-inbox-sync', syncs[0]!);
+    const items = await readIds('efactura-inbox');
+    await stack.client.workflow.getHandle(items[0]!).result();
+    await save('efactura-inbox-item', items[0]!);
+    const reads = await readIds('efactura-read');
+    for (const id of reads) {
+      const type = (await stack.client.workflow.getHandle(id).describe()).type;
+      await save(`efactura-read-${type}`, id);
+    }
+
     await api('POST', `/v1/organizations/${cif}/authorizations/EFACTURA/refresh`);
     await api('POST', `/v1/organizations/${cif}/authorizations/EFACTURA/test`);
     await api('DELETE', `/v1/organizations/${cif}/authorizations/EFACTURA`);
