@@ -1,6 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Router } from 'express';
-import { BlobNotFoundError, type BlobRef } from '../lib/blob-store';
+import type { BlobRef } from '../lib/blob-store';
 import type { InboxItemView, InboxSyncInput } from '../workflows/efactura/inbox';
 import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
@@ -9,6 +9,7 @@ import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { ApiError } from './errors';
 import { CifParams, CifSchema, getOrganization } from './organization-routes';
+import { sendStoredDocument } from './stored-document';
 import { visibilityString, type TenantWorkflowKind } from './workflow-access';
 import { statusUrlFor, WorkflowIdParam } from './workflow-schemas';
 import { z } from './zod';
@@ -297,16 +298,8 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
       },
       async ({ params }, _req, res) => {
         const view = await load(tenantOf(res), params.id);
-        const ref = view.result ? f.pick(view.result) : undefined;
-        if (!ref || !view.result) throw new ApiError(404, 'DOCUMENT_NOT_AVAILABLE', `${f.suffix} is not available (yet)`);
-        let bytes: Buffer;
-        try {
-          bytes = await ctx.blobs.get(ref.key);
-        } catch (err) {
-          if (err instanceof BlobNotFoundError) throw new ApiError(404, 'DOCUMENT_NOT_AVAILABLE', `${f.suffix} is no longer stored`);
-          throw err;
-        }
-        res.status(200).type(ref.contentType).set('content-disposition', `attachment; filename="${f.name(view.result)}"`).send(bytes);
+        const r = view.result;
+        await sendStoredDocument(ctx, res, r ? f.pick(r) : undefined, f.suffix, r ? f.name(r) : f.suffix);
       },
     );
   }

@@ -1,6 +1,6 @@
 import { WorkflowUpdateFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Router } from 'express';
-import { BlobNotFoundError, type BlobRef } from '../lib/blob-store';
+import type { BlobRef } from '../lib/blob-store';
 import { cancelSubmissionUpdate, resolveSignal, submissionQuery } from '../workflows/efactura/definitions';
 import type { efacturaSubmission } from '../workflows/efactura/submission';
 import type { SubmissionInput, SubmissionView } from '../workflows/efactura/types';
@@ -12,6 +12,7 @@ import { ApiError } from './errors';
 import { readSubmission, SubmissionQuery } from './efactura-submission-request';
 import { listSubmissions, SubmissionListQuery } from './efactura-listing';
 import { getOrganization } from './organization-routes';
+import { sendStoredDocument } from './stored-document';
 import { publicStatus, type TenantWorkflowKind } from './workflow-access';
 import { IdempotencyHeaders, statusUrlFor, WorkflowAccepted, WorkflowIdParam } from './workflow-schemas';
 import { z } from './zod';
@@ -127,23 +128,6 @@ function present(ctx: ApiContext, id: string, loaded: Loaded) {
     updatedAt: view.updatedAt,
     ...(view.finishedAt ? { finishedAt: view.finishedAt } : {}),
   };
-}
-
-async function sendBlob(ctx: ApiContext, res: import('express').Response, ref: BlobRef | undefined, what: string, filename: string) {
-  if (!ref) throw new ApiError(404, 'DOCUMENT_NOT_AVAILABLE', `${what} is not available (yet)`);
-  let bytes: Buffer;
-  try {
-    bytes = await ctx.blobs.get(ref.key);
-  } catch (err) {
-    if (err instanceof BlobNotFoundError) throw new ApiError(404, 'DOCUMENT_NOT_AVAILABLE', `${what} is no longer stored`);
-    throw err;
-  }
-  res
-    .status(200)
-    .type(ref.contentType)
-    .set('content-disposition', `attachment; filename="${filename}"`)
-    .set('x-content-sha256', ref.sha256)
-    .send(bytes);
 }
 
 export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
@@ -272,7 +256,7 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
       },
       async ({ params }, _req, res) => {
         const { view } = await loadSubmission(ctx, tenantOf(res), params.id);
-        await sendBlob(ctx, res, doc.pick(view), doc.what, doc.name(view));
+        await sendStoredDocument(ctx, res, doc.pick(view), doc.what, doc.name(view));
       },
     );
   }

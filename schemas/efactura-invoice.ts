@@ -1,4 +1,5 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
+import { hardenedXmlParser } from '../lib/xml-parser';
 import type { EfacturaStandard, InvoiceIdentity } from '../activities/efactura/types';
 
 /**
@@ -31,17 +32,7 @@ export const STANDARD_ROOTS: Record<EfacturaStandard, { root: string; namespace?
 
 type Node = Record<string, unknown>;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
+const parser = hardenedXmlParser({ removeNSPrefix: false });
 
 const localName = (qname: string) => qname.slice(qname.indexOf(':') + 1);
 const prefixOf = (qname: string) => (qname.includes(':') ? qname.slice(0, qname.indexOf(':')) : '');

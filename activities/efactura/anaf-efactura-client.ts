@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { XMLParser } from 'fast-xml-parser';
+import { hardenedXmlParser } from '../../lib/xml-parser';
 import { parseAnafMinute } from '../../lib/romanian-time';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { type AnafRequest, type AnafResponse, anafFetch } from '../anaf/http';
@@ -28,16 +28,7 @@ export const EFACTURA_FAILURES = {
   INVALID_ANSWER: 'EfacturaInvalidAnswer',
 } as const;
 
-const xml = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreDeclaration: true,
-});
+const xml = hardenedXmlParser();
 
 /** ANAF's way of saying "nothing there" in a listing: a 200 with `eroare`, which is not an error for us. */
 const EMPTY_LISTING = /^Nu exista mesaje|Pagina solicitata \d+ este mai mare decat numarul/i;

@@ -1,4 +1,5 @@
-import { XMLParser } from 'fast-xml-parser';
+import { hardenedXmlParser } from '../../lib/xml-parser';
+import { ApplicationFailure } from '@temporalio/common';
 import yauzl from 'yauzl';
 import type { AnswerArchive } from './types';
 
@@ -32,18 +33,13 @@ export const ARCHIVE_LIMITS = {
   ratio: 200,
 };
 
+/** Failure types of a refused archive: a malformed one may be downloaded again, a bomb never. */
+export const ARCHIVE_MALFORMED = 'EfacturaArchiveMalformed';
+export const ARCHIVE_REFUSED = 'EfacturaArchiveRefused';
+
 export const NS_ERRORS = 'mfp:anaf:dgti:efactura:mesajEroriFactuta:v1';
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreDeclaration: true,
-});
+const parser = hardenedXmlParser();
 
 function openZip(bytes: Buffer): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
@@ -153,4 +149,20 @@ export async function readAnswerZip(bytes: Buffer): Promise<AnswerArchive> {
   }
   if (!signatureFileName) throw new AnswerArchiveError('ZIP_UNEXPECTED_CONTENT', `the answer has no semnatura_*.xml (files: ${names.join(', ')})`);
   return { kind: 'ok', invoiceFileName: mainFileName, invoiceXml: main, signatureFileName, signatureXml: files.get(signatureFileName)! };
+}
+
+/** readAnswerZip for activities: a refused archive becomes the typed failure the workflows expect. */
+export async function readAnswerZipOrFail(bytes: Buffer, label: string): Promise<AnswerArchive> {
+  try {
+    return await readAnswerZip(bytes);
+  } catch (err) {
+    if (!(err instanceof AnswerArchiveError)) throw err;
+    // A truncated transfer is worth another download (ANAF allows 10 a day); a bomb is not.
+    throw ApplicationFailure.create({
+      type: err.code === 'ZIP_MALFORMED' ? ARCHIVE_MALFORMED : ARCHIVE_REFUSED,
+      message: `${label}: ${err.message}`,
+      details: [{ code: err.code }],
+      nonRetryable: err.code !== 'ZIP_MALFORMED',
+    });
+  }
 }

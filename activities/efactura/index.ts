@@ -6,7 +6,7 @@ import type { AppConfig } from '../../lib/config';
 import type { TokenSealer } from '../../lib/token-seal';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
 import { efacturaCalls } from './calls';
-import { AnswerArchiveError, readAnswerZip } from './answer-zip';
+import { readAnswerZip, readAnswerZipOrFail } from './answer-zip';
 import type { EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
 
 export interface EfacturaActivityDeps {
@@ -50,8 +50,7 @@ export interface ReconcileResult {
 
 export const NOT_READY = 'EfacturaNotReady';
 export const STATUS_REFUSED = 'EfacturaStatusRefused';
-export const ARCHIVE_MALFORMED = 'EfacturaArchiveMalformed';
-export const ARCHIVE_REFUSED = 'EfacturaArchiveRefused';
+export { ARCHIVE_MALFORMED, ARCHIVE_REFUSED } from './answer-zip';
 
 /** Clock skew and ANAF's minute-granular timestamps: look a little before the attempt. */
 const RECONCILE_MARGIN_MS = 5 * 60_000;
@@ -113,19 +112,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
     /** Downloads ANAF's answer ZIP, keeps it and its files in the blob store, reads the result. */
     async downloadAnswer(input: EfacturaTarget & { downloadId: string }): Promise<DownloadedAnswer> {
       const bytes = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.downloadId));
-      let archive;
-      try {
-        archive = await readAnswerZip(bytes);
-      } catch (err) {
-        if (!(err instanceof AnswerArchiveError)) throw err;
-        // A truncated transfer is worth another download (ANAF allows 10 a day); a bomb is not.
-        throw ApplicationFailure.create({
-          type: err.code === 'ZIP_MALFORMED' ? ARCHIVE_MALFORMED : ARCHIVE_REFUSED,
-          message: `answer ${input.downloadId}: ${err.message}`,
-          details: [{ code: err.code }],
-          nonRetryable: err.code !== 'ZIP_MALFORMED',
-        });
-      }
+      const archive = await readAnswerZipOrFail(bytes, `answer ${input.downloadId}`);
       const zip = await blobs.put(input.tenant, bytes, 'application/zip');
       if (archive.kind === 'ok') {
         return {

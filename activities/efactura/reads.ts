@@ -1,9 +1,9 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { BlobRef } from '../../lib/blob-store';
 import { inspectInvoiceXml } from '../../schemas/efactura-invoice';
 import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 import { efacturaCalls } from './calls';
-import { AnswerArchiveError, readAnswerZip } from './answer-zip';
+import { readAnswerZipOrFail } from './answer-zip';
 import type { AnafMessage, InvoiceIdentity, MessageFilter, MessagePage, ValidationAnswer, ValidationStandard } from './types';
 
 /**
@@ -70,17 +70,7 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
     async downloadReceived(input: InboxDownload): Promise<ReceivedDocument> {
       const bytes = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.message.id));
       const zip = await blobs.put(input.tenant, bytes, 'application/zip');
-      let archive;
-      try {
-        archive = await readAnswerZip(bytes);
-      } catch (err) {
-        if (!(err instanceof AnswerArchiveError)) throw err;
-        throw ApplicationFailure.create({
-          type: err.code === 'ZIP_MALFORMED' ? 'EfacturaArchiveMalformed' : 'EfacturaArchiveRefused',
-          message: `message ${input.message.id}: ${err.message}`,
-          nonRetryable: err.code !== 'ZIP_MALFORMED',
-        });
-      }
+      const archive = await readAnswerZipOrFail(bytes, `message ${input.message.id}`);
       if (archive.kind !== 'ok') return { zip, identity: {} };
       const inspected = inspectInvoiceXml(archive.invoiceXml, archive.invoiceXml.includes('CreditNote-2') ? 'CN' : archive.invoiceXml.includes('CrossIndustryInvoice') ? 'CII' : 'UBL');
       return {
