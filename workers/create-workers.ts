@@ -5,10 +5,12 @@ import { createEfacturaAnafActivities } from '../activities/efactura';
 import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
 import { createWebhookActivities } from '../activities/webhooks';
 import { blobStoreFor } from '../lib/blob-store';
+import { anafBudget } from '../lib/metrics';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { dataConverterFor } from '../lib/temporal-client';
 import { TokenSealer } from '../lib/token-seal';
+import { activityInterceptors, lifecycleMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './interceptors';
 
 export interface WorkerDeps {
   config: AppConfig;
@@ -43,6 +45,9 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const workflowSource = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
     : { workflowsPath: require.resolve('../workflows') };
+  // Request ids into activity logs; finished lifecycles into metrics (workers/interceptors.ts).
+  const interceptors = { activity: [activityInterceptors(deps.logger)], workflowModules: WORKFLOW_INTERCEPTOR_MODULES };
+  anafBudget.set({ queue: config.temporal.anafTaskQueue }, config.temporal.anafCallsPerSecond * 60);
 
   const orchestration = await Worker.create({
     connection,
@@ -50,6 +55,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: config.temporal.taskQueue,
     dataConverter,
     ...workflowSource,
+    interceptors,
+    sinks: lifecycleMetricsSinks(),
     activities: {
       ...createOAuthOrchestrationActivities(activityDeps),
       ...createWebhookActivities(config),
@@ -61,6 +68,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.anafTaskQueue,
     dataConverter,
+    interceptors,
     activities: {
       ...createConnectivityActivities(config),
       ...createOAuthAnafActivities(activityDeps),
