@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { zipSync } from 'fflate';
 import { request } from 'undici';
 import { AnswerArchiveError, readAnswerZip } from '../../activities/efactura/answer-zip';
@@ -9,7 +8,7 @@ import { AesGcmPayloadCodec } from '../../lib/codec';
 import { TokenSealer } from '../../lib/token-seal';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../support/config';
 import { authorizeOrganization, callApi, finished, ublInvoice } from '../support/efactura';
-import { historyOf, historyText, payloadsOf } from '../support/history';
+import { tenantHistoryTexts } from '../support/history';
 import { type Stack, startStack } from '../support/stack';
 
 /**
@@ -181,14 +180,7 @@ describe('security suite', () => {
   test('no secret in any log line or history after an e-Factura lifecycle: tokens, API keys, payload and token keys, webhook secret, client secret', async () => {
     const res = await request(`${stack.apiUrl}/metrics`);
     const haystacks: string[] = [...stack.logs, await res.body.text()];
-    const codec = new AesGcmPayloadCodec(stack.config.payloadKeys);
-    for await (const wf of stack.client.workflow.list({ query: `AnafTenant = '${TENANT_A.tenant}'` })) {
-      const history = await historyOf(stack.client, wf.workflowId);
-      haystacks.push(historyText(history));
-      for (const payload of await codec.decode(payloadsOf(history) as never)) {
-        haystacks.push(JSON.stringify(defaultPayloadConverter.fromPayload(payload)));
-      }
-    }
+    haystacks.push(...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, new AesGcmPayloadCodec(stack.config.payloadKeys))));
     assert.ok(haystacks.length > 20);
     assert.ok(accessTokens.size > 0);
     const secrets = [
