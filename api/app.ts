@@ -15,6 +15,7 @@ import { mountEfacturaReadRoutes } from './efactura-read-routes';
 import { mountEfacturaRoutes } from './efactura-routes';
 import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
+import { httpMetrics, mountMetricsRoutes } from './metrics-routes';
 import { mountOAuthCallbackRoutes } from './oauth-callback-routes';
 import { mountOAuthRoutes } from './oauth-routes';
 import { mountOrganizationRoutes } from './organization-routes';
@@ -73,9 +74,11 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set('trust proxy', false);
   app.use(requestContext(logger));
   app.use(securityHeaders());
+  app.use(httpMetrics());
 
   const router = express.Router();
   mountHealthRoutes(router, ctx, { readinessTimeoutMs: deps.readinessTimeoutMs });
+  mountMetricsRoutes(router, ctx);
   mountCodecRoutes(router, ctx, { corsOrigins: deps.codecCorsOrigins ?? codecCorsOriginsFromEnv() });
   mountConnectivityRoutes(router, ctx);
   mountOrganizationRoutes(router, ctx);

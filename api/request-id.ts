@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../lib/logger';
+import { runWithRequestId } from '../lib/request-context';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 /** Enough for UUIDs, ULIDs and the usual proxy formats; nothing that could forge a log line. */
@@ -45,6 +46,7 @@ export function requestContext(logger: Logger): RequestHandler {
         'request',
       );
     });
-    next();
+    // Temporal calls made for this request carry its id to the workflow and its activities.
+    runWithRequestId(requestId, () => next());
   };
 }

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
-import { dataConverterFor } from '../lib/temporal-client';
+import { clientInterceptors, dataConverterFor } from '../lib/temporal-client';
 import { type ApiDeps, createApp } from './app';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -13,7 +13,12 @@ export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
  */
 export function lazyTemporalClient(config: AppConfig): { client: Client; connection: Connection } {
   const connection = Connection.lazy({ address: config.temporal.address ?? DEFAULT_TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config) });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config),
+    interceptors: clientInterceptors(),
+  });
   return { client, connection };
 }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { anafTaskQueueFor } from '../workflows/task-queues';
+import { anafTaskQueueFor, banciwsTaskQueueFor } from '../workflows/task-queues';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 
 /**
@@ -43,6 +43,9 @@ export interface AppConfig {
     /** Activities that call ANAF run here, under one rate budget shared by all workers. */
     anafTaskQueue: string;
     anafCallsPerSecond: number;
+    /** financiart.anaf.ro (BANCIWS) has its own host, hence its own budget and queue. */
+    banciwsTaskQueue: string;
+    banciwsCallsPerSecond: number;
   };
   anaf: {
     env: AnafEnv;
@@ -102,6 +105,14 @@ export interface AppConfig {
     /** How far back an organization's first inbox sync looks (ANAF keeps 60 days). */
     inboxLookbackMs: number;
   };
+  metrics: {
+    /** The worker's /metrics port; undefined = not served. */
+    workerPort: number | undefined;
+    /** Where the Temporal SDK core's Prometheus exporter listens (host:port); the worker's /metrics includes it. */
+    temporalCoreBind: string | undefined;
+    /** When set, /metrics (API and worker) wants `Authorization: Bearer <token>`. */
+    token: string | undefined;
+  };
   dataDir: string;
   logLevel: string;
 }
@@ -120,6 +131,7 @@ type Env = Record<string, string | undefined>;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const url = z.string().url();
+const hostPort = z.string().regex(/^[^\s/]+:\d+$/, 'must be host:port');
 const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'letters, digits, dot, dash, underscore');
 
 function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T {
@@ -281,6 +293,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     throw new ConfigError('ANAF_OAUTH_CLIENTS', 'credential set ids must be unique ("main" is ANAF_CLIENT_ID\'s)');
   }
   const days = z.coerce.number().positive().max(3650);
+  const metricsPort = read(env, 'WORKER_METRICS_PORT', z.coerce.number().int().min(0).max(65535), 9464);
   const seconds = z.coerce.number().min(0).max(7 * 86_400);
 
   return {
@@ -292,6 +305,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       taskQueue,
       anafTaskQueue: anafTaskQueueFor(taskQueue),
       anafCallsPerSecond: read(env, 'ANAF_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
+      banciwsTaskQueue: banciwsTaskQueueFor(taskQueue),
+      banciwsCallsPerSecond: read(env, 'BANCIWS_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
     },
     anaf: {
       env: anafEnv,
@@ -334,6 +349,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       listingDelayMs: read(env, 'EFACTURA_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
       inboxOverlapMs: read(env, 'EFACTURA_INBOX_OVERLAP_MINUTES', z.coerce.number().int().min(0).max(24 * 60), anafEnv === 'sandbox' ? 2 : 60) * 60_000,
       inboxLookbackMs: read(env, 'EFACTURA_INBOX_LOOKBACK_DAYS', z.coerce.number().int().min(1).max(59), 7) * 24 * 3600_000,
+    },
+    metrics: {
+      workerPort: metricsPort || undefined,
+      temporalCoreBind: optional(env, 'TEMPORAL_METRICS_BIND') === 'off' ? undefined : read(env, 'TEMPORAL_METRICS_BIND', hostPort, '127.0.0.1:9465'),
+      token: optional(env, 'METRICS_TOKEN') ? read(env, 'METRICS_TOKEN', z.string().min(16, 'at least 16 characters')) : undefined,
     },
     dataDir,
     logLevel: read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),

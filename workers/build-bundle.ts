@@ -1,12 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from './interceptors';
 
 /** Prebundles workflow code so production workers start without webpack (`npm run bundle`). */
 export const BUNDLE_PATH = path.resolve(__dirname, '../dist/workflow-bundle.js');
 
 async function main(target = BUNDLE_PATH): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: quietLogger,
+  });
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(target, code);
   console.log(`workflow bundle written to ${target} (${(code.length / 1024).toFixed(0)} KiB)`);

@@ -6,10 +6,12 @@ import { createEfacturaReadActivities } from '../activities/efactura/reads';
 import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
 import { createWebhookActivities } from '../activities/webhooks';
 import { blobStoreFor } from '../lib/blob-store';
+import { anafBudget } from '../lib/metrics';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { dataConverterFor } from '../lib/temporal-client';
 import { TokenSealer } from '../lib/token-seal';
+import { activityInterceptors, lifecycleMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './interceptors';
 
 export interface WorkerDeps {
   config: AppConfig;
@@ -44,6 +46,9 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const workflowSource = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
     : { workflowsPath: require.resolve('../workflows') };
+  // Request ids into activity logs; finished lifecycles into metrics (workers/interceptors.ts).
+  const interceptors = { activity: [activityInterceptors(deps.logger)], workflowModules: WORKFLOW_INTERCEPTOR_MODULES };
+  anafBudget.set({ queue: config.temporal.anafTaskQueue }, config.temporal.anafCallsPerSecond * 60);
 
   const orchestration = await Worker.create({
     connection,
@@ -51,6 +56,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: config.temporal.taskQueue,
     dataConverter,
     ...workflowSource,
+    interceptors,
+    sinks: lifecycleMetricsSinks(),
     activities: {
       ...createOAuthOrchestrationActivities(activityDeps),
       ...createWebhookActivities(config),
@@ -62,6 +69,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.anafTaskQueue,
     dataConverter,
+    interceptors,
     activities: {
       ...createConnectivityActivities(config),
       ...createOAuthAnafActivities(activityDeps),

@@ -7,6 +7,7 @@ import { connectClient } from '../lib/temporal-client';
 import { temporalLoggerFor } from '../lib/temporal-logger';
 import { BUNDLE_PATH } from './build-bundle';
 import { createWorkers, runWorkers } from './create-workers';
+import { startMetricsServer } from './metrics-server';
 import { ensureSchedules } from './schedules';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -15,7 +16,15 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'anaf-flow-worker' });
   // The Runtime owns SIGINT/SIGTERM: workers stop polling, finish in-flight tasks, then run() resolves.
-  Runtime.install({ logger: temporalLoggerFor(logger) });
+  // The SDK core exports Temporal's own metrics (temporal_*) for the worker's /metrics to include.
+  const coreBind = config.metrics.workerPort ? config.metrics.temporalCoreBind : undefined;
+  Runtime.install({
+    logger: temporalLoggerFor(logger),
+    ...(coreBind ? { telemetryOptions: { metrics: { prometheus: { bindAddress: coreBind } } } } : {}),
+  });
+  const metrics = config.metrics.workerPort
+    ? await startMetricsServer({ port: config.metrics.workerPort, token: config.metrics.token, temporalCoreBind: coreBind, logger })
+    : undefined;
 
   const address = config.temporal.address ?? DEFAULT_TEMPORAL_ADDRESS;
   const connection = await NativeConnection.connect({ address });
@@ -45,6 +54,7 @@ async function main(): Promise<void> {
       anafTaskQueue: config.temporal.anafTaskQueue,
       anafCallsPerMinute: Math.round(config.temporal.anafCallsPerSecond * 60),
       prebundled: Boolean(prebundled),
+      metrics: metrics?.url,
     },
     'worker started',
   );
@@ -53,6 +63,7 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await client.connection.close();
+    await metrics?.close();
     logger.info('worker stopped');
   }
 }

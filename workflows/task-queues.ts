@@ -7,3 +7,12 @@
 export function anafTaskQueueFor(taskQueue: string): string {
   return `${taskQueue}-anaf-calls`;
 }
+
+/**
+ * BANCIWS (financiart.anaf.ro) is another ANAF host with its own budget, so its calls get
+ * their own rate-limited queue (BANCIWS_CALLS_PER_MINUTE); api.anaf.ro and logincert share
+ * the anaf-calls queue.
+ */
+export function banciwsTaskQueueFor(taskQueue: string): string {
+  return `${taskQueue}-banciws-calls`;
+}

@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher, errors, request } from 'undici';
+import { recordAnafCall } from '../../lib/metrics';
 
 /**
  * The one way anaf-flow speaks HTTP to ANAF (api.anaf.ro, logincert.anaf.ro). It keeps
@@ -86,7 +87,22 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
+/** Every ANAF call, answered or not, is measured here and nowhere else (lib/metrics.ts). */
 export async function anafFetch(req: AnafRequest): Promise<AnafResponse> {
+  const started = process.hrtime.bigint();
+  const record = (status: string) =>
+    recordAnafCall({ url: req.url, method: req.method, status, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9 });
+  try {
+    const res = await fetchOnce(req);
+    record(String(res.status));
+    return res;
+  } catch (err) {
+    record(err instanceof AnafTransportError ? `transport_${err.phase}` : err instanceof ResponseTooLargeError ? 'too_large' : 'error');
+    throw err;
+  }
+}
+
+async function fetchOnce(req: AnafRequest): Promise<AnafResponse> {
   const timeout = req.timeoutMs ?? 60_000;
   let res: Dispatcher.ResponseData;
   try {

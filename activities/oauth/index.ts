@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
 import type { AppConfig, OAuthCredentialSet } from '../../lib/config';
+import { anafTokenRefreshes } from '../../lib/metrics';
 import { sealTokens } from '../../lib/sealed-tokens';
 import type { TokenSealer } from '../../lib/token-seal';
 import type {
@@ -52,7 +53,16 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
 
     async refreshAuthorizationTokens(input: { credentialSetId: string; sealedRefresh: string }): Promise<SealedTokens> {
       const set = credentialSet(deps.config, input.credentialSetId);
-      return seal(await client.refresh(set, sealer.open(input.sealedRefresh)), input.sealedRefresh);
+      let answer: TokenAnswer;
+      try {
+        answer = await client.refresh(set, sealer.open(input.sealedRefresh));
+      } catch (err) {
+        const failure = err instanceof ApplicationFailure && err.type ? err.type : err instanceof Error ? err.name : 'unknown';
+        anafTokenRefreshes.inc({ result: 'failed', failure });
+        throw err;
+      }
+      anafTokenRefreshes.inc({ result: 'ok', failure: '' });
+      return seal(answer, input.sealedRefresh);
     },
 
     async revokeAuthorizationTokens(input: {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { request } from 'undici';
 import { TokenProvider } from '../../activities/oauth/token-provider';
 import { AesGcmPayloadCodec } from '../../lib/codec';
 import { TokenSealer } from '../../lib/token-seal';
 import { TENANT_A, TENANT_B } from '../support/config';
-import { historyOf, historyText, payloadsOf } from '../support/history';
+import { tenantHistoryTexts } from '../support/history';
 import { hello, obtainTokens, walkAuthorizePage } from '../support/sandbox';
 import { type Stack, startStack } from '../support/stack';
 
@@ -324,14 +323,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     assert.ok(tokensSeen.size >= 4);
     const codec = new AesGcmPayloadCodec(stack.config.payloadKeys);
     const haystacks: string[] = [...stack.logs, ...answers];
-    for await (const wf of stack.client.workflow.list({ query: `AnafTenant = '${TENANT_A.tenant}'` })) {
-      const history = await historyOf(stack.client, wf.workflowId);
-      haystacks.push(historyText(history));
-      // What an operator sees through the codec server in the Web UI.
-      for (const payload of await codec.decode(payloadsOf(history) as never)) {
-        haystacks.push(JSON.stringify(defaultPayloadConverter.fromPayload(payload)));
-      }
-    }
+    haystacks.push(...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, codec)));
     assert.ok(haystacks.length > 20);
     for (const token of tokensSeen) {
       // A JWT's signature part alone would already be a leak: check the whole token and its tail.

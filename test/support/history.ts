@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 
 type History = temporal.api.history.v1.IHistory;
@@ -35,4 +36,20 @@ export function historyText(history: History): string {
 
 export function encodingOf(p: Payload): string {
   return Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString();
+}
+
+/**
+ * Every history of a tenant as texts to scan for secrets: the raw bytes Temporal stores,
+ * and each payload as an operator sees it decoded through the codec server in the Web UI.
+ */
+export async function tenantHistoryTexts(client: Client, tenant: string, codec: PayloadCodec): Promise<string[]> {
+  const texts: string[] = [];
+  for await (const wf of client.workflow.list({ query: `AnafTenant = '${tenant}'` })) {
+    const history = await historyOf(client, wf.workflowId);
+    texts.push(historyText(history));
+    for (const payload of await codec.decode(payloadsOf(history) as never)) {
+      texts.push(JSON.stringify(defaultPayloadConverter.fromPayload(payload)));
+    }
+  }
+  return texts;
 }

@@ -2,7 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { addSearchAttributes } from '../../lib/search-attribute-registration';
 import { resolveTemporalCli, resolveTemporalTestServer } from '../../lib/temporal-binaries';
-import { dataConverterFor } from '../../lib/temporal-client';
+import { clientInterceptors, dataConverterFor } from '../../lib/temporal-client';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { testConfig } from './config';
 
@@ -25,7 +25,7 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
       searchAttributes: [...ALL_SEARCH_ATTRIBUTES],
       ip: '127.0.0.1',
     },
-    client: { dataConverter: dataConverterFor(config) },
+    client: { dataConverter: dataConverterFor(config), interceptors: clientInterceptors() },
   });
 }
 

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TENANT_A, TENANT_B } from '../support/config';
+import { authorizeOrganization, ublInvoice } from '../support/efactura';
+import { type Stack, startStack } from '../support/stack';
+
+/** The operator CLI as an operator runs it: a child process talking to the API over HTTP. */
+
+const SELLER = '14399840';
+const BUYER = '18547290';
+const CLI = path.resolve(__dirname, '../../bin/anaf-flow.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
+  let stack: Stack;
+  let dir: string;
+
+  const cli = (args: string[], key = TENANT_A.key): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { ...process.env, ANAF_FLOW_API: stack.apiUrl, ANAF_FLOW_API_KEY: key },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  const invoiceFile = (number: string, note?: string) => {
+    const file = path.join(dir, `${number}.xml`);
+    fs.writeFileSync(file, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note }));
+    return file;
+  };
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-flow-cli-'));
+    stack = await startStack({ sandbox: { efactura: { processingDelayMs: 1500 } } });
+    await authorizeOrganization(stack, TENANT_A.key, SELLER);
+  });
+
+  after(async () => {
+    await stack?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  let acceptedId: string;
+
+  test('submit --wait follows the stages to ACCEPTED and exits 0; the same command again names the same submission', async () => {
+    const file = invoiceFile(`CLI-${process.pid}-1`);
+    const run = await cli(['submit', file, '--cif', SELLER, '--wait']);
+    assert.equal(run.code, 0, run.stderr);
+    const stages = [...run.stderr.matchAll(/^\d\d:\d\d:\d\d (\w+)/gm)].map((m) => m[1]);
+    assert.ok(stages.includes('POLLING'), run.stderr);
+    assert.equal(stages.at(-1), 'DONE', run.stderr);
+    const [id, outcome, , index] = run.stdout.trim().split(/\s+/);
+    assert.match(id!, /^acme\/efactura\/cli-[0-9a-f]{40}$/);
+    assert.equal(outcome, 'ACCEPTED');
+    assert.match(index!, /^\d+$/);
+    acceptedId = id!;
+
+    const again = await cli(['submit', file, '--cif', SELLER]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout.trim(), acceptedId);
+    assert.equal(stack.sandbox.efactura.state.uploadsFor(SELLER, `CLI-${process.pid}-1`, '2026-11-20'), 1);
+  });
+
+  test('status, list --outcome and download', async () => {
+    const status = await cli(['status', acceptedId, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).outcome, 'ACCEPTED');
+
+    const list = await cli(['list', '--cif', SELLER, '--outcome', 'ACCEPTED']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.ok(list.stdout.split('\n').some((l) => l.endsWith(acceptedId)), list.stdout);
+
+    const zip = path.join(dir, 'answer.zip');
+    const download = await cli(['download', acceptedId, '-o', zip]);
+    assert.equal(download.code, 0, download.stderr);
+    assert.equal(fs.readFileSync(zip).subarray(0, 2).toString(), 'PK');
+  });
+
+  test('a rejected invoice: --wait exits 1 and prints ANAF\'s errors', async () => {
+    const run = await cli(['submit', invoiceFile(`CLI-${process.pid}-2`, 'SANDBOX:NOK'), '--cif', SELLER, '--wait']);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stdout, /REJECTED/);
+    assert.match(run.stdout, /ANAF: /);
+  });
+
+  test('authorize prints the URL the representative opens', async () => {
+    const run = await cli(['authorize', '18547290', '--name', 'Buyer SRL', '--scope', 'EFACTURA']);
+    assert.equal(run.code, 0, run.stderr);
+    const url = new URL(run.stdout.trim());
+    assert.ok(url.href.startsWith(stack.apiUrl) || url.href.startsWith(stack.sandbox.url), url.href);
+  });
+
+  test('usage and API errors exit 2: no action, a finished case, another tenant\'s case, a wrong key', async () => {
+    const noAction = await cli(['resolve', acceptedId]);
+    assert.equal(noAction.code, 2);
+    assert.match(noAction.stderr, /exactly one of/);
+
+    const finishedCase = await cli(['resolve', acceptedId, '--abandon']);
+    assert.equal(finishedCase.code, 2);
+    assert.match(finishedCase.stderr, /HTTP 409/);
+
+    const foreign = await cli(['status', acceptedId], TENANT_B.key);
+    assert.equal(foreign.code, 2);
+    assert.match(foreign.stderr, /HTTP 404/);
+
+    const wrongKey = await cli(['list'], 'not-a-key-0123456789');
+    assert.equal(wrongKey.code, 2);
+    assert.match(wrongKey.stderr, /API_KEY_INVALID/);
+    assert.ok(!wrongKey.stderr.includes('not-a-key-0123456789'));
+
+    const unknown = await cli(['frobnicate']);
+    assert.equal(unknown.code, 2);
+  });
+});

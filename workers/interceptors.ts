@@ -1,0 +1,70 @@
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+import type { Logger } from '../lib/logger';
+import { lifecyclesFinished } from '../lib/metrics';
+import { runWithRequestId } from '../lib/request-context';
+import type { LifecycleMetricsSinks } from '../workflows/interceptors';
+import { requestIdFromHeaders } from '../workflows/request-id-header';
+
+/** Workflow interceptor modules; the prebundle (workers/build-bundle.ts) must list the same. */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/interceptors')];
+
+/** Benign failures (e.g. EfacturaNotReady while polling) are expected retries, not problems. */
+function isBenign(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.category === ApplicationFailureCategory.BENIGN;
+}
+
+/**
+ * Every activity logs one line when it ends, tagged with the request id that caused its
+ * workflow (from the Temporal header), and the SDK's own activity logger (`Context.log`)
+ * gets the same id. Failure lines carry the error type and message only — never inputs,
+ * which may hold sealed tokens or documents.
+ */
+export function activityInterceptors(logger: Logger): ActivityInterceptorsFactory {
+  return (ctx) => {
+    let requestId: string | undefined;
+    return {
+      inbound: {
+        async execute(input, next) {
+          requestId = requestIdFromHeaders(input.headers);
+          const info = ctx.info;
+          const log = logger.child({
+            activity: info.activityType,
+            workflowId: info.workflowExecution?.workflowId,
+            attempt: info.attempt,
+            ...(requestId ? { requestId } : {}),
+          });
+          const started = Date.now();
+          try {
+            // Workflows this activity starts or signals through our client inherit the id.
+            const result = await (requestId ? runWithRequestId(requestId, () => next(input)) : next(input));
+            log.info({ durationMs: Date.now() - started }, 'activity completed');
+            return result;
+          } catch (err) {
+            const e = err as { name?: string; type?: string; message?: string };
+            log[isBenign(err) ? 'debug' : 'warn'](
+              { durationMs: Date.now() - started, failure: e?.type ?? e?.name, message: e?.message },
+              'activity failed',
+            );
+            throw err;
+          }
+        },
+      },
+      outbound: {
+        getLogAttributes: (attrs, next) => next(requestId ? { ...attrs, requestId } : attrs),
+      },
+    };
+  };
+}
+
+/** Where workflows report finished lifecycles (see workflows/interceptors.ts); not called on replay. */
+export function lifecycleMetricsSinks(): InjectedSinks<LifecycleMetricsSinks> {
+  return {
+    anafFlowMetrics: {
+      lifecycleFinished: {
+        fn: (_info, service, outcome) => lifecyclesFinished.inc({ service, outcome }),
+        callDuringReplay: false,
+      },
+    },
+  };
+}
