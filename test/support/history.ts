@@ -7,7 +7,8 @@ type Payload = temporal.api.common.v1.IPayload;
 
 /**
  * Every payload in a history (inputs, results, signals, updates, memos, failures) except
- * search attributes: those stay plaintext by design, so that Temporal can index them.
+ * search attributes and headers: those stay plaintext by design (Temporal indexes the first;
+ * the second carries only the request id, workflows/request-id-header.ts, and bypasses codecs).
  */
 export function payloadsOf(history: History): Payload[] {
   const found: Payload[] = [];
@@ -19,7 +20,7 @@ export function payloadsOf(history: History): Payload[] {
       found.push(v as Payload);
       return;
     }
-    for (const [key, child] of Object.entries(v)) if (key !== 'searchAttributes') visit(child);
+    for (const [key, child] of Object.entries(v)) if (key !== 'searchAttributes' && key !== 'header') visit(child);
   };
   visit(history.events ?? []);
   return found;
