@@ -5,6 +5,13 @@ import { Connection } from '@temporalio/client';
 import { devServerSearchAttributeArgs } from './search-attribute-registration';
 import { resolveTemporalCli } from './temporal-binaries';
 
+/**
+ * Task-queue priorities (uploads 1, reads 2, polls 4 on the ANAF queue) are honoured only by
+ * the server's new matcher; with it, polls yield to uploads and downloads when the budget is
+ * tight. A production cluster needs the same dynamic config.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = ['--dynamic-config-value', 'matching.useNewMatcher=true'];
+
 export interface DevServerOptions {
   dataDir: string;
   namespace: string;
@@ -67,6 +74,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-level',
     'warn',
     '--ui-disable-news-fetch',
+    ...DEV_SERVER_DYNAMIC_CONFIG,
     ...devServerSearchAttributeArgs(),
     ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
   ];

@@ -1,5 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../lib/dev-server';
 import { addSearchAttributes } from '../../lib/search-attribute-registration';
 import { resolveTemporalCli, resolveTemporalTestServer } from '../../lib/temporal-binaries';
 import { clientInterceptors, dataConverterFor } from '../../lib/temporal-client';
@@ -24,6 +25,7 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
       executable: { type: 'existing-path', path: resolveTemporalCli() },
       searchAttributes: [...ALL_SEARCH_ATTRIBUTES],
       ip: '127.0.0.1',
+      extraArgs: DEV_SERVER_DYNAMIC_CONFIG,
     },
     client: { dataConverter: dataConverterFor(config), interceptors: clientInterceptors() },
   });
