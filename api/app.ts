@@ -11,6 +11,7 @@ import { codecCorsOriginsFromEnv, mountCodecRoutes } from './codec-routes';
 import { mountConnectivityRoutes } from './connectivity-routes';
 import type { ApiContext, RouteModule } from './context';
 import { mountEfacturaRoutes } from './efactura-routes';
+import { mountEtransportRoutes } from './etransport-routes';
 import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
 import { mountOAuthCallbackRoutes } from './oauth-callback-routes';
@@ -80,6 +81,7 @@ export function createApp(deps: ApiDeps): express.Express {
   mountOAuthRoutes(router, ctx);
   mountOAuthCallbackRoutes(router, ctx);
   mountEfacturaRoutes(router, ctx);
+  mountEtransportRoutes(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });
 

@@ -98,6 +98,15 @@ export interface AppConfig {
     /** How long an upload may take to show in ANAF's listings (≈15 min); reconciliation waits this long before re-sending. */
     listingDelayMs: number;
   };
+  etransport: {
+    /** First stareMesaj check this long after an upload, then backing off up to the cap. */
+    firstPollDelayMs: number;
+    maxPollIntervalMs: number;
+    /** How long an upload may take to show in ANAF's lista; a lost upload is re-sent only after it. */
+    listingDelayMs: number;
+    /** Warn this long before an unconfirmed UIT expires. */
+    expiryWarningMs: number;
+  };
   dataDir: string;
   logLevel: string;
 }
@@ -328,6 +337,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       firstPollDelayMs: read(env, 'EFACTURA_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 2 : 60) * 1000,
       maxPollIntervalMs: read(env, 'EFACTURA_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 30 : 900) * 1000,
       listingDelayMs: read(env, 'EFACTURA_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
+    },
+    etransport: {
+      firstPollDelayMs: read(env, 'ETRANSPORT_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 2 : 30) * 1000,
+      maxPollIntervalMs: read(env, 'ETRANSPORT_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 30 : 600) * 1000,
+      listingDelayMs: read(env, 'ETRANSPORT_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
+      expiryWarningMs: read(env, 'ETRANSPORT_EXPIRY_WARNING_HOURS', seconds, 24) * 3600 * 1000,
     },
     dataDir,
     logLevel: read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),

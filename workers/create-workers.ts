@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createConnectivityActivities } from '../activities/connectivity';
 import { createEfacturaAnafActivities } from '../activities/efactura';
+import { createEtransportAnafActivities, createEtransportOrchestrationActivities } from '../activities/etransport';
 import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
 import { createWebhookActivities } from '../activities/webhooks';
 import { blobStoreFor } from '../lib/blob-store';
@@ -53,6 +54,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     activities: {
       ...createOAuthOrchestrationActivities(activityDeps),
       ...createWebhookActivities(config),
+      ...createEtransportOrchestrationActivities(activityDeps),
     },
   });
 
@@ -65,6 +67,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       ...createConnectivityActivities(config),
       ...createOAuthAnafActivities(activityDeps),
       ...createEfacturaAnafActivities(activityDeps),
+      ...createEtransportAnafActivities(activityDeps),
     },
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
   });

@@ -5,3 +5,5 @@ export { oauthAuthorization } from './oauth/authorization';
 export { oauthAuthorizationRequest } from './oauth/authorization-request';
 export { oauthRefreshSweep, oauthTest } from './oauth/maintenance';
 export { efacturaSubmission } from './efactura/submission';
+export { etransportDeclaration } from './etransport/declaration';
+export { etransportLookup } from './etransport/lookup';
