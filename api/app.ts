@@ -13,6 +13,7 @@ import type { ApiContext, RouteModule } from './context';
 import { mountEfacturaInboxRoutes } from './efactura-inbox-routes';
 import { mountEfacturaReadRoutes } from './efactura-read-routes';
 import { mountEfacturaRoutes } from './efactura-routes';
+import { mountEtransportRoutes } from './etransport-routes';
 import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
 import { httpMetrics, mountMetricsRoutes } from './metrics-routes';
@@ -87,6 +88,7 @@ export function createApp(deps: ApiDeps): express.Express {
   mountEfacturaRoutes(router, ctx);
   mountEfacturaReadRoutes(router, ctx);
   mountEfacturaInboxRoutes(router, ctx);
+  mountEtransportRoutes(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });
 

@@ -4,7 +4,7 @@ import type { BlobRef } from '../lib/blob-store';
 import type { InboxItemView, InboxSyncInput } from '../workflows/efactura/inbox';
 import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
-import { checkCallbackUrl } from './callback-url';
+import { checkCallbackUrl } from './xml-body';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { ApiError } from './errors';

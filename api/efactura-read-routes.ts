@@ -6,7 +6,7 @@ import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { ApiError } from './errors';
-import { readRawXml, XML_TYPES } from './efactura-submission-request';
+import { readXmlBody, XML_TYPES } from './xml-body';
 import { CifSchema, getOrganization } from './organization-routes';
 import { z } from './zod';
 
@@ -62,11 +62,10 @@ const PdfQuery = CheckQuery.extend({
   validate: z.enum(['true', 'false']).default('true').openapi({ description: 'false: render without ANAF validation' }),
 });
 
-async function readDocument(req: Parameters<typeof readRawXml>[0], res: Parameters<typeof readRawXml>[1], ctx: ApiContext, tenant: string) {
+async function readDocument(req: Parameters<typeof readXmlBody>[0], res: Parameters<typeof readXmlBody>[1], ctx: ApiContext, tenant: string) {
   if (!req.is(XML_TYPES)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the invoice as application/xml');
-  const xml = await readRawXml(req, res);
+  const xml = await readXmlBody(req, res, MAX_CHECK_BYTES, () => new ApiError(400, 'INVOICE_TOO_LARGE', 'ANAF validates and renders documents of at most 5 MB'));
   if (xml.length === 0) throw new ApiError(400, 'XML_EMPTY', 'The request carries no invoice');
-  if (xml.length > MAX_CHECK_BYTES) throw new ApiError(400, 'INVOICE_TOO_LARGE', 'ANAF validates and renders documents of at most 5 MB');
   return ctx.blobs.put(tenant, xml, 'application/xml');
 }
 

@@ -1,12 +1,12 @@
 import type { Request } from 'express';
-import express from 'express';
+import type express from 'express';
 import { sha256Hex } from '../lib/blob-store';
 import { EFACTURA_STANDARDS, type EfacturaStandard, type InvoiceIdentity } from '../activities/efactura/types';
 import { inspectInvoiceXml, MAX_INVOICE_BYTES } from '../schemas/efactura-invoice';
 import type { SubmissionFlags } from '../workflows/efactura/types';
-import { checkCallbackUrl } from './callback-url';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
+import { checkCallbackUrl, readXmlBody, XML_TYPES } from './xml-body';
 import { CifSchema } from './organization-routes';
 import { z } from './zod';
 
@@ -51,22 +51,6 @@ export interface ParsedSubmission {
   requestSha256: string;
 }
 
-export const XML_TYPES = ['application/xml', 'text/xml', 'text/plain', 'application/octet-stream'];
-
-export function readRawXml(req: Request, res: express.Response): Promise<Buffer> {
-  const parse = express.raw({ type: XML_TYPES, limit: MAX_INVOICE_BYTES });
-  return new Promise((resolve, reject) => {
-    parse(req, res, (err?: unknown) => {
-      if (err) {
-        if ((err as { type?: string }).type === 'entity.too.large') reject(invoiceTooLarge());
-        else reject(err);
-        return;
-      }
-      resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-    });
-  });
-}
-
 const invoiceTooLarge = () => new ApiError(400, 'INVOICE_TOO_LARGE', `The invoice exceeds ANAF's limit of ${MAX_INVOICE_BYTES / (1024 * 1024)} MB`);
 
 export async function readSubmission(ctx: ApiContext, req: Request, res: express.Response): Promise<ParsedSubmission> {
@@ -78,7 +62,7 @@ export async function readSubmission(ctx: ApiContext, req: Request, res: express
     xml = Buffer.from(body.xml, 'utf8');
   } else if (req.is(XML_TYPES)) {
     options = SubmissionOptions.parse(req.query);
-    xml = await readRawXml(req, res);
+    xml = await readXmlBody(req, res, MAX_INVOICE_BYTES, invoiceTooLarge);
   } else {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the invoice as application/xml (parameters in the query) or as JSON { xml, cif, … }');
   }

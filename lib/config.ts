@@ -113,6 +113,15 @@ export interface AppConfig {
     /** When set, /metrics (API and worker) wants `Authorization: Bearer <token>`. */
     token: string | undefined;
   };
+  etransport: {
+    /** First stareMesaj check this long after an upload, then backing off up to the cap. */
+    firstPollDelayMs: number;
+    maxPollIntervalMs: number;
+    /** How long an upload may take to show in ANAF's lista; a lost upload is re-sent only after it. */
+    listingDelayMs: number;
+    /** Warn this long before an unconfirmed UIT expires. */
+    expiryWarningMs: number;
+  };
   dataDir: string;
   logLevel: string;
 }
@@ -354,6 +363,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       workerPort: metricsPort || undefined,
       temporalCoreBind: optional(env, 'TEMPORAL_METRICS_BIND') === 'off' ? undefined : read(env, 'TEMPORAL_METRICS_BIND', hostPort, '127.0.0.1:9465'),
       token: optional(env, 'METRICS_TOKEN') ? read(env, 'METRICS_TOKEN', z.string().min(16, 'at least 16 characters')) : undefined,
+    },
+    etransport: {
+      firstPollDelayMs: read(env, 'ETRANSPORT_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 2 : 30) * 1000,
+      maxPollIntervalMs: read(env, 'ETRANSPORT_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 30 : 600) * 1000,
+      listingDelayMs: read(env, 'ETRANSPORT_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
+      expiryWarningMs: read(env, 'ETRANSPORT_EXPIRY_WARNING_HOURS', seconds, 24) * 3600 * 1000,
     },
     dataDir,
     logLevel: read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),

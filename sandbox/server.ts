@@ -8,6 +8,7 @@ import { SandboxClock } from './clock';
 import { FaultInjector, type FaultRule, type FaultRuleView } from './faults';
 import { gatewayModule } from './gateway';
 import { type EfacturaOptions, type EfacturaService, efacturaModule } from './efactura';
+import { type EtransportOptions, type EtransportService, etransportModule } from './etransport';
 import type { SandboxContext, SandboxModule, SandboxModuleFactory } from './module';
 import { oauthModule } from './oauth';
 import { OAuthIdp } from './oauth/idp';
@@ -32,6 +33,8 @@ export interface SandboxOptions {
   modules?: SandboxModuleFactory[];
   /** e-Factura behaviour (processing delay, listing delay, quotas…). */
   efactura?: Partial<EfacturaOptions>;
+  /** e-Transport behaviour (processing delay, listing delay, quotas, UIT validity). */
+  etransport?: Partial<EtransportOptions>;
 }
 
 /** The programmatic twin of /__sandbox/faults. */
@@ -53,6 +56,7 @@ export interface RunningSandbox {
   faults: FaultControls;
   oauth: OAuthIdp;
   efactura: EfacturaService;
+  etransport: EtransportService;
   /** The RS512 verification key of every JWT the sandbox issues. */
   oauthPublicKey: KeyObject;
   /** Counters, fault rules, OAuth grants, runtime OAuth options and the clock back to a fresh start; keys and listening socket kept. */
@@ -117,7 +121,11 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
   const efacturaFactory = efacturaModule(options.efactura, (service) => {
     efactura = service;
   });
-  const modules = [...BUILTIN_MODULES, efacturaFactory, ...(options.modules ?? [])].map((factory) => factory(ctx));
+  let etransport: EtransportService | undefined;
+  const etransportFactory = etransportModule(options.etransport, (service) => {
+    etransport = service;
+  });
+  const modules = [...BUILTIN_MODULES, efacturaFactory, etransportFactory, ...(options.modules ?? [])].map((factory) => factory(ctx));
 
   const reset = () => {
     state.reset();
@@ -156,6 +164,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
     },
     oauth: idp,
     efactura: efactura!,
+    etransport: etransport!,
     oauthPublicKey: idp.publicKey,
     reset,
     close() {

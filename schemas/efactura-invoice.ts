@@ -1,6 +1,5 @@
-import { XMLValidator } from 'fast-xml-parser';
-import { hardenedXmlParser } from '../lib/xml-parser';
 import type { EfacturaStandard, InvoiceIdentity } from '../activities/efactura/types';
+import { at, children, parseUntrustedXml, textOf } from './untrusted-xml';
 
 /**
  * What we check of an invoice before it is stored or sent, and what we read out of it.
@@ -29,40 +28,6 @@ export const STANDARD_ROOTS: Record<EfacturaStandard, { root: string; namespace?
   // The buyer's message about a received invoice: ANAF documents its root, not a namespace we could rely on.
   RASP: { root: 'header' },
 };
-
-type Node = Record<string, unknown>;
-
-const parser = hardenedXmlParser({ removeNSPrefix: false });
-
-const localName = (qname: string) => qname.slice(qname.indexOf(':') + 1);
-const prefixOf = (qname: string) => (qname.includes(':') ? qname.slice(0, qname.indexOf(':')) : '');
-
-/** Children by local name, whatever prefix the sender chose. */
-function children(node: unknown, name: string): unknown[] {
-  if (!node || typeof node !== 'object') return [];
-  const out: unknown[] = [];
-  for (const [key, value] of Object.entries(node as Node)) {
-    if (key.startsWith('@') || localName(key) !== name) continue;
-    if (Array.isArray(value)) out.push(...value);
-    else out.push(value);
-  }
-  return out;
-}
-
-function at(node: unknown, ...path: string[]): unknown {
-  let cur = node;
-  for (const name of path) {
-    cur = children(cur, name)[0];
-    if (cur === undefined) return undefined;
-  }
-  return cur;
-}
-
-function textOf(node: unknown): string | undefined {
-  if (typeof node === 'string') return node.trim() || undefined;
-  if (node && typeof node === 'object' && '#text' in node) return textOf((node as Node)['#text']);
-  return undefined;
-}
 
 /** "RO 14399840" / "ro14399840" / "14399840" → "14399840". */
 export function cifDigitsOf(value: string | undefined): string | undefined {
@@ -127,44 +92,14 @@ export function identityOf(root: string, node: unknown): InvoiceIdentity {
   return {};
 }
 
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
-
 /** Parses and checks `xml` against the declared standard; never throws for bad input. */
 export function inspectInvoiceXml(xml: Buffer, standard: EfacturaStandard): InvoiceInspection {
-  if (xml.length === 0) return { ok: false, code: 'XML_EMPTY', message: 'The request carries no invoice' };
   if (xml.length > MAX_INVOICE_BYTES) {
     return { ok: false, code: 'INVOICE_TOO_LARGE', message: `The invoice exceeds ANAF's limit of ${MAX_INVOICE_BYTES / (1024 * 1024)} MB` };
   }
-  const text = xml.toString('utf8').replace(/^\uFEFF/, '');
-  const doctype = /<!DOCTYPE/i.exec(text);
-  if (doctype) {
-    return {
-      ok: false,
-      code: 'XML_DOCTYPE_FORBIDDEN',
-      message: `DOCTYPE declarations are not accepted (line ${lineOf(text, doctype.index)}): ANAF refuses them, and they carry entity expansion and XXE risks`,
-    };
-  }
-  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (valid !== true) {
-    return { ok: false, code: 'XML_NOT_WELL_FORMED', message: `Not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}` };
-  }
-  let tree: Node;
-  try {
-    tree = parser.parse(text) as Node;
-  } catch (err) {
-    return { ok: false, code: 'XML_NOT_WELL_FORMED', message: `Not well-formed XML: ${(err as Error).message}` };
-  }
-  const rootEntry = Object.entries(tree).find(([k]) => !k.startsWith('?') && !k.startsWith('#'));
-  if (!rootEntry) return { ok: false, code: 'XML_NOT_WELL_FORMED', message: 'The document has no root element' };
-  const [qname, rootNode] = rootEntry;
-  const prefix = prefixOf(qname);
-  const attrs = rootNode && typeof rootNode === 'object' ? (rootNode as Node) : {};
-  const namespace = String(attrs[prefix ? `@xmlns:${prefix}` : '@xmlns'] ?? '');
-  const root = localName(qname);
+  const parsed = parseUntrustedXml(xml, 'The request carries no invoice');
+  if (!parsed.ok) return parsed;
+  const { root, namespace } = parsed;
   const expected = STANDARD_ROOTS[standard];
   if (root !== expected.root || (expected.namespace !== undefined && namespace !== expected.namespace)) {
     const wanted = `${expected.root}${expected.namespace ? ` in namespace ${expected.namespace}` : ''}`;
@@ -174,7 +109,7 @@ export function inspectInvoiceXml(xml: Buffer, standard: EfacturaStandard): Invo
       message: `standard=${standard} needs the root element ${wanted}; this document has ${root}${namespace ? ` in ${namespace}` : ' without a namespace'}`,
     };
   }
-  return { ok: true, root, namespace, identity: identityOf(root, rootNode) };
+  return { ok: true, root, namespace, identity: identityOf(root, parsed.node) };
 }
 
 /**

@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createConnectivityActivities } from '../activities/connectivity';
 import { createEfacturaAnafActivities } from '../activities/efactura';
 import { createEfacturaReadActivities } from '../activities/efactura/reads';
+import { createEtransportAnafActivities, createEtransportOrchestrationActivities } from '../activities/etransport';
 import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
 import { createWebhookActivities } from '../activities/webhooks';
 import { blobStoreFor } from '../lib/blob-store';
@@ -61,6 +62,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     activities: {
       ...createOAuthOrchestrationActivities(activityDeps),
       ...createWebhookActivities(config),
+      ...createEtransportOrchestrationActivities(activityDeps),
     },
   });
 
@@ -75,6 +77,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       ...createOAuthAnafActivities(activityDeps),
       ...createEfacturaAnafActivities(activityDeps),
       ...createEfacturaReadActivities(activityDeps),
+      ...createEtransportAnafActivities(activityDeps),
     },
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
   });

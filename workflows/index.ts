@@ -7,3 +7,5 @@ export { oauthRefreshSweep, oauthTest } from './oauth/maintenance';
 export { efacturaSubmission } from './efactura/submission';
 export { efacturaMessages, efacturaPdf, efacturaValidation } from './efactura/reads';
 export { efacturaInboxItem, efacturaInboxSync } from './efactura/inbox';
+export { etransportDeclaration } from './etransport/declaration';
+export { etransportLookup } from './etransport/lookup';

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { hardenedXmlParser } from '../../lib/xml-parser';
 import { parseAnafMinute } from '../../lib/romanian-time';
-import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
-import { type AnafRequest, type AnafResponse, anafFetch } from '../anaf/http';
+import { anafBearerCall, type BearerCallResult, type BearerRequest } from '../anaf/bearer-call';
+import type { AnafResponse } from '../anaf/http';
 import type { TokenCallResult } from '../oauth/token-provider';
 import type {
   AnafMessage,
@@ -76,30 +76,8 @@ export class EfacturaClient {
   }
 
   /** One call; 401/403 come back as `unauthorized`, other problems are thrown classified. */
-  private async call(
-    req: Omit<AnafRequest, 'headers'> & { token: string; contentType?: string; accept?: string },
-    ctx: { operation: string; idempotent: boolean },
-  ): Promise<{ ok: true; res: AnafResponse } | { ok: false; unauthorized: true; status: number }> {
-    let res: AnafResponse;
-    try {
-      res = await anafFetch({
-        ...req,
-        headers: {
-          authorization: `Bearer ${req.token}`,
-          ...(req.contentType ? { 'content-type': req.contentType } : {}),
-          accept: req.accept ?? '*/*',
-        },
-      });
-    } catch (err) {
-      throw failureForError(err, ctx);
-    }
-    const problem = detectProblem(res);
-    if (problem?.kind === 'UNAUTHORIZED') return { ok: false, unauthorized: true, status: problem.status };
-    if (problem) {
-      if (problem.kind === 'ANAF_ERROR' && EMPTY_LISTING.test(problem.message)) return { ok: true, res };
-      throw failureForProblem(problem, ctx);
-    }
-    return { ok: true, res };
+  private call(req: BearerRequest, ctx: { operation: string; idempotent: boolean }): Promise<BearerCallResult> {
+    return anafBearerCall(req, ctx, (problem) => problem.kind === 'ANAF_ERROR' && EMPTY_LISTING.test(problem.message));
   }
 
   private url(path: string, query: Record<string, string | undefined> = {}): string {

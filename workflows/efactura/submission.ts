@@ -1,12 +1,9 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   isCancellation,
   proxyActivities,
   setHandler,
   sleep,
-  TimeoutFailure,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -15,6 +12,20 @@ import type { EfacturaAnafActivities } from '../../activities/efactura';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { msUntilNextRomanianDay, romanianDay } from '../../lib/romanian-time';
 import { AnafCif, AnafNeedsAttention, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../search-attributes';
+import {
+  ANAF_FAILURE,
+  attemptOf,
+  AUTH_FAILURE_TYPES,
+  AUTHORIZATION_WAIT_LIMIT_MS,
+  authorizationBackoffMs,
+  failureMessage,
+  failureType,
+  MAX_LOST_ANSWERS,
+  MAX_SAFE_UPLOAD_RETRIES,
+  retryDelayOf,
+  safeRetryFallbackMs,
+  UPLOAD_SAFE_TO_RETRY,
+} from '../shared/anaf-failures';
 import { anafTaskQueueFor } from '../task-queues';
 import { cancelSubmissionUpdate, resolveSignal, submissionQuery } from './definitions';
 import type { Decision, ResolveAction, SubmissionInput, SubmissionOutcome, SubmissionStage, SubmissionView } from './types';
@@ -31,50 +42,9 @@ import type { Decision, ResolveAction, SubmissionInput, SubmissionOutcome, Submi
  */
 
 /** Failure types, as the activities throw them (see activities/anaf/failures.ts, activities/efactura). */
-const T = {
-  NOT_SENT: 'AnafNotSent',
-  ANSWER_LOST: 'AnafAnswerLost',
-  RATE_LIMITED: 'AnafRateLimited',
-  DAILY_LIMIT: 'AnafDailyLimit',
-  GATEWAY: 'AnafGatewayRejected',
-  SERVER_ERROR: 'AnafServerError',
-  NOT_AUTHORIZED: 'NotAuthorized',
-  UNAUTHORIZED: 'AnafUnauthorized',
-  NOT_READY: 'EfacturaNotReady',
-  STATUS_REFUSED: 'EfacturaStatusRefused',
-  BAD_REQUEST: 'AnafBadRequest',
-  TIMEOUT: 'Timeout',
-} as const;
-
-/** Transient upload failures that surely did not reach ANAF: retried by the workflow, bounded. */
-const UPLOAD_SAFE_TO_RETRY = new Set<string>([T.NOT_SENT, T.RATE_LIMITED, T.GATEWAY, T.DAILY_LIMIT]);
-const MAX_SAFE_UPLOAD_RETRIES = 50;
-/** Lost answers in a row before a human decides (each one was reconciled first). */
-const MAX_LOST_ANSWERS = 3;
-const AUTHORIZATION_WAIT_LIMIT_MS = 14 * 24 * 3600 * 1000;
+const T = { ...ANAF_FAILURE, NOT_READY: 'EfacturaNotReady', STATUS_REFUSED: 'EfacturaStatusRefused' } as const;
 const MAX_DECISIONS = 50;
-
-function failureType(err: unknown): string | undefined {
-  if (!(err instanceof ActivityFailure)) return undefined;
-  if (err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
-  if (err.cause instanceof TimeoutFailure) return T.TIMEOUT;
-  return undefined;
-}
-
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-function retryDelayOf(err: unknown, fallbackMs: number): number {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nextRetryDelay !== undefined) {
-    const d = err.cause.nextRetryDelay;
-    if (typeof d === 'number') return d;
-  }
-  return fallbackMs;
-}
-
-const AUTH_TYPES = new Set<string>([T.NOT_AUTHORIZED, T.UNAUTHORIZED]);
+const AUTH_TYPES = AUTH_FAILURE_TYPES;
 
 export async function efacturaSubmission(input: SubmissionInput): Promise<SubmissionView> {
   const { settings } = input;
@@ -227,7 +197,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
     attention(`no usable e-Factura authorization for CIF ${input.cif}: ${why}`);
     const waited = Date.now() - since;
     if (waited > AUTHORIZATION_WAIT_LIMIT_MS) return 'GAVE_UP';
-    const backoff = Math.min(30 * 60_000, Math.max(60_000, waited / 2));
+    const backoff = authorizationBackoffMs(waited);
     await condition(() => cancelRequested !== undefined || pendingResolve?.action === 'ABANDON', backoff);
     if (cancelRequested !== undefined) return 'CANCELLED';
     if (pendingResolve?.action === 'ABANDON') return 'GAVE_UP';
@@ -331,7 +301,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
         if (type !== undefined && UPLOAD_SAFE_TO_RETRY.has(type) && safeRetries < MAX_SAFE_UPLOAD_RETRIES) {
           // ANAF surely did not take it (not reached, 429, WAF page, daily limit): wait as told, then send again.
           safeRetries += 1;
-          await sleep(retryDelayOf(err, Math.min(10 * 60_000, 5_000 * 2 ** Math.min(safeRetries, 7))));
+          await sleep(retryDelayOf(err, safeRetryFallbackMs(safeRetries)));
           continue;
         }
         const n = state.attempts.length + 1;
@@ -408,8 +378,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
       } catch (err) {
         if (isCancellation(err)) throw err;
         const type = failureType(err);
-        const cause = err instanceof ActivityFailure ? err.cause : undefined;
-        const attempt = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempt?: number } | undefined)?.attempt : undefined;
+        const attempt = attemptOf(err);
         state.statusChecks += attempt ?? 1;
         usedToday += attempt ?? remaining;
         touch();

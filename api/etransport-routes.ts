@@ -1,0 +1,435 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { Request, Response, Router } from 'express';
+import { prepareOperation } from '../activities/etransport';
+import { sha256Hex } from '../lib/blob-store';
+import { FOLLOW_UP_KINDS, followUpXml, inspectDeclarationXml, MAX_DECLARATION_BYTES } from '../schemas/etransport-declaration';
+import { declarationQuery, requestOperationUpdate, resolveSignal } from '../workflows/etransport/definitions';
+import type { etransportDeclaration } from '../workflows/etransport/declaration';
+import type { etransportLookup } from '../workflows/etransport/lookup';
+import type { DeclarationInput, DeclarationView, LookupInput, PreparedOperation } from '../workflows/etransport/types';
+import { AnafCif, AnafStage } from '../workflows/search-attributes';
+import { tenantOf } from './auth';
+import type { ApiContext } from './context';
+import { defineRoute } from './define-route';
+import { ApiError } from './errors';
+import { CifSchema, getOrganization } from './organization-routes';
+import { listVisibleWorkflows, visibilityQuery } from './visibility-listing';
+import { publicStatus, type TenantWorkflowKind } from './workflow-access';
+import { IdempotencyHeaders, statusUrlFor, WorkflowAccepted, WorkflowIdParam } from './workflow-schemas';
+import { checkCallbackUrl, readXmlBody, XML_TYPES } from './xml-body';
+import { z } from './zod';
+
+export const ETRANSPORT_DECLARATION: TenantWorkflowKind = { kind: 'etransport', service: 'etransport', workflowType: 'etransportDeclaration' };
+
+const COLLECTION = '/v1/etransport/declarations';
+const DAILY_STATUS_BUDGET = 90;
+const OPERATIONS_PER_RUN = 25;
+const TAGS = ['e-Transport'];
+
+const STAGES = ['QUEUED', 'WAITING_FOR_AUTHORIZATION', 'UPLOADING', 'RECONCILING', 'NEEDS_OPERATOR', 'POLLING', 'ACTIVE', 'EXPIRING_UNCONFIRMED', 'NOTIFYING', 'DONE'] as const;
+const OUTCOMES = ['ACCEPTED', 'REJECTED', 'FAILED', 'DELETED', 'EXPIRED'] as const;
+
+const DeclarationQuery = z.object({
+  cif: CifSchema.optional(),
+  callbackUrl: z.string().url().max(2000).optional().openapi({ description: 'POSTed (HMAC-signed) when the notification ends, on each follow-up and before an unconfirmed UIT expires' }),
+});
+const DeclarationJson = z.object({ cif: CifSchema, xml: z.string().min(1), callbackUrl: z.string().url().max(2000).optional() }).openapi('EtransportDeclarationJson');
+
+const FollowUpJson = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('DELETION') }),
+    z.object({ type: z.literal('CONFIRMATION'), confirmationType: z.enum(['10', '20', '30']).openapi({ description: '10 confirmed, 20 partially, 30 denied' }), remarks: z.string().max(500).optional() }),
+    z.object({
+      type: z.literal('VEHICLE_CHANGE'),
+      vehicle: z.string().min(1).max(20),
+      trailer1: z.string().max(20).optional(),
+      trailer2: z.string().max(20).optional(),
+      date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+      remarks: z.string().max(500).optional(),
+    }),
+    z.object({ type: z.literal('XML'), xml: z.string().min(1) }),
+  ])
+  .openapi('EtransportFollowUp');
+
+const ListQuery = z.object({
+  cif: CifSchema.optional(),
+  state: z.enum(STAGES).optional().openapi({ description: 'The declaration’s stage' }),
+  outcome: z.enum(OUTCOMES).optional(),
+  needsAttention: z.enum(['true', 'false']).optional(),
+  uploadIndex: z.string().regex(/^[0-9]{1,20}$/).optional(),
+  from: z.string().datetime({ offset: true }).optional(),
+  to: z.string().datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  pageToken: z.string().max(4000).optional(),
+});
+
+const OperationSchema = z.object({
+  id: z.string(),
+  kind: z.string().openapi({ description: 'NOTIFICATION, CORRECTION, DELETION, CONFIRMATION, VEHICLE_CHANGE' }),
+  stage: z.string(),
+  outcome: z.string().optional().openapi({ description: 'ACCEPTED, REJECTED, FAILED, INVALID' }),
+  uploadIndex: z.string().optional(),
+  anafState: z.string().optional(),
+  errors: z.array(z.string()),
+  attempts: z.array(z.object({ n: z.number(), startedAt: z.string(), result: z.string(), uploadIndex: z.string().optional(), error: z.string().optional() })),
+  statusChecks: z.number(),
+  requestedAt: z.string(),
+  finishedAt: z.string().optional(),
+});
+
+export const DeclarationSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['RUNNING', 'COMPLETED', 'FAILED']),
+    temporalStatus: z.string(),
+    cif: z.string(),
+    stage: z.string().openapi({ description: STAGES.join(', ') }),
+    outcome: z.string().optional().openapi({ description: OUTCOMES.join(', ') }),
+    uit: z.string().optional(),
+    uitExpiresAt: z.string().optional(),
+    confirmed: z.boolean(),
+    confirmationExpected: z.boolean(),
+    expiryWarned: z.boolean(),
+    uploadIndex: z.string().optional(),
+    declaration: z.object({ declarantCif: z.string(), refDeclarant: z.string().optional(), operationType: z.string().optional(), transportDate: z.string().optional(), vehicle: z.string().optional() }).passthrough(),
+    operations: z.array(OperationSchema),
+    errors: z.array(z.string()),
+    decisions: z.array(z.object({ at: z.string(), operationId: z.string(), decision: z.string(), detail: z.string() })),
+    needsAttention: z.boolean(),
+    attentionReason: z.string().optional(),
+    webhook: z.object({ url: z.string(), state: z.string(), lastEvent: z.string().optional(), attempts: z.number().optional(), error: z.string().optional() }).optional(),
+    receivedAt: z.string(),
+    updatedAt: z.string(),
+    finishedAt: z.string().optional(),
+  })
+  .openapi('EtransportDeclaration');
+
+const ResolveBody = z
+  .discriminatedUnion('action', [
+    z.object({ action: z.literal('ADOPT_INDEX'), uploadIndex: z.string().regex(/^[0-9]{1,20}$/), uit: z.string().max(40).optional(), note: z.string().max(500).optional() }),
+    z.object({ action: z.literal('REUPLOAD'), note: z.string().max(500).optional() }),
+    z.object({ action: z.literal('ABANDON'), note: z.string().max(500).optional() }),
+  ])
+  .openapi('EtransportResolve');
+
+const tooLarge = () => new ApiError(400, 'DECLARATION_TOO_LARGE', `The declaration exceeds ANAF's limit of ${MAX_DECLARATION_BYTES / (1024 * 1024)} MB`);
+
+/** The request's XML (raw with the query's parameters, or JSON with `xml`). */
+async function readDeclarationBody(req: Request, res: Response): Promise<{ xml: Buffer; cif?: string; callbackUrl?: string }> {
+  if (req.is('application/json')) {
+    const body = DeclarationJson.parse(req.body);
+    return { xml: Buffer.from(body.xml, 'utf8'), cif: body.cif, ...(body.callbackUrl ? { callbackUrl: body.callbackUrl } : {}) };
+  }
+  if (req.is(XML_TYPES)) {
+    const q = DeclarationQuery.parse(req.query);
+    return { xml: await readXmlBody(req, res, MAX_DECLARATION_BYTES, tooLarge), ...(q.cif ? { cif: q.cif } : {}), ...(q.callbackUrl ? { callbackUrl: q.callbackUrl } : {}) };
+  }
+  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the declaration as application/xml (cif in the query) or as JSON { xml, cif, callbackUrl }');
+}
+
+interface Loaded {
+  view: DeclarationView;
+  status: ReturnType<typeof publicStatus>;
+  temporalStatus: string;
+}
+
+async function loadDeclaration(ctx: ApiContext, tenant: string, id: string): Promise<Loaded> {
+  const handle = ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, id);
+  const description = await handle.describe();
+  if (description.type !== ETRANSPORT_DECLARATION.workflowType) throw new WorkflowNotFoundError('not found', id, undefined);
+  const temporalStatus = description.status.name;
+  const view = temporalStatus === 'COMPLETED' ? ((await handle.result()) as DeclarationView) : await handle.query(declarationQuery);
+  return { view, status: publicStatus(temporalStatus), temporalStatus };
+}
+
+function present(id: string, { view, status, temporalStatus }: Loaded) {
+  const opt = <K extends keyof DeclarationView>(key: K) => (view[key] !== undefined ? { [key]: view[key] } : {});
+  return {
+    id,
+    status,
+    temporalStatus,
+    cif: view.cif,
+    stage: view.stage,
+    ...opt('outcome'),
+    ...opt('uit'),
+    ...opt('uitExpiresAt'),
+    confirmed: view.confirmed,
+    confirmationExpected: view.confirmationExpected,
+    expiryWarned: view.expiryWarned,
+    ...opt('uploadIndex'),
+    declaration: view.identity,
+    operations: view.operations.map(({ document: _document, requestKey: _key, ...op }) => op),
+    errors: view.errors,
+    decisions: view.decisions,
+    needsAttention: view.needsAttention,
+    ...opt('attentionReason'),
+    ...opt('webhook'),
+    receivedAt: view.receivedAt,
+    updatedAt: view.updatedAt,
+    ...opt('finishedAt'),
+  };
+}
+
+/** An ANAF read for the API, through the lookup workflow; its failures become precise HTTP answers. */
+async function lookup(ctx: ApiContext, input: LookupInput): Promise<Awaited<ReturnType<typeof etransportLookup>>> {
+  try {
+    return await ctx.client.workflow.execute<typeof etransportLookup>('etransportLookup', {
+      workflowId: `${input.tenant}/etransport-lookup/${input.kind}-${input.cif}-${randomUUID()}`,
+      taskQueue: ctx.config.temporal.taskQueue,
+      args: [input],
+      workflowExecutionTimeout: '3 minutes',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+    const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+    const message = cause?.message ?? err.message;
+    if (type === 'NotAuthorized' || type === 'AnafUnauthorized') throw new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `No usable ETRANSPORT authorization for CIF ${input.cif}: ${message}`);
+    if (type === 'AnafError' || type === 'AnafBadRequest') throw new ApiError(502, 'ANAF_REFUSED', message);
+    if (type === 'AnafDailyLimit' || type === 'AnafRateLimited') throw new ApiError(503, 'ANAF_RATE_LIMITED', message);
+    throw new ApiError(502, 'ANAF_UNAVAILABLE', message);
+  }
+}
+
+function isClosed(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || /already completed|workflow execution already/i.test((err as Error)?.message ?? '');
+}
+
+export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'post',
+      path: COLLECTION,
+      summary: 'Declare a transport to e-Transport (a notification, schema v2)',
+      description:
+        'Body: the e-Transport XML (`application/xml`, `cif` in the query) or JSON `{ xml, cif, callbackUrl }`. Checked before anything is sent: well-formed, no DOCTYPE, ' +
+        'root `eTransport` in namespace `mfp:anaf:dgti:eTransport:declaratie:v2`, one `notificare` with a known `codTipOperatiune`, a valid `codDeclarant`. ' +
+        'The declaration then lives as long as its UIT: follow-ups go to `/operations`.',
+      tags: TAGS,
+      request: { headers: IdempotencyHeaders, query: DeclarationQuery, bodyLimit: '8mb' },
+      responses: { 202: { description: 'Accepted (or already accepted under this key)', content: { 'application/json': { schema: WorkflowAccepted } } } },
+      errors: [404, 409, 415, 503],
+    },
+    async ({ headers }, req, res) => {
+      const tenant = tenantOf(res);
+      const body = await readDeclarationBody(req, res);
+      if (!body.cif) throw new ApiError(400, 'VALIDATION_FAILED', 'cif is required (query string or JSON)');
+      if (body.xml.length === 0) throw new ApiError(400, 'XML_EMPTY', 'The request carries no declaration');
+      const inspected = inspectDeclarationXml(body.xml);
+      if (!inspected.ok) throw new ApiError(400, inspected.code, inspected.message);
+      if (inspected.kind !== 'NOTIFICATION') {
+        throw new ApiError(400, 'NOT_A_NOTIFICATION', `This document is a ${inspected.kind.toLowerCase()} of UIT ${inspected.uit}: send it to ${COLLECTION}/{id}/operations`);
+      }
+      checkCallbackUrl(ctx, body.callbackUrl);
+      await getOrganization(ctx, tenant, body.cif);
+      const requestSha256 = sha256Hex(JSON.stringify({ cif: body.cif, callbackUrl: body.callbackUrl ?? null, xml: sha256Hex(body.xml) }));
+      const document = await ctx.blobs.put(tenant, body.xml, 'application/xml');
+      const input: DeclarationInput = {
+        tenant,
+        cif: body.cif,
+        notification: { kind: 'NOTIFICATION', document, identity: inspected.identity },
+        requestSha256,
+        ...(body.callbackUrl ? { callbackUrl: body.callbackUrl } : {}),
+        receivedAt: new Date().toISOString(),
+        settings: {
+          firstPollDelayMs: ctx.config.etransport.firstPollDelayMs,
+          maxPollIntervalMs: ctx.config.etransport.maxPollIntervalMs,
+          listingDelayMs: ctx.config.etransport.listingDelayMs,
+          dailyStatusBudget: DAILY_STATUS_BUDGET,
+          expiryWarningMs: ctx.config.etransport.expiryWarningMs,
+          operationsPerRun: OPERATIONS_PER_RUN,
+        },
+      };
+      const requestId = res.locals.requestId;
+      const started = await ctx.workflows.start<typeof etransportDeclaration>(tenant, ETRANSPORT_DECLARATION, {
+        idempotencyKey: headers['Idempotency-Key'],
+        args: [input],
+        searchAttributes: [
+          { key: AnafCif, value: body.cif },
+          { key: AnafStage, value: 'QUEUED' },
+        ],
+        memo: { requestSha256, requestId, summary: `e-Transport for CIF ${body.cif}: queued` },
+      });
+      const memo = ((await ctx.client.workflow.getHandle(started.workflowId).describe()).memo ?? {}) as { requestSha256?: string; requestId?: string };
+      if (memo.requestSha256 !== requestSha256) {
+        throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different declaration', { id: started.workflowId });
+      }
+      const statusUrl = statusUrlFor(ctx, COLLECTION, started.workflowId);
+      if (memo.requestId !== requestId) res.set('idempotent-replayed', 'true');
+      res.status(202).location(statusUrl).json({ id: started.workflowId, status: started.status, statusUrl });
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'get',
+      path: COLLECTION,
+      summary: "List the tenant's declarations (by CIF, state, outcome, dates)",
+      tags: TAGS,
+      request: { query: ListQuery },
+      responses: { 200: { description: 'Newest first', content: { 'application/json': { schema: z.object({ items: z.array(z.any()), nextPageToken: z.string().optional() }) } } } },
+      errors: [503],
+    },
+    async ({ query }, _req, res) => {
+      const tenant = tenantOf(res);
+      const q = visibilityQuery(tenant, ETRANSPORT_DECLARATION, { ...query, stage: query.state });
+      res.json(await listVisibleWorkflows(ctx, tenant, ETRANSPORT_DECLARATION.kind, { query: q, limit: query.limit, pageToken: query.pageToken }));
+    },
+  );
+
+  const item = `${COLLECTION}/{id}`;
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'get',
+      path: item,
+      summary: 'One declaration: state, UIT and its expiry, every operation with its outcome, errors, decisions',
+      tags: TAGS,
+      request: { params: WorkflowIdParam },
+      responses: { 200: { description: 'The declaration', content: { 'application/json': { schema: DeclarationSchema } } } },
+      errors: [404, 503],
+    },
+    async ({ params }, _req, res) => {
+      res.json(present(params.id, await loadDeclaration(ctx, tenantOf(res), params.id)));
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'post',
+      path: `${item}/operations`,
+      summary: 'A follow-up on the UIT: correction, deletion, confirmation or vehicle change',
+      description:
+        'Body: the follow-up XML (`notificare` with `corectie uit`, `stergere`, `confirmare`, `modifVehicul`) or JSON ' +
+        '`{"type":"DELETION"}` | `{"type":"CONFIRMATION","confirmationType":"10"}` | `{"type":"VEHICLE_CHANGE","vehicle","date"}`. ' +
+        'Refused with 409 unless the declaration’s UIT is valid. The same Idempotency-Key names the same operation.',
+      tags: TAGS,
+      request: { params: WorkflowIdParam, headers: IdempotencyHeaders, bodyLimit: '8mb' },
+      responses: {
+        202: {
+          description: 'Queued on the declaration',
+          content: { 'application/json': { schema: z.object({ id: z.string(), operationId: z.string(), statusUrl: z.string() }) } },
+        },
+      },
+      errors: [404, 409, 415, 503],
+    },
+    async ({ params, headers }, req, res) => {
+      const tenant = tenantOf(res);
+      const loaded = await loadDeclaration(ctx, tenant, params.id);
+      const { view } = loaded;
+      if (loaded.status !== 'RUNNING' || !view.uit || view.outcome !== 'ACCEPTED') {
+        throw new ApiError(409, 'DECLARATION_NOT_ACTIVE', `The declaration has no valid UIT (${view.outcome ?? view.stage})`);
+      }
+      let xml: Buffer;
+      if (req.is('application/json')) {
+        const body = FollowUpJson.parse(req.body);
+        xml = Buffer.from(body.type === 'XML' ? body.xml : followUpXml(view.identity.declarantCif, { ...body, uit: view.uit } as Parameters<typeof followUpXml>[1], view.identity.refDeclarant), 'utf8');
+      } else if (req.is(XML_TYPES)) {
+        xml = await readXmlBody(req, res, MAX_DECLARATION_BYTES, tooLarge);
+      } else {
+        throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the follow-up as application/xml or JSON');
+      }
+      const prepared = await prepareOperation(ctx.blobs, tenant, xml, headers['Idempotency-Key']);
+      if ('invalid' in prepared) throw new ApiError(400, prepared.invalid, prepared.message);
+      if (!FOLLOW_UP_KINDS.includes(prepared.kind)) throw new ApiError(400, 'NOT_A_FOLLOW_UP', 'A new notification is a new declaration: POST it to ' + COLLECTION);
+      if (prepared.uit !== view.uit) throw new ApiError(400, 'UIT_MISMATCH', `The document refers to UIT ${prepared.uit}; this declaration's UIT is ${view.uit}`);
+      let answer: { operationId: string; duplicate: boolean };
+      try {
+        answer = await ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, params.id).executeUpdate(requestOperationUpdate, {
+          args: [prepared satisfies PreparedOperation],
+          updateId: `op-${headers['Idempotency-Key']}`,
+        });
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError || isClosed(err)) {
+          const why = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : 'The declaration no longer accepts operations';
+          throw new ApiError(409, 'DECLARATION_NOT_ACTIVE', why);
+        }
+        throw err;
+      }
+      if (answer.duplicate) res.set('idempotent-replayed', 'true');
+      res.status(202).json({ id: params.id, operationId: answer.operationId, statusUrl: statusUrlFor(ctx, COLLECTION, params.id) });
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'post',
+      path: `${item}/resolve`,
+      summary: 'Operator decision for an operation whose upload answer was lost: adopt an index, upload again, or abandon',
+      tags: TAGS,
+      request: { params: WorkflowIdParam, body: ResolveBody },
+      responses: { 202: { description: 'Sent to the workflow', content: { 'application/json': { schema: DeclarationSchema } } } },
+      errors: [404, 409, 503],
+    },
+    async ({ params, body }, _req, res) => {
+      const tenant = tenantOf(res);
+      const loaded = await loadDeclaration(ctx, tenant, params.id);
+      if (loaded.status !== 'RUNNING' || loaded.view.stage === 'DONE') throw new ApiError(409, 'DECLARATION_FINISHED', 'The declaration has already ended');
+      await ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, params.id).signal(resolveSignal, body);
+      res.status(202).json(present(params.id, loaded));
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'get',
+      path: '/v1/etransport/messages',
+      summary: "ANAF's lista: the organization's declarations of the last 1–60 days (valid ones in their final state, and every erroneous upload)",
+      tags: TAGS,
+      request: { query: z.object({ cif: CifSchema, days: z.coerce.number().int().min(1).max(60).default(60) }) },
+      responses: { 200: { description: 'As ANAF lists them, typed', content: { 'application/json': { schema: z.object({ cif: z.string(), days: z.number(), items: z.array(z.any()) }) } } } },
+      errors: [404, 409, 502, 503],
+    },
+    async ({ query }, _req, res) => {
+      const tenant = tenantOf(res);
+      await getOrganization(ctx, tenant, query.cif);
+      const result = await lookup(ctx, { tenant, cif: query.cif, kind: 'lista', days: query.days });
+      res.json({ cif: query.cif, days: query.days, items: result.lista ?? [] });
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'get',
+      path: '/v1/etransport/carriers',
+      summary: "ANAF's info: the active transports a carrier (transport organizer) was named for",
+      tags: TAGS,
+      request: {
+        query: z.object({
+          cui: CifSchema.openapi({ description: 'The carrier’s fiscal code: an organization of this tenant authorized for ETRANSPORT' }),
+          cuiDecl: CifSchema.optional(),
+          uit: z.string().max(40).optional(),
+          refDecl: z.string().max(200).optional(),
+        }),
+      },
+      responses: { 200: { description: 'Active transports', content: { 'application/json': { schema: z.object({ cui: z.string(), items: z.array(z.any()) }) } } } },
+      errors: [404, 409, 502, 503],
+    },
+    async ({ query }, _req, res) => {
+      const tenant = tenantOf(res);
+      await getOrganization(ctx, tenant, query.cui);
+      const result = await lookup(ctx, {
+        tenant,
+        cif: query.cui,
+        kind: 'info',
+        query: { carrierCif: query.cui, ...(query.cuiDecl ? { declarantCif: query.cuiDecl } : {}), ...(query.uit ? { uit: query.uit } : {}), ...(query.refDecl ? { refDeclarant: query.refDecl } : {}) },
+      });
+      res.json({ cui: query.cui, items: result.info ?? [] });
+    },
+  );
+}

@@ -1,0 +1,171 @@
+/** Shapes shared by the e-Transport workflows, their activities and the API. Workflow-safe: no I/O. */
+import type { BlobRef } from '../../lib/blob-store';
+import type { DeclarationIdentity, OperationKind } from '../../schemas/etransport-declaration';
+
+export type DeclarationStage =
+  | 'QUEUED'
+  | 'WAITING_FOR_AUTHORIZATION'
+  | 'UPLOADING'
+  | 'RECONCILING'
+  | 'NEEDS_OPERATOR'
+  | 'POLLING'
+  /** The UIT is valid; follow-up operations are accepted. */
+  | 'ACTIVE'
+  /** Valid, not confirmed, and close to expiry. */
+  | 'EXPIRING_UNCONFIRMED'
+  | 'NOTIFYING'
+  | 'DONE';
+
+/** The initial notification's outcome, then the UIT's end. */
+export type DeclarationOutcome = 'ACCEPTED' | 'REJECTED' | 'FAILED' | 'DELETED' | 'EXPIRED';
+export type OperationOutcome = 'ACCEPTED' | 'REJECTED' | 'FAILED' | 'INVALID';
+
+export interface DeclarationSettings {
+  firstPollDelayMs: number;
+  maxPollIntervalMs: number;
+  /** ANAF lists a processed upload this long after at the latest: until then "not listed" proves nothing. */
+  listingDelayMs: number;
+  /** stareMesaj calls per index and Romanian day we allow ourselves (ANAF: 100). */
+  dailyStatusBudget: number;
+  /** Warn this long before an unconfirmed UIT expires. */
+  expiryWarningMs: number;
+  /** continueAsNew after this many operations (keeps the history short on a busy UIT). */
+  operationsPerRun: number;
+}
+
+/** A checked, stored operation document, ready to upload. */
+export interface PreparedOperation {
+  kind: OperationKind;
+  document: BlobRef;
+  identity: DeclarationIdentity;
+  /** The UIT a follow-up refers to. */
+  uit?: string;
+  confirmationType?: string;
+  /** The caller's Idempotency-Key: the same key names the same operation. */
+  requestKey?: string;
+}
+
+/** What an operator may send by signal from the Web UI (the workflow prepares the document). */
+export type FollowUpRequest = { requestKey?: string } & (
+  | { type: 'DELETION' }
+  | { type: 'CONFIRMATION'; confirmationType: '10' | '20' | '30'; remarks?: string }
+  | { type: 'VEHICLE_CHANGE'; vehicle: string; date: string; trailer1?: string; trailer2?: string; remarks?: string }
+  | { type: 'XML'; xml: string }
+);
+
+export interface UploadAttempt {
+  n: number;
+  startedAt: string;
+  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'FAILED';
+  uploadIndex?: string;
+  error?: string;
+}
+
+export interface Decision {
+  at: string;
+  operationId: string;
+  decision:
+    | 'ADOPTED_LISTED_INDEX'
+    | 'REUPLOAD_AFTER_LISTING_DELAY'
+    | 'WAITING_FOR_OPERATOR'
+    | 'OPERATOR_ADOPTED_INDEX'
+    | 'OPERATOR_REUPLOAD'
+    | 'OPERATOR_ABANDONED'
+    | 'FOLLOW_UP_REFUSED'
+    | 'EXPIRY_WARNING'
+    | 'UIT_EXPIRED'
+    | 'CONTINUED_AS_NEW';
+  detail: string;
+}
+
+export interface OperationRecord {
+  /** `op-<n>`; op-1 is the notification itself. */
+  id: string;
+  kind: OperationKind;
+  document: BlobRef;
+  requestKey?: string;
+  confirmationType?: string;
+  stage: 'QUEUED' | 'UPLOADING' | 'RECONCILING' | 'NEEDS_OPERATOR' | 'POLLING' | 'DONE';
+  outcome?: OperationOutcome;
+  uploadIndex?: string;
+  /** ANAF's last stareMesaj answer. */
+  anafState?: string;
+  attempts: UploadAttempt[];
+  statusChecks: number;
+  errors: string[];
+  requestedAt: string;
+  finishedAt?: string;
+}
+
+export interface WebhookStatus {
+  url: string;
+  state: 'PENDING' | 'DELIVERED' | 'FAILED';
+  lastEvent?: string;
+  attempts?: number;
+  error?: string;
+}
+
+export interface DeclarationView {
+  tenant: string;
+  cif: string;
+  identity: DeclarationIdentity;
+  stage: DeclarationStage;
+  outcome?: DeclarationOutcome;
+  uit?: string;
+  /** ISO: from when ANAF counts the UIT as expired. */
+  uitExpiresAt?: string;
+  confirmed: boolean;
+  confirmationExpected: boolean;
+  expiryWarned: boolean;
+  /** The notification's upload index. */
+  uploadIndex?: string;
+  operations: OperationRecord[];
+  /** The notification's errors (ANAF's messages), or why it failed. */
+  errors: string[];
+  decisions: Decision[];
+  needsAttention: boolean;
+  attentionReason?: string;
+  webhook?: WebhookStatus;
+  receivedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  /** Runs so far (continueAsNew). */
+  run: number;
+}
+
+export interface DeclarationInput {
+  tenant: string;
+  cif: string;
+  notification: PreparedOperation;
+  /** sha256 of the normalized request: the same key with another body is a conflict. */
+  requestSha256: string;
+  callbackUrl?: string;
+  receivedAt: string;
+  settings: DeclarationSettings;
+  /** Set by continueAsNew: the state so far. */
+  carried?: DeclarationView;
+}
+
+export interface ReconcileDeclarationInput {
+  tenant: string;
+  cif: string;
+  kind: OperationKind;
+  identity: DeclarationIdentity;
+  uit?: string;
+  knownIndexes: string[];
+  sinceMs: number;
+}
+
+export interface ReconcileDeclarationResult {
+  listed: number;
+  match?: { uploadIndex: string; uit?: string; valid: boolean; errors: string[] };
+}
+
+export type ResolveAction =
+  | { action: 'ADOPT_INDEX'; uploadIndex: string; uit?: string; note?: string }
+  | { action: 'REUPLOAD'; note?: string }
+  | { action: 'ABANDON'; note?: string };
+
+export type LookupInput =
+  | { tenant: string; cif: string; kind: 'lista'; days: number }
+  | { tenant: string; cif: string; kind: 'info'; query: { carrierCif: string; declarantCif?: string; uit?: string; refDeclarant?: string } };

@@ -1,0 +1,82 @@
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+
+/**
+ * How workflows read an ANAF activity's failure: its type (as activities/anaf/failures.ts
+ * and the token provider throw them), its message, the delay ANAF asked for, and what an
+ * upload failure means for the "never file twice" rule. Shared by every upload lifecycle
+ * (e-Factura, e-Transport). Workflow-safe: no I/O.
+ */
+
+export const ANAF_FAILURE = {
+  NOT_SENT: 'AnafNotSent',
+  ANSWER_LOST: 'AnafAnswerLost',
+  RATE_LIMITED: 'AnafRateLimited',
+  DAILY_LIMIT: 'AnafDailyLimit',
+  GATEWAY: 'AnafGatewayRejected',
+  SERVER_ERROR: 'AnafServerError',
+  NOT_AUTHORIZED: 'NotAuthorized',
+  UNAUTHORIZED: 'AnafUnauthorized',
+  BAD_REQUEST: 'AnafBadRequest',
+  ANAF_ERROR: 'AnafError',
+  TIMEOUT: 'Timeout',
+} as const;
+
+/** Transient upload failures that surely did not reach ANAF: the workflow may send again, bounded. */
+export const UPLOAD_SAFE_TO_RETRY = new Set<string>([ANAF_FAILURE.NOT_SENT, ANAF_FAILURE.RATE_LIMITED, ANAF_FAILURE.GATEWAY, ANAF_FAILURE.DAILY_LIMIT]);
+export const MAX_SAFE_UPLOAD_RETRIES = 50;
+/** Lost answers in a row before a human decides (each one was reconciled first). */
+export const MAX_LOST_ANSWERS = 3;
+export const AUTHORIZATION_WAIT_LIMIT_MS = 14 * 24 * 3600 * 1000;
+export const AUTH_FAILURE_TYPES = new Set<string>([ANAF_FAILURE.NOT_AUTHORIZED, ANAF_FAILURE.UNAUTHORIZED]);
+
+export function failureType(err: unknown): string | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  if (err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
+  if (err.cause instanceof TimeoutFailure) return ANAF_FAILURE.TIMEOUT;
+  return undefined;
+}
+
+export function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function retryDelayOf(err: unknown, fallbackMs: number): number {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nextRetryDelay !== undefined) {
+    const d = err.cause.nextRetryDelay;
+    if (typeof d === 'number') return d;
+  }
+  return fallbackMs;
+}
+
+/** Back-off for the n-th safe re-send when ANAF named no delay. */
+export function safeRetryFallbackMs(n: number): number {
+  return Math.min(10 * 60_000, 5_000 * 2 ** Math.min(n, 7));
+}
+
+/** Next look at the authorization after waiting `waitedMs` for it. */
+export function authorizationBackoffMs(waitedMs: number): number {
+  return Math.min(30 * 60_000, Math.max(60_000, waitedMs / 2));
+}
+
+/** The attempt the activity made (stareMesaj retries), from a benign failure's details. */
+export function attemptOf(err: unknown): number | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempt?: number } | undefined)?.attempt : undefined;
+}
+
+/**
+ * What an upload's failure means:
+ * - AUTH: no usable token; wait for the organization to be authorized again;
+ * - SAFE_TO_RETRY: ANAF surely did not take it (not reached, 429, WAF page, daily limit);
+ * - MAYBE_SENT: it may have reached ANAF (timeout, reset, 5xx, anything unclassified): reconcile;
+ * - REFUSED: ANAF refused the request itself (400, {eroare}): nothing was filed.
+ */
+export type UploadFailureClass = 'AUTH' | 'SAFE_TO_RETRY' | 'MAYBE_SENT' | 'REFUSED';
+
+export function classifyUploadFailure(type: string | undefined): UploadFailureClass {
+  if (type !== undefined && AUTH_FAILURE_TYPES.has(type)) return 'AUTH';
+  if (type !== undefined && UPLOAD_SAFE_TO_RETRY.has(type)) return 'SAFE_TO_RETRY';
+  if (type === ANAF_FAILURE.ANSWER_LOST || type === ANAF_FAILURE.TIMEOUT || type === undefined) return 'MAYBE_SENT';
+  return 'REFUSED';
+}
