@@ -1,7 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createBanciwsActivities } from '../activities/banciws';
 import { createConnectivityActivities } from '../activities/connectivity';
 import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
+import { createWebhookActivities } from '../activities/webhooks';
+import { blobStoreFor } from '../lib/blob-store';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { dataConverterFor } from '../lib/temporal-client';
@@ -44,6 +47,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     ...workflowSource,
     activities: {
       ...createOAuthOrchestrationActivities(activityDeps),
+      ...createWebhookActivities(config),
     },
   });
 
@@ -55,6 +59,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     activities: {
       ...createConnectivityActivities(config),
       ...createOAuthAnafActivities(activityDeps),
+      ...createBanciwsActivities({ config, blobs: blobStoreFor(config.dataDir), logger: deps.logger }),
     },
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
   });

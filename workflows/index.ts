@@ -4,3 +4,5 @@ export { organization } from './organization';
 export { oauthAuthorization } from './oauth/authorization';
 export { oauthAuthorizationRequest } from './oauth/authorization-request';
 export { oauthRefreshSweep, oauthTest } from './oauth/maintenance';
+export { banciwsMessage } from './banciws/message';
+export { banciwsInbox, banciwsInboxItem } from './banciws/inbox';
