@@ -11,8 +11,8 @@ import {
   parseListRequest,
   parseStatusRequest,
   parseUploadRequest,
-  anafMinute,
 } from '../../schemas/banciws/xml';
+import { anafMinute } from '../efactura/time';
 import type { SandboxContext } from '../module';
 import { createSandboxPki, type SandboxPki } from './certificates';
 import { F5Gateway } from './gateway';

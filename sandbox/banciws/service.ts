@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { inspectSignedPdf } from '../../schemas/banciws/signed-pdf';
-import { anafMinute, type DownloadAnswer, type ListAnswer, type ListedMessage, type StatusAnswer, type UploadAnswer, ZILE_PATTERN } from '../../schemas/banciws/xml';
+import { type DownloadAnswer, type ListAnswer, type ListedMessage, type StatusAnswer, type UploadAnswer, ZILE_PATTERN } from '../../schemas/banciws/xml';
+import { anafMinute } from '../efactura/time';
 import type { BanciwsSandboxOptions } from './options';
 import { signedPdf } from './signed-pdf';
 

@@ -241,21 +241,3 @@ export async function parseDownloadAnswer(xml: string): Promise<DownloadAnswer> 
     ...(str(raspuns?.errorMessage) ? { pdfBase64: str(raspuns?.errorMessage)! } : {}),
   };
 }
-
-/** YYYYMMDDHHMM in Romanian time, as ANAF stamps its answers. */
-export function anafMinute(ms: number): string {
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone: 'Europe/Bucharest',
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-    })
-      .formatToParts(new Date(ms))
-      .map((x) => [x.type, x.value]),
-  );
-  return `${p.year}${p.month}${p.day}${p.hour}${p.minute}`;
-}
