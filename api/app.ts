@@ -7,6 +7,7 @@ import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { version } from '../package.json';
 import { ApiKeyStore } from './auth';
+import { mountBanciwsRoutes } from './banciws-routes';
 import { codecCorsOriginsFromEnv, mountCodecRoutes } from './codec-routes';
 import { mountConnectivityRoutes } from './connectivity-routes';
 import type { ApiContext, RouteModule } from './context';
@@ -89,6 +90,7 @@ export function createApp(deps: ApiDeps): express.Express {
   mountEfacturaReadRoutes(router, ctx);
   mountEfacturaInboxRoutes(router, ctx);
   mountEtransportRoutes(router, ctx);
+  mountBanciwsRoutes(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });
 

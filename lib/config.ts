@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { anafTaskQueueFor, banciwsTaskQueueFor } from '../workflows/task-queues';
+import { type BanciwsInstitution, parseBanciwsInstitutions } from './banciws-config';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 
 /**
@@ -69,6 +70,13 @@ export interface AppConfig {
     pfx: string | undefined;
     passphrase: string | undefined;
     ca: string | undefined;
+    /** BANCIWS_INSTITUTIONS: who we act for, with inbox polls. */
+    institutions: BanciwsInstitution[];
+    /** First stareMesaj this long after the upload, then backing off up to the cap. */
+    firstPollDelayMs: number;
+    maxPollIntervalMs: number;
+    /** How long a receipt may take to show in listaMesaje; a lost upload is re-sent only after this. */
+    listingDelayMs: number;
   };
   /** First key encrypts; every key decrypts (rotation). */
   payloadKeys: PayloadKey[];
@@ -338,6 +346,16 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       pfx,
       passphrase: optional(env, 'BANCIWS_PASSPHRASE'),
       ca: optional(env, 'BANCIWS_CA'),
+      institutions: (() => {
+        try {
+          return parseBanciwsInstitutions(optional(env, 'BANCIWS_INSTITUTIONS'));
+        } catch (err) {
+          throw new ConfigError('BANCIWS_INSTITUTIONS', (err as Error).message);
+        }
+      })(),
+      firstPollDelayMs: read(env, 'BANCIWS_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 1 : 60) * 1000,
+      maxPollIntervalMs: read(env, 'BANCIWS_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 900) * 1000,
+      listingDelayMs: read(env, 'BANCIWS_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 5 : 900) * 1000,
     },
     payloadKeys: parsePayloadKeys(rawPayloadKeys),
     tokenKeys: parsePayloadKeys(rawTokenKeys, 'TOKEN_ENCRYPTION_KEYS'),

@@ -1,4 +1,5 @@
 import { createLogger } from '../lib/logger';
+import { loadDevPki } from './banciws/dev-pki';
 import { sandboxOptionsFromEnv } from './env-options';
 import { createSandbox } from './server';
 
@@ -12,7 +13,11 @@ import { createSandbox } from './server';
 async function main(): Promise<void> {
   const logger = createLogger({ name: 'anaf-sandbox' });
   const options = sandboxOptionsFromEnv();
-  const sandbox = await createSandbox({ ...options, logger });
+  // SANDBOX_BANCIWS_PKI_DIR (set by `npm run dev`): serve BANCIWS over HTTPS on SANDBOX_TLS_PORT with that CA.
+  const pkiDir = process.env.SANDBOX_BANCIWS_PKI_DIR;
+  const banciws = pkiDir ? { tlsPort: Number(process.env.SANDBOX_TLS_PORT ?? 9443), pki: loadDevPki(pkiDir) } : undefined;
+  const sandbox = await createSandbox({ ...options, logger, ...(banciws ? { banciws } : {}) });
+  if (sandbox.banciws) logger.info({ url: sandbox.banciws.baseUrl }, 'BANCIWS (F5 front, mTLS) listening');
   logger.info(
     {
       url: sandbox.url,

@@ -4,6 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import pino, { type Logger } from 'pino';
 import { adminRouter } from './admin';
+import { type BanciwsSandboxOptions, type RunningBanciws, startBanciwsSandbox } from './banciws';
 import { SandboxClock } from './clock';
 import { FaultInjector, type FaultRule, type FaultRuleView } from './faults';
 import { gatewayModule } from './gateway';
@@ -35,6 +36,8 @@ export interface SandboxOptions {
   efactura?: Partial<EfacturaOptions>;
   /** e-Transport behaviour (processing delay, listing delay, quotas, UIT validity). */
   etransport?: Partial<EtransportOptions>;
+  /** Start the BANCIWS HTTPS listener (F5 front + the four methods) with these options. */
+  banciws?: Partial<BanciwsSandboxOptions>;
 }
 
 /** The programmatic twin of /__sandbox/faults. */
@@ -57,6 +60,8 @@ export interface RunningSandbox {
   oauth: OAuthIdp;
   efactura: EfacturaService;
   etransport: EtransportService;
+  /** Present when started with the `banciws` option. */
+  banciws?: RunningBanciws;
   /** The RS512 verification key of every JWT the sandbox issues. */
   oauthPublicKey: KeyObject;
   /** Counters, fault rules, OAuth grants, runtime OAuth options and the clock back to a fresh start; keys and listening socket kept. */
@@ -125,7 +130,11 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
   const etransportFactory = etransportModule(options.etransport, (service) => {
     etransport = service;
   });
-  const modules = [...BUILTIN_MODULES, efacturaFactory, etransportFactory, ...(options.modules ?? [])].map((factory) => factory(ctx));
+  const banciws = options.banciws ? await startBanciwsSandbox(ctx, { ...(options.host ? { host: options.host } : {}), ...options.banciws }) : undefined;
+  const banciwsFactory: SandboxModuleFactory[] = banciws
+    ? [() => ({ name: 'banciws', admin: (router) => router.use(banciws.adminRouter), routes: () => undefined })]
+    : [];
+  const modules = [...BUILTIN_MODULES, efacturaFactory, etransportFactory, ...banciwsFactory, ...(options.modules ?? [])].map((factory) => factory(ctx));
 
   const reset = () => {
     state.reset();
@@ -165,13 +174,15 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
     oauth: idp,
     efactura: efactura!,
     etransport: etransport!,
+    ...(banciws ? { banciws } : {}),
     oauthPublicKey: idp.publicKey,
     reset,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         faults.close();
         for (const m of modules) m.close?.();
-        server.close((err) => (err ? reject(err) : resolve()));
+        const closed = new Promise<void>((res, rej) => server.close((err) => (err ? rej(err) : res())));
+        Promise.all([closed, banciws?.close()]).then(() => resolve(), reject);
         // Keep-alive sockets would otherwise hold close() open for seconds.
         server.closeAllConnections();
       });

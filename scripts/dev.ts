@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
+import { DEV_BANCIWS_CUI, ensureDevPki } from '../sandbox/banciws/dev-pki';
 import { type DevServer, startDevServer, waitForTemporal } from '../lib/dev-server';
 import { MissingBinaryError } from '../lib/temporal-binaries';
 
@@ -118,6 +119,16 @@ async function main(): Promise<void> {
   };
   const sandboxUrl = `http://127.0.0.1:${config.sandbox.port}`;
   if (config.anaf.env === 'sandbox') {
+    // BANCIWS out of the box: a CA and a client certificate made once under DATA_DIR, an institution for the dev tenant.
+    const pki = await ensureDevPki(config.dataDir);
+    env.SANDBOX_BANCIWS_PKI_DIR = pki.dir;
+    env.SANDBOX_TLS_PORT = String(config.sandbox.tlsPort);
+    if (!config.banciws.clientCert && !config.banciws.pfx) {
+      Object.assign(env, { BANCIWS_CLIENT_CERT: pki.clientCert, BANCIWS_CLIENT_KEY: pki.clientKey, BANCIWS_CA: pki.caCert });
+    }
+    if (config.banciws.institutions.length === 0) {
+      env.BANCIWS_INSTITUTIONS = JSON.stringify([{ id: 'banca-dev', tenant: devKey.tenant, cui: DEV_BANCIWS_CUI, zile: '1/24', pollEveryMinutes: 60 }]);
+    }
     startChild('sandbox', 'sandbox/main.ts', env);
     await waitForHttp(`${sandboxUrl}/__sandbox/state`, 30_000);
   }

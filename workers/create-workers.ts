@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createBanciwsActivities } from '../activities/banciws';
 import { createConnectivityActivities } from '../activities/connectivity';
 import { createEfacturaAnafActivities } from '../activities/efactura';
 import { createEfacturaReadActivities } from '../activities/efactura/reads';
@@ -50,6 +51,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   // Request ids into activity logs; finished lifecycles into metrics (workers/interceptors.ts).
   const interceptors = { activity: [activityInterceptors(deps.logger)], workflowModules: WORKFLOW_INTERCEPTOR_MODULES };
   anafBudget.set({ queue: config.temporal.anafTaskQueue }, config.temporal.anafCallsPerSecond * 60);
+  anafBudget.set({ queue: config.temporal.banciwsTaskQueue }, config.temporal.banciwsCallsPerSecond * 60);
 
   const orchestration = await Worker.create({
     connection,
@@ -82,7 +84,18 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
   });
 
-  return [orchestration, anafCalls];
+  // financiart.anaf.ro is another host with another budget: its own rate-limited queue.
+  const banciwsCalls = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.banciwsTaskQueue,
+    dataConverter,
+    interceptors,
+    activities: createBanciwsActivities({ config, blobs: activityDeps.blobs, logger: deps.logger }),
+    maxTaskQueueActivitiesPerSecond: config.temporal.banciwsCallsPerSecond,
+  });
+
+  return [orchestration, anafCalls, banciwsCalls];
 }
 
 /** Runs the workers until they are shut down (signal or `shutdown()`), failing fast if one dies. */

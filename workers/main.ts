@@ -5,6 +5,7 @@ import { createLogger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/search-attribute-registration';
 import { connectClient } from '../lib/temporal-client';
 import { temporalLoggerFor } from '../lib/temporal-logger';
+import { ensureBanciwsInboxSchedules } from './banciws-schedules';
 import { BUNDLE_PATH } from './build-bundle';
 import { createWorkers, runWorkers } from './create-workers';
 import { startMetricsServer } from './metrics-server';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
 
   const client = await connectClient(config, address);
   await ensureSchedules(client, config, logger);
+  await ensureBanciwsInboxSchedules(client, config, logger);
 
   const prebundled = process.env.WORKFLOW_BUNDLE ?? (fs.existsSync(BUNDLE_PATH) ? BUNDLE_PATH : undefined);
   const workers = await createWorkers({

@@ -9,3 +9,5 @@ export { efacturaMessages, efacturaPdf, efacturaValidation } from './efactura/re
 export { efacturaInboxItem, efacturaInboxSync } from './efactura/inbox';
 export { etransportDeclaration } from './etransport/declaration';
 export { etransportLookup } from './etransport/lookup';
+export { banciwsMessage } from './banciws/message';
+export { banciwsInbox, banciwsInboxItem } from './banciws/inbox';

@@ -16,7 +16,9 @@ export type AnafProblem =
   | { kind: 'UNAUTHORIZED'; status: number; message: string }
   | { kind: 'BAD_REQUEST'; status: number; message: string; title?: string }
   | { kind: 'SERVER_ERROR'; status: number; message: string }
-  | { kind: 'ANAF_ERROR'; status: number; message: string; title?: string };
+  | { kind: 'ANAF_ERROR'; status: number; message: string; title?: string }
+  | { kind: 'SESSION_LOST'; status: number; message: string; reason: GatewaySessionLoss['reason'] }
+  | { kind: 'CERTIFICATE_REFUSED'; status: number; message: string };
 
 export const FAILURE_TYPES = {
   RATE_LIMITED: 'AnafRateLimited',
@@ -30,6 +32,8 @@ export const FAILURE_TYPES = {
   ANSWER_LOST: 'AnafAnswerLost',
   TOO_LARGE: 'AnafAnswerTooLarge',
   NOT_AUTHORIZED: 'NotAuthorized',
+  SESSION_LOST: 'AnafGatewaySessionLost',
+  CERTIFICATE_REFUSED: 'AnafCertificateRefused',
 } as const;
 
 const DAILY_LIMIT = /S-au (?:facut|efectuat) deja|limita (?:maxima )?(?:de )?\d+ .*(?:zi|zilei)|in cursul zilei/i;
@@ -97,6 +101,56 @@ export function detectProblem(res: AnafResponse): AnafProblem | undefined {
 
 export { msUntilNextRomanianDay };
 
+/**
+ * F5 BIG-IP APM (BANCIWS): the answers that mean "this request never reached the service,
+ * the gateway wants a (new) session". A redirect to bare /my.policy or to the hang-up page,
+ * 401/403/405, or any HTML where XML was expected — including the 200 page "Certificatul nu
+ * a fost prezentat". /my.policy_nonce hops are not losses: the session is being revalidated.
+ */
+export interface GatewaySessionLoss {
+  reason: 'POLICY_REDIRECT' | 'HANGUP' | 'STATUS' | 'HTML_PAGE' | 'CERTIFICATE_NOT_PRESENTED';
+  message: string;
+}
+
+const CERTIFICATE_NOT_PRESENTED = /Certificatul nu a fost prezentat/i;
+
+/** The path a redirect points at, relative to the request's URL; undefined when it is not a redirect. */
+export function redirectTarget(res: AnafResponse, requestUrl: string): URL | undefined {
+  if (res.status < 300 || res.status >= 400) return undefined;
+  const location = res.headers.location;
+  const value = Array.isArray(location) ? location[0] : location;
+  if (!value) return undefined;
+  try {
+    return new URL(value, requestUrl);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isGatewayNonceHop(res: AnafResponse, requestUrl: string): boolean {
+  return redirectTarget(res, requestUrl)?.pathname === '/my.policy_nonce';
+}
+
+export function detectGatewaySessionLoss(res: AnafResponse, requestUrl: string): GatewaySessionLoss | undefined {
+  const target = redirectTarget(res, requestUrl);
+  if (target) {
+    if (target.pathname === '/my.policy_nonce') return undefined;
+    if (target.pathname === '/vdesk/hangup.php3') return { reason: 'HANGUP', message: 'the gateway hung up the session (/vdesk/hangup.php3)' };
+    if (target.pathname === '/my.policy') return { reason: 'POLICY_REDIRECT', message: 'the gateway asks for a new session (/my.policy)' };
+    return undefined;
+  }
+  if (res.status === 401 || res.status === 403 || res.status === 405) {
+    return { reason: 'STATUS', message: `the gateway answered HTTP ${res.status}` };
+  }
+  const text = res.body.length <= 256 * 1024 ? res.text() : '';
+  if (CERTIFICATE_NOT_PRESENTED.test(text)) {
+    return { reason: 'CERTIFICATE_NOT_PRESENTED', message: 'the gateway page says the client certificate was not presented' };
+  }
+  if (isHtml(res, text)) return { reason: 'HTML_PAGE', message: `the gateway answered an HTML page (HTTP ${res.status}): ${excerpt(text, 120)}` };
+  return undefined;
+}
+
+
 export interface FailureContext {
   /** What was being done, for the message: "e-Factura upload". */
   operation: string;
@@ -128,6 +182,11 @@ export function failureForProblem(problem: AnafProblem, ctx: FailureContext): Ap
     case 'BAD_REQUEST':
     case 'ANAF_ERROR':
       return ApplicationFailure.create({ type: FAILURE_TYPES[problem.kind], message, details, nonRetryable: true });
+    case 'SESSION_LOST':
+      // The gateway intercepted the call: the service never saw it, so even an upload may be sent again.
+      return ApplicationFailure.create({ type: FAILURE_TYPES.SESSION_LOST, message, details, nextRetryDelay: 10_000 });
+    case 'CERTIFICATE_REFUSED':
+      return ApplicationFailure.create({ type: FAILURE_TYPES.CERTIFICATE_REFUSED, message, details, nonRetryable: true });
     case 'SERVER_ERROR':
       return ctx.idempotent
         ? ApplicationFailure.create({ type: FAILURE_TYPES.SERVER_ERROR, message, details })

@@ -34,6 +34,8 @@ export interface StackOptions {
   configOverrides?: Record<string, string>;
   /** An environment to use instead of a fresh dev server (e.g. time-skipping). */
   env?: TestWorkflowEnvironment;
+  /** More configuration that depends on the running sandbox (e.g. BANCIWS certificates issued by its CA). */
+  configFromSandbox?: (sandbox: RunningSandbox) => Promise<Record<string, string>>;
   /** Start the workers (default true); false to start them later with `startWorkers`. */
   workers?: boolean;
 }
@@ -100,6 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     API_PORT: String(apiPort),
     API_PUBLIC_URL: apiUrl,
     TEMPORAL_TASK_QUEUE: taskQueue,
+    ...(options.configFromSandbox ? await options.configFromSandbox(sandbox) : {}),
     ...options.configOverrides,
   });
   const client = env.client;

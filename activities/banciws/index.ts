@@ -1,0 +1,222 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
+import type { BlobRef, BlobStore } from '../../lib/blob-store';
+import type { BanciwsInstitution } from '../../lib/banciws-config';
+import type { AppConfig } from '../../lib/config';
+import type { Logger } from '../../lib/logger';
+import { BanciwsXmlError, type ListedMessage } from '../../schemas/banciws/xml';
+import { FAILURE_TYPES, type FailureContext, failureForError, failureForProblem } from '../anaf/failures';
+import { BanciwsAnswerError, BanciwsClient } from './client';
+import { BanciwsCredentialsError } from './credentials';
+import { BanciwsGatewayError } from './transport';
+
+/**
+ * BANCIWS activities, registered on the rate-limited ANAF task queue. One F5 session per
+ * institution per worker process (sessions are process state, not workflow state: the
+ * cookie jar is a credential and never enters a history).
+ */
+
+export const BANCIWS_FAILURES = {
+  NOT_READY: 'BanciwsNotReady',
+  NOT_CONFIGURED: 'BanciwsNotConfigured',
+  INVALID_REQUEST: 'BanciwsInvalidRequest',
+  MALFORMED_ANSWER: 'BanciwsMalformedAnswer',
+  NO_RIGHTS: 'BanciwsNoRights',
+  TECHNICAL: 'BanciwsTechnicalError',
+  LIST_REFUSED: 'BanciwsListRefused',
+} as const;
+
+export interface BanciwsActivityDeps {
+  config: Pick<AppConfig, 'anaf' | 'banciws'>;
+  blobs: BlobStore;
+  logger?: Logger;
+}
+
+export interface InstitutionRef {
+  tenant: string;
+  institutionId: string;
+}
+
+export type UploadResult = { accepted: true; uploadIndex: string; dateResponse: string } | { accepted: false; errors: string[] };
+export type StatusResult = { code: 0; idPortal: string; attempt: number } | { code: 2 | 3 | 4; errors: string[]; attempt: number };
+
+export interface ReconcileInput extends InstitutionRef {
+  sha256: string;
+  /** Epoch ms of the attempt whose answer was lost. */
+  sinceMs: number;
+  /** Receipts already downloaded and compared by earlier rounds. */
+  checkedIds: string[];
+}
+export interface ReconcileResult {
+  match?: { uploadIndex: string; receiptId: string };
+  newlyChecked: string[];
+  /** Receipts listed since the attempt (compared or not). */
+  receipts: number;
+}
+
+export interface InboxItem extends ListedMessage {
+  institutionId: string;
+}
+
+const RECONCILE_MARGIN_MS = 5 * 60_000;
+
+function minuteToMs(stamp: string): number {
+  // YYYYMMDDHHMM in Romanian time; an hour of slack either way covers the zone offset.
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(stamp);
+  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5])) - 3 * 3600_000 : 0;
+}
+
+/** Hours back to cover `sinceMs`, as a Zile value (up to 24/24, then days). */
+export function zileSince(sinceMs: number, now = Date.now()): string {
+  const hours = Math.max(1, Math.ceil((now - sinceMs) / 3600_000) + 1);
+  return hours <= 24 ? `${hours}/24` : String(Math.min(999, Math.ceil(hours / 24)));
+}
+
+export function createBanciwsActivities(deps: BanciwsActivityDeps) {
+  const clients = new Map<string, BanciwsClient>();
+  const institutions = new Map(deps.config.banciws.institutions.map((i) => [i.id, i]));
+
+  function institution(ref: InstitutionRef): BanciwsInstitution {
+    const found = institutions.get(ref.institutionId);
+    if (!found || found.tenant !== ref.tenant) {
+      throw ApplicationFailure.create({ type: BANCIWS_FAILURES.NOT_CONFIGURED, message: `BANCIWS institution ${ref.institutionId} is not configured for tenant ${ref.tenant}`, nonRetryable: true });
+    }
+    return found;
+  }
+
+  function clientFor(ref: InstitutionRef): BanciwsClient {
+    const inst = institution(ref);
+    let client = clients.get(inst.id);
+    if (!client) {
+      const defaults = deps.config.banciws;
+      const own = Boolean(inst.pfx || inst.clientCert);
+      try {
+        client = new BanciwsClient({
+          baseUrl: deps.config.anaf.banciwsBaseUrl,
+          label: `BANCIWS institution ${inst.id} (CUI ${inst.cui})`,
+          credentials: own
+            ? { clientCert: inst.clientCert, clientKey: inst.clientKey, pfx: inst.pfx, passphrase: inst.passphrase, ca: inst.ca ?? defaults.ca }
+            : { clientCert: defaults.clientCert, clientKey: defaults.clientKey, pfx: defaults.pfx, passphrase: defaults.passphrase, ca: inst.ca ?? defaults.ca },
+          ...(deps.logger ? { logger: deps.logger } : {}),
+        });
+      } catch (err) {
+        if (err instanceof BanciwsCredentialsError) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.NOT_CONFIGURED, message: err.message, nonRetryable: true });
+        throw err;
+      }
+      clients.set(inst.id, client);
+    }
+    return client;
+  }
+
+  /** Every BANCIWS error as the ApplicationFailure the workflows key on; classification stays in failures.ts. */
+  function failure(err: unknown, ctx: FailureContext): unknown {
+    if (err instanceof BanciwsGatewayError || err instanceof BanciwsAnswerError) return failureForProblem(err.problem, ctx);
+    if (err instanceof BanciwsXmlError) {
+      if (err.document.endsWith('Request')) {
+        return ApplicationFailure.create({ type: BANCIWS_FAILURES.INVALID_REQUEST, message: `${ctx.operation}: ${err.message}`, nonRetryable: true });
+      }
+      // ANAF answered something we cannot read: for an upload that is an answer lost after sending.
+      return ApplicationFailure.create({
+        type: ctx.idempotent ? BANCIWS_FAILURES.MALFORMED_ANSWER : FAILURE_TYPES.ANSWER_LOST,
+        message: `${ctx.operation}: ANAF's answer is not valid BANCIWS XML: ${err.problems.slice(0, 3).join('; ')}`,
+        nonRetryable: !ctx.idempotent,
+      });
+    }
+    return failureForError(err, ctx);
+  }
+
+  async function guarded<T>(ctx: FailureContext, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      throw failure(err, ctx);
+    }
+  }
+
+  async function storePdf(tenant: string, base64: string | undefined, what: string): Promise<BlobRef> {
+    const pdf = Buffer.from(base64 ?? '', 'base64');
+    if (!pdf.subarray(0, 1024).toString('latin1').includes('%PDF-')) {
+      throw ApplicationFailure.create({ type: BANCIWS_FAILURES.MALFORMED_ANSWER, message: `${what}: the downloaded document is not a PDF` });
+    }
+    return deps.blobs.put(tenant, pdf, 'application/pdf');
+  }
+
+  return {
+    /** One uploadMesaj. Not idempotent at ANAF: a lost answer is a non-retryable AnafAnswerLost and the workflow reconciles. */
+    async uploadBanciwsMessage(input: InstitutionRef & { pdfKey: string }): Promise<UploadResult> {
+      const pdf = await deps.blobs.get(input.pdfKey);
+      const client = clientFor(input);
+      const answer = await guarded({ operation: 'BANCIWS uploadMesaj', idempotent: false }, () => client.upload(pdf));
+      if (answer.executionStatus === 0 && answer.indexIncarcare) return { accepted: true, uploadIndex: answer.indexIncarcare, dateResponse: answer.dateResponse };
+      return { accepted: false, errors: answer.errors.length ? answer.errors : ['ANAF refused the upload without a message'] };
+    },
+
+    /** One stareMesaj. "Processing" (1) is a benign failure retried by Temporal: no history event per poll. */
+    async checkBanciwsStatus(input: InstitutionRef & { uploadIndex: string }): Promise<StatusResult> {
+      const attempt = Context.current().info.attempt;
+      const client = clientFor(input);
+      const answer = await guarded({ operation: 'BANCIWS stareMesaj', idempotent: true }, () => client.status(input.uploadIndex));
+      if (answer.executionStatus === 1) {
+        throw ApplicationFailure.create({
+          type: BANCIWS_FAILURES.NOT_READY,
+          message: `upload ${input.uploadIndex} is still being processed (check ${attempt})`,
+          details: [{ attempt }],
+          category: ApplicationFailureCategory.BENIGN,
+        });
+      }
+      if (answer.executionStatus === 0) {
+        if (!answer.idPortal) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.MALFORMED_ANSWER, message: 'stareMesaj answered 0 without Id_portal' });
+        return { code: 0, idPortal: answer.idPortal, attempt };
+      }
+      return { code: answer.executionStatus, errors: answer.errors, attempt };
+    },
+
+    /** descarcare: ANAF's signed PDF, kept in the blob store (workflows carry the reference). */
+    async downloadBanciwsDocument(input: InstitutionRef & { idPortal: string }): Promise<{ pdf: BlobRef }> {
+      const client = clientFor(input);
+      const answer = await guarded({ operation: 'BANCIWS descarcare', idempotent: true }, () => client.download(input.idPortal));
+      if (answer.errorCode === 2) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.TECHNICAL, message: `descarcare ${input.idPortal}: ANAF reports a technical error (2)` });
+      if (answer.errorCode === 1) {
+        throw ApplicationFailure.create({ type: BANCIWS_FAILURES.NO_RIGHTS, message: `descarcare ${input.idPortal}: no right to download this id, or it does not exist (1)`, nonRetryable: true });
+      }
+      if (answer.errorCode === 3) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.INVALID_REQUEST, message: `descarcare ${input.idPortal}: ANAF calls the request malformed (3)`, nonRetryable: true });
+      return { pdf: await storePdf(input.tenant, answer.pdfBase64, `descarcare ${input.idPortal}`) };
+    },
+
+    /** listaMesaje for the inbox. */
+    async listBanciwsMessages(input: InstitutionRef & { zile: string }): Promise<InboxItem[]> {
+      const client = clientFor(input);
+      const answer = await guarded({ operation: 'BANCIWS listaMesaje', idempotent: true }, () => client.list(input.zile));
+      if (answer.error) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.LIST_REFUSED, message: `listaMesaje: ${answer.error}`, nonRetryable: true });
+      return answer.messages.map((m) => ({ ...m, institutionId: input.institutionId }));
+    },
+
+    /**
+     * Did an upload whose answer was lost reach ANAF? Lists receipts since the attempt and
+     * downloads the unseen ones: a receipt names the digest of the document it acknowledges.
+     */
+    async findBanciwsUpload(input: ReconcileInput): Promise<ReconcileResult> {
+      const client = clientFor(input);
+      const ctx = { operation: 'BANCIWS reconcile (listaMesaje)', idempotent: true };
+      const listed = await guarded(ctx, () => client.list(zileSince(input.sinceMs)));
+      const receipts = listed.messages.filter((m) => /recipis/i.test(m.tipFisier) && minuteToMs(m.dataMesaj) >= input.sinceMs - RECONCILE_MARGIN_MS - 3 * 3600_000);
+      const checked = new Set(input.checkedIds);
+      const newlyChecked: string[] = [];
+      for (const receipt of receipts) {
+        if (checked.has(receipt.idPortal)) continue;
+        Context.current().heartbeat({ checking: receipt.idPortal });
+        const doc = await guarded({ operation: 'BANCIWS reconcile (descarcare)', idempotent: true }, () => client.download(receipt.idPortal));
+        newlyChecked.push(receipt.idPortal);
+        const text = Buffer.from(doc.pdfBase64 ?? '', 'base64').toString('latin1');
+        if (text.includes(input.sha256) && receipt.indexIncarcare) {
+          return { match: { uploadIndex: receipt.indexIncarcare, receiptId: receipt.idPortal }, newlyChecked, receipts: receipts.length };
+        }
+      }
+      return { newlyChecked, receipts: receipts.length };
+    },
+  };
+}
+
+export type BanciwsActivities = ReturnType<typeof createBanciwsActivities>;
+

@@ -1,0 +1,20 @@
+/**
+ * The F5 pages BANCIWS clients meet. Written for the sandbox from the observed wording;
+ * not copies of ANAF's markup.
+ */
+
+/** What F5 serves with 200 when /my.policy got no acceptable client certificate. */
+export function certificateNotPresentedPage(): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html><head><meta charset="utf-8"><title>Pagina login</title></head>',
+    '<body><h3>Acces restrictionat</h3>',
+    '<p>Certificatul nu a fost prezentat. Accesul la acest serviciu necesita un certificat digital emis de ANAF.</p>',
+    '<p><a href="/my.policy">Porniti o sesiune noua</a></p></body></html>',
+  ].join('\n');
+}
+
+/** Where F5 ends a session it refused (/vdesk/hangup.php3). */
+export function hangupPage(): string {
+  return '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Sesiune inchisa</title></head><body><p>Sesiunea a fost inchisa.</p></body></html>';
+}

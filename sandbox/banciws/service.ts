@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { inspectSignedPdf } from '../../schemas/banciws/signed-pdf';
+import { type DownloadAnswer, type ListAnswer, type ListedMessage, type StatusAnswer, type UploadAnswer, ZILE_PATTERN } from '../../schemas/banciws/xml';
+import { anafMinute } from '../efactura/time';
+import type { BanciwsSandboxOptions } from './options';
+import { signedPdf } from './signed-pdf';
+
+/**
+ * BANCIWS's memory behind the gateway: uploads (index_incarcare), and the messages of each
+ * institution (id_portal: receipts, ANAF's answers, ANAF's requests) with the moment each
+ * becomes visible. State moves with the injected clock; nothing runs on timers except the
+ * optional inbox generator.
+ *
+ * A PDF whose text contains SANDBOX:SIGNATURE_ERRORS is answered ExecutionStatus 3.
+ */
+
+export const MARKER_SIGNATURE_ERRORS = 'SANDBOX:SIGNATURE_ERRORS';
+export type TipFisier = 'Solicitare ANAF' | 'Raspuns ANAF' | 'Recipisa';
+
+export interface BanciwsUpload {
+  index: string;
+  cui: string;
+  sha256: string;
+  uploadedAt: number;
+  readyAt: number;
+  errors: string[];
+  answerId?: string;
+}
+
+export interface BanciwsMessage extends ListedMessage {
+  tipFisier: TipFisier;
+  createdAt: number;
+  visibleAt: number;
+  pdf: Buffer;
+}
+
+export interface BanciwsCounters {
+  uploads: number;
+  statusChecks: number;
+  downloads: number;
+  listings: number;
+}
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+export function zileWindowMs(zile: string): number {
+  const hours = /^(\d+)\/24$/.exec(zile);
+  return hours ? Number(hours[1]) * HOUR : Number(zile) * DAY;
+}
+
+export class BanciwsService {
+  readonly uploads = new Map<string, BanciwsUpload>();
+  readonly messages = new Map<string, BanciwsMessage>();
+  counters: BanciwsCounters = { uploads: 0, statusChecks: 0, downloads: 0, listings: 0 };
+  private next = 4_100_000_001;
+
+  constructor(
+    private readonly options: BanciwsSandboxOptions,
+    private readonly now: () => number,
+  ) {}
+
+  reset(): void {
+    this.uploads.clear();
+    this.messages.clear();
+    this.counters = { uploads: 0, statusChecks: 0, downloads: 0, listings: 0 };
+  }
+
+  private id(): string {
+    return String(this.next++);
+  }
+
+  private addMessage(cui: string, tip: TipFisier, denumire: string, pdf: Buffer, options: { index?: string; visibleAt?: number } = {}): BanciwsMessage {
+    const at = this.now();
+    const message: BanciwsMessage = {
+      idPortal: this.id(),
+      cuiBanca: cui,
+      tipFisier: tip,
+      denumire,
+      ...(options.index ? { indexIncarcare: options.index } : {}),
+      dataMesaj: anafMinute(at),
+      createdAt: at,
+      visibleAt: options.visibleAt ?? at,
+      pdf,
+    };
+    this.messages.set(message.idPortal, message);
+    return message;
+  }
+
+  /** A request from ANAF to the institution (what the inbox schedule is for). */
+  addRequest(cui: string, denumire = 'Solicitare informatii F3000'): BanciwsMessage {
+    const pdf = signedPdf({ title: 'Solicitare ANAF', lines: [denumire, `Catre institutia cu CUI ${cui}`, `Emis ${new Date(this.now()).toISOString()}`] }, 'ANAF');
+    return this.addMessage(cui, 'Solicitare ANAF', denumire, pdf);
+  }
+
+  list(cui: string, zile: string): ListAnswer {
+    this.counters.listings += 1;
+    if (!ZILE_PATTERN.test(zile)) return { error: `Format incorect pentru Zile: ${zile}`, messages: [] };
+    const now = this.now();
+    const from = now - zileWindowMs(zile);
+    const messages = [...this.messages.values()]
+      .filter((m) => m.cuiBanca === cui && m.visibleAt <= now && m.createdAt >= from)
+      .map(({ idPortal, cuiBanca, tipFisier, denumire, indexIncarcare, dataMesaj }) => ({
+        idPortal,
+        cuiBanca,
+        tipFisier,
+        denumire,
+        ...(indexIncarcare ? { indexIncarcare } : {}),
+        dataMesaj,
+      }));
+    return { messages };
+  }
+
+  upload(cui: string, pdf: Buffer): UploadAnswer {
+    this.counters.uploads += 1;
+    const dateResponse = anafMinute(this.now());
+    const inspection = inspectSignedPdf(pdf);
+    if (!inspection.ok && inspection.code !== 'PDF_NOT_SIGNED') {
+      return { dateResponse, executionStatus: 1, errors: [`Fisierul nu poate fi preluat: ${inspection.message}`] };
+    }
+    const at = this.now();
+    const sha256 = createHash('sha256').update(pdf).digest('hex');
+    const index = this.id();
+    const errors = !inspection.ok
+      ? ['Documentul nu este semnat digital']
+      : pdf.toString('latin1').includes(MARKER_SIGNATURE_ERRORS)
+        ? ['Semnatura nu este valida', 'Certificatul semnaturii nu apartine institutiei']
+        : [];
+    this.uploads.set(index, { index, cui, sha256, uploadedAt: at, readyAt: at + this.options.processingDelayMs, errors });
+    // The receipt names the uploaded document's digest: it is how a client whose upload answer was lost can find its upload.
+    const receipt = signedPdf({ title: 'Recipisa', lines: [`Index incarcare ${index}`, `CUI ${cui}`, `Amprenta SHA-256 ${sha256}`] }, 'ANAF');
+    this.addMessage(cui, 'Recipisa', `Recipisa pentru incarcarea ${index}`, receipt, { index, visibleAt: at + this.options.listingDelayMs });
+    return { dateResponse, executionStatus: 0, indexIncarcare: index, errors: [] };
+  }
+
+  status(cui: string, index: string): StatusAnswer {
+    this.counters.statusChecks += 1;
+    const upload = this.uploads.get(index);
+    if (!upload || upload.cui !== cui) return { indexIncarcare: index, executionStatus: 2, errors: [] };
+    if (this.now() < upload.readyAt) return { indexIncarcare: index, cuiBanca: cui, executionStatus: 1, errors: [] };
+    if (upload.errors.length) return { indexIncarcare: index, cuiBanca: cui, executionStatus: 3, errors: upload.errors };
+    if (!upload.answerId) {
+      const pdf = signedPdf({ title: 'Raspuns ANAF', lines: [`Raspuns la incarcarea ${index}`, `CUI ${cui}`, `Document primit SHA-256 ${upload.sha256}`] }, 'ANAF');
+      upload.answerId = this.addMessage(cui, 'Raspuns ANAF', `Raspuns ANAF la incarcarea ${index}`, pdf, { index }).idPortal;
+    }
+    return { indexIncarcare: index, cuiBanca: cui, executionStatus: 0, idPortal: upload.answerId, errors: [] };
+  }
+
+  download(cui: string, idPortal: string): DownloadAnswer {
+    this.counters.downloads += 1;
+    const message = this.messages.get(idPortal);
+    if (!message || message.cuiBanca !== cui || message.visibleAt > this.now()) return { idPortal, errorCode: 1 };
+    return { idPortal, pdfBase64: message.pdf.toString('base64') };
+  }
+}

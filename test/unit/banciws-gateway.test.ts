@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AnafResponse } from '../../activities/anaf/http';
+import { detectGatewaySessionLoss, failureForProblem, FAILURE_TYPES, isGatewayNonceHop } from '../../activities/anaf/failures';
+import { zileSince } from '../../activities/banciws';
+import { parseBanciwsInstitutions } from '../../lib/banciws-config';
+import { inspectSignedPdf } from '../../schemas/banciws/signed-pdf';
+import { certificateNotPresentedPage } from '../../sandbox/banciws/gateway-pages';
+import { signedPdf } from '../../sandbox/banciws';
+import { minimalPdf } from '../../sandbox/efactura/pdf';
+
+const URL_ = 'https://financiart.anaf.ro/BANCIWS/rest/listaMesaje';
+
+function response(status: number, body = '', headers: Record<string, string> = {}): AnafResponse {
+  const buf = Buffer.from(body);
+  return { status, headers, contentType: headers['content-type'] ?? '', body: buf, text: () => buf.toString('utf8') };
+}
+
+describe('F5 session-loss detection', () => {
+  test('a redirect to bare /my.policy or to the hang-up page is a lost session; a nonce hop is not', () => {
+    assert.equal(detectGatewaySessionLoss(response(302, '', { location: '/my.policy' }), URL_)?.reason, 'POLICY_REDIRECT');
+    assert.equal(detectGatewaySessionLoss(response(302, '', { location: 'https://financiart.anaf.ro/my.policy' }), URL_)?.reason, 'POLICY_REDIRECT');
+    assert.equal(detectGatewaySessionLoss(response(302, '', { location: '/vdesk/hangup.php3' }), URL_)?.reason, 'HANGUP');
+    const nonce = response(302, '', { location: '/my.policy_nonce?nonce=abc' });
+    assert.equal(detectGatewaySessionLoss(nonce, URL_), undefined);
+    assert.equal(isGatewayNonceHop(nonce, URL_), true);
+  });
+
+  test('401, 403 and 405 mean the session is gone', () => {
+    for (const status of [401, 403, 405]) assert.equal(detectGatewaySessionLoss(response(status), URL_)?.reason, 'STATUS');
+  });
+
+  test('the 200 page "Certificatul nu a fost prezentat" and any HTML body are detected; XML is not', () => {
+    assert.equal(detectGatewaySessionLoss(response(200, certificateNotPresentedPage(), { 'content-type': 'text/html' }), URL_)?.reason, 'CERTIFICATE_NOT_PRESENTED');
+    assert.equal(detectGatewaySessionLoss(response(200, '<!DOCTYPE html><html><body>Pagina login</body></html>'), URL_)?.reason, 'HTML_PAGE');
+    assert.equal(detectGatewaySessionLoss(response(200, '<?xml version="1.0"?><header xmlns="x"/>', { 'content-type': 'application/xml' }), URL_), undefined);
+  });
+
+  test('a lost session is retryable even for uploads (the gateway intercepted it); a refused certificate is not', () => {
+    const lost = failureForProblem({ kind: 'SESSION_LOST', status: 302, reason: 'POLICY_REDIRECT', message: 'x' }, { operation: 'upload', idempotent: false });
+    assert.equal(lost.type, FAILURE_TYPES.SESSION_LOST);
+    assert.equal(lost.nonRetryable, false);
+    const refused = failureForProblem({ kind: 'CERTIFICATE_REFUSED', status: 200, message: 'x' }, { operation: 'upload', idempotent: false });
+    assert.equal(refused.nonRetryable, true);
+  });
+});
+
+describe('signed PDF check', () => {
+  test('accepts a PDF with a signature dictionary; refuses non-PDFs, truncated and unsigned PDFs', () => {
+    assert.deepEqual(inspectSignedPdf(signedPdf({ title: 'F2101', lines: [] })), { ok: true });
+    assert.equal((inspectSignedPdf(Buffer.from('PK\x03\x04 zip')) as { code: string }).code, 'NOT_A_PDF');
+    const pdf = signedPdf({ title: 'F2101', lines: [] });
+    assert.equal((inspectSignedPdf(pdf.subarray(0, 300)) as { code: string }).code, 'NOT_A_PDF');
+    assert.equal((inspectSignedPdf(minimalPdf({ title: 'x', lines: [] })) as { code: string }).code, 'PDF_NOT_SIGNED');
+  });
+});
+
+describe('BANCIWS configuration and helpers', () => {
+  test('BANCIWS_INSTITUTIONS is validated with precise messages', () => {
+    assert.deepEqual(parseBanciwsInstitutions(undefined), []);
+    const [one] = parseBanciwsInstitutions('[{"id":"bank-a","tenant":"acme","cui":"361820"}]');
+    assert.equal(one?.zile, '1');
+    assert.throws(() => parseBanciwsInstitutions('[{"id":"bank-a","tenant":"acme","cui":"RO361820"}]'), /cui: digits only/);
+    assert.throws(() => parseBanciwsInstitutions('[{"id":"b","tenant":"acme","cui":"361820","zile":"48/24"}]'), /zile/);
+    assert.throws(() => parseBanciwsInstitutions('[{"id":"b","tenant":"acme","cui":"361820","clientCert":"/c"}]'), /go together/);
+    assert.throws(() => parseBanciwsInstitutions('{'), /JSON array/);
+  });
+
+  test('zileSince covers the attempt: hours up to a day, then days', () => {
+    const now = Date.UTC(2026, 10, 20, 12);
+    assert.equal(zileSince(now - 10 * 60_000, now), '2/24');
+    assert.equal(zileSince(now - 23 * 3600_000, now), '24/24');
+    assert.equal(zileSince(now - 50 * 3600_000, now), '3');
+  });
+});

@@ -1,0 +1,120 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  upsertSearchAttributes,
+  WorkflowIdReusePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
+// Thrown by startChild when the id is taken (REJECT_DUPLICATE): that is the deduplication.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { BanciwsActivities } from '../../activities/banciws';
+import type { WebhookActivities } from '../../activities/webhooks';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
+import { banciwsTaskQueueFor } from '../task-queues';
+import { inboxItemKey } from './definitions';
+import type { BanciwsInboxInput, BanciwsInboxItemInput, BanciwsInboxItemView, BanciwsInboxRunResult } from './types';
+
+/**
+ * The institution's inbox. A Schedule per institution runs `banciwsInbox`, which lists
+ * listaMesaje (its Zile window) and starts one `banciwsInboxItem` per message. The item's
+ * workflow id is `<tenant>/banciws-inbox/<institution>-<id_portal>` with REJECT_DUPLICATE:
+ * Temporal itself refuses a second start, so each id_portal is downloaded once however
+ * often it is listed (within the namespace's retention; keep Zile shorter than it).
+ */
+
+const NON_RETRYABLE = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused'];
+
+export async function banciwsInbox(input: BanciwsInboxInput): Promise<BanciwsInboxRunResult> {
+  const reads = proxyActivities<BanciwsActivities>({
+    taskQueue: banciwsTaskQueueFor(workflowInfo().taskQueue),
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  upsertSearchAttributes([
+    { key: AnafTenant, value: input.tenant },
+    { key: AnafService, value: 'banciws' },
+    { key: AnafCif, value: input.cui },
+  ]);
+  const items = await reads.listBanciwsMessages({ tenant: input.tenant, institutionId: input.institutionId, zile: input.zile });
+  let started = 0;
+  let alreadyKnown = 0;
+  for (const item of items) {
+    const child: BanciwsInboxItemInput = {
+      tenant: input.tenant,
+      institutionId: input.institutionId,
+      cui: input.cui,
+      idPortal: item.idPortal,
+      tipFisier: item.tipFisier,
+      denumire: item.denumire,
+      ...(item.indexIncarcare ? { indexIncarcare: item.indexIncarcare } : {}),
+      dataMesaj: item.dataMesaj,
+      ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+    };
+    try {
+      await startChild(banciwsInboxItem, {
+        workflowId: `${input.tenant}/banciws-inbox/${inboxItemKey(input.institutionId, item.idPortal)}`,
+        args: [child],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: AnafTenant, value: input.tenant },
+          { key: AnafService, value: 'banciws' },
+          { key: AnafCif, value: input.cui },
+          { key: AnafStage, value: 'DOWNLOADING' },
+        ],
+        memo: { idPortal: item.idPortal, tipFisier: item.tipFisier, denumire: item.denumire, dataMesaj: item.dataMesaj, institutionId: input.institutionId },
+      });
+      started += 1;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      alreadyKnown += 1;
+    }
+  }
+  return { listed: items.length, started, alreadyKnown };
+}
+
+/** One inbox message: downloaded once, stored, announced. */
+export async function banciwsInboxItem(input: BanciwsInboxItemInput): Promise<BanciwsInboxItemView> {
+  const reads = proxyActivities<BanciwsActivities>({
+    taskQueue: banciwsTaskQueueFor(workflowInfo().taskQueue),
+    startToCloseTimeout: '4 minutes',
+    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  const webhooks = proxyActivities<WebhookActivities>({
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: '3 days',
+    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
+  });
+  const view: BanciwsInboxItemView = { ...input };
+  try {
+    const { pdf } = await reads.downloadBanciwsDocument({ tenant: input.tenant, institutionId: input.institutionId, idPortal: input.idPortal });
+    view.document = pdf;
+    view.downloadedAt = new Date(Date.now()).toISOString();
+    upsertSearchAttributes([
+      { key: AnafStage, value: 'DONE' },
+      { key: AnafOutcome, value: 'DOWNLOADED' },
+    ]);
+  } catch (err) {
+    view.error = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
+    upsertSearchAttributes([
+      { key: AnafStage, value: 'DONE' },
+      { key: AnafOutcome, value: 'FAILED' },
+    ]);
+  }
+  if (input.callbackUrl) {
+    try {
+      await webhooks.deliverWebhook({
+        url: input.callbackUrl,
+        event: 'banciws.inbox.item',
+        deliveryId: workflowInfo().workflowId,
+        payload: { id: workflowInfo().workflowId, institutionId: input.institutionId, idPortal: input.idPortal, tipFisier: input.tipFisier, denumire: input.denumire, downloaded: Boolean(view.document), error: view.error },
+      });
+    } catch {
+      // Recorded by Temporal; the document is stored either way.
+    }
+  }
+  return view;
+}

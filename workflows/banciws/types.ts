@@ -1,0 +1,105 @@
+import type { BlobRef } from '../../lib/blob-store';
+
+export type BanciwsStage = 'QUEUED' | 'UPLOADING' | 'RECONCILING' | 'NEEDS_OPERATOR' | 'POLLING' | 'DOWNLOADING' | 'NOTIFYING' | 'DONE';
+export type BanciwsOutcome = 'ANSWERED' | 'REJECTED' | 'FAILED';
+
+export interface BanciwsSettings {
+  firstPollDelayMs: number;
+  maxPollIntervalMs: number;
+  listingDelayMs: number;
+}
+
+export interface BanciwsMessageInput {
+  tenant: string;
+  institutionId: string;
+  cui: string;
+  /** The signed PDF, in the blob store. */
+  document: BlobRef;
+  fileName?: string;
+  callbackUrl?: string;
+  receivedAt: string;
+  settings: BanciwsSettings;
+}
+
+export interface BanciwsDecision {
+  at: string;
+  decision:
+    | 'SAFE_RETRY'
+    | 'ADOPTED_RECEIPT_INDEX'
+    | 'REUPLOAD_PROVEN_ABSENT'
+    | 'WAITING_FOR_OPERATOR'
+    | 'OPERATOR_ADOPTED_INDEX'
+    | 'OPERATOR_REUPLOAD'
+    | 'OPERATOR_ABANDONED';
+  detail: string;
+}
+
+export interface BanciwsAttempt {
+  n: number;
+  startedAt: string;
+  result: 'ACCEPTED' | 'REFUSED' | 'ANSWER_LOST' | 'NOT_SENT' | 'FAILED';
+  uploadIndex?: string;
+  error?: string;
+}
+
+export type BanciwsResolveAction =
+  | { action: 'ADOPT_INDEX'; uploadIndex: string; note?: string }
+  | { action: 'REUPLOAD'; note?: string }
+  | { action: 'ABANDON'; note?: string };
+
+export interface BanciwsMessageView {
+  tenant: string;
+  institutionId: string;
+  cui: string;
+  stage: BanciwsStage;
+  outcome?: BanciwsOutcome;
+  /** REJECTED: 'UPLOAD_REFUSED', or stareMesaj's ExecutionStatus 2/3/4. */
+  code?: string;
+  errors: string[];
+  uploadIndex?: string;
+  idPortal?: string;
+  statusChecks: number;
+  attempts: BanciwsAttempt[];
+  decisions: BanciwsDecision[];
+  needsAttention: boolean;
+  attentionReason?: string;
+  document: BlobRef;
+  fileName?: string;
+  answer?: BlobRef;
+  webhook?: { url: string; state: 'PENDING' | 'DELIVERED' | 'FAILED'; attempts?: number; error?: string };
+  receivedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+}
+
+export interface BanciwsInboxInput {
+  tenant: string;
+  institutionId: string;
+  cui: string;
+  zile: string;
+  callbackUrl?: string;
+}
+
+export interface BanciwsInboxItemInput {
+  tenant: string;
+  institutionId: string;
+  cui: string;
+  idPortal: string;
+  tipFisier: string;
+  denumire: string;
+  indexIncarcare?: string;
+  dataMesaj: string;
+  callbackUrl?: string;
+}
+
+export interface BanciwsInboxItemView extends BanciwsInboxItemInput {
+  document?: BlobRef;
+  error?: string;
+  downloadedAt?: string;
+}
+
+export interface BanciwsInboxRunResult {
+  listed: number;
+  started: number;
+  alreadyKnown: number;
+}
