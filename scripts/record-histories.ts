@@ -13,6 +13,7 @@ import { TENANT_A } from '../test/support/config';
 import { callApi, ublInvoice } from '../test/support/efactura';
 import { walkAuthorizePage } from '../test/support/sandbox';
 import { startStack } from '../test/support/stack';
+import { recordEtransport } from './record-etransport';
 
 const OUT = path.resolve(__dirname, '../test/histories');
 
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     console.log(`recorded ${name} (${events} events)`);
   };
   try {
+    if (process.argv.includes('--only-etransport')) return await recordEtransport(stack, save);
     const check = await api('POST', '/v1/connectivity-checks');
     await stack.client.workflow.getHandle(check.id!).result();
     await save('connectivity-check', check.id!);
@@ -115,6 +117,8 @@ async function main(): Promise<void> {
     await save('oauth-authorization', `${TENANT_A.tenant}/oauth/${cif}/EFACTURA`);
     await api('DELETE', `/v1/organizations/${cif}`);
     await save('organization', `${TENANT_A.tenant}/org/${cif}`);
+
+    await recordEtransport(stack, save);
 
     const sweep = await stack.client.workflow.execute('oauthRefreshSweep', {
       workflowId: 'system/oauth-refresh-sweep-recorded',
