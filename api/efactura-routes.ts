@@ -1,7 +1,7 @@
-import { WorkflowUpdateFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowUpdateFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Router } from 'express';
 import type { BlobRef } from '../lib/blob-store';
-import { cancelSubmissionUpdate, resolveSignal, submissionQuery } from '../workflows/efactura/definitions';
+import { cancelSubmissionUpdate, RESOLVE_REFUSALS, resolveSubmissionUpdate, submissionQuery } from '../workflows/efactura/definitions';
 import type { efacturaSubmission } from '../workflows/efactura/submission';
 import type { SubmissionInput, SubmissionView } from '../workflows/efactura/types';
 import { AnafCif, AnafStage } from '../workflows/search-attributes';
@@ -319,19 +319,34 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
       method: 'post',
       path: `${item}/resolve`,
       summary: 'Operator decision for a stuck submission: adopt an upload index, upload again, or abandon',
+      description:
+        'Accepted only while the submission waits for a decision: stage NEEDS_OPERATOR or RECONCILING (any action), ' +
+        'WAITING_FOR_AUTHORIZATION (ABANDON only). Otherwise 409 with code SUBMISSION_NOT_STUCK, RESOLVE_ACTION_NOT_ALLOWED, ' +
+        'RESOLVE_ALREADY_PENDING or SUBMISSION_FINISHED.',
       tags: ['e-Factura'],
       request: { params: WorkflowIdParam, body: ResolveBody },
-      responses: { 202: { description: 'Sent to the workflow', content: { 'application/json': { schema: SubmissionSchema } } } },
+      responses: { 202: { description: 'Accepted by the workflow', content: { 'application/json': { schema: SubmissionSchema } } } },
       errors: [404, 409, 503],
     },
     async ({ params, body }, _req, res) => {
       const tenant = tenantOf(res);
       const loaded = await loadSubmission(ctx, tenant, params.id);
       if (loaded.status !== 'RUNNING' || loaded.view.stage === 'DONE') {
-        throw new ApiError(409, 'SUBMISSION_FINISHED', 'The submission has already ended');
+        throw new ApiError(409, RESOLVE_REFUSALS.FINISHED, 'The submission has already ended');
       }
-      await ctx.workflows.handleFor(tenant, EFACTURA_SUBMISSION, params.id).signal(resolveSignal, body);
-      res.status(202).json(present(ctx, params.id, loaded));
+      let view: SubmissionView;
+      try {
+        view = await ctx.workflows.handleFor(tenant, EFACTURA_SUBMISSION, params.id).executeUpdate(resolveSubmissionUpdate, { args: [body] });
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) {
+          const cause = err.cause;
+          const known = cause instanceof ApplicationFailure && Object.values<string>(RESOLVE_REFUSALS).includes(cause.type ?? '');
+          throw new ApiError(409, known ? (cause.type as string) : RESOLVE_REFUSALS.NOT_STUCK, cause?.message ?? 'The submission does not wait for a decision');
+        }
+        if (isClosedWorkflowError(err)) throw new ApiError(409, RESOLVE_REFUSALS.FINISHED, 'The submission has already ended');
+        throw err;
+      }
+      res.status(202).json(present(ctx, params.id, { ...loaded, view }));
     },
   );
 }

@@ -7,7 +7,7 @@ import type { SubmissionFlags } from '../workflows/efactura/types';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 import { checkCallbackUrl, readXmlBody, XML_TYPES } from './xml-body';
-import { CifSchema } from './organization-routes';
+import { cifCheckDigit, isValidCif, normalizeCif } from '../schemas/cif';
 import { z } from './zod';
 
 /**
@@ -21,8 +21,28 @@ const Flag = z
   .transform((v) => v === true || v === 'true' || v === 'DA' || v === '1')
   .default(false);
 
+/**
+ * The CIF as given ("RO" stripped); its form and check digit are checked in readSubmission,
+ * so a bad one is refused as INVALID_CIF with the reason, not as a generic validation failure.
+ */
+const SubmissionCif = z
+  .string()
+  .max(40)
+  .transform(normalizeCif)
+  .openapi({ description: 'Romanian fiscal code; "RO" prefix accepted and stripped; a bad check digit is 400 INVALID_CIF', example: '14399840' });
+
+/** Why `cif` (normalized) is not a Romanian CIF; undefined when it is one. */
+export function cifProblem(cif: string): string | undefined {
+  if (isValidCif(cif)) return undefined;
+  if (!/^[0-9]{2,10}$/.test(cif) || cif.startsWith('0')) {
+    return `CIF ${JSON.stringify(cif)} is not a Romanian CIF: 2 to 10 digits, not starting with 0 ("RO" prefix allowed)`;
+  }
+  const expected = cifCheckDigit(cif.slice(0, -1));
+  return `CIF ${cif} fails its check digit: with key 753217532 the last digit should be ${expected}, not ${cif[cif.length - 1]}`;
+}
+
 const optionFields = {
-  cif: CifSchema,
+  cif: SubmissionCif,
   standard: z.enum(EFACTURA_STANDARDS as [EfacturaStandard, ...EfacturaStandard[]]).default('UBL').openapi({ description: 'UBL, CN (credit note), CII or RASP (buyer message)' }),
   extern: Flag.openapi({ description: 'Buyer outside Romania (ANAF extern=DA)' }),
   autofactura: Flag.openapi({ description: 'Self-billing: the buyer issues it (ANAF autofactura=DA)' }),
@@ -33,7 +53,7 @@ const optionFields = {
 
 export const SubmissionQuery = z.object({
   ...optionFields,
-  cif: CifSchema.optional(),
+  cif: SubmissionCif.optional(),
 });
 const SubmissionOptions = z.object(optionFields);
 export const SubmissionJsonBody = z
@@ -66,6 +86,8 @@ export async function readSubmission(ctx: ApiContext, req: Request, res: express
   } else {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the invoice as application/xml (parameters in the query) or as JSON { xml, cif, … }');
   }
+  const badCif = cifProblem(options.cif);
+  if (badCif) throw new ApiError(400, 'INVALID_CIF', badCif, { cif: options.cif });
   if (xml.length === 0) throw new ApiError(400, 'XML_EMPTY', 'The request carries no invoice');
   if (xml.length > MAX_INVOICE_BYTES) throw invoiceTooLarge();
   const inspected = inspectInvoiceXml(xml, options.standard);

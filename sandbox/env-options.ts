@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { EfacturaOptions } from './efactura/options';
 import { DEFAULT_CLIENT, type OAuthClientRegistration, type OAuthOptions } from './oauth/options';
 
 /**
@@ -6,6 +7,11 @@ import { DEFAULT_CLIENT, type OAuthClientRegistration, type OAuthOptions } from 
  * OAuth clients the app itself is configured with (ANAF_CLIENT_ID/SECRET/REDIRECT_URI,
  * ANAF_OAUTH_CLIENTS, API_PORT), so `npm run dev` works whatever ports and credential
  * sets the developer chose, without configuring the two sides twice.
+ *
+ * e-Factura: SANDBOX_EFACTURA_PROCESSING_MS (until stareMesaj leaves "in prelucrare"),
+ * SANDBOX_EFACTURA_LISTING_DELAY_MS (until a message is listed), SANDBOX_EFACTURA_RECEIVED_EVERY_MS
+ * (a made-up received invoice per known CIF this often; 0 = off), SANDBOX_EFACTURA_KNOWN_CIFS
+ * (comma list, "RO" allowed), SANDBOX_EFACTURA_LIST_PAGE_SIZE.
  */
 
 type Env = Record<string, string | undefined>;
@@ -15,6 +21,8 @@ export interface SandboxEnvOptions {
   host: string;
   seed?: number;
   oauth: Partial<OAuthOptions>;
+  /** Only the e-Factura options the environment sets; the rest keep their defaults. */
+  efactura?: Partial<EfacturaOptions>;
 }
 
 const read = (env: Env, name: string): string | undefined => {
@@ -66,6 +74,33 @@ function clientsFromEnv(env: Env): OAuthClientRegistration[] {
   return clients;
 }
 
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+function efacturaFromEnv(env: Env): Partial<EfacturaOptions> | undefined {
+  const o: Partial<EfacturaOptions> = {};
+  const processingDelayMs = positiveInt(env, 'SANDBOX_EFACTURA_PROCESSING_MS', WEEK_MS);
+  const listingDelayMs = positiveInt(env, 'SANDBOX_EFACTURA_LISTING_DELAY_MS', WEEK_MS);
+  const receivedEveryMs = positiveInt(env, 'SANDBOX_EFACTURA_RECEIVED_EVERY_MS', WEEK_MS);
+  const listPageSize = positiveInt(env, 'SANDBOX_EFACTURA_LIST_PAGE_SIZE', 10_000);
+  if (processingDelayMs !== undefined) o.processingDelayMs = processingDelayMs;
+  if (listingDelayMs !== undefined) o.listingDelayMs = listingDelayMs;
+  if (receivedEveryMs !== undefined) o.receivedEveryMs = receivedEveryMs;
+  if (listPageSize !== undefined) {
+    if (listPageSize < 1) throw new Error('SANDBOX_EFACTURA_LIST_PAGE_SIZE must be at least 1');
+    o.listPageSize = listPageSize;
+  }
+  const cifs = read(env, 'SANDBOX_EFACTURA_KNOWN_CIFS');
+  if (cifs !== undefined) {
+    o.knownCifs = cifs
+      .split(',')
+      .map((c) => c.trim().toUpperCase().replace(/^RO\s*/, ''))
+      .filter((c) => c !== '');
+    const bad = o.knownCifs.filter((c) => !/^[0-9]{1,13}$/.test(c));
+    if (bad.length) throw new Error(`SANDBOX_EFACTURA_KNOWN_CIFS must be a comma-separated list of CIFs, got ${bad.map((c) => JSON.stringify(c)).join(', ')}`);
+  }
+  return Object.keys(o).length ? o : undefined;
+}
+
 export function sandboxOptionsFromEnv(env: Env = process.env): SandboxEnvOptions {
   const accessTtl = positiveInt(env, 'SANDBOX_ACCESS_TOKEN_TTL', 10 * 365 * 86400);
   const refreshTtl = positiveInt(env, 'SANDBOX_REFRESH_TOKEN_TTL', 10 * 365 * 86400);
@@ -75,10 +110,12 @@ export function sandboxOptionsFromEnv(env: Env = process.env): SandboxEnvOptions
   if (accessTtl) oauth.accessTokenTtlSeconds = accessTtl;
   if (refreshTtl) oauth.refreshTokenTtlSeconds = refreshTtl;
   if (keyFile) oauth.signingKeyPem = fs.readFileSync(keyFile, 'utf8');
+  const efactura = efacturaFromEnv(env);
   return {
     port: positiveInt(env, 'SANDBOX_PORT', 65535) ?? 9400,
     host: read(env, 'SANDBOX_HOST') ?? '127.0.0.1',
     ...(seed !== undefined ? { seed } : {}),
     oauth,
+    ...(efactura ? { efactura } : {}),
   };
 }

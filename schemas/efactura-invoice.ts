@@ -25,8 +25,9 @@ export const STANDARD_ROOTS: Record<EfacturaStandard, { root: string; namespace?
   UBL: { root: 'Invoice', namespace: 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2' },
   CN: { root: 'CreditNote', namespace: 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2' },
   CII: { root: 'CrossIndustryInvoice', namespace: 'urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100' },
-  // The buyer's message about a received invoice: ANAF documents its root, not a namespace we could rely on.
-  RASP: { root: 'header' },
+  // The buyer's message about a received invoice, as ANAF's upload documentation shows it:
+  // <header xmlns="mfp:anaf:dgti:spv:reqMesaj:v1" index_incarcare="…" message="…"/>.
+  RASP: { root: 'header', namespace: 'mfp:anaf:dgti:spv:reqMesaj:v1' },
 };
 
 /** "RO 14399840" / "ro14399840" / "14399840" → "14399840". */

@@ -35,6 +35,11 @@ export function activityInterceptors(logger: Logger): ActivityInterceptorsFactor
             ...(requestId ? { requestId } : {}),
           });
           const started = Date.now();
+          // A liveness heartbeat: when a worker dies (SIGKILL, OOM, lost host) its activities are
+          // retried after the heartbeat timeout (seconds) instead of the start-to-close timeout
+          // (minutes, sized for ANAF's slowest answers). Progress heartbeats of the activity itself still go through.
+          const every = info.heartbeatTimeoutMs ? Math.max(1_000, Math.floor(info.heartbeatTimeoutMs / 3)) : 0;
+          const alive = every ? setInterval(() => ctx.heartbeat(), every) : undefined;
           try {
             // Workflows this activity starts or signals through our client inherit the id.
             const result = await (requestId ? runWithRequestId(requestId, () => next(input)) : next(input));
@@ -47,6 +52,8 @@ export function activityInterceptors(logger: Logger): ActivityInterceptorsFactor
               'activity failed',
             );
             throw err;
+          } finally {
+            clearInterval(alive);
           }
         },
       },

@@ -61,7 +61,7 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function isHtml(res: AnafResponse, text: string): boolean {
+export function isHtml(res: AnafResponse, text: string): boolean {
   return res.contentType.includes('text/html') || /^\s*(<!DOCTYPE html|<html)/i.test(text);
 }
 
@@ -104,8 +104,15 @@ export { msUntilNextRomanianDay };
 /**
  * F5 BIG-IP APM (BANCIWS): the answers that mean "this request never reached the service,
  * the gateway wants a (new) session". A redirect to bare /my.policy or to the hang-up page,
- * 401/403/405, or any HTML where XML was expected — including the 200 page "Certificatul nu
- * a fost prezentat". /my.policy_nonce hops are not losses: the session is being revalidated.
+ * 401/403/405, the page "Certificatul nu a fost prezentat", or an HTML page with a 2xx status
+ * where XML was expected (the APM's logon page). /my.policy_nonce hops are not losses: the
+ * session is being revalidated.
+ *
+ * Not losses, because the call may have reached BANCIWS: an HTML 5xx page (502/504 from a
+ * proxy that gave up waiting for the service, after it forwarded the call) — for an upload
+ * that is an answer lost after sending, which the workflow reconciles, never a blind replay.
+ * Nor the WAF's rejection page: a new session would not change it (detectProblem calls it
+ * GATEWAY_REJECTED). Both are left to detectProblem.
  */
 export interface GatewaySessionLoss {
   reason: 'POLICY_REDIRECT' | 'HANGUP' | 'STATUS' | 'HTML_PAGE' | 'CERTIFICATE_NOT_PRESENTED';
@@ -142,11 +149,15 @@ export function detectGatewaySessionLoss(res: AnafResponse, requestUrl: string):
   if (res.status === 401 || res.status === 403 || res.status === 405) {
     return { reason: 'STATUS', message: `the gateway answered HTTP ${res.status}` };
   }
+  // A 5xx may come from behind the gateway after the service got the call: never "not sent".
+  if (res.status >= 500) return undefined;
   const text = res.body.length <= 256 * 1024 ? res.text() : '';
   if (CERTIFICATE_NOT_PRESENTED.test(text)) {
     return { reason: 'CERTIFICATE_NOT_PRESENTED', message: 'the gateway page says the client certificate was not presented' };
   }
-  if (isHtml(res, text)) return { reason: 'HTML_PAGE', message: `the gateway answered an HTML page (HTTP ${res.status}): ${excerpt(text, 120)}` };
+  if (res.status >= 200 && res.status < 300 && isHtml(res, text) && !WAF_PAGE.test(text)) {
+    return { reason: 'HTML_PAGE', message: `the gateway answered an HTML page (HTTP ${res.status}): ${excerpt(text, 120)}` };
+  }
   return undefined;
 }
 

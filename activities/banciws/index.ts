@@ -4,7 +4,7 @@ import type { BlobRef, BlobStore } from '../../lib/blob-store';
 import type { BanciwsInstitution } from '../../lib/banciws-config';
 import type { AppConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import { BanciwsXmlError, type ListedMessage } from '../../schemas/banciws/xml';
+import { BanciwsXmlError, type ListAnswer, type ListedMessage } from '../../schemas/banciws/xml';
 import { FAILURE_TYPES, type FailureContext, failureForError, failureForProblem } from '../anaf/failures';
 import { BanciwsAnswerError, BanciwsClient } from './client';
 import { BanciwsCredentialsError } from './credentials';
@@ -59,6 +59,24 @@ export interface InboxItem extends ListedMessage {
 }
 
 const RECONCILE_MARGIN_MS = 5 * 60_000;
+
+/**
+ * ANAF answers an empty listaMesaje with a Mesaj_eroare instead of an empty list ("Nu exista
+ * mesaje", sometimes followed by the window). That is an empty inbox, not a refusal.
+ */
+const NO_MESSAGES = /^\s*Nu (?:exista|există|sunt) (?:niciun |nici un )?mesaj/i;
+
+export function isNoMessagesAnswer(error: string | undefined): boolean {
+  return error !== undefined && NO_MESSAGES.test(error);
+}
+
+/** The listed messages, [] for ANAF's "no messages"; any other Mesaj_eroare is a typed, non-retryable failure. */
+function listedMessages(answer: ListAnswer, operation: string): ListedMessage[] {
+  if (answer.error && !isNoMessagesAnswer(answer.error)) {
+    throw ApplicationFailure.create({ type: BANCIWS_FAILURES.LIST_REFUSED, message: `${operation}: ${answer.error}`, nonRetryable: true });
+  }
+  return answer.messages;
+}
 
 function minuteToMs(stamp: string): number {
   // YYYYMMDDHHMM in Romanian time; an hour of slack either way covers the zone offset.
@@ -188,8 +206,7 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
     async listBanciwsMessages(input: InstitutionRef & { zile: string }): Promise<InboxItem[]> {
       const client = clientFor(input);
       const answer = await guarded({ operation: 'BANCIWS listaMesaje', idempotent: true }, () => client.list(input.zile));
-      if (answer.error) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.LIST_REFUSED, message: `listaMesaje: ${answer.error}`, nonRetryable: true });
-      return answer.messages.map((m) => ({ ...m, institutionId: input.institutionId }));
+      return listedMessages(answer, 'listaMesaje').map((m) => ({ ...m, institutionId: input.institutionId }));
     },
 
     /**
@@ -200,7 +217,8 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
       const client = clientFor(input);
       const ctx = { operation: 'BANCIWS reconcile (listaMesaje)', idempotent: true };
       const listed = await guarded(ctx, () => client.list(zileSince(input.sinceMs)));
-      const receipts = listed.messages.filter((m) => /recipis/i.test(m.tipFisier) && minuteToMs(m.dataMesaj) >= input.sinceMs - RECONCILE_MARGIN_MS - 3 * 3600_000);
+      // A refused listing proves nothing: it must not pass for "no receipt" (that would re-send the upload).
+      const receipts = listedMessages(listed, 'reconcile (listaMesaje)').filter((m) => /recipis/i.test(m.tipFisier) && minuteToMs(m.dataMesaj) >= input.sinceMs - RECONCILE_MARGIN_MS - 3 * 3600_000);
       const checked = new Set(input.checkedIds);
       const newlyChecked: string[] = [];
       for (const receipt of receipts) {

@@ -1,8 +1,9 @@
 import { Agent } from 'undici';
 import { CookieJar } from 'tough-cookie';
 import { type AnafResponse, anafFetch, redactUrl } from '../anaf/http';
-import { type AnafProblem, detectGatewaySessionLoss, type GatewaySessionLoss, isGatewayNonceHop, redirectTarget } from '../anaf/failures';
+import { type AnafProblem, detectGatewaySessionLoss, detectProblem, type GatewaySessionLoss, isGatewayNonceHop, isHtml, redirectTarget } from '../anaf/failures';
 import type { Logger } from '../../lib/logger';
+import { anafF5Rebootstraps } from '../../lib/metrics';
 import { type BanciwsCredentialPaths, tlsOptionsFor } from './credentials';
 
 /**
@@ -14,7 +15,9 @@ import { type BanciwsCredentialPaths, tlsOptionsFor } from './credentials';
  * MRHSession and 302 back to where we started. Afterwards the cookie jar alone carries the
  * session. We bootstrap with a harmless listaMesaje POST, capturing cookies on every hop,
  * and send real calls without following redirects: a POST that met the gateway never
- * reached the service, so it is replayed once after a new session — and only then.
+ * reached the service, so it is replayed once after a new session — and only then. Only the
+ * APM's own signals count (failures.ts, detectGatewaySessionLoss): an HTML 5xx page may have
+ * come after the service got the call, so it is returned to the caller, never replayed.
  *
  * Re-bootstraps are single-flight: the first call that sees the session gone starts one,
  * every other call waits for it, and calls that were answered by the dead session after a
@@ -38,6 +41,9 @@ export interface SessionStats {
   nonceHops: number;
   calls: number;
 }
+
+/** Why a session was (re-)established: the first call, or the loss that ended the previous one. Label of anaf_f5_rebootstraps_total. */
+export type BootstrapReason = 'INITIAL' | GatewaySessionLoss['reason'];
 
 /** The gateway did not let the call through; `problem` is what failures.ts turns into an ApplicationFailure. */
 export class BanciwsGatewayError extends Error {
@@ -63,12 +69,14 @@ export class BanciwsSession {
   private bootstrapping: Promise<void> | undefined;
   readonly stats: SessionStats = { bootstraps: 0, replays: 0, nonceHops: 0, calls: 0 };
   private readonly label: string;
+  private readonly host: string;
 
   constructor(
     private readonly options: BanciwsSessionOptions,
     private readonly probeBody: () => Promise<string>,
   ) {
     this.label = options.label ?? 'BANCIWS';
+    this.host = new URL(options.baseUrl).host;
     this.agent = new Agent({ connect: { ...tlsOptionsFor(options.credentials, this.label), timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 32 });
   }
 
@@ -80,11 +88,11 @@ export class BanciwsSession {
   async post(method: string, xml: string, timeoutMs = 120_000): Promise<AnafResponse> {
     this.stats.calls += 1;
     const url = this.urlOf(method);
-    if (this.generation === 0) await this.renew(0);
+    if (this.generation === 0) await this.renew(0, 'INITIAL');
     const first = await this.attempt(url, xml, timeoutMs);
     if (!('loss' in first)) return first.res;
     // The gateway took the call, the service never saw it: one new session, one replay.
-    await this.renew(first.generation);
+    await this.renew(first.generation, first.loss.reason);
     this.stats.replays += 1;
     const second = await this.attempt(url, xml, timeoutMs);
     if (!('loss' in second)) return second.res;
@@ -155,16 +163,18 @@ export class BanciwsSession {
   }
 
   /** Single-flight: a call that saw generation `seen` fail makes sure a newer session exists. */
-  private async renew(seen: number): Promise<void> {
+  private async renew(seen: number, reason: BootstrapReason): Promise<void> {
     if (this.generation > seen) return;
-    this.bootstrapping ??= this.bootstrap().finally(() => {
+    this.bootstrapping ??= this.bootstrap(reason).finally(() => {
       this.bootstrapping = undefined;
     });
     await this.bootstrapping;
   }
 
-  private async bootstrap(): Promise<void> {
+  private async bootstrap(reason: BootstrapReason): Promise<void> {
     const timeoutMs = this.options.bootstrapTimeoutMs ?? 30_000;
+    // Every login started (single-flight: one per loss however many calls saw it), successful or not.
+    anafF5Rebootstraps.inc({ host: this.host, reason });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -195,6 +205,15 @@ export class BanciwsSession {
       const target = redirectTarget(res, current);
       if (!target) {
         const loss = detectGatewaySessionLoss(res, current);
+        if (!loss && (res.status >= 500 || isHtml(res, res.text()))) {
+          // Not the APM's "no", but no proof of a session either (a 5xx, the WAF page). The call itself was not sent.
+          const problem = detectProblem(res);
+          throw new BanciwsGatewayError(
+            problem?.kind === 'GATEWAY_REJECTED'
+              ? problem
+              : { kind: 'SESSION_LOST', status: res.status, reason: 'STATUS', message: `${this.label}: gateway login failed: the probe at ${redactUrl(current)} was answered HTTP ${res.status}` },
+          );
+        }
         if (!loss) return jar;
         throw new BanciwsGatewayError(
           loss.reason === 'CERTIFICATE_NOT_PRESENTED' || current.endsWith('/my.policy')

@@ -49,20 +49,43 @@ export class TokenProvider {
     return token;
   }
 
-  private async refresh(key: AuthorizationKey, req: RefreshRequest): Promise<CurrentToken> {
-    try {
-      return await this.handle(key).executeUpdate(refreshUpdate, { args: [req] });
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notAuthorized(key, 'never authorized');
-      if (err instanceof WorkflowUpdateFailedError) {
-        const cause = err.cause;
-        const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-        if (type === 'NeedsReauthorization' || /revoked|renewed by the user|not authorized/.test(cause?.message ?? '')) {
-          throw notAuthorized(key, cause?.message ?? 'refresh refused');
+  /**
+   * One refresh update in flight per authorization and stale token in this process: the
+   * activities of one worker that all saw the same token rejected share one answer.
+   */
+  private readonly inflight = new Map<string, Promise<CurrentToken>>();
+
+  private refresh(key: AuthorizationKey, req: RefreshRequest): Promise<CurrentToken> {
+    const id = `${authorizationWorkflowId(key)}|${req.reason}|${req.staleTokenId ?? ''}`;
+    const existing = this.inflight.get(id);
+    if (existing) return existing;
+    const pending = this.refreshOnce(key, req).finally(() => this.inflight.delete(id));
+    this.inflight.set(id, pending);
+    return pending;
+  }
+
+  private async refreshOnce(key: AuthorizationKey, req: RefreshRequest): Promise<CurrentToken> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.handle(key).executeUpdate(refreshUpdate, { args: [req] });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw notAuthorized(key, 'never authorized');
+        if (err instanceof WorkflowUpdateFailedError) {
+          const cause = err.cause;
+          // The server drops an update that reached a workflow task the worker completed
+          // without it (updates racing a task in flight); the update never ran, so it is safe to send again.
+          if (/wasn't processed by worker/.test(cause?.message ?? '') && attempt < 5) {
+            await new Promise((r) => setTimeout(r, 50 * attempt));
+            continue;
+          }
+          const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+          if (type === 'NeedsReauthorization' || /revoked|renewed by the user|not authorized/.test(cause?.message ?? '')) {
+            throw notAuthorized(key, cause?.message ?? 'refresh refused');
+          }
+          throw ApplicationFailure.create({ type: 'TokenRefreshFailed', message: cause?.message ?? err.message });
         }
-        throw ApplicationFailure.create({ type: 'TokenRefreshFailed', message: cause?.message ?? err.message });
+        throw err;
       }
-      throw err;
     }
   }
 

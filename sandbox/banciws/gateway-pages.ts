@@ -18,3 +18,9 @@ export function certificateNotPresentedPage(): string {
 export function hangupPage(): string {
   return '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Sesiune inchisa</title></head><body><p>Sesiunea a fost inchisa.</p></body></html>';
 }
+
+/** What a proxy in front of BANCIWS serves when the service did not answer in time (502/504), after it forwarded the call. */
+export function upstreamErrorPage(status: number): string {
+  const title = status === 504 ? 'Gateway Timeout' : status === 503 ? 'Service Unavailable' : 'Bad Gateway';
+  return `<!DOCTYPE html>\n<html><head><title>${status} ${title}</title></head><body><h1>${title}</h1><p>The server did not answer in time.</p></body></html>`;
+}

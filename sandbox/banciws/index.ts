@@ -16,6 +16,7 @@ import { anafMinute } from '../efactura/time';
 import type { SandboxContext } from '../module';
 import { createSandboxPki, type SandboxPki } from './certificates';
 import { F5Gateway } from './gateway';
+import { upstreamErrorPage } from './gateway-pages';
 import { type BanciwsSandboxOptions, DEFAULT_BANCIWS_OPTIONS } from './options';
 import { BanciwsService } from './service';
 
@@ -23,12 +24,14 @@ import { BanciwsService } from './service';
  * The simulated financiart.anaf.ro: its own HTTPS listener (TLS 1.2 at most, so the F5
  * front can renegotiate to ask for the client certificate) with its own CA, the gateway
  * (gateway.ts) and behind it the four BANCIWS methods (service.ts). Fault rules of the
- * sandbox apply here too (after the gateway), so an answer can be lost after the service
- * processed the request.
+ * sandbox apply here too (after the gateway, before the service: a `status`/`html`/`body`
+ * rule answers instead of the service; `resetAfterReceive` loses the answer after the
+ * service processed the request). `failAfterProcessing` is the other half: the service
+ * processes the call, then a proxy's HTML 502/504 page replaces its answer.
  */
 
 export { DEFAULT_BANCIWS_OPTIONS, type BanciwsSandboxOptions } from './options';
-export { BanciwsService, MARKER_SIGNATURE_ERRORS, type BanciwsMessage, type BanciwsUpload } from './service';
+export { BanciwsService, MARKER_SIGNATURE_ERRORS, NO_MESSAGES, type BanciwsMessage, type BanciwsUpload } from './service';
 export { F5Gateway, type GatewayCounters } from './gateway';
 export { createCa, createSandboxPki, issueClientCertificate, issueServerCertificate, type PemPair, type SandboxPki } from './certificates';
 export { signedPdf } from './signed-pdf';
@@ -41,18 +44,64 @@ export interface RunningBanciws {
   gateway: F5Gateway;
   service: BanciwsService;
   options: BanciwsSandboxOptions;
-  /** /__sandbox/banciws/…: state, expire-sessions, requests. */
+  /** The next `times` calls of `method` are processed by the service, then answered with an HTML `status` page (default 502, once). */
+  failAfterProcessing(rule: AfterProcessingFault): void;
+  /** /__sandbox/banciws/…: state, expire-sessions, requests, fail-after-processing. */
   adminRouter: Router;
   close(): Promise<void>;
 }
 
 const XML = 'application/xml; charset=utf-8';
 
-function methods(service: BanciwsService): Router {
+export const BANCIWS_METHODS = ['listaMesaje', 'uploadMesaj', 'stareMesaj', 'descarcare'] as const;
+export type BanciwsMethod = (typeof BANCIWS_METHODS)[number];
+
+export interface AfterProcessingFault {
+  method: BanciwsMethod;
+  /** 500–599; default 502. */
+  status?: number;
+  /** Default 1. */
+  times?: number;
+}
+
+/** Pending "processed, then the answer replaced by an HTML 5xx page" faults, per method. */
+class AfterProcessingFaults {
+  private readonly pending = new Map<BanciwsMethod, Array<{ status: number; left: number }>>();
+
+  add(rule: AfterProcessingFault): void {
+    const status = rule.status ?? 502;
+    if (!Number.isInteger(status) || status < 500 || status > 599) throw new Error('status must be 500–599');
+    const times = rule.times ?? 1;
+    if (!Number.isInteger(times) || times < 1) throw new Error('times must be a positive integer');
+    if (!BANCIWS_METHODS.includes(rule.method)) throw new Error(`method must be one of ${BANCIWS_METHODS.join(', ')}`);
+    this.pending.set(rule.method, [...(this.pending.get(rule.method) ?? []), { status, left: times }]);
+  }
+
+  take(method: BanciwsMethod): number | undefined {
+    const queue = this.pending.get(method);
+    const head = queue?.[0];
+    if (!queue || !head) return undefined;
+    head.left -= 1;
+    if (head.left <= 0) queue.shift();
+    return head.status;
+  }
+
+  clear(): void {
+    this.pending.clear();
+  }
+}
+
+function methods(service: BanciwsService, after: AfterProcessingFaults): Router {
   const router = express.Router();
   const cuiOf = (res: Response) => String(res.locals.banciwsCui);
   const body = (req: Request) => (typeof req.body === 'string' ? req.body : '');
-  const answer = async (res: Response, xml: Promise<string>) => res.status(200).type(XML).send(await xml);
+  const answer = async (res: Response, xml: Promise<string>) => {
+    const text = await xml;
+    const method = res.req.path.slice(1) as BanciwsMethod;
+    const failed = after.take(method);
+    if (failed !== undefined) return res.status(failed).set({ connection: 'close' }).type('html').send(upstreamErrorPage(failed));
+    return res.status(200).type(XML).send(text);
+  };
   router.use(express.text({ type: () => true, limit: '64mb' }));
   router.post('/listaMesaje', async (req, res) => {
     let zile: string;
@@ -96,7 +145,7 @@ function methods(service: BanciwsService): Router {
   return router;
 }
 
-function adminRoutes(gateway: F5Gateway, service: BanciwsService): Router {
+function adminRoutes(gateway: F5Gateway, service: BanciwsService, after: AfterProcessingFaults): Router {
   const router = express.Router();
   router.get('/banciws/state', (_req, res) => {
     res.json({
@@ -115,6 +164,14 @@ function adminRoutes(gateway: F5Gateway, service: BanciwsService): Router {
     const m = service.addRequest(cui, typeof denumire === 'string' && denumire ? denumire.slice(0, 500) : undefined);
     res.status(201).json({ idPortal: m.idPortal, tipFisier: m.tipFisier, denumire: m.denumire });
   });
+  router.post('/banciws/fail-after-processing', express.json(), (req, res) => {
+    try {
+      after.add((req.body ?? {}) as AfterProcessingFault);
+    } catch (err) {
+      return res.status(400).json({ error: (err as Error).message });
+    }
+    res.status(204).end();
+  });
   return router;
 }
 
@@ -124,9 +181,11 @@ export async function startBanciwsSandbox(ctx: SandboxContext, overrides: Partia
   const now = () => ctx.clock.now();
   const gateway = new F5Gateway(options, now, ctx.logger);
   const service = new BanciwsService(options, now);
+  const after = new AfterProcessingFaults();
   ctx.state.onReset(() => {
     gateway.reset();
     service.reset();
+    after.clear();
   });
 
   const app = express();
@@ -139,7 +198,7 @@ export async function startBanciwsSandbox(ctx: SandboxContext, overrides: Partia
     next();
   });
   app.use(ctx.faults.middleware());
-  app.use('/BANCIWS/rest', methods(service));
+  app.use('/BANCIWS/rest', methods(service, after));
   app.use((req, res) => {
     res.status(404).type('text/plain').send(`Not Found: ${req.method} ${req.path}`);
   });
@@ -183,7 +242,8 @@ export async function startBanciwsSandbox(ctx: SandboxContext, overrides: Partia
     gateway,
     service,
     options,
-    adminRouter: adminRoutes(gateway, service),
+    failAfterProcessing: (rule) => after.add(rule),
+    adminRouter: adminRoutes(gateway, service, after),
     close() {
       closing ??= new Promise<void>((resolve) => {
         if (timer) clearInterval(timer);

@@ -12,9 +12,13 @@ import { signedPdf } from './signed-pdf';
  * optional inbox generator.
  *
  * A PDF whose text contains SANDBOX:SIGNATURE_ERRORS is answered ExecutionStatus 3.
+ * An empty window is answered the way ANAF's list services answer it: no listaMesaje
+ * elements and Mesaj_eroare NO_MESSAGES (the method document only says Mesaj_eroare is
+ * "the complete general error message"; the wording is ANAF's usual one).
  */
 
 export const MARKER_SIGNATURE_ERRORS = 'SANDBOX:SIGNATURE_ERRORS';
+export const NO_MESSAGES = 'Nu exista mesaje';
 export type TipFisier = 'Solicitare ANAF' | 'Raspuns ANAF' | 'Recipisa';
 
 export interface BanciwsUpload {
@@ -108,7 +112,7 @@ export class BanciwsService {
         ...(indexIncarcare ? { indexIncarcare } : {}),
         dataMesaj,
       }));
-    return { messages };
+    return messages.length ? { messages } : { error: NO_MESSAGES, messages: [] };
   }
 
   upload(cui: string, pdf: Buffer): UploadAnswer {

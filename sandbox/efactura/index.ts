@@ -14,7 +14,8 @@ import { EFACTURA_ENVS, EfacturaState } from './state';
 
 export { DEFAULT_EFACTURA_OPTIONS, type EfacturaOptions } from './options';
 export { EfacturaState, type EfacturaCounters, type EfacturaEnv, type MessageRecord, type MessageType, type UploadRecord } from './state';
-export { MARKER_NOK, MARKER_XML_ERRORS, RULE_MESSAGES } from './invoice-xml';
+export { MARKER_NOK, MARKER_XML_ERRORS, MARKER_ZIP_BOMB, MARKER_ZIP_TRUNCATED, RULE_MESSAGES } from './invoice-xml';
+export { HOSTILE_ARCHIVE_KINDS, type HostileArchiveKind } from './archive';
 export { NS_ERRORS, NS_STARE, NS_UPLOAD } from './documents';
 export { SANDBOX_SUPPLIER_CIF, type CallerRights, type ReceivedInvoice, type ReceivedInvoiceInput } from './router';
 
@@ -31,7 +32,7 @@ export interface EfacturaDeps {
    */
   identityOf?: (req: Request) => CallerRights | undefined;
   /**
-   * Serve the admin routes (POST /__sandbox/efactura/received, GET /__sandbox/efactura/state)
+   * Serve the admin routes (POST /__sandbox/efactura/received and /efactura/hostile-archive, GET /__sandbox/efactura/state)
    * from `router` as well (default true). The framework module mounts `adminRouter` itself.
    */
   adminInRouter?: boolean;
@@ -40,7 +41,7 @@ export interface EfacturaDeps {
 export interface EfacturaService {
   /** ANAF's paths under /test and /prod (plus /__sandbox/efactura/* unless adminInRouter is false); mount at `/`. */
   router: Router;
-  /** The admin routes relative to /__sandbox: /efactura/received and /efactura/state. */
+  /** The admin routes relative to /__sandbox: /efactura/received, /efactura/hostile-archive and /efactura/state. */
   adminRouter: Router;
   state: EfacturaState;
   options: EfacturaOptions;

@@ -25,6 +25,10 @@ const ROOTS: Record<UploadStandard, string> = { UBL: 'Invoice', CN: 'CreditNote'
 
 export const MARKER_NOK = 'SANDBOX:NOK';
 export const MARKER_XML_ERRORS = 'SANDBOX:XML_ERRORS';
+/** Its answer archive, whenever downloaded, is a ZIP bomb (an entry inflating ~1000:1). */
+export const MARKER_ZIP_BOMB = 'SANDBOX:ZIP_BOMB';
+/** The first download of its answer archive is cut short (a truncated transfer); later ones are whole. */
+export const MARKER_ZIP_TRUNCATED = 'SANDBOX:ZIP_TRUNCATED';
 
 type Node = Record<string, unknown>;
 

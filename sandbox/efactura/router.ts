@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { withCheckDigit } from '../../schemas/cif';
-import { zipFiles } from './archive';
+import { HOSTILE_ARCHIVE_KINDS, hostileArchive, zipFiles } from './archive';
 import { sampleInvoice, springError, stareAnswer, stareError, uploadAccepted, uploadRejected } from './documents';
 import {
   cifDigits,
   extractFacts,
   judgeInvoice,
+  MARKER_ZIP_BOMB,
+  MARKER_ZIP_TRUNCATED,
   parseXml,
   rootError,
   RULE_MESSAGES,
@@ -287,6 +289,8 @@ function uploadHandler(deps: RouterDeps, env: EfacturaEnv, source: 'upload' | 'u
     });
     state.noteCif(env, cif);
     if (invoiceFacts?.supplierCif) state.noteCif(env, invoiceFacts.supplierCif);
+    if (record.downloadId && invoiceFacts?.notes.some((n) => n.includes(MARKER_ZIP_BOMB))) state.serveHostileArchive(record.downloadId, 'bomb');
+    else if (record.downloadId && invoiceFacts?.notes.some((n) => n.includes(MARKER_ZIP_TRUNCATED))) state.serveHostileArchive(record.downloadId, 'truncated', 1);
     sendXml(res, uploadAccepted(at, record.index));
   };
 }
@@ -335,7 +339,8 @@ function descarcareHandler(deps: RouterDeps, env: EfacturaEnv): RequestHandler {
       return sendEroare(res, `S-au facut deja ${options.dailyDownloadLimit} descarcari de mesaj in cursul zilei`, TITLU_DESCARCARE);
     }
     state.counters.downloads += 1;
-    const zip = zipFiles(download.files, download.readyAt);
+    const hostile = state.takeHostile(id);
+    const zip = hostile ? hostileArchive(hostile, download.files, download.readyAt) : zipFiles(download.files, download.readyAt);
     res
       .status(200)
       .set('content-disposition', `attachment; filename="${id}.zip"`)
@@ -538,6 +543,12 @@ const receivedBody = z.strictObject({
   issueDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
 });
 
+const hostileBody = z.strictObject({
+  id: z.string().regex(/^[0-9]+$/),
+  kind: z.enum(HOSTILE_ARCHIVE_KINDS),
+  times: z.number().int().min(1).optional(),
+});
+
 function mountAdmin(router: Router, deps: RouterDeps): void {
   router.post('/efactura/received', express.json({ limit: '11mb' }), (req, res) => {
     const parsed = receivedBody.safeParse(req.body);
@@ -549,6 +560,19 @@ function mountAdmin(router: Router, deps: RouterDeps): void {
       res.status(201).json(deps.addReceivedInvoice(parsed.data as ReceivedInvoiceInput));
     } catch (err) {
       res.status(400).json({ error: 'invalid_received_invoice', message: (err as Error).message });
+    }
+  });
+  router.post('/efactura/hostile-archive', express.json(), (req, res) => {
+    const parsed = hostileBody.safeParse(req.body);
+    if (!parsed.success) {
+      res.status(400).json({ error: 'invalid_hostile_archive', issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) });
+      return;
+    }
+    try {
+      deps.state.serveHostileArchive(parsed.data.id, parsed.data.kind, parsed.data.times);
+      res.status(204).end();
+    } catch (err) {
+      res.status(404).json({ error: 'unknown_download', message: (err as Error).message });
     }
   });
   router.get('/efactura/state', (_req, res) => {

@@ -1,4 +1,5 @@
 import { SeededRandom } from '../random';
+import type { HostileArchiveKind } from './archive';
 import { errorFile, signatureFile, type Stare } from './documents';
 import type { InvoiceFacts, UploadStandard, Verdict } from './invoice-xml';
 import type { EfacturaOptions } from './options';
@@ -81,6 +82,8 @@ export interface DownloadRecord {
   owners: string[];
   /** `<index>.xml` and `semnatura_<index>.xml`. */
   files: Record<string, Buffer>;
+  /** Served instead of the archive (see serveHostileArchive); `remaining` downloads, unlimited when absent. */
+  hostile?: { kind: HostileArchiveKind; remaining?: number };
 }
 
 export interface EfacturaCounters {
@@ -206,6 +209,29 @@ export class EfacturaState {
 
   download(id: string): DownloadRecord | undefined {
     return this.downloadsById.get(id);
+  }
+
+  /**
+   * From now on `descarcare` of `downloadId` answers a hostile archive instead of the real
+   * one: for the next `times` downloads, or for every one when `times` is absent.
+   */
+  serveHostileArchive(downloadId: string, kind: HostileArchiveKind, times?: number): void {
+    const download = this.downloadsById.get(downloadId);
+    if (!download) throw new Error(`no download with id ${downloadId}`);
+    if (times !== undefined && (!Number.isInteger(times) || times < 1)) throw new Error('times must be an integer >= 1');
+    download.hostile = { kind, ...(times !== undefined ? { remaining: times } : {}) };
+  }
+
+  /** The hostile archive kind one download of `downloadId` gets (counting it), if any. */
+  takeHostile(downloadId: string): HostileArchiveKind | undefined {
+    const download = this.downloadsById.get(downloadId);
+    const hostile = download?.hostile;
+    if (!download || !hostile) return undefined;
+    if (hostile.remaining !== undefined) {
+      hostile.remaining -= 1;
+      if (hostile.remaining <= 0) delete download.hostile;
+    }
+    return hostile.kind;
   }
 
   knownCifs(env: EfacturaEnv): string[] {

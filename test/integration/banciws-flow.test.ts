@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { buildDownloadAnswer } from '../../schemas/banciws/xml';
+import { INBOX_DOWNLOAD_FAILED } from '../../workflows/banciws/inbox';
 import { banciwsInboxScheduleId, ensureBanciwsInboxSchedules } from '../../workers/banciws-schedules';
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
 import { MARKER_SIGNATURE_ERRORS } from '../../sandbox/banciws';
@@ -13,6 +16,10 @@ import { type Stack, startStack } from '../support/stack';
 
 const CUI = '361820';
 const INSTITUTION = 'banca-test';
+/** Configured, never written to by ANAF: its listaMesaje answers "Nu exista mesaje". Its own tenant (no API key), so TENANT_A keeps one institution. */
+const EMPTY_TENANT = 'quiet-bank';
+const EMPTY_INSTITUTION = 'banca-goala';
+const EMPTY_CUI = '14399840';
 
 describe('BANCIWS lifecycle through the API', () => {
   let stack: Stack;
@@ -21,7 +28,10 @@ describe('BANCIWS lifecycle through the API', () => {
   before(async () => {
     stack = await startStack({
       sandbox: { banciws: { tlsPort: 0, processingDelayMs: 400 } },
-      configFromSandbox: banciwsStackConfig([{ id: INSTITUTION, tenant: TENANT_A.tenant, cui: CUI, pollEveryMinutes: 60, zile: '1' }]),
+      configFromSandbox: banciwsStackConfig([
+        { id: INSTITUTION, tenant: TENANT_A.tenant, cui: CUI, pollEveryMinutes: 60, zile: '1' },
+        { id: EMPTY_INSTITUTION, tenant: EMPTY_TENANT, cui: EMPTY_CUI, pollEveryMinutes: 0, zile: '1' },
+      ]),
     });
     hooks = await webhookReceiver();
   });
@@ -110,6 +120,31 @@ describe('BANCIWS lifecycle through the API', () => {
     assert.equal(upload?.sha256, view.document.sha256);
   });
 
+  test('an HTML 502 after ANAF processed the upload is not replayed: the workflow reconciles and adopts the receipt, one upload in all', async () => {
+    stack.sandbox.banciws!.failAfterProcessing({ method: 'uploadMesaj', status: 502 });
+    const before = stack.sandbox.banciws!.service.counters.uploads;
+    const bootstraps = stack.sandbox.banciws!.gateway.counters.sessionsStarted;
+    const res = await submit('rep-502', { pdf: testSignedPdf('Raport 502').toString('base64') });
+    assert.equal(res.status, 202);
+    const view = await result(res.json.id);
+    assert.equal(stack.sandbox.banciws!.service.counters.uploads, before + 1, 'exactly one upload reached ANAF');
+    assert.equal(view.attempts.length, 1, JSON.stringify(view.attempts));
+    assert.equal(view.attempts[0]?.result, 'ANSWER_LOST');
+    assert.ok(!view.decisions.some((d) => d.decision === 'SAFE_RETRY'), JSON.stringify(view.decisions));
+    assert.ok(view.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'), JSON.stringify(view.decisions));
+    assert.equal(view.outcome, 'ANSWERED');
+    assert.equal(stack.sandbox.banciws!.gateway.counters.sessionsStarted, bootstraps, 'the 502 did not cost a new F5 session');
+  });
+
+  test('an institution with an empty inbox ("Nu exista mesaje") polls fine: nothing listed, nothing started', async () => {
+    const run = (await stack.client.workflow.execute('banciwsInbox', {
+      workflowId: `${EMPTY_TENANT}/banciws-inbox-poll/test-empty`,
+      taskQueue: stack.config.temporal.taskQueue,
+      args: [{ tenant: EMPTY_TENANT, institutionId: EMPTY_INSTITUTION, cui: EMPTY_CUI, zile: '1' }],
+    })) as { listed: number; started: number; alreadyKnown: number };
+    assert.deepEqual(run, { listed: 0, started: 0, alreadyKnown: 0 });
+  });
+
   test('the inbox downloads every new item once (deduplicated by id_portal); the schedule exists per institution', async () => {
     const ids = await ensureBanciwsInboxSchedules(stack.client, stack.config, stack.logger);
     assert.deepEqual(ids, [banciwsInboxScheduleId({ id: INSTITUTION })]);
@@ -151,5 +186,51 @@ describe('BANCIWS lifecycle through the API', () => {
     }
     assert.equal(listed.items.length, itemIds.length);
     assert.ok(listed.items.some((i) => i.tipFisier === 'Solicitare ANAF'));
+  });
+
+  test('an inbox item whose download fails is FAILED (listed so), and the next poll downloads it', async () => {
+    const service = stack.sandbox.banciws!.service;
+    const message = service.addRequest(CUI, 'Solicitare F3000 nr. 4');
+    const id = `${TENANT_A.tenant}/banciws-inbox/${INSTITUTION}-${message.idPortal}`;
+    // ANAF refuses this one download (Mesaj_eroare 1: non-retryable), once.
+    stack.sandbox.faults.add({
+      route: '/BANCIWS/rest/descarcare',
+      method: 'POST',
+      body: await buildDownloadAnswer({ idPortal: message.idPortal, errorCode: 1 }),
+      contentType: 'application/xml',
+      times: 1,
+    });
+    const poll = (n: string) =>
+      stack.client.workflow.execute('banciwsInbox', {
+        workflowId: `${TENANT_A.tenant}/banciws-inbox-poll/test-retry-${n}`,
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [{ tenant: TENANT_A.tenant, institutionId: INSTITUTION, cui: CUI, zile: '1' }],
+      }) as Promise<{ listed: number; started: number; alreadyKnown: number }>;
+    const first = await poll('1');
+    assert.equal(first.started, 1, JSON.stringify(first));
+    await assert.rejects(stack.client.workflow.getHandle(id).result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      assert.ok(err.cause instanceof ApplicationFailure && err.cause.type === INBOX_DOWNLOAD_FAILED, String(err.cause));
+      return true;
+    });
+    let failed: { id: string; status: string } | undefined;
+    for (let i = 0; i < 50 && !failed; i++) {
+      const listed = (await api(stack.apiUrl, TENANT_A.key, 'GET', '/v1/banciws/inbox?limit=200')).json as { items: Array<{ id: string; status: string }> };
+      failed = listed.items.find((item) => item.id === id && item.status === 'FAILED');
+      if (!failed) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(failed, 'GET /v1/banciws/inbox shows the failed item');
+    const notYet = await api(stack.apiUrl, TENANT_A.key, 'GET', `/v1/banciws/inbox/${encodeURIComponent(id)}/document.pdf`);
+    assert.equal(notYet.status, 404);
+
+    const second = await poll('2');
+    assert.equal(second.started, 1, `only the failed item starts again: ${JSON.stringify(second)}`);
+    const view = (await stack.client.workflow.getHandle(id).result()) as { document?: unknown };
+    assert.ok(view.document);
+    const doc = await api(stack.apiUrl, TENANT_A.key, 'GET', `/v1/banciws/inbox/${encodeURIComponent(id)}/document.pdf`);
+    assert.equal(doc.status, 200);
+    assert.ok(doc.body.equals(message.pdf));
+    const third = await poll('3');
+    assert.equal(third.started, 0, 'a downloaded item is never started again');
   });
 });

@@ -3,11 +3,13 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { strFromU8, unzipSync } from 'fflate';
 import { SIGNATURE_HEADER } from '../../activities/webhooks';
 import { withCheckDigit } from '../../schemas/cif';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../support/config';
-import { authorizeOrganization, callApi, finished, ublInvoice } from '../support/efactura';
+import { submissionWorkflowId } from '../../workflows/efactura/types';
+import { authorizeOrganization, callApi, eventually, finished, submissionWhen, ublInvoice } from '../support/efactura';
 import { type Stack, startStack } from '../support/stack';
 
 /**
@@ -140,6 +142,49 @@ describe('e-Factura submissions through the API', () => {
     assert.equal(uploadsOf(number), 1);
   });
 
+  test('an unreadable answer to the upload is treated as lost: reconciled before any re-send, sent once', async () => {
+    const number = nextNumber();
+    // 200 with a body that is neither ANAF's XML nor a gateway page: EfacturaInvalidAnswer in the client.
+    stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', times: 1, status: 200, contentType: 'text/plain', body: 'garbage' });
+    const res = await submitXml(`garbled-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }));
+    const done = await finished(stack, res.json.id);
+    assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
+    assert.deepEqual(done.attempts.map((a) => a.result), ['ANSWER_LOST', 'ACCEPTED']);
+    assert.match(done.attempts[0]!.error ?? '', /e-Factura upload/);
+    // The fault answered in ANAF's place, so the listing could not show it: one re-send, after the listing delay.
+    assert.deepEqual(
+      done.decisions.map((d) => d.decision),
+      ['REUPLOAD_AFTER_LISTING_DELAY'],
+      JSON.stringify(done.decisions),
+    );
+    assert.equal(uploadsOf(number), 1);
+  });
+
+  test('a ZIP bomb served by descarcare: a typed failure, no crash, no hang, no second upload', async () => {
+    const number = nextNumber();
+    const res = await submitXml(`bomb-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:ZIP_BOMB' }));
+    assert.equal(res.status, 202, res.text);
+    const downloadsBefore = stack.sandbox.efactura.state.counters.downloads;
+    const done = await finished(stack, res.json.id);
+    assert.equal(done.outcome, 'FAILED', JSON.stringify(done));
+    assert.equal(done.errors.length, 1, JSON.stringify(done.errors));
+    assert.match(done.errors[0]!, /could not download ANAF's answer \d+: .*compresses \d+:1; refused/);
+    assert.equal(done.files.zip, undefined, 'the bomb is not stored');
+    assert.equal(done.attempts.length, 1);
+    assert.equal(uploadsOf(number), 1);
+    assert.equal(stack.sandbox.efactura.state.counters.downloads - downloadsBefore, 1, 'a bomb is not downloaded again');
+  });
+
+  test('a truncated answer archive is downloaded again and read', async () => {
+    const number = nextNumber();
+    const res = await submitXml(`cut-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:ZIP_TRUNCATED' }));
+    const downloadsBefore = stack.sandbox.efactura.state.counters.downloads;
+    const done = await finished(stack, res.json.id);
+    assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
+    assert.equal(stack.sandbox.efactura.state.counters.downloads - downloadsBefore, 2, 'the cut transfer, then the whole archive');
+    assert.equal(uploadsOf(number), 1);
+  });
+
   test('429 on upload: waited out and sent once', async () => {
     const number = nextNumber();
     stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', burst429: 2, retryAfterSeconds: 1 });
@@ -196,7 +241,9 @@ describe('e-Factura submissions through the API', () => {
       ['malformed XML', submitXml('bad-1', '<Invoice><cbc:ID>1</Invoice>'), 400, 'XML_NOT_WELL_FORMED'],
       ['wrong standard', submitXml('bad-2', good, `cif=${SELLER}&standard=CN`), 400, 'XML_WRONG_ROOT'],
       ['DOCTYPE (XXE)', submitXml('bad-3', `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${good.split('\n').slice(1).join('\n')}`), 400, 'XML_DOCTYPE_FORBIDDEN'],
-      ['bad CIF', submitXml('bad-4', good, 'cif=14399841'), 400, 'VALIDATION_FAILED'],
+      ['bad CIF', submitXml('bad-4', good, 'cif=14399841'), 400, 'INVALID_CIF'],
+      ['bad CIF in JSON', api('POST', '/v1/efactura/invoices', { json: { cif: 'RO14399841', xml: good }, headers: { 'idempotency-key': 'bad-11' } }), 400, 'INVALID_CIF'],
+      ['CIF that is no number', submitXml('bad-12', good, 'cif=ABC'), 400, 'INVALID_CIF'],
       ['missing CIF', submitXml('bad-5', good, ''), 400, 'VALIDATION_FAILED'],
       ['unknown standard', submitXml('bad-6', good, `cif=${SELLER}&standard=XYZ`), 400, 'VALIDATION_FAILED'],
       ['oversize', submitXml('bad-7', good.replace('</Invoice>', `<!--${'x'.repeat(10 * 1024 * 1024)}--></Invoice>`)), 400, 'INVOICE_TOO_LARGE'],
@@ -210,21 +257,21 @@ describe('e-Factura submissions through the API', () => {
       assert.equal(res.status, status, `${name}: ${res.text.slice(0, 300)}`);
       assert.equal(res.json?.error?.code, code, `${name}: ${res.text.slice(0, 300)}`);
     }
-    const list = await api('GET', '/v1/efactura/invoices?limit=200');
-    assert.ok(!list.json.items.some((i: { id: string }) => i.id.includes('/bad-')), 'no bad request started a workflow');
+    const badCif = await submitXml('bad-13', good, 'cif=14399841');
+    assert.match(badCif.json.error.message, /check digit.*should be 0, not 1/, 'the message says what is wrong with it');
+    // No bad request started a workflow: asked by id (strongly consistent), not through the listing.
+    for (let i = 1; i <= 13; i++) {
+      const id = submissionWorkflowId(TENANT_A.tenant, `bad-${i}`);
+      await assert.rejects(stack.client.workflow.getHandle(id).describe(), WorkflowNotFoundError, `${id} exists`);
+    }
   });
 
   test('waiting for authorization; DELETE cancels it before any upload; DELETE after the upload is 409', async () => {
     const number = nextNumber();
     const res = await submitXml(`wait-${number}`, ublInvoice({ supplierCif: UNAUTHORIZED_SELLER, buyerCif: BUYER, number }), `cif=${UNAUTHORIZED_SELLER}`);
     assert.equal(res.status, 202, res.text);
-    const handle = stack.client.workflow.getHandle(res.json.id);
     // The workflow says when it is waiting; no guessing with sleeps.
-    const { submissionQuery } = await import('../../workflows/efactura/definitions');
-    const deadline = Date.now() + 20_000;
-    while ((await handle.query(submissionQuery)).stage !== 'WAITING_FOR_AUTHORIZATION' && Date.now() < deadline) {
-      await new Promise((r) => setImmediate(r));
-    }
+    await submissionWhen(stack, res.json.id, (v) => v.stage === 'WAITING_FOR_AUTHORIZATION', 20_000);
     const waiting = await api('GET', `/v1/efactura/invoices/${encodeURIComponent(res.json.id)}`);
     assert.equal(waiting.json.stage, 'WAITING_FOR_AUTHORIZATION');
     assert.equal(waiting.json.needsAttention, true);
@@ -282,12 +329,16 @@ describe('e-Factura submissions through the API', () => {
     const number = nextNumber();
     const res = await submitXml(`list-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }));
     const done = await finished(stack, res.json.id);
-    const list = await api('GET', `/v1/efactura/invoices?cif=${SELLER}&outcome=ACCEPTED&limit=200`);
-    assert.equal(list.status, 200, list.text);
-    const item = list.json.items.find((i: { id: string }) => i.id === res.json.id);
-    assert.ok(item, 'listed');
-    assert.equal(item.uploadIndex, done.uploadIndex);
-    const byIndex = await api('GET', `/v1/efactura/invoices?uploadIndex=${done.uploadIndex}`);
+    // Visibility is eventually consistent: ask until the finished submission is indexed.
+    const listed = (l: Awaited<ReturnType<typeof api>>) =>
+      l.status === 200 && l.json.items.find((i: { id: string; uploadIndex?: string }) => i.id === res.json.id && i.uploadIndex === done.uploadIndex);
+    const list = await eventually(() => api('GET', `/v1/efactura/invoices?cif=${SELLER}&outcome=ACCEPTED&limit=200`), listed, 'listed by CIF and outcome');
+    assert.equal(list.json.items.find((i: { id: string }) => i.id === res.json.id).uploadIndex, done.uploadIndex);
+    const byIndex = await eventually(
+      () => api('GET', `/v1/efactura/invoices?uploadIndex=${done.uploadIndex}`),
+      (l) => l.json?.items?.length >= 1,
+      'listed by upload index',
+    );
     assert.deepEqual(byIndex.json.items.map((i: { id: string }) => i.id), [res.json.id]);
 
     const path = `/v1/efactura/invoices/${encodeURIComponent(res.json.id)}`;

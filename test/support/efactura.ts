@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'undici';
+import { submissionQuery } from '../../workflows/efactura/definitions';
 import type { SubmissionView } from '../../workflows/efactura/types';
 import { walkAuthorizePage } from './sandbox';
 import type { Stack } from './stack';
@@ -10,7 +11,10 @@ export interface InvoiceSpec {
   buyerCif: string;
   number: string;
   issueDate?: string;
-  /** Becomes a cbc:Note: "SANDBOX:NOK" makes the sandbox reject it, "SANDBOX:XML_ERRORS" makes it unprocessable. */
+  /**
+   * Becomes a cbc:Note: "SANDBOX:NOK" makes the sandbox reject it, "SANDBOX:XML_ERRORS" makes it unprocessable,
+   * "SANDBOX:ZIP_BOMB" / "SANDBOX:ZIP_TRUNCATED" make its answer archive hostile.
+   */
   note?: string;
 }
 
@@ -92,4 +96,37 @@ export async function authorizeOrganization(stack: Stack, key: string, cif: stri
 /** Waits for the submission's workflow to end (no polling: Temporal tells us) and returns its final view. */
 export async function finished(stack: Pick<Stack, 'client'>, id: string): Promise<SubmissionView> {
   return (await stack.client.workflow.getHandle(id).result()) as SubmissionView;
+}
+
+/** The submission's view once `ready` holds, checked as the workflow moves on (query every 100 ms, bounded). */
+export async function submissionWhen(
+  stack: Pick<Stack, 'client'>,
+  id: string,
+  ready: (v: SubmissionView) => boolean,
+  timeoutMs = 30_000,
+): Promise<SubmissionView> {
+  const deadline = Date.now() + timeoutMs;
+  const handle = stack.client.workflow.getHandle(id);
+  for (;;) {
+    const description = await handle.describe();
+    const view = description.status.name === 'COMPLETED' ? ((await handle.result()) as SubmissionView) : await handle.query(submissionQuery);
+    if (ready(view)) return view;
+    if (description.status.name !== 'RUNNING') throw new Error(`submission ${id} ended (${description.status.name}) without reaching the awaited state: ${JSON.stringify(view)}`);
+    if (Date.now() > deadline) throw new Error(`submission ${id} did not reach the awaited state in ${timeoutMs} ms: ${JSON.stringify(view)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Asks `read` until `ok` holds or the deadline passes (for Temporal visibility, which is
+ * eventually consistent), then returns the last answer; fails with `what` and that answer.
+ */
+export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: not so after ${timeoutMs} ms; last answer: ${JSON.stringify(value)?.slice(0, 1000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

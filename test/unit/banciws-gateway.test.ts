@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AnafResponse } from '../../activities/anaf/http';
-import { detectGatewaySessionLoss, failureForProblem, FAILURE_TYPES, isGatewayNonceHop } from '../../activities/anaf/failures';
-import { zileSince } from '../../activities/banciws';
+import { detectGatewaySessionLoss, detectProblem, failureForProblem, FAILURE_TYPES, isGatewayNonceHop } from '../../activities/anaf/failures';
+import { isNoMessagesAnswer, zileSince } from '../../activities/banciws';
 import { parseBanciwsInstitutions } from '../../lib/banciws-config';
 import { inspectSignedPdf } from '../../schemas/banciws/signed-pdf';
-import { certificateNotPresentedPage } from '../../sandbox/banciws/gateway-pages';
-import { signedPdf } from '../../sandbox/banciws';
+import { gatewayLogonPage, wafRejectedPage } from '../../sandbox/gateway-pages';
+import { certificateNotPresentedPage, upstreamErrorPage } from '../../sandbox/banciws/gateway-pages';
+import { NO_MESSAGES, signedPdf } from '../../sandbox/banciws';
 import { minimalPdf } from '../../sandbox/efactura/pdf';
 
 const URL_ = 'https://financiart.anaf.ro/BANCIWS/rest/listaMesaje';
@@ -30,10 +31,34 @@ describe('F5 session-loss detection', () => {
     for (const status of [401, 403, 405]) assert.equal(detectGatewaySessionLoss(response(status), URL_)?.reason, 'STATUS');
   });
 
-  test('the 200 page "Certificatul nu a fost prezentat" and any HTML body are detected; XML is not', () => {
+  test('the 200 page "Certificatul nu a fost prezentat" and an HTML page with 200 (the APM logon page) are detected; XML is not', () => {
     assert.equal(detectGatewaySessionLoss(response(200, certificateNotPresentedPage(), { 'content-type': 'text/html' }), URL_)?.reason, 'CERTIFICATE_NOT_PRESENTED');
     assert.equal(detectGatewaySessionLoss(response(200, '<!DOCTYPE html><html><body>Pagina login</body></html>'), URL_)?.reason, 'HTML_PAGE');
+    assert.equal(detectGatewaySessionLoss(response(200, gatewayLogonPage(), { 'content-type': 'text/html; charset=utf-8' }), URL_)?.reason, 'HTML_PAGE');
     assert.equal(detectGatewaySessionLoss(response(200, '<?xml version="1.0"?><header xmlns="x"/>', { 'content-type': 'application/xml' }), URL_), undefined);
+  });
+
+  test('an HTML 5xx page is not a lost session: for an upload it "may have been sent" (reconcile), for a read a retry', () => {
+    for (const status of [500, 502, 503, 504]) {
+      const page = response(status, upstreamErrorPage(status), { 'content-type': 'text/html' });
+      assert.equal(detectGatewaySessionLoss(page, URL_), undefined, `HTTP ${status}`);
+      const problem = detectProblem(page);
+      assert.equal(problem?.kind, 'SERVER_ERROR', `HTTP ${status}`);
+      const upload = failureForProblem(problem!, { operation: 'BANCIWS uploadMesaj', idempotent: false });
+      assert.equal(upload.type, FAILURE_TYPES.ANSWER_LOST, 'never SESSION_LOST: that one is resent blindly');
+      assert.equal(upload.nonRetryable, true);
+      const read = failureForProblem(problem!, { operation: 'BANCIWS listaMesaje', idempotent: true });
+      assert.equal(read.type, FAILURE_TYPES.SERVER_ERROR);
+      assert.notEqual(read.nonRetryable, true);
+    }
+    // Even the APM's logon markup, when it comes with a 5xx status, is not proof the call was intercepted.
+    assert.equal(detectGatewaySessionLoss(response(502, gatewayLogonPage(), { 'content-type': 'text/html' }), URL_), undefined);
+  });
+
+  test('the WAF rejection page is not a lost session (a new login would not change it): GATEWAY_REJECTED, safe to resend', () => {
+    const waf = response(200, wafRejectedPage('1234567890123456789'), { 'content-type': 'text/html' });
+    assert.equal(detectGatewaySessionLoss(waf, URL_), undefined);
+    assert.equal(detectProblem(waf)?.kind, 'GATEWAY_REJECTED');
   });
 
   test('a lost session is retryable even for uploads (the gateway intercepted it); a refused certificate is not', () => {
@@ -64,6 +89,11 @@ describe('BANCIWS configuration and helpers', () => {
     assert.throws(() => parseBanciwsInstitutions('[{"id":"b","tenant":"acme","cui":"361820","zile":"48/24"}]'), /zile/);
     assert.throws(() => parseBanciwsInstitutions('[{"id":"b","tenant":"acme","cui":"361820","clientCert":"/c"}]'), /go together/);
     assert.throws(() => parseBanciwsInstitutions('{'), /JSON array/);
+  });
+
+  test('ANAF\'s "no messages" Mesaj_eroare is an empty list; other errors are not', () => {
+    for (const empty of [NO_MESSAGES, 'Nu exista mesaje', 'Nu exista mesaje in intervalul selectat', 'nu există mesaje', 'Nu sunt mesaje']) assert.equal(isNoMessagesAnswer(empty), true, empty);
+    for (const error of [undefined, '', 'Format incorect pentru Zile: 0', 'Nu aveti drept de interogare', 'Eroare tehnica']) assert.equal(isNoMessagesAnswer(error), false, String(error));
   });
 
   test('zileSince covers the attempt: hours up to a day, then days', () => {

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { AnswerArchiveError, readAnswerZip } from '../../activities/efactura/answer-zip';
 import { parseAnafMinute, romanianDay } from '../../lib/romanian-time';
+import { hostileArchive } from '../../sandbox/efactura/archive';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
 import { ublInvoice } from '../support/efactura';
 
@@ -59,6 +60,23 @@ describe('invoice inspection before anything is sent', () => {
     assert.equal(inspectInvoiceXml(Buffer.alloc(10 * 1024 * 1024 + 1, 0x20), 'UBL').ok, false);
   });
 
+  test('RASP: the buyer message root <header> in ANAF\'s namespace mfp:anaf:dgti:spv:reqMesaj:v1', () => {
+    const rasp = (ns: string | undefined) =>
+      xml(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<header${ns === undefined ? '' : ` xmlns="${ns}"`} index_incarcare="191823" message="mesaj de test, standard RASP"/>`);
+    const ok = inspectInvoiceXml(rasp('mfp:anaf:dgti:spv:reqMesaj:v1'), 'RASP');
+    assert.ok(ok.ok, JSON.stringify(ok));
+    const prefixed = inspectInvoiceXml(
+      xml('<m:header xmlns:m="mfp:anaf:dgti:spv:reqMesaj:v1" index_incarcare="191823" message="x"/>'),
+      'RASP',
+    );
+    assert.ok(prefixed.ok, JSON.stringify(prefixed));
+    for (const ns of [undefined, 'mfp:anaf:dgti:spv:respUploadFisier:v1', 'urn:example:other']) {
+      const r = inspectInvoiceXml(rasp(ns), 'RASP');
+      assert.equal(r.ok ? 'OK' : r.code, 'XML_WRONG_ROOT', `namespace ${ns}`);
+      assert.match(r.ok ? '' : r.message, /mfp:anaf:dgti:spv:reqMesaj:v1/);
+    }
+  });
+
   test('sameInvoice needs supplier, number and date, all equal', () => {
     const ours = { supplierCif: '1', number: 'A', issueDate: '2026-01-01' };
     assert.equal(sameInvoice({ ...ours }, ours), true);
@@ -85,6 +103,14 @@ describe("ANAF's answer archive", () => {
     assert.equal(a.uploadIndex, '5002');
     assert.equal(a.supplierCif, '14399840');
     assert.equal(a.duplicateOfIndex, '5001');
+  });
+
+  test("the sandbox's hostile answers (SANDBOX:ZIP_BOMB / SANDBOX:ZIP_TRUNCATED) are refused with the right code", async () => {
+    const files = { '5003.xml': Buffer.from('<Invoice/>'), 'semnatura_5003.xml': Buffer.from('<s/>') };
+    assert.equal(await refused(hostileArchive('bomb', files, Date.now())), 'ZIP_BOMB');
+    const cut = hostileArchive('truncated', files, Date.now());
+    assert.equal(cut.readUInt32LE(0), 0x04034b50, 'still looks like a ZIP at first');
+    assert.equal(await refused(cut), 'ZIP_MALFORMED');
   });
 
   test('a ZIP bomb is refused by its declared size', async () => {

@@ -2,13 +2,14 @@ import {
   ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   startChild,
   upsertSearchAttributes,
   WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
-// Thrown by startChild when the id is taken (REJECT_DUPLICATE): that is the deduplication.
+// Thrown by startChild when the id is running or completed: that is the deduplication.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BanciwsActivities } from '../../activities/banciws';
 import type { WebhookActivities } from '../../activities/webhooks';
@@ -20,9 +21,12 @@ import type { BanciwsInboxInput, BanciwsInboxItemInput, BanciwsInboxItemView, Ba
 /**
  * The institution's inbox. A Schedule per institution runs `banciwsInbox`, which lists
  * listaMesaje (its Zile window) and starts one `banciwsInboxItem` per message. The item's
- * workflow id is `<tenant>/banciws-inbox/<institution>-<id_portal>` with REJECT_DUPLICATE:
- * Temporal itself refuses a second start, so each id_portal is downloaded once however
- * often it is listed (within the namespace's retention; keep Zile shorter than it).
+ * workflow id is `<tenant>/banciws-inbox/<institution>-<id_portal>` with
+ * ALLOW_DUPLICATE_FAILED_ONLY: Temporal itself refuses a second start while an item runs or
+ * once it completed, so each id_portal is downloaded once however often it is listed (within
+ * the namespace's retention; keep Zile shorter than it). An item whose download failed even
+ * after its activity retries fails as a workflow (FAILED in the inbox listing), and the next
+ * poll that still lists it starts it again.
  */
 
 const NON_RETRYABLE = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused'];
@@ -57,7 +61,7 @@ export async function banciwsInbox(input: BanciwsInboxInput): Promise<BanciwsInb
       await startChild(banciwsInboxItem, {
         workflowId: `${input.tenant}/banciws-inbox/${inboxItemKey(input.institutionId, item.idPortal)}`,
         args: [child],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [
           { key: AnafTenant, value: input.tenant },
@@ -76,7 +80,9 @@ export async function banciwsInbox(input: BanciwsInboxInput): Promise<BanciwsInb
   return { listed: items.length, started, alreadyKnown };
 }
 
-/** One inbox message: downloaded once, stored, announced. */
+export const INBOX_DOWNLOAD_FAILED = 'BanciwsInboxDownloadFailed';
+
+/** One inbox message: downloaded once, stored, announced. A download that keeps failing fails the workflow, so the next poll retries it. */
 export async function banciwsInboxItem(input: BanciwsInboxItemInput): Promise<BanciwsInboxItemView> {
   const reads = proxyActivities<BanciwsActivities>({
     taskQueue: banciwsTaskQueueFor(workflowInfo().taskQueue),
@@ -103,6 +109,16 @@ export async function banciwsInboxItem(input: BanciwsInboxItemInput): Promise<Ba
       { key: AnafStage, value: 'DONE' },
       { key: AnafOutcome, value: 'FAILED' },
     ]);
+    // Items started before this change completed with `error` (and REJECT_DUPLICATE kept them from ever running again).
+    if (patched('banciws-inbox-item-fails-on-download-error')) {
+      // No webhook: the item is announced once, when a later run has downloaded it (same deliveryId).
+      throw ApplicationFailure.create({
+        type: INBOX_DOWNLOAD_FAILED,
+        message: `descarcare ${input.idPortal} for ${input.institutionId}: ${view.error}; the next inbox poll that lists it tries again`,
+        nonRetryable: true,
+        ...(err instanceof Error ? { cause: err } : {}),
+      });
+    }
   }
   if (input.callbackUrl) {
     try {

@@ -72,18 +72,20 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
   const uploads = proxyActivities<BanciwsActivities>({
     taskQueue: anafQueue,
     startToCloseTimeout: '4 minutes',
+    heartbeatTimeout: '20 seconds',
     // Once: a retried upload whose answer was lost could file the report twice. The workflow retries what is safe.
     retry: { maximumAttempts: 1 },
   });
   const reads = proxyActivities<BanciwsActivities>({
     taskQueue: anafQueue,
     startToCloseTimeout: '4 minutes',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '20 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE_READS },
   });
   const status = proxyActivities<BanciwsActivities>({
     taskQueue: anafQueue,
     startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '20 seconds',
     // Each retry is one stareMesaj; "processing" is benign: no history event per poll.
     retry: {
       initialInterval: Math.max(1_000, settings.firstPollDelayMs),

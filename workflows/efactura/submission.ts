@@ -1,6 +1,9 @@
 import {
+  ApplicationFailure,
   condition,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -27,7 +30,7 @@ import {
   UPLOAD_SAFE_TO_RETRY,
 } from '../shared/anaf-failures';
 import { anafTaskQueueFor } from '../task-queues';
-import { cancelSubmissionUpdate, resolveSignal, submissionQuery } from './definitions';
+import { cancelSubmissionUpdate, RESOLVE_REFUSALS, resolveSignal, resolveSubmissionUpdate, submissionQuery } from './definitions';
 import type { Decision, ResolveAction, SubmissionInput, SubmissionOutcome, SubmissionStage, SubmissionView } from './types';
 
 /**
@@ -42,7 +45,20 @@ import type { Decision, ResolveAction, SubmissionInput, SubmissionOutcome, Submi
  */
 
 /** Failure types, as the activities throw them (see activities/anaf/failures.ts, activities/efactura). */
-const T = { ...ANAF_FAILURE, NOT_READY: 'EfacturaNotReady', STATUS_REFUSED: 'EfacturaStatusRefused' } as const;
+const T = {
+  ...ANAF_FAILURE,
+  NOT_READY: 'EfacturaNotReady',
+  STATUS_REFUSED: 'EfacturaStatusRefused',
+  /** ANAF answered, but not in a shape we know (activities/efactura/anaf-efactura-client.ts). */
+  INVALID_ANSWER: 'EfacturaInvalidAnswer',
+} as const;
+/**
+ * Patches (workflow.patched) for changes in what the workflow does, so histories recorded
+ * before them replay: an unparseable upload answer is reconciled instead of failing; a
+ * resolve arriving when the submission is not stuck is ignored instead of kept for later.
+ */
+const PATCH_INVALID_UPLOAD_ANSWER = 'efactura-invalid-upload-answer-reconciles';
+const PATCH_RESOLVE_WHEN_STUCK = 'efactura-resolve-only-when-stuck';
 const MAX_DECISIONS = 50;
 const AUTH_TYPES = AUTH_FAILURE_TYPES;
 
@@ -52,6 +68,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
   const uploads = proxyActivities<EfacturaAnafActivities>({
     taskQueue: anafQueue,
     startToCloseTimeout: '3 minutes',
+    heartbeatTimeout: '20 seconds',
     // Once: a retry of a timed-out upload could file the invoice twice. The workflow retries what is safe.
     retry: { maximumAttempts: 1 },
     priority: { priorityKey: 1 },
@@ -59,7 +76,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
   const reads = proxyActivities<EfacturaAnafActivities>({
     taskQueue: anafQueue,
     startToCloseTimeout: '2 minutes',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: '20 seconds',
     retry: {
       initialInterval: '5 seconds',
       backoffCoefficient: 2,
@@ -140,7 +157,44 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
       },
     },
   );
+  /** Why an operator's decision cannot be taken now; undefined when the submission is stuck and waits for one. */
+  const resolveRefusal = (action: ResolveAction): { type: string; message: string } | undefined => {
+    if (state.stage === 'DONE' || state.outcome !== undefined) return { type: RESOLVE_REFUSALS.FINISHED, message: 'The submission has already ended' };
+    if (pendingResolve !== undefined) {
+      return { type: RESOLVE_REFUSALS.ALREADY_PENDING, message: `An operator decision (${pendingResolve.action}) is already waiting to be applied` };
+    }
+    if (state.stage === 'NEEDS_OPERATOR' || state.stage === 'RECONCILING') return undefined;
+    if (state.stage === 'WAITING_FOR_AUTHORIZATION') {
+      return action.action === 'ABANDON'
+        ? undefined
+        : { type: RESOLVE_REFUSALS.ACTION_NOT_ALLOWED, message: 'While it waits for an authorization the submission can only be abandoned' };
+    }
+    return {
+      type: RESOLVE_REFUSALS.NOT_STUCK,
+      message: `The submission is not stuck (stage ${state.stage}); resolve applies in NEEDS_OPERATOR, RECONCILING or WAITING_FOR_AUTHORIZATION`,
+    };
+  };
+  setHandler(
+    resolveSubmissionUpdate,
+    (action) => {
+      pendingResolve = action;
+      touch();
+      return state;
+    },
+    {
+      validator: (action) => {
+        const refusal = resolveRefusal(action);
+        if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
+      },
+    },
+  );
   setHandler(resolveSignal, (action) => {
+    const refusal = resolveRefusal(action);
+    if (refusal && patched(PATCH_RESOLVE_WHEN_STUCK)) {
+      // A signal cannot be refused; kept, it would be applied at some later, unrelated moment.
+      log.warn('e-Factura resolve signal ignored', { action: action.action, reason: refusal.message });
+      return;
+    }
     pendingResolve = action;
   });
   const takeResolve = (): ResolveAction | undefined => {
@@ -239,6 +293,8 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
         return waitForOperator(`could not check ANAF's listing for the lost upload: ${failureMessage(err)}`);
       }
       checked.push(...found.newlyChecked);
+      // A decision the operator took while the listing was being read wins over what it found.
+      if (pendingResolve !== undefined && patched(PATCH_RESOLVE_WHEN_STUCK)) return takeResolve()!;
       if (found.match) {
         decide('ADOPTED_LISTED_INDEX', `ANAF lists our invoice as index ${found.match.uploadIndex} (message ${found.match.messageId})`);
         return { action: 'ADOPT_INDEX', uploadIndex: found.match.uploadIndex };
@@ -306,7 +362,9 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
         }
         const n = state.attempts.length + 1;
         const at = new Date(startedAt).toISOString();
-        if (type === T.ANSWER_LOST || type === T.TIMEOUT || type === undefined) {
+        // An answer we cannot read came from ANAF, so the upload reached it: as good as lost.
+        const unreadable = type === T.INVALID_ANSWER && patched(PATCH_INVALID_UPLOAD_ANSWER);
+        if (type === T.ANSWER_LOST || type === T.TIMEOUT || type === undefined || unreadable) {
           // It may have reached ANAF. Anything we cannot classify counts as that, too.
           state.attempts.push({ n, startedAt: at, result: 'ANSWER_LOST', error: failureMessage(err) });
           lostInARow += 1;
@@ -359,6 +417,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
       const status = proxyActivities<EfacturaAnafActivities>({
         taskQueue: anafQueue,
         startToCloseTimeout: '1 minute',
+        heartbeatTimeout: '20 seconds',
         // Each retry is one stareMesaj; no history event per poll. Polls yield to uploads and downloads.
         retry: {
           initialInterval: settings.firstPollDelayMs,

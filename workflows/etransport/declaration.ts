@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -53,11 +54,19 @@ import type {
  * vehicle changes arrive by Update (API) or signal (Web UI), each uploaded the same careful
  * way and recorded with its own outcome. It warns before an unconfirmed UIT expires and
  * closes when the UIT expires or is deleted. Long-lived, so it continues as new every
- * `operationsPerRun` operations.
+ * `operationsPerRun` operations — once idle and every webhook has settled, so the follow-ups
+ * and expiry checks keep running while a slow receiver is retried (for up to days); whatever is
+ * still queued then is carried into the next run, never dropped.
  */
 
 const T = { ...ANAF_FAILURE, NOT_READY: 'EtransportNotReady', STATUS_REFUSED: 'EtransportStatusRefused' } as const;
 const MAX_DECISIONS = 100;
+/**
+ * Runs that reached `operationsPerRun` before this patch waited for pending webhooks (days, at
+ * worst) without serving follow-ups and then continued as new with an empty queue. Patched runs
+ * keep serving and continue as new once idle. Deprecate once no unpatched run is open.
+ */
+const CONTINUE_WHEN_IDLE = 'etransport-continue-as-new-when-idle';
 
 type Sent = { uploadIndex: string; uit?: string } | undefined;
 
@@ -69,6 +78,7 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
   const uploads = proxyActivities<EtransportAnafActivities>({
     taskQueue: anafQueue,
     startToCloseTimeout: '3 minutes',
+    heartbeatTimeout: '20 seconds',
     // Once: a retry of a timed-out upload could file the declaration twice. The workflow retries what is safe.
     retry: { maximumAttempts: 1 },
     priority: { priorityKey: 1 },
@@ -76,6 +86,7 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
   const reads = proxyActivities<EtransportAnafActivities>({
     taskQueue: anafQueue,
     startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '20 seconds',
     retry: {
       initialInterval: '5 seconds',
       backoffCoefficient: 2,
@@ -116,8 +127,12 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
   const queue: Array<{ record: OperationRecord; prepared: PreparedOperation }> = [];
   const requests: FollowUpRequest[] = [];
   const deliveries: Array<Promise<void>> = [];
+  /** Webhook deliveries not yet settled (delivered or given up). */
+  let unsettled = 0;
   let pendingResolve: ResolveAction | undefined;
   let closing = false;
+  /** This run is long enough: continue as new once idle and every webhook has settled. */
+  let continueWanted = false;
   const operationsAtStart = state.operations.length;
 
   const touch = () => {
@@ -155,6 +170,7 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
     const url = input.callbackUrl;
     if (!url) return;
     const deliveryId = `${workflowId}/${event}/${state.operations.length}/${state.decisions.length}`;
+    unsettled += 1;
     deliveries.push(
       webhooks
         .deliverWebhook({
@@ -165,14 +181,29 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
         })
         .then(
           (delivered) => {
+            unsettled -= 1;
             state.webhook = { url, state: 'DELIVERED', lastEvent: event, attempts: delivered.attempt };
           },
           (err: unknown) => {
+            unsettled -= 1;
             state.webhook = { url, state: 'FAILED', lastEvent: event, error: failureMessage(err) };
           },
         ),
     );
   };
+
+  function finishOp(op: OperationRecord, outcome: OperationOutcome, errors: string[] = []): void {
+    op.outcome = outcome;
+    op.stage = 'DONE';
+    if (errors.length) op.errors = errors;
+    op.finishedAt = now();
+    touch();
+  }
+
+  /** What the next run must still do: accepted operations not yet uploaded, signals not yet read. */
+  function pendingWork(): NonNullable<DeclarationInput['pending']> {
+    return { queued: queue.map(({ record, prepared }) => ({ operationId: record.id, prepared })), requests: [...requests] };
+  }
 
   function newRecord(prepared: PreparedOperation): OperationRecord {
     return {
@@ -198,10 +229,26 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
   }
 
   function followUpProblem(prepared: PreparedOperation): string | undefined {
+    if (closing) return `the declaration is closing (${state.outcome}): no more follow-up operations`;
     if (!accepting()) return `the UIT is not valid (${state.outcome ?? state.stage}): no follow-up operations`;
     if (!FOLLOW_UP_KINDS.includes(prepared.kind)) return `a ${prepared.kind} is not a follow-up operation; send a correction, deletion, confirmation or vehicle change`;
     if (prepared.uit !== state.uit) return `the document refers to UIT ${prepared.uit ?? '(none)'}, this declaration's UIT is ${state.uit}`;
     return undefined;
+  }
+
+  if (carried) {
+    // Follow-ups accepted (Update: 202 with an operationId) or signalled before the previous run continued as new.
+    for (const { operationId, prepared } of input.pending?.queued ?? []) {
+      const record = state.operations.find((o) => o.id === operationId && o.stage === 'QUEUED');
+      if (record) queue.push({ record, prepared });
+    }
+    requests.push(...(input.pending?.requests ?? []));
+    // Runs continued before follow-ups were carried over left their records QUEUED with nothing to upload.
+    for (const op of state.operations) {
+      if (op.stage === 'QUEUED' && !queue.some((q) => q.record === op)) {
+        finishOp(op, 'FAILED', ['not sent: lost when the declaration continued as new; send the operation again']);
+      }
+    }
   }
 
   setHandler(declarationQuery, () => state);
@@ -294,14 +341,6 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
     }
   }
 
-  const finishOp = (op: OperationRecord, outcome: OperationOutcome, errors: string[] = []) => {
-    op.outcome = outcome;
-    op.stage = 'DONE';
-    if (errors.length) op.errors = errors;
-    op.finishedAt = now();
-    touch();
-  };
-
   /** Uploads until ANAF gives an index; undefined when the operation ended without one (its outcome is set). */
   async function send(op: OperationRecord, prepared: PreparedOperation): Promise<Sent> {
     let safeRetries = 0;
@@ -390,6 +429,7 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
       const status = proxyActivities<EtransportAnafActivities>({
         taskQueue: anafQueue,
         startToCloseTimeout: '1 minute',
+        heartbeatTimeout: '20 seconds',
         retry: {
           initialInterval: settings.firstPollDelayMs,
           backoffCoefficient: 1.5,
@@ -483,6 +523,8 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
     }
     // Updates accepted before closing are answered; their operations are recorded as not sent.
     for (const { record } of queue.splice(0)) finishOp(record, 'FAILED', [`not sent: the declaration closed (${outcome})`]);
+    // Updates are refused while closing (the validator says why); signals cannot be, so each is recorded.
+    for (const request of requests.splice(0)) decide('-', 'FOLLOW_UP_REFUSED', `follow-up signal (${request.type}) refused: the declaration closed (${outcome})`);
     await condition(allHandlersFinished);
     state.finishedAt = now();
     setStage('DONE');
@@ -562,11 +604,16 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
           }
         }
         notify('etransport.operation.finished', { operation: { id: record.id, kind: record.kind, outcome: record.outcome, errors: record.errors } });
-        if ((state.operations.length - operationsAtStart >= settings.operationsPerRun || workflowInfo().continueAsNewSuggested) && !queue.length && !requests.length) {
-          decide('-', 'CONTINUED_AS_NEW', `after ${state.operations.length} operations (run ${state.run})`);
-          await drainDeliveries();
-          await condition(allHandlersFinished);
-          await continueAsNew<typeof etransportDeclaration>({ ...input, carried: state });
+        if (!continueWanted && (state.operations.length - operationsAtStart >= settings.operationsPerRun || workflowInfo().continueAsNewSuggested) && !queue.length && !requests.length) {
+          if (patched(CONTINUE_WHEN_IDLE)) {
+            continueWanted = true;
+          } else {
+            // Unpatched runs: their history waits here. Nothing that arrives meanwhile is lost: it is carried over.
+            decide('-', 'CONTINUED_AS_NEW', `after ${state.operations.length} operations (run ${state.run})`);
+            await drainDeliveries();
+            await condition(allHandlersFinished);
+            await continueAsNew<typeof etransportDeclaration>({ ...input, carried: state, pending: pendingWork() });
+          }
         }
         continue;
       }
@@ -585,8 +632,15 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
         notify('etransport.uit.expiring');
         continue;
       }
+      if (continueWanted && unsettled === 0) {
+        await condition(allHandlersFinished);
+        // Idle, webhooks settled: nothing in flight. Anything that still slipped in goes along (pendingWork).
+        decide('-', 'CONTINUED_AS_NEW', `after ${state.operations.length} operations (run ${state.run})`);
+        deliveries.length = 0;
+        await continueAsNew<typeof etransportDeclaration>({ ...input, carried: state, pending: pendingWork() });
+      }
       const wakeAt = mustWarn ? Math.min(warnAt, expiresAt) : expiresAt;
-      await condition(() => queue.length > 0 || requests.length > 0, Math.max(1, wakeAt - Date.now()));
+      await condition(() => queue.length > 0 || requests.length > 0 || (continueWanted && unsettled === 0), Math.max(1, wakeAt - Date.now()));
     }
   } catch (err) {
     if (isCancellation(err)) {

@@ -144,6 +144,11 @@ export interface DeclarationInput {
   settings: DeclarationSettings;
   /** Set by continueAsNew: the state so far. */
   carried?: DeclarationView;
+  /**
+   * Set by continueAsNew: follow-ups the previous run accepted but had not uploaded yet (their
+   * records are in `carried.operations`, stage QUEUED) and follow-up signals it had not read.
+   */
+  pending?: { queued: Array<{ operationId: string; prepared: PreparedOperation }>; requests: FollowUpRequest[] };
 }
 
 export interface ReconcileDeclarationInput {

@@ -1,0 +1,28 @@
+/**
+ * `npm run chaos`: the chaos suite in its full form (1,000 lifecycles by default;
+ * CHAOS_LIFECYCLES, CHAOS_SEED, CHAOS_TIMEOUT_SECONDS change it). Exit code 1 unless it passed.
+ */
+import { chaosPassed, runChaos } from './chaos-suite';
+
+async function main(): Promise<void> {
+  const lifecycles = Number(process.env.CHAOS_LIFECYCLES ?? 1000);
+  const report = await runChaos({
+    lifecycles,
+    workers: 2,
+    killEveryMs: (process.env.CHAOS_KILL_EVERY_SECONDS ?? '5-15').split('-').map((x) => Number(x) * 1000) as [number, number],
+    maxKills: Number(process.env.CHAOS_MAX_KILLS ?? 30),
+    restartTemporalAt: 0.4,
+    faults: true,
+    timeoutMs: Number(process.env.CHAOS_TIMEOUT_SECONDS ?? 1200) * 1000,
+    seed: Number(process.env.CHAOS_SEED ?? 7),
+    log: (line) => console.log(line),
+  });
+  console.log(JSON.stringify(report, null, 2));
+  console.log(chaosPassed(report) ? 'chaos: PASSED' : 'chaos: FAILED');
+  if (!chaosPassed(report)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
