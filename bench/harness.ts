@@ -88,6 +88,7 @@ export interface WorkerProcess {
 export class Harness {
   readonly workers = new Set<WorkerProcess>();
   private temporalPort = 0;
+  private onTemporalOutput?: (line: string) => void;
   private uiPort = 0;
 
   private constructor(
@@ -142,11 +143,14 @@ export class Harness {
       ...options.env,
     };
     const config = loadConfig(env, { generateDevSecrets: false });
-    const temporal = await startDevServer({ dataDir, namespace: config.temporal.namespace, port: temporalPort, uiPort });
+    const temporalLog = fs.createWriteStream(path.join(dataDir, 'temporal.log'), { flags: 'a' });
+    const onOutput = (line: string) => temporalLog.write(`${line}\n`);
+    const temporal = await startDevServer({ dataDir, namespace: config.temporal.namespace, port: temporalPort, uiPort, onOutput });
     const client = await connectClient(config, env.TEMPORAL_ADDRESS!);
     const app = createApp({ config, client, logger: createLogger({ level: 'silent' }) });
     server.on('request', app);
     const harness = new Harness(dataDir, config, env, sandbox, apiUrl, server, bundlePath, temporal, client);
+    harness.onTemporalOutput = onOutput;
     harness.temporalPort = temporalPort;
     harness.uiPort = uiPort;
     return harness;
@@ -200,6 +204,7 @@ export class Harness {
       namespace: this.config.temporal.namespace,
       port: this.temporalPort,
       uiPort: this.uiPort,
+      onOutput: this.onTemporalOutput,
     });
     return performance.now() - started;
   }

@@ -77,7 +77,7 @@ async function throughput(): Promise<void> {
   const harness = await Harness.start({
     label: 'bench-throughput',
     sandbox: { efactura: { processingDelayMs: 0, perMinuteLimit: 1_000_000_000 } },
-    env: { ANAF_CALLS_PER_MINUTE: '100000', EFACTURA_FIRST_POLL_SECONDS: '0', EFACTURA_MAX_POLL_INTERVAL_SECONDS: '1' },
+    env: { ANAF_CALLS_PER_MINUTE: '100000', EFACTURA_FIRST_POLL_SECONDS: '0.05', EFACTURA_MAX_POLL_INTERVAL_SECONDS: '1' },
   });
   try {
     const worker = await harness.spawnWorker();
@@ -163,7 +163,7 @@ async function budget(): Promise<void> {
     label: 'bench-budget',
     // The sandbox enforces ANAF's 1000 calls/min; the workers are configured for 950 (the default).
     sandbox: { efactura: { processingDelayMs: 0, perMinuteLimit: 1000 } },
-    env: { EFACTURA_FIRST_POLL_SECONDS: '0', EFACTURA_MAX_POLL_INTERVAL_SECONDS: '5' },
+    env: { EFACTURA_FIRST_POLL_SECONDS: '0.05', EFACTURA_MAX_POLL_INTERVAL_SECONDS: '5' },
   });
   try {
     // Two worker processes: a per-process limiter would allow twice the budget.

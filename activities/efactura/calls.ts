@@ -1,13 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AuthorizationKey } from '../../workflows/oauth/types';
-import { type TokenCallResult, TokenProvider } from '../oauth/token-provider';
+import { ANAF_CALL_TOKEN_CACHE_MS, type TokenCallResult, TokenProvider } from '../oauth/token-provider';
 import { EfacturaClient } from './anaf-efactura-client';
 import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 
 /** The e-Factura client and a token-carrying call, built once per worker for every e-Factura activity. */
 export function efacturaCalls(deps: EfacturaActivityDeps) {
   const anaf = new EfacturaClient({ apiBaseUrl: deps.config.anaf.apiBaseUrl });
-  const tokens = new TokenProvider(deps.client, deps.sealer);
+  const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS });
   const keyOf = (t: EfacturaTarget): AuthorizationKey => ({ tenant: t.tenant, cif: t.cif, scope: 'EFACTURA' });
 
   /** Runs `call` with the organization's EFACTURA token; a token ANAF refuses even after a refresh is final. */

@@ -7,7 +7,7 @@ import type { TokenSealer } from '../../lib/token-seal';
 import { followUpXml, inspectDeclarationXml, matchListedDeclaration, type ListedDeclaration } from '../../schemas/etransport-declaration';
 import type { FollowUpRequest, PreparedOperation, ReconcileDeclarationInput, ReconcileDeclarationResult } from '../../workflows/etransport/types';
 import type { AuthorizationKey } from '../../workflows/oauth/types';
-import { TokenProvider, type TokenCallResult } from '../oauth/token-provider';
+import { ANAF_CALL_TOKEN_CACHE_MS, TokenProvider, type TokenCallResult } from '../oauth/token-provider';
 import { EtransportClient, type CarrierTransport, type EtransportUploadAnswer, type InfoQuery } from './anaf-etransport-client';
 
 export interface EtransportActivityDeps {
@@ -48,7 +48,7 @@ export function listaDaysSince(sinceMs: number, now = Date.now()): number {
 /** e-Transport activities that call ANAF: registered on the rate-limited ANAF task queue. */
 export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
   const anaf = new EtransportClient({ apiBaseUrl: deps.config.anaf.apiBaseUrl });
-  const tokens = new TokenProvider(deps.client, deps.sealer);
+  const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS });
   const { blobs } = deps;
 
   return {

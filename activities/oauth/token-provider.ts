@@ -9,6 +9,12 @@ import { FAILURE_TYPES } from '../anaf/failures';
 export type TokenCallResult<T> = { ok: true; value: T } | { ok: false; unauthorized: true; status: number };
 
 const NEAR_EXPIRY_MS = 5 * 60 * 1000;
+/** ANAF-call activities reuse a token this long: ANAF itself rejects a revoked one, which ends in NOT_AUTHORIZED as before. */
+export const ANAF_CALL_TOKEN_CACHE_MS = 10_000;
+
+function nearExpiry(token: CurrentToken): boolean {
+  return token.accessTokenExpiresAt !== undefined && token.accessTokenExpiresAt - Date.now() < NEAR_EXPIRY_MS;
+}
 
 function notAuthorized(key: AuthorizationKey, why: string): ApplicationFailure {
   return ApplicationFailure.create({
@@ -28,13 +34,30 @@ export class TokenProvider {
   constructor(
     private readonly client: Client,
     private readonly sealer: TokenSealer,
+    /** cacheMs: how long an activity worker reuses the workflow's answer (0: ask every time, e.g. right after a revoke). */
+    private readonly options: { cacheMs: number } = { cacheMs: 0 },
   ) {}
 
   private handle(key: AuthorizationKey) {
     return this.client.workflow.getHandle(authorizationWorkflowId(key));
   }
 
+  /**
+   * The last answer of each authorization's query, for a few seconds: a busy worker would
+   * otherwise ask the authorization workflow once per ANAF call. A token ANAF rejects is
+   * refreshed through the workflow as always, and the refresh replaces the cached answer.
+   */
+  private readonly recent = new Map<string, { token: CurrentToken; at: number }>();
+
   private async current(key: AuthorizationKey): Promise<CurrentToken> {
+    const cached = this.recent.get(authorizationWorkflowId(key));
+    if (cached && Date.now() - cached.at < this.options.cacheMs && !nearExpiry(cached.token)) return cached.token;
+    const token = await this.query(key);
+    this.recent.set(authorizationWorkflowId(key), { token, at: Date.now() });
+    return token;
+  }
+
+  private async query(key: AuthorizationKey): Promise<CurrentToken> {
     let token: CurrentToken | null;
     try {
       token = await this.handle(key).query(currentTokenQuery);
@@ -43,7 +66,7 @@ export class TokenProvider {
       throw err;
     }
     if (!token) throw notAuthorized(key, 'revoked or needs re-authorization');
-    if (token.accessTokenExpiresAt !== undefined && token.accessTokenExpiresAt - Date.now() < NEAR_EXPIRY_MS) {
+    if (nearExpiry(token)) {
       return this.refresh(key, { staleTokenId: token.tokenId, reason: 'EXPIRED' });
     }
     return token;
@@ -59,7 +82,12 @@ export class TokenProvider {
     const id = `${authorizationWorkflowId(key)}|${req.reason}|${req.staleTokenId ?? ''}`;
     const existing = this.inflight.get(id);
     if (existing) return existing;
-    const pending = this.refreshOnce(key, req).finally(() => this.inflight.delete(id));
+    const pending = this.refreshOnce(key, req)
+      .then((token) => {
+        this.recent.set(authorizationWorkflowId(key), { token, at: Date.now() });
+        return token;
+      })
+      .finally(() => this.inflight.delete(id));
     this.inflight.set(id, pending);
     return pending;
   }
