@@ -69,6 +69,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     String(uiPort),
     '--db-filename',
     path.join(dbDir, 'dev.sqlite'),
+    // WAL with synchronous=NORMAL: survives a killed process (the chaos suite restarts on this file)
+    // without an fsync per transaction, which made the dev server disk-bound.
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     '--namespace',
     options.namespace,
     '--log-level',
