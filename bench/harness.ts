@@ -158,7 +158,9 @@ export class Harness {
 
   /** A worker process as production runs it; its output goes to DATA_DIR/worker-<pid>.log. */
   async spawnWorker(extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    // BENCH_WORKER_PROFILE=<dir>: a V8 CPU profile of each worker, written when it stops.
+    const profile = process.env.BENCH_WORKER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROFILE}`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'workers/main.ts'], {
       cwd: ROOT,
       // info: its "worker started" line is how we know it polls.
       env: { ...process.env, ...this.env, LOG_LEVEL: 'info', ...extraEnv, WORKFLOW_BUNDLE: this.bundlePath, TEMPORAL_VERSION_CHECK_DISABLED: '1' },
@@ -268,7 +270,14 @@ export class Harness {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.workers].map((w) => this.killWorker(w, 'SIGKILL')));
+    // Gracefully first (in-flight tasks finish, --cpu-prof profiles get written), then for sure.
+    await Promise.all(
+      [...this.workers].map(async (w) => {
+        const forced = setTimeout(() => w.child.kill('SIGKILL'), 10_000);
+        await this.killWorker(w, 'SIGTERM');
+        clearTimeout(forced);
+      }),
+    );
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.client.connection.close().catch(() => undefined);
