@@ -47,6 +47,8 @@ export interface AppConfig {
     /** financiart.anaf.ro (BANCIWS) has its own host, hence its own budget and queue. */
     banciwsTaskQueue: string;
     banciwsCallsPerSecond: number;
+    /** Workflows kept in the worker's memory between tasks; most of ours sleep for minutes to days. */
+    maxCachedWorkflows: number;
   };
   anaf: {
     env: AnafEnv;
@@ -324,6 +326,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       anafCallsPerSecond: read(env, 'ANAF_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
       banciwsTaskQueue: banciwsTaskQueueFor(taskQueue),
       banciwsCallsPerSecond: read(env, 'BANCIWS_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
+      maxCachedWorkflows: read(env, 'WORKER_MAX_CACHED_WORKFLOWS', z.coerce.number().int().min(0).max(100_000), 500),
     },
     anaf: {
       env: anafEnv,

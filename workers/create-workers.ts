@@ -59,6 +59,9 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: config.temporal.taskQueue,
     dataConverter,
     ...workflowSource,
+    // Bounded: the SDK's default grows with the heap (≈0.5 MB per cached run here); an evicted
+    // sleeping workflow is replayed when it next wakes, which is cheap for our short histories.
+    maxCachedWorkflows: config.temporal.maxCachedWorkflows,
     interceptors,
     sinks: lifecycleMetricsSinks(),
     activities: {
