@@ -18,6 +18,10 @@ export interface BlobRef {
 export interface BlobStore {
   put(tenant: string, bytes: Buffer, contentType: string): Promise<BlobRef>;
   get(key: string): Promise<Buffer>;
+  /** Stores bytes and remembers them under a tenant-scoped name (e.g. ANAF's download id). */
+  putNamed(tenant: string, name: string, bytes: Buffer, contentType: string): Promise<BlobRef>;
+  /** What was stored under that name, if anything. */
+  getNamed(tenant: string, name: string): Promise<Buffer | undefined>;
 }
 
 export class BlobNotFoundError extends Error {
@@ -28,6 +32,7 @@ export class BlobNotFoundError extends Error {
 }
 
 const KEY = /^([a-z0-9][a-z0-9-]{0,62}|_system)\/([0-9a-f]{64})$/;
+const NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
 export function sha256Hex(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -64,6 +69,38 @@ export class FileBlobStore implements BlobStore {
       return await fs.readFile(this.pathOf(key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);
+      throw err;
+    }
+  }
+
+  private namePath(tenant: string, name: string): string {
+    if (!NAME.test(name)) throw new Error(`malformed document name ${JSON.stringify(name)}`);
+    this.pathOf(`${tenant}/${'0'.repeat(64)}`); // validates the tenant
+    return path.join(this.root, tenant, 'names', name);
+  }
+
+  async putNamed(tenant: string, name: string, bytes: Buffer, contentType: string): Promise<BlobRef> {
+    const ref = await this.put(tenant, bytes, contentType);
+    const file = this.namePath(tenant, name);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    await fs.writeFile(tmp, ref.key, { mode: 0o600 });
+    await fs.rename(tmp, file);
+    return ref;
+  }
+
+  async getNamed(tenant: string, name: string): Promise<Buffer | undefined> {
+    let key: string;
+    try {
+      key = (await fs.readFile(this.namePath(tenant, name), 'utf8')).trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      return await this.get(key);
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) return undefined;
       throw err;
     }
   }

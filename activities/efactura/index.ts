@@ -57,6 +57,11 @@ const RECONCILE_MARGIN_MS = 5 * 60_000;
 /** Downloads per reconcile round: one activity task should stay close to one ANAF call of budget. */
 const RECONCILE_DOWNLOADS_PER_ROUND = 5;
 
+/** The stored copy of ANAF's archive for a download id (a message id in the listings). */
+function archiveName(downloadId: string): string {
+  return `efactura-download-${downloadId}`;
+}
+
 /** "Factura cu id_incarcare=… emisa de cif_emitent=X pentru cif_beneficiar=Y": rules out most messages without a download. */
 export function couldBeOurs(details: string, identity: InvoiceIdentity): boolean {
   const issuer = /cif_emitent=(\d+)/.exec(details)?.[1];
@@ -111,9 +116,10 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
 
     /** Downloads ANAF's answer ZIP, keeps it and its files in the blob store, reads the result. */
     async downloadAnswer(input: EfacturaTarget & { downloadId: string }): Promise<DownloadedAnswer> {
-      const bytes = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.downloadId));
+      const kept = await blobs.getNamed(input.tenant, archiveName(input.downloadId));
+      const bytes = kept ?? (await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.downloadId)));
       const archive = await readAnswerZipOrFail(bytes, `answer ${input.downloadId}`);
-      const zip = await blobs.put(input.tenant, bytes, 'application/zip');
+      const zip = kept ? await blobs.put(input.tenant, bytes, 'application/zip') : await blobs.putNamed(input.tenant, archiveName(input.downloadId), bytes, 'application/zip');
       if (archive.kind === 'ok') {
         return {
           zip,
@@ -151,10 +157,13 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
         for (const message of result.messages) {
           if (checked.has(message.id)) continue;
           if (!couldBeOurs(message.details, input.identity)) continue;
-          if (downloads >= RECONCILE_DOWNLOADS_PER_ROUND) return { newlyChecked, listed, more: true };
-          downloads += 1;
+          const kept = await blobs.getNamed(input.tenant, archiveName(message.id));
+          if (!kept) {
+            if (downloads >= RECONCILE_DOWNLOADS_PER_ROUND) return { newlyChecked, listed, more: true };
+            downloads += 1;
+          }
           Context.current().heartbeat({ page, checking: message.id });
-          const zip = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, message.id));
+          const zip = kept ?? (await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, message.id)));
           checked.add(message.id);
           newlyChecked.push(message.id);
           let archive;
@@ -163,6 +172,10 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
           } catch {
             continue;
           }
+          // Every reconciling submission of this organization compares the same messages: keep each
+          // archive so it is fetched once — ANAF allows 10 downloads per message per day, and the
+          // message's own submission still needs one.
+          if (!kept) await blobs.putNamed(input.tenant, archiveName(message.id), zip, 'application/zip');
           if (archive.kind !== 'ok') continue;
           const inspected = inspectInvoiceXml(archive.invoiceXml, input.standard);
           if (inspected.ok && sameInvoice(inspected.identity, input.identity)) {

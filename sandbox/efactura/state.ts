@@ -283,6 +283,11 @@ export class EfacturaState {
 
   // ------------------------------------------------------------ quotas
 
+  /** Calls counted today against a daily quota (tests: e.g. downloads of one message). */
+  dailyUsed(quota: DailyQuota, key: string): number {
+    return this.daily.day === romanianDay(this.now()) ? (this.daily.counts.get(`${quota}|${key}`) ?? 0) : 0;
+  }
+
   /** Counts a call against a daily quota; false (and nothing counted) once `limit` calls were made today. */
   takeDaily(quota: DailyQuota, key: string, limit: number): boolean {
     const day = romanianDay(this.now());

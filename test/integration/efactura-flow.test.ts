@@ -131,6 +131,26 @@ describe('e-Factura submissions through the API', () => {
     assert.notEqual(done.uploadIndex, otherDone.uploadIndex);
   });
 
+  test('submissions reconciling at once share the archives they compare: no message is downloaded twice', async () => {
+    const number = nextNumber();
+    const earlier = await Promise.all([1, 2, 3].map((i) => submitXml(`shared-${number}-${i}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number: `${number}-${i}` }))));
+    await Promise.all(earlier.map((r) => finished(stack, r.json.id)));
+    stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', times: 3, resetAfterReceive: true });
+    const lost = await Promise.all([4, 5, 6].map((i) => submitXml(`shared-${number}-${i}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number: `${number}-${i}` }))));
+    const views = await Promise.all(lost.map((r) => finished(stack, r.json.id)));
+    for (const v of views) {
+      assert.equal(v.outcome, 'ACCEPTED', JSON.stringify(v));
+      assert.ok(v.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(v.decisions));
+    }
+    for (let i = 1; i <= 6; i++) assert.equal(uploadsOf(`${number}-${i}`), 1);
+    // Three reconcilers compared up to five candidates each and every submission downloaded its own
+    // answer, yet ANAF's per-message quota (10 a day) was touched once per message.
+    const state = stack.sandbox.efactura.state;
+    const ids = state.uploads.filter((u) => u.number?.startsWith(`${number}-`)).map((u) => u.downloadId!);
+    assert.equal(ids.length, 6);
+    for (const id of ids) assert.equal(state.dailyUsed('descarcare', `test|${id}`), 1, `downloads of ${id}`);
+  });
+
   test('a 500 on upload (never processed): nothing listed after the listing delay, then one re-upload', async () => {
     const number = nextNumber();
     stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', times: 1, status: 500, body: 'Internal Server Error' });
