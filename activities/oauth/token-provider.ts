@@ -63,7 +63,11 @@ export class TokenProvider {
       token = await this.handle(key).query(currentTokenQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notAuthorized(key, 'never authorized');
-      throw err;
+      // Temporal unreachable or restarting: nothing has gone to ANAF yet, so any call may simply be retried.
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.NOT_SENT,
+        message: `could not read the ${key.scope} token of CIF ${key.cif}: ${(err as Error)?.message ?? String(err)}`,
+      });
     }
     if (!token) throw notAuthorized(key, 'revoked or needs re-authorization');
     if (nearExpiry(token)) {
