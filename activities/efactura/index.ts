@@ -78,6 +78,32 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
 
   const storeXml = (tenant: string, bytes: Buffer) => blobs.put(tenant, bytes, 'application/xml');
 
+  /**
+   * ANAF's archive for a download id, fetched once per tenant: every reconciling submission of an
+   * organization compares the same messages, and ANAF allows 10 downloads per message per day
+   * (the message's own submission still needs one). Readable archives are kept by download id;
+   * concurrent fetches in this worker share one download.
+   */
+  const fetching = new Map<string, Promise<{ bytes: Buffer; downloaded: boolean }>>();
+  const fetchArchive = (target: EfacturaTarget, downloadId: string): Promise<{ bytes: Buffer; downloaded: boolean }> => {
+    const key = `${target.tenant}|${downloadId}`;
+    const pending = fetching.get(key);
+    if (pending) return pending.then((r) => ({ ...r, downloaded: false }));
+    const fetch = (async () => {
+      const kept = await blobs.getNamed(target.tenant, archiveName(downloadId));
+      if (kept) return { bytes: kept, downloaded: false };
+      const bytes = await withToken(target, 'e-Factura descarcare', (token) => anaf.download(token, downloadId));
+      const readable = await readAnswerZip(bytes).then(
+        () => true,
+        () => false,
+      );
+      if (readable) await blobs.putNamed(target.tenant, archiveName(downloadId), bytes, 'application/zip');
+      return { bytes, downloaded: true };
+    })().finally(() => fetching.delete(key));
+    fetching.set(key, fetch);
+    return fetch;
+  };
+
   return {
     /**
      * One upload. Not idempotent at ANAF: a lost answer surfaces as a non-retryable
@@ -116,10 +142,9 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
 
     /** Downloads ANAF's answer ZIP, keeps it and its files in the blob store, reads the result. */
     async downloadAnswer(input: EfacturaTarget & { downloadId: string }): Promise<DownloadedAnswer> {
-      const kept = await blobs.getNamed(input.tenant, archiveName(input.downloadId));
-      const bytes = kept ?? (await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.downloadId)));
+      const { bytes } = await fetchArchive(input, input.downloadId);
       const archive = await readAnswerZipOrFail(bytes, `answer ${input.downloadId}`);
-      const zip = kept ? await blobs.put(input.tenant, bytes, 'application/zip') : await blobs.putNamed(input.tenant, archiveName(input.downloadId), bytes, 'application/zip');
+      const zip = await blobs.put(input.tenant, bytes, 'application/zip');
       if (archive.kind === 'ok') {
         return {
           zip,
@@ -157,13 +182,10 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
         for (const message of result.messages) {
           if (checked.has(message.id)) continue;
           if (!couldBeOurs(message.details, input.identity)) continue;
-          const kept = await blobs.getNamed(input.tenant, archiveName(message.id));
-          if (!kept) {
-            if (downloads >= RECONCILE_DOWNLOADS_PER_ROUND) return { newlyChecked, listed, more: true };
-            downloads += 1;
-          }
+          if (downloads >= RECONCILE_DOWNLOADS_PER_ROUND) return { newlyChecked, listed, more: true };
           Context.current().heartbeat({ page, checking: message.id });
-          const zip = kept ?? (await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, message.id)));
+          const { bytes: zip, downloaded } = await fetchArchive(input, message.id);
+          if (downloaded) downloads += 1;
           checked.add(message.id);
           newlyChecked.push(message.id);
           let archive;
@@ -172,10 +194,6 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
           } catch {
             continue;
           }
-          // Every reconciling submission of this organization compares the same messages: keep each
-          // archive so it is fetched once — ANAF allows 10 downloads per message per day, and the
-          // message's own submission still needs one.
-          if (!kept) await blobs.putNamed(input.tenant, archiveName(message.id), zip, 'application/zip');
           if (archive.kind !== 'ok') continue;
           const inspected = inspectInvoiceXml(archive.invoiceXml, input.standard);
           if (inspected.ok && sameInvoice(inspected.identity, input.identity)) {
