@@ -18,7 +18,7 @@ import { type DevServer, startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { connectClient } from '../lib/temporal-client';
 import { createSandbox, type RunningSandbox, type SandboxOptions } from '../sandbox';
-import { walkAuthorizePage } from '../test/support/sandbox';
+import { authorizeOrganization, ublInvoice } from '../test/support/efactura';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLIENT_ID = 'anaf-flow-bench-client';
@@ -234,20 +234,7 @@ export class Harness {
 
   /** Registers the organization and walks ANAF's consent page for e-Factura, as a user would. */
   async authorize(cif: string): Promise<void> {
-    const org = await this.api('POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
-    if (org.status !== 201 && org.json?.error?.code !== 'ORGANIZATION_EXISTS') throw new Error(`organization: ${org.text}`);
-    const created = await this.api('POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope: 'EFACTURA' } });
-    if (created.status !== 201) throw new Error(`authorization request: ${created.text}`);
-    const anafUrl = new URL(created.json.url as string);
-    const walked = await walkAuthorizePage(this.sandbox.url, {
-      clientId: anafUrl.searchParams.get('client_id')!,
-      redirectUri: anafUrl.searchParams.get('redirect_uri')!,
-      state: anafUrl.searchParams.get('state')!,
-      decision: 'approve',
-    });
-    const callback = await request(walked.location.toString());
-    const page = await callback.body.text();
-    if (callback.statusCode !== 200) throw new Error(`OAuth callback answered ${callback.statusCode}: ${page.slice(0, 200)}`);
+    await authorizeOrganization(this, BENCH_TENANT.key, cif);
   }
 
   /** Submits one invoice through the API; returns the submission (workflow) id. */
@@ -289,24 +276,7 @@ export class Harness {
 
 /** A small UBL invoice the sandbox accepts; `note` "SANDBOX:NOK" makes it rejected. */
 export function benchInvoice(supplierCif: string, buyerCif: string, number: string, note?: string): string {
-  const party = (role: string, cif: string) =>
-    `<cac:${role}><cac:Party><cac:PartyTaxScheme><cbc:CompanyID>RO${cif}</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>` +
-    `<cac:PartyLegalEntity><cbc:RegistrationName>Company ${cif}</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:${role}>`;
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">',
-    '<cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:efactura.mfinante.ro:CIUS-RO:1.0.1</cbc:CustomizationID>',
-    `<cbc:ID>${number}</cbc:ID>`,
-    '<cbc:IssueDate>2026-11-20</cbc:IssueDate>',
-    '<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>',
-    note ? `<cbc:Note>${note}</cbc:Note>` : '',
-    '<cbc:DocumentCurrencyCode>RON</cbc:DocumentCurrencyCode>',
-    party('AccountingSupplierParty', supplierCif),
-    party('AccountingCustomerParty', buyerCif),
-    '<cac:LegalMonetaryTotal><cbc:PayableAmount currencyID="RON">119.00</cbc:PayableAmount></cac:LegalMonetaryTotal>',
-    '</Invoice>',
-    '',
-  ].join('\n');
+  return ublInvoice({ supplierCif, buyerCif, number, ...(note ? { note } : {}) });
 }
 
 /** Runs `task` over `items` with at most `concurrency` in flight. */
