@@ -4,6 +4,7 @@ import { submissionQuery } from '../../workflows/efactura/definitions';
 import type { SubmissionView } from '../../workflows/efactura/types';
 import { walkAuthorizePage } from './sandbox';
 import type { Stack } from './stack';
+import { viewWhen } from './temporal';
 
 /** Test invoices (UBL / CIUS-RO shaped), small and readable. */
 export interface InvoiceSpec {
@@ -98,23 +99,9 @@ export async function finished(stack: Pick<Stack, 'client'>, id: string): Promis
   return (await stack.client.workflow.getHandle(id).result()) as SubmissionView;
 }
 
-/** The submission's view once `ready` holds, checked as the workflow moves on (query every 100 ms, bounded). */
-export async function submissionWhen(
-  stack: Pick<Stack, 'client'>,
-  id: string,
-  ready: (v: SubmissionView) => boolean,
-  timeoutMs = 30_000,
-): Promise<SubmissionView> {
-  const deadline = Date.now() + timeoutMs;
-  const handle = stack.client.workflow.getHandle(id);
-  for (;;) {
-    const description = await handle.describe();
-    const view = description.status.name === 'COMPLETED' ? ((await handle.result()) as SubmissionView) : await handle.query(submissionQuery);
-    if (ready(view)) return view;
-    if (description.status.name !== 'RUNNING') throw new Error(`submission ${id} ended (${description.status.name}) without reaching the awaited state: ${JSON.stringify(view)}`);
-    if (Date.now() > deadline) throw new Error(`submission ${id} did not reach the awaited state in ${timeoutMs} ms: ${JSON.stringify(view)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** The submission's view once `ready` holds, checked as the workflow moves on (bounded). */
+export function submissionWhen(stack: Pick<Stack, 'client'>, id: string, ready: (v: SubmissionView) => boolean, timeoutMs = 30_000): Promise<SubmissionView> {
+  return viewWhen(stack.client, id, submissionQuery, ready, timeoutMs);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { declarationQuery } from '../../workflows/etransport/definitions';
 import type { DeclarationView } from '../../workflows/etransport/types';
+import { viewWhen } from './temporal';
 
 /** Test declarations (e-Transport schema v2), small and readable. */
 export interface TransportSpec {
@@ -41,15 +42,6 @@ export function transportXml(s: TransportSpec): string {
 }
 
 /** The declaration's state once `ready` holds (checked as the workflow moves on; no fixed sleeps). */
-export async function declarationWhen(client: Client, id: string, ready: (v: DeclarationView) => boolean, timeoutMs = 30_000): Promise<DeclarationView> {
-  const deadline = Date.now() + timeoutMs;
-  const handle = client.workflow.getHandle(id);
-  for (;;) {
-    const description = await handle.describe();
-    const view = description.status.name === 'COMPLETED' ? ((await handle.result()) as DeclarationView) : await handle.query(declarationQuery);
-    if (ready(view)) return view;
-    if (description.status.name !== 'RUNNING') throw new Error(`declaration ${id} ended (${description.status.name}) without reaching the awaited state: ${JSON.stringify(view)}`);
-    if (Date.now() > deadline) throw new Error(`declaration ${id} did not reach the awaited state in ${timeoutMs} ms: ${JSON.stringify(view)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+export function declarationWhen(client: Client, id: string, ready: (v: DeclarationView) => boolean, timeoutMs = 30_000): Promise<DeclarationView> {
+  return viewWhen(client, id, declarationQuery, ready, timeoutMs);
 }

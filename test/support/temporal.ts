@@ -1,3 +1,5 @@
+import type { Client } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/workflow';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../lib/dev-server';
@@ -40,4 +42,21 @@ export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment
   });
   await addSearchAttributes(env.connection, env.namespace ?? 'default');
   return env;
+}
+
+/**
+ * A workflow's view (its query while running, its result once completed) as soon as `ready`
+ * holds: checked as the workflow moves on, every 100 ms, bounded — no fixed sleeps.
+ */
+export async function viewWhen<V>(client: Client, id: string, query: QueryDefinition<V>, ready: (v: V) => boolean, timeoutMs = 30_000): Promise<V> {
+  const deadline = Date.now() + timeoutMs;
+  const handle = client.workflow.getHandle(id);
+  for (;;) {
+    const description = await handle.describe();
+    const view = description.status.name === 'COMPLETED' ? ((await handle.result()) as V) : await handle.query(query);
+    if (ready(view)) return view;
+    if (description.status.name !== 'RUNNING') throw new Error(`${id} ended (${description.status.name}) without reaching the awaited state: ${JSON.stringify(view)}`);
+    if (Date.now() > deadline) throw new Error(`${id} did not reach the awaited state in ${timeoutMs} ms: ${JSON.stringify(view)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
