@@ -36,6 +36,10 @@ export async function getOrganization(ctx: ApiContext, tenant: string, cif: stri
   try {
     const description = await handle.describe();
     if (description.status.name !== 'RUNNING') throw organizationNotFound(cif);
+    // The record is immutable and its name/createdAt ride in the memo: no query, so no workflow
+    // task on a worker for every submission that checks its organization exists.
+    const memo = (description.memo ?? {}) as { name?: unknown; createdAt?: unknown };
+    if (typeof memo.name === 'string' && typeof memo.createdAt === 'string') return { tenant, cif, name: memo.name, createdAt: memo.createdAt };
     return await handle.query(organizationQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw organizationNotFound(cif);

@@ -3,19 +3,23 @@
  * too: given the same instant it always gives the same answer, which is all replay needs.
  */
 
-const PARTS = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Bucharest',
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
+// Built on first use: workflow code evaluates its modules once per workflow run (the SDK's
+// sandbox), and most runs never ask what day it is in Romania.
+let parts: Intl.DateTimeFormat | undefined;
+const romanianParts = () =>
+  (parts ??= new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Bucharest',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }));
 
 function partsOf(now: number): Record<string, string> {
-  return Object.fromEntries(PARTS.formatToParts(new Date(now)).map((p) => [p.type, p.value]));
+  return Object.fromEntries(romanianParts().formatToParts(new Date(now)).map((p) => [p.type, p.value]));
 }
 
 /** yyyy-mm-dd of the instant in Romania: the key of a daily quota. */

@@ -7,14 +7,13 @@ import {
   proxyActivities,
   setHandler,
   sleep,
-  upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { EfacturaAnafActivities } from '../../activities/efactura';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { msUntilNextRomanianDay, romanianDay } from '../../lib/romanian-time';
 import { AnafCif, AnafNeedsAttention, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../search-attributes';
+import { attributeWriter } from '../shared/attribute-writer';
 import {
   ANAF_FAILURE,
   attemptOf,
@@ -59,11 +58,14 @@ const T = {
  */
 const PATCH_INVALID_UPLOAD_ANSWER = 'efactura-invalid-upload-answer-reconciles';
 const PATCH_RESOLVE_WHEN_STUCK = 'efactura-resolve-only-when-stuck';
+/** Search attributes and memo written once per workflow task (workflows/shared/attribute-writer.ts). */
+const PATCH_COALESCED_ATTRIBUTES = 'efactura-coalesced-attributes';
 const MAX_DECISIONS = 50;
 const AUTH_TYPES = AUTH_FAILURE_TYPES;
 
 export async function efacturaSubmission(input: SubmissionInput): Promise<SubmissionView> {
   const { settings } = input;
+  const attributes = attributeWriter(patched(PATCH_COALESCED_ATTRIBUTES));
   const anafQueue = anafTaskQueueFor(workflowInfo().taskQueue);
   const uploads = proxyActivities<EfacturaAnafActivities>({
     taskQueue: anafQueue,
@@ -120,7 +122,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
     if (state.stage === stage) return;
     state.stage = stage;
     touch();
-    upsertSearchAttributes([{ key: AnafStage, value: stage }]);
+    attributes.set([{ key: AnafStage, value: stage }]);
   };
   const attention = (reason: string | undefined) => {
     const flag = reason !== undefined;
@@ -128,7 +130,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
     state.needsAttention = flag;
     if (reason) state.attentionReason = reason;
     else delete state.attentionReason;
-    upsertSearchAttributes([{ key: AnafNeedsAttention, value: flag }]);
+    attributes.set([{ key: AnafNeedsAttention, value: flag }]);
   };
   const decide = (decision: Decision['decision'], detail: string) => {
     state.decisions.push({ at: now(), decision, detail });
@@ -137,8 +139,8 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
   };
   const setIndex = (index: string) => {
     state.uploadIndex = index;
-    upsertSearchAttributes([{ key: AnafUploadIndex, value: index }]);
-    upsertMemo({ summary: `e-Factura ${input.standard} for CIF ${input.cif}: upload index ${index}` });
+    attributes.set([{ key: AnafUploadIndex, value: index }]);
+    attributes.memo({ summary: `e-Factura ${input.standard} for CIF ${input.cif}: upload index ${index}` });
   };
 
   setHandler(submissionQuery, () => state);
@@ -203,19 +205,19 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
     return action;
   };
 
-  upsertSearchAttributes([
+  attributes.set([
     { key: AnafTenant, value: input.tenant },
     { key: AnafService, value: 'efactura' },
     { key: AnafCif, value: input.cif },
     { key: AnafStage, value: 'QUEUED' },
   ]);
-  upsertMemo({ summary: `e-Factura ${input.standard} for CIF ${input.cif}: queued` });
+  attributes.memo({ summary: `e-Factura ${input.standard} for CIF ${input.cif}: queued` });
 
   async function finish(outcome: SubmissionOutcome, errors: string[] = []): Promise<SubmissionView> {
     state.outcome = outcome;
     if (errors.length) state.errors = errors;
-    upsertSearchAttributes([{ key: AnafOutcome, value: outcome }]);
-    upsertMemo({
+    attributes.set([{ key: AnafOutcome, value: outcome }]);
+    attributes.memo({
       summary: `e-Factura ${input.standard} for CIF ${input.cif}: ${outcome}${state.uploadIndex ? ` (index ${state.uploadIndex})` : ''}`,
     });
     if (outcome !== 'FAILED') attention(undefined);
@@ -242,6 +244,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
     }
     state.finishedAt = now();
     setStage('DONE');
+    attributes.flush();
     return state;
   }
 
@@ -521,9 +524,10 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
     if (isCancellation(err)) {
       // Temporal-level cancellation (Web UI / CLI): record it; an upload may have happened.
       state.outcome = 'CANCELLED';
-      upsertSearchAttributes([{ key: AnafOutcome, value: 'CANCELLED' }]);
+      attributes.set([{ key: AnafOutcome, value: 'CANCELLED' }]);
       state.finishedAt = now();
       setStage('DONE');
+      attributes.flush();
     }
     throw err;
   }
