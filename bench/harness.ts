@@ -156,11 +156,11 @@ export class Harness {
     return harness;
   }
 
-  /** A worker process as production runs it; its output goes to DATA_DIR/worker-<pid>.log. */
-  async spawnWorker(extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+  /** A worker process as production runs it (or another worker script); its output goes to DATA_DIR/worker-<pid>.log. */
+  async spawnWorker(extraEnv: Record<string, string> = {}, script = 'workers/main.ts'): Promise<WorkerProcess> {
     // BENCH_WORKER_PROFILE=<dir>: a V8 CPU profile of each worker, written when it stops.
     const profile = process.env.BENCH_WORKER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROFILE}`] : [];
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'workers/main.ts'], {
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
       cwd: ROOT,
       // info: its "worker started" line is how we know it polls.
       env: { ...process.env, ...this.env, LOG_LEVEL: 'info', ...extraEnv, WORKFLOW_BUNDLE: this.bundlePath, TEMPORAL_VERSION_CHECK_DISABLED: '1' },
