@@ -9,6 +9,7 @@ import { SIGNATURE_HEADER } from '../../activities/webhooks';
 import { withCheckDigit } from '../../schemas/cif';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../support/config';
 import { submissionWorkflowId } from '../../workflows/efactura/types';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../../workflows/search-attributes';
 import { authorizeOrganization, callApi, eventually, finished, submissionWhen, ublInvoice } from '../support/efactura';
 import { type Stack, startStack } from '../support/stack';
 
@@ -73,6 +74,45 @@ describe('e-Factura submissions through the API', () => {
     assert.equal(strFromU8(files[`${done.uploadIndex}.xml`]!), xml);
     const signature = await api('GET', `/v1/efactura/invoices/${encodeURIComponent(res.json.id)}/signature.xml`);
     assert.match(signature.text, /<ds:Signature/);
+  });
+
+  test('search attributes and memo: final values for the Web UI, written at most once per workflow task', async () => {
+    const number = nextNumber();
+    const res = await submitXml(`sa-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }));
+    assert.equal(res.status, 202, res.text);
+    const done = await finished(stack, res.json.id);
+    assert.equal(done.outcome, 'ACCEPTED');
+
+    const handle = stack.client.workflow.getHandle(res.json.id);
+    const description = await handle.describe();
+    const sa = description.typedSearchAttributes;
+    assert.equal(sa.get(AnafTenant), TENANT_A.tenant);
+    assert.equal(sa.get(AnafService), 'efactura');
+    assert.equal(sa.get(AnafCif), SELLER);
+    assert.equal(sa.get(AnafStage), 'DONE');
+    assert.equal(sa.get(AnafOutcome), 'ACCEPTED');
+    assert.equal(sa.get(AnafUploadIndex), done.uploadIndex);
+    assert.equal((description.memo as { summary?: string }).summary, `e-Factura UBL for CIF ${SELLER}: ACCEPTED (index ${done.uploadIndex})`);
+
+    // Each workflow task writes its changes in one upsert and one memo command, and none of what the API already set.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const perTask = new Map<string, { upserts: number; memos: number }>();
+    for (const e of events) {
+      const upsert = e.upsertWorkflowSearchAttributesEventAttributes;
+      const memo = e.workflowPropertiesModifiedEventAttributes;
+      const task = String((upsert ?? memo)?.workflowTaskCompletedEventId ?? '');
+      if (!task) continue;
+      const counts = perTask.get(task) ?? { upserts: 0, memos: 0 };
+      // The SDK's own TemporalChangeVersion upsert (from patched()) is not ours.
+      if (upsert && !upsert.searchAttributes?.indexedFields?.TemporalChangeVersion) counts.upserts += 1;
+      if (memo) counts.memos += 1;
+      perTask.set(task, counts);
+    }
+    for (const [task, counts] of perTask) {
+      assert.ok(counts.upserts <= 1 && counts.memos <= 1, `workflow task ${task}: ${JSON.stringify(counts)}`);
+    }
+    const firstTaskUpsert = events.find((e) => e.upsertWorkflowSearchAttributesEventAttributes && !e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields?.TemporalChangeVersion);
+    assert.deepEqual(Object.keys(firstTaskUpsert?.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}), ['AnafStage']);
   });
 
   test('rejected by ANAF validation (nok): typed errors from the error file', async () => {
