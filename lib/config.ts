@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { anafTaskQueueFor, banciwsTaskQueueFor } from '../workflows/task-queues';
+import { ANAF_PUBLISHED_DAILY_QUOTAS, type DailyQuotaLimits } from './anaf-daily-quotas';
 import { type BanciwsInstitution, parseBanciwsInstitutions } from './banciws-config';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 
@@ -114,6 +115,8 @@ export interface AppConfig {
     inboxOverlapMs: number;
     /** How far back an organization's first inbox sync looks (ANAF keeps 60 days). */
     inboxLookbackMs: number;
+    /** Calls per CUI per Romanian day each worker process makes before refusing them itself (lib/anaf-daily-quotas.ts). */
+    dailyQuotas: DailyQuotaLimits;
   };
   metrics: {
     /** The worker's /metrics port; undefined = not served. */
@@ -314,6 +317,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const days = z.coerce.number().positive().max(3650);
   const metricsPort = read(env, 'WORKER_METRICS_PORT', z.coerce.number().int().min(0).max(65535), 9464);
   const seconds = z.coerce.number().min(0).max(7 * 86_400);
+  const dailyQuota = z.coerce.number().int().min(1).max(10_000_000);
 
   return {
     temporal: {
@@ -379,6 +383,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       listingDelayMs: read(env, 'EFACTURA_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
       inboxOverlapMs: read(env, 'EFACTURA_INBOX_OVERLAP_MINUTES', z.coerce.number().int().min(0).max(24 * 60), anafEnv === 'sandbox' ? 2 : 60) * 60_000,
       inboxLookbackMs: read(env, 'EFACTURA_INBOX_LOOKBACK_DAYS', z.coerce.number().int().min(1).max(59), 7) * 24 * 3600_000,
+      // ANAF raises them on request (limiteApeluriAPI), hence configurable; the defaults are the published ones.
+      dailyQuotas: {
+        RASP_UPLOAD: read(env, 'EFACTURA_DAILY_RASP_UPLOADS', dailyQuota, ANAF_PUBLISHED_DAILY_QUOTAS.RASP_UPLOAD),
+        PAGINATED_LIST: read(env, 'EFACTURA_DAILY_PAGINATED_LISTINGS', dailyQuota, ANAF_PUBLISHED_DAILY_QUOTAS.PAGINATED_LIST),
+      },
     },
     metrics: {
       workerPort: metricsPort || undefined,

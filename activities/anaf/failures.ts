@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { QuotaRefusal } from '../../lib/anaf-daily-quotas';
 import { msUntilNextRomanianDay } from '../../lib/romanian-time';
 import { type AnafResponse, AnafTransportError, ResponseTooLargeError, redactUrl } from './http';
 
@@ -40,7 +41,11 @@ const DAILY_LIMIT = /S-au (?:facut|efectuat) deja|limita (?:maxima )?(?:de )?\d+
 const WAF_PAGE = /The requested URL was rejected|Request Rejected|support ID/i;
 
 function excerpt(text: string, max = 300): string {
-  const flat = text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  // ANAF's XML answers carry their words in attributes (errorMessage="…"): keep those values.
+  const flat = text
+    .replace(/<[^>]+>/g, (tag) => ` ${[...tag.matchAll(/\b\w*message\s*=\s*"([^"]*)"/gi)].map((m) => m[1]).join(' ')} `)
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
@@ -170,6 +175,35 @@ export interface FailureContext {
   now?: number;
 }
 
+/**
+ * A daily quota is spent: ANAF said so, or the worker's quota guard knows it without asking
+ * (quotaRefusedLocally). Hammering after a daily-limit answer can get the app blocked, so the
+ * caller waits for the next Romanian day (+ a margin for clocks that disagree with ANAF's).
+ */
+export function dailyLimitFailure(message: string, details: unknown[], now = Date.now()): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FAILURE_TYPES.DAILY_LIMIT,
+    message,
+    details,
+    nextRetryDelay: msUntilNextRomanianDay(now) + 5 * 60_000,
+  });
+}
+
+/** What ANAF's daily-limit answer becomes, thrown before calling: the workflows wait exactly as they would for ANAF's. */
+export function quotaRefusedLocally(operation: string, refusal: QuotaRefusal, now = Date.now()): ApplicationFailure {
+  const { reason, quota, cif, day, used, limit } = refusal;
+  const why =
+    reason === 'REFUSED_BY_ANAF'
+      ? `ANAF already answered that the ${quota} quota of CUI ${cif} is spent for ${day} (Romanian day)`
+      : `${used} ${quota} calls for CUI ${cif} were made on ${day} (Romanian day), the daily limit is ${limit}`;
+  const details = [{ kind: 'DAILY_LIMIT', refusedLocally: true, reason, quota, cif, day, used, limit }];
+  return dailyLimitFailure(`${operation}: refused locally by the daily quota guard, no ANAF call made: ${why}`, details, now);
+}
+
+export function isDailyLimitFailure(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.type === FAILURE_TYPES.DAILY_LIMIT;
+}
+
 /** The ApplicationFailure a problem becomes; the workflows' retry and reconcile logic keys on its type. */
 export function failureForProblem(problem: AnafProblem, ctx: FailureContext): ApplicationFailure {
   const message = `${ctx.operation}: ANAF answered ${problem.status}: ${problem.message}`;
@@ -178,13 +212,7 @@ export function failureForProblem(problem: AnafProblem, ctx: FailureContext): Ap
     case 'RATE_LIMITED':
       return ApplicationFailure.create({ type: FAILURE_TYPES.RATE_LIMITED, message, details, nextRetryDelay: problem.retryAfterMs });
     case 'DAILY_LIMIT':
-      // Hammering after a daily-limit answer can get the app blocked: wait for tomorrow (+ a margin).
-      return ApplicationFailure.create({
-        type: FAILURE_TYPES.DAILY_LIMIT,
-        message,
-        details,
-        nextRetryDelay: msUntilNextRomanianDay(ctx.now ?? Date.now()) + 5 * 60_000,
-      });
+      return dailyLimitFailure(message, details, ctx.now);
     case 'GATEWAY_REJECTED':
       // The F5 WAF refused the request before the service saw it: safe to retry even uploads.
       return ApplicationFailure.create({ type: FAILURE_TYPES.GATEWAY_REJECTED, message, details, nextRetryDelay: 30_000 });

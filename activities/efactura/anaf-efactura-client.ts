@@ -1,7 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { AnafDailyQuota, DailyQuotaGuard } from '../../lib/anaf-daily-quotas';
 import { hardenedXmlParser } from '../../lib/xml-parser';
 import { parseAnafMinute } from '../../lib/romanian-time';
 import { anafBearerCall, type BearerCallResult, type BearerRequest } from '../anaf/bearer-call';
+import { isDailyLimitFailure, quotaRefusedLocally } from '../anaf/failures';
 import type { AnafResponse } from '../anaf/http';
 import type { TokenCallResult } from '../oauth/token-provider';
 import type {
@@ -70,14 +72,38 @@ function flag(on: boolean | undefined): 'DA' | undefined {
 
 export class EfacturaClient {
   private readonly base: string;
+  private readonly quotas: DailyQuotaGuard;
 
-  constructor(options: { apiBaseUrl: string }) {
+  /** `quotas`: the worker process's one guard, shared by every client it builds (see calls.ts). */
+  constructor(options: { apiBaseUrl: string; quotas: DailyQuotaGuard }) {
     this.base = `${options.apiBaseUrl.replace(/\/+$/, '')}/FCTEL/rest`;
+    this.quotas = options.quotas;
   }
 
   /** One call; 401/403 come back as `unauthorized`, other problems are thrown classified. */
   private call(req: BearerRequest, ctx: { operation: string; idempotent: boolean }): Promise<BearerCallResult> {
     return anafBearerCall(req, ctx, (problem) => problem.kind === 'ANAF_ERROR' && EMPTY_LISTING.test(problem.message));
+  }
+
+  /**
+   * One call that spends a per-CUI daily quota: refused before calling once the quota is spent
+   * (as ANAF's own daily-limit answer would be), and ANAF's daily-limit answer marks it spent
+   * for the rest of the Romanian day, so no other activity of this process asks again.
+   */
+  private async callWithinQuota(
+    quota: AnafDailyQuota,
+    cif: string,
+    req: BearerRequest,
+    ctx: { operation: string; idempotent: boolean },
+  ): Promise<BearerCallResult> {
+    const decision = this.quotas.take(quota, cif);
+    if (!decision.allowed) throw quotaRefusedLocally(ctx.operation, decision);
+    try {
+      return await this.call(req, ctx);
+    } catch (err) {
+      if (isDailyLimitFailure(err)) this.quotas.markRefusedByAnaf(quota, cif, decision.day);
+      throw err;
+    }
   }
 
   private url(path: string, query: Record<string, string | undefined> = {}): string {
@@ -90,24 +116,24 @@ export class EfacturaClient {
   /** `upload` or `uploadb2c`: not idempotent at ANAF, so a lost answer is reported as such, never retried here. */
   async upload(token: string, p: UploadParams, invoice: Buffer): Promise<TokenCallResult<UploadAnswer>> {
     const operation = 'e-Factura upload';
-    const r = await this.call(
-      {
-        method: 'POST',
-        url: this.url(p.b2c ? 'uploadb2c' : 'upload', {
-          standard: p.standard,
-          cif: p.cif,
-          extern: flag(p.extern),
-          autofactura: flag(p.autofactura),
-          executare: flag(p.executare),
-        }),
-        body: invoice,
-        token,
-        contentType: 'text/plain',
-        accept: 'application/xml',
-        timeoutMs: 120_000,
-      },
-      { operation, idempotent: false },
-    );
+    const req: BearerRequest = {
+      method: 'POST',
+      url: this.url(p.b2c ? 'uploadb2c' : 'upload', {
+        standard: p.standard,
+        cif: p.cif,
+        extern: flag(p.extern),
+        autofactura: flag(p.autofactura),
+        executare: flag(p.executare),
+      }),
+      body: invoice,
+      token,
+      contentType: 'text/plain',
+      accept: 'application/xml',
+      timeoutMs: 120_000,
+    };
+    const ctx = { operation, idempotent: false };
+    // ANAF limits RASP files (buyer messages) per CUI per day; invoices have no daily limit.
+    const r = p.standard === 'RASP' ? await this.callWithinQuota('RASP_UPLOAD', p.cif, req, ctx) : await this.call(req, ctx);
     if (!r.ok) return r;
     const header = headerOf(r.res, operation);
     const dateResponse = str(header, 'dateResponse');
@@ -170,7 +196,9 @@ export class EfacturaClient {
     q: { cif: string; startTime: number; endTime: number; page: number; filter?: MessageFilter },
   ): Promise<TokenCallResult<MessagePage>> {
     const operation = 'e-Factura listaMesajePaginatieFactura';
-    const r = await this.call(
+    const r = await this.callWithinQuota(
+      'PAGINATED_LIST',
+      q.cif,
       {
         method: 'GET',
         url: this.url('listaMesajePaginatieFactura', {

@@ -10,7 +10,7 @@ import { readAnswerZip, readAnswerZipOrFail } from './answer-zip';
 import type { EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
 
 export interface EfacturaActivityDeps {
-  config: Pick<AppConfig, 'anaf'>;
+  config: Pick<AppConfig, 'anaf' | 'efactura'>;
   client: Client;
   sealer: TokenSealer;
   blobs: BlobStore;
