@@ -330,7 +330,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       anafCallsPerSecond: read(env, 'ANAF_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
       banciwsTaskQueue: banciwsTaskQueueFor(taskQueue),
       banciwsCallsPerSecond: read(env, 'BANCIWS_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
-      maxCachedWorkflows: read(env, 'WORKER_MAX_CACHED_WORKFLOWS', z.coerce.number().int().min(0).max(100_000), 500),
+      maxCachedWorkflows: read(env, 'WORKER_MAX_CACHED_WORKFLOWS', z.coerce.number().int().min(0).max(100_000), 200),
     },
     anaf: {
       env: anafEnv,

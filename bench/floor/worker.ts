@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     namespace,
     taskQueue,
     workflowsPath: require.resolve('./workflow'),
-    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 500),
+    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 200),
   });
   const anaf = await Worker.create({
     connection,
