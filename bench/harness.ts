@@ -18,6 +18,7 @@ import { type DevServer, startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { connectClient } from '../lib/temporal-client';
 import { createSandbox, type RunningSandbox, type SandboxOptions } from '../sandbox';
+import { WORKER_STALLED_EXIT_CODE } from '../workers/stall-watchdog';
 import { authorizeOrganization, ublInvoice } from '../test/support/efactura';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -87,6 +88,9 @@ export interface WorkerProcess {
 
 export class Harness {
   readonly workers = new Set<WorkerProcess>();
+  /** Workers that exited wedged and were replaced. */
+  stallRestarts = 0;
+  private closing = false;
   private temporalPort = 0;
   private onTemporalOutput?: (line: string) => void;
   private uiPort = 0;
@@ -172,7 +176,14 @@ export class Harness {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const worker: WorkerProcess = { child, pid: child.pid!, exited };
     this.workers.add(worker);
-    void exited.then(() => this.workers.delete(worker));
+    void exited.then((code) => {
+      this.workers.delete(worker);
+      // Its watchdog found it wedged (workers/stall-watchdog.ts): restart it, as a supervisor would.
+      if (code === WORKER_STALLED_EXIT_CODE && !this.closing) {
+        this.stallRestarts += 1;
+        void this.spawnWorker(extraEnv, script);
+      }
+    });
     // Ready when it logs "worker started" (JSON line) or dies.
     await new Promise<void>((resolve, reject) => {
       let seen = '';
@@ -257,6 +268,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     // Gracefully first (in-flight tasks finish, --cpu-prof profiles get written), then for sure.
     await Promise.all(
       [...this.workers].map(async (w) => {

@@ -265,7 +265,7 @@ async function waiting(): Promise<void> {
   });
   try {
     // Upload phase with a raised budget (a bench shortcut), then the real budget while they wait.
-    let worker = await harness.spawnWorker();
+    await harness.spawnWorker();
     await harness.authorize(SELLER);
     const t0 = performance.now();
     await pool(
@@ -276,8 +276,9 @@ async function waiting(): Promise<void> {
     while (harness.sandbox.efactura.state.counters.uploads < count) await sleep(500);
     const uploadedAt = performance.now();
     const uploadSeconds = (uploadedAt - t0) / 1000;
-    await harness.killWorker(worker, 'SIGTERM');
-    worker = await harness.spawnWorker({ ANAF_CALLS_PER_MINUTE: '950' });
+    // All of them: a wedged uploader may have been replaced meanwhile (harness.stallRestarts).
+    await Promise.all([...harness.workers].map((w) => harness.killWorker(w, 'SIGTERM')));
+    const worker = await harness.spawnWorker({ ANAF_CALLS_PER_MINUTE: '950' });
     // Measure them waiting: every first-poll timer (60 s after its upload) has fired and handed
     // the submission to its polling activity, so no workflow has anything to do in the window.
     await sleep(Math.max(10_000, uploadedAt + 75_000 - performance.now()));
@@ -302,6 +303,7 @@ async function waiting(): Promise<void> {
     const sorted = [...perSecond].sort((a, b) => a - b);
     const running = (await harness.client.workflow.count(`TaskQueue = '${harness.config.temporal.taskQueue}' AND ExecutionStatus = 'Running'`)).count;
     out(`\n[3] Waiting at scale: ${count} submissions "in prelucrare" at once (uploaded in ${fmt(uploadSeconds)} s), ${running} workflows running; worker restarted with the 950/min budget, measured for ${window} s`);
+    if (harness.stallRestarts) out(`    worker restarts by the stall watchdog during the run: ${harness.stallRestarts} (figures below are from the replacement)`);
     out(`    worker RSS max ${fmt(maxRss, 0)} MB (target ≤ 400: ${verdict(maxRss <= 400)}); worker CPU ${fmt(cpuShare * 100)}% of one core (target ≤ 5%: ${verdict(cpuShare <= 0.05)})`);
     out(`    stareMesaj polls: ${polls} in ${window} s = ${fmt(mean)}/s; per second p50 ${percentile(sorted, 50)} max ${sorted.at(-1)} sd ${fmt(sd)} (spread = max within 2× mean: ${verdict((sorted.at(-1) ?? 0) <= Math.max(2 * mean, mean + 3))})`);
   } finally {

@@ -50,6 +50,8 @@ export interface AppConfig {
     banciwsCallsPerSecond: number;
     /** Workflows kept in the worker's memory between tasks; most of ours sleep for minutes to days. */
     maxCachedWorkflows: number;
+    /** A workflow worker with neither a poll nor an activation for this long exits to be restarted; 0: never. */
+    stallExitMs: number;
   };
   anaf: {
     env: AnafEnv;
@@ -331,6 +333,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       banciwsTaskQueue: banciwsTaskQueueFor(taskQueue),
       banciwsCallsPerSecond: read(env, 'BANCIWS_CALLS_PER_MINUTE', z.coerce.number().positive().max(100_000), 950) / 60,
       maxCachedWorkflows: read(env, 'WORKER_MAX_CACHED_WORKFLOWS', z.coerce.number().int().min(0).max(100_000), 200),
+      stallExitMs: read(env, 'WORKER_STALL_EXIT_SECONDS', z.coerce.number().int().min(0).max(86_400), 120) * 1000,
     },
     anaf: {
       env: anafEnv,

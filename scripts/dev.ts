@@ -4,6 +4,7 @@ import { loadConfig } from '../lib/config';
 import { DEV_BANCIWS_CUI, ensureDevPki } from '../sandbox/banciws/dev-pki';
 import { type DevServer, startDevServer, waitForTemporal } from '../lib/dev-server';
 import { MissingBinaryError } from '../lib/temporal-binaries';
+import { WORKER_STALLED_EXIT_CODE } from '../workers/stall-watchdog';
 
 /**
  * `npm run dev`: the whole product on embedded defaults — a Temporal dev server (unless
@@ -39,6 +40,13 @@ function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Child
   child.stderr?.on('data', (c: Buffer) => prefixed(name, c));
   child.once('exit', (code, signal) => {
     if (stopping) return;
+    children.splice(children.indexOf(child), 1);
+    if (code === WORKER_STALLED_EXIT_CODE) {
+      // Its watchdog found the workflow side wedged: a fresh process picks the work up.
+      log(`${name} exited to be restarted (wedged); starting it again`);
+      startChild(name, script, env);
+      return;
+    }
     log(`${name} exited (${signal ?? code}); stopping everything`);
     void shutdown(1);
   });

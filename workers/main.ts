@@ -9,6 +9,7 @@ import { ensureBanciwsInboxSchedules } from './banciws-schedules';
 import { BUNDLE_PATH } from './build-bundle';
 import { createWorkers, runWorkers } from './create-workers';
 import { startMetricsServer } from './metrics-server';
+import { WORKER_STALLED_EXIT_CODE, watchWorkflowProgress } from './stall-watchdog';
 import { ensureSchedules } from './schedules';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -48,6 +49,13 @@ async function main(): Promise<void> {
     logger,
     workflowBundle: prebundled ? { codePath: prebundled } : undefined,
   });
+  const stopWatchdog = config.temporal.stallExitMs
+    ? watchWorkflowProgress(workers[0]!, {
+        stallMs: config.temporal.stallExitMs,
+        logger,
+        onStall: () => setTimeout(() => process.exit(WORKER_STALLED_EXIT_CODE), 200),
+      })
+    : undefined;
   logger.info(
     {
       address,
@@ -63,6 +71,7 @@ async function main(): Promise<void> {
   try {
     await runWorkers(workers);
   } finally {
+    stopWatchdog?.();
     await connection.close();
     await client.connection.close();
     await metrics?.close();
