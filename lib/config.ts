@@ -50,7 +50,7 @@ export interface AppConfig {
     banciwsCallsPerSecond: number;
     /** Workflows kept in the worker's memory between tasks; most of ours sleep for minutes to days. */
     maxCachedWorkflows: number;
-    /** A workflow worker with neither a poll nor an activation for this long exits to be restarted; 0: never. */
+    /** A worker that stops polling its workflow queue while work waits there this long exits to be restarted; 0: never. */
     stallExitMs: number;
   };
   anaf: {

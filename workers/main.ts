@@ -10,6 +10,7 @@ import { BUNDLE_PATH } from './build-bundle';
 import { createWorkers, runWorkers } from './create-workers';
 import { startMetricsServer } from './metrics-server';
 import { WORKER_STALLED_EXIT_CODE, watchWorkflowProgress } from './stall-watchdog';
+import { workflowQueueProbe } from './workflow-queue-probe';
 import { ensureSchedules } from './schedules';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     workflowBundle: prebundled ? { codePath: prebundled } : undefined,
   });
   const stopWatchdog = config.temporal.stallExitMs
-    ? watchWorkflowProgress(workers[0]!, {
+    ? watchWorkflowProgress(workflowQueueProbe(client, config.temporal.namespace, config.temporal.taskQueue, workers[0]!.options.identity), {
         stallMs: config.temporal.stallExitMs,
         logger,
         onStall: () => setTimeout(() => process.exit(WORKER_STALLED_EXIT_CODE), 200),

@@ -3,58 +3,62 @@ import type { Logger } from '../lib/logger';
 /** The worker's exit code when the watchdog finds its workflow side wedged; supervisors restart on it. */
 export const WORKER_STALLED_EXIT_CODE = 75;
 
-/** What the watchdog reads of a Temporal Worker (a structural subset, so it can be tested alone). */
-export interface WatchedWorker {
-  numInFlightActivations$: { subscribe(next: (inFlight: number) => void): { unsubscribe(): void } };
-  getState(): string;
-  getStatus(): { hasOutstandingWorkflowPoll: boolean };
+/** What the server says about the worker's workflow task queue (see `workflowQueueProbe`). */
+export interface QueueObservation {
+  /** Age of the oldest workflow task waiting on the queue; 0 when nothing waits. */
+  backlogAgeMs: number;
+  /** Since this worker last polled that queue, as the server saw it; undefined when it is not listed at all. */
+  lastPollAgoMs: number | undefined;
 }
 
 export interface StallWatchdogOptions {
-  /** How long without any workflow progress counts as wedged. */
+  /** How long work may wait while this worker does not poll before it counts as wedged. */
   stallMs: number;
-  /** How often the worker's status is sampled. */
+  /** How often the server is asked. */
   sampleMs?: number;
-  logger: Pick<Logger, 'error'>;
+  logger: Pick<Logger, 'error' | 'debug'>;
   /** What to do when wedged (the worker process exits with WORKER_STALLED_EXIT_CODE). */
   onStall: () => void;
 }
 
 /**
- * A healthy workflow worker is always either processing activations or waiting in a long
- * poll for the next one. The 10,000-waiting benchmark once saw the SDK core log "Extra buffered
- * run should not have produced an activation" and then neither: no poll on the task queue, no
- * activation, a backlog of thousands growing — for good, with the process alive and its
- * activities still running. Nothing is lost in that state, but nothing moves either, so the
- * watchdog turns it into a restart: Temporal hands the work to the next worker.
+ * The 10,000-waiting benchmark saw the SDK core log "Extra buffered run should not have produced
+ * an activation" and then stop polling the workflow task queue for good, twice, while the
+ * process stayed alive: its sticky queue and activities went on, thousands of new workflows
+ * waited. Nothing is lost in that state, but nothing new moves, so the watchdog turns it into a
+ * restart: Temporal hands the work to the next worker process.
  *
- * Wedged = for `stallMs`, no activation started or finished AND no sample saw an outstanding
- * workflow poll. A busy worker changes its in-flight count; an idle one sits in a poll.
+ * Wedged = the server reports workflow tasks waiting for longer than `stallMs` while this
+ * worker has not polled the queue for `stallMs` (a healthy worker, however busy, keeps polling
+ * while there is a backlog), seen twice in a row. A probe that fails (server away) says nothing.
  */
-export function watchWorkflowProgress(worker: WatchedWorker, options: StallWatchdogOptions): () => void {
-  const sampleMs = options.sampleMs ?? Math.max(1_000, Math.floor(options.stallMs / 12));
-  let lastProgress = Date.now();
+export function watchWorkflowProgress(probe: () => Promise<QueueObservation>, options: StallWatchdogOptions): () => void {
+  const sampleMs = options.sampleMs ?? Math.max(1_000, Math.floor(options.stallMs / 8));
   let stopped = false;
-  const activations = worker.numInFlightActivations$.subscribe(() => {
-    lastProgress = Date.now();
-  });
-  const timer = setInterval(() => {
-    if (stopped || worker.getState() !== 'RUNNING') return;
-    const status = worker.getStatus();
-    if (status.hasOutstandingWorkflowPoll) {
-      lastProgress = Date.now();
-      return;
+  let suspicious = 0;
+  let probing = false;
+  const check = async () => {
+    if (stopped || probing) return;
+    probing = true;
+    try {
+      const seen = await probe();
+      const wedged = seen.backlogAgeMs >= options.stallMs && (seen.lastPollAgoMs === undefined || seen.lastPollAgoMs >= options.stallMs);
+      suspicious = wedged ? suspicious + 1 : 0;
+      if (suspicious < 2 || stopped) return;
+      options.logger.error({ ...seen }, 'workflow worker wedged: work waits and this worker has stopped polling; exiting for a restart');
+      stop();
+      options.onStall();
+    } catch (err) {
+      options.logger.debug({ err }, 'stall watchdog could not ask the server');
+    } finally {
+      probing = false;
     }
-    if (Date.now() - lastProgress < options.stallMs) return;
-    options.logger.error({ status, stalledForMs: Date.now() - lastProgress }, 'workflow worker wedged: no poll and no activation; exiting for a restart');
-    stop();
-    options.onStall();
-  }, sampleMs);
+  };
+  const timer = setInterval(() => void check(), sampleMs);
   timer.unref();
   const stop = () => {
     stopped = true;
     clearInterval(timer);
-    activations.unsubscribe();
   };
   return stop;
 }

@@ -1,83 +1,62 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, mock, test } from 'node:test';
-import { watchWorkflowProgress, type WatchedWorker } from '../../workers/stall-watchdog';
+import { type QueueObservation, watchWorkflowProgress } from '../../workers/stall-watchdog';
 
-/** A worker whose poll state and activations the test drives. */
-function fakeWorker() {
-  const listeners = new Set<(n: number) => void>();
-  let inFlight = 0;
-  const worker: WatchedWorker & { polling: boolean; activation(): void } = {
-    polling: true,
-    numInFlightActivations$: {
-      subscribe(next) {
-        listeners.add(next);
-        return { unsubscribe: () => listeners.delete(next) };
-      },
-    },
-    getState: () => 'RUNNING',
-    getStatus: () => ({ hasOutstandingWorkflowPoll: worker.polling }),
-    activation() {
-      inFlight += 1;
-      for (const l of listeners) l(inFlight);
-      inFlight -= 1;
-      for (const l of listeners) l(inFlight);
-    },
-  };
-  return worker;
-}
+const silent = { error: () => undefined, debug: () => undefined };
+const STALL = 120_000;
+const SAMPLE = 15_000;
 
-const silent = { error: () => undefined };
+/** Lets the watchdog's async check (started by a timer) finish. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-beforeEach(() => mock.timers.enable({ apis: ['setInterval', 'Date'] }));
-afterEach(() => mock.timers.reset());
-
-test('an idle worker sitting in its long poll is never wedged', () => {
-  const worker = fakeWorker();
-  let stalled = 0;
-  const stop = watchWorkflowProgress(worker, { stallMs: 60_000, sampleMs: 5_000, logger: silent, onStall: () => stalled++ });
-  mock.timers.tick(10 * 60_000);
-  assert.equal(stalled, 0);
-  stop();
-});
-
-test('a busy worker (activations, no poll outstanding) is not wedged', () => {
-  const worker = fakeWorker();
-  worker.polling = false;
-  let stalled = 0;
-  const stop = watchWorkflowProgress(worker, { stallMs: 60_000, sampleMs: 5_000, logger: silent, onStall: () => stalled++ });
-  for (let i = 0; i < 120; i++) {
-    worker.activation();
-    mock.timers.tick(5_000);
-  }
-  assert.equal(stalled, 0);
-  stop();
-});
-
-test('neither poll nor activation for the whole window: wedged, reported once', () => {
-  const worker = fakeWorker();
+async function run(observations: Array<QueueObservation | Error>) {
   let stalled = 0;
   const errors: unknown[] = [];
-  watchWorkflowProgress(worker, { stallMs: 60_000, sampleMs: 5_000, logger: { error: (o: unknown) => errors.push(o) }, onStall: () => stalled++ });
-  worker.activation();
-  worker.polling = false;
-  mock.timers.tick(55_000);
-  assert.equal(stalled, 0, 'not before stallMs');
-  mock.timers.tick(10_000);
-  assert.equal(stalled, 1);
-  mock.timers.tick(5 * 60_000);
-  assert.equal(stalled, 1, 'the watchdog stops after reporting');
-  assert.equal(errors.length, 1);
+  let i = 0;
+  const stop = watchWorkflowProgress(
+    async () => {
+      const o = observations[Math.min(i++, observations.length - 1)]!;
+      if (o instanceof Error) throw o;
+      return o;
+    },
+    { stallMs: STALL, sampleMs: SAMPLE, logger: { ...silent, error: (o: unknown) => errors.push(o) }, onStall: () => stalled++ },
+  );
+  for (let n = 0; n < observations.length + 3; n++) {
+    mock.timers.tick(SAMPLE);
+    await settle();
+  }
+  stop();
+  return { stalled, errors, probes: i };
+}
+
+beforeEach(() => mock.timers.enable({ apis: ['setInterval'] }));
+afterEach(() => mock.timers.reset());
+
+test('nothing waiting: not wedged, however long ago the worker polled', async () => {
+  const { stalled } = await run(Array.from({ length: 10 }, () => ({ backlogAgeMs: 0, lastPollAgoMs: 10 * STALL })));
+  assert.equal(stalled, 0);
 });
 
-test('one activation inside the window resets it', () => {
-  const worker = fakeWorker();
-  worker.polling = false;
-  let stalled = 0;
-  watchWorkflowProgress(worker, { stallMs: 60_000, sampleMs: 5_000, logger: silent, onStall: () => stalled++ });
-  mock.timers.tick(50_000);
-  worker.activation();
-  mock.timers.tick(50_000);
+test('an old backlog while the worker keeps polling (busy, not wedged)', async () => {
+  const { stalled } = await run(Array.from({ length: 10 }, () => ({ backlogAgeMs: 5 * STALL, lastPollAgoMs: 1_000 })));
   assert.equal(stalled, 0);
-  mock.timers.tick(15_000);
+});
+
+test('work waiting and this worker not polling, seen twice: wedged, reported once, then the watchdog stops', async () => {
+  const wedged = { backlogAgeMs: STALL + 1, lastPollAgoMs: STALL + 5_000 };
+  const { stalled, errors, probes } = await run([wedged, wedged, wedged, wedged, wedged]);
   assert.equal(stalled, 1);
+  assert.equal(errors.length, 1);
+  assert.equal(probes, 2, 'no probe after it reported');
+});
+
+test('a worker the server no longer lists counts as not polling', async () => {
+  const gone = { backlogAgeMs: 2 * STALL, lastPollAgoMs: undefined };
+  assert.equal((await run([gone, gone])).stalled, 1);
+});
+
+test('one healthy observation in between resets it; a failed probe says nothing', async () => {
+  const wedged = { backlogAgeMs: 2 * STALL, lastPollAgoMs: 2 * STALL };
+  const healthy = { backlogAgeMs: 2 * STALL, lastPollAgoMs: 100 };
+  assert.equal((await run([wedged, healthy, wedged, new Error('server away'), healthy])).stalled, 0);
 });
