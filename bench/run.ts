@@ -303,7 +303,7 @@ async function waiting(): Promise<void> {
     const sorted = [...perSecond].sort((a, b) => a - b);
     const running = (await harness.client.workflow.count(`TaskQueue = '${harness.config.temporal.taskQueue}' AND ExecutionStatus = 'Running'`)).count;
     out(`\n[3] Waiting at scale: ${count} submissions "in prelucrare" at once (uploaded in ${fmt(uploadSeconds)} s), ${running} workflows running; worker restarted with the 950/min budget, measured for ${window} s`);
-    if (harness.stallRestarts) out(`    worker restarts by the stall watchdog during the run: ${harness.stallRestarts} (figures below are from the replacement)`);
+    if (harness.stallRestarts) out(`    workers restarted by the stall watchdog (workers/stall-watchdog.ts) during the run: ${harness.stallRestarts}`);
     out(`    worker RSS max ${fmt(maxRss, 0)} MB (target ≤ 400: ${verdict(maxRss <= 400)}); worker CPU ${fmt(cpuShare * 100)}% of one core (target ≤ 5%: ${verdict(cpuShare <= 0.05)})`);
     out(`    stareMesaj polls: ${polls} in ${window} s = ${fmt(mean)}/s; per second p50 ${percentile(sorted, 50)} max ${sorted.at(-1)} sd ${fmt(sd)} (spread = max within 2× mean: ${verdict((sorted.at(-1) ?? 0) <= Math.max(2 * mean, mean + 3))})`);
   } finally {
