@@ -11,6 +11,8 @@ export type TokenCallResult<T> = { ok: true; value: T } | { ok: false; unauthori
 const NEAR_EXPIRY_MS = 5 * 60 * 1000;
 /** ANAF-call activities reuse a token this long: ANAF itself rejects a revoked one, which ends in NOT_AUTHORIZED as before. */
 export const ANAF_CALL_TOKEN_CACHE_MS = 10_000;
+/** How old a cached token may be to stand in while the authorization workflow cannot be asked. */
+const STALE_TOKEN_MAX_AGE_MS = 5 * 60 * 1000;
 
 function nearExpiry(token: CurrentToken): boolean {
   return token.accessTokenExpiresAt !== undefined && token.accessTokenExpiresAt - Date.now() < NEAR_EXPIRY_MS;
@@ -49,12 +51,30 @@ export class TokenProvider {
    */
   private readonly recent = new Map<string, { token: CurrentToken; at: number }>();
 
+  /** One query in flight per authorization in this process: fifty activities whose cache ran out ask once. */
+  private readonly querying = new Map<string, Promise<CurrentToken>>();
+
   private async current(key: AuthorizationKey): Promise<CurrentToken> {
-    const cached = this.recent.get(authorizationWorkflowId(key));
+    const id = authorizationWorkflowId(key);
+    const cached = this.recent.get(id);
     if (cached && Date.now() - cached.at < this.options.cacheMs && !nearExpiry(cached.token)) return cached.token;
-    const token = await this.query(key);
-    this.recent.set(authorizationWorkflowId(key), { token, at: Date.now() });
-    return token;
+    let pending = this.querying.get(id);
+    if (!pending) {
+      pending = this.query(key).finally(() => this.querying.delete(id));
+      this.querying.set(id, pending);
+    }
+    try {
+      const token = await pending;
+      this.recent.set(id, { token, at: Date.now() });
+      return token;
+    } catch (err) {
+      // Temporal slow or away (a restart, or the query queued behind thousands of workflow tasks): a
+      // token this worker read minutes ago and far from expiry still works at ANAF, which rejects a
+      // revoked one (→ NOT_AUTHORIZED as always). Only for callers that accept a cached answer at all.
+      const usable = cached && this.options.cacheMs > 0 && Date.now() - cached.at < STALE_TOKEN_MAX_AGE_MS && !nearExpiry(cached.token);
+      if (usable && err instanceof ApplicationFailure && err.type === FAILURE_TYPES.NOT_SENT) return cached.token;
+      throw err;
+    }
   }
 
   private async query(key: AuthorizationKey): Promise<CurrentToken> {

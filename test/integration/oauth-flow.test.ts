@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { request } from 'undici';
 import { TokenProvider } from '../../activities/oauth/token-provider';
 import { AesGcmPayloadCodec } from '../../lib/codec';
+import { dataConverterFor } from '../../lib/temporal-client';
 import { TokenSealer } from '../../lib/token-seal';
 import { TENANT_A, TENANT_B } from '../support/config';
 import { tenantHistoryTexts } from '../support/history';
@@ -236,6 +239,27 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     const status = (await api('GET', `/v1/organizations/${CIF}/authorizations`)).json.items[0];
     assert.equal(status.refreshCount, 1);
     assert.equal(status.status, 'ACTIVE');
+  });
+
+  test('the authorization workflow cannot be asked: ANAF calls go on with a token read minutes ago; uncached readers get "not sent"', async () => {
+    const key = { tenant: TENANT_A.tenant, cif: CIF, scope: 'EFACTURA' as const };
+    const connection = await Connection.connect({ address: stack.env.address });
+    const client = new Client({ connection, dataConverter: dataConverterFor(stack.config) });
+    const sealer = new TokenSealer(stack.config.tokenKeys);
+    const forAnafCalls = new TokenProvider(client, sealer, { cacheMs: 1 });
+    const uncached = new TokenProvider(client, sealer, { cacheMs: 0 });
+    let read: { token: string };
+    try {
+      read = await forAnafCalls.accessToken(key);
+      assert.equal((await uncached.accessToken(key)).token, read.token);
+    } finally {
+      await connection.close();
+    }
+    // Past the 1 ms reuse window, so the next read asks the (now unreachable) server.
+    const at = Date.now();
+    while (Date.now() === at) await new Promise((r) => setImmediate(r));
+    assert.equal((await forAnafCalls.accessToken(key)).token, read.token);
+    await assert.rejects(uncached.accessToken(key), (err: unknown) => err instanceof ApplicationFailure && err.type === 'AnafNotSent');
   });
 
   test('a forced refresh rotates the tokens; the old access token keeps working at ANAF until it expires', async () => {
