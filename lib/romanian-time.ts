@@ -6,7 +6,7 @@
 // Built on first use: workflow code evaluates its modules once per workflow run (the SDK's
 // sandbox), and most runs never ask what day it is in Romania.
 let parts: Intl.DateTimeFormat | undefined;
-const romanianParts = () =>
+const romanianFormatter = () =>
   (parts ??= new Intl.DateTimeFormat('en-GB', {
     timeZone: 'Europe/Bucharest',
     hourCycle: 'h23',
@@ -18,26 +18,45 @@ const romanianParts = () =>
     second: '2-digit',
   }));
 
-function partsOf(now: number): Record<string, string> {
-  return Object.fromEntries(romanianParts().formatToParts(new Date(now)).map((p) => [p.type, p.value]));
+/** The calendar and clock fields of an instant in Romania, two digits each (four for the year). */
+export interface RomanianParts {
+  year: string;
+  month: string;
+  day: string;
+  hour: string;
+  minute: string;
+  second: string;
+}
+
+export function romanianParts(epochMs: number): RomanianParts {
+  const parts: Record<string, string> = {};
+  for (const p of romanianFormatter().formatToParts(new Date(epochMs))) parts[p.type] = p.value;
+  return {
+    year: parts.year ?? '0000',
+    month: parts.month ?? '00',
+    day: parts.day ?? '00',
+    hour: parts.hour ?? '00',
+    minute: parts.minute ?? '00',
+    second: parts.second ?? '00',
+  };
 }
 
 /** yyyy-mm-dd of the instant in Romania: the key of a daily quota. */
 export function romanianDay(now: number): string {
-  const p = partsOf(now);
+  const p = romanianParts(now);
   return `${p.year}-${p.month}-${p.day}`;
 }
 
 /** Milliseconds until the next calendar day in Romania. */
 export function msUntilNextRomanianDay(now: number): number {
-  const p = partsOf(now);
+  const p = romanianParts(now);
   const elapsed = (Number(p.hour) * 3600 + Number(p.minute) * 60 + Number(p.second)) * 1000 + (now % 1000);
   return 24 * 3600 * 1000 - elapsed;
 }
 
 /** Romania's offset from UTC at an instant, in ms (EET +2h / EEST +3h). */
 function offsetMs(epochMs: number): number {
-  const p = partsOf(epochMs);
+  const p = romanianParts(epochMs);
   const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
   return asUtc - Math.floor(epochMs / 1000) * 1000;
 }
