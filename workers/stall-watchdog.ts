@@ -9,6 +9,8 @@ export interface QueueObservation {
   backlogAgeMs: number;
   /** Since this worker last polled that queue, as the server saw it; undefined when it is not listed at all. */
   lastPollAgoMs: number | undefined;
+  /** Since the most recent poll of any other worker on that queue; undefined when there is none. */
+  othersLastPollAgoMs?: number | undefined;
 }
 
 export interface StallWatchdogOptions {
@@ -28,9 +30,12 @@ export interface StallWatchdogOptions {
  * waited. Nothing is lost in that state, but nothing new moves, so the watchdog turns it into a
  * restart: Temporal hands the work to the next worker process.
  *
- * Wedged = the server reports workflow tasks waiting for longer than `stallMs` while this
- * worker has not polled the queue for `stallMs` (a healthy worker, however busy, keeps polling
- * while there is a backlog), seen twice in a row. A probe that fails (server away) says nothing.
+ * Wedged = seen twice in a row, either the server reports workflow tasks waiting for longer
+ * than `stallMs` while this worker has not polled the queue for `stallMs` (a healthy worker,
+ * however busy, keeps polling while there is a backlog), or — when peers keep the backlog
+ * drained — this worker has not polled for 2 × `stallMs` while another worker polled within
+ * `stallMs` (a healthy worker re-polls at least every long-poll interval, about a minute).
+ * A probe that fails (server away) says nothing.
  */
 export function watchWorkflowProgress(probe: () => Promise<QueueObservation>, options: StallWatchdogOptions): () => void {
   const sampleMs = options.sampleMs ?? Math.max(1_000, Math.floor(options.stallMs / 8));
@@ -42,7 +47,9 @@ export function watchWorkflowProgress(probe: () => Promise<QueueObservation>, op
     probing = true;
     try {
       const seen = await probe();
-      const wedged = seen.backlogAgeMs >= options.stallMs && (seen.lastPollAgoMs === undefined || seen.lastPollAgoMs >= options.stallMs);
+      const notPolling = (forMs: number) => seen.lastPollAgoMs === undefined || seen.lastPollAgoMs >= forMs;
+      const peersPolling = seen.othersLastPollAgoMs !== undefined && seen.othersLastPollAgoMs < options.stallMs;
+      const wedged = (seen.backlogAgeMs >= options.stallMs && notPolling(options.stallMs)) || (peersPolling && notPolling(2 * options.stallMs));
       suspicious = wedged ? suspicious + 1 : 0;
       if (suspicious < 2 || stopped) return;
       options.logger.error({ ...seen }, 'workflow worker wedged: work waits and this worker has stopped polling; exiting for a restart');

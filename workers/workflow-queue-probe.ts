@@ -13,11 +13,14 @@ export function workflowQueueProbe(client: Client, namespace: string, taskQueue:
       reportStats: true,
     });
     const backlog = Number(res.stats?.approximateBacklogCount ?? 0);
+    const now = Date.now();
+    const agoMs = (p: { lastAccessTime?: Parameters<typeof tsToMs>[0] }) => (p.lastAccessTime ? Math.max(0, now - tsToMs(p.lastAccessTime)) : undefined);
     const ours = res.pollers?.find((p) => p.identity === identity);
-    const lastPoll = ours?.lastAccessTime ? tsToMs(ours.lastAccessTime) : undefined;
+    const others = (res.pollers ?? []).filter((p) => p.identity !== identity).map(agoMs).filter((ms): ms is number => ms !== undefined);
     return {
       backlogAgeMs: backlog > 0 ? (optionalTsToMs(res.stats?.approximateBacklogAge) ?? 0) : 0,
-      lastPollAgoMs: lastPoll === undefined ? undefined : Math.max(0, Date.now() - lastPoll),
+      lastPollAgoMs: ours ? agoMs(ours) : undefined,
+      othersLastPollAgoMs: others.length ? Math.min(...others) : undefined,
     };
   };
 }
