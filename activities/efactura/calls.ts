@@ -1,29 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { DailyQuotaGuard } from '../../lib/anaf-daily-quotas';
 import type { AuthorizationKey } from '../../workflows/oauth/types';
 import { ANAF_CALL_TOKEN_CACHE_MS, type TokenCallResult, TokenProvider } from '../oauth/token-provider';
 import { EfacturaClient } from './anaf-efactura-client';
 import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 
-/**
- * One daily-quota guard per configuration, that is per worker process: the submission and the
- * read activities build their own clients, but spend the same per-CUI quotas at ANAF. (Tests
- * run several stacks, each against its own sandbox, in one process: one guard each.)
- */
-const quotaGuards = new WeakMap<EfacturaActivityDeps['config'], DailyQuotaGuard>();
-
-function quotaGuardFor(config: EfacturaActivityDeps['config']): DailyQuotaGuard {
-  let guard = quotaGuards.get(config);
-  if (!guard) {
-    guard = new DailyQuotaGuard(config.efactura.dailyQuotas);
-    quotaGuards.set(config, guard);
-  }
-  return guard;
-}
-
 /** The e-Factura client and a token-carrying call, built once per worker for every e-Factura activity. */
 export function efacturaCalls(deps: EfacturaActivityDeps) {
-  const anaf = new EfacturaClient({ apiBaseUrl: deps.config.anaf.apiBaseUrl, quotas: quotaGuardFor(deps.config) });
+  const anaf = new EfacturaClient({ apiBaseUrl: deps.config.anaf.apiBaseUrl, quotas: deps.quotas });
   const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS });
   const keyOf = (t: EfacturaTarget): AuthorizationKey => ({ tenant: t.tenant, cif: t.cif, scope: 'EFACTURA' });
 

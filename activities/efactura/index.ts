@@ -6,14 +6,17 @@ import type { AppConfig } from '../../lib/config';
 import type { TokenSealer } from '../../lib/token-seal';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
 import { efacturaCalls } from './calls';
-import { readAnswerZip, readAnswerZipOrFail } from './answer-zip';
-import type { EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
+import { archiveFailure, readAnswerZip } from './answer-zip';
+import type { AnswerArchive, EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
+import type { DailyQuotaGuard } from '../../lib/anaf-daily-quotas';
 
 export interface EfacturaActivityDeps {
-  config: Pick<AppConfig, 'anaf' | 'efactura'>;
+  config: Pick<AppConfig, 'anaf'>;
   client: Client;
   sealer: TokenSealer;
   blobs: BlobStore;
+  /** The worker process's one guard of ANAF's per-CUI daily quotas, shared by every e-Factura client it builds. */
+  quotas: DailyQuotaGuard;
 }
 
 export interface EfacturaTarget {
@@ -82,23 +85,24 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
    * ANAF's archive for a download id, fetched once per tenant: every reconciling submission of an
    * organization compares the same messages, and ANAF allows 10 downloads per message per day
    * (the message's own submission still needs one). Readable archives are kept by download id;
-   * concurrent fetches in this worker share one download.
+   * concurrent fetches in this worker share one download. The archive is read here once and the
+   * outcome handed to the caller, which does not read it again.
    */
-  const fetching = new Map<string, Promise<{ bytes: Buffer; downloaded: boolean }>>();
-  const fetchArchive = (target: EfacturaTarget, downloadId: string): Promise<{ bytes: Buffer; downloaded: boolean }> => {
+  type FetchedArchive = { bytes: Buffer; read: { archive: AnswerArchive } | { error: unknown }; downloaded: boolean };
+  const fetching = new Map<string, Promise<FetchedArchive>>();
+  const fetchArchive = (target: EfacturaTarget, downloadId: string): Promise<FetchedArchive> => {
     const key = `${target.tenant}|${downloadId}`;
     const pending = fetching.get(key);
     if (pending) return pending.then((r) => ({ ...r, downloaded: false }));
-    const fetch = (async () => {
+    const fetch = (async (): Promise<FetchedArchive> => {
       const kept = await blobs.getNamed(target.tenant, archiveName(downloadId));
-      if (kept) return { bytes: kept, downloaded: false };
-      const bytes = await withToken(target, 'e-Factura descarcare', (token) => anaf.download(token, downloadId));
-      const readable = await readAnswerZip(bytes).then(
-        () => true,
-        () => false,
+      const bytes = kept ?? (await withToken(target, 'e-Factura descarcare', (token) => anaf.download(token, downloadId)));
+      const read = await readAnswerZip(bytes).then(
+        (archive) => ({ archive }),
+        (error: unknown) => ({ error }),
       );
-      if (readable) await blobs.putNamed(target.tenant, archiveName(downloadId), bytes, 'application/zip');
-      return { bytes, downloaded: true };
+      if (!kept && 'archive' in read) await blobs.putNamed(target.tenant, archiveName(downloadId), bytes, 'application/zip');
+      return { bytes, read, downloaded: !kept };
     })().finally(() => fetching.delete(key));
     fetching.set(key, fetch);
     return fetch;
@@ -142,8 +146,9 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
 
     /** Downloads ANAF's answer ZIP, keeps it and its files in the blob store, reads the result. */
     async downloadAnswer(input: EfacturaTarget & { downloadId: string }): Promise<DownloadedAnswer> {
-      const { bytes } = await fetchArchive(input, input.downloadId);
-      const archive = await readAnswerZipOrFail(bytes, `answer ${input.downloadId}`);
+      const { bytes, read } = await fetchArchive(input, input.downloadId);
+      if ('error' in read) throw archiveFailure(read.error, `answer ${input.downloadId}`);
+      const { archive } = read;
       const zip = await blobs.put(input.tenant, bytes, 'application/zip');
       if (archive.kind === 'ok') {
         return {
@@ -184,16 +189,12 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
           if (!couldBeOurs(message.details, input.identity)) continue;
           if (downloads >= RECONCILE_DOWNLOADS_PER_ROUND) return { newlyChecked, listed, more: true };
           Context.current().heartbeat({ page, checking: message.id });
-          const { bytes: zip, downloaded } = await fetchArchive(input, message.id);
+          const { read, downloaded } = await fetchArchive(input, message.id);
           if (downloaded) downloads += 1;
           checked.add(message.id);
           newlyChecked.push(message.id);
-          let archive;
-          try {
-            archive = await readAnswerZip(zip);
-          } catch {
-            continue;
-          }
+          if (!('archive' in read)) continue;
+          const { archive } = read;
           if (archive.kind !== 'ok') continue;
           const inspected = inspectInvoiceXml(archive.invoiceXml, input.standard);
           if (inspected.ok && sameInvoice(inspected.identity, input.identity)) {
