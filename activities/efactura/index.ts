@@ -6,7 +6,7 @@ import type { AppConfig } from '../../lib/config';
 import type { TokenSealer } from '../../lib/token-seal';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
 import { efacturaCalls } from './calls';
-import { archiveFailure, readAnswerZip } from './answer-zip';
+import { AnswerArchiveError, archiveFailure, readAnswerZip } from './answer-zip';
 import type { AnswerArchive, EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
 import type { DailyQuotaGuard } from '../../lib/anaf-daily-quotas';
 
@@ -47,7 +47,7 @@ export interface ReconcileResult {
   match?: { uploadIndex: string; messageId: string };
   newlyChecked: string[];
   listed: number;
-  /** Candidates left unchecked because this round's download cap was reached: call again. */
+  /** Candidates left unchecked (this round's download cap reached, or an archive arrived truncated): call again. */
   more: boolean;
 }
 
@@ -181,6 +181,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
       const startTime = Math.min(input.sinceMs - RECONCILE_MARGIN_MS, endTime - 60_000);
       let listed = 0;
       let downloads = 0;
+      let lookAgain = false;
       for (let page = 1; ; page++) {
         const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) => anaf.listPage(token, { cif: input.cif, startTime, endTime, page, filter: 'T' }));
         listed += result.messages.length;
@@ -191,6 +192,12 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
           Context.current().heartbeat({ page, checking: message.id });
           const { read, downloaded } = await fetchArchive(input, message.id);
           if (downloaded) downloads += 1;
+          if ('error' in read && read.error instanceof AnswerArchiveError && read.error.code === 'ZIP_MALFORMED') {
+            // A truncated transfer proves nothing either way: this message may be our invoice, and
+            // skipping it for good would end in a re-upload. Download it again in the next round.
+            lookAgain = true;
+            continue;
+          }
           checked.add(message.id);
           newlyChecked.push(message.id);
           if (!('archive' in read)) continue;
@@ -203,7 +210,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
         }
         if (page >= result.totalPages) break;
       }
-      return { newlyChecked, listed, more: false };
+      return { newlyChecked, listed, more: lookAgain };
     },
   };
 }

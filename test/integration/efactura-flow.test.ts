@@ -171,6 +171,18 @@ describe('e-Factura submissions through the API', () => {
     assert.notEqual(done.uploadIndex, otherDone.uploadIndex);
   });
 
+  test('the answer is lost and the listed archive arrives truncated: compared again, adopted, never uploaded twice', async () => {
+    const number = nextNumber();
+    stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', times: 1, resetAfterReceive: true });
+    // The first download of this invoice's message is cut short: the reconciler's.
+    const res = await submitXml(`lost-cut-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:ZIP_TRUNCATED' }));
+    const done = await finished(stack, res.json.id);
+    assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
+    assert.equal(uploadsOf(number), 1);
+    assert.ok(done.attempts.some((a) => a.result === 'ANSWER_LOST'), JSON.stringify(done.attempts));
+    assert.ok(done.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(done.decisions));
+  });
+
   test('submissions reconciling at once share the archives they compare: no message is downloaded twice', async () => {
     const number = nextNumber();
     const earlier = await Promise.all([1, 2, 3].map((i) => submitXml(`shared-${number}-${i}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number: `${number}-${i}` }))));
