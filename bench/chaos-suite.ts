@@ -181,6 +181,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const view = views.get(ids[i]!);
       const uploads = harness.sandbox.efactura.state.uploadsFor(SELLER, number, '2026-11-20');
       if (uploads > 1) duplicateUploads += uploads - 1;
+      if (uploads > 1 && view && !(view instanceof Error)) {
+        // What the workflow decided on the way, so a failed run can be diagnosed from its output.
+        log(`chaos: ${number} uploaded ${uploads}×; attempts ${JSON.stringify(view.attempts)}; decisions ${JSON.stringify(view.decisions)}`);
+      }
       if (!view) return;
       if (view instanceof Error) {
         outcomes.WORKFLOW_FAILED = (outcomes.WORKFLOW_FAILED ?? 0) + 1;
