@@ -60,6 +60,8 @@ const PATCH_INVALID_UPLOAD_ANSWER = 'efactura-invalid-upload-answer-reconciles';
 const PATCH_RESOLVE_WHEN_STUCK = 'efactura-resolve-only-when-stuck';
 /** Search attributes and memo written once per workflow task (workflows/shared/attribute-writer.ts). */
 const PATCH_COALESCED_ATTRIBUTES = 'efactura-coalesced-attributes';
+/** A lost upload is re-sent only a listing delay after the loss was noticed, not after the attempt started. */
+const PATCH_DEADLINE_FROM_LOSS = 'efactura-listing-delay-from-loss';
 const MAX_DECISIONS = 50;
 const AUTH_TYPES = AUTH_FAILURE_TYPES;
 
@@ -275,7 +277,9 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
   /** After a lost answer: did that upload reach ANAF? ADOPT its index, or REUPLOAD once the listing proves it did not. */
   async function reconcile(attemptStartedAt: number): Promise<ResolveAction> {
     setStage('RECONCILING');
-    const deadline = attemptStartedAt + settings.listingDelayMs;
+    // The upload may have reached ANAF at any moment until we gave up on its answer (a heartbeat
+    // timeout can come well after the attempt started), so the listing delay counts from now.
+    const deadline = (patched(PATCH_DEADLINE_FROM_LOSS) ? Date.now() : attemptStartedAt) + settings.listingDelayMs;
     const checked: string[] = [];
     const roundEvery = Math.min(5 * 60_000, Math.max(5_000, Math.floor(settings.listingDelayMs / 4)));
     for (;;) {
