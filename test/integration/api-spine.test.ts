@@ -16,6 +16,8 @@ import { AesGcmPayloadCodec } from '../../lib/codec';
 import type { AppConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { dataConverterFor } from '../../lib/temporal-client';
+import { withCheckDigit } from '../../schemas/cif';
+import { organizationWorkflowId } from '../../workflows/organization';
 import { AnafService, AnafTenant } from '../../workflows/search-attributes';
 import { testConfig, TENANT_A, TENANT_B } from '../support/config';
 import { startDevServer } from '../support/temporal';
@@ -417,13 +419,17 @@ describe('codec server', () => {
 
 describe('tenancy (connectivity checks)', () => {
   const key = `tenancy-${randomUUID()}`;
-  let id: string;
+  const id = `acme/connectivity/${key}`;
+  // Tenant A's check, started once for every test here, so each of them also runs alone.
+  let started: Reply;
+  before(async () => {
+    started = await call(api.url, 'POST', '/v1/connectivity-checks', { headers: { ...A, 'Idempotency-Key': key } });
+  });
 
   test('tenant A starts a check: 202, tenant-prefixed id, statusUrl, search attributes set at start', async () => {
-    const r = await call(api.url, 'POST', '/v1/connectivity-checks', { headers: { ...A, 'Idempotency-Key': key } });
+    const r = started;
     assert.equal(r.status, 202, r.text);
-    id = r.json.id;
-    assert.equal(id, `acme/connectivity/${key}`);
+    assert.equal(r.json.id, id);
     assert.equal(r.json.status, 'RUNNING');
     assert.equal(r.json.statusUrl, `${config.api.publicUrl}/v1/connectivity-checks/${encodeURIComponent(id)}`);
     assert.equal(r.headers.location, r.json.statusUrl);
@@ -485,6 +491,8 @@ describe('tenancy (connectivity checks)', () => {
     assert.ok(listA.json.items.every((i: { id: string }) => i.id.startsWith('acme/')));
 
     // A's entry is visible, so visibility has caught up; B's own check proves B's listing works.
+    const ownB = await call(api.url, 'POST', '/v1/connectivity-checks', { headers: { ...B, 'Idempotency-Key': key } });
+    assert.equal(ownB.status, 202, ownB.text);
     const listB = await pollUntil(
       () => call(api.url, 'GET', '/v1/connectivity-checks', { headers: B }),
       (r) => r.status !== 200 || r.json.items.some((i: { id: string }) => i.id === `globex/connectivity/${key}`),
@@ -538,6 +546,52 @@ describe('tenancy (connectivity checks)', () => {
   });
 });
 
+describe('tenancy (organizations)', () => {
+  // The same CIF registered by both tenants: each sees its own record, never the other's.
+  const shared = withCheckDigit('2345678');
+  const onlyA = withCheckDigit('1234567');
+  const onlyB = withCheckDigit('3456789');
+  const ended = withCheckDigit('4567891');
+  type Listed = { cif: string; name: string; createdAt: string };
+  const register = async (headers: Record<string, string>, cif: string, name: string) => {
+    const r = await call(api.url, 'POST', '/v1/organizations', { headers, json: { cif, name } });
+    assert.equal(r.status, 201, r.text);
+  };
+  const listing = (headers: Record<string, string>) => call(api.url, 'GET', '/v1/organizations', { headers });
+  const cifsOf = (r: Reply) => (r.json?.items ?? []).map((o: Listed) => o.cif);
+
+  before(async () => {
+    await register(A, onlyA, 'Acme Retail SRL');
+    await register(A, shared, 'Acme Shared SRL');
+    await register(B, shared, 'Globex Shared SRL');
+    await register(B, onlyB, 'Globex Logistics SRL');
+    await register(A, ended, 'Acme Closed SRL');
+  });
+
+  test("GET /v1/organizations lists the tenant's organizations by CIF, never another tenant's", async () => {
+    const listA = await pollUntil(() => listing(A), (r) => r.status !== 200 || cifsOf(r).length >= 3);
+    assert.equal(listA.status, 200, listA.text);
+    assert.deepEqual(cifsOf(listA), [onlyA, shared, ended].sort());
+    assert.equal(listA.json.items.find((o: Listed) => o.cif === shared).name, 'Acme Shared SRL');
+    assert.ok(listA.json.items.every((o: Listed) => !Number.isNaN(Date.parse(o.createdAt))), listA.text);
+
+    const listB = await pollUntil(() => listing(B), (r) => r.status !== 200 || cifsOf(r).length >= 2);
+    assert.equal(listB.status, 200, listB.text);
+    assert.deepEqual(cifsOf(listB), [shared, onlyB].sort());
+    assert.equal(listB.json.items.find((o: Listed) => o.cif === shared).name, 'Globex Shared SRL');
+  });
+
+  test('an organization whose workflow ended is no longer listed', async () => {
+    await pollUntil(() => listing(A), (r) => cifsOf(r).includes(ended));
+    await env.client.workflow.getHandle(organizationWorkflowId(TENANT_A.tenant, ended)).terminate('removed for the test');
+    const gone = await pollUntil(() => listing(A), (r) => r.status !== 200 || !cifsOf(r).includes(ended));
+    assert.equal(gone.status, 200, gone.text);
+    assert.ok(!cifsOf(gone).includes(ended), gone.text);
+    assert.ok(cifsOf(gone).includes(onlyA), gone.text);
+    assertErrorShape(await call(api.url, 'GET', `/v1/organizations/${ended}`, { headers: A }), 404, 'ORGANIZATION_NOT_FOUND');
+  });
+});
+
 describe('a completed check (with a worker)', () => {
   test('GET shows COMPLETED with the decoded result', async () => {
     // Own task queue: the worker must not pick up the checks the other tests leave running.
@@ -583,8 +637,13 @@ describe('a completed check (with a worker)', () => {
 });
 
 describe('logs', () => {
-  test('no API key ever reaches a log line (header, bearer, path or wrong key)', () => {
-    assert.ok(logLines.length > 20, `captured ${logLines.length} lines`);
+  test('no API key ever reaches a log line (header, bearer, path or wrong key)', async () => {
+    // Its own requests with every kind of key, so it does not depend on the tests before it.
+    await call(api.url, 'GET', '/v1/connectivity-checks', { headers: A });
+    await call(api.url, 'GET', '/v1/connectivity-checks', { headers: { authorization: `Bearer ${TENANT_B.key}` } });
+    await call(api.url, 'GET', '/v1/connectivity-checks', { headers: { 'x-api-key': WRONG_KEY } });
+    await call(api.url, 'POST', `/codec/k/${encodeURIComponent(TENANT_A.key)}/decode`, { json: { payloads: [] } });
+    assert.ok(logLines.filter((l) => l.includes('/v1/connectivity-checks')).length >= 3, `captured ${logLines.length} lines`);
     for (const secret of [TENANT_A.key, TENANT_B.key, WRONG_KEY, encodeURIComponent(TENANT_A.key)]) {
       const leaking = logLines.filter((l) => l.includes(secret));
       assert.deepEqual(leaking, [], `a log line contains ${secret.slice(0, 4)}…`);
