@@ -10,6 +10,7 @@ import type { SandboxContext, SandboxModule } from './module';
  */
 
 const faultsBody = z.strictObject({ rules: z.array(z.unknown()), seed: z.number().int().optional() });
+const releaseBody = z.strictObject({ id: z.number().int().optional() });
 const clockBody = z.union([
   z.strictObject({ advanceMs: z.number().finite() }),
   z.strictObject({ nowMs: z.number().finite() }),
@@ -22,7 +23,16 @@ export function adminRouter(ctx: SandboxContext, modules: SandboxModule[], reset
   router.use(express.json({ limit: '256kb' }));
 
   router.get('/faults', (_req, res) => {
-    res.json({ rules: faults.list() });
+    res.json({ rules: faults.list(), held: faults.held() });
+  });
+  // Sandbox only: sends answers that `holdAnswer` rules keep back (all, or one by id).
+  router.post('/faults/release', (req, res) => {
+    const body = releaseBody.safeParse(req.body ?? {});
+    if (!body.success) {
+      res.status(400).json({ error: 'invalid_release', message: 'send {} or { id }' });
+      return;
+    }
+    res.json({ released: faults.release(body.data.id) });
   });
   router.put('/faults', (req, res) => {
     const body = faultsBody.safeParse(req.body);

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
+import { SandboxClock } from './clock';
 import { gatewayLogonPage, wafRejectedPage } from './gateway-pages';
 import type { SeededRandom } from './random';
 import type { SandboxState } from './state';
@@ -13,8 +14,10 @@ import type { SandboxState } from './state';
  *
  * Every live rule whose route and method match is considered in order. A rule with
  * `errorRate` fires only on that fraction of its matches. A firing rule adds its latency,
- * may arm `resetAfterReceive`, and gives the answer unless an earlier rule already did
- * (then it is skipped, not consumed). `times` counts firings; at 0 the rule is removed.
+ * may arm `resetAfterReceive` or `holdAnswer`, and gives the answer unless an earlier rule
+ * already did (then it is skipped, not consumed). `times` counts firings; at 0 the rule is
+ * removed. Delays (latency, a held answer's cap) run on the sandbox clock (clock.ts), so a
+ * test moves the clock past them instead of waiting.
  */
 
 const MAX_LATENCY_MS = 120_000;
@@ -41,6 +44,13 @@ export const faultRuleSchema = z
     times: z.number().int().min(1).optional(),
     /** Let the handler run, then destroy the socket: processed at the "server", answer lost. */
     resetAfterReceive: z.boolean().optional(),
+    /**
+     * Sandbox only (ANAF has no such switch; it plays an answer still on its way when the client
+     * dies): let the handler run, then keep its answer until released (`release`, POST
+     * /__sandbox/faults/release), for at most this many ms of the sandbox clock when a number,
+     * or until the client goes away (then the answer is lost). Listed meanwhile by `held()`.
+     */
+    holdAnswer: z.union([z.literal(true), z.number().int().min(1).max(MAX_LATENCY_MS)]).optional(),
   })
   .superRefine((rule, ctx) => {
     if (rule.route.startsWith('^')) {
@@ -57,6 +67,9 @@ export const faultRuleSchema = z
         }
       }
     }
+    if (rule.holdAnswer !== undefined && rule.resetAfterReceive === true) {
+      ctx.addIssue({ code: 'custom', path: ['holdAnswer'], message: 'an answer is either held or lost: drop resetAfterReceive or holdAnswer' });
+    }
     const hasEffect =
       rule.latencyMs !== undefined ||
       rule.errorRate !== undefined ||
@@ -64,8 +77,9 @@ export const faultRuleSchema = z
       rule.body !== undefined ||
       rule.burst429 !== undefined ||
       rule.html !== undefined ||
-      rule.resetAfterReceive === true;
-    if (!hasEffect) ctx.addIssue({ code: 'custom', message: 'the rule does nothing: give it latencyMs, errorRate, status, body, burst429, html or resetAfterReceive' });
+      rule.resetAfterReceive === true ||
+      rule.holdAnswer !== undefined;
+    if (!hasEffect) ctx.addIssue({ code: 'custom', message: 'the rule does nothing: give it latencyMs, errorRate, status, body, burst429, html, resetAfterReceive or holdAnswer' });
   });
 
 export type FaultRule = z.input<typeof faultRuleSchema>;
@@ -101,6 +115,8 @@ interface FaultAnswer {
 export interface FaultPlan {
   latencyMs: number;
   resetAfterReceive: boolean;
+  /** Keep the answer: true until released or the client leaves; a number caps it (ms of the sandbox clock). */
+  holdAnswer?: true | number;
   answer?: FaultAnswer;
   /** Ids of the rules that fired. */
   fired: number[];
@@ -133,7 +149,7 @@ function givesAnswer(rule: FaultRule): boolean {
     rule.burst429 !== undefined ||
     rule.html !== undefined ||
     // errorRate with nothing else to do means "fail": a 500.
-    (rule.errorRate !== undefined && rule.latencyMs === undefined && rule.resetAfterReceive !== true)
+    (rule.errorRate !== undefined && rule.latencyMs === undefined && rule.resetAfterReceive !== true && rule.holdAnswer === undefined)
   );
 }
 
@@ -161,18 +177,42 @@ function loseAnswer(req: Request, res: Response): void {
   }) as typeof res.end;
 }
 
+/** An answer the handler produced and a `holdAnswer` rule keeps back. */
+export interface HeldAnswerView {
+  id: number;
+  method: string;
+  /** Path and query, as requested. */
+  url: string;
+  /** The status the handler answered. */
+  status: number;
+  /** Sandbox-clock ms when the handler finished. */
+  heldSince: number;
+}
+
+interface HeldAnswer extends HeldAnswerView {
+  release: () => void;
+  drop: () => void;
+}
+
 export interface FaultInjectorDeps {
   random: SeededRandom;
   state: SandboxState;
   logger: Logger;
+  /** Times latency and held answers; a fresh real-time clock when absent. */
+  clock?: SandboxClock;
 }
 
 export class FaultInjector {
   private rules: LiveRule[] = [];
   private nextId = 1;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<() => void>();
+  private readonly heldAnswers = new Map<number, HeldAnswer>();
+  private nextHeldId = 1;
+  private readonly clock: SandboxClock;
 
-  constructor(private readonly deps: FaultInjectorDeps) {}
+  constructor(private readonly deps: FaultInjectorDeps) {
+    this.clock = deps.clock ?? new SandboxClock();
+  }
 
   /** Replaces every rule. `seed` restarts the random sequence so errorRate draws repeat exactly. */
   set(rules: unknown, options: { seed?: number } = {}): FaultRuleView[] {
@@ -213,6 +253,7 @@ export class FaultInjector {
       plan ??= { latencyMs: 0, resetAfterReceive: false, fired: [] };
       plan.latencyMs += rule.latencyMs ?? 0;
       plan.resetAfterReceive ||= rule.resetAfterReceive === true;
+      if (rule.holdAnswer !== undefined) plan.holdAnswer ??= rule.holdAnswer;
       if (answers) plan.answer = this.answerFor(rule);
       plan.fired.push(live.id);
       live.fired += 1;
@@ -254,22 +295,85 @@ export class FaultInjector {
       if (plan.answer) state.countFault(plan.answer.effect);
       const proceed = () => {
         if (plan.resetAfterReceive) loseAnswer(req, res);
+        if (plan.holdAnswer !== undefined) this.holdAnswer(req, res, plan.holdAnswer);
         const answer = plan.answer;
         if (!answer) return next();
         res.status(answer.status).set(answer.headers).type(answer.contentType).send(answer.body);
       };
       if (plan.latencyMs === 0) return proceed();
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
+      const cancel = this.clock.after(plan.latencyMs, () => {
+        this.timers.delete(cancel);
         proceed();
-      }, plan.latencyMs);
-      this.timers.add(timer);
+      });
+      this.timers.add(cancel);
     };
   }
 
-  /** Drops pending latency timers so a closing sandbox does not keep the process alive. */
+  /** Answers kept back by `holdAnswer` rules right now, oldest first. */
+  held(): HeldAnswerView[] {
+    return [...this.heldAnswers.values()].map(({ id, method, url, status, heldSince }) => ({ id, method, url, status, heldSince }));
+  }
+
+  /** Sends held answers (one by id, or all); returns how many were released. */
+  release(id?: number): number {
+    const chosen = [...this.heldAnswers.values()].filter((h) => id === undefined || h.id === id);
+    for (const h of chosen) h.release();
+    return chosen.length;
+  }
+
+  /**
+   * Lets the handler write its answer into a buffer; once it ends, the answer waits in
+   * `heldAnswers` until released, the cap on the sandbox clock passes, or the client goes away.
+   */
+  private holdAnswer(req: Request, res: Response, hold: true | number): void {
+    const { write, end } = res;
+    const calls: Array<() => void> = [];
+    res.flushHeaders = () => undefined;
+    res.write = ((...args: unknown[]) => {
+      calls.push(() => (write as (...a: unknown[]) => boolean).apply(res, args));
+      return true;
+    }) as typeof res.write;
+    res.end = ((...args: unknown[]) => {
+      calls.push(() => (end as (...a: unknown[]) => Response).apply(res, args));
+      this.keep(req, res, calls, hold);
+      return res;
+    }) as typeof res.end;
+  }
+
+  private keep(req: Request, res: Response, calls: Array<() => void>, hold: true | number): void {
+    const id = this.nextHeldId++;
+    let cancelCap: (() => void) | undefined;
+    const forget = () => {
+      cancelCap?.();
+      res.off('close', onGone);
+      this.heldAnswers.delete(id);
+    };
+    const onGone = () => {
+      forget();
+      this.deps.state.countFault('heldAnswerLost');
+    };
+    const release = () => {
+      forget();
+      // Back to the real methods (own properties shadowing the prototype's), then replay.
+      delete (res as Partial<Response>).write;
+      delete (res as Partial<Response>).end;
+      delete (res as Partial<Response>).flushHeaders;
+      for (const call of calls) call();
+    };
+    const drop = () => {
+      forget();
+      res.destroy();
+    };
+    this.heldAnswers.set(id, { id, method: req.method, url: req.originalUrl, status: res.statusCode, heldSince: this.clock.now(), release, drop });
+    this.deps.state.countFault('holdAnswer');
+    res.once('close', onGone);
+    if (hold !== true) cancelCap = this.clock.after(hold, release);
+  }
+
+  /** Drops pending latency timers and held answers so a closing sandbox does not keep the process alive. */
   close(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const cancel of this.timers) cancel();
     this.timers.clear();
+    for (const h of [...this.heldAnswers.values()]) h.drop();
   }
 }

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { adminRouter } from './admin';
 import { type BanciwsSandboxOptions, type RunningBanciws, startBanciwsSandbox } from './banciws';
 import { SandboxClock } from './clock';
-import { FaultInjector, type FaultRule, type FaultRuleView } from './faults';
+import { FaultInjector, type FaultRule, type FaultRuleView, type HeldAnswerView } from './faults';
 import { gatewayModule } from './gateway';
 import { type EfacturaOptions, type EfacturaService, efacturaModule } from './efactura';
 import { type EtransportOptions, type EtransportService, etransportModule } from './etransport';
@@ -47,6 +47,10 @@ export interface FaultControls {
   add(rule: FaultRule): FaultRuleView;
   list(): FaultRuleView[];
   clear(): void;
+  /** Answers kept back by `holdAnswer` rules (sandbox only). */
+  held(): HeldAnswerView[];
+  /** Sends held answers, one by id or all; returns how many. */
+  release(id?: number): number;
 }
 
 export interface RunningSandbox {
@@ -119,7 +123,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
   const seed = options.seed ?? DEFAULT_SEED;
   const random = new SeededRandom(seed);
   const state = new SandboxState();
-  const faults = new FaultInjector({ random, state, logger });
+  const faults = new FaultInjector({ random, state, logger, clock });
   const idp = await OAuthIdp.create(options.oauth, { clock, state, logger });
   const ctx: SandboxContext = { clock, state, random, logger, faults, idp };
   let efactura: EfacturaService | undefined;
@@ -170,6 +174,8 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
       add: (rule) => faults.add(rule),
       list: () => faults.list(),
       clear: () => faults.clear(),
+      held: () => faults.held(),
+      release: (id) => faults.release(id),
     },
     oauth: idp,
     efactura: efactura!,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { request } from 'undici';
 import { FaultRuleError, HELLO_PATH, TOKEN_PATH, type TokenResponse } from '../../sandbox';
+import { eventually } from '../support/efactura';
 import { hello, obtainTokens, tokenRequest, useSandbox } from '../support/sandbox';
 
 const ctx = useSandbox({ seed: 42 });
@@ -38,12 +39,15 @@ describe('fault rules over HTTP', () => {
 
   test('an invalid rule is a 400 listing the problems, and the old rules stay', async () => {
     await adminJson('PUT', '/faults', { rules: [{ route: '/TestOauth', status: 503 }] });
-    const bad = await adminJson('PUT', '/faults', { rules: [{ route: '^(', status: 503 }, { route: '/y' }, { route: '/z', burst429: 2, status: 500 }] });
+    const bad = await adminJson('PUT', '/faults', {
+      rules: [{ route: '^(', status: 503 }, { route: '/y' }, { route: '/z', burst429: 2, status: 500 }, { route: '/w', holdAnswer: true, resetAfterReceive: true }],
+    });
     assert.equal(bad.status, 400);
     const issues = (bad.json?.issues as string[]).join('\n');
     assert.match(issues, /regular expression/);
     assert.match(issues, /does nothing/);
     assert.match(issues, /burst429/);
+    assert.match(issues, /either held or lost/);
     assert.equal((ctx.sandbox.faults.list()[0] as { status: number }).status, 503);
     assert.throws(() => ctx.sandbox.faults.set([{ route: '/a', errorRate: 2 }]), FaultRuleError);
   });
@@ -106,15 +110,41 @@ describe('fault effects', () => {
     assert.match(body, /<title>Pagina login<\/title>/);
   });
 
-  test('latency delays the answer by at least latencyMs, and the answer is the real one', async () => {
+  test('holdAnswer: the handler runs, its answer is kept (listed) until released, then sent whole', { timeout: 30_000 }, async () => {
     const access = await token();
-    ctx.sandbox.faults.set([{ route: HELLO_PATH, latencyMs: 250 }]);
-    const started = performance.now();
-    const res = await hello(ctx.url, access);
-    const elapsed = performance.now() - started;
+    ctx.sandbox.faults.set([{ route: HELLO_PATH, holdAnswer: true, times: 1 }]);
+    let answered = false;
+    const pending = hello(ctx.url, access, 'held').finally(() => {
+      answered = true;
+    });
+    const held = await eventually(async () => ctx.sandbox.faults.held(), (h) => h.length === 1, 'the answer is held', 10_000);
+    assert.equal(held[0]?.method, 'GET');
+    assert.match(held[0]?.url ?? '', /^\/TestOauth\/jaxrs\/hello\?name=held$/);
+    assert.equal(held[0]?.status, 200);
+    assert.equal(ctx.sandbox.state.counters.oauth.bearerAccepted, 1, 'the handler ran');
+    assert.equal(ctx.sandbox.state.counters.faults.holdAnswer, 1);
+    assert.deepEqual(((await adminJson('GET', '/faults')).json?.held as Array<{ id: number }>).map((h) => h.id), [held[0]?.id]);
+    assert.equal(answered, false);
+    const released = await adminJson('POST', '/faults/release', {});
+    assert.deepEqual(released.json, { released: 1 });
+    const res = await pending;
     assert.equal(res.status, 200);
-    assert.ok(elapsed >= 245, `answered after ${elapsed.toFixed(0)} ms`);
-    assert.equal(ctx.sandbox.state.counters.faults.latency, 1);
+    assert.match(res.body, /held/);
+    assert.deepEqual(ctx.sandbox.faults.held(), []);
+  });
+
+  test('holdAnswer: a client that goes away loses the held answer, which was processed once', { timeout: 30_000 }, async () => {
+    const access = await token();
+    ctx.sandbox.faults.set([{ route: HELLO_PATH, holdAnswer: true }]);
+    const abort = new AbortController();
+    const pending = request(new URL(`${HELLO_PATH}?name=gone`, ctx.url), { headers: { authorization: `Bearer ${access}` }, signal: abort.signal });
+    await eventually(async () => ctx.sandbox.faults.held().length, (n) => n === 1, 'the answer is held', 10_000);
+    abort.abort();
+    await assert.rejects(pending);
+    await eventually(async () => ctx.sandbox.faults.held().length, (n) => n === 0, 'the held answer is dropped', 10_000);
+    assert.equal(ctx.sandbox.state.counters.faults.heldAnswerLost, 1);
+    assert.equal(ctx.sandbox.state.counters.oauth.bearerAccepted, 1, 'processed once');
+    assert.equal(ctx.sandbox.faults.release(), 0, 'nothing left to release');
   });
 
   test('times: the rule applies to the next N matching requests, then expires', async () => {
@@ -196,6 +226,47 @@ describe('fault effects', () => {
     }
     assert.ok(lost > 0 && lost < 20, `lost ${lost} of 20`);
     assert.equal(ctx.sandbox.state.counters.oauth.bearerAccepted, 20, 'every request reached the handler');
+  });
+});
+
+// Delays run on the sandbox clock; here its base stands still, so only the test moves time:
+// an answer goes out when the clock says so, never because real time passed.
+describe('delays on the sandbox clock', () => {
+  const base = Date.parse('2026-11-20T10:00:00Z');
+  const timed = useSandbox({ seed: 42, now: () => base });
+  beforeEach(() => timed.sandbox.reset());
+
+  test('latency holds the answer until the sandbox clock has moved latencyMs, and the answer is the real one', { timeout: 30_000 }, async () => {
+    const access = (await obtainTokens(timed.url)).access_token;
+    timed.sandbox.faults.set([{ route: HELLO_PATH, latencyMs: 60_000 }]);
+    let answered = false;
+    const pending = hello(timed.url, access).finally(() => {
+      answered = true;
+    });
+    await eventually(async () => timed.sandbox.state.counters.faults.latency, (n) => n === 1, 'the request met the latency rule', 10_000);
+    assert.equal(timed.sandbox.clock.pendingTimers, 1, 'its answer waits on the clock');
+    timed.sandbox.clock.advance(59_999);
+    assert.equal(timed.sandbox.clock.pendingTimers, 1, 'one ms short of latencyMs: still waiting');
+    assert.equal(timed.sandbox.state.counters.oauth.bearerAccepted, 0, 'the handler has not run yet');
+    assert.equal(answered, false);
+    timed.sandbox.clock.advance(1);
+    assert.equal(timed.sandbox.clock.pendingTimers, 0, 'latencyMs reached: let through');
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.match(res.body, /anaf-flow/);
+    assert.equal(timed.sandbox.state.counters.oauth.bearerAccepted, 1);
+  });
+
+  test('holdAnswer with a number: the answer goes out once the sandbox clock has moved that far', { timeout: 30_000 }, async () => {
+    const access = (await obtainTokens(timed.url)).access_token;
+    timed.sandbox.faults.set([{ route: HELLO_PATH, holdAnswer: 120_000, times: 1 }]);
+    const pending = hello(timed.url, access);
+    await eventually(async () => timed.sandbox.faults.held().length, (n) => n === 1, 'the answer is held', 10_000);
+    timed.sandbox.clock.advance(119_999);
+    assert.equal(timed.sandbox.faults.held().length, 1, 'one ms short: still held');
+    timed.sandbox.clock.advance(1);
+    assert.equal(timed.sandbox.faults.held().length, 0);
+    assert.equal((await pending).status, 200);
   });
 });
 
