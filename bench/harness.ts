@@ -77,6 +77,8 @@ export interface HarnessOptions {
   sandbox?: SandboxOptions;
   /** Configuration (environment variables) shared by the API here and every worker process. */
   env?: Record<string, string>;
+  /** More configuration that depends on the running sandbox (e.g. BANCIWS certificates issued by its CA). */
+  envFromSandbox?: (sandbox: RunningSandbox) => Promise<Record<string, string>>;
   label: string;
 }
 
@@ -145,6 +147,7 @@ export class Harness {
       WORKER_METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
       ...options.env,
+      ...(options.envFromSandbox ? await options.envFromSandbox(sandbox) : {}),
     };
     const config = loadConfig(env, { generateDevSecrets: false });
     const temporalLog = fs.createWriteStream(path.join(dataDir, 'temporal.log'), { flags: 'a' });
