@@ -7,7 +7,7 @@ import { TokenProvider } from '../../activities/oauth/token-provider';
 import { AesGcmPayloadCodec } from '../../lib/codec';
 import { TokenSealer } from '../../lib/token-seal';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../support/config';
-import { authorizeOrganization, callApi, finished, ublInvoice } from '../support/efactura';
+import { authorizeOrganization, callApi, eventually, finished, ublInvoice } from '../support/efactura';
 import { tenantHistoryTexts } from '../support/history';
 import { type Stack, startStack } from '../support/stack';
 
@@ -79,7 +79,17 @@ describe('security suite', () => {
     assert.equal((await api('GET', item(acceptedId))).json.outcome, 'ACCEPTED');
   });
 
+  /** Ids of the workflows Temporal lists as started at or after `since`. */
+  async function workflowsStartedSince(since: Date): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const wf of stack.client.workflow.list({ query: `StartTime >= '${since.toISOString()}'` })) ids.push(wf.workflowId);
+    return ids;
+  }
+
+  const activityLinesSince = (from: number) => stack.logs.slice(from).filter((l) => l.includes('"activity"'));
+
   test('CIFs and ids are validated before they reach a URL: no path injection', async () => {
+    const probesFrom = new Date();
     const before = stack.logs.length;
     const probes: Array<[string, string, Parameters<typeof callApi>[4]?]> = [
       ['GET', `/v1/organizations/${encodeURIComponent('../../globex')}/authorizations`],
@@ -92,13 +102,27 @@ describe('security suite', () => {
       ['POST', `/v1/efactura/invoices?cif=${encodeURIComponent('14399840/../x')}`, { body: '<Invoice/>', headers: { 'idempotency-key': 'inj-1' } }],
       ['POST', `/v1/efactura/invoices?cif=${SELLER}`, { body: '<Invoice/>', headers: { 'idempotency-key': '../../x' } }],
     ];
-    for (const [method, path, options] of probes) {
-      const r = await api(method, path, options);
+    for (const [i, [method, path, options]] of probes.entries()) {
+      const r = await api(method, path, { ...options, headers: { ...options?.headers, 'x-request-id': `probe-${i}` } });
       assert.ok(r.status === 400 || r.status === 404, `${method} ${path}: ${r.status} ${r.text}`);
       assert.match(String(r.json?.error?.code), /^[A-Z_]+$/, r.text);
     }
-    // None of them started anything that called ANAF.
-    assert.ok(!stack.logs.slice(before).some((l) => l.includes('"activity"')), 'no activity ran for a refused request');
+    // None of them started anything that called ANAF. Checked only once it could be seen: a control
+    // request sent after the probes starts a workflow whose activity calls ANAF (TestOauth hello), and
+    // the API answers it when that workflow has ended.
+    const controlId = `control-${process.pid}`;
+    const control = await api('POST', `/v1/organizations/${SELLER}/authorizations/EFACTURA/test`, { headers: { 'x-request-id': controlId } });
+    assert.equal(control.status, 200, control.text);
+    // The dev server lists workflows in the order they started (one shard): when the control's shows, a probe's would too.
+    const started = await eventually(() => workflowsStartedSince(probesFrom), (ids) => ids.length > 0, "the control's workflow is listed");
+    assert.equal(started.length, 1, `only the control started a workflow: ${started.join(', ')}`);
+    assert.match(started[0]!, /\/oauth-test\//);
+    const activities = await eventually(async () => activityLinesSince(before), (lines) => lines.some((l) => l.includes(controlId)), "the control's activity logged");
+    assert.deepEqual(
+      activities.filter((l) => !l.includes(controlId)),
+      [],
+      'no activity ran for a refused request',
+    );
   });
 
   test('XML with entity expansion ("billion laughs") or an external entity is refused before anything is stored', async () => {
