@@ -4,14 +4,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { withCheckDigit } from '../../schemas/cif';
 import { TENANT_A, TENANT_B } from '../support/config';
-import { authorizeOrganization, ublInvoice } from '../support/efactura';
+import { authorizeOrganization, callApi, finished, submissionWhen, ublInvoice } from '../support/efactura';
 import { type Stack, startStack } from '../support/stack';
 
 /** The operator CLI as an operator runs it: a child process talking to the API over HTTP. */
 
 const SELLER = '14399840';
 const BUYER = '18547290';
+/** Registered, never authorized: its submissions wait for an authorization, unsent. */
+const UNAUTHORIZED_SELLER = withCheckDigit('3456789');
+const UPLOAD = '/test/FCTEL/rest/upload';
 const CLI = path.resolve(__dirname, '../../bin/anaf-flow.js');
 
 interface Run {
@@ -46,8 +50,11 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-flow-cli-'));
-    stack = await startStack({ sandbox: { efactura: { processingDelayMs: 1500 } } });
+    // Messages reach ANAF's listing an hour late: a lost upload cannot be reconciled, so it waits for an operator.
+    stack = await startStack({ sandbox: { efactura: { processingDelayMs: 1500, listingDelayMs: 3_600_000 } } });
     await authorizeOrganization(stack, TENANT_A.key, SELLER);
+    const org = await callApi(stack, TENANT_A.key, 'POST', '/v1/organizations', { json: { cif: UNAUTHORIZED_SELLER, name: 'Not yet authorized' } });
+    assert.equal(org.status, 201, org.text);
   });
 
   after(async () => {
@@ -55,11 +62,17 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  let acceptedId: string;
+  /** One invoice submitted with --wait and accepted, made by whichever test needs it first, so each test also runs alone. */
+  let accepted: Promise<{ file: string; run: Run; id: string }> | undefined;
+  const acceptedSubmission = () =>
+    (accepted ??= (async () => {
+      const file = invoiceFile(`CLI-${process.pid}-1`);
+      const run = await cli(['submit', file, '--cif', SELLER, '--wait']);
+      return { file, run, id: run.stdout.trim().split(/\s+/)[0]! };
+    })());
 
   test('submit --wait follows the stages to ACCEPTED and exits 0; the same command again names the same submission', async () => {
-    const file = invoiceFile(`CLI-${process.pid}-1`);
-    const run = await cli(['submit', file, '--cif', SELLER, '--wait']);
+    const { file, run, id: acceptedId } = await acceptedSubmission();
     assert.equal(run.code, 0, run.stderr);
     const stages = [...run.stderr.matchAll(/^\d\d:\d\d:\d\d (\w+)/gm)].map((m) => m[1]);
     assert.ok(stages.includes('POLLING'), run.stderr);
@@ -68,7 +81,6 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     assert.match(id!, /^acme\/efactura\/cli-[0-9a-f]{40}$/);
     assert.equal(outcome, 'ACCEPTED');
     assert.match(index!, /^\d+$/);
-    acceptedId = id!;
 
     const again = await cli(['submit', file, '--cif', SELLER]);
     assert.equal(again.code, 0, again.stderr);
@@ -77,6 +89,7 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
   });
 
   test('status, list --outcome and download', async () => {
+    const { id: acceptedId } = await acceptedSubmission();
     const status = await cli(['status', acceptedId, '--json']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).outcome, 'ACCEPTED');
@@ -105,7 +118,48 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     assert.ok(url.href.startsWith(stack.apiUrl) || url.href.startsWith(stack.sandbox.url), url.href);
   });
 
+  test('cancel: a submission not yet sent ends CANCELLED and is never uploaded; a sent one is refused with exit 2', async () => {
+    const number = `CLI-${process.pid}-cancel`;
+    const submitted = await cli(['submit', invoiceFile(number), '--cif', UNAUTHORIZED_SELLER]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    await submissionWhen(stack, id, (v) => v.stage === 'WAITING_FOR_AUTHORIZATION');
+
+    const cancel = await cli(['cancel', id]);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.match(cancel.stdout, /CANCELLED/);
+    const done = await finished(stack, id);
+    assert.equal(done.outcome, 'CANCELLED', JSON.stringify(done));
+    assert.equal(stack.sandbox.efactura.state.uploadsFor(UNAUTHORIZED_SELLER, number, '2026-11-20'), 0);
+
+    const { id: acceptedId } = await acceptedSubmission();
+    const tooLate = await cli(['cancel', acceptedId]);
+    assert.equal(tooLate.code, 2);
+    assert.match(tooLate.stderr, /TOO_LATE_TO_CANCEL \(HTTP 409\)/);
+  });
+
+  test('retry: a submission waiting for an operator is uploaded exactly once more and ends ACCEPTED, the decision recorded', async () => {
+    const number = `CLI-${process.pid}-retry`;
+    // Four uploads in a row reach ANAF, which files them, and the connection drops each time.
+    stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 4, resetAfterReceive: true });
+    const submitted = await cli(['submit', invoiceFile(number), '--cif', SELLER]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    await submissionWhen(stack, id, (v) => v.stage === 'NEEDS_OPERATOR', 90_000);
+    const uploads = () => stack.sandbox.efactura.state.uploadsFor(SELLER, number, '2026-11-20');
+    assert.equal(uploads(), 4);
+
+    const retry = await cli(['retry', id]);
+    assert.equal(retry.code, 0, retry.stderr);
+    assert.ok(retry.stdout.startsWith(id), retry.stdout);
+    const done = await finished(stack, id);
+    assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
+    assert.equal(uploads(), 5, 'exactly one more upload');
+    assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_REUPLOAD' && d.detail === 'retry from the CLI'), JSON.stringify(done.decisions));
+  });
+
   test('usage and API errors exit 2: no action, a finished case, another tenant\'s case, a wrong key', async () => {
+    const { id: acceptedId } = await acceptedSubmission();
     const noAction = await cli(['resolve', acceptedId]);
     assert.equal(noAction.code, 2);
     assert.match(noAction.stderr, /exactly one of/);
