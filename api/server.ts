@@ -2,17 +2,15 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
-import { clientInterceptors, dataConverterFor } from '../lib/temporal-client';
+import { clientInterceptors, dataConverterFor, temporalConnectionOptions } from '../lib/temporal-client';
 import { type ApiDeps, createApp } from './app';
-
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 /**
  * A client whose connection is made on first use, so the API starts (and /readyz says 503)
  * while Temporal is still down, and recovers by itself when it comes up.
  */
 export function lazyTemporalClient(config: AppConfig): { client: Client; connection: Connection } {
-  const connection = Connection.lazy({ address: config.temporal.address ?? DEFAULT_TEMPORAL_ADDRESS });
+  const connection = Connection.lazy(temporalConnectionOptions(config));
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { anafTaskQueueFor, banciwsTaskQueueFor } from '../workflows/task-queues';
@@ -36,10 +37,25 @@ export interface OAuthCredentialSet {
   scopes: OAuthScope[];
 }
 
+/** TLS to the Temporal frontend: PEM file paths, read when a connection is made. */
+export interface TemporalTlsConfig {
+  /** Client certificate and key for mTLS (both or neither). */
+  clientCert: string | undefined;
+  clientKey: string | undefined;
+  /** CA that signed the frontend's certificate; undefined: the system's roots (Temporal Cloud). */
+  ca: string | undefined;
+  /** Name the frontend's certificate must carry, when it differs from the address's host. */
+  serverName: string | undefined;
+}
+
 export interface AppConfig {
   temporal: {
     /** undefined → the dev launcher starts its own dev server. */
     address: string | undefined;
+    /** undefined: plaintext (dev server); set by any TEMPORAL_TLS_* variable or TEMPORAL_API_KEY. */
+    tls: TemporalTlsConfig | undefined;
+    /** Sent as a bearer token on every Temporal call (Temporal Cloud API keys); implies TLS. */
+    apiKey: string | undefined;
     namespace: string;
     taskQueue: string;
     /** Activities that call ANAF run here, under one rate budget shared by all workers. */
@@ -219,6 +235,43 @@ export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+function pemFile(env: Env, name: string): string | undefined {
+  const file = optional(env, name);
+  if (file === undefined) return undefined;
+  const resolved = path.resolve(file);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(resolved);
+  } catch {
+    throw new ConfigError(name, `no such file: ${resolved}`);
+  }
+  if (!stat.isFile()) throw new ConfigError(name, `not a file: ${resolved}`);
+  try {
+    fs.accessSync(resolved, fs.constants.R_OK);
+  } catch {
+    throw new ConfigError(name, `not readable: ${resolved}`);
+  }
+  return resolved;
+}
+
+/** TEMPORAL_TLS_CERT / _KEY / _CA / _SERVER_NAME and TEMPORAL_API_KEY, checked together. */
+export function parseTemporalTls(env: Env): { tls: TemporalTlsConfig | undefined; apiKey: string | undefined } {
+  const clientCert = pemFile(env, 'TEMPORAL_TLS_CERT');
+  const clientKey = pemFile(env, 'TEMPORAL_TLS_KEY');
+  if (Boolean(clientCert) !== Boolean(clientKey)) {
+    throw new ConfigError(clientCert ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT', 'the client certificate and its key go together');
+  }
+  const ca = pemFile(env, 'TEMPORAL_TLS_CA');
+  const serverName = optional(env, 'TEMPORAL_TLS_SERVER_NAME')
+    ? read(env, 'TEMPORAL_TLS_SERVER_NAME', z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name'))
+    : undefined;
+  const apiKey = optional(env, 'TEMPORAL_API_KEY')
+    ? read(env, 'TEMPORAL_API_KEY', z.string().regex(/^\S{8,}$/, 'must be at least 8 characters without spaces'))
+    : undefined;
+  const tlsWanted = Boolean(clientCert || ca || serverName || apiKey);
+  return { tls: tlsWanted ? { clientCert, clientKey, ca, serverName } : undefined, apiKey };
+}
+
 const credentialSetSchema = z.array(
   z.object({
     id: identifier,
@@ -326,6 +379,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       address: optional(env, 'TEMPORAL_ADDRESS')
         ? read(env, 'TEMPORAL_ADDRESS', z.string().regex(/^[^\s/]+:\d+$/, 'must be host:port'))
         : undefined,
+      ...parseTemporalTls(env),
       namespace: read(env, 'TEMPORAL_NAMESPACE', identifier, 'default'),
       taskQueue,
       anafTaskQueue: anafTaskQueueFor(taskQueue),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { devServerSearchAttributeArgs } from './search-attribute-registration';
 import { resolveTemporalCli } from './temporal-binaries';
+import type { TemporalConnectionOptions } from './temporal-client';
 
 /**
  * Task-queue priorities (uploads 1, reads 2, polls 4 on the ANAF queue) are honoured only by
@@ -29,15 +30,23 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** Resolves once something answers Temporal's gRPC health at `address`, or rejects after `timeoutMs`. */
-export async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+/**
+ * Resolves once a Temporal frontend answers at the address (a plain `host:port`, or connection
+ * options with TLS / API key), or rejects after `timeoutMs`.
+ */
+export async function waitForTemporal(target: string | TemporalConnectionOptions, timeoutMs: number): Promise<void> {
+  const options = typeof target === 'string' ? { address: target } : target;
+  const address = options.address;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      await connection.workflowService.getSystemInfo({});
-      await connection.close();
+      const connection = await Connection.connect({ ...options, connectTimeout: 1_000 });
+      try {
+        await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));
+      } finally {
+        await connection.close();
+      }
       return;
     } catch (err) {
       lastError = err;

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
-import { DEV_BANCIWS_CUI, ensureDevPki } from '../sandbox/banciws/dev-pki';
 import { type DevServer, startDevServer, waitForTemporal } from '../lib/dev-server';
 import { MissingBinaryError } from '../lib/temporal-binaries';
+import { temporalConnectionOptions } from '../lib/temporal-client';
+import { addSandboxEnv, productEnv, summary, waitForHttp } from './launch';
 import { WORKER_STALLED_EXIT_CODE } from '../workers/stall-watchdog';
 
 /**
@@ -17,10 +18,6 @@ const started = Date.now();
 const children: ChildProcess[] = [];
 let devServer: DevServer | undefined;
 let stopping = false;
-
-function formatKeys(keys: Array<{ id: string; key: Buffer }>): string {
-  return keys.map((k) => `${k.id}:${k.key.toString('base64')}`).join(',');
-}
 
 function log(line: string): void {
   process.stdout.write(`[dev] ${line}\n`);
@@ -54,20 +51,6 @@ function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Child
   return child;
 }
 
-async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
-}
-
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -96,7 +79,7 @@ async function main(): Promise<void> {
   let uiUrl = 'your Temporal UI';
   if (address) {
     log(`using Temporal at ${address} (TEMPORAL_ADDRESS)`);
-    await waitForTemporal(address, 15_000);
+    await waitForTemporal(temporalConnectionOptions(config, address), 15_000);
   } else {
     devServer = await startDevServer({
       dataDir: config.dataDir,
@@ -114,51 +97,16 @@ async function main(): Promise<void> {
     uiUrl = devServer.uiUrl;
   }
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: address,
-    TEMPORAL_NAMESPACE: config.temporal.namespace,
-    DATA_DIR: config.dataDir,
-    // Children get the same secrets explicitly, so they never race to generate their own.
-    PAYLOAD_ENCRYPTION_KEYS: formatKeys(config.payloadKeys),
-    TOKEN_ENCRYPTION_KEYS: formatKeys(config.tokenKeys),
-    API_KEYS: config.api.keys.map((k) => `${k.tenant}:${k.key}`).join(','),
-    ...(config.webhooks.secret ? { WEBHOOK_SECRET: config.webhooks.secret } : {}),
-  };
-  const sandboxUrl = `http://127.0.0.1:${config.sandbox.port}`;
+  const env = productEnv(config, address);
   if (config.anaf.env === 'sandbox') {
-    // BANCIWS out of the box: a CA and a client certificate made once under DATA_DIR, an institution for the dev tenant.
-    const pki = await ensureDevPki(config.dataDir);
-    env.SANDBOX_BANCIWS_PKI_DIR = pki.dir;
-    env.SANDBOX_TLS_PORT = String(config.sandbox.tlsPort);
-    if (!config.banciws.clientCert && !config.banciws.pfx) {
-      Object.assign(env, { BANCIWS_CLIENT_CERT: pki.clientCert, BANCIWS_CLIENT_KEY: pki.clientKey, BANCIWS_CA: pki.caCert });
-    }
-    if (config.banciws.institutions.length === 0) {
-      env.BANCIWS_INSTITUTIONS = JSON.stringify([{ id: 'banca-dev', tenant: devKey.tenant, cui: DEV_BANCIWS_CUI, zile: '1/24', pollEveryMinutes: 60 }]);
-    }
+    const sandboxUrl = await addSandboxEnv(config, env);
     startChild('sandbox', 'sandbox/main.ts', env);
     await waitForHttp(`${sandboxUrl}/__sandbox/state`, 30_000);
   }
   startChild('worker', 'workers/main.ts', env);
   startChild('api', 'api/main.ts', env);
   await waitForHttp(`http://127.0.0.1:${config.api.port}/readyz`, 60_000);
-
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const lines = [
-    '',
-    `anaf-flow is up in ${seconds} s (ANAF_ENV=${config.anaf.env})`,
-    `  API           ${config.api.publicUrl}   (docs: ${config.api.publicUrl}/docs)`,
-    `  Temporal UI   ${uiUrl}   (payloads decoded through ${config.api.publicUrl}/codec)`,
-    `  Temporal      ${address}   namespace ${config.temporal.namespace}`,
-    ...(config.anaf.env === 'sandbox' ? [`  ANAF sandbox  ${sandboxUrl}`] : []),
-    config.api.keysGenerated
-      ? `  API key       ${devKey.key}   (tenant "${devKey.tenant}", generated for development; header x-api-key)`
-      : `  API keys      from API_KEYS (${config.api.keys.length})`,
-    `  data          ${config.dataDir}`,
-    '',
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(summary({ what: 'anaf-flow', startedAt: started, config, address, uiUrl }));
 }
 
 // Whatever ends this process, no orphaned server may keep the ports.

@@ -3,7 +3,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { ensureSearchAttributes } from '../lib/search-attribute-registration';
-import { connectClient } from '../lib/temporal-client';
+import { connectClient, temporalConnectionOptions } from '../lib/temporal-client';
 import { temporalLoggerFor } from '../lib/temporal-logger';
 import { ensureBanciwsInboxSchedules } from './banciws-schedules';
 import { BUNDLE_PATH } from './build-bundle';
@@ -12,8 +12,6 @@ import { startMetricsServer } from './metrics-server';
 import { WORKER_STALLED_EXIT_CODE, watchWorkflowProgress } from './stall-watchdog';
 import { workflowQueueProbe } from './workflow-queue-probe';
 import { ensureSchedules } from './schedules';
-
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -29,8 +27,9 @@ async function main(): Promise<void> {
     ? await startMetricsServer({ port: config.metrics.workerPort, token: config.metrics.token, temporalCoreBind: coreBind, logger })
     : undefined;
 
-  const address = config.temporal.address ?? DEFAULT_TEMPORAL_ADDRESS;
-  const connection = await NativeConnection.connect({ address });
+  const connectionOptions = temporalConnectionOptions(config);
+  const address = connectionOptions.address;
+  const connection = await NativeConnection.connect(connectionOptions);
   try {
     const added = await ensureSearchAttributes(connection, config.temporal.namespace);
     if (added.length) logger.info({ added }, 'registered search attributes');
