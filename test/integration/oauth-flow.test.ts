@@ -336,8 +336,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
 
   test('the authorization workflow cannot be asked: ANAF calls go on with a token read minutes ago; uncached readers get "not sent"', async () => {
     const key = await authorizedOrganization();
-    const connection = await Connection.connect({ address: stack.env.address });
-    const client = new Client({ connection, dataConverter: dataConverterFor(stack.config) });
+    const { client, connection } = await anotherWorker();
     const sealer = new TokenSealer(stack.config.tokenKeys);
     const forAnafCalls = new TokenProvider(client, sealer, { cacheMs: 1 });
     const uncached = new TokenProvider(client, sealer, { cacheMs: 0 });
