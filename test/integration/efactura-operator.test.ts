@@ -91,6 +91,27 @@ describe('e-Factura: operator decisions on stuck submissions', () => {
     assert.equal(late.json.error.code, 'SUBMISSION_FINISHED');
   });
 
+  test('an operator REUPLOAD after four lost answers sends exactly once more and ends ACCEPTED, the decision recorded', async () => {
+    const number = nextNumber();
+    stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 4, resetAfterReceive: true });
+    const id = await submit(number);
+    await submissionWhen(stack, id, (v) => v.stage === 'NEEDS_OPERATOR', 90_000);
+    assert.equal(uploadsOf(number), 4);
+
+    const reupload = await resolve(id, { action: 'REUPLOAD', note: 'none of the four is in SPV' });
+    assert.equal(reupload.status, 202, reupload.text);
+    const done = await finished(stack, id);
+    assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
+    assert.equal(uploadsOf(number), 5, 'exactly one more upload');
+    assert.deepEqual(done.attempts.map((a) => a.result), ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ACCEPTED']);
+    // ANAF knows the invoice from the first lost upload: it answers "duplicate", and the submission follows that filing.
+    const firstFiling = stack.sandbox.efactura.state.uploads.find((u) => u.number === number)!.index;
+    assert.equal(done.uploadIndex, firstFiling);
+    assert.ok(done.decisions.some((d) => d.decision === 'LINKED_TO_EARLIER_UPLOAD' && d.detail.includes(firstFiling)), JSON.stringify(done.decisions));
+    assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_REUPLOAD' && d.detail === 'none of the four is in SPV'), JSON.stringify(done.decisions));
+    assert.equal(done.needsAttention, false);
+  });
+
   test('resolve is refused (409 with a code) while the submission is not stuck, and nothing of it is kept', async () => {
     const number = nextNumber();
     // Keep it in POLLING: ANAF says "in prelucrare" until the rule is removed.
