@@ -3,8 +3,11 @@
  * with SIGKILL at random moments, the Temporal dev server is stopped and restarted on its
  * SQLite file, and the sandbox misbehaves in every way at once (5xx, 429 bursts, WAF pages,
  * answers lost after the upload was processed, truncated ZIPs, slow answers). It passes
- * when every lifecycle ends (ACCEPTED, or a typed failure), none is lost, and the sandbox
- * counted at most one upload per invoice (exactly one for each accepted invoice).
+ * when every lifecycle ends, none is lost, the sandbox counted at most one upload per
+ * invoice (exactly one for each accepted invoice), every index adopted from ANAF's listing
+ * is the invoice's own, nothing ended FAILED but on a documented final ANAF answer — and
+ * the chaos hit what matters: an upload's answer was lost after ANAF processed it, and a
+ * SIGKILL landed on a worker while its upload was in flight.
  *
  * `npm run chaos` (bench/chaos.ts) runs the full form (1,000 lifecycles);
  * test/integration/chaos.test.ts runs a short form in CI.
@@ -13,13 +16,15 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { FaultRule } from '../sandbox';
 import { SeededRandom } from '../sandbox/random';
 import type { SubmissionView } from '../workflows/efactura/types';
+import { adoptedIndexMismatch, DOCUMENTED_FINAL_ANAF_ANSWERS, lastActivityFailureType } from './chaos-checks';
+import { pidHoldingConnection } from './connection-owner';
 import { benchInvoice, Harness, pool, type WorkerProcess } from './harness';
 
 export interface ChaosOptions {
   lifecycles: number;
   /** Worker processes kept alive (a killed one is replaced, as a supervisor would). */
   workers: number;
-  /** Random pause between two SIGKILLs, ms. */
+  /** Random pause between two SIGKILLs, ms (the first one comes as soon as an upload is in flight). */
   killEveryMs: [number, number];
   /** No more kills after this many: each one strands the activities in flight until their timeouts (1–3 min). */
   maxKills: number;
@@ -41,14 +46,30 @@ export interface ChaosReport {
   duplicateUploads: number;
   acceptedWithoutExactlyOneUpload: number;
   workerKills: number;
+  /** SIGKILLs that hit the worker holding an upload the sandbox had not answered yet (the answer never reached it). */
+  killsDuringUpload: number;
   temporalRestartMs: number | undefined;
   faultsFired: number;
+  /** Firings of the upload rules that drop the answer after the sandbox processed the upload (resetAfterReceive). */
+  uploadAnswersLost: number;
+  /** Lifecycles that took an index from ANAF's listing (ADOPTED_LISTED_INDEX). */
+  adoptedIndexes: number;
+  /** Adopted indexes that are another invoice's upload (or none). */
+  adoptedIndexMismatches: string[];
+  /** Lifecycles that did not end ACCEPTED or on ANAF's documented final answer (see chaos-checks.ts). */
+  unexplainedFailures: string[];
   uploadsSeen: number;
   seconds: number;
 }
 
 const SELLER = '18547290'; // passes the CIF check digit
 const BUYER = '14399840';
+const ISSUE_DATE = '2026-11-20'; // benchInvoice's
+const UPLOAD_PATH = '/test/FCTEL/rest/upload';
+/** Outcomes that are ANAF's own verdict on the invoice. */
+const ANAF_VERDICTS = new Set(['ACCEPTED', 'REJECTED', 'REJECTED_AT_UPLOAD']);
+/** How long a kill waits for an upload to be in flight before it hits a random worker. */
+const AIM_AT_UPLOAD_MS = 15_000;
 
 /** Every kind of misbehaviour at once, on a fraction of the calls (seeded, so a run can be repeated). */
 export function chaosFaults(): FaultRule[] {
@@ -59,7 +80,9 @@ export function chaosFaults(): FaultRule[] {
     { route: upload, method: 'POST', errorRate: 0.04, status: 503, body: 'Service Unavailable' },
     { route: upload, method: 'POST', errorRate: 0.04, html: 'waf' },
     { route: upload, method: 'POST', errorRate: 0.06, resetAfterReceive: true },
-    { route: upload, method: 'POST', errorRate: 0.05, latencyMs: 1500 },
+    // Filed, then the answer held back for a while: the supervisor SIGKILLs the worker waiting on
+    // one, which is ANAF having filed an upload whose sender died before reading the answer.
+    { route: upload, method: 'POST', errorRate: 0.2, holdAnswer: 2500 },
     { route: upload, method: 'POST', burst429: 5 },
     { route: stare, errorRate: 0.05, status: 502, body: 'Bad Gateway' },
     { route: stare, errorRate: 0.03, html: 'gateway' },
@@ -69,6 +92,34 @@ export function chaosFaults(): FaultRule[] {
     { route: download, errorRate: 0.05, latencyMs: 2000 },
     { route: download, errorRate: 0.04, status: 500, body: 'Internal Server Error' },
   ];
+}
+
+/** Two more answers lost after processing, added once the 429 burst is spent (so they fall on uploads that are processed). */
+const SURE_LOST_ANSWERS: FaultRule = { route: '^/test/FCTEL/rest/upload', method: 'POST', resetAfterReceive: true, times: 2 };
+
+function isUploadRule(rule: FaultRule): boolean {
+  return rule.route.includes(UPLOAD_PATH);
+}
+
+/** An upload the sandbox is answering now, and the worker process waiting on it. */
+function uploadInFlight(harness: Harness): { worker: WorkerProcess; answered: () => boolean | undefined } | undefined {
+  const workers = [...harness.workers];
+  for (const request of harness.sandbox.state.inFlight('POST', UPLOAD_PATH)) {
+    if (request.remotePort === undefined) continue;
+    const pid = pidHoldingConnection(request.remotePort, harness.sandbox.port, workers.map((w) => w.pid));
+    const worker = workers.find((w) => w.pid === pid);
+    if (worker) return { worker, answered: () => request.answered };
+  }
+  return undefined;
+}
+
+/** Resolves once `check` holds (true) or at `deadlineMs` (false); polls every 50 ms. */
+async function until(check: () => boolean, deadlineMs: number): Promise<boolean> {
+  while (!check()) {
+    if (Date.now() >= deadlineMs) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -87,25 +138,39 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   });
   let stopChaos = false;
   let workerKills = 0;
+  let killsDuringUpload = 0;
   let temporalRestartMs: number | undefined;
   const deadline = Date.now() + options.timeoutMs;
   try {
     for (let i = 0; i < options.workers; i++) await harness.spawnWorker();
     await harness.authorize(SELLER);
-    if (options.faults) harness.sandbox.faults.set(chaosFaults(), { seed: options.seed });
+    const armSureLostAnswers = options.faults
+      ? (async () => {
+          harness.sandbox.faults.set(chaosFaults(), { seed: options.seed });
+          const burstSpent = () => !harness.sandbox.faults.list().some((r) => isUploadRule(r) && r.burst429 !== undefined);
+          if (await until(() => stopChaos || burstSpent(), deadline)) harness.sandbox.faults.add(SURE_LOST_ANSWERS);
+        })()
+      : undefined;
     log(`chaos: stack up in ${((performance.now() - started) / 1000).toFixed(1)} s; ${options.lifecycles} lifecycles, ${options.workers} workers`);
 
-    // A supervisor: keeps `workers` processes alive, kills one at random intervals.
+    // A supervisor: keeps `workers` processes alive, kills one at random intervals — aimed, when
+    // it can be, at the worker whose upload the sandbox is answering right then.
     const supervisor = (async () => {
       while (!stopChaos && workerKills < options.maxKills) {
         const [min, max] = options.killEveryMs;
-        await new Promise((r) => setTimeout(r, min + random.next() * (max - min)));
+        const pause = min + random.next() * (max - min);
+        if (workerKills > 0) await new Promise((r) => setTimeout(r, pause));
+        let aim: ReturnType<typeof uploadInFlight>;
+        await until(() => stopChaos || (aim = uploadInFlight(harness)) !== undefined, Date.now() + AIM_AT_UPLOAD_MS);
         if (stopChaos) break;
         const alive = [...harness.workers];
-        const victim: WorkerProcess | undefined = alive[Math.floor(random.next() * alive.length)];
+        const victim: WorkerProcess | undefined = aim?.worker ?? alive[Math.floor(random.next() * alive.length)];
         if (victim) {
+          const inFlight = aim !== undefined && aim.answered() === undefined;
           await harness.killWorker(victim, 'SIGKILL');
           workerKills += 1;
+          // Landed during the upload when the sandbox then saw that exchange end without its answer written.
+          if (inFlight && (await until(() => aim!.answered() !== undefined, Date.now() + 5_000)) && aim!.answered() === false) killsDuringUpload += 1;
         }
         while (!stopChaos && harness.workers.size < options.workers) {
           try {
@@ -172,14 +237,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (stuck.length) log(`chaos: not ended: ${stuck.join('; ')}`);
     stopChaos = true;
     await supervisor;
+    await armSureLostAnswers;
 
     const outcomes: Record<string, number> = {};
     const failures: Record<string, number> = {};
     let duplicateUploads = 0;
     let acceptedWithoutExactlyOneUpload = 0;
+    let adoptedIndexes = 0;
+    const adoptedIndexMismatches: string[] = [];
+    const unexplainedFailures: string[] = [];
+    await pool(numbers, 8, async (number, i) => {
+      const view = views.get(ids[i]!);
+      if (!view || view instanceof Error || ANAF_VERDICTS.has(view.outcome ?? '')) return;
+      // FAILED on ANAF's documented final answer is ANAF's verdict; anything else the product should have survived.
+      const type = await lastActivityFailureType(harness.client, ids[i]!).catch((err: Error) => `history unreadable: ${err.message}`);
+      if (view.outcome === 'FAILED' && type !== undefined && DOCUMENTED_FINAL_ANAF_ANSWERS.has(type)) return;
+      unexplainedFailures.push(`${number}: ${view.outcome ?? 'NONE'} (${type ?? 'no activity failure'}): ${(view.errors[0] ?? view.attentionReason ?? '').slice(0, 160)}`);
+    });
     numbers.forEach((number, i) => {
       const view = views.get(ids[i]!);
-      const uploads = harness.sandbox.efactura.state.uploadsFor(SELLER, number, '2026-11-20');
+      const uploads = harness.sandbox.efactura.state.uploadsFor(SELLER, number, ISSUE_DATE);
       if (uploads > 1) duplicateUploads += uploads - 1;
       if (uploads > 1 && view && !(view instanceof Error)) {
         // What the workflow decided on the way, so a failed run can be diagnosed from its output.
@@ -192,6 +269,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       const outcome = view.outcome ?? 'NONE';
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      if (view.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX')) adoptedIndexes += 1;
+      const mismatch = adoptedIndexMismatch(view, harness.sandbox.efactura.state, { supplierCif: SELLER, number, issueDate: ISSUE_DATE });
+      if (mismatch) adoptedIndexMismatches.push(`${number}: ${mismatch}`);
       if (outcome !== 'ACCEPTED') {
         const code = `${outcome}: ${(view.errors[0] ?? view.attentionReason ?? 'no message').slice(0, 80)}`;
         failures[code] = (failures[code] ?? 0) + 1;
@@ -207,8 +287,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       duplicateUploads,
       acceptedWithoutExactlyOneUpload,
       workerKills,
+      killsDuringUpload,
       temporalRestartMs,
       faultsFired: harness.sandbox.faults.list().reduce((n, r) => n + r.fired, 0),
+      uploadAnswersLost: harness.sandbox.faults
+        .list()
+        .filter((r) => isUploadRule(r) && r.resetAfterReceive)
+        .reduce((n, r) => n + r.fired, 0),
+      adoptedIndexes,
+      adoptedIndexMismatches,
+      unexplainedFailures,
       uploadsSeen: harness.sandbox.efactura.state.totalUploads,
       seconds: (performance.now() - started) / 1000,
     };
@@ -218,6 +306,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-export function chaosPassed(report: ChaosReport): boolean {
-  return report.lost === 0 && report.duplicateUploads === 0 && report.acceptedWithoutExactlyOneUpload === 0 && !report.outcomes.WORKFLOW_FAILED;
+/** Why a run failed, one line per broken promise; empty when it passed. */
+export function chaosShortfalls(report: ChaosReport): string[] {
+  const shortfalls: string[] = [];
+  if (report.lost !== 0) shortfalls.push(`${report.lost} lifecycles did not end`);
+  if (report.duplicateUploads !== 0) shortfalls.push(`${report.duplicateUploads} duplicate uploads`);
+  if (report.acceptedWithoutExactlyOneUpload !== 0) shortfalls.push(`${report.acceptedWithoutExactlyOneUpload} accepted invoices not uploaded exactly once`);
+  if (report.outcomes.WORKFLOW_FAILED) shortfalls.push(`${report.outcomes.WORKFLOW_FAILED} workflows failed`);
+  if (report.adoptedIndexMismatches.length) shortfalls.push(`adopted another invoice's index: ${report.adoptedIndexMismatches.join('; ')}`);
+  if (report.unexplainedFailures.length) shortfalls.push(`ended neither accepted nor on a documented ANAF answer: ${report.unexplainedFailures.join('; ')}`);
+  if (report.uploadAnswersLost < 1) shortfalls.push('no upload lost its answer after processing (resetAfterReceive never fired on upload)');
+  if (report.workerKills > 0 && report.killsDuringUpload < 1) shortfalls.push('no SIGKILL landed while an upload was in flight');
+  return shortfalls;
 }

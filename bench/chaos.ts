@@ -2,7 +2,7 @@
  * `npm run chaos`: the chaos suite in its full form (1,000 lifecycles by default;
  * CHAOS_LIFECYCLES, CHAOS_SEED, CHAOS_TIMEOUT_SECONDS change it). Exit code 1 unless it passed.
  */
-import { chaosPassed, runChaos } from './chaos-suite';
+import { chaosShortfalls, runChaos } from './chaos-suite';
 
 async function main(): Promise<void> {
   const lifecycles = Number(process.env.CHAOS_LIFECYCLES ?? 1000);
@@ -18,8 +18,9 @@ async function main(): Promise<void> {
     log: (line) => console.log(line),
   });
   console.log(JSON.stringify(report, null, 2));
-  console.log(chaosPassed(report) ? 'chaos: PASSED' : 'chaos: FAILED');
-  if (!chaosPassed(report)) process.exitCode = 1;
+  const shortfalls = chaosShortfalls(report);
+  console.log(shortfalls.length ? `chaos: FAILED\n${shortfalls.map((s) => `  - ${s}`).join('\n')}` : 'chaos: PASSED');
+  if (shortfalls.length) process.exitCode = 1;
 }
 
 main().catch((err) => {

@@ -78,8 +78,10 @@ export const BUILTIN_MODULES: SandboxModuleFactory[] = [oauthModule, testOauthMo
 function countRequests(ctx: SandboxContext): RequestHandler {
   return (req, res, next) => {
     ctx.state.countRequest(req.method, req.path);
+    const closed = ctx.state.openRequest(req.method, req.path, req.socket.remotePort);
     const started = performance.now();
     res.on('close', () => {
+      closed(res.writableFinished);
       ctx.logger.debug(
         { method: req.method, path: req.path, status: res.headersSent ? res.statusCode : undefined, ms: Math.round(performance.now() - started) },
         'sandbox request',

@@ -70,6 +70,16 @@ function freshCounters(): SandboxCounters {
   };
 }
 
+/** A request the sandbox has received and not yet finished with (sandbox only: for test supervisors). */
+export interface OpenRequest {
+  method: string;
+  path: string;
+  /** The client's port: which process holds the connection (bench/harness.ts pidHoldingConnection). */
+  remotePort: number | undefined;
+  /** Set when the exchange ends: whether the whole answer was written before the connection closed. */
+  answered?: boolean;
+}
+
 export function bump(record: Record<string, number>, key: string, by = 1): void {
   record[key] = (record[key] ?? 0) + by;
 }
@@ -77,6 +87,7 @@ export function bump(record: Record<string, number>, key: string, by = 1): void 
 export class SandboxState {
   private current: SandboxCounters = freshCounters();
   private readonly resetHooks: Array<() => void> = [];
+  private readonly open = new Set<OpenRequest>();
 
   /** Live counters: read them after the request you care about has been answered. */
   get counters(): SandboxCounters {
@@ -89,6 +100,22 @@ export class SandboxState {
 
   countRequest(method: string, path: string): void {
     bump(this.current.requests, `${method.toUpperCase()} ${path}`);
+  }
+
+  /** Requests to `method path` in flight now, e.g. uploads a worker is waiting on (the chaos suite kills it then). */
+  inFlight(method: string, path: string): OpenRequest[] {
+    const m = method.toUpperCase();
+    return [...this.open].filter((r) => r.method === m && r.path === path);
+  }
+
+  /** Tracks a request from arrival until its exchange ends; call the returned function then. */
+  openRequest(method: string, path: string, remotePort: number | undefined): (answered: boolean) => void {
+    const request: OpenRequest = { method: method.toUpperCase(), path, remotePort };
+    this.open.add(request);
+    return (answered) => {
+      request.answered = answered;
+      this.open.delete(request);
+    };
   }
 
   countFault(effect: string): void {

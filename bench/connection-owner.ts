@@ -1,0 +1,51 @@
+/**
+ * Which process holds one end of a local TCP connection (Linux /proc): the chaos suite
+ * uses it to SIGKILL the very worker whose upload the sandbox is still answering, rather
+ * than a random one that may be idle.
+ */
+import fs from 'node:fs';
+
+/** Socket inodes of TCP connections from `clientPort` to `serverPort` (IPv4 and IPv6 tables). */
+function socketInodes(clientPort: number, serverPort: number): Set<string> {
+  const inodes = new Set<string>();
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      if (fields[1]!.endsWith(`:${hex(clientPort)}`) && fields[2]!.endsWith(`:${hex(serverPort)}`)) inodes.add(fields[9]!);
+    }
+  }
+  return inodes;
+}
+
+/** The one of `pids` with an open socket from `clientPort` to `serverPort`, if any. */
+export function pidHoldingConnection(clientPort: number, serverPort: number, pids: number[]): number | undefined {
+  const inodes = socketInodes(clientPort, serverPort);
+  if (!inodes.size) return undefined;
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const fd of fds) {
+      try {
+        const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode && inodes.has(inode)) return pid;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
+}
