@@ -167,6 +167,9 @@ export function detectGatewaySessionLoss(res: AnafResponse, requestUrl: string):
 }
 
 
+/** How long to wait before sending again a request the F5 WAF rejected ("The requested URL was rejected"). */
+export const GATEWAY_REJECTED_RETRY_MS = 30_000;
+
 export interface FailureContext {
   /** What was being done, for the message: "e-Factura upload". */
   operation: string;
@@ -176,17 +179,22 @@ export interface FailureContext {
 }
 
 /**
+ * A failure that asks for `delayMs` before the next try. Temporal's own retries read
+ * nextRetryDelay; a workflow cannot: the SDK rebuilds an activity's failure in the workflow
+ * without it. So the delay also rides in the first detail as `retryDelayMs`, where
+ * retryDelayOf (workflows/shared/anaf-failures.ts) reads it for the workflow's own re-sends.
+ */
+function failureWithDelay(type: string, message: string, detail: object, delayMs: number): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, details: [{ ...detail, retryDelayMs: delayMs }], nextRetryDelay: delayMs });
+}
+
+/**
  * A daily quota is spent: ANAF said so, or the worker's quota guard knows it without asking
  * (quotaRefusedLocally). Hammering after a daily-limit answer can get the app blocked, so the
  * caller waits for the next Romanian day (+ a margin for clocks that disagree with ANAF's).
  */
-export function dailyLimitFailure(message: string, details: unknown[], now = Date.now()): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FAILURE_TYPES.DAILY_LIMIT,
-    message,
-    details,
-    nextRetryDelay: msUntilNextRomanianDay(now) + 5 * 60_000,
-  });
+export function dailyLimitFailure(message: string, detail: object, now = Date.now()): ApplicationFailure {
+  return failureWithDelay(FAILURE_TYPES.DAILY_LIMIT, message, detail, msUntilNextRomanianDay(now) + 5 * 60_000);
 }
 
 /** What ANAF's daily-limit answer becomes, thrown before calling: the workflows wait exactly as they would for ANAF's. */
@@ -196,8 +204,8 @@ export function quotaRefusedLocally(operation: string, refusal: QuotaRefusal, no
     reason === 'REFUSED_BY_ANAF'
       ? `ANAF already answered that the ${quota} quota of CUI ${cif} is spent for ${day} (Romanian day)`
       : `${used} ${quota} calls for CUI ${cif} were made on ${day} (Romanian day), the daily limit is ${limit}`;
-  const details = [{ kind: 'DAILY_LIMIT', refusedLocally: true, reason, quota, cif, day, used, limit }];
-  return dailyLimitFailure(`${operation}: refused locally by the daily quota guard, no ANAF call made: ${why}`, details, now);
+  const detail = { kind: 'DAILY_LIMIT', refusedLocally: true, reason, quota, cif, day, used, limit };
+  return dailyLimitFailure(`${operation}: refused locally by the daily quota guard, no ANAF call made: ${why}`, detail, now);
 }
 
 export function isDailyLimitFailure(err: unknown): boolean {
@@ -210,12 +218,12 @@ export function failureForProblem(problem: AnafProblem, ctx: FailureContext): Ap
   const details = [problem];
   switch (problem.kind) {
     case 'RATE_LIMITED':
-      return ApplicationFailure.create({ type: FAILURE_TYPES.RATE_LIMITED, message, details, nextRetryDelay: problem.retryAfterMs });
+      return failureWithDelay(FAILURE_TYPES.RATE_LIMITED, message, problem, problem.retryAfterMs);
     case 'DAILY_LIMIT':
-      return dailyLimitFailure(message, details, ctx.now);
+      return dailyLimitFailure(message, problem, ctx.now);
     case 'GATEWAY_REJECTED':
       // The F5 WAF refused the request before the service saw it: safe to retry even uploads.
-      return ApplicationFailure.create({ type: FAILURE_TYPES.GATEWAY_REJECTED, message, details, nextRetryDelay: 30_000 });
+      return failureWithDelay(FAILURE_TYPES.GATEWAY_REJECTED, message, problem, GATEWAY_REJECTED_RETRY_MS);
     case 'UNAUTHORIZED':
       return ApplicationFailure.create({ type: FAILURE_TYPES.UNAUTHORIZED, message, details, nonRetryable: true });
     case 'BAD_REQUEST':
@@ -223,7 +231,7 @@ export function failureForProblem(problem: AnafProblem, ctx: FailureContext): Ap
       return ApplicationFailure.create({ type: FAILURE_TYPES[problem.kind], message, details, nonRetryable: true });
     case 'SESSION_LOST':
       // The gateway intercepted the call: the service never saw it, so even an upload may be sent again.
-      return ApplicationFailure.create({ type: FAILURE_TYPES.SESSION_LOST, message, details, nextRetryDelay: 10_000 });
+      return failureWithDelay(FAILURE_TYPES.SESSION_LOST, message, problem, 10_000);
     case 'CERTIFICATE_REFUSED':
       return ApplicationFailure.create({ type: FAILURE_TYPES.CERTIFICATE_REFUSED, message, details, nonRetryable: true });
     case 'SERVER_ERROR':

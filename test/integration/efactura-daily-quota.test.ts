@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { msUntilNextRomanianDay, romanianDay } from '../../lib/romanian-time';
 import { TENANT_A } from '../support/config';
 import { authorizeOrganization, callApi, eventually, finished } from '../support/efactura';
-import { historyOf } from '../support/history';
+import { activitySchedules, eventTimeMs, historyOf, protoMs } from '../support/history';
 import { type Stack, startStack } from '../support/stack';
 
 /**
@@ -42,6 +43,27 @@ describe('per-CUI daily quotas at the worker', () => {
       .filter((f) => f !== undefined && f !== null)
       .map((f) => ({ type: f.applicationFailureInfo?.type ?? '', message: f.message ?? '' }));
   };
+  /**
+   * The wait a submission set after its upload was refused for the day (the timer after the
+   * failed upload): when it started, when it fires, and what the history says happened since.
+   */
+  const dayWait = async (id: string) => {
+    const history = await eventually(
+      () => historyOf(stack.client, id),
+      (h) => (h.events ?? []).some((e) => e.timerStartedEventAttributes),
+      'the refused submission started its wait',
+    );
+    const events = history.events ?? [];
+    const failedAt = events.map((e) => Boolean(e.activityTaskFailedEventAttributes)).lastIndexOf(true);
+    const timer = events.slice(failedAt).find((e) => e.timerStartedEventAttributes)!;
+    const startedAt = eventTimeMs(timer);
+    return {
+      startedAt,
+      firesAt: startedAt + protoMs(timer.timerStartedEventAttributes!.startToFireTimeout),
+      fired: events.some((e) => e.timerFiredEventAttributes),
+      uploadsScheduled: activitySchedules(history, 'uploadInvoice').length,
+    };
+  };
   const raspRefusals = () => stack.sandbox.efactura.state.counters.dailyLimitHits.rasp ?? 0;
 
   test('RASP uploads beyond ANAF\'s daily limit: one refused upload reaches the sandbox, later ones are refused by the worker', async () => {
@@ -63,11 +85,21 @@ describe('per-CUI daily quotas at the worker', () => {
     assert.match(thirdFailures[0]?.message ?? '', /refused locally by the daily quota guard, no ANAF call made/);
     assert.equal(raspRefusals(), 1, 'the sandbox saw no second refused upload');
 
-    // Both wait for the next Romanian day, as they would after ANAF's own answer.
+    // Both wait for the next Romanian day, as they would after ANAF's own answer: their timer
+    // fires just after midnight in Bucharest (ANAF's day), and until then no upload is made.
+    const uploadsAtAnaf = stack.sandbox.efactura.state.totalUploads;
     for (const id of [second, third]) {
+      const wait = await dayWait(id);
+      const midnight = wait.startedAt + msUntilNextRomanianDay(wait.startedAt);
+      const at = (ms: number) => `${new Date(ms).toISOString()} (Romanian day ${romanianDay(ms)})`;
+      assert.ok(wait.firesAt >= midnight, `${id} waits until the next Romanian day: fires ${at(wait.firesAt)}, day turns ${at(midnight)}`);
+      assert.ok(wait.firesAt <= midnight + 10 * 60_000, `${id} waits no longer than a margin past midnight: fires ${at(wait.firesAt)}`);
+      assert.equal(wait.fired, false, `${id}: the wait is still pending`);
+      assert.equal(wait.uploadsScheduled, 1, `${id}: no upload before the day turns`);
       const description = await stack.client.workflow.getHandle(id).describe();
       assert.equal(description.status.name, 'RUNNING');
       await stack.client.workflow.getHandle(id).terminate('test done');
     }
+    assert.equal(stack.sandbox.efactura.state.totalUploads, uploadsAtAnaf, 'ANAF saw no upload from the waiting submissions');
   });
 });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { GATEWAY_REJECTED_RETRY_MS } from '../../activities/anaf/failures';
 import { romanianDay } from '../../lib/romanian-time';
 import { TENANT_A } from '../support/config';
 import { authorizeOrganization, callApi, finished, ublInvoice } from '../support/efactura';
+import { activitySchedules, eventTimeMs, historyOf } from '../support/history';
 import { type Stack, startStack } from '../support/stack';
 import { startTimeSkippingServer } from '../support/temporal';
 
@@ -58,10 +60,16 @@ describe('e-Factura waits measured in hours and days (time-skipping)', () => {
   test('the F5 "URL was rejected" page on upload: backed off, sent once', async () => {
     const number = `T-${++n}`;
     stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', times: 1, html: 'waf' });
-    const done = await finished(stack, await submit(number));
+    const id = await submit(number);
+    const done = await finished(stack, id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     assert.equal(done.attempts.length, 1);
     assert.equal(stack.sandbox.efactura.state.uploadsFor(SELLER, number, '2026-11-20'), 1);
+    // Backed off: the second upload was scheduled no sooner than the WAF back-off after the first
+    // (the server's clock, which time-skipping moves; the sandbox answered both at once).
+    const [rejected, sent] = activitySchedules(await historyOf(stack.client, id), 'uploadInvoice').map(eventTimeMs);
+    assert.ok(rejected !== undefined && sent !== undefined, 'two uploads: the rejected one and the one sent');
+    assert.ok(sent - rejected >= GATEWAY_REJECTED_RETRY_MS, `sent again ${sent - rejected} ms after the WAF page, not before ${GATEWAY_REJECTED_RETRY_MS} ms`);
   });
 
   test('a message "in prelucrare" for long: at most 90 status checks per day, then the next day', async () => {

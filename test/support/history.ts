@@ -3,6 +3,8 @@ import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 
 type History = temporal.api.history.v1.IHistory;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type ProtoTime = { seconds?: number | { toString(): string } | null; nanos?: number | null } | null | undefined;
 type Payload = temporal.api.common.v1.IPayload;
 
 /**
@@ -24,6 +26,21 @@ export function payloadsOf(history: History): Payload[] {
   };
   visit(history.events ?? []);
   return found;
+}
+
+/** A protobuf Timestamp or Duration in ms. */
+export function protoMs(t: ProtoTime): number {
+  return Number(t?.seconds?.toString() ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+}
+
+/** When the server recorded an event (on the time-skipping server: its skipped clock), in ms. */
+export function eventTimeMs(event: HistoryEvent): number {
+  return protoMs(event.eventTime);
+}
+
+/** The events that scheduled activity `name`, in history order. */
+export function activitySchedules(history: History, name: string): HistoryEvent[] {
+  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name);
 }
 
 export async function historyOf(client: Client, workflowId: string): Promise<History> {

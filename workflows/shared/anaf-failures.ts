@@ -41,8 +41,16 @@ export function failureMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * The delay an activity's failure asked for, else `fallbackMs`. Read from the first detail's
+ * `retryDelayMs` (activities/anaf/failures.ts): the SDK rebuilds the failure in the workflow
+ * without nextRetryDelay, so reading only that made every wait the fallback (10 s instead of
+ * the next Romanian day after a daily-limit answer).
+ */
 export function retryDelayOf(err: unknown, fallbackMs: number): number {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nextRetryDelay !== undefined) {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    const detail = err.cause.details?.[0] as { retryDelayMs?: unknown } | undefined;
+    if (typeof detail?.retryDelayMs === 'number') return detail.retryDelayMs;
     const d = err.cause.nextRetryDelay;
     if (typeof d === 'number') return d;
   }
