@@ -41,10 +41,13 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): URL {
   return url;
 }
 
-/** A dns.lookup for undici's connector that refuses non-public answers. */
-export function publicOnlyLookup(allowPrivate: boolean): typeof dns.lookup {
+/**
+ * A dns.lookup for undici's connector that refuses non-public answers. `resolve` is the
+ * system resolver; tests pass their own to make a host name answer a private address.
+ */
+export function publicOnlyLookup(allowPrivate: boolean, resolve: typeof dns.lookup = dns.lookup): typeof dns.lookup {
   return ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err);
       const list = addresses as dns.LookupAddress[];
       const bad = list.find((a) => !allowPrivate && !isPublicAddress(a.address));

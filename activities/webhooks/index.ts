@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type dns from 'node:dns';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Agent, request } from 'undici';
 import type { AppConfig } from '../../lib/config';
@@ -20,8 +21,9 @@ export function signWebhook(secret: string, body: string, timestamp: number): st
   return `t=${timestamp},v1=${mac}`;
 }
 
-export function createWebhookActivities(config: Pick<AppConfig, 'webhooks'>) {
-  const agent = new Agent({ connect: { timeout: 10_000, lookup: publicOnlyLookup(config.webhooks.allowPrivateTargets) } });
+/** `resolve`: the DNS resolver behind the address check (the system's; tests inject their own). */
+export function createWebhookActivities(config: Pick<AppConfig, 'webhooks'>, resolve?: typeof dns.lookup) {
+  const agent = new Agent({ connect: { timeout: 10_000, lookup: publicOnlyLookup(config.webhooks.allowPrivateTargets, resolve) } });
   return {
     /** Retried by Temporal (durably, for days) until the receiver answers 2xx. */
     async deliverWebhook(delivery: WebhookDelivery): Promise<{ status: number; attempt: number }> {
