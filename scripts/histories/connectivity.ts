@@ -5,7 +5,7 @@ export const connectivity: Service = {
   scenarios: {
     check: {
       async run(r) {
-        const check = await r.api('POST', '/v1/connectivity-checks');
+        const check = await r.api('POST', '/v1/connectivity-checks', { headers: { 'idempotency-key': 'record-check' } });
         await r.stack.client.workflow.getHandle(check.id).result();
         await r.save('connectivity-check', check.id);
       },
