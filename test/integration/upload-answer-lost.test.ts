@@ -6,6 +6,7 @@ import { BENCH_TENANT, Harness } from '../../bench/harness';
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
 import type { DeclarationView } from '../../workflows/etransport/types';
 import { banciwsStackConfig, testSignedPdf } from '../support/banciws';
+import { FAST_LIFECYCLE_ENV } from '../support/config';
 import { authorizeOrganization, eventually, finished, ublInvoice } from '../support/efactura';
 import { declarationWhen, transportXml } from '../support/etransport';
 
@@ -66,10 +67,21 @@ async function activityRuns(client: Client, workflowId: string, activityType: st
   return [...scheduled.values()];
 }
 
-/** The promise itself: one upload activity, attempt 1, ended by the (heartbeat) timeout of the killed worker. */
-async function assertUploadRanOnceAndTimedOut(client: Client, workflowId: string, activityType: string): Promise<void> {
+/**
+ * The promise itself, for one document: one upload activity, attempt 1, ended by the heartbeat
+ * timeout of the killed worker; that one attempt lost its answer; the reconciliation adopted.
+ */
+async function assertLostThenAdopted(
+  client: Client,
+  workflowId: string,
+  activityType: string,
+  view: { attempts: Array<{ result: string }>; decisions: Array<{ decision: string }> },
+  adoption: string,
+): Promise<void> {
   const runs = await activityRuns(client, workflowId, activityType);
   assert.deepEqual(runs, [{ attempt: 1, closedBy: 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', timeoutType: 'TIMEOUT_TYPE_HEARTBEAT' }], `${workflowId}: ${activityType} runs`);
+  assert.deepEqual(view.attempts.map((a) => a.result), ['ANSWER_LOST'], JSON.stringify(view.attempts));
+  assert.ok(view.decisions.some((d) => d.decision === adoption), JSON.stringify(view.decisions));
 }
 
 describe('an upload whose answer is lost because its worker process died: reconciled, never re-sent', { timeout: 300_000 }, () => {
@@ -83,14 +95,7 @@ describe('an upload whose answer is lost because its worker process died: reconc
     harness = await Harness.start({
       label: `answer-lost-${process.pid}`,
       sandbox: { efactura: { processingDelayMs: 300 }, etransport: { processingDelayMs: 300 }, banciws: { tlsPort: 0, processingDelayMs: 400 } },
-      env: {
-        EFACTURA_FIRST_POLL_SECONDS: '0.2',
-        EFACTURA_MAX_POLL_INTERVAL_SECONDS: '1',
-        EFACTURA_LISTING_DELAY_SECONDS: '3',
-        ETRANSPORT_FIRST_POLL_SECONDS: '0.2',
-        ETRANSPORT_MAX_POLL_INTERVAL_SECONDS: '1',
-        ETRANSPORT_LISTING_DELAY_SECONDS: '3',
-      },
+      env: FAST_LIFECYCLE_ENV,
       envFromSandbox: banciwsStackConfig([{ id: 'banca-test', tenant: BENCH_TENANT.tenant, cui: CUI, pollEveryMinutes: 0 }]),
     });
     const first = await harness.spawnWorker();
@@ -146,9 +151,7 @@ describe('an upload whose answer is lost because its worker process died: reconc
     for (const [i, inv] of invoices.entries()) {
       const view = views[i]!;
       assert.equal(view.outcome, 'ACCEPTED', JSON.stringify(view));
-      await assertUploadRanOnceAndTimedOut(harness.client, inv.id, 'uploadInvoice');
-      assert.deepEqual(view.attempts.map((a) => a.result), ['ANSWER_LOST'], JSON.stringify(view.attempts));
-      assert.ok(view.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(view.decisions));
+      await assertLostThenAdopted(harness.client, inv.id, 'uploadInvoice', view, 'ADOPTED_LISTED_INDEX');
       assert.equal(state.uploadsFor(CIF, inv.number, inv.issueDate), 1, `${inv.number} uploaded once`);
       const record = state.upload(view.uploadIndex!);
       assert.deepEqual(
@@ -167,9 +170,8 @@ describe('an upload whose answer is lost because its worker process died: reconc
     );
     for (const [i, decl] of declarations.entries()) {
       const view = views[i]!;
-      await assertUploadRanOnceAndTimedOut(harness.client, decl.id, 'uploadDeclaration');
-      assert.deepEqual(view.operations[0]?.attempts.map((a) => a.result), ['ANSWER_LOST'], JSON.stringify(view.operations));
-      assert.ok(view.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(view.decisions));
+      assert.equal(view.operations.length, 1, JSON.stringify(view.operations));
+      await assertLostThenAdopted(harness.client, decl.id, 'uploadDeclaration', { attempts: view.operations[0]!.attempts, decisions: view.decisions }, 'ADOPTED_LISTED_INDEX');
       assert.equal(state.notificationUploads(CIF, decl.ref), 1, `${decl.ref} uploaded once`);
       const record = state.upload(view.uploadIndex!);
       assert.deepEqual({ ref: record?.refDeclarant, uit: record?.uit }, { ref: decl.ref, uit: view.uit }, 'the adopted index is this declaration’s upload');
@@ -184,9 +186,7 @@ describe('an upload whose answer is lost because its worker process died: reconc
     for (const [i, m] of messages.entries()) {
       const view = views[i]!;
       assert.equal(view.outcome, 'ANSWERED', JSON.stringify(view));
-      await assertUploadRanOnceAndTimedOut(harness.client, m.id, 'uploadBanciwsMessage');
-      assert.deepEqual(view.attempts.map((a) => a.result), ['ANSWER_LOST'], JSON.stringify(view.attempts));
-      assert.ok(view.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'), JSON.stringify(view.decisions));
+      await assertLostThenAdopted(harness.client, m.id, 'uploadBanciwsMessage', view, 'ADOPTED_RECEIPT_INDEX');
       const uploads = [...service.uploads.values()].filter((u) => u.sha256 === view.document.sha256);
       assert.equal(uploads.length, 1, `${m.title} uploaded once`);
       assert.equal(service.uploads.get(view.uploadIndex!)?.sha256, view.document.sha256, 'the adopted index is this document’s upload');

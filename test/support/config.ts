@@ -11,6 +11,16 @@ export const TEST_API_KEYS = 'acme:acme-key-0123456789abcdef,globex:globex-key-0
 export const TENANT_A = { tenant: 'acme', key: 'acme-key-0123456789abcdef' };
 export const TENANT_B = { tenant: 'globex', key: 'globex-key-0123456789abcdef' };
 
+/** Polls and listing delays in seconds, not minutes, so lifecycles end quickly against the sandbox. */
+export const FAST_LIFECYCLE_ENV: Record<string, string> = {
+  EFACTURA_FIRST_POLL_SECONDS: '0.2',
+  EFACTURA_MAX_POLL_INTERVAL_SECONDS: '1',
+  EFACTURA_LISTING_DELAY_SECONDS: '3',
+  ETRANSPORT_FIRST_POLL_SECONDS: '0.2',
+  ETRANSPORT_MAX_POLL_INTERVAL_SECONDS: '1',
+  ETRANSPORT_LISTING_DELAY_SECONDS: '3',
+};
+
 export function testConfig(overrides: Record<string, string> = {}): AppConfig {
   return loadConfig(
     {
@@ -20,12 +30,7 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
       TOKEN_ENCRYPTION_KEYS: TEST_TOKEN_KEYS,
       WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-      EFACTURA_FIRST_POLL_SECONDS: '0.2',
-      EFACTURA_MAX_POLL_INTERVAL_SECONDS: '1',
-      EFACTURA_LISTING_DELAY_SECONDS: '3',
-      ETRANSPORT_FIRST_POLL_SECONDS: '0.2',
-      ETRANSPORT_MAX_POLL_INTERVAL_SECONDS: '1',
-      ETRANSPORT_LISTING_DELAY_SECONDS: '3',
+      ...FAST_LIFECYCLE_ENV,
       API_KEYS: TEST_API_KEYS,
       LOG_LEVEL: 'silent',
       ...overrides,
