@@ -9,12 +9,15 @@ import { MARKER_SIGNATURE_ERRORS } from '../../sandbox/banciws';
 import { minimalPdf } from '../../sandbox/efactura/pdf';
 import { api, banciwsStackConfig, testSignedPdf, webhookReceiver } from '../support/banciws';
 import { TENANT_A, TENANT_B } from '../support/config';
+import { eventually } from '../support/efactura';
 import { historyOf, historyText } from '../support/history';
 import { type Stack, startStack } from '../support/stack';
 
 /** The BANCIWS lifecycle through the API, on a real Temporal dev server and the HTTPS/mTLS sandbox. */
 
 const CUI = '361820';
+/** GET /v1/banciws/inbox's answer, as far as these tests read it. */
+type InboxListing = { items: Array<{ id: string; status: string; idPortal?: string; tipFisier?: string }> };
 const INSTITUTION = 'banca-test';
 /** Configured, never written to by ANAF: its listaMesaje answers "Nu exista mesaje". Its own tenant (no API key), so TENANT_A keeps one institution. */
 const EMPTY_TENANT = 'quiet-bank';
@@ -178,12 +181,14 @@ describe('BANCIWS lifecycle through the API', () => {
     assert.ok(doc.body.equals(solicitare.pdf));
     const hook = await hooks.next('banciws.inbox.item');
     assert.equal(hook.data.institutionId, INSTITUTION);
-    let listed: { items: Array<{ idPortal?: string; tipFisier?: string }> } = { items: [] };
     // Visibility is eventually consistent: wait until the listing shows every item.
-    for (let i = 0; i < 50 && listed.items.length < itemIds.length; i++) {
-      listed = (await api(stack.apiUrl, TENANT_A.key, 'GET', '/v1/banciws/inbox?limit=200')).json;
-      if (listed.items.length < itemIds.length) await new Promise((r) => setTimeout(r, 200));
-    }
+    const listed = (
+      await eventually(
+        () => api(stack.apiUrl, TENANT_A.key, 'GET', '/v1/banciws/inbox?limit=200'),
+        (l) => l.status === 200 && itemIds.every((id) => (l.json as InboxListing).items.some((i) => i.id === id)),
+        'every inbox item listed',
+      )
+    ).json as InboxListing;
     assert.equal(listed.items.length, itemIds.length);
     assert.ok(listed.items.some((i) => i.tipFisier === 'Solicitare ANAF'));
   });
@@ -213,13 +218,12 @@ describe('BANCIWS lifecycle through the API', () => {
       assert.ok(err.cause instanceof ApplicationFailure && err.cause.type === INBOX_DOWNLOAD_FAILED, String(err.cause));
       return true;
     });
-    let failed: { id: string; status: string } | undefined;
-    for (let i = 0; i < 50 && !failed; i++) {
-      const listed = (await api(stack.apiUrl, TENANT_A.key, 'GET', '/v1/banciws/inbox?limit=200')).json as { items: Array<{ id: string; status: string }> };
-      failed = listed.items.find((item) => item.id === id && item.status === 'FAILED');
-      if (!failed) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(failed, 'GET /v1/banciws/inbox shows the failed item');
+    // Visibility is eventually consistent: wait until the listing shows the item as FAILED.
+    await eventually(
+      () => api(stack.apiUrl, TENANT_A.key, 'GET', '/v1/banciws/inbox?limit=200'),
+      (l) => l.status === 200 && (l.json as InboxListing).items.some((item) => item.id === id && item.status === 'FAILED'),
+      'GET /v1/banciws/inbox shows the failed item',
+    );
     const notYet = await api(stack.apiUrl, TENANT_A.key, 'GET', `/v1/banciws/inbox/${encodeURIComponent(id)}/document.pdf`);
     assert.equal(notYet.status, 404);
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { NOK_MESSAGE } from '../../sandbox/etransport';
 import { withCheckDigit } from '../../schemas/cif';
 import { TENANT_A, TENANT_B } from '../support/config';
-import { authorizeOrganization, callApi } from '../support/efactura';
+import { authorizeOrganization, callApi, eventually } from '../support/efactura';
 import { declarationWhen, today, transportXml } from '../support/etransport';
 import { type Stack, startStack } from '../support/stack';
 import type { DeclarationView } from '../../workflows/etransport/types';
@@ -59,12 +59,11 @@ describe('e-Transport declarations through the API', () => {
     assert.ok(Date.parse(got.json.uitExpiresAt) > Date.now() + 3 * 24 * 3600_000, 'national transport: 5 days from the transport date');
 
     // Visibility is eventually consistent: ask until the search attributes have been indexed.
-    let listed = await api('GET', `/v1/etransport/declarations?cif=${CIF}&state=ACTIVE`);
-    for (let i = 0; i < 50 && !listed.json.items.some((x: { id: string }) => x.id === res.json.id); i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      listed = await api('GET', `/v1/etransport/declarations?cif=${CIF}&state=ACTIVE`);
-    }
-    assert.equal(listed.status, 200, listed.text);
+    const listed = await eventually(
+      () => api('GET', `/v1/etransport/declarations?cif=${CIF}&state=ACTIVE`),
+      (l) => l.status === 200 && l.json.items.some((x: { id: string }) => x.id === res.json.id),
+      'the declaration listed as ACTIVE',
+    );
     const mine = listed.json.items.find((x: { id: string }) => x.id === res.json.id);
     assert.ok(mine, listed.text);
     assert.equal(mine.outcome, 'ACCEPTED');
