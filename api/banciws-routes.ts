@@ -11,6 +11,7 @@ import { BanciwsJsonBody, readBanciwsSubmission } from './banciws-submission';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { ApiError } from './errors';
+import { refuseResolveUnlessStuck } from './resolve-guard';
 import { publicStatus, type TenantWorkflowKind, visibilityString } from './workflow-access';
 import { IdempotencyHeaders, ListLimitQuery, statusUrlFor, WorkflowAccepted, WorkflowIdParam } from './workflow-schemas';
 import { z } from './zod';
@@ -241,6 +242,7 @@ export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
       method: 'post',
       path: `${item}/resolve`,
       summary: 'Operator decision for an exchange whose upload could not be proven: adopt an index, upload again, or abandon',
+      description: 'Accepted only while the exchange waits for a decision (stage NEEDS_OPERATOR or RECONCILING); otherwise 409 EXCHANGE_NOT_STUCK, or EXCHANGE_FINISHED.',
       tags: ['BANCIWS'],
       request: { params: WorkflowIdParam, body: ResolveBody },
       responses: { 202: { description: 'Sent to the workflow', content: { 'application/json': { schema: MessageSchema } } } },
@@ -250,6 +252,7 @@ export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
       const tenant = tenantOf(res);
       const loaded = await loadMessage(ctx, tenant, params.id);
       if (loaded.temporalStatus !== 'RUNNING' || loaded.view.stage === 'DONE') throw new ApiError(409, 'EXCHANGE_FINISHED', 'The exchange has already ended');
+      refuseResolveUnlessStuck(loaded.view.stage, body.action, { notStuck: 'EXCHANGE_NOT_STUCK' });
       await ctx.workflows.handleFor(tenant, BANCIWS_MESSAGE, params.id).signal(banciwsResolveSignal, body);
       res.status(202).json(present(ctx, params.id, loaded));
     },

@@ -14,6 +14,7 @@ import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { ApiError } from './errors';
+import { refuseResolveUnlessStuck } from './resolve-guard';
 import { CifSchema, getOrganization } from './organization-routes';
 import { listVisibleWorkflows, visibilityQuery } from './visibility-listing';
 import { publicStatus, type TenantWorkflowKind } from './workflow-access';
@@ -367,6 +368,9 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       method: 'post',
       path: `${item}/resolve`,
       summary: 'Operator decision for an operation whose upload answer was lost: adopt an index, upload again, or abandon',
+      description:
+        'Accepted only while the declaration waits for a decision: stage NEEDS_OPERATOR or RECONCILING (any action), WAITING_FOR_AUTHORIZATION (ABANDON only). ' +
+        'Otherwise 409 DECLARATION_NOT_STUCK, RESOLVE_ACTION_NOT_ALLOWED or DECLARATION_FINISHED.',
       tags: TAGS,
       request: { params: WorkflowIdParam, body: ResolveBody },
       responses: { 202: { description: 'Sent to the workflow', content: { 'application/json': { schema: DeclarationSchema } } } },
@@ -376,6 +380,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       const tenant = tenantOf(res);
       const loaded = await loadDeclaration(ctx, tenant, params.id);
       if (loaded.status !== 'RUNNING' || loaded.view.stage === 'DONE') throw new ApiError(409, 'DECLARATION_FINISHED', 'The declaration has already ended');
+      refuseResolveUnlessStuck(loaded.view.stage, body.action, { notStuck: 'DECLARATION_NOT_STUCK', abandonWhileWaitingForAuthorization: true });
       await ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, params.id).signal(resolveSignal, body);
       res.status(202).json(present(params.id, loaded));
     },
