@@ -77,7 +77,7 @@ export async function callApi(
 }
 
 /** Registers the organization and walks the whole OAuth consent, as a user would, for one scope. */
-export async function authorizeOrganization(stack: Pick<Stack, 'apiUrl' | 'sandbox'>, key: string, cif: string, scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA'): Promise<void> {
+export async function authorizeOrganization(stack: Pick<Stack, 'apiUrl'> & { sandbox: Pick<Stack['sandbox'], 'url'> }, key: string, cif: string, scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA'): Promise<void> {
   const org = await callApi(stack, key, 'POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
   assert.ok(org.status === 201 || org.json?.error?.code === 'ORGANIZATION_EXISTS', org.text);
   const created = await callApi(stack, key, 'POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope } });
