@@ -13,7 +13,7 @@
  * test/integration/chaos.test.ts runs a short form in CI.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import type { FaultRule } from '../sandbox';
+import type { FaultRule, FaultRuleView } from '../sandbox';
 import { SeededRandom } from '../sandbox/random';
 import type { SubmissionView } from '../workflows/efactura/types';
 import { adoptedIndexMismatch, DOCUMENTED_FINAL_ANAF_ANSWERS, lastActivityFailureType } from './chaos-checks';
@@ -101,6 +101,12 @@ function isUploadRule(rule: FaultRule): boolean {
   return rule.route.includes(UPLOAD_PATH);
 }
 
+/** Firings of the upload rules that lose the answer after processing; a spent `times` rule has left the list having fired `times`. */
+function uploadAnswersLost(live: FaultRuleView[], sure: FaultRuleView | undefined): number {
+  const fired = live.filter((r) => isUploadRule(r) && r.resetAfterReceive && r.id !== sure?.id).reduce((n, r) => n + r.fired, 0);
+  return sure ? fired + (live.find((r) => r.id === sure.id)?.fired ?? sure.times ?? 0) : fired;
+}
+
 /** An upload the sandbox is answering now, and the worker process waiting on it. */
 function uploadInFlight(harness: Harness): { worker: WorkerProcess; answered: () => boolean | undefined } | undefined {
   const workers = [...harness.workers];
@@ -144,11 +150,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     for (let i = 0; i < options.workers; i++) await harness.spawnWorker();
     await harness.authorize(SELLER);
+    let sureLostAnswers: FaultRuleView | undefined;
     const armSureLostAnswers = options.faults
       ? (async () => {
           harness.sandbox.faults.set(chaosFaults(), { seed: options.seed });
           const burstSpent = () => !harness.sandbox.faults.list().some((r) => isUploadRule(r) && r.burst429 !== undefined);
-          if (await until(() => stopChaos || burstSpent(), deadline)) harness.sandbox.faults.add(SURE_LOST_ANSWERS);
+          if ((await until(() => stopChaos || burstSpent(), deadline)) && !stopChaos) sureLostAnswers = harness.sandbox.faults.add(SURE_LOST_ANSWERS);
         })()
       : undefined;
     log(`chaos: stack up in ${((performance.now() - started) / 1000).toFixed(1)} s; ${options.lifecycles} lifecycles, ${options.workers} workers`);
@@ -290,10 +297,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       killsDuringUpload,
       temporalRestartMs,
       faultsFired: harness.sandbox.faults.list().reduce((n, r) => n + r.fired, 0),
-      uploadAnswersLost: harness.sandbox.faults
-        .list()
-        .filter((r) => isUploadRule(r) && r.resetAfterReceive)
-        .reduce((n, r) => n + r.fired, 0),
+      uploadAnswersLost: uploadAnswersLost(harness.sandbox.faults.list(), sureLostAnswers),
       adoptedIndexes,
       adoptedIndexMismatches,
       unexplainedFailures,
