@@ -3,8 +3,9 @@ import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio
 /**
  * How workflows read an ANAF activity's failure: its type (as activities/anaf/failures.ts
  * and the token provider throw them), its message, the delay ANAF asked for, and what an
- * upload failure means for the "never file twice" rule. Shared by every upload lifecycle
- * (e-Factura, e-Transport). Workflow-safe: no I/O.
+ * upload failure means for the "never file twice" rule. The one copy, shared by every
+ * upload lifecycle (e-Factura, e-Transport, BANCIWS: workflows/shared/lifecycle) and OAuth.
+ * Workflow-safe: no I/O.
  */
 
 export const ANAF_FAILURE = {
@@ -19,6 +20,8 @@ export const ANAF_FAILURE = {
   BAD_REQUEST: 'AnafBadRequest',
   ANAF_ERROR: 'AnafError',
   TIMEOUT: 'Timeout',
+  /** BANCIWS: the gateway dropped the session before the request was read. */
+  SESSION_LOST: 'AnafGatewaySessionLost',
 } as const;
 
 /** Transient upload failures that surely did not reach ANAF: the workflow may send again, bounded. */
@@ -34,6 +37,15 @@ export function failureType(err: unknown): string | undefined {
   if (err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
   if (err.cause instanceof TimeoutFailure) return ANAF_FAILURE.TIMEOUT;
   return undefined;
+}
+
+/**
+ * An ApplicationFailure's type, thrown bare (a handler, a child) or as an activity's cause.
+ * OAuth reads failures this way; the upload lifecycles use failureType (timeouts count there).
+ */
+export function causeType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 export function failureMessage(err: unknown): string {

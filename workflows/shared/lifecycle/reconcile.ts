@@ -1,0 +1,75 @@
+import { condition, isCancellation } from '@temporalio/workflow';
+import { failureMessage } from '../anaf-failures';
+import type { Lifecycle, OperatorAction, Subject } from './ledger';
+import { waitForOperator } from './waits';
+
+/**
+ * After an upload's answer was lost: did it reach ANAF? Look for it in ANAF's listing and
+ * ADOPT its index, or REUPLOAD once the listing delay has passed without it (until then "not
+ * listed" proves nothing). An operator's decision wins at every round. Workflow-safe: no I/O.
+ */
+
+export interface ListingAnswer {
+  match?: { uploadIndex: string; uit?: string; /** The decision's detail: where ANAF lists it. */ detail: string };
+  /** Candidates compared this round, not to be fetched again (e-Factura's messages, BANCIWS's receipts). */
+  newlyChecked?: string[];
+  /** The listing has more pages: look again at once. */
+  more?: boolean;
+  /** Entries compared, when the service counts them itself (e-Transport); otherwise all checked so far. */
+  compared?: number;
+}
+
+/** How a service finds a lost upload in ANAF's listing, and its policy for looking. */
+export interface Listing {
+  find(sinceMs: number, checked: string[]): Promise<ListingAnswer>;
+  listingDelayMs: number;
+  /** Between rounds, at most. */
+  roundEveryMs: number;
+  /** The decisions recorded when the listing has it / proves it absent. */
+  adopted: string;
+  reupload: string;
+  absentDetail(secondsSinceAttempt: number, compared: number): string;
+  /** Said to the operator when the listing cannot be read: "could not check ANAF's listing for the lost upload". */
+  unreadable: string;
+  /** The listing delay counts from when the loss was noticed, not from the attempt's start (e-Factura, patched). */
+  delayFromLoss?(): boolean;
+  /** An operator's decision that arrived while the listing was read wins over what it found (e-Factura, patched). */
+  operatorWinsOverListing?(): boolean;
+}
+
+/** A round every quarter of the listing delay, within [floorMs, 5 min]. */
+export function listingRoundMs(listingDelayMs: number, floorMs: number): number {
+  return Math.min(5 * 60_000, Math.max(floorMs, Math.floor(listingDelayMs / 4)));
+}
+
+export async function reconcile(life: Lifecycle, subject: Subject, listing: Listing, attemptStartedAt: number): Promise<OperatorAction> {
+  life.setStage('RECONCILING');
+  subject.mirrorStage?.('RECONCILING');
+  // The upload may have reached ANAF at any moment until we gave up on its answer (a heartbeat
+  // timeout can come well after the attempt started), so where patched the delay counts from now.
+  const deadline = (listing.delayFromLoss?.() ? Date.now() : attemptStartedAt) + listing.listingDelayMs;
+  const checked: string[] = [];
+  for (;;) {
+    const operator = life.takeAction();
+    if (operator) return operator;
+    let found: ListingAnswer;
+    try {
+      found = await listing.find(attemptStartedAt, checked);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return waitForOperator(life, subject, `${listing.unreadable}: ${failureMessage(err)}`);
+    }
+    checked.push(...(found.newlyChecked ?? []));
+    if (life.pending !== undefined && listing.operatorWinsOverListing?.()) return life.takeAction()!;
+    if (found.match) {
+      subject.decide(listing.adopted, found.match.detail);
+      return { action: 'ADOPT_INDEX', uploadIndex: found.match.uploadIndex, ...(found.match.uit ? { uit: found.match.uit } : {}) };
+    }
+    if (found.more) continue;
+    if (Date.now() >= deadline) {
+      subject.decide(listing.reupload, listing.absentDetail(Math.round((Date.now() - attemptStartedAt) / 1000), found.compared ?? checked.length));
+      return { action: 'REUPLOAD' };
+    }
+    await condition(() => life.pending !== undefined, Math.min(listing.roundEveryMs, Math.max(1_000, deadline - Date.now())));
+  }
+}

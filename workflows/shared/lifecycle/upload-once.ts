@@ -1,0 +1,121 @@
+import { isCancellation, sleep } from '@temporalio/workflow';
+import { ANAF_FAILURE, failureMessage, failureType, MAX_LOST_ANSWERS, retryDelayOf } from '../anaf-failures';
+import type { Lifecycle, Subject } from './ledger';
+import { reconcile, type Listing } from './reconcile';
+import { adoptedByOperator, waitForAuthorization, waitForOperator } from './waits';
+
+/**
+ * Upload once: the rule the product is built around. The upload activity runs at most once
+ * per decision (no Temporal retries: a timed-out attempt may have reached ANAF). A failure is
+ * classified: surely not sent → send again after the delay ANAF named (bounded); may have been
+ * sent → reconcile through ANAF's listing, never re-send blindly; no authorization → wait for
+ * one; refused → the upload ends. Every attempt goes to the record, every choice to the
+ * decisions. Workflow-safe: no I/O.
+ */
+
+export type UploadAnswer = { accepted: true; uploadIndex: string; uit?: string } | { accepted: false; errors: string[] };
+export interface Sent {
+  uploadIndex: string;
+  uit?: string;
+}
+/** How an upload ended without an index; the service turns it into its outcome. */
+export type UploadEnd = { ended: 'REJECTED_AT_UPLOAD' | 'FAILED'; errors: string[] } | { ended: 'CANCELLED'; reason: string };
+export type UploadResult = { sent: Sent } | UploadEnd;
+
+/** Each service's upload policy. */
+export interface UploadPolicy {
+  /** Failures that surely did not reach ANAF: send again, at most maxSafeRetries times. */
+  safeToRetry: ReadonlySet<string>;
+  maxSafeRetries: number;
+  /** The delay before the n-th safe re-send when ANAF named none. */
+  safeRetryFallbackMs(n: number): number;
+  /** BANCIWS records each safe re-send as a NOT_SENT attempt and this decision. */
+  safeRetryDecision?: string;
+  /** Failures that mean: wait for the organization's authorization (none for BANCIWS). */
+  authTypes: ReadonlySet<string>;
+  /** Failures where ANAF refused the request itself (nothing filed): the upload ends REJECTED_AT_UPLOAD. */
+  refusedTypes: ReadonlySet<string>;
+  /** Beyond lost answers, timeouts and unclassified failures, what else may have reached ANAF (e-Factura, patched). */
+  alsoMaybeSent?(type: string | undefined): boolean;
+  /** The attempt's result when ANAF answered the upload with a refusal. */
+  refusedAttempt: string;
+}
+
+export interface UploadSpec {
+  upload(): Promise<UploadAnswer>;
+  policy: UploadPolicy;
+  listing: Listing;
+}
+
+/** Uploads until ANAF gives an index, or the upload ends (refused, failed, abandoned, cancelled). */
+export async function uploadOnce(life: Lifecycle, subject: Subject, spec: UploadSpec): Promise<UploadResult> {
+  const { policy, listing } = spec;
+  const attempts = subject.record.attempts;
+  let safeRetries = 0;
+  let lostInARow = 0;
+  let authWaitSince: number | undefined;
+  for (;;) {
+    if (life.cancelRequested !== undefined && attempts.length === 0) return { ended: 'CANCELLED', reason: life.cancelRequested };
+    life.setStage('UPLOADING');
+    subject.mirrorStage?.('UPLOADING');
+    const startedAt = Date.now();
+    const at = new Date(startedAt).toISOString();
+    const attempt = (result: string, extra: { uploadIndex?: string; error?: string }) => attempts.push({ n: attempts.length + 1, startedAt: at, result, ...extra });
+    try {
+      const answer = await spec.upload();
+      if (answer.accepted) {
+        attempt('ACCEPTED', { uploadIndex: answer.uploadIndex });
+        return { sent: { uploadIndex: answer.uploadIndex, ...(answer.uit ? { uit: answer.uit } : {}) } };
+      }
+      attempt(policy.refusedAttempt, { error: answer.errors.join('; ') });
+      return { ended: 'REJECTED_AT_UPLOAD', errors: answer.errors };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const type = failureType(err);
+      const message = failureMessage(err);
+      if (type !== undefined && policy.authTypes.has(type)) {
+        authWaitSince ??= startedAt;
+        if ((await waitForAuthorization(life, authWaitSince, message)) === 'GAVE_UP') {
+          life.takeAction();
+          return { ended: 'FAILED', errors: [life.noAuthorization(message)] };
+        }
+        continue;
+      }
+      authWaitSince = undefined;
+      if (type !== undefined && policy.safeToRetry.has(type) && safeRetries < policy.maxSafeRetries) {
+        // ANAF surely did not take it (not reached, 429, WAF page, daily limit): wait as told, then send again.
+        safeRetries += 1;
+        if (policy.safeRetryDecision) {
+          attempt('NOT_SENT', { error: message });
+          subject.decide(policy.safeRetryDecision, `${type}: the service never saw the upload; sending again`);
+        }
+        await sleep(retryDelayOf(err, policy.safeRetryFallbackMs(safeRetries)));
+        continue;
+      }
+      const alsoMaybeSent = policy.alsoMaybeSent?.(type) ?? false;
+      if (type === ANAF_FAILURE.ANSWER_LOST || type === ANAF_FAILURE.TIMEOUT || type === undefined || alsoMaybeSent) {
+        // It may have reached ANAF. Anything we cannot classify counts as that, too.
+        attempt('ANSWER_LOST', { error: message });
+        lostInARow += 1;
+        const next =
+          lostInARow > MAX_LOST_ANSWERS
+            ? await waitForOperator(life, subject, `${lostInARow} uploads in a row lost their answer; decide: adopt an index, re-upload or abandon`)
+            : await reconcile(life, subject, listing, startedAt);
+        const reconciled = life.lastDecision();
+        if (next.action === 'ADOPT_INDEX') {
+          if (reconciled !== listing.adopted) subject.decide('OPERATOR_ADOPTED_INDEX', adoptedByOperator(next));
+          return { sent: { uploadIndex: next.uploadIndex, ...(next.uit ? { uit: next.uit } : {}) } };
+        }
+        if (next.action === 'ABANDON') {
+          subject.decide('OPERATOR_ABANDONED', next.note ?? 'abandoned by an operator');
+          return { ended: 'FAILED', errors: ['abandoned by an operator while the upload was uncertain'] };
+        }
+        if (reconciled !== listing.reupload) subject.decide('OPERATOR_REUPLOAD', next.note ?? 'operator chose to upload again');
+        continue;
+      }
+      // ANAF refused the request itself (400, {eroare}): nothing was filed. Or a failure no rule covers.
+      attempt('FAILED', { error: message });
+      return { ended: type !== undefined && policy.refusedTypes.has(type) ? 'REJECTED_AT_UPLOAD' : 'FAILED', errors: [message] };
+    }
+  }
+}
