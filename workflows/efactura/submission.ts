@@ -1,36 +1,19 @@
-import {
-  ApplicationFailure,
-  condition,
-  isCancellation,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EfacturaAnafActivities } from '../../activities/efactura';
 import type { WebhookActivities } from '../../activities/webhooks';
-import { msUntilNextRomanianDay, romanianDay } from '../../lib/romanian-time';
-import { AnafCif, AnafNeedsAttention, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../search-attributes';
+import { AnafOutcome } from '../search-attributes';
+import { ANAF_FAILURE, AUTH_FAILURE_TYPES, MAX_SAFE_UPLOAD_RETRIES, safeRetryFallbackMs, UPLOAD_SAFE_TO_RETRY } from '../shared/anaf-failures';
 import { attributeWriter } from '../shared/attribute-writer';
-import {
-  ANAF_FAILURE,
-  attemptOf,
-  AUTH_FAILURE_TYPES,
-  AUTHORIZATION_WAIT_LIMIT_MS,
-  authorizationBackoffMs,
-  failureMessage,
-  failureType,
-  MAX_LOST_ANSWERS,
-  MAX_SAFE_UPLOAD_RETRIES,
-  retryDelayOf,
-  safeRetryFallbackMs,
-  UPLOAD_SAFE_TO_RETRY,
-} from '../shared/anaf-failures';
+import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
+import { downloadAnswer, finishLifecycle } from '../shared/lifecycle/finish';
+import { followToFinal, type Followed } from '../shared/lifecycle/follow';
+import { isoNow, Ledger } from '../shared/lifecycle/ledger';
+import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
+import { listingRoundMs, type Listing } from '../shared/lifecycle/reconcile';
+import { uploadOnce, type UploadEnd, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
 import { cancelSubmissionUpdate, RESOLVE_REFUSALS, resolveSignal, resolveSubmissionUpdate, submissionQuery } from './definitions';
-import type { Decision, ResolveAction, SubmissionInput, SubmissionOutcome, SubmissionStage, SubmissionView } from './types';
+import type { ResolveAction, SubmissionInput, SubmissionOutcome, SubmissionView } from './types';
 
 /**
  * One invoice's life at ANAF: upload → stareMesaj → descarcare → result (+ webhook).
@@ -40,7 +23,8 @@ import type { Decision, ResolveAction, SubmissionInput, SubmissionOutcome, Submi
  * timed-out attempt may have reached ANAF); a lost answer sends the workflow to
  * RECONCILING, which looks for the invoice in ANAF's listing until ANAF's listing delay
  * has passed, and only then uploads again. ANAF's own duplicate answer links to the
- * earlier index. Every such choice is written to `decisions`.
+ * earlier index. Every such choice is written to `decisions`. The machinery is the shared
+ * lifecycle core (workflows/shared/lifecycle); this file is e-Factura's adapter and story.
  */
 
 /** Failure types, as the activities throw them (see activities/anaf/failures.ts, activities/efactura). */
@@ -63,41 +47,114 @@ const PATCH_COALESCED_ATTRIBUTES = 'efactura-coalesced-attributes';
 /** A lost upload is re-sent only a listing delay after the loss was noticed, not after the attempt started. */
 const PATCH_DEADLINE_FROM_LOSS = 'efactura-listing-delay-from-loss';
 const MAX_DECISIONS = 50;
-const AUTH_TYPES = AUTH_FAILURE_TYPES;
+
+/** e-Factura's upload policy: a 400 or {eroare} is a refusal; an answer we cannot read came from ANAF (patched). */
+const UPLOAD_POLICY: UploadPolicy = {
+  safeToRetry: UPLOAD_SAFE_TO_RETRY,
+  maxSafeRetries: MAX_SAFE_UPLOAD_RETRIES,
+  safeRetryFallbackMs,
+  authTypes: AUTH_FAILURE_TYPES,
+  refusedTypes: new Set([T.BAD_REQUEST, T.ANAF_ERROR]),
+  // An answer we cannot read came from ANAF, so the upload reached it: as good as lost.
+  alsoMaybeSent: (type) => type === T.INVALID_ANSWER && patched(PATCH_INVALID_UPLOAD_ANSWER),
+  refusedAttempt: 'REJECTED_AT_UPLOAD',
+};
+
+type SubmissionLedger = Ledger<SubmissionView, ResolveAction>;
 
 export async function efacturaSubmission(input: SubmissionInput): Promise<SubmissionView> {
-  const { settings } = input;
   const attributes = attributeWriter(patched(PATCH_COALESCED_ATTRIBUTES));
   const anafQueue = anafTaskQueueFor(workflowInfo().taskQueue);
-  const uploads = proxyActivities<EfacturaAnafActivities>({
-    taskQueue: anafQueue,
-    startToCloseTimeout: '3 minutes',
-    heartbeatTimeout: '20 seconds',
-    // Once: a retry of a timed-out upload could file the invoice twice. The workflow retries what is safe.
-    retry: { maximumAttempts: 1 },
-    priority: { priorityKey: 1 },
+  const uploads = proxyActivities<EfacturaAnafActivities>(uploadOnceOptions(anafQueue, '3 minutes', 1));
+  const reads = proxyActivities<EfacturaAnafActivities>(
+    readOptions(anafQueue, { startToCloseTimeout: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [T.NOT_AUTHORIZED, T.UNAUTHORIZED, T.STATUS_REFUSED], priorityKey: 2 }),
+  );
+  const webhooks = proxyActivities<WebhookActivities>(WEBHOOK_OPTIONS);
+  const ledger: SubmissionLedger = new Ledger(initialView(input), {
+    attributes,
+    maxDecisions: MAX_DECISIONS,
+    trimFrom: 1,
+    attentionWrites: 'on-change',
+    summary: (what) => `e-Factura ${input.standard} for CIF ${input.cif}: ${what}`,
+    noAuthorization: (why) => `no usable e-Factura authorization for CIF ${input.cif}: ${why}`,
   });
-  const reads = proxyActivities<EfacturaAnafActivities>({
-    taskQueue: anafQueue,
-    startToCloseTimeout: '2 minutes',
-    heartbeatTimeout: '20 seconds',
-    retry: {
-      initialInterval: '5 seconds',
-      backoffCoefficient: 2,
-      maximumInterval: '10 minutes',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: [T.NOT_AUTHORIZED, T.UNAUTHORIZED, T.STATUS_REFUSED],
-    },
-    priority: { priorityKey: 2 },
-  });
-  const webhooks = proxyActivities<WebhookActivities>({
-    startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: '3 days',
-    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
-  });
+  const state = ledger.view;
+  const invoice = ledger.subject(state);
+  registerHandlers(ledger);
 
-  const now = () => new Date(Date.now()).toISOString();
-  const state: SubmissionView = {
+  const { tenant, cif, standard } = input;
+  const send = () =>
+    uploadOnce(ledger, invoice, {
+      upload: () => uploads.uploadInvoice({ tenant, cif, params: { cif, standard, ...input.flags }, invoiceKey: input.invoice.key }),
+      policy: UPLOAD_POLICY,
+      listing: invoiceListing(input, reads),
+    });
+  const follow = async (from: Parameters<typeof followToFinal>[2]) =>
+    followToFinal(invoice, {
+      upload: send,
+      poll: (uploadIndex) =>
+        pollWithinDailyBudget(ledger, invoice, {
+          taskQueue: anafQueue,
+          settings: input.settings,
+          notReadyType: T.NOT_READY,
+          statusRefusedType: T.STATUS_REFUSED,
+          check: (options, index) => proxyActivities<EfacturaAnafActivities>(options).checkUploadStatus({ tenant, cif, uploadIndex: index }),
+        }, uploadIndex),
+      indexed: ({ uploadIndex }) => {
+        state.uploadIndex = uploadIndex;
+        ledger.indexed(uploadIndex);
+      },
+    }, from);
+  const finish = (outcome: SubmissionOutcome, errors: string[] = []) => finishSubmission(ledger, input, webhooks, outcome, errors);
+
+  ledger.started('efactura', tenant, cif);
+  ledger.summarize('queued');
+  try {
+    let followed: Followed<{ state: string; downloadId?: string }> = await follow(await send());
+    let duplicateLinked = false;
+    for (;;) {
+      if ('ended' in followed) return await endWithoutAnswer(ledger, followed, finish);
+      const { final, sent } = followed;
+      if (final.state === 'XML cu erori nepreluat de sistem' || !final.downloadId) return await finish('REJECTED', [`ANAF: ${final.state}`]);
+      const downloadId = (state.downloadId = final.downloadId);
+      const downloaded = await downloadAnswer(ledger, downloadId, () => reads.downloadAnswer({ tenant, cif, downloadId }));
+      if ('failed' in downloaded) return await finish('FAILED', [downloaded.failed]);
+      const { answer } = downloaded;
+      state.files = {
+        ...state.files,
+        zip: answer.zip,
+        ...(answer.signedInvoice ? { signedInvoice: answer.signedInvoice } : {}),
+        ...(answer.signature ? { signature: answer.signature } : {}),
+        ...(answer.errorXml ? { errorXml: answer.errorXml } : {}),
+      };
+      if (answer.kind === 'ok') return await finish('ACCEPTED');
+      const index = sent.uploadIndex;
+      if (answer.duplicateOfIndex && answer.duplicateOfIndex !== index && !duplicateLinked) {
+        // ANAF already holds this invoice under an earlier index: that upload's result is ours.
+        duplicateLinked = true;
+        ledger.decide('LINKED_TO_EARLIER_UPLOAD', `ANAF answered that index ${index} repeats index ${answer.duplicateOfIndex}; following that one`);
+        state.duplicateUploadIndex = index;
+        state.errors = answer.errors;
+        followed = await follow({ sent: { uploadIndex: answer.duplicateOfIndex } });
+        continue;
+      }
+      return await finish('REJECTED', answer.errors);
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
+      // Temporal-level cancellation (Web UI / CLI): record it; an upload may have happened.
+      state.outcome = 'CANCELLED';
+      ledger.set([{ key: AnafOutcome, value: 'CANCELLED' }]);
+      state.finishedAt = isoNow();
+      ledger.setStage('DONE');
+      ledger.flush();
+    }
+    throw err;
+  }
+}
+
+function initialView(input: SubmissionInput): SubmissionView {
+  return {
     tenant: input.tenant,
     cif: input.cif,
     standard: input.standard,
@@ -112,44 +169,66 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
     needsAttention: false,
     ...(input.callbackUrl ? { webhook: { url: input.callbackUrl, state: 'PENDING' as const } } : {}),
     receivedAt: input.receivedAt,
-    updatedAt: now(),
+    updatedAt: isoNow(),
   };
-  let cancelRequested: string | undefined;
-  let pendingResolve: ResolveAction | undefined;
+}
 
-  const touch = () => {
-    state.updatedAt = now();
+/** Where a lost upload shows up: ANAF's message listing, compared by the invoice's identity. */
+function invoiceListing(input: SubmissionInput, reads: EfacturaAnafActivities): Listing {
+  const delay = input.settings.listingDelayMs;
+  return {
+    find: async (sinceMs, checked) => {
+      const found = await reads.findUploadedInvoice({ tenant: input.tenant, cif: input.cif, standard: input.standard, identity: input.identity, sinceMs, checkedMessageIds: checked });
+      const match = found.match && { uploadIndex: found.match.uploadIndex, detail: `ANAF lists our invoice as index ${found.match.uploadIndex} (message ${found.match.messageId})` };
+      return { ...(match ? { match } : {}), newlyChecked: found.newlyChecked, more: found.more };
+    },
+    listingDelayMs: delay,
+    roundEveryMs: listingRoundMs(delay, 5_000),
+    adopted: 'ADOPTED_LISTED_INDEX',
+    reupload: 'REUPLOAD_AFTER_LISTING_DELAY',
+    absentDetail: (seconds, compared) => `not in ANAF's listing ${seconds} s after the attempt (${compared} candidates compared)`,
+    unreadable: "could not check ANAF's listing for the lost upload",
+    delayFromLoss: () => patched(PATCH_DEADLINE_FROM_LOSS),
+    operatorWinsOverListing: () => patched(PATCH_RESOLVE_WHEN_STUCK),
   };
-  const setStage = (stage: SubmissionStage) => {
-    if (state.stage === stage) return;
-    state.stage = stage;
-    touch();
-    attributes.set([{ key: AnafStage, value: stage }]);
-  };
-  const attention = (reason: string | undefined) => {
-    const flag = reason !== undefined;
-    if (state.needsAttention === flag && state.attentionReason === reason) return;
-    state.needsAttention = flag;
-    if (reason) state.attentionReason = reason;
-    else delete state.attentionReason;
-    attributes.set([{ key: AnafNeedsAttention, value: flag }]);
-  };
-  const decide = (decision: Decision['decision'], detail: string) => {
-    state.decisions.push({ at: now(), decision, detail });
-    if (state.decisions.length > MAX_DECISIONS) state.decisions.splice(1, state.decisions.length - MAX_DECISIONS);
-    touch();
-  };
-  const setIndex = (index: string) => {
-    state.uploadIndex = index;
-    attributes.set([{ key: AnafUploadIndex, value: index }]);
-    attributes.memo({ summary: `e-Factura ${input.standard} for CIF ${input.cif}: upload index ${index}` });
-  };
+}
 
+/** The upload ended without an index: refused, failed, abandoned or cancelled before it was sent. */
+async function endWithoutAnswer(ledger: SubmissionLedger, end: UploadEnd, finish: (o: SubmissionOutcome, e?: string[]) => Promise<SubmissionView>): Promise<SubmissionView> {
+  if (end.ended === 'CANCELLED') {
+    ledger.decide('CANCELLED', end.reason);
+    return finish('CANCELLED');
+  }
+  return finish(end.ended, end.errors);
+}
+
+function finishSubmission(ledger: SubmissionLedger, input: SubmissionInput, webhooks: WebhookActivities, outcome: SubmissionOutcome, errors: string[]): Promise<SubmissionView> {
+  const state = ledger.view;
+  const id = workflowInfo().workflowId;
+  return finishLifecycle(
+    ledger,
+    outcome,
+    errors,
+    input.callbackUrl && state.webhook
+      ? {
+          activities: webhooks,
+          url: input.callbackUrl,
+          event: 'efactura.submission.finished',
+          deliveryId: id,
+          payload: () => ({ id, cif: input.cif, outcome, uploadIndex: state.uploadIndex, downloadId: state.downloadId, errors: state.errors }),
+        }
+      : undefined,
+  );
+}
+
+/** The query, the caller's cancel and the operator's resolve (Update, or signal from the Web UI). */
+function registerHandlers(ledger: SubmissionLedger): void {
+  const state = ledger.view;
   setHandler(submissionQuery, () => state);
   setHandler(
     cancelSubmissionUpdate,
     async ({ reason }) => {
-      cancelRequested = reason ?? 'cancelled by the caller';
+      ledger.cancelRequested = reason ?? 'cancelled by the caller';
       await condition(() => state.stage === 'DONE');
       return state;
     },
@@ -164,8 +243,8 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
   /** Why an operator's decision cannot be taken now; undefined when the submission is stuck and waits for one. */
   const resolveRefusal = (action: ResolveAction): { type: string; message: string } | undefined => {
     if (state.stage === 'DONE' || state.outcome !== undefined) return { type: RESOLVE_REFUSALS.FINISHED, message: 'The submission has already ended' };
-    if (pendingResolve !== undefined) {
-      return { type: RESOLVE_REFUSALS.ALREADY_PENDING, message: `An operator decision (${pendingResolve.action}) is already waiting to be applied` };
+    if (ledger.pending !== undefined) {
+      return { type: RESOLVE_REFUSALS.ALREADY_PENDING, message: `An operator decision (${ledger.pending.action}) is already waiting to be applied` };
     }
     if (state.stage === 'NEEDS_OPERATOR' || state.stage === 'RECONCILING') return undefined;
     if (state.stage === 'WAITING_FOR_AUTHORIZATION') {
@@ -181,8 +260,8 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
   setHandler(
     resolveSubmissionUpdate,
     (action) => {
-      pendingResolve = action;
-      touch();
+      ledger.pending = action;
+      ledger.touch();
       return state;
     },
     {
@@ -199,340 +278,6 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
       log.warn('e-Factura resolve signal ignored', { action: action.action, reason: refusal.message });
       return;
     }
-    pendingResolve = action;
+    ledger.pending = action;
   });
-  const takeResolve = (): ResolveAction | undefined => {
-    const action = pendingResolve;
-    pendingResolve = undefined;
-    return action;
-  };
-
-  attributes.set([
-    { key: AnafTenant, value: input.tenant },
-    { key: AnafService, value: 'efactura' },
-    { key: AnafCif, value: input.cif },
-    { key: AnafStage, value: 'QUEUED' },
-  ]);
-  attributes.memo({ summary: `e-Factura ${input.standard} for CIF ${input.cif}: queued` });
-
-  async function finish(outcome: SubmissionOutcome, errors: string[] = []): Promise<SubmissionView> {
-    state.outcome = outcome;
-    if (errors.length) state.errors = errors;
-    attributes.set([{ key: AnafOutcome, value: outcome }]);
-    attributes.memo({
-      summary: `e-Factura ${input.standard} for CIF ${input.cif}: ${outcome}${state.uploadIndex ? ` (index ${state.uploadIndex})` : ''}`,
-    });
-    if (outcome !== 'FAILED') attention(undefined);
-    if (input.callbackUrl && state.webhook) {
-      setStage('NOTIFYING');
-      try {
-        const delivered = await webhooks.deliverWebhook({
-          url: input.callbackUrl,
-          event: 'efactura.submission.finished',
-          deliveryId: workflowInfo().workflowId,
-          payload: {
-            id: workflowInfo().workflowId,
-            cif: input.cif,
-            outcome,
-            uploadIndex: state.uploadIndex,
-            downloadId: state.downloadId,
-            errors: state.errors,
-          },
-        });
-        state.webhook = { url: input.callbackUrl, state: 'DELIVERED', attempts: delivered.attempt };
-      } catch (err) {
-        state.webhook = { url: input.callbackUrl, state: 'FAILED', error: failureMessage(err) };
-      }
-    }
-    state.finishedAt = now();
-    setStage('DONE');
-    attributes.flush();
-    return state;
-  }
-
-  /** Until the organization is authorized again (or the caller cancels / we give up). */
-  async function waitForAuthorization(since: number, why: string): Promise<'RETRY' | 'CANCELLED' | 'GAVE_UP'> {
-    setStage('WAITING_FOR_AUTHORIZATION');
-    attention(`no usable e-Factura authorization for CIF ${input.cif}: ${why}`);
-    const waited = Date.now() - since;
-    if (waited > AUTHORIZATION_WAIT_LIMIT_MS) return 'GAVE_UP';
-    const backoff = authorizationBackoffMs(waited);
-    await condition(() => cancelRequested !== undefined || pendingResolve?.action === 'ABANDON', backoff);
-    if (cancelRequested !== undefined) return 'CANCELLED';
-    if (pendingResolve?.action === 'ABANDON') return 'GAVE_UP';
-    attention(undefined);
-    return 'RETRY';
-  }
-
-  /** The operator decides; nothing else moves until then. */
-  async function waitForOperator(reason: string): Promise<ResolveAction> {
-    setStage('NEEDS_OPERATOR');
-    attention(reason);
-    decide('WAITING_FOR_OPERATOR', reason);
-    await condition(() => pendingResolve !== undefined);
-    attention(undefined);
-    return takeResolve()!;
-  }
-
-  /** After a lost answer: did that upload reach ANAF? ADOPT its index, or REUPLOAD once the listing proves it did not. */
-  async function reconcile(attemptStartedAt: number): Promise<ResolveAction> {
-    setStage('RECONCILING');
-    // The upload may have reached ANAF at any moment until we gave up on its answer (a heartbeat
-    // timeout can come well after the attempt started), so the listing delay counts from now.
-    const deadline = (patched(PATCH_DEADLINE_FROM_LOSS) ? Date.now() : attemptStartedAt) + settings.listingDelayMs;
-    const checked: string[] = [];
-    const roundEvery = Math.min(5 * 60_000, Math.max(5_000, Math.floor(settings.listingDelayMs / 4)));
-    for (;;) {
-      const operator = takeResolve();
-      if (operator) return operator;
-      let found;
-      try {
-        found = await reads.findUploadedInvoice({
-          tenant: input.tenant,
-          cif: input.cif,
-          standard: input.standard,
-          identity: input.identity,
-          sinceMs: attemptStartedAt,
-          checkedMessageIds: checked,
-        });
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        return waitForOperator(`could not check ANAF's listing for the lost upload: ${failureMessage(err)}`);
-      }
-      checked.push(...found.newlyChecked);
-      // A decision the operator took while the listing was being read wins over what it found.
-      if (pendingResolve !== undefined && patched(PATCH_RESOLVE_WHEN_STUCK)) return takeResolve()!;
-      if (found.match) {
-        decide('ADOPTED_LISTED_INDEX', `ANAF lists our invoice as index ${found.match.uploadIndex} (message ${found.match.messageId})`);
-        return { action: 'ADOPT_INDEX', uploadIndex: found.match.uploadIndex };
-      }
-      if (found.more) continue;
-      if (Date.now() >= deadline) {
-        decide(
-          'REUPLOAD_AFTER_LISTING_DELAY',
-          `not in ANAF's listing ${Math.round((Date.now() - attemptStartedAt) / 1000)} s after the attempt (${checked.length} candidates compared)`,
-        );
-        return { action: 'REUPLOAD' };
-      }
-      await condition(() => pendingResolve !== undefined, Math.min(roundEvery, Math.max(1_000, deadline - Date.now())));
-    }
-  }
-
-  /** Uploads until ANAF gives an index (or a final answer). Returns undefined when the submission is finished. */
-  async function upload(): Promise<string | undefined> {
-    let safeRetries = 0;
-    let lostInARow = 0;
-    let authWaitSince: number | undefined;
-    for (;;) {
-      if (cancelRequested !== undefined && state.attempts.length === 0) {
-        decide('CANCELLED', cancelRequested);
-        await finish('CANCELLED');
-        return undefined;
-      }
-      setStage('UPLOADING');
-      const startedAt = Date.now();
-      try {
-        const answer = await uploads.uploadInvoice({
-          tenant: input.tenant,
-          cif: input.cif,
-          params: { cif: input.cif, standard: input.standard, ...input.flags },
-          invoiceKey: input.invoice.key,
-        });
-        const n = state.attempts.length + 1;
-        if (answer.accepted) {
-          state.attempts.push({ n, startedAt: new Date(startedAt).toISOString(), result: 'ACCEPTED', uploadIndex: answer.uploadIndex });
-          return answer.uploadIndex;
-        }
-        state.attempts.push({ n, startedAt: new Date(startedAt).toISOString(), result: 'REJECTED_AT_UPLOAD', error: answer.errors.join('; ') });
-        await finish('REJECTED_AT_UPLOAD', answer.errors);
-        return undefined;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const type = failureType(err);
-        if (type !== undefined && AUTH_TYPES.has(type)) {
-          authWaitSince ??= startedAt;
-          const next = await waitForAuthorization(authWaitSince, failureMessage(err));
-          if (next === 'CANCELLED') continue;
-          if (next === 'GAVE_UP') {
-            takeResolve();
-            await finish('FAILED', [`no usable e-Factura authorization for CIF ${input.cif}: ${failureMessage(err)}`]);
-            return undefined;
-          }
-          continue;
-        }
-        authWaitSince = undefined;
-        if (type !== undefined && UPLOAD_SAFE_TO_RETRY.has(type) && safeRetries < MAX_SAFE_UPLOAD_RETRIES) {
-          // ANAF surely did not take it (not reached, 429, WAF page, daily limit): wait as told, then send again.
-          safeRetries += 1;
-          await sleep(retryDelayOf(err, safeRetryFallbackMs(safeRetries)));
-          continue;
-        }
-        const n = state.attempts.length + 1;
-        const at = new Date(startedAt).toISOString();
-        // An answer we cannot read came from ANAF, so the upload reached it: as good as lost.
-        const unreadable = type === T.INVALID_ANSWER && patched(PATCH_INVALID_UPLOAD_ANSWER);
-        if (type === T.ANSWER_LOST || type === T.TIMEOUT || type === undefined || unreadable) {
-          // It may have reached ANAF. Anything we cannot classify counts as that, too.
-          state.attempts.push({ n, startedAt: at, result: 'ANSWER_LOST', error: failureMessage(err) });
-          lostInARow += 1;
-          const next: ResolveAction =
-            lostInARow > MAX_LOST_ANSWERS
-              ? await waitForOperator(`${lostInARow} uploads in a row lost their answer; decide: adopt an index, re-upload or abandon`)
-              : await reconcile(startedAt);
-          const reconciled = state.decisions.at(-1)?.decision;
-          if (next.action === 'ADOPT_INDEX') {
-            if (reconciled !== 'ADOPTED_LISTED_INDEX') decide('OPERATOR_ADOPTED_INDEX', `index ${next.uploadIndex}${next.note ? `: ${next.note}` : ''}`);
-            return next.uploadIndex;
-          }
-          if (next.action === 'ABANDON') {
-            decide('OPERATOR_ABANDONED', next.note ?? 'abandoned by an operator');
-            await finish('FAILED', ['abandoned by an operator while the upload was uncertain']);
-            return undefined;
-          }
-          if (reconciled !== 'REUPLOAD_AFTER_LISTING_DELAY') decide('OPERATOR_REUPLOAD', next.note ?? 'operator chose to upload again');
-          continue;
-        }
-        // ANAF refused the request itself (400, {eroare}): nothing was filed.
-        state.attempts.push({ n, startedAt: at, result: 'FAILED', error: failureMessage(err) });
-        if (type === T.BAD_REQUEST || type === 'AnafError') {
-          await finish('REJECTED_AT_UPLOAD', [failureMessage(err)]);
-        } else {
-          await finish('FAILED', [failureMessage(err)]);
-        }
-        return undefined;
-      }
-    }
-  }
-
-  /** stareMesaj until final, within ANAF's 100 checks per message per day. */
-  async function poll(index: string): Promise<{ state: string; downloadId?: string } | ResolveAction> {
-    setStage('POLLING');
-    await sleep(settings.firstPollDelayMs);
-    let day = romanianDay(Date.now());
-    let usedToday = 0;
-    for (;;) {
-      const today = romanianDay(Date.now());
-      if (today !== day) {
-        day = today;
-        usedToday = 0;
-      }
-      const remaining = settings.dailyStatusBudget - usedToday;
-      if (remaining <= 0) {
-        await sleep(msUntilNextRomanianDay(Date.now()) + 60_000);
-        continue;
-      }
-      const status = proxyActivities<EfacturaAnafActivities>({
-        taskQueue: anafQueue,
-        startToCloseTimeout: '1 minute',
-        heartbeatTimeout: '20 seconds',
-        // Each retry is one stareMesaj; no history event per poll. Polls yield to uploads and downloads.
-        retry: {
-          initialInterval: settings.firstPollDelayMs,
-          backoffCoefficient: 1.5,
-          maximumInterval: settings.maxPollIntervalMs,
-          maximumAttempts: remaining,
-          nonRetryableErrorTypes: [T.NOT_AUTHORIZED, T.UNAUTHORIZED, T.STATUS_REFUSED],
-        },
-        priority: { priorityKey: 4 },
-      });
-      try {
-        const answer = await status.checkUploadStatus({ tenant: input.tenant, cif: input.cif, uploadIndex: index });
-        state.statusChecks += answer.attempt;
-        state.anafState = answer.state;
-        touch();
-        return answer;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const type = failureType(err);
-        const attempt = attemptOf(err);
-        state.statusChecks += attempt ?? 1;
-        usedToday += attempt ?? remaining;
-        touch();
-        if (type === T.NOT_READY) {
-          state.anafState = 'in prelucrare';
-          continue;
-        }
-        if (type === T.DAILY_LIMIT) {
-          usedToday = settings.dailyStatusBudget;
-          continue;
-        }
-        if (type !== undefined && AUTH_TYPES.has(type)) {
-          const next = await waitForAuthorization(Date.now(), failureMessage(err));
-          if (next === 'GAVE_UP') return { action: 'ABANDON', note: 'no usable authorization while polling' };
-          setStage('POLLING');
-          continue;
-        }
-        return waitForOperator(`ANAF cannot tell the status of upload ${index}: ${failureMessage(err)}`);
-      }
-    }
-  }
-
-  try {
-    let index = await upload();
-    if (index === undefined) return state;
-    setIndex(index);
-    let duplicateLinked = false;
-    for (;;) {
-      const polled = await poll(index);
-      if ('action' in polled) {
-        if (polled.action === 'ADOPT_INDEX') {
-          decide('OPERATOR_ADOPTED_INDEX', `index ${polled.uploadIndex}${polled.note ? `: ${polled.note}` : ''}`);
-          index = polled.uploadIndex;
-          setIndex(index);
-          continue;
-        }
-        if (polled.action === 'REUPLOAD') {
-          decide('OPERATOR_REUPLOAD', polled.note ?? 'operator chose to upload again');
-          const again = await upload();
-          if (again === undefined) return state;
-          index = again;
-          setIndex(index);
-          continue;
-        }
-        decide('OPERATOR_ABANDONED', polled.note ?? 'abandoned by an operator');
-        return await finish('FAILED', [polled.note ?? 'abandoned by an operator']);
-      }
-      if (polled.state === 'XML cu erori nepreluat de sistem' || !polled.downloadId) {
-        return await finish('REJECTED', [`ANAF: ${polled.state}`]);
-      }
-      setStage('DOWNLOADING');
-      state.downloadId = polled.downloadId;
-      let answer;
-      try {
-        answer = await reads.downloadAnswer({ tenant: input.tenant, cif: input.cif, downloadId: polled.downloadId });
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        return await finish('FAILED', [`could not download ANAF's answer ${polled.downloadId}: ${failureMessage(err)}`]);
-      }
-      state.files = {
-        ...state.files,
-        zip: answer.zip,
-        ...(answer.signedInvoice ? { signedInvoice: answer.signedInvoice } : {}),
-        ...(answer.signature ? { signature: answer.signature } : {}),
-        ...(answer.errorXml ? { errorXml: answer.errorXml } : {}),
-      };
-      if (answer.kind === 'ok') return await finish('ACCEPTED');
-      if (answer.duplicateOfIndex && answer.duplicateOfIndex !== index && !duplicateLinked) {
-        // ANAF already holds this invoice under an earlier index: that upload's result is ours.
-        duplicateLinked = true;
-        decide('LINKED_TO_EARLIER_UPLOAD', `ANAF answered that index ${index} repeats index ${answer.duplicateOfIndex}; following that one`);
-        state.duplicateUploadIndex = index;
-        state.errors = answer.errors;
-        index = answer.duplicateOfIndex;
-        setIndex(index);
-        continue;
-      }
-      return await finish('REJECTED', answer.errors);
-    }
-  } catch (err) {
-    if (isCancellation(err)) {
-      // Temporal-level cancellation (Web UI / CLI): record it; an upload may have happened.
-      state.outcome = 'CANCELLED';
-      attributes.set([{ key: AnafOutcome, value: 'CANCELLED' }]);
-      state.finishedAt = now();
-      setStage('DONE');
-      attributes.flush();
-    }
-    throw err;
-  }
 }

@@ -97,6 +97,14 @@ export class Ledger<V extends LedgerView, A extends OperatorAction = OperatorAct
     return this.policy.noAuthorization?.(why) ?? why;
   }
 
+  /**
+   * The core's view of one thing being uploaded. The core records only decisions the service's
+   * Decision type names (its policy passes them in), hence the cast.
+   */
+  subject(record: UploadRecord, extra?: Record<string, unknown>, mirrorStage?: Subject['mirrorStage']): Subject {
+    return { record, decide: (decision, detail) => this.decide(decision as V['decisions'][number]['decision'], detail, extra), ...(mirrorStage ? { mirrorStage } : {}) };
+  }
+
   /** The attributes every lifecycle starts with. */
   started(service: AnafServiceName, tenant: string, cif: string): void {
     this.set([
