@@ -1,22 +1,16 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-  sleep,
-  TimeoutFailure,
-  upsertMemo,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { isCancellation, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { BanciwsActivities } from '../../activities/banciws';
 import type { WebhookActivities } from '../../activities/webhooks';
-import { AnafCif, AnafNeedsAttention, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../search-attributes';
+import { ANAF_FAILURE, attemptOf, failureMessage } from '../shared/anaf-failures';
+import { attributeWriter } from '../shared/attribute-writer';
+import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
+import { downloadAnswer, finishLifecycle } from '../shared/lifecycle/finish';
+import { isoNow, Ledger } from '../shared/lifecycle/ledger';
+import type { Listing } from '../shared/lifecycle/reconcile';
+import { uploadOnce, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { banciwsTaskQueueFor } from '../task-queues';
 import { banciwsMessageQuery, banciwsResolveSignal } from './definitions';
-import type { BanciwsDecision, BanciwsMessageInput, BanciwsMessageView, BanciwsOutcome, BanciwsResolveAction, BanciwsStage } from './types';
+import type { BanciwsMessageInput, BanciwsMessageView, BanciwsOutcome, BanciwsResolveAction } from './types';
 
 /**
  * One signed PDF's exchange with ANAF over BANCIWS: uploadMesaj (→ index_incarcare) →
@@ -28,60 +22,41 @@ import type { BanciwsDecision, BanciwsMessageInput, BanciwsMessageView, BanciwsO
  * sending sends the workflow to RECONCILING: ANAF's receipts (listaMesaje) are searched for
  * our document, its index adopted when found, and the PDF re-sent only once the listing
  * delay has passed without any receipt since the attempt. Every choice is in `decisions`.
+ * The machinery is the shared lifecycle core (workflows/shared/lifecycle); this file is
+ * BANCIWS's adapter and story.
  */
 
-const T = {
-  NOT_SENT: 'AnafNotSent',
-  ANSWER_LOST: 'AnafAnswerLost',
-  RATE_LIMITED: 'AnafRateLimited',
-  GATEWAY: 'AnafGatewayRejected',
-  SESSION_LOST: 'AnafGatewaySessionLost',
-  DAILY_LIMIT: 'AnafDailyLimit',
-  NOT_READY: 'BanciwsNotReady',
-  TIMEOUT: 'Timeout',
-} as const;
-
-/** The request surely did not reach the service. */
-const SAFE_TO_RESEND = new Set<string>([T.NOT_SENT, T.RATE_LIMITED, T.GATEWAY, T.SESSION_LOST, T.DAILY_LIMIT]);
-const MAX_SAFE_RETRIES = 30;
-const MAX_LOST_ANSWERS = 3;
 const MAX_DECISIONS = 50;
 const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused', 'AnafUnauthorized'];
 
-function failureType(err: unknown): string | undefined {
-  if (!(err instanceof ActivityFailure)) return undefined;
-  if (err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
-  if (err.cause instanceof TimeoutFailure) return T.TIMEOUT;
-  return undefined;
-}
+/**
+ * BANCIWS's upload policy: the gateway losing the session is also "surely not sent"; every
+ * safe re-send is recorded; no authorization to wait for (a client certificate) and no
+ * refusal types (anything else ends the message FAILED).
+ */
+const UPLOAD_POLICY: UploadPolicy = {
+  safeToRetry: new Set<string>([ANAF_FAILURE.NOT_SENT, ANAF_FAILURE.RATE_LIMITED, ANAF_FAILURE.GATEWAY, ANAF_FAILURE.SESSION_LOST, ANAF_FAILURE.DAILY_LIMIT]),
+  maxSafeRetries: 30,
+  safeRetryFallbackMs: (n) => Math.min(10 * 60_000, 2_000 * 2 ** Math.min(n, 8)),
+  safeRetryDecision: 'SAFE_RETRY',
+  authTypes: new Set(),
+  refusedTypes: new Set(),
+  refusedAttempt: 'REFUSED',
+};
 
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-function retryDelayOf(err: unknown, fallbackMs: number): number {
-  const cause = err instanceof ActivityFailure ? err.cause : undefined;
-  const d = cause instanceof ApplicationFailure ? cause.nextRetryDelay : undefined;
-  return typeof d === 'number' ? d : fallbackMs;
-}
+const STATUS_CODE_MEANS: Record<number, string> = {
+  2: 'ANAF does not know this upload index for the institution',
+  3: 'signature or PDF errors',
+  4: 'ANAF calls the request malformed',
+};
 
 export async function banciwsMessage(input: BanciwsMessageInput): Promise<BanciwsMessageView> {
   const { settings } = input;
   const anafQueue = banciwsTaskQueueFor(workflowInfo().taskQueue);
-  const uploads = proxyActivities<BanciwsActivities>({
-    taskQueue: anafQueue,
-    startToCloseTimeout: '4 minutes',
-    heartbeatTimeout: '20 seconds',
-    // Once: a retried upload whose answer was lost could file the report twice. The workflow retries what is safe.
-    retry: { maximumAttempts: 1 },
-  });
-  const reads = proxyActivities<BanciwsActivities>({
-    taskQueue: anafQueue,
-    startToCloseTimeout: '4 minutes',
-    heartbeatTimeout: '20 seconds',
-    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE_READS },
-  });
+  const uploads = proxyActivities<BanciwsActivities>(uploadOnceOptions(anafQueue, '4 minutes'));
+  const reads = proxyActivities<BanciwsActivities>(
+    readOptions(anafQueue, { startToCloseTimeout: '4 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE_READS }),
+  );
   const status = proxyActivities<BanciwsActivities>({
     taskQueue: anafQueue,
     startToCloseTimeout: '2 minutes',
@@ -95,15 +70,76 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
       nonRetryableErrorTypes: NON_RETRYABLE_READS,
     },
   });
-  const webhooks = proxyActivities<WebhookActivities>({
-    startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: '3 days',
-    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
-  });
+  const webhooks = proxyActivities<WebhookActivities>(WEBHOOK_OPTIONS);
 
-  const now = () => new Date(Date.now()).toISOString();
   const ref = { tenant: input.tenant, institutionId: input.institutionId };
-  const state: BanciwsMessageView = {
+  const ledger = new Ledger<BanciwsMessageView, BanciwsResolveAction>(initialView(input), {
+    // Written as each change happens (coalescing them would change the recorded commands: a patch of its own).
+    attributes: attributeWriter(false),
+    maxDecisions: MAX_DECISIONS,
+    trimFrom: 1,
+    attentionWrites: 'always',
+    summary: (what) => `BANCIWS report of ${input.institutionId}: ${what}`,
+  });
+  const state = ledger.view;
+  setHandler(banciwsMessageQuery, () => state);
+  setHandler(banciwsResolveSignal, (action) => {
+    ledger.pending = action;
+  });
+  const finish = (outcome: BanciwsOutcome, errors: string[] = [], code?: string) => {
+    if (code) state.code = code;
+    const id = workflowInfo().workflowId;
+    return finishLifecycle(ledger, outcome, errors, input.callbackUrl ? {
+      activities: webhooks,
+      url: input.callbackUrl,
+      event: 'banciws.message.finished',
+      deliveryId: id,
+      payload: () => ({ id, institutionId: input.institutionId, outcome, code: state.code, uploadIndex: state.uploadIndex, idPortal: state.idPortal, errors: state.errors }),
+    } : undefined);
+  };
+
+  ledger.started('banciws', input.tenant, input.cui);
+  try {
+    const uploaded = await uploadOnce(ledger, ledger.subject(state), {
+      upload: () => uploads.uploadBanciwsMessage({ ...ref, pdfKey: input.document.key }),
+      policy: UPLOAD_POLICY,
+      listing: receiptListing(input, reads),
+    });
+    if (!('sent' in uploaded)) {
+      if (uploaded.ended === 'REJECTED_AT_UPLOAD') return await finish('REJECTED', uploaded.errors, 'UPLOAD_REFUSED');
+      return await finish('FAILED', uploaded.ended === 'FAILED' ? uploaded.errors : []);
+    }
+    const index = uploaded.sent.uploadIndex;
+    state.uploadIndex = index;
+    ledger.indexed(index);
+    ledger.setStage('POLLING');
+    await sleep(settings.firstPollDelayMs);
+    let polled;
+    try {
+      polled = await status.checkBanciwsStatus({ ...ref, uploadIndex: index });
+      state.statusChecks += polled.attempt;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      state.statusChecks += attemptOf(err) ?? 1;
+      return await finish('FAILED', [`stareMesaj for index ${index}: ${failureMessage(err)}`]);
+    }
+    if (polled.code !== 0) return await finish('REJECTED', polled.errors.length ? polled.errors : [STATUS_CODE_MEANS[polled.code]!], `STATUS_${polled.code}`);
+    const idPortal = (state.idPortal = polled.idPortal);
+    const downloaded = await downloadAnswer(ledger, idPortal, () => reads.downloadBanciwsDocument({ ...ref, idPortal }));
+    if ('failed' in downloaded) return await finish('FAILED', [downloaded.failed]);
+    state.answer = downloaded.answer.pdf;
+    return await finish('ANSWERED');
+  } catch (err) {
+    if (isCancellation(err)) {
+      state.finishedAt = isoNow();
+      ledger.setStage('DONE');
+    }
+    throw err;
+  }
+}
+
+function initialView(input: BanciwsMessageInput): BanciwsMessageView {
+  return {
     tenant: input.tenant,
     institutionId: input.institutionId,
     cui: input.cui,
@@ -117,203 +153,23 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
     ...(input.fileName ? { fileName: input.fileName } : {}),
     ...(input.callbackUrl ? { webhook: { url: input.callbackUrl, state: 'PENDING' as const } } : {}),
     receivedAt: input.receivedAt,
-    updatedAt: now(),
+    updatedAt: isoNow(),
   };
-  let pendingResolve: BanciwsResolveAction | undefined;
-  setHandler(banciwsMessageQuery, () => state);
-  setHandler(banciwsResolveSignal, (action) => {
-    pendingResolve = action;
-  });
-  const takeResolve = () => {
-    const a = pendingResolve;
-    pendingResolve = undefined;
-    return a;
+}
+
+/** Where a lost upload shows up: ANAF's receipts (listaMesaje), matched by the document's sha256. */
+function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities): Listing {
+  return {
+    find: async (sinceMs, checked) => {
+      const found = await reads.findBanciwsUpload({ tenant: input.tenant, institutionId: input.institutionId, sha256: input.document.sha256, sinceMs, checkedIds: checked });
+      const match = found.match && { uploadIndex: found.match.uploadIndex, detail: `ANAF's receipt ${found.match.receiptId} acknowledges our document as index ${found.match.uploadIndex}` };
+      return { ...(match ? { match } : {}), newlyChecked: found.newlyChecked };
+    },
+    listingDelayMs: input.settings.listingDelayMs,
+    roundEveryMs: 60_000,
+    adopted: 'ADOPTED_RECEIPT_INDEX',
+    reupload: 'REUPLOAD_PROVEN_ABSENT',
+    absentDetail: (seconds, compared) => `no receipt for our document ${seconds} s after the attempt (${compared} receipts compared)`,
+    unreadable: "could not search ANAF's receipts for the lost upload",
   };
-
-  const setStage = (stage: BanciwsStage) => {
-    if (state.stage === stage) return;
-    state.stage = stage;
-    state.updatedAt = now();
-    upsertSearchAttributes([{ key: AnafStage, value: stage }]);
-  };
-  const attention = (reason: string | undefined) => {
-    state.needsAttention = reason !== undefined;
-    if (reason) state.attentionReason = reason;
-    else delete state.attentionReason;
-    upsertSearchAttributes([{ key: AnafNeedsAttention, value: state.needsAttention }]);
-  };
-  const decide = (decision: BanciwsDecision['decision'], detail: string) => {
-    state.decisions.push({ at: now(), decision, detail });
-    if (state.decisions.length > MAX_DECISIONS) state.decisions.splice(1, state.decisions.length - MAX_DECISIONS);
-    state.updatedAt = now();
-  };
-  const setIndex = (index: string) => {
-    state.uploadIndex = index;
-    upsertSearchAttributes([{ key: AnafUploadIndex, value: index }]);
-    upsertMemo({ summary: `BANCIWS report of ${input.institutionId}: upload index ${index}` });
-  };
-
-  upsertSearchAttributes([
-    { key: AnafTenant, value: input.tenant },
-    { key: AnafService, value: 'banciws' },
-    { key: AnafCif, value: input.cui },
-    { key: AnafStage, value: 'QUEUED' },
-  ]);
-
-  async function finish(outcome: BanciwsOutcome, errors: string[] = [], code?: string): Promise<BanciwsMessageView> {
-    state.outcome = outcome;
-    if (errors.length) state.errors = errors;
-    if (code) state.code = code;
-    upsertSearchAttributes([{ key: AnafOutcome, value: outcome }]);
-    upsertMemo({ summary: `BANCIWS report of ${input.institutionId}: ${outcome}${state.uploadIndex ? ` (index ${state.uploadIndex})` : ''}` });
-    if (outcome !== 'FAILED') attention(undefined);
-    if (input.callbackUrl) {
-      setStage('NOTIFYING');
-      try {
-        const delivered = await webhooks.deliverWebhook({
-          url: input.callbackUrl,
-          event: 'banciws.message.finished',
-          deliveryId: workflowInfo().workflowId,
-          payload: { id: workflowInfo().workflowId, institutionId: input.institutionId, outcome, code: state.code, uploadIndex: state.uploadIndex, idPortal: state.idPortal, errors: state.errors },
-        });
-        state.webhook = { url: input.callbackUrl, state: 'DELIVERED', attempts: delivered.attempt };
-      } catch (err) {
-        state.webhook = { url: input.callbackUrl, state: 'FAILED', error: failureMessage(err) };
-      }
-    }
-    state.finishedAt = now();
-    setStage('DONE');
-    return state;
-  }
-
-  async function waitForOperator(reason: string): Promise<BanciwsResolveAction> {
-    setStage('NEEDS_OPERATOR');
-    attention(reason);
-    decide('WAITING_FOR_OPERATOR', reason);
-    await condition(() => pendingResolve !== undefined);
-    attention(undefined);
-    return takeResolve()!;
-  }
-
-  /** After a lost answer: adopt the index ANAF's receipt names, or re-send once the listing proves no receipt came. */
-  async function reconcile(attemptStartedAt: number): Promise<BanciwsResolveAction> {
-    setStage('RECONCILING');
-    const deadline = attemptStartedAt + settings.listingDelayMs;
-    const checked: string[] = [];
-    for (;;) {
-      const operator = takeResolve();
-      if (operator) return operator;
-      let found;
-      try {
-        found = await reads.findBanciwsUpload({ ...ref, sha256: input.document.sha256, sinceMs: attemptStartedAt, checkedIds: checked });
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        return waitForOperator(`could not search ANAF's receipts for the lost upload: ${failureMessage(err)}`);
-      }
-      checked.push(...found.newlyChecked);
-      if (found.match) {
-        decide('ADOPTED_RECEIPT_INDEX', `ANAF's receipt ${found.match.receiptId} acknowledges our document as index ${found.match.uploadIndex}`);
-        return { action: 'ADOPT_INDEX', uploadIndex: found.match.uploadIndex };
-      }
-      if (Date.now() >= deadline) {
-        decide('REUPLOAD_PROVEN_ABSENT', `no receipt for our document ${Math.round((Date.now() - attemptStartedAt) / 1000)} s after the attempt (${checked.length} receipts compared)`);
-        return { action: 'REUPLOAD' };
-      }
-      await condition(() => pendingResolve !== undefined, Math.min(60_000, Math.max(1_000, deadline - Date.now())));
-    }
-  }
-
-  /** Uploads until ANAF gives an index; undefined when the message is finished. */
-  async function upload(): Promise<string | undefined> {
-    let safeRetries = 0;
-    let lostInARow = 0;
-    for (;;) {
-      setStage('UPLOADING');
-      const startedAt = Date.now();
-      const n = state.attempts.length + 1;
-      const at = new Date(startedAt).toISOString();
-      try {
-        const answer = await uploads.uploadBanciwsMessage({ ...ref, pdfKey: input.document.key });
-        if (answer.accepted) {
-          state.attempts.push({ n, startedAt: at, result: 'ACCEPTED', uploadIndex: answer.uploadIndex });
-          return answer.uploadIndex;
-        }
-        state.attempts.push({ n, startedAt: at, result: 'REFUSED', error: answer.errors.join('; ') });
-        await finish('REJECTED', answer.errors, 'UPLOAD_REFUSED');
-        return undefined;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const type = failureType(err);
-        if (type !== undefined && SAFE_TO_RESEND.has(type) && safeRetries < MAX_SAFE_RETRIES) {
-          safeRetries += 1;
-          state.attempts.push({ n, startedAt: at, result: 'NOT_SENT', error: failureMessage(err) });
-          decide('SAFE_RETRY', `${type}: the service never saw the upload; sending again`);
-          await sleep(retryDelayOf(err, Math.min(10 * 60_000, 2_000 * 2 ** Math.min(safeRetries, 8))));
-          continue;
-        }
-        if (type === T.ANSWER_LOST || type === T.TIMEOUT || type === undefined) {
-          state.attempts.push({ n, startedAt: at, result: 'ANSWER_LOST', error: failureMessage(err) });
-          lostInARow += 1;
-          const next =
-            lostInARow > MAX_LOST_ANSWERS
-              ? await waitForOperator(`${lostInARow} uploads in a row lost their answer; decide: adopt an index, re-upload or abandon`)
-              : await reconcile(startedAt);
-          const last = state.decisions.at(-1)?.decision;
-          if (next.action === 'ADOPT_INDEX') {
-            if (last !== 'ADOPTED_RECEIPT_INDEX') decide('OPERATOR_ADOPTED_INDEX', `index ${next.uploadIndex}${next.note ? `: ${next.note}` : ''}`);
-            return next.uploadIndex;
-          }
-          if (next.action === 'ABANDON') {
-            decide('OPERATOR_ABANDONED', next.note ?? 'abandoned by an operator');
-            await finish('FAILED', ['abandoned by an operator while the upload was uncertain']);
-            return undefined;
-          }
-          if (last !== 'REUPLOAD_PROVEN_ABSENT') decide('OPERATOR_REUPLOAD', next.note ?? 'operator chose to upload again');
-          continue;
-        }
-        state.attempts.push({ n, startedAt: at, result: 'FAILED', error: failureMessage(err) });
-        await finish('FAILED', [failureMessage(err)]);
-        return undefined;
-      }
-    }
-  }
-
-  try {
-    const index = await upload();
-    if (index === undefined) return state;
-    setIndex(index);
-    setStage('POLLING');
-    await sleep(settings.firstPollDelayMs);
-    let polled;
-    try {
-      polled = await status.checkBanciwsStatus({ ...ref, uploadIndex: index });
-      state.statusChecks += polled.attempt;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      const attempt = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempt?: number } | undefined)?.attempt : undefined;
-      state.statusChecks += attempt ?? 1;
-      return await finish('FAILED', [`stareMesaj for index ${index}: ${failureMessage(err)}`]);
-    }
-    if (polled.code !== 0) {
-      const why = { 2: 'ANAF does not know this upload index for the institution', 3: 'signature or PDF errors', 4: 'ANAF calls the request malformed' }[polled.code];
-      return await finish('REJECTED', polled.errors.length ? polled.errors : [why], `STATUS_${polled.code}`);
-    }
-    state.idPortal = polled.idPortal;
-    setStage('DOWNLOADING');
-    try {
-      const answer = await reads.downloadBanciwsDocument({ ...ref, idPortal: polled.idPortal });
-      state.answer = answer.pdf;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      return await finish('FAILED', [`could not download ANAF's answer ${polled.idPortal}: ${failureMessage(err)}`]);
-    }
-    return await finish('ANSWERED');
-  } catch (err) {
-    if (isCancellation(err)) {
-      state.finishedAt = now();
-      setStage('DONE');
-    }
-    throw err;
-  }
 }
