@@ -7,6 +7,7 @@ import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifec
 import { downloadAnswer, finishLifecycle } from '../shared/lifecycle/finish';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import type { Listing } from '../shared/lifecycle/reconcile';
+import { initialLifecycleView } from '../shared/lifecycle/types';
 import { uploadOnce, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { banciwsTaskQueueFor } from '../task-queues';
 import { banciwsMessageQuery, banciwsResolveSignal } from './definitions';
@@ -139,22 +140,8 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
 }
 
 function initialView(input: BanciwsMessageInput): BanciwsMessageView {
-  return {
-    tenant: input.tenant,
-    institutionId: input.institutionId,
-    cui: input.cui,
-    stage: 'QUEUED',
-    errors: [],
-    statusChecks: 0,
-    attempts: [],
-    decisions: [],
-    needsAttention: false,
-    document: input.document,
-    ...(input.fileName ? { fileName: input.fileName } : {}),
-    ...(input.callbackUrl ? { webhook: { url: input.callbackUrl, state: 'PENDING' as const } } : {}),
-    receivedAt: input.receivedAt,
-    updatedAt: isoNow(),
-  };
+  const { tenant, institutionId, cui, document } = input;
+  return { tenant, institutionId, cui, ...initialLifecycleView(input), document, ...(input.fileName ? { fileName: input.fileName } : {}) };
 }
 
 /** Where a lost upload shows up: ANAF's receipts (listaMesaje), matched by the document's sha256. */

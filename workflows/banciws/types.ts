@@ -1,4 +1,5 @@
 import type { BlobRef } from '../../lib/blob-store';
+import type { LifecycleStatus } from '../shared/lifecycle/types';
 
 export type BanciwsStage = 'QUEUED' | 'UPLOADING' | 'RECONCILING' | 'NEEDS_OPERATOR' | 'POLLING' | 'DOWNLOADING' | 'NOTIFYING' | 'DONE';
 export type BanciwsOutcome = 'ANSWERED' | 'REJECTED' | 'FAILED';
@@ -47,7 +48,7 @@ export type BanciwsResolveAction =
   | { action: 'REUPLOAD'; note?: string }
   | { action: 'ABANDON'; note?: string };
 
-export interface BanciwsMessageView {
+export interface BanciwsMessageView extends LifecycleStatus {
   tenant: string;
   institutionId: string;
   cui: string;
@@ -61,15 +62,9 @@ export interface BanciwsMessageView {
   statusChecks: number;
   attempts: BanciwsAttempt[];
   decisions: BanciwsDecision[];
-  needsAttention: boolean;
-  attentionReason?: string;
   document: BlobRef;
   fileName?: string;
   answer?: BlobRef;
-  webhook?: { url: string; state: 'PENDING' | 'DELIVERED' | 'FAILED'; attempts?: number; error?: string };
-  receivedAt: string;
-  updatedAt: string;
-  finishedAt?: string;
 }
 
 export interface BanciwsInboxInput {

@@ -2,7 +2,7 @@ import { ApplicationFailure, condition, isCancellation, log, patched, proxyActiv
 import type { EfacturaAnafActivities } from '../../activities/efactura';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { AnafOutcome } from '../search-attributes';
-import { ANAF_FAILURE, AUTH_FAILURE_TYPES, MAX_SAFE_UPLOAD_RETRIES, safeRetryFallbackMs, UPLOAD_SAFE_TO_RETRY } from '../shared/anaf-failures';
+import { ANAF_FAILURE } from '../shared/anaf-failures';
 import { attributeWriter } from '../shared/attribute-writer';
 import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
 import { downloadAnswer, finishLifecycle } from '../shared/lifecycle/finish';
@@ -10,7 +10,8 @@ import { followToFinal, type Followed } from '../shared/lifecycle/follow';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
 import { listingRoundMs, type Listing } from '../shared/lifecycle/reconcile';
-import { uploadOnce, type UploadEnd, type UploadPolicy } from '../shared/lifecycle/upload-once';
+import { initialLifecycleView } from '../shared/lifecycle/types';
+import { ANAF_UPLOAD_POLICY, uploadOnce, type UploadEnd, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
 import { cancelSubmissionUpdate, RESOLVE_REFUSALS, resolveSignal, resolveSubmissionUpdate, submissionQuery } from './definitions';
 import type { ResolveAction, SubmissionInput, SubmissionOutcome, SubmissionView } from './types';
@@ -48,16 +49,11 @@ const PATCH_COALESCED_ATTRIBUTES = 'efactura-coalesced-attributes';
 const PATCH_DEADLINE_FROM_LOSS = 'efactura-listing-delay-from-loss';
 const MAX_DECISIONS = 50;
 
-/** e-Factura's upload policy: a 400 or {eroare} is a refusal; an answer we cannot read came from ANAF (patched). */
+/** e-Factura's upload policy: the REST one, and an answer we cannot read came from ANAF (patched). */
 const UPLOAD_POLICY: UploadPolicy = {
-  safeToRetry: UPLOAD_SAFE_TO_RETRY,
-  maxSafeRetries: MAX_SAFE_UPLOAD_RETRIES,
-  safeRetryFallbackMs,
-  authTypes: AUTH_FAILURE_TYPES,
-  refusedTypes: new Set([T.BAD_REQUEST, T.ANAF_ERROR]),
+  ...ANAF_UPLOAD_POLICY,
   // An answer we cannot read came from ANAF, so the upload reached it: as good as lost.
   alsoMaybeSent: (type) => type === T.INVALID_ANSWER && patched(PATCH_INVALID_UPLOAD_ANSWER),
-  refusedAttempt: 'REJECTED_AT_UPLOAD',
 };
 
 type SubmissionLedger = Ledger<SubmissionView, ResolveAction>;
@@ -154,23 +150,8 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
 }
 
 function initialView(input: SubmissionInput): SubmissionView {
-  return {
-    tenant: input.tenant,
-    cif: input.cif,
-    standard: input.standard,
-    flags: input.flags,
-    identity: input.identity,
-    stage: 'QUEUED',
-    attempts: [],
-    statusChecks: 0,
-    errors: [],
-    decisions: [],
-    files: { invoice: input.invoice },
-    needsAttention: false,
-    ...(input.callbackUrl ? { webhook: { url: input.callbackUrl, state: 'PENDING' as const } } : {}),
-    receivedAt: input.receivedAt,
-    updatedAt: isoNow(),
-  };
+  const { tenant, cif, standard, flags, identity } = input;
+  return { tenant, cif, standard, flags, identity, ...initialLifecycleView(input), files: { invoice: input.invoice } };
 }
 
 /** Where a lost upload shows up: ANAF's message listing, compared by the invoice's identity. */

@@ -1,14 +1,12 @@
 /** Shapes shared by the e-Factura workflows, their activities and the API. Workflow-safe: no I/O. */
 import type { BlobRef } from '../../lib/blob-store';
 import type { EfacturaStandard, InvoiceIdentity } from '../../activities/efactura/types';
+import type { LifecycleSettings, LifecycleStatus, ListingDecisionName, UploadAttempt, UploadStage, WebhookStatus } from '../shared/lifecycle/types';
+
+export type { UploadAttempt, WebhookStatus };
 
 export type SubmissionStage =
-  | 'QUEUED'
-  | 'WAITING_FOR_AUTHORIZATION'
-  | 'UPLOADING'
-  | 'RECONCILING'
-  | 'NEEDS_OPERATOR'
-  | 'POLLING'
+  | UploadStage
   | 'DOWNLOADING'
   | 'NOTIFYING'
   | 'DONE';
@@ -24,16 +22,7 @@ export interface SubmissionFlags {
 }
 
 /** Timing the workflow follows; fixed at start (from config) so replays see the same values. */
-export interface SubmissionSettings {
-  /** First stareMesaj check this long after the upload. */
-  firstPollDelayMs: number;
-  /** Backoff between checks grows to this. */
-  maxPollIntervalMs: number;
-  /** ANAF lists a message this long after processing at the latest: until then, "not listed" proves nothing. */
-  listingDelayMs: number;
-  /** stareMesaj calls per message and Romanian day we allow ourselves (ANAF: 100). */
-  dailyStatusBudget: number;
-}
+export type SubmissionSettings = LifecycleSettings;
 
 export interface SubmissionInput {
   tenant: string;
@@ -49,26 +38,10 @@ export interface SubmissionInput {
   settings: SubmissionSettings;
 }
 
-export interface UploadAttempt {
-  n: number;
-  startedAt: string;
-  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'FAILED';
-  uploadIndex?: string;
-  error?: string;
-}
-
 /** Every choice the workflow makes about a possibly-duplicate upload, for the audit trail. */
 export interface Decision {
   at: string;
-  decision:
-    | 'ADOPTED_LISTED_INDEX'
-    | 'REUPLOAD_AFTER_LISTING_DELAY'
-    | 'WAITING_FOR_OPERATOR'
-    | 'OPERATOR_ADOPTED_INDEX'
-    | 'OPERATOR_REUPLOAD'
-    | 'OPERATOR_ABANDONED'
-    | 'LINKED_TO_EARLIER_UPLOAD'
-    | 'CANCELLED';
+  decision: ListingDecisionName | 'LINKED_TO_EARLIER_UPLOAD' | 'CANCELLED';
   detail: string;
 }
 
@@ -80,14 +53,7 @@ export interface SubmissionFiles {
   errorXml?: BlobRef;
 }
 
-export interface WebhookStatus {
-  url: string;
-  state: 'PENDING' | 'DELIVERED' | 'FAILED';
-  attempts?: number;
-  error?: string;
-}
-
-export interface SubmissionView {
+export interface SubmissionView extends LifecycleStatus {
   tenant: string;
   cif: string;
   standard: EfacturaStandard;
@@ -108,12 +74,6 @@ export interface SubmissionView {
   errors: string[];
   decisions: Decision[];
   files: SubmissionFiles;
-  needsAttention: boolean;
-  attentionReason?: string;
-  webhook?: WebhookStatus;
-  receivedAt: string;
-  updatedAt: string;
-  finishedAt?: string;
 }
 
 export type ResolveAction =

@@ -3,14 +3,14 @@ import type { EtransportAnafActivities, EtransportOrchestrationActivities } from
 import type { WebhookActivities } from '../../activities/webhooks';
 import { confirmationExpected, FOLLOW_UP_KINDS, uitExpiresAt } from '../../schemas/etransport-uit';
 import { AnafOutcome, AnafUploadIndex } from '../search-attributes';
-import { ANAF_FAILURE, AUTH_FAILURE_TYPES, failureMessage, MAX_SAFE_UPLOAD_RETRIES, safeRetryFallbackMs, UPLOAD_SAFE_TO_RETRY } from '../shared/anaf-failures';
+import { ANAF_FAILURE, failureMessage } from '../shared/anaf-failures';
 import { attributeWriter } from '../shared/attribute-writer';
 import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
 import { followToFinal } from '../shared/lifecycle/follow';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
 import { listingRoundMs, type Listing } from '../shared/lifecycle/reconcile';
-import { uploadOnce, type UploadPolicy } from '../shared/lifecycle/upload-once';
+import { ANAF_UPLOAD_POLICY, uploadOnce } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
 import { declarationQuery, followUpSignal, requestOperationUpdate, resolveSignal } from './definitions';
 import type {
@@ -47,16 +47,6 @@ const MAX_DECISIONS = 100;
  * keep serving and continue as new once idle. Deprecate once no unpatched run is open.
  */
 const CONTINUE_WHEN_IDLE = 'etransport-continue-as-new-when-idle';
-
-/** e-Transport's upload policy: e-Factura's, without its unreadable-answer rule. */
-const UPLOAD_POLICY: UploadPolicy = {
-  safeToRetry: UPLOAD_SAFE_TO_RETRY,
-  maxSafeRetries: MAX_SAFE_UPLOAD_RETRIES,
-  safeRetryFallbackMs,
-  authTypes: AUTH_FAILURE_TYPES,
-  refusedTypes: new Set([T.BAD_REQUEST, T.ANAF_ERROR]),
-  refusedAttempt: 'REJECTED_AT_UPLOAD',
-};
 
 export async function etransportDeclaration(input: DeclarationInput): Promise<DeclarationView> {
   const declaration = new Declaration(input);
@@ -269,7 +259,7 @@ class Declaration {
     const send = () =>
       uploadOnce(ledger, subject, {
         upload: () => this.uploads.uploadDeclaration({ tenant, cif, documentKey: prepared.document.key }),
-        policy: UPLOAD_POLICY,
+        policy: ANAF_UPLOAD_POLICY,
         listing: this.listing(prepared),
       });
     const followed = await followToFinal(

@@ -1,14 +1,12 @@
 /** Shapes shared by the e-Transport workflows, their activities and the API. Workflow-safe: no I/O. */
 import type { BlobRef } from '../../lib/blob-store';
 import type { DeclarationIdentity, OperationKind } from '../../schemas/etransport-declaration';
+import type { LifecycleSettings, LifecycleStatus, ListingDecisionName, UploadAttempt, UploadStage, WebhookStatus as FinalWebhookStatus } from '../shared/lifecycle/types';
+
+export type { UploadAttempt };
 
 export type DeclarationStage =
-  | 'QUEUED'
-  | 'WAITING_FOR_AUTHORIZATION'
-  | 'UPLOADING'
-  | 'RECONCILING'
-  | 'NEEDS_OPERATOR'
-  | 'POLLING'
+  | UploadStage
   /** The UIT is valid; follow-up operations are accepted. */
   | 'ACTIVE'
   /** Valid, not confirmed, and close to expiry. */
@@ -20,13 +18,7 @@ export type DeclarationStage =
 export type DeclarationOutcome = 'ACCEPTED' | 'REJECTED' | 'FAILED' | 'DELETED' | 'EXPIRED';
 export type OperationOutcome = 'ACCEPTED' | 'REJECTED' | 'FAILED' | 'INVALID';
 
-export interface DeclarationSettings {
-  firstPollDelayMs: number;
-  maxPollIntervalMs: number;
-  /** ANAF lists a processed upload this long after at the latest: until then "not listed" proves nothing. */
-  listingDelayMs: number;
-  /** stareMesaj calls per index and Romanian day we allow ourselves (ANAF: 100). */
-  dailyStatusBudget: number;
+export interface DeclarationSettings extends LifecycleSettings {
   /** Warn this long before an unconfirmed UIT expires. */
   expiryWarningMs: number;
   /** continueAsNew after this many operations (keeps the history short on a busy UIT). */
@@ -53,24 +45,11 @@ export type FollowUpRequest = { requestKey?: string } & (
   | { type: 'XML'; xml: string }
 );
 
-export interface UploadAttempt {
-  n: number;
-  startedAt: string;
-  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'FAILED';
-  uploadIndex?: string;
-  error?: string;
-}
-
 export interface Decision {
   at: string;
   operationId: string;
   decision:
-    | 'ADOPTED_LISTED_INDEX'
-    | 'REUPLOAD_AFTER_LISTING_DELAY'
-    | 'WAITING_FOR_OPERATOR'
-    | 'OPERATOR_ADOPTED_INDEX'
-    | 'OPERATOR_REUPLOAD'
-    | 'OPERATOR_ABANDONED'
+    | ListingDecisionName
     | 'FOLLOW_UP_REFUSED'
     | 'EXPIRY_WARNING'
     | 'UIT_EXPIRED'
@@ -97,15 +76,12 @@ export interface OperationRecord {
   finishedAt?: string;
 }
 
-export interface WebhookStatus {
-  url: string;
-  state: 'PENDING' | 'DELIVERED' | 'FAILED';
+/** Webhooks go out through the UIT's life: the last one's event, too. */
+export interface WebhookStatus extends FinalWebhookStatus {
   lastEvent?: string;
-  attempts?: number;
-  error?: string;
 }
 
-export interface DeclarationView {
+export interface DeclarationView extends LifecycleStatus<WebhookStatus> {
   tenant: string;
   cif: string;
   identity: DeclarationIdentity;
@@ -123,12 +99,6 @@ export interface DeclarationView {
   /** The notification's errors (ANAF's messages), or why it failed. */
   errors: string[];
   decisions: Decision[];
-  needsAttention: boolean;
-  attentionReason?: string;
-  webhook?: WebhookStatus;
-  receivedAt: string;
-  updatedAt: string;
-  finishedAt?: string;
   /** Runs so far (continueAsNew). */
   run: number;
 }

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -10,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
 import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
+import { failureMessage } from '../shared/anaf-failures';
 import { anafTaskQueueFor } from '../task-queues';
 import { authorizeUrlQuery, callbackUpdate, requestStatusQuery } from './definitions';
 import type { AuthorizationRequestInit, AuthorizationRequestStatus, AuthorizationRequestView, CallbackResult } from './types';
@@ -28,11 +28,6 @@ function activities() {
   });
   // proxyActivities returns a Proxy: pick the functions, a spread would copy nothing.
   return { exchangeAuthorizationCode: anaf.exchangeAuthorizationCode, installAuthorizationTokens: local.installAuthorizationTokens };
-}
-
-function messageOf(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(err);
 }
 
 /**
@@ -110,7 +105,7 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
           ...(init.onSuccessReturnUrl ? { returnUrl: init.onSuccessReturnUrl } : {}),
         };
       } catch (err) {
-        const message = messageOf(err);
+        const message = failureMessage(err);
         finish('FAILED', message);
         return { outcome: 'FAILED', message, ...(init.onFailureReturnUrl ? { returnUrl: init.onFailureReturnUrl } : {}) };
       }

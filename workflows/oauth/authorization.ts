@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -11,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { OAuthAnafActivities } from '../../activities/oauth';
 import { AnafCif, AnafNeedsAttention, AnafService, AnafStage, AnafTenant } from '../search-attributes';
+import { causeType, failureMessage } from '../shared/anaf-failures';
 import { anafTaskQueueFor } from '../task-queues';
 import { currentTokenQuery, installUpdate, refreshUpdate, revokeUpdate, statusQuery } from './definitions';
 import type {
@@ -80,16 +80,6 @@ function onWorkflowClock(tokens: SealedTokens, now: number): SealedTokens {
     ...(tokens.accessTokenExpiresAt !== undefined ? { accessTokenExpiresAt: tokens.accessTokenExpiresAt + shift } : {}),
     ...(tokens.refreshTokenExpiresAt !== undefined ? { refreshTokenExpiresAt: tokens.refreshTokenExpiresAt + shift } : {}),
   };
-}
-
-function failureType(err: unknown): string | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
-
-function failureMessage(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(err);
 }
 
 /**
@@ -210,7 +200,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
     } catch (err) {
       state.lastError = failureMessage(err);
       state.lastRefreshAt = now();
-      if (failureType(err) === 'OAuthInvalidGrant') {
+      if (causeType(err) === 'OAuthInvalidGrant') {
         setStatus('NEEDS_REAUTHORIZATION');
         record('REFRESH_REJECTED', state.lastError);
         throw ApplicationFailure.create({ type: 'NeedsReauthorization', message: state.lastError });

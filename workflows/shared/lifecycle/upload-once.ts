@@ -1,5 +1,15 @@
 import { isCancellation, sleep } from '@temporalio/workflow';
-import { ANAF_FAILURE, failureMessage, failureType, MAX_LOST_ANSWERS, retryDelayOf } from '../anaf-failures';
+import {
+  ANAF_FAILURE,
+  AUTH_FAILURE_TYPES,
+  failureMessage,
+  failureType,
+  MAX_LOST_ANSWERS,
+  MAX_SAFE_UPLOAD_RETRIES,
+  retryDelayOf,
+  safeRetryFallbackMs,
+  UPLOAD_SAFE_TO_RETRY,
+} from '../anaf-failures';
 import type { Lifecycle, Subject } from './ledger';
 import { reconcile, type Listing } from './reconcile';
 import { adoptedByOperator, waitForAuthorization, waitForOperator } from './waits';
@@ -40,6 +50,16 @@ export interface UploadPolicy {
   /** The attempt's result when ANAF answered the upload with a refusal. */
   refusedAttempt: string;
 }
+
+/** The REST upload policy (e-Factura, e-Transport): the decision table in anaf-failures.ts; a 400 or {eroare} is a refusal. */
+export const ANAF_UPLOAD_POLICY: UploadPolicy = {
+  safeToRetry: UPLOAD_SAFE_TO_RETRY,
+  maxSafeRetries: MAX_SAFE_UPLOAD_RETRIES,
+  safeRetryFallbackMs,
+  authTypes: AUTH_FAILURE_TYPES,
+  refusedTypes: new Set([ANAF_FAILURE.BAD_REQUEST, ANAF_FAILURE.ANAF_ERROR]),
+  refusedAttempt: 'REJECTED_AT_UPLOAD',
+};
 
 export interface UploadSpec {
   upload(): Promise<UploadAnswer>;

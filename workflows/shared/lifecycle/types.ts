@@ -1,0 +1,69 @@
+/**
+ * View shapes every upload lifecycle shares; each service's types.ts names them as its own
+ * (e-Factura's UploadAttempt is e-Transport's). Workflow-safe: no I/O.
+ */
+
+/** The stages of an upload, from queued to polled, that every lifecycle with an authorization has. */
+export type UploadStage = 'QUEUED' | 'WAITING_FOR_AUTHORIZATION' | 'UPLOADING' | 'RECONCILING' | 'NEEDS_OPERATOR' | 'POLLING';
+
+/** Timing a lifecycle follows; fixed at start (from config) so replays see the same values. */
+export interface LifecycleSettings {
+  /** First stareMesaj check this long after the upload. */
+  firstPollDelayMs: number;
+  /** Backoff between checks grows to this. */
+  maxPollIntervalMs: number;
+  /** ANAF lists an upload this long after processing at the latest: until then, "not listed" proves nothing. */
+  listingDelayMs: number;
+  /** stareMesaj calls per index and Romanian day we allow ourselves (ANAF: 100). */
+  dailyStatusBudget: number;
+}
+
+export interface UploadAttempt {
+  n: number;
+  startedAt: string;
+  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'FAILED';
+  uploadIndex?: string;
+  error?: string;
+}
+
+/** The choices the core records about a possibly-duplicate upload (ANAF's listing, an operator). */
+export type ListingDecisionName =
+  | 'ADOPTED_LISTED_INDEX'
+  | 'REUPLOAD_AFTER_LISTING_DELAY'
+  | 'WAITING_FOR_OPERATOR'
+  | 'OPERATOR_ADOPTED_INDEX'
+  | 'OPERATOR_REUPLOAD'
+  | 'OPERATOR_ABANDONED';
+
+/** The caller's webhook, as far as it got. */
+export interface WebhookStatus {
+  url: string;
+  state: 'PENDING' | 'DELIVERED' | 'FAILED';
+  attempts?: number;
+  error?: string;
+}
+
+/** The fields every lifecycle view has besides its own: whether it needs a person, the webhook, its times. */
+export interface LifecycleStatus<W extends WebhookStatus = WebhookStatus> {
+  needsAttention: boolean;
+  attentionReason?: string;
+  webhook?: W;
+  receivedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+}
+
+/** What every lifecycle view starts with: queued, nothing tried, nothing decided. */
+export function initialLifecycleView(start: { callbackUrl?: string; receivedAt: string }) {
+  return {
+    stage: 'QUEUED' as const,
+    attempts: [],
+    statusChecks: 0,
+    errors: [],
+    decisions: [],
+    needsAttention: false,
+    ...(start.callbackUrl ? { webhook: { url: start.callbackUrl, state: 'PENDING' as const } } : {}),
+    receivedAt: start.receivedAt,
+    updatedAt: new Date(Date.now()).toISOString(),
+  };
+}
