@@ -28,6 +28,8 @@ import type { BanciwsMessageInput, BanciwsMessageView, BanciwsOutcome, BanciwsRe
  */
 
 const MAX_DECISIONS = 50;
+/** The BANCIWS gateway dropped the session before it read the request: surely not sent. */
+const SESSION_LOST = 'AnafGatewaySessionLost';
 const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused', 'AnafUnauthorized'];
 
 /**
@@ -36,7 +38,7 @@ const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', '
  * refusal types (anything else ends the message FAILED).
  */
 const UPLOAD_POLICY: UploadPolicy = {
-  safeToRetry: new Set<string>([ANAF_FAILURE.NOT_SENT, ANAF_FAILURE.RATE_LIMITED, ANAF_FAILURE.GATEWAY, ANAF_FAILURE.SESSION_LOST, ANAF_FAILURE.DAILY_LIMIT]),
+  safeToRetry: new Set<string>([ANAF_FAILURE.NOT_SENT, ANAF_FAILURE.RATE_LIMITED, ANAF_FAILURE.GATEWAY, SESSION_LOST, ANAF_FAILURE.DAILY_LIMIT]),
   maxSafeRetries: 30,
   safeRetryFallbackMs: (n) => Math.min(10 * 60_000, 2_000 * 2 ** Math.min(n, 8)),
   safeRetryDecision: 'SAFE_RETRY',

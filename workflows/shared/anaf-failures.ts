@@ -20,8 +20,6 @@ export const ANAF_FAILURE = {
   BAD_REQUEST: 'AnafBadRequest',
   ANAF_ERROR: 'AnafError',
   TIMEOUT: 'Timeout',
-  /** BANCIWS: the gateway dropped the session before the request was read. */
-  SESSION_LOST: 'AnafGatewaySessionLost',
 } as const;
 
 /** Transient upload failures that surely did not reach ANAF: the workflow may send again, bounded. */
