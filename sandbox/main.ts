@@ -16,7 +16,11 @@ async function main(): Promise<void> {
   // SANDBOX_BANCIWS_PKI_DIR (set by `npm run dev`): serve BANCIWS over HTTPS on SANDBOX_TLS_PORT with that CA.
   const pkiDir = process.env.SANDBOX_BANCIWS_PKI_DIR;
   const banciws = pkiDir ? { tlsPort: Number(process.env.SANDBOX_TLS_PORT ?? 9443), pki: loadDevPki(pkiDir) } : undefined;
-  const sandbox = await createSandbox({ ...options, logger, ...(banciws ? { banciws } : {}) });
+  // A process started after another must not hand out its ids again (ANAF never does): start the
+  // e-Factura sequences from the clock, 20 ids per second since 2026 (SANDBOX_SEED: reproducible, from 0).
+  const idOffset = options.seed === undefined ? Math.max(0, Math.floor((Date.now() - Date.UTC(2026, 0, 1)) / 50)) : 0;
+  const efactura = { idOffset, ...options.efactura };
+  const sandbox = await createSandbox({ ...options, efactura, logger, ...(banciws ? { banciws } : {}) });
   if (sandbox.banciws) logger.info({ url: sandbox.banciws.baseUrl }, 'BANCIWS (F5 front, mTLS) listening');
   logger.info(
     {

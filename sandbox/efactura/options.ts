@@ -29,6 +29,12 @@ export interface EfacturaOptions {
   knownCifs: string[];
   /** Seed of the index/id sequences (they advance by small seeded steps, like a busy real system). */
   seed: number;
+  /**
+   * Added to where the upload index and download id sequences start. ANAF never hands out an
+   * id twice; a sandbox process started after another (`npm run dev`, `npm run cluster` after a
+   * restart) must not either, since the product keeps what it downloaded by download id.
+   */
+  idOffset: number;
 }
 
 export const DEFAULT_EFACTURA_OPTIONS: EfacturaOptions = {
@@ -44,6 +50,7 @@ export const DEFAULT_EFACTURA_OPTIONS: EfacturaOptions = {
   receivedEveryMs: 0,
   knownCifs: [],
   seed: 0x5eed,
+  idOffset: 0,
 };
 
 export function resolveEfacturaOptions(partial: Partial<EfacturaOptions> = {}): EfacturaOptions {
@@ -64,6 +71,7 @@ export function resolveEfacturaOptions(partial: Partial<EfacturaOptions> = {}): 
   ] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1) problems.push(`${key}: must be an integer >= 1`);
   }
+  if (!Number.isSafeInteger(o.idOffset) || o.idOffset < 0 || o.idOffset > 4_000_000_000) problems.push('idOffset: must be an integer from 0 to 4e9');
   for (const cif of o.knownCifs) if (!/^[0-9]{1,13}$/.test(cif)) problems.push(`knownCifs: ${cif} is not numeric`);
   if (problems.length) throw new Error(`invalid sandbox e-Factura options: ${problems.join('; ')}`);
   return o;

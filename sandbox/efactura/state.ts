@@ -167,8 +167,8 @@ export class EfacturaState {
   private daily = { day: '', counts: new Map<string, number>() };
   private minute = { window: -1, count: 0 };
   private random: SeededRandom;
-  private lastIndex = 5_000_000_000;
-  private lastDownloadId = 3_000_000_000;
+  private lastIndex: number;
+  private lastDownloadId: number;
   private current: EfacturaCounters = freshCounters();
 
   constructor(
@@ -176,6 +176,8 @@ export class EfacturaState {
     private readonly now: () => number,
   ) {
     this.random = new SeededRandom(options.seed);
+    this.lastIndex = 5_000_000_000 + options.idOffset;
+    this.lastDownloadId = 3_000_000_000 + options.idOffset;
     this.resetKnown();
   }
 
@@ -271,8 +273,8 @@ export class EfacturaState {
     this.daily = { day: '', counts: new Map() };
     this.minute = { window: -1, count: 0 };
     this.random.reseed(this.options.seed);
-    this.lastIndex = 5_000_000_000;
-    this.lastDownloadId = 3_000_000_000;
+    this.lastIndex = 5_000_000_000 + this.options.idOffset;
+    this.lastDownloadId = 3_000_000_000 + this.options.idOffset;
     this.current = freshCounters();
     this.resetKnown();
   }

@@ -5,9 +5,10 @@ import type { PostgresTarget } from './postgres';
 import { PERSISTENCE_DB, VISIBILITY_DB } from './server-config';
 
 /**
- * Persistence and SQL visibility schemas, idempotent: a database made now gets the versioning
- * tables at 0.0; every run then updates to the newest version the server ships (a no-op when
- * current), so a second `npm run cluster` reuses the data and a newer server migrates it.
+ * Persistence and SQL visibility schemas, idempotent as the tool is: create-database is a
+ * no-op when the database exists, setup-schema -v 0.0 only records 0.0 in a database that has
+ * no newer version, and update-schema applies what is newer than the recorded version (nothing
+ * when current). So a second `npm run cluster` reuses the data and a newer server migrates it.
  */
 
 function sqlTool(bin: ServerBinaries, db: PostgresTarget, args: string[], timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
@@ -32,15 +33,12 @@ export async function ensureSchemas(bin: ServerBinaries, db: PostgresTarget, log
     [PERSISTENCE_DB, 'temporal'],
     [VISIBILITY_DB, 'visibility'],
   ] as const) {
-    const created = await sqlTool(bin, db, ['--db', database, 'create-database', '--defaultdb', 'postgres']);
-    if (created.code === 0) {
-      log(`created database ${database}`);
-      const setup = await sqlTool(bin, db, ['--db', database, 'setup-schema', '-v', '0.0']);
-      if (setup.code !== 0) throw new Error(`setting up ${database} failed:\n${setup.output.slice(-2000)}`);
-    } else if (!/already exists/.test(created.output)) {
-      throw new Error(`creating database ${database} failed:\n${created.output.slice(-2000)}`);
+    for (const step of [['create-database', '--defaultdb', 'postgres'], ['setup-schema', '-v', '0.0']]) {
+      const r = await sqlTool(bin, db, ['--db', database, ...step]);
+      if (r.code !== 0) throw new Error(`${step[0]} ${database} failed:\n${r.output.slice(-2000)}`);
     }
     const updated = await sqlTool(bin, db, ['--db', database, 'update-schema', '-d', path.join(bin.postgresSchemas, dir, 'versioned')], 300_000);
     if (updated.code !== 0) throw new Error(`updating the ${database} schema failed:\n${updated.output.slice(-2000)}`);
   }
+  log(`schemas ${PERSISTENCE_DB} and ${VISIBILITY_DB} at the server's newest version`);
 }
