@@ -21,6 +21,7 @@ import { organizationWorkflowId } from '../../workflows/organization';
 import { AnafService, AnafTenant } from '../../workflows/search-attributes';
 import { testConfig, TENANT_A, TENANT_B } from '../support/config';
 import { startDevServer } from '../support/temporal';
+import { eventually } from '../support/wait';
 
 // Every line any app in this file logs; the last test scans them for credentials.
 const logLines: string[] = [];
@@ -90,14 +91,6 @@ function assertErrorShape(reply: Reply, status: number, code: string): void {
 }
 
 /** Visibility on the dev server lags a little: re-ask until the condition holds, bounded by time (no fixed sleep). */
-async function pollUntil<T>(fetchOnce: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fetchOnce();
-    if (done(value) || Date.now() > deadline) return value;
-  }
-}
-
 function plainPayload(text: string): Payload {
   return { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(text)) };
 }
@@ -445,13 +438,14 @@ describe('tenancy (connectivity checks)', () => {
     const r = await call(api.url, 'POST', '/v1/connectivity-checks', { headers: { ...A, 'Idempotency-Key': key } });
     assert.equal(r.status, 202, r.text);
     assert.equal(r.json.id, id);
-    const runs = await pollUntil(
+    const runs = await eventually(
       async () => {
         const found: string[] = [];
         for await (const w of env.client.workflow.list({ query: `WorkflowId = '${id}'` })) found.push(w.runId);
         return found;
       },
       (found) => found.length >= 1,
+      'the check is listed',
     );
     assert.equal(runs.length, 1, 'one run only');
   });
@@ -480,9 +474,10 @@ describe('tenancy (connectivity checks)', () => {
   });
 
   test("listings: A sees its check, B does not see A's", async () => {
-    const listA = await pollUntil(
+    const listA = await eventually(
       () => call(api.url, 'GET', '/v1/connectivity-checks', { headers: A }),
       (r) => r.status !== 200 || r.json.items.some((i: { id: string }) => i.id === id),
+      "A's check is listed",
     );
     assert.equal(listA.status, 200, listA.text);
     const item = listA.json.items.find((i: { id: string }) => i.id === id);
@@ -493,9 +488,10 @@ describe('tenancy (connectivity checks)', () => {
     // A's entry is visible, so visibility has caught up; B's own check proves B's listing works.
     const ownB = await call(api.url, 'POST', '/v1/connectivity-checks', { headers: { ...B, 'Idempotency-Key': key } });
     assert.equal(ownB.status, 202, ownB.text);
-    const listB = await pollUntil(
+    const listB = await eventually(
       () => call(api.url, 'GET', '/v1/connectivity-checks', { headers: B }),
       (r) => r.status !== 200 || r.json.items.some((i: { id: string }) => i.id === `globex/connectivity/${key}`),
+      "B's check is listed",
     );
     assert.equal(listB.status, 200, listB.text);
     assert.ok(listB.json.items.some((i: { id: string }) => i.id === `globex/connectivity/${key}`));
@@ -569,22 +565,22 @@ describe('tenancy (organizations)', () => {
   });
 
   test("GET /v1/organizations lists the tenant's organizations by CIF, never another tenant's", async () => {
-    const listA = await pollUntil(() => listing(A), (r) => r.status !== 200 || cifsOf(r).length >= 3);
+    const listA = await eventually(() => listing(A), (r) => r.status !== 200 || cifsOf(r).length >= 3, "A's organizations are listed");
     assert.equal(listA.status, 200, listA.text);
     assert.deepEqual(cifsOf(listA), [onlyA, shared, ended].sort());
     assert.equal(listA.json.items.find((o: Listed) => o.cif === shared).name, 'Acme Shared SRL');
     assert.ok(listA.json.items.every((o: Listed) => !Number.isNaN(Date.parse(o.createdAt))), listA.text);
 
-    const listB = await pollUntil(() => listing(B), (r) => r.status !== 200 || cifsOf(r).length >= 2);
+    const listB = await eventually(() => listing(B), (r) => r.status !== 200 || cifsOf(r).length >= 2, "B's organizations are listed");
     assert.equal(listB.status, 200, listB.text);
     assert.deepEqual(cifsOf(listB), [shared, onlyB].sort());
     assert.equal(listB.json.items.find((o: Listed) => o.cif === shared).name, 'Globex Shared SRL');
   });
 
   test('an organization whose workflow ended is no longer listed', async () => {
-    await pollUntil(() => listing(A), (r) => cifsOf(r).includes(ended));
+    await eventually(() => listing(A), (r) => cifsOf(r).includes(ended), 'the organization is listed');
     await env.client.workflow.getHandle(organizationWorkflowId(TENANT_A.tenant, ended)).terminate('removed for the test');
-    const gone = await pollUntil(() => listing(A), (r) => r.status !== 200 || !cifsOf(r).includes(ended));
+    const gone = await eventually(() => listing(A), (r) => r.status !== 200 || !cifsOf(r).includes(ended), 'the ended organization is no longer listed');
     assert.equal(gone.status, 200, gone.text);
     assert.ok(!cifsOf(gone).includes(ended), gone.text);
     assert.ok(cifsOf(gone).includes(onlyA), gone.text);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { withCheckDigit } from '../../schemas/cif';
 import { TENANT_A, TENANT_B } from '../support/config';
-import { authorizeOrganization, callApi, finished, submissionWhen, ublInvoice } from '../support/efactura';
+import { authorizeOrganization, callApi, eventually, finished, submissionWhen, ublInvoice } from '../support/efactura';
 import { type Stack, startStack } from '../support/stack';
 
 /** The operator CLI as an operator runs it: a child process talking to the API over HTTP. */
@@ -94,9 +94,13 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).outcome, 'ACCEPTED');
 
-    const list = await cli(['list', '--cif', SELLER, '--outcome', 'ACCEPTED']);
+    // The listing reads Temporal's visibility, which catches up with the workflow a moment later.
+    const list = await eventually(
+      () => cli(['list', '--cif', SELLER, '--outcome', 'ACCEPTED']),
+      (r) => r.code !== 0 || r.stdout.split('\n').some((l) => l.endsWith(acceptedId)),
+      'the accepted submission is listed',
+    );
     assert.equal(list.code, 0, list.stderr);
-    assert.ok(list.stdout.split('\n').some((l) => l.endsWith(acceptedId)), list.stdout);
 
     const zip = path.join(dir, 'answer.zip');
     const download = await cli(['download', acceptedId, '-o', zip]);

@@ -466,7 +466,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     assert.ok(tokensSeen.size >= 4);
     const codec = new AesGcmPayloadCodec(stack.config.payloadKeys);
     const haystacks: string[] = [...stack.logs, ...answers];
-    haystacks.push(...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, codec)));
+    haystacks.push(...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, codec, [authorizationWorkflowId({ tenant: TENANT_A.tenant, cif, scope: 'EFACTURA' })])));
     assert.ok(haystacks.length > 20);
     for (const token of tokensSeen) {
       // A JWT's signature part alone would already be a leak: check the whole token and its tail.

@@ -9,6 +9,7 @@ import { TokenSealer } from '../../lib/token-seal';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../support/config';
 import { authorizeOrganization, callApi, eventually, finished, ublInvoice } from '../support/efactura';
 import { tenantHistoryTexts } from '../support/history';
+import { authorizationWorkflowId } from '../../workflows/oauth/types';
 import { type Stack, startStack } from '../support/stack';
 
 /**
@@ -204,7 +205,8 @@ describe('security suite', () => {
   test('no secret in any log line or history after an e-Factura lifecycle: tokens, API keys, payload and token keys, webhook secret, client secret', async () => {
     const res = await request(`${stack.apiUrl}/metrics`);
     const haystacks: string[] = [...stack.logs, await res.body.text()];
-    haystacks.push(...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, new AesGcmPayloadCodec(stack.config.payloadKeys))));
+    const authorization = authorizationWorkflowId({ tenant: TENANT_A.tenant, cif: SELLER, scope: 'EFACTURA' });
+    haystacks.push(...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, new AesGcmPayloadCodec(stack.config.payloadKeys), [acceptedId, authorization])));
     assert.ok(haystacks.length > 20);
     assert.ok(accessTokens.size > 0);
     const secrets = [

@@ -6,6 +6,8 @@ import { walkAuthorizePage } from './sandbox';
 import type { Stack } from './stack';
 import { viewWhen } from './temporal';
 
+export { eventually } from './wait';
+
 /** Test invoices (UBL / CIUS-RO shaped), small and readable. */
 export interface InvoiceSpec {
   supplierCif: string;
@@ -102,18 +104,4 @@ export async function finished(stack: Pick<Stack, 'client'>, id: string): Promis
 /** The submission's view once `ready` holds, checked as the workflow moves on (bounded). */
 export function submissionWhen(stack: Pick<Stack, 'client'>, id: string, ready: (v: SubmissionView) => boolean, timeoutMs = 30_000): Promise<SubmissionView> {
   return viewWhen(stack.client, id, submissionQuery, ready, timeoutMs);
-}
-
-/**
- * Asks `read` until `ok` holds or the deadline passes (for Temporal visibility, which is
- * eventually consistent), then returns the last answer; fails with `what` and that answer.
- */
-export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: not so after ${timeoutMs} ms; last answer: ${JSON.stringify(value)?.slice(0, 1000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { eventually } from './wait';
 
 type History = temporal.api.history.v1.IHistory;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -59,11 +60,19 @@ export function encodingOf(p: Payload): string {
 /**
  * Every history of a tenant as texts to scan for secrets: the raw bytes Temporal stores,
  * and each payload as an operator sees it decoded through the codec server in the Web UI.
+ * Visibility lags behind: the listing is read until it names every workflow in `mustInclude`
+ * (the ones the test made its secrets in), so a scan cannot pass by missing them.
  */
-export async function tenantHistoryTexts(client: Client, tenant: string, codec: PayloadCodec): Promise<string[]> {
+export async function tenantHistoryTexts(client: Client, tenant: string, codec: PayloadCodec, mustInclude: string[]): Promise<string[]> {
+  const listIds = async () => {
+    const ids: string[] = [];
+    for await (const wf of client.workflow.list({ query: `AnafTenant = '${tenant}'` })) ids.push(wf.workflowId);
+    return ids;
+  };
+  const ids = await eventually(listIds, (listed) => mustInclude.every((id) => listed.includes(id)), `visibility lists ${mustInclude.join(', ')}`);
   const texts: string[] = [];
-  for await (const wf of client.workflow.list({ query: `AnafTenant = '${tenant}'` })) {
-    const history = await historyOf(client, wf.workflowId);
+  for (const workflowId of ids) {
+    const history = await historyOf(client, workflowId);
     texts.push(historyText(history));
     for (const payload of await codec.decode(payloadsOf(history) as never)) {
       texts.push(JSON.stringify(defaultPayloadConverter.fromPayload(payload)));
