@@ -19,7 +19,8 @@ export type AnafProblem =
   | { kind: 'SERVER_ERROR'; status: number; message: string }
   | { kind: 'ANAF_ERROR'; status: number; message: string; title?: string }
   | { kind: 'SESSION_LOST'; status: number; message: string; reason: GatewaySessionLoss['reason'] }
-  | { kind: 'CERTIFICATE_REFUSED'; status: number; message: string };
+  | { kind: 'CERTIFICATE_REFUSED'; status: number; message: string }
+  | { kind: 'TECHNICAL_ERROR'; status: number; message: string; title?: string };
 
 export const FAILURE_TYPES = {
   RATE_LIMITED: 'AnafRateLimited',
@@ -35,7 +36,54 @@ export const FAILURE_TYPES = {
   NOT_AUTHORIZED: 'NotAuthorized',
   SESSION_LOST: 'AnafGatewaySessionLost',
   CERTIFICATE_REFUSED: 'AnafCertificateRefused',
+  TECHNICAL_ERROR: 'AnafTechnicalError',
+  UNEXPECTED_ANSWER: 'AnafUnexpectedAnswer',
 } as const;
+
+/**
+ * ANAF's own words for "something broke on our side, try later": "A aparut o eroare tehnica.
+ * Cod: XXX" (upload, validare, transformare, info examples), "din motive tehnice requestul nu a
+ * putut fi procesat", "Eroare tehnica". Nothing was accepted; asking again later is the cure.
+ */
+const TECHNICAL_ERROR_TEXT = /eroare tehnic|motive tehnice/i;
+
+/** Every message is ANAF's technical error (one validation error among them makes it a real refusal). */
+export function isTechnicalError(messages: readonly string[]): boolean {
+  return messages.length > 0 && messages.every((m) => TECHNICAL_ERROR_TEXT.test(m));
+}
+
+/** How long to wait before asking ANAF again after its technical error. */
+export const TECHNICAL_ERROR_RETRY_MS = 60_000;
+
+/**
+ * ANAF answered that it had a technical error: not accepted, nothing filed. A read is retried
+ * by Temporal after the delay; an upload is not (the workflow decides, bounded, in `decisions`).
+ */
+export function technicalErrorFailure(operation: string, messages: readonly string[], ctx: { idempotent: boolean }): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FAILURE_TYPES.TECHNICAL_ERROR,
+    message: `${operation}: ANAF reports a technical error: ${messages.join('; ')}`,
+    // The delay rides in the detail too: the workflow reads it there (see failureWithDelay).
+    details: [{ kind: 'TECHNICAL_ERROR', messages, retryDelayMs: TECHNICAL_ERROR_RETRY_MS }],
+    nextRetryDelay: TECHNICAL_ERROR_RETRY_MS,
+    nonRetryable: !ctx.idempotent,
+  });
+}
+
+/**
+ * ANAF answered outside the shape it documents (an identifier that is not what ANAF says it
+ * is, a field missing): asking again would get the same answer, so no retry; the workflow
+ * hands it to an operator with ANAF's own text (`anafText`, cut to 500 characters).
+ */
+export function unexpectedAnswer(operation: string, why: string, anafText: string): ApplicationFailure {
+  const text = anafText.length > 500 ? `${anafText.slice(0, 500)}…` : anafText;
+  return ApplicationFailure.create({
+    type: FAILURE_TYPES.UNEXPECTED_ANSWER,
+    message: `${operation}: ANAF answered outside its documented shape (${why}); ANAF's answer: ${text}`,
+    details: [{ why, anafText: text }],
+    nonRetryable: true,
+  });
+}
 
 const DAILY_LIMIT = /S-au (?:facut|efectuat) deja|limita (?:maxima )?(?:de )?\d+ .*(?:zi|zilei)|in cursul zilei/i;
 const WAF_PAGE = /The requested URL was rejected|Request Rejected|support ID/i;
@@ -100,6 +148,7 @@ export function detectProblem(res: AnafResponse): AnafProblem | undefined {
     const message = eroare ?? (typeof json?.message === 'string' ? json.message : undefined) ?? (excerpt(text) || `HTTP ${status}`);
     return { kind: 'BAD_REQUEST', status, message, ...(titlu ? { title: titlu } : {}) };
   }
+  if (eroare && isTechnicalError([eroare])) return { kind: 'TECHNICAL_ERROR', status, message: eroare, ...(titlu ? { title: titlu } : {}) };
   if (eroare) return { kind: 'ANAF_ERROR', status, message: eroare, ...(titlu ? { title: titlu } : {}) };
   return undefined;
 }
@@ -234,6 +283,8 @@ export function failureForProblem(problem: AnafProblem, ctx: FailureContext): Ap
       return failureWithDelay(FAILURE_TYPES.SESSION_LOST, message, problem, 10_000);
     case 'CERTIFICATE_REFUSED':
       return ApplicationFailure.create({ type: FAILURE_TYPES.CERTIFICATE_REFUSED, message, details, nonRetryable: true });
+    case 'TECHNICAL_ERROR':
+      return technicalErrorFailure(ctx.operation, [problem.message], ctx);
     case 'SERVER_ERROR':
       return ctx.idempotent
         ? ApplicationFailure.create({ type: FAILURE_TYPES.SERVER_ERROR, message, details })
