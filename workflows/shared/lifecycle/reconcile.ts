@@ -17,6 +17,8 @@ export interface ListingAnswer {
   more?: boolean;
   /** Entries compared, when the service counts them itself (e-Transport); otherwise all checked so far. */
   compared?: number;
+  /** The listing cannot tell which entry is ours (BANCIWS: several unowned receipts): an operator decides, told this. */
+  ambiguous?: string;
 }
 
 /** How a service finds a lost upload in ANAF's listing, and its policy for looking. */
@@ -61,6 +63,7 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
     }
     checked.push(...(found.newlyChecked ?? []));
     if (life.pending !== undefined && listing.operatorWinsOverListing?.()) return life.takeAction()!;
+    if (found.ambiguous !== undefined) return waitForOperator(life, subject, found.ambiguous);
     if (found.match) {
       subject.decide(listing.adopted, found.match.detail);
       return { action: 'ADOPT_INDEX', uploadIndex: found.match.uploadIndex, ...(found.match.uit ? { uit: found.match.uit } : {}) };
