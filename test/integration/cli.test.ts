@@ -68,6 +68,8 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     (accepted ??= (async () => {
       const file = invoiceFile(`CLI-${process.pid}-1`);
       const run = await cli(['submit', file, '--cif', SELLER, '--wait']);
+      // Every test that shares it relies on a finished, accepted case: say so here if it is not one.
+      assert.equal(run.code, 0, `submit --wait: ${run.stderr}`);
       return { file, run, id: run.stdout.trim().split(/\s+/)[0]! };
     })());
 
