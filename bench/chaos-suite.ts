@@ -18,7 +18,7 @@ import { SeededRandom } from '../sandbox/random';
 import type { SubmissionView } from '../workflows/efactura/types';
 import { adoptedIndexMismatch, DOCUMENTED_FINAL_ANAF_ANSWERS, lastActivityFailureType } from './chaos-checks';
 import { pidHoldingConnection } from './connection-owner';
-import { benchInvoice, Harness, pool, type WorkerProcess } from './harness';
+import { benchInvoice, Harness, pool, type TemporalStackFactory, type WorkerProcess } from './harness';
 
 export interface ChaosOptions {
   lifecycles: number;
@@ -35,6 +35,8 @@ export interface ChaosOptions {
   timeoutMs: number;
   seed: number;
   log?: (line: string) => void;
+  /** What Temporal runs on (default: a dev server of the harness's own; bench/cluster-stack.ts: the cluster). */
+  temporal?: TemporalStackFactory;
 }
 
 export interface ChaosReport {
@@ -134,6 +136,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = performance.now();
   const harness = await Harness.start({
     label: 'chaos',
+    ...(options.temporal ? { temporal: options.temporal } : {}),
     sandbox: { seed: options.seed, efactura: { processingDelayMs: 500, perMinuteLimit: 1_000_000 } },
     env: {
       ANAF_CALLS_PER_MINUTE: '60000',

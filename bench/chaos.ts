@@ -1,14 +1,19 @@
 /**
  * `npm run chaos`: the chaos suite in its full form (1,000 lifecycles by default;
  * CHAOS_LIFECYCLES, CHAOS_SEED, CHAOS_TIMEOUT_SECONDS change it). Exit code 1 unless it passed.
+ * `npm run chaos -- --cluster`: the same on the cluster (`npm run cluster`), 3 workers, and its
+ * Temporal restart is the history and matching services' and PostgreSQL's (bench/cluster-stack.ts).
  */
+import { clusterStack } from './cluster-stack';
 import { chaosShortfalls, runChaos } from './chaos-suite';
 
 async function main(): Promise<void> {
   const lifecycles = Number(process.env.CHAOS_LIFECYCLES ?? 1000);
+  const onCluster = process.argv.includes('--cluster');
   const report = await runChaos({
     lifecycles,
-    workers: 2,
+    workers: onCluster ? 3 : 2,
+    ...(onCluster ? { temporal: clusterStack } : {}),
     killEveryMs: (process.env.CHAOS_KILL_EVERY_SECONDS ?? '5-15').split('-').map((x) => Number(x) * 1000) as [number, number],
     maxKills: Number(process.env.CHAOS_MAX_KILLS ?? 30),
     restartTemporalAt: 0.4,

@@ -73,7 +73,48 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/**
+ * The Temporal the harness runs on: by default a dev server of its own (SQLite under its
+ * data directory); `npm run chaos -- --cluster` passes bench/cluster-stack.ts's instead.
+ */
+export interface TemporalStack {
+  /** Where the product's processes reach Temporal, and the variables they need for it (TLS). */
+  address: string;
+  env: Record<string, string>;
+  /** Processes whose CPU counts as the server's. */
+  serverPids(): number[];
+  /** The chaos step: Temporal goes down and comes back on the same data; resolves with how long that took (ms). */
+  restart(signal: NodeJS.Signals): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export type TemporalStackFactory = (o: { dataDir: string; namespace: string; onOutput: (line: string) => void }) => Promise<TemporalStack>;
+
+/** A dev server of the harness's own, restarted on its SQLite file and port. */
+export const devServerStack: TemporalStackFactory = async ({ dataDir, namespace, onOutput }) => {
+  const port = await freePort();
+  const uiPort = await freePort();
+  const start = () => startDevServer({ dataDir, namespace, port, uiPort, onOutput });
+  let server: DevServer = await start();
+  return {
+    address: server.address,
+    env: {},
+    serverPids: () => [server.process.pid!],
+    async restart(signal) {
+      const started = performance.now();
+      const exited = new Promise((r) => server.process.once('exit', r));
+      server.process.kill(signal);
+      await exited;
+      server = await start();
+      return performance.now() - started;
+    },
+    stop: () => server.stop(),
+  };
+};
+
 export interface HarnessOptions {
+  /** Default: devServerStack. */
+  temporal?: TemporalStackFactory;
   sandbox?: SandboxOptions;
   /** Configuration (environment variables) shared by the API here and every worker process. */
   env?: Record<string, string>;
@@ -93,9 +134,6 @@ export class Harness {
   /** Workers that exited wedged and were replaced. */
   stallRestarts = 0;
   private closing = false;
-  private temporalPort = 0;
-  private onTemporalOutput?: (line: string) => void;
-  private uiPort = 0;
 
   private constructor(
     readonly dataDir: string,
@@ -105,7 +143,7 @@ export class Harness {
     readonly apiUrl: string,
     private readonly server: http.Server,
     private readonly bundlePath: string,
-    public temporal: DevServer,
+    readonly temporal: TemporalStack,
     public client: Client,
   ) {}
 
@@ -129,8 +167,10 @@ export class Harness {
       ...options.sandbox,
       oauth: { clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [redirectUri] }], ...options.sandbox?.oauth },
     });
-    const temporalPort = await freePort();
-    const uiPort = await freePort();
+    const temporalLog = fs.createWriteStream(path.join(dataDir, 'temporal.log'), { flags: 'a' });
+    const onOutput = (line: string) => temporalLog.write(`${line}\n`);
+    const namespace = options.env?.TEMPORAL_NAMESPACE ?? 'default';
+    const temporal = await (options.temporal ?? devServerStack)({ dataDir, namespace, onOutput });
     const env: Record<string, string> = {
       ANAF_ENV: 'sandbox',
       DATA_DIR: dataDir,
@@ -146,7 +186,8 @@ export class Harness {
       ANAF_REDIRECT_URI: redirectUri,
       API_PORT: String(apiPort),
       API_PUBLIC_URL: apiUrl,
-      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_ADDRESS: temporal.address,
+      ...temporal.env,
       TEMPORAL_TASK_QUEUE: options.label,
       WORKER_METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
@@ -154,17 +195,10 @@ export class Harness {
       ...(options.envFromSandbox ? await options.envFromSandbox(sandbox) : {}),
     };
     const config = loadConfig(env, { generateDevSecrets: false });
-    const temporalLog = fs.createWriteStream(path.join(dataDir, 'temporal.log'), { flags: 'a' });
-    const onOutput = (line: string) => temporalLog.write(`${line}\n`);
-    const temporal = await startDevServer({ dataDir, namespace: config.temporal.namespace, port: temporalPort, uiPort, onOutput });
-    const client = await connectClient(config, env.TEMPORAL_ADDRESS!);
+    const client = await connectClient(config);
     const app = createApp({ config, client, logger: createLogger({ level: 'silent' }) });
     server.on('request', app);
-    const harness = new Harness(dataDir, config, env, sandbox, apiUrl, server, bundlePath, temporal, client);
-    harness.onTemporalOutput = onOutput;
-    harness.temporalPort = temporalPort;
-    harness.uiPort = uiPort;
-    return harness;
+    return new Harness(dataDir, config, env, sandbox, apiUrl, server, bundlePath, temporal, client);
   }
 
   /** A worker process as production runs it (or another worker script); its output goes to DATA_DIR/worker-<pid>.log. */
@@ -213,20 +247,9 @@ export class Harness {
     await worker.exited;
   }
 
-  /** Stops the Temporal dev server and starts it again on the same SQLite file and port. */
-  async restartTemporal(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
-    const started = performance.now();
-    const exited = new Promise((r) => this.temporal.process.once('exit', r));
-    this.temporal.process.kill(signal);
-    await exited;
-    this.temporal = await startDevServer({
-      dataDir: this.dataDir,
-      namespace: this.config.temporal.namespace,
-      port: this.temporalPort,
-      uiPort: this.uiPort,
-      onOutput: this.onTemporalOutput,
-    });
-    return performance.now() - started;
+  /** Stops Temporal and starts it again on the same data (see TemporalStack.restart). */
+  restartTemporal(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    return this.temporal.restart(signal);
   }
 
   async api(method: string, urlPath: string, body?: { json?: unknown; xml?: string; headers?: Record<string, string> }) {

@@ -90,7 +90,8 @@ async function measure(
     lifecycle,
   );
   const cpuWorker0 = cpuMs(workerPid);
-  const cpuServer0 = cpuMs(harness.temporal.process.pid!);
+  const serverCpu = () => harness.temporal.serverPids().reduce((ms, pid) => ms + cpuMs(pid), 0);
+  const cpuServer0 = serverCpu();
   const t0 = performance.now();
   const done = await pool(
     Array.from({ length: n }, (_, i) => `${prefix}-${i}`),
@@ -99,7 +100,7 @@ async function measure(
   );
   const seconds = (performance.now() - t0) / 1000;
   const workerCpuMs = cpuMs(workerPid) - cpuWorker0;
-  const serverCpuMs = cpuMs(harness.temporal.process.pid!) - cpuServer0;
+  const serverCpuMs = serverCpu() - cpuServer0;
   const rss = rssMb(workerPid);
 
   const c0 = cpuMs(workerPid);

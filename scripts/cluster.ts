@@ -9,9 +9,9 @@ import { ensureSearchAttributes } from '../lib/search-attribute-registration';
 import { temporalConnectionOptions } from '../lib/temporal-client';
 import { ensureServerBinaries, TEMPORAL_SERVER_VERSION } from './cluster/binaries';
 import { externalPostgres, ManagedPostgres, portInUse, type PostgresTarget } from './cluster/postgres';
-import { type ChildSpec, type ChildStatus, ProcessDir, statusFile, type SupervisorSpec } from './cluster/processes';
+import { type ChildSpec, type ChildStatus, ProcessDir, statusFile, stopProcess, type SupervisorSpec } from './cluster/processes';
 import { ensureSchemas } from './cluster/schema';
-import { allPorts, FRONTEND_PORT, NUM_HISTORY_SHARDS, TEMPORAL_SERVICES, writeServerConfig } from './cluster/server-config';
+import { allPorts, FRONTEND_PORT, NUM_HISTORY_SHARDS, SERVICE_PORTS, TEMPORAL_SERVICES, type TemporalService, writeServerConfig } from './cluster/server-config';
 import { clusterTlsEnv, ensureClusterTls } from './cluster/tls';
 import { addSandboxEnv, productEnv, summary, waitForHttp } from './launch';
 
@@ -163,6 +163,38 @@ async function waitForProducts(clusterDir: string, names: string[], timeoutMs: n
   }
 }
 
+function startService(paths: ClusterPaths, server: string, configFile: string, service: TemporalService): void {
+  paths.processes.spawnDaemon(`temporal-${service}`, server, ['--config-file', configFile, '--allow-no-auth', 'start', '--service', service], { marker: server });
+}
+
+/**
+ * Chaos on the cluster: one Temporal service stopped (SIGTERM, or SIGKILL) and started again
+ * on the same config; resolves once it listens again. Returns the ms it was away.
+ */
+export async function restartTemporalService(config: Pick<AppConfig, 'dataDir'>, service: TemporalService, signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+  const t0 = performance.now();
+  const paths = clusterPaths(config);
+  const record = paths.processes.alive(`temporal-${service}`);
+  if (!record) throw new Error(`temporal ${service} is not running`);
+  await stopProcess(record, 20_000, signal);
+  startService(paths, record.marker, path.join(paths.clusterDir, 'temporal.yaml'), service);
+  const deadline = Date.now() + 60_000;
+  while (!(await portInUse(SERVICE_PORTS[service].grpcPort))) {
+    if (Date.now() > deadline) throw new Error(`temporal ${service} did not listen again within 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return performance.now() - t0;
+}
+
+/** Chaos on the cluster: the managed PostgreSQL stopped (`immediate`: as if it crashed) and started again. */
+export async function restartPostgres(config: Pick<AppConfig, 'dataDir'>, mode: 'fast' | 'immediate' = 'immediate'): Promise<number> {
+  const t0 = performance.now();
+  const pg = ManagedPostgres.prepare(clusterPaths(config).clusterDir, log);
+  pg.stop(mode);
+  await pg.start();
+  return performance.now() - t0;
+}
+
 async function start(paths: ClusterPaths, startedAt: number): Promise<void> {
   const config = await clusterConfig();
   const address = config.temporal.address!;
@@ -197,9 +229,7 @@ async function start(paths: ClusterPaths, startedAt: number): Promise<void> {
   if (missing.length === TEMPORAL_SERVICES.length) {
     for (const port of allPorts()) if (await portInUse(port)) throw new Error(`port ${port} is in use (a dev server on 7233?): stop it first`);
   }
-  for (const s of missing) {
-    paths.processes.spawnDaemon(`temporal-${s}`, binaries.server, ['--config-file', configFile, '--allow-no-auth', 'start', '--service', s], { marker: binaries.server });
-  }
+  for (const s of missing) startService(paths, binaries.server, configFile, s);
   if (missing.length) log(`started Temporal ${missing.join(', ')}`);
   await waitForTemporal(temporalConnectionOptions(config), 90_000);
   const added = await registerNamespace(config);

@@ -14,7 +14,7 @@ export const TEMPORAL_SERVICES = ['history', 'matching', 'frontend', 'worker'] a
 export type TemporalService = (typeof TEMPORAL_SERVICES)[number];
 
 export const FRONTEND_PORT = 7233;
-const PORTS: Record<TemporalService, { grpcPort: number; membershipPort: number }> = {
+export const SERVICE_PORTS: Record<TemporalService, { grpcPort: number; membershipPort: number }> = {
   frontend: { grpcPort: FRONTEND_PORT, membershipPort: 6933 },
   history: { grpcPort: 7234, membershipPort: 6934 },
   matching: { grpcPort: 7235, membershipPort: 6935 },
@@ -36,7 +36,7 @@ export const CLUSTER_DYNAMIC_CONFIG: Record<string, unknown> = {
 };
 
 export function allPorts(): number[] {
-  return Object.values(PORTS).flatMap((p) => [p.grpcPort, p.membershipPort]);
+  return Object.values(SERVICE_PORTS).flatMap((p) => [p.grpcPort, p.membershipPort]);
 }
 
 export function writeServerConfig(clusterDir: string, db: PostgresTarget, tls: ClusterTls): string {
@@ -78,7 +78,7 @@ export function writeServerConfig(clusterDir: string, db: PostgresTarget, tls: C
         systemWorker: { certFile: tls.systemWorkerCert, keyFile: tls.systemWorkerKey, client: { serverName: 'localhost', rootCaFiles: [tls.ca] } },
       },
     },
-    services: Object.fromEntries(Object.entries(PORTS).map(([name, ports]) => [name, { rpc: { ...ports, bindOnLocalHost: true } }])),
+    services: Object.fromEntries(Object.entries(SERVICE_PORTS).map(([name, ports]) => [name, { rpc: { ...ports, bindOnLocalHost: true } }])),
     clusterMetadata: {
       enableGlobalNamespace: false,
       failoverVersionIncrement: 10,
