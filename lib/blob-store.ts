@@ -34,6 +34,19 @@ export class BlobNotFoundError extends Error {
 const KEY = /^([a-z0-9][a-z0-9-]{0,62}|_system)\/([0-9a-f]{64})$/;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
+/**
+ * A name as a file name. Names are opaque (they carry identifiers ANAF chose): one that is
+ * already a plain file name is used as it is (where the entries stored so far live); any other
+ * is hex-encoded behind "_" (a prefix no plain name has), or hashed when that would be too long.
+ * Nothing a name holds can reach outside the store.
+ */
+function fileNameOf(name: string): string {
+  if (NAME.test(name)) return name;
+  if (name === '') throw new Error('empty document name');
+  const hex = Buffer.from(name, 'utf8').toString('hex');
+  return hex.length <= 200 ? `_${hex}` : `_h${sha256Hex(name)}`;
+}
+
 export function sha256Hex(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -74,9 +87,8 @@ export class FileBlobStore implements BlobStore {
   }
 
   private namePath(tenant: string, name: string): string {
-    if (!NAME.test(name)) throw new Error(`malformed document name ${JSON.stringify(name)}`);
     this.pathOf(`${tenant}/${'0'.repeat(64)}`); // validates the tenant
-    return path.join(this.root, tenant, 'names', name);
+    return path.join(this.root, tenant, 'names', fileNameOf(name));
   }
 
   async putNamed(tenant: string, name: string, bytes: Buffer, contentType: string): Promise<BlobRef> {

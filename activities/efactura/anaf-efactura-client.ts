@@ -3,7 +3,8 @@ import type { AnafDailyQuota, DailyQuotaGuard } from '../../lib/anaf-daily-quota
 import { hardenedXmlParser } from '../../lib/xml-parser';
 import { parseAnafMinute } from '../../lib/romanian-time';
 import { anafBearerCall, type BearerCallResult, type BearerRequest } from '../anaf/bearer-call';
-import { isDailyLimitFailure, quotaRefusedLocally } from '../anaf/failures';
+import { isDailyLimitFailure, isTechnicalError, quotaRefusedLocally, technicalErrorFailure } from '../anaf/failures';
+import { checkedAnafIdentifier, isAnafIdentifier } from '../anaf/identifiers';
 import type { AnafResponse } from '../anaf/http';
 import type { TokenCallResult } from '../oauth/token-provider';
 import type {
@@ -140,15 +141,17 @@ export class EfacturaClient {
     const status = str(header, 'ExecutionStatus');
     const index = str(header, 'index_incarcare');
     const meta = dateResponse ? { dateResponse } : {};
-    if (status === '0' && index && /^\d+$/.test(index)) return { ok: true, value: { accepted: true, uploadIndex: index, ...meta } };
+    if (status === '0' && index && isAnafIdentifier('upload index', index)) return { ok: true, value: { accepted: true, uploadIndex: index, ...meta } };
     if (status === '1') {
       const errors = errorMessages(header);
+      // "A aparut o eroare tehnica": not accepted, and not a verdict on the invoice either.
+      if (isTechnicalError(errors)) throw technicalErrorFailure(operation, errors, { idempotent: false });
       return { ok: true, value: { accepted: false, errors: errors.length ? errors : ['ANAF refused the upload without a message'], ...meta } };
     }
     throw ApplicationFailure.create({
       // The upload was received and answered oddly: it may have been filed, so reconcile.
       type: 'AnafAnswerLost',
-      message: `${operation}: unexpected answer (ExecutionStatus=${status ?? 'none'}, index=${index ?? 'none'})`,
+      message: `${operation}: unexpected answer (ExecutionStatus=${status ?? 'none'}, index=${JSON.stringify(index?.slice(0, 80) ?? null)})`,
       nonRetryable: true,
     });
   }
@@ -162,13 +165,16 @@ export class EfacturaClient {
     if (!r.ok) return r;
     const header = headerOf(r.res, operation);
     const stare = str(header, 'stare');
-    const downloadId = str(header, 'id_descarcare');
+    const rawDownloadId = str(header, 'id_descarcare');
+    // Checked here, once: the download, the blob store and the view take it as it is.
+    const downloadId = rawDownloadId === undefined ? undefined : checkedAnafIdentifier('download id', rawDownloadId, operation, r.res.text());
     if (stare === 'in prelucrare') return { ok: true, value: { state: 'in prelucrare' } };
     if ((stare === 'ok' || stare === 'nok') && downloadId) return { ok: true, value: { state: stare, downloadId } };
     if (stare === 'XML cu erori nepreluat de sistem') {
       return { ok: true, value: { state: stare, ...(downloadId ? { downloadId } : {}) } };
     }
     const errors = errorMessages(header);
+    if (isTechnicalError(errors)) throw technicalErrorFailure(operation, errors, { idempotent: true });
     if (errors.length) return { ok: true, value: { state: 'error', errors } };
     throw invalidAnswer(operation, `unknown stare ${JSON.stringify(stare ?? null)}`);
   }

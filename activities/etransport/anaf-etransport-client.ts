@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { parseAnafMinute } from '../../lib/romanian-time';
 import type { ListedDeclaration } from '../../schemas/etransport-declaration';
 import { anafBearerCall, type BearerCallResult, type BearerRequest } from '../anaf/bearer-call';
-import { FAILURE_TYPES } from '../anaf/failures';
+import { FAILURE_TYPES, isTechnicalError, technicalErrorFailure } from '../anaf/failures';
+import { checkedAnafIdentifier, isAnafIdentifier } from '../anaf/identifiers';
 import type { AnafResponse } from '../anaf/http';
 import type { TokenCallResult } from '../oauth/token-provider';
 
@@ -182,14 +183,17 @@ export class EtransportClient {
     }
     const status = str(json.ExecutionStatus);
     const index = str(json.index_incarcare);
-    if (status === '0' && index && /^\d+$/.test(index)) {
+    if (status === '0' && index && isAnafIdentifier('upload index', index)) {
+      const uit = str(json.UIT);
       return {
         ok: true,
-        value: { accepted: true, uploadIndex: index, ...(str(json.UIT) ? { uit: str(json.UIT)! } : {}), ...(str(json.atentie) ? { warning: str(json.atentie)! } : {}), ...meta(json) },
+        value: { accepted: true, uploadIndex: index, ...(uit ? { uit: checkedAnafIdentifier('UIT', uit, operation, r.res.text()) } : {}), ...(str(json.atentie) ? { warning: str(json.atentie)! } : {}), ...meta(json) },
       };
     }
     if (status === '1') {
       const errors = errorsOf(json);
+      // "A aparut o eroare tehnica": not accepted, and not a verdict on the declaration either.
+      if (isTechnicalError(errors)) throw technicalErrorFailure(operation, errors, { idempotent: false });
       return { ok: true, value: { accepted: false, errors: errors.length ? errors : ['ANAF refused the upload without a message'], ...meta(json) } };
     }
     throw ApplicationFailure.create({
@@ -208,6 +212,7 @@ export class EtransportClient {
     if (stare === 'in prelucrare' || stare === 'ok' || stare === 'XML cu erori nepreluat de sistem') return { ok: true, value: { state: stare } };
     const errors = errorsOf(json);
     if (stare === 'nok') return { ok: true, value: { state: 'nok', errors: errors.length ? errors : ['ANAF answered nok without messages'] } };
+    if (isTechnicalError(errors)) throw technicalErrorFailure(operation, errors, { idempotent: true });
     if (errors.length) return { ok: true, value: { state: 'error', errors } };
     throw invalidAnswer(operation, `unknown stare ${JSON.stringify(stare ?? null)}`);
   }

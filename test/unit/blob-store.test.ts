@@ -24,6 +24,18 @@ test('named entries: found by name within their tenant only; names and tenants c
   assert.equal((await store.getNamed('acme', 'efactura-download-3000000123'))?.toString(), 'PK-zip');
   assert.equal(await store.getNamed('globex', 'efactura-download-3000000123'), undefined);
   assert.equal(await store.getNamed('acme', 'efactura-download-999'), undefined);
-  await assert.rejects(store.putNamed('acme', '../escape', Buffer.from('x'), 'text/plain'), /malformed document name/);
   await assert.rejects(store.getNamed('../acme', 'x'), /malformed document key/);
+});
+
+test('names are opaque: whatever an identifier from ANAF holds is stored under it, and cannot reach outside the store', async () => {
+  const odd = ['../escape', 'efactura-download-3000000123abc', 'efactura-download-ÿ/..\\x', `efactura-download-${'9'.repeat(300)}`];
+  for (const [i, name] of odd.entries()) {
+    await store.putNamed('acme', name, Buffer.from(`doc-${i}`), 'application/zip');
+    assert.equal((await store.getNamed('acme', name))?.toString(), `doc-${i}`, name);
+  }
+  assert.equal(await store.getNamed('acme', 'escape'), undefined);
+  // Every entry stayed in the tenant's own names directory.
+  const names = fs.readdirSync(path.join(root, 'acme', 'names'));
+  assert.ok(fs.readdirSync(root).every((f) => ['acme', 'globex'].includes(f)), 'nothing written beside the tenants');
+  assert.ok(names.length >= odd.length);
 });
