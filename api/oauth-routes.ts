@@ -17,6 +17,7 @@ import { installUpdate, refreshUpdate, requestStatusQuery, revokeUpdate } from '
 import {
   type AuthorizationRequestInit,
   type AuthorizationRequestView,
+  type AuthorizationView,
   authorizationRequestWorkflowId,
   authorizationWorkflowId,
 } from '../workflows/oauth/types';
@@ -77,7 +78,7 @@ const AuthorizationRequestStatusSchema = z
 const AuthorizationSchema = z
   .object({
     scope: ScopeSchema,
-    status: z.enum(['PENDING', 'ACTIVE', 'REFRESHING', 'NEEDS_REAUTHORIZATION', 'REVOKED', 'EXPIRED']),
+    status: z.enum(['PENDING', 'ACTIVE', 'REFRESHING', 'NEEDS_REAUTHORIZATION', 'REVOKED', 'REVOCATION_UNCONFIRMED', 'EXPIRED']),
     clientId: z.string(),
     credentialSetId: z.string(),
     createdAt: z.string(),
@@ -268,7 +269,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     async ({ params }, _req, res) => {
       const tenant = tenantOf(res);
       const view = await getAuthorization(ctx, tenant, params.cif, params.scope);
-      if (view.status === 'REVOKED' || view.status === 'NEEDS_REAUTHORIZATION') {
+      if (view.status === 'REVOKED' || view.status === 'REVOCATION_UNCONFIRMED' || view.status === 'NEEDS_REAUTHORIZATION') {
         throw new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `The ${params.scope} authorization is ${view.status}`);
       }
       const result = await ctx.client.workflow.execute<typeof oauthTest>('oauthTest', {
@@ -288,18 +289,31 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       method: 'delete',
       path: `${org}/authorizations/{scope}`,
       summary: 'Revoke at ANAF and destroy the tokens here',
+      description:
+        'Revoked only once ANAF confirms it. Otherwise (its gateway redirected or answered a page, an error, no answer) 502 ' +
+        'REVOCATION_UNCONFIRMED: the tokens are no longer used but kept sealed so that calling this again can still revoke them.',
       tags: ['OAuth'],
       request: { params: ScopeParams },
       responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: AuthorizationSchema } } } },
-      errors: [404, 503],
+      errors: [404, 502, 503],
     },
     async ({ params }, _req, res) => {
       const tenant = tenantOf(res);
+      let view: AuthorizationView;
       try {
-        res.json(publicAuthorization(await authorizationHandle(ctx, tenant, params.cif, params.scope).executeUpdate(revokeUpdate)));
+        view = await authorizationHandle(ctx, tenant, params.cif, params.scope).executeUpdate(revokeUpdate);
       } catch (err) {
         throw updateFailure(err, params.cif, params.scope);
       }
+      if (view.status === 'REVOCATION_UNCONFIRMED') {
+        throw new ApiError(
+          502,
+          'REVOCATION_UNCONFIRMED',
+          `ANAF did not confirm the revocation (${view.revocation?.outcome ?? 'no answer'}); the tokens are no longer used, call again to revoke them`,
+          { authorization: publicAuthorization(view) },
+        );
+      }
+      res.json(publicAuthorization(view));
     },
   );
 

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { OAuthCredentialSet } from '../../lib/config';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { type AnafResponse, anafFetch, basicAuth } from '../anaf/http';
+import { classifyRevokeAnswer, type RevokeOutcome } from './revoke-answer';
 
 /** ANAF's token endpoint answer, as plaintext; it never leaves the activity unsealed. */
 export interface TokenAnswer {
@@ -16,7 +17,6 @@ export const OAUTH_FAILURES = {
   INVALID_ANSWER: 'OAuthInvalidAnswer',
 } as const;
 
-export type RevokeOutcome = 'REVOKED' | 'REDIRECTED_TO_GATEWAY' | 'REJECTED' | 'UNREACHABLE';
 
 function oauthError(res: AnafResponse): { error: string; description?: string } | undefined {
   if (!res.contentType.includes('json')) return undefined;
@@ -96,23 +96,25 @@ export class AnafOAuthClient {
     return this.tokenRequest(set, { grant_type: 'refresh_token', refresh_token: refreshToken }, 'OAuth token refresh');
   }
 
-  /** ANAF's revoke is known to bounce machine clients to the F5 gateway; that outcome is reported, not thrown. */
-  async revoke(set: OAuthCredentialSet, token: string, hint: 'access_token' | 'refresh_token'): Promise<RevokeOutcome> {
+  /**
+   * ANAF's revoke, as its procedure gives it: the token as `Authorization: Bearer`, and a form
+   * with client_id, client_secret and `access_token=` or `refresh_token=` the token. What ANAF
+   * answered comes back classified (a gateway's redirect or page is not a revocation), never thrown.
+   */
+  async revoke(set: OAuthCredentialSet, token: string, kind: 'access_token' | 'refresh_token'): Promise<RevokeOutcome> {
+    const url = `${this.oauthBaseUrl}/revoke`;
+    let res: AnafResponse;
     try {
-      const res = await anafFetch({
+      res = await anafFetch({
         method: 'POST',
-        url: `${this.oauthBaseUrl}/revoke`,
-        headers: { authorization: basicAuth(set.clientId, set.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token, token_type_hint: hint }).toString(),
+        url,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ client_id: set.clientId, client_secret: set.clientSecret, [kind]: token }).toString(),
         timeoutMs: 20_000,
       });
-      if (res.status >= 300 && res.status < 400) {
-        const location = String(res.headers.location ?? '');
-        return /my\.policy|vdesk/.test(location) ? 'REDIRECTED_TO_GATEWAY' : 'REJECTED';
-      }
-      return res.status < 300 ? 'REVOKED' : 'REJECTED';
     } catch {
       return 'UNREACHABLE';
     }
+    return classifyRevokeAnswer(res, url);
   }
 }

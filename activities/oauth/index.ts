@@ -16,7 +16,8 @@ import { installUpdate, refreshUpdate, statusQuery } from '../../workflows/oauth
 import { authorizationWorkflowId } from '../../workflows/oauth/types';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { anafFetch } from '../anaf/http';
-import { AnafOAuthClient, type RevokeOutcome, type TokenAnswer } from './anaf-oauth-client';
+import { AnafOAuthClient, type TokenAnswer } from './anaf-oauth-client';
+import type { RevokeOutcome } from './revoke-answer';
 import { TokenProvider } from './token-provider';
 
 export interface OAuthActivityDeps {
@@ -71,7 +72,8 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
       sealedRefresh?: string;
     }): Promise<{ refresh?: RevokeOutcome; access?: RevokeOutcome }> {
       const set = credentialSet(deps.config, input.credentialSetId);
-      // The refresh token first: revoking it is what stops new access tokens.
+      // The refresh token first: revoking it is what stops new access tokens. Then the access
+      // token too: whether ANAF ends it with its refresh token is not documented.
       const refresh = input.sealedRefresh ? await client.revoke(set, sealer.open(input.sealedRefresh), 'refresh_token') : undefined;
       const access = input.sealedAccess ? await client.revoke(set, sealer.open(input.sealedAccess), 'access_token') : undefined;
       return { ...(refresh ? { refresh } : {}), ...(access ? { access } : {}) };
@@ -131,7 +133,8 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
         }
         summary.checked += 1;
         summary.byStatus[view.status] = (summary.byStatus[view.status] ?? 0) + 1;
-        if (view.status === 'NEEDS_REAUTHORIZATION' || view.status === 'EXPIRED' || view.refreshTokenExpiringSoon) summary.needsAttention += 1;
+        const attention = view.status === 'NEEDS_REAUTHORIZATION' || view.status === 'EXPIRED' || view.status === 'REVOCATION_UNCONFIRMED';
+        if (attention || view.refreshTokenExpiringSoon) summary.needsAttention += 1;
         const late = view.status === 'ACTIVE' && view.nextRefreshAt !== undefined && Date.parse(view.nextRefreshAt) < now - LATE_AFTER_MS;
         const stuck = view.status === 'REFRESHING' && Date.parse(view.updatedAt) < now - LATE_AFTER_MS;
         if (!late && !stuck) continue;

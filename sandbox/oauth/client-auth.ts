@@ -5,7 +5,7 @@ import type { OAuthIdp } from './idp';
 import type { OAuthClientRegistration } from './options';
 
 /**
- * Client authentication at the token and revoke endpoints: HTTP Basic (what ANAF's
+ * Client authentication at the token endpoint: HTTP Basic (what ANAF's
  * procedure prescribes) or client_id/client_secret in the form. Using both is refused,
  * as RFC 6749 2.3 requires; a client_id repeated in the form next to Basic is tolerated
  * when it names the same client, since many libraries send it.
@@ -53,7 +53,22 @@ export function authenticateClient(req: Request, idp: OAuthIdp): OAuthClientRegi
     throw invalidClient('client authentication is required');
   }
 
+  return registeredClient(idp, ids, secrets);
+}
+
+function registeredClient(idp: OAuthIdp, ids: string[], secrets: string[]): OAuthClientRegistration {
   const client = ids.map((id) => idp.client(id)).find((c) => c !== undefined);
   if (!client || !secrets.some((s) => sameSecret(s, client.clientSecret))) throw invalidClient('client authentication failed');
   return client;
+}
+
+/**
+ * The revoke endpoint's client authentication: client_id and client_secret in the form, as
+ * ANAF's procedure lists them there (its Authorization header carries the token, not the client).
+ */
+export function authenticateFormClient(body: unknown, idp: OAuthIdp): OAuthClientRegistration {
+  const id = singleParam(body, 'client_id');
+  const secret = singleParam(body, 'client_secret');
+  if (id === undefined || secret === undefined) throw invalidClient('client_id and client_secret are required in the form');
+  return registeredClient(idp, [id], [secret]);
 }

@@ -1,26 +1,34 @@
 import { request } from 'undici';
 import { TENANT_A } from '../../test/support/config';
-import { eventually } from '../../test/support/efactura';
+import { callApi, eventually } from '../../test/support/efactura';
 import { walkAuthorizePage } from '../../test/support/sandbox';
-import type { Service } from './recording';
+import type { Recorder, Service } from './recording';
 
 const CIF = '14399840';
+/** The organization whose revoke ANAF's gateway answers first. */
+const GATEWAY_CIF = '18547290';
+
+/** An organization and its EFACTURA authorization through the user's consent; returns the request's id. */
+async function authorize(r: Recorder, cif: string, name: string): Promise<string> {
+  await r.api('POST', '/v1/organizations', { json: { cif, name } });
+  const req = await r.api('POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope: 'EFACTURA' } });
+  const anaf = new URL(req.url);
+  const walked = await walkAuthorizePage(r.stack.sandbox.url, {
+    clientId: anaf.searchParams.get('client_id')!,
+    redirectUri: anaf.searchParams.get('redirect_uri')!,
+    state: anaf.searchParams.get('state')!,
+  });
+  await (await request(walked.location)).body.dump();
+  return req.id;
+}
 
 /** An organization's authorization from consent to revocation, the test call, the refresh sweep. */
 export const oauth: Service = {
   scenarios: {
     'authorization-lifecycle': {
       async run(r) {
-        await r.api('POST', '/v1/organizations', { json: { cif: CIF, name: 'Recorded SRL' } });
-        const req = await r.api('POST', `/v1/organizations/${CIF}/authorization-requests`, { json: { scope: 'EFACTURA' } });
-        const anaf = new URL(req.url);
-        const walked = await walkAuthorizePage(r.stack.sandbox.url, {
-          clientId: anaf.searchParams.get('client_id')!,
-          redirectUri: anaf.searchParams.get('redirect_uri')!,
-          state: anaf.searchParams.get('state')!,
-        });
-        await (await request(walked.location)).body.dump();
-        await r.save('oauth-authorization-request', `${TENANT_A.tenant}/oauth-request/${req.id}`);
+        const requestId = await authorize(r, CIF, 'Recorded SRL');
+        await r.save('oauth-authorization-request', `${TENANT_A.tenant}/oauth-request/${requestId}`);
 
         await r.api('POST', `/v1/organizations/${CIF}/authorizations/EFACTURA/refresh`);
         await r.api('POST', `/v1/organizations/${CIF}/authorizations/EFACTURA/test`);
@@ -41,6 +49,18 @@ export const oauth: Service = {
         await r.save('organization', `${TENANT_A.tenant}/org/${CIF}`);
       },
     },
+    'revoke-unconfirmed': {
+      async run(r) {
+        await authorize(r, GATEWAY_CIF, 'Gateway SRL');
+        const revoke = () => callApi(r.stack, TENANT_A.key, 'DELETE', `/v1/organizations/${GATEWAY_CIF}/authorizations/EFACTURA`);
+        // ANAF's gateway answers the first revoke (302 to /my.policy); ANAF itself the second.
+        r.stack.sandbox.oauth.configure({ revokeRedirectsToGateway: true });
+        await revoke();
+        r.stack.sandbox.oauth.configure({ revokeRedirectsToGateway: false });
+        await revoke();
+        await r.save('oauth-revoke-unconfirmed', `${TENANT_A.tenant}/oauth/${GATEWAY_CIF}/EFACTURA`);
+      },
+    },
     'refresh-sweep': {
       async run(r) {
         const id = 'system/oauth-refresh-sweep-recorded';
@@ -48,5 +68,8 @@ export const oauth: Service = {
         await r.save('oauth-refresh-sweep', id);
       },
     },
+  },
+  beforePatch: {
+    'oauth-revoke-needs-anaf-confirmation': ['revoke-unconfirmed'],
   },
 };

@@ -432,12 +432,59 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     const res = await api('DELETE', `/v1/organizations/${cif}/authorizations/EFACTURA`);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.status, 'REVOKED');
-    assert.match(res.json.revocation.outcome, /REVOKED/);
+    assert.equal(res.json.revocation.outcome, 'refresh token: REVOKED, access token: REVOKED');
     assert.equal((await hello(stack.sandbox.url, current.token)).status, 403);
     await assert.rejects(provider.accessToken(key), /revoked or needs re-authorization/);
     assert.equal((await api('POST', `/v1/organizations/${cif}/authorizations/EFACTURA/test`)).status, 409);
     assert.equal((await api('DELETE', `/v1/organizations/${cif}`)).status, 204);
     assert.equal((await api('GET', `/v1/organizations/${cif}`)).status, 404);
+  });
+
+  /** The EFACTURA authorization of `cif` as the API lists it. */
+  async function efacturaAuthorization(cif: string) {
+    return (await api('GET', `/v1/organizations/${cif}/authorizations`)).json.items.find((a: { scope: string }) => a.scope === 'EFACTURA');
+  }
+
+  test('a revoke ANAF\'s gateway redirected to /my.policy is no revocation: REVOCATION_UNCONFIRMED, the tokens unused but kept to revoke again', async () => {
+    const key = await authorizedOrganization();
+    const current = await currentToken(key.cif, 'EFACTURA');
+    stack.sandbox.oauth.configure({ revokeRedirectsToGateway: true });
+    let redirected: Answer;
+    try {
+      redirected = await api('DELETE', `/v1/organizations/${key.cif}/authorizations/EFACTURA`);
+    } finally {
+      stack.sandbox.oauth.configure({ revokeRedirectsToGateway: false });
+    }
+    assert.equal(redirected.status, 502, redirected.text);
+    assert.equal(redirected.json.error.code, 'REVOCATION_UNCONFIRMED');
+    const state = await efacturaAuthorization(key.cif);
+    assert.equal(state.status, 'REVOCATION_UNCONFIRMED');
+    assert.equal(state.revocation.outcome, 'refresh token: REDIRECTED_TO_GATEWAY, access token: REDIRECTED_TO_GATEWAY');
+    assert.equal((await hello(stack.sandbox.url, current.token)).status, 200, 'ANAF still honours the token');
+    await assert.rejects(provider.accessToken(key), /revoked or needs re-authorization/, 'we stop using it all the same');
+    assert.equal((await api('POST', `/v1/organizations/${key.cif}/authorizations/EFACTURA/test`)).status, 409);
+    assert.equal((await api('DELETE', `/v1/organizations/${key.cif}`)).json.error.code, 'ORGANIZATION_HAS_AUTHORIZATIONS', 'its tokens still live at ANAF');
+
+    // ANAF answers the next DELETE: revoked there, and only now here.
+    const revoked = await api('DELETE', `/v1/organizations/${key.cif}/authorizations/EFACTURA`);
+    assert.equal(revoked.status, 200, revoked.text);
+    assert.equal(revoked.json.status, 'REVOKED');
+    assert.equal((await hello(stack.sandbox.url, current.token)).status, 403);
+    const events = revoked.json.recentEvents.map((e: { event: string }) => e.event);
+    assert.deepEqual(events.slice(-2), ['REVOCATION_UNCONFIRMED', 'REVOKED']);
+  });
+
+  test('the gateway\'s logon page answered with 200 to a revoke is no revocation either', async () => {
+    const key = await authorizedOrganization();
+    const current = await currentToken(key.cif, 'EFACTURA');
+    stack.sandbox.faults.add({ route: '/anaf-oauth2/v1/revoke', method: 'POST', html: 'gateway', times: 2 });
+    const paged = await api('DELETE', `/v1/organizations/${key.cif}/authorizations/EFACTURA`);
+    assert.equal(paged.status, 502, paged.text);
+    assert.equal(paged.json.error.code, 'REVOCATION_UNCONFIRMED');
+    const state = await efacturaAuthorization(key.cif);
+    assert.equal(state.status, 'REVOCATION_UNCONFIRMED');
+    assert.equal(state.revocation.outcome, 'refresh token: GATEWAY_PAGE, access token: GATEWAY_PAGE');
+    assert.equal((await hello(stack.sandbox.url, current.token)).status, 200);
   });
 
   test('the daily sweep reports every authorization and nudges none that is on time', async () => {

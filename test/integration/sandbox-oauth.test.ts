@@ -30,11 +30,18 @@ function refresh(refreshToken: string, auth?: ClientAuth) {
   );
 }
 
-async function revoke(token: string, hint: string, auth = `Basic ${Buffer.from(`${SANDBOX_CLIENT.clientId}:${SANDBOX_CLIENT.clientSecret}`).toString('base64')}`) {
+type RevokeKind = 'access_token' | 'refresh_token';
+
+/** ANAF's documented revoke: the token as Bearer, and client_id, client_secret and <kind>=<token> in a form. */
+function revoke(token: string, kind: RevokeKind, client: { clientId: string; clientSecret: string } = SANDBOX_CLIENT) {
+  return revokeRequest({ authorization: `Bearer ${token}` }, { client_id: client.clientId, client_secret: client.clientSecret, [kind]: token });
+}
+
+async function revokeRequest(headers: Record<string, string>, form: Record<string, string>) {
   const res = await request(new URL(REVOKE_PATH, ctx.url), {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
-    body: new URLSearchParams({ token, token_type_hint: hint }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
   });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
@@ -392,19 +399,41 @@ describe('revocation', () => {
   test('an unknown token is a 200 (RFC 7009); another client\'s token is refused and stays valid', async () => {
     assert.equal((await revoke('not-a-token', 'access_token')).status, 200);
     const tokens = await obtainTokens(ctx.url);
-    const other = `Basic ${Buffer.from(`${OTHER_CLIENT.clientId}:${OTHER_CLIENT.clientSecret}`).toString('base64')}`;
-    const res = await revoke(tokens.access_token, 'access_token', other);
+    const res = await revoke(tokens.access_token, 'access_token', OTHER_CLIENT);
     assert.equal(res.status, 400);
     assert.equal(JSON.parse(res.body).error, 'unauthorized_client');
     assert.equal((await hello(ctx.url, tokens.access_token)).status, 200);
     assert.equal(ctx.sandbox.state.counters.oauth.revocations, 0);
   });
 
-  test('revoke needs client authentication', async () => {
+  test('revoke needs the client\'s id and secret in the form', async () => {
     const tokens = await obtainTokens(ctx.url);
-    const res = await revoke(tokens.access_token, 'access_token', 'Basic Z2hvc3Q6Z2hvc3Q=');
-    assert.equal(res.status, 401);
+    const wrong = await revoke(tokens.access_token, 'access_token', { clientId: SANDBOX_CLIENT.clientId, clientSecret: 'ghost' });
+    assert.equal(wrong.status, 401);
+    assert.equal(JSON.parse(wrong.body).error, 'invalid_client');
+    const noCredentials = await revokeRequest({ authorization: `Bearer ${tokens.access_token}` }, { access_token: tokens.access_token });
+    assert.equal(noCredentials.status, 401, 'no client credentials in the form');
     assert.equal((await hello(ctx.url, tokens.access_token)).status, 200);
+  });
+
+  test('only ANAF\'s form is accepted: RFC 7009 token/token_type_hint, no Bearer, a different Bearer, or both tokens are refused', async () => {
+    const tokens = await obtainTokens(ctx.url);
+    const credentials = { client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret };
+    const basic = `Basic ${Buffer.from(`${SANDBOX_CLIENT.clientId}:${SANDBOX_CLIENT.clientSecret}`).toString('base64')}`;
+    const refused = [
+      await revokeRequest({ authorization: basic }, { token: tokens.refresh_token, token_type_hint: 'refresh_token' }),
+      await revokeRequest({ authorization: `Bearer ${tokens.refresh_token}` }, { ...credentials, token: tokens.refresh_token, token_type_hint: 'refresh_token' }),
+      await revokeRequest({}, { ...credentials, refresh_token: tokens.refresh_token }),
+      await revokeRequest({ authorization: `Bearer ${tokens.access_token}` }, { ...credentials, refresh_token: tokens.refresh_token }),
+      await revokeRequest({ authorization: `Bearer ${tokens.refresh_token}` }, { ...credentials, refresh_token: tokens.refresh_token, access_token: tokens.access_token }),
+    ];
+    for (const res of refused) {
+      assert.ok(res.status === 400 || res.status === 401, `${res.status} ${res.body}`);
+      assert.match(JSON.parse(res.body).error, /^invalid_(request|client)$/);
+    }
+    assert.equal(ctx.sandbox.state.counters.oauth.revocations, 0);
+    assert.equal((await hello(ctx.url, tokens.access_token)).status, 200);
+    assert.equal((await refresh(tokens.refresh_token)).status, 200, 'the refresh token still works');
   });
 
   test('revokeRedirectsToGateway: 302 to /my.policy like ANAF\'s F5, and nothing is revoked', async () => {

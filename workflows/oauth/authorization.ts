@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -54,6 +55,12 @@ const DEFAULT_REFRESH_EVERY_MS = 30 * 24 * 3600 * 1000;
 const RETRY_FAILED_REFRESH_AFTER_MS = 60 * 60 * 1000;
 /** A caller asking for a token gets a refresh if it expires within this margin. */
 const NEAR_EXPIRY_MS = 5 * 60 * 1000;
+/**
+ * Before it, any answer to the revoke ended the authorization as REVOKED and dropped the
+ * tokens, even a gateway's redirect that never reached the IdP; after it only ANAF's
+ * confirmation does (see revokeUpdate's handler).
+ */
+export const PATCH_REVOKE_NEEDS_CONFIRMATION = 'oauth-revoke-needs-anaf-confirmation';
 
 function anafActivities() {
   return proxyActivities<OAuthAnafActivities>({
@@ -117,7 +124,9 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
 
   function nextRefreshAt(): number | undefined {
     const t = state.tokens;
-    if (!t || state.status === 'REVOKED' || state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED') return undefined;
+    if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED') {
+      return undefined;
+    }
     const planned = t.accessTokenExpiresAt !== undefined ? t.accessTokenExpiresAt - state.init.settings.refreshLeadMs : t.obtainedAt + DEFAULT_REFRESH_EVERY_MS;
     // Never refresh twice in a row without pause when the lead is longer than the token's life.
     const earliest = (state.lastRefreshAt ?? t.obtainedAt) + (state.consecutiveFailures > 0 ? RETRY_FAILED_REFRESH_AFTER_MS : 60_000);
@@ -132,7 +141,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
       { key: AnafStage, value: state.status },
       {
         key: AnafNeedsAttention,
-        value: state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED' || refreshTokenExpiringSoon(),
+        value: state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED' || state.status === 'REVOCATION_UNCONFIRMED' || refreshTokenExpiringSoon(),
       },
     ]);
   }
@@ -168,7 +177,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
 
   function current(): CurrentToken | null {
     const t = state.tokens;
-    if (!t || state.status === 'REVOKED' || state.status === 'NEEDS_REAUTHORIZATION') return null;
+    if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION') return null;
     return { tokenId: t.tokenId, sealedAccess: t.sealedAccess, ...(t.accessTokenExpiresAt ? { accessTokenExpiresAt: t.accessTokenExpiresAt } : {}) };
   }
 
@@ -257,6 +266,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
       validator: (_req: RefreshRequest) => {
         if (!state.tokens) throw new Error('not authorized yet');
         if (state.status === 'REVOKED') throw new Error('authorization revoked');
+        if (state.status === 'REVOCATION_UNCONFIRMED') throw new Error('authorization being revoked: ANAF has not confirmed the revocation yet');
         if (state.status === 'NEEDS_REAUTHORIZATION') throw new Error('authorization needs to be renewed by the user');
       },
     },
@@ -274,8 +284,19 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
         ...(tokens.sealedRefresh ? { sealedRefresh: tokens.sealedRefresh } : {}),
       });
       outcome = [result.refresh && `refresh token: ${result.refresh}`, result.access && `access token: ${result.access}`].filter(Boolean).join(', ');
+      const confirmed = [result.refresh, result.access].every((o) => o === undefined || o === 'REVOKED');
+      if (!confirmed && patched(PATCH_REVOKE_NEEDS_CONFIRMATION)) {
+        // ANAF did not say it revoked them (a gateway's redirect or page, an error, no answer):
+        // they may still work there for months. Never used again here, but kept sealed, so the
+        // next revoke (DELETE again) can still send them; an operator sees the flag meanwhile.
+        state.revocation = { at: now(), outcome };
+        setStatus('REVOCATION_UNCONFIRMED');
+        record('REVOCATION_UNCONFIRMED', outcome);
+        wake = true;
+        return view();
+      }
     }
-    // Destroyed locally whatever ANAF answered: we never use these tokens again.
+    // Confirmed by ANAF (or, before the patch, whatever it answered): destroyed here too.
     delete state.tokens;
     state.revocation = { at: now(), outcome };
     setStatus('REVOKED');
@@ -306,7 +327,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
     const wanted = refreshWanted;
     refreshWanted = undefined;
     const isDue = !woke && due !== undefined && due <= now();
-    if ((wanted || isDue) && state.tokens && state.status !== 'REVOKED' && state.status !== 'NEEDS_REAUTHORIZATION') {
+    if ((wanted || isDue) && current() !== null) {
       await refreshOnce(wanted?.reason ?? 'EXPIRED').catch(() => undefined);
     } else if (!woke) {
       // The warning timer fired: publish the flag for the Web UI.

@@ -2,7 +2,8 @@
 
 export type OAuthScope = 'EFACTURA' | 'ETRANSPORT';
 
-export type AuthorizationStatus = 'PENDING' | 'ACTIVE' | 'REFRESHING' | 'NEEDS_REAUTHORIZATION' | 'REVOKED' | 'EXPIRED';
+/** REVOCATION_UNCONFIRMED: revoked here, not (yet) confirmed by ANAF; the tokens are unused, kept sealed to revoke again. */
+export type AuthorizationStatus = 'PENDING' | 'ACTIVE' | 'REFRESHING' | 'NEEDS_REAUTHORIZATION' | 'REVOKED' | 'REVOCATION_UNCONFIRMED' | 'EXPIRED';
 
 /** Tokens as the workflow holds them: sealed with TOKEN_ENCRYPTION_KEYS, never plaintext. */
 export interface SealedTokens {
