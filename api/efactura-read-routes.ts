@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { MessagePage } from '../activities/efactura/types';
+import type { MessagePage } from '../schemas/efactura-types';
 import type { efacturaMessages, efacturaPdf, efacturaValidation } from '../workflows/efactura/reads';
 import { runAnafRead } from './anaf-read';
 import { tenantOf } from './auth';

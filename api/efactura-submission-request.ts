@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type express from 'express';
 import { sha256Hex } from '../lib/blob-store';
-import { EFACTURA_STANDARDS, type EfacturaStandard, type InvoiceIdentity } from '../activities/efactura/types';
+import { EFACTURA_STANDARDS, type EfacturaStandard, type InvoiceIdentity } from '../schemas/efactura-types';
 import { inspectInvoiceXml, MAX_INVOICE_BYTES } from '../schemas/efactura-invoice';
 import type { SubmissionFlags } from '../workflows/efactura/types';
 import type { ApiContext } from './context';

@@ -1,4 +1,4 @@
-import type { EfacturaStandard, InvoiceIdentity } from '../activities/efactura/types';
+import type { EfacturaStandard, InvoiceIdentity } from './efactura-types';
 import { at, children, parseUntrustedXml, textOf } from './untrusted-xml';
 
 /**

@@ -4,7 +4,8 @@ import type { Client } from '@temporalio/client';
 import type { BlobStore } from '../../lib/blob-store';
 import type { AppConfig } from '../../lib/config';
 import type { TokenSealer } from '../../lib/token-seal';
-import { followUpXml, inspectDeclarationXml, matchListedDeclaration, type ListedDeclaration } from '../../schemas/etransport-declaration';
+import { followUpXml, matchListedDeclaration, type ListedDeclaration } from '../../schemas/etransport-declaration';
+import { prepareOperation } from '../../schemas/etransport-operation';
 import type { FollowUpRequest, PreparedOperation, ReconcileDeclarationInput, ReconcileDeclarationResult } from '../../workflows/etransport/types';
 import type { AuthorizationKey } from '../../workflows/oauth/types';
 import { ANAF_CALL_TOKEN_CACHE_MS, TokenProvider, type TokenCallResult } from '../oauth/token-provider';
@@ -145,17 +146,3 @@ export function createEtransportOrchestrationActivities(deps: Pick<EtransportAct
 
 export type EtransportOrchestrationActivities = ReturnType<typeof createEtransportOrchestrationActivities>;
 
-/** Checks a follow-up document and stores it; what the API and the signal path share. */
-export async function prepareOperation(blobs: BlobStore, tenant: string, xml: Buffer, requestKey?: string): Promise<PreparedOperation | { invalid: string; message: string }> {
-  const inspected = inspectDeclarationXml(xml);
-  if (!inspected.ok) return { invalid: inspected.code, message: inspected.message };
-  const document = await blobs.put(tenant, xml, 'application/xml');
-  return {
-    kind: inspected.kind,
-    document,
-    identity: inspected.identity,
-    ...(inspected.uit ? { uit: inspected.uit } : {}),
-    ...(inspected.confirmationType ? { confirmationType: inspected.confirmationType } : {}),
-    ...(requestKey ? { requestKey } : {}),
-  };
-}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { prepareOperation } from '../../activities/etransport';
+import { prepareOperation } from '../../schemas/etransport-operation';
 import { blobStoreFor } from '../../lib/blob-store';
 import type { etransportDeclaration } from '../../workflows/etransport/declaration';
 import { followUpSignal } from '../../workflows/etransport/definitions';

@@ -1,0 +1,97 @@
+/**
+ * What anaf-flow reads out of e-Factura's answers, typed. The client turns ANAF's XML,
+ * JSON and ZIP answers into these; workflows and the API only ever see these shapes.
+ */
+
+export type EfacturaStandard = 'UBL' | 'CN' | 'CII' | 'RASP';
+export const EFACTURA_STANDARDS: readonly EfacturaStandard[] = ['UBL', 'CN', 'CII', 'RASP'];
+
+export interface UploadParams {
+  /** The CIF the upload is made for (digits only). */
+  cif: string;
+  standard: EfacturaStandard;
+  extern?: boolean;
+  autofactura?: boolean;
+  executare?: boolean;
+  /** Goes to `uploadb2c` instead of `upload`. */
+  b2c?: boolean;
+}
+
+/** `ExecutionStatus="0"` with `index_incarcare`, or `"1"` with ANAF's `Errors/@errorMessage`. */
+export type UploadAnswer =
+  | { accepted: true; uploadIndex: string; dateResponse?: string }
+  | { accepted: false; errors: string[]; dateResponse?: string };
+
+export type FinalStare = 'ok' | 'nok' | 'XML cu erori nepreluat de sistem';
+
+/** stareMesaj: still processing, a final state, or ANAF's `<Errors>` (unknown index, no rights). */
+export type StareAnswer =
+  | { state: 'in prelucrare' }
+  | { state: 'ok' | 'nok'; downloadId: string }
+  | { state: 'XML cu erori nepreluat de sistem'; downloadId?: string }
+  | { state: 'error'; errors: string[] };
+
+/** One entry of ANAF's message listings (`mesaje[]`). */
+export interface AnafMessage {
+  /** `id`: what `descarcare` takes. */
+  id: string;
+  /** `id_solicitare`: the upload index the message is about. */
+  uploadIndex: string;
+  cif: string;
+  /** `tip`: FACTURA TRIMISA, FACTURA PRIMITA, ERORI FACTURA, MESAJ CUMPARATOR PRIMIT/TRANSMIS. */
+  type: string;
+  details: string;
+  /** `data_creare` as ANAF writes it (yyyyMMddHHmm, Romanian time). */
+  createdAtText: string;
+  /** The same instant as epoch ms. */
+  createdAt: number;
+}
+
+export type MessageFilter = 'E' | 'T' | 'P' | 'R';
+
+export interface MessagePage {
+  messages: AnafMessage[];
+  page: number;
+  totalPages: number;
+  totalRecords: number;
+  perPage: number;
+}
+
+/** One error of a `nok` answer's error file (namespace `mesajEroriFactuta`, ANAF's typo). */
+export interface AnafValidationError {
+  message: string;
+}
+
+/** What `descarcare`'s ZIP holds, once read and checked. */
+export type AnswerArchive =
+  | {
+      kind: 'ok';
+      invoiceFileName: string;
+      invoiceXml: Buffer;
+      signatureFileName: string;
+      signatureXml: Buffer;
+    }
+  | {
+      kind: 'nok';
+      errorFileName: string;
+      errorXml: Buffer;
+      uploadIndex?: string;
+      supplierCif?: string;
+      errors: AnafValidationError[];
+      /** Set when ANAF says "Factura a mai fost transmisa anterior cu index=N". */
+      duplicateOfIndex?: string;
+    };
+
+export type ValidationStandard = 'FACT1' | 'FCN';
+
+export type ValidationAnswer = { valid: true } | { valid: false; messages: string[] };
+
+export type PdfAnswer = { ok: true; pdf: Buffer } | { ok: false; messages: string[] };
+
+/** Who issued an invoice, which and when: what reconciliation compares. */
+export interface InvoiceIdentity {
+  supplierCif?: string;
+  buyerCif?: string;
+  number?: string;
+  issueDate?: string;
+}
