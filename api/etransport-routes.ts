@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { Request, Response, Router } from 'express';
-import { prepareOperation } from '../activities/etransport';
+import { prepareOperation } from '../schemas/etransport-operation';
 import { sha256Hex } from '../lib/blob-store';
 import { FOLLOW_UP_KINDS, followUpXml, inspectDeclarationXml, MAX_DECLARATION_BYTES } from '../schemas/etransport-declaration';
 import { declarationQuery, requestOperationUpdate, resolveSignal } from '../workflows/etransport/definitions';
