@@ -11,3 +11,4 @@ export { etransportDeclaration } from './etransport/declaration';
 export { etransportLookup } from './etransport/lookup';
 export { banciwsMessage } from './banciws/message';
 export { banciwsInbox, banciwsInboxItem } from './banciws/inbox';
+export { banciwsUploadTurns } from './banciws/upload-turns';

@@ -4,6 +4,7 @@ import type { BlobRef, BlobStore } from '../../lib/blob-store';
 import type { BanciwsInstitution } from '../../lib/banciws-config';
 import type { AppConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
+import { parseAnafMinute } from '../../lib/romanian-time';
 import { BanciwsXmlError, type ListAnswer, type ListedMessage } from '../../schemas/banciws/xml';
 import { FAILURE_TYPES, type FailureContext, failureForError, failureForProblem } from '../anaf/failures';
 import { BanciwsAnswerError, BanciwsClient } from './client';
@@ -41,16 +42,30 @@ export type UploadResult = { accepted: true; uploadIndex: string; dateResponse: 
 export type StatusResult = { code: 0; idPortal: string; attempt: number } | { code: 2 | 3 | 4; errors: string[]; attempt: number };
 
 export interface ReconcileInput extends InstitutionRef {
-  sha256: string;
   /** Epoch ms of the attempt whose answer was lost. */
   sinceMs: number;
-  /** Receipts already downloaded and compared by earlier rounds. */
-  checkedIds: string[];
+  /** Upload indexes our other reports of this institution own: their receipts are not ours. Absent for runs from before upload turns. */
+  ownedIndexes?: string[];
+  /** Runs from before upload turns still send these; unused (no receipt ANAF lists names a digest). */
+  sha256?: string;
+  checkedIds?: string[];
 }
+
+/** A receipt ANAF lists that may be ours, as listaMesaje gives it. */
+export interface ReceiptCandidate {
+  idPortal: string;
+  indexIncarcare?: string;
+  dataMesaj: string;
+  denumire: string;
+}
+
 export interface ReconcileResult {
+  /** Receipts (Tip_fisier "Recipisa") dated from the attempt's minute on, naming no index our other reports own. */
+  candidates: ReceiptCandidate[];
+  /** The one candidate, when there is exactly one and it names an index (what runs from before upload turns adopt). */
   match?: { uploadIndex: string; receiptId: string };
   newlyChecked: string[];
-  /** Receipts listed since the attempt (compared or not). */
+  /** Receipts listed since the attempt (ours or not). */
   receipts: number;
 }
 
@@ -58,7 +73,8 @@ export interface InboxItem extends ListedMessage {
   institutionId: string;
 }
 
-const RECONCILE_MARGIN_MS = 5 * 60_000;
+/** Data_mesaj is a Romanian minute and ANAF's clock is not ours: a receipt from the minute before the attempt may be ours too. */
+const RECEIPT_CLOCK_MARGIN_MS = 60_000;
 
 /**
  * ANAF answers an empty listaMesaje with a Mesaj_eroare instead of an empty list ("Nu exista
@@ -76,12 +92,6 @@ function listedMessages(answer: ListAnswer, operation: string): ListedMessage[] 
     throw ApplicationFailure.create({ type: BANCIWS_FAILURES.LIST_REFUSED, message: `${operation}: ${answer.error}`, nonRetryable: true });
   }
   return answer.messages;
-}
-
-function minuteToMs(stamp: string): number {
-  // YYYYMMDDHHMM in Romanian time; an hour of slack either way covers the zone offset.
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(stamp);
-  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5])) - 3 * 3600_000 : 0;
 }
 
 /** Hours back to cover `sinceMs`, as a Zile value (up to 24/24, then days). */
@@ -210,28 +220,30 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
     },
 
     /**
-     * Did an upload whose answer was lost reach ANAF? Lists receipts since the attempt and
-     * downloads the unseen ones: a receipt names the digest of the document it acknowledges.
+     * Did an upload whose answer was lost reach ANAF? ANAF's listaMesaje gives, per message,
+     * id_portal, cui_banca, Tip_fisier, denumire, Index_incarcare and Data_mesaj: no digest of
+     * the document. Uploads of an institution go one at a time (workflows/banciws/upload-turns.ts),
+     * so a receipt dated from the attempt on that names an index none of our other reports owns
+     * is a candidate; the workflow adopts a single one and hands several to an operator.
      */
     async findBanciwsUpload(input: ReconcileInput): Promise<ReconcileResult> {
       const client = clientFor(input);
       const ctx = { operation: 'BANCIWS reconcile (listaMesaje)', idempotent: true };
       const listed = await guarded(ctx, () => client.list(zileSince(input.sinceMs)));
+      const from = Math.floor(input.sinceMs / 60_000) * 60_000 - RECEIPT_CLOCK_MARGIN_MS;
       // A refused listing proves nothing: it must not pass for "no receipt" (that would re-send the upload).
-      const receipts = listedMessages(listed, 'reconcile (listaMesaje)').filter((m) => /recipis/i.test(m.tipFisier) && minuteToMs(m.dataMesaj) >= input.sinceMs - RECONCILE_MARGIN_MS - 3 * 3600_000);
-      const checked = new Set(input.checkedIds);
-      const newlyChecked: string[] = [];
-      for (const receipt of receipts) {
-        if (checked.has(receipt.idPortal)) continue;
-        Context.current().heartbeat({ checking: receipt.idPortal });
-        const doc = await guarded({ operation: 'BANCIWS reconcile (descarcare)', idempotent: true }, () => client.download(receipt.idPortal));
-        newlyChecked.push(receipt.idPortal);
-        const text = Buffer.from(doc.pdfBase64 ?? '', 'base64').toString('latin1');
-        if (text.includes(input.sha256) && receipt.indexIncarcare) {
-          return { match: { uploadIndex: receipt.indexIncarcare, receiptId: receipt.idPortal }, newlyChecked, receipts: receipts.length };
-        }
-      }
-      return { newlyChecked, receipts: receipts.length };
+      const receipts = listedMessages(listed, 'reconcile (listaMesaje)').filter((m) => /recipis/i.test(m.tipFisier) && (parseAnafMinute(m.dataMesaj) ?? 0) >= from);
+      const owned = new Set(input.ownedIndexes ?? []);
+      const candidates = receipts
+        .filter((m) => !m.indexIncarcare || !owned.has(m.indexIncarcare))
+        .map(({ idPortal, indexIncarcare, dataMesaj, denumire }) => ({ idPortal, ...(indexIncarcare ? { indexIncarcare } : {}), dataMesaj, denumire }));
+      const only = candidates.length === 1 ? candidates[0] : undefined;
+      return {
+        candidates,
+        ...(only?.indexIncarcare ? { match: { uploadIndex: only.indexIncarcare, receiptId: only.idPortal } } : {}),
+        newlyChecked: [],
+        receipts: receipts.length,
+      };
     },
   };
 }

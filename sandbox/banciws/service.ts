@@ -131,8 +131,9 @@ export class BanciwsService {
         ? ['Semnatura nu este valida', 'Certificatul semnaturii nu apartine institutiei']
         : [];
     this.uploads.set(index, { index, cui, sha256, uploadedAt: at, readyAt: at + this.options.processingDelayMs, errors });
-    // The receipt names the uploaded document's digest: it is how a client whose upload answer was lost can find its upload.
-    const receipt = signedPdf({ title: 'Recipisa', lines: [`Index incarcare ${index}`, `CUI ${cui}`, `Amprenta SHA-256 ${sha256}`] }, 'ANAF');
+    // Only what ANAF documents: the receipt is listed with its Index_incarcare and Data_mesaj; it names no digest of the
+    // document (the sha256 above is the sandbox's own bookkeeping, for tests through /__sandbox/banciws/state).
+    const receipt = signedPdf({ title: 'Recipisa', lines: [`Index incarcare ${index}`, `CUI ${cui}`] }, 'ANAF');
     this.addMessage(cui, 'Recipisa', `Recipisa pentru incarcarea ${index}`, receipt, { index, visibleAt: at + this.options.listingDelayMs });
     return { dateResponse, executionStatus: 0, indexIncarcare: index, errors: [] };
   }
@@ -144,7 +145,7 @@ export class BanciwsService {
     if (this.now() < upload.readyAt) return { indexIncarcare: index, cuiBanca: cui, executionStatus: 1, errors: [] };
     if (upload.errors.length) return { indexIncarcare: index, cuiBanca: cui, executionStatus: 3, errors: upload.errors };
     if (!upload.answerId) {
-      const pdf = signedPdf({ title: 'Raspuns ANAF', lines: [`Raspuns la incarcarea ${index}`, `CUI ${cui}`, `Document primit SHA-256 ${upload.sha256}`] }, 'ANAF');
+      const pdf = signedPdf({ title: 'Raspuns ANAF', lines: [`Raspuns la incarcarea ${index}`, `CUI ${cui}`] }, 'ANAF');
       upload.answerId = this.addMessage(cui, 'Raspuns ANAF', `Raspuns ANAF la incarcarea ${index}`, pdf, { index }).idPortal;
     }
     return { indexIncarcare: index, cuiBanca: cui, executionStatus: 0, idPortal: upload.answerId, errors: [] };

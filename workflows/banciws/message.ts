@@ -1,4 +1,4 @@
-import { isCancellation, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { BanciwsActivities } from '../../activities/banciws';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { ANAF_FAILURE, attemptOf, failureMessage } from '../shared/anaf-failures';
@@ -11,7 +11,8 @@ import { initialLifecycleView } from '../shared/lifecycle/types';
 import { uploadOnce, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { banciwsTaskQueueFor } from '../task-queues';
 import { banciwsMessageQuery, banciwsResolveSignal } from './definitions';
-import type { BanciwsMessageInput, BanciwsMessageView, BanciwsOutcome, BanciwsResolveAction } from './types';
+import type { BanciwsMessageInput, BanciwsMessageView, BanciwsOutcome, BanciwsResolveAction, ReceiptCandidate } from './types';
+import { withUploadTurn } from './upload-turns';
 
 /**
  * One signed PDF's exchange with ANAF over BANCIWS: uploadMesaj (→ index_incarcare) →
@@ -23,11 +24,23 @@ import type { BanciwsMessageInput, BanciwsMessageView, BanciwsOutcome, BanciwsRe
  * sending sends the workflow to RECONCILING: ANAF's receipts (listaMesaje) are searched for
  * our document, its index adopted when found, and the PDF re-sent only once the listing
  * delay has passed without any receipt since the attempt. Every choice is in `decisions`.
+ * Uploads of one institution go one at a time (upload-turns.ts): ANAF's receipts name an
+ * index and a minute, not our document, so only a receipt nothing else of ours can own is ours.
  * The machinery is the shared lifecycle core (workflows/shared/lifecycle); this file is
  * BANCIWS's adapter and story.
  */
 
 const MAX_DECISIONS = 50;
+/**
+ * Patches (workflow.patched) for changes in what the workflow does, so histories recorded
+ * before them replay. Deprecate once no unpatched run is open.
+ * UPLOAD_TURNS: the upload and its reconciliation hold the institution's upload turn; a lost
+ * answer is matched on the receipts' Index_incarcare (several candidates: the operator).
+ * DELAY_FROM_LOSS: the listing delay counts from when the loss was noticed, not the attempt's
+ * start (a 20 s heartbeat timeout used to leave one listing round before a re-send).
+ */
+const PATCH_UPLOAD_TURNS = 'banciws-upload-turns';
+const PATCH_DELAY_FROM_LOSS = 'banciws-listing-delay-from-loss';
 /** The BANCIWS gateway dropped the session before it read the request: surely not sent. */
 const SESSION_LOST = 'AnafGatewaySessionLost';
 const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused', 'AnafUnauthorized'];
@@ -103,11 +116,11 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
 
   ledger.started('banciws', input.tenant, input.cui);
   try {
-    const uploaded = await uploadOnce(ledger, ledger.subject(state), {
-      upload: () => uploads.uploadBanciwsMessage({ ...ref, pdfKey: input.document.key }),
-      policy: UPLOAD_POLICY,
-      listing: receiptListing(input, reads),
-    });
+    const upload = (listing: Listing) =>
+      uploadOnce(ledger, ledger.subject(state), { upload: () => uploads.uploadBanciwsMessage({ ...ref, pdfKey: input.document.key }), policy: UPLOAD_POLICY, listing });
+    const uploaded = patched(PATCH_UPLOAD_TURNS)
+      ? await withUploadTurn(ref, (owned) => upload(receiptListing(input, reads, state, owned)), (r) => ('sent' in r ? r.sent.uploadIndex : undefined))
+      : await upload(receiptListing(input, reads, state));
     if (!('sent' in uploaded)) {
       if (uploaded.ended === 'REJECTED_AT_UPLOAD') return await finish('REJECTED', uploaded.errors, 'UPLOAD_REFUSED');
       return await finish('FAILED', uploaded.ended === 'FAILED' ? uploaded.errors : []);
@@ -146,19 +159,45 @@ function initialView(input: BanciwsMessageInput): BanciwsMessageView {
   return { tenant, institutionId, cui, ...initialLifecycleView(input), document, ...(input.fileName ? { fileName: input.fileName } : {}) };
 }
 
-/** Where a lost upload shows up: ANAF's receipts (listaMesaje), matched by the document's sha256. */
-function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities): Listing {
+/**
+ * Where a lost upload shows up: ANAF's receipts (listaMesaje). With the upload turn (`owned`:
+ * the indexes our other reports of the institution own), a receipt dated from the attempt on
+ * naming an index none of them owns is ours when it is the only one; several go to an operator,
+ * listed in the view (`receiptCandidates`) and the decision. Runs from before the turn adopt
+ * what the activity calls a match.
+ */
+function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities, state: BanciwsMessageView, owned?: string[]): Listing {
+  const ref = { tenant: input.tenant, institutionId: input.institutionId };
   return {
     find: async (sinceMs, checked) => {
-      const found = await reads.findBanciwsUpload({ tenant: input.tenant, institutionId: input.institutionId, sha256: input.document.sha256, sinceMs, checkedIds: checked });
-      const match = found.match && { uploadIndex: found.match.uploadIndex, detail: `ANAF's receipt ${found.match.receiptId} acknowledges our document as index ${found.match.uploadIndex}` };
-      return { ...(match ? { match } : {}), newlyChecked: found.newlyChecked };
+      if (!owned) {
+        const found = await reads.findBanciwsUpload({ ...ref, sha256: input.document.sha256, sinceMs, checkedIds: checked });
+        const match = found.match && { uploadIndex: found.match.uploadIndex, detail: `ANAF's receipt ${found.match.receiptId} acknowledges our document as index ${found.match.uploadIndex}` };
+        return { ...(match ? { match } : {}), newlyChecked: found.newlyChecked };
+      }
+      const found = await reads.findBanciwsUpload({ ...ref, sinceMs, ownedIndexes: owned });
+      const [only, ...more] = found.candidates;
+      if (only?.indexIncarcare && more.length === 0) {
+        return { match: { uploadIndex: only.indexIncarcare, detail: `ANAF's receipt ${only.idPortal} (${only.dataMesaj}, "${only.denumire}") is the only one since the attempt, and index ${only.indexIncarcare} is no other report's` }, compared: found.receipts };
+      }
+      if (only) {
+        state.receiptCandidates = found.candidates;
+        return { ambiguous: ambiguousReceipts(found.candidates), compared: found.receipts };
+      }
+      return { compared: found.receipts };
     },
     listingDelayMs: input.settings.listingDelayMs,
     roundEveryMs: 60_000,
     adopted: 'ADOPTED_RECEIPT_INDEX',
     reupload: 'REUPLOAD_PROVEN_ABSENT',
-    absentDetail: (seconds, compared) => `no receipt for our document ${seconds} s after the attempt (${compared} receipts compared)`,
+    absentDetail: (seconds, compared) => `no receipt of ours ${seconds} s after the attempt (${compared} receipts listed since it)`,
     unreadable: "could not search ANAF's receipts for the lost upload",
+    delayFromLoss: () => patched(PATCH_DELAY_FROM_LOSS),
   };
+}
+
+/** Said to the operator: which receipts could be ours, and how to adopt one. */
+function ambiguousReceipts(candidates: ReceiptCandidate[]): string {
+  const listed = candidates.map((c) => `${c.indexIncarcare ? `index ${c.indexIncarcare}` : 'no index'} (receipt ${c.idPortal}, ${c.dataMesaj}, "${c.denumire}")`).join('; ');
+  return `ANAF lists ${candidates.length} receipts since the lost upload that none of our other reports owns: ${listed}; adopt ours (resolve ADOPT_INDEX), re-upload or abandon`;
 }

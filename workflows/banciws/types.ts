@@ -65,6 +65,16 @@ export interface BanciwsMessageView extends LifecycleStatus {
   document: BlobRef;
   fileName?: string;
   answer?: BlobRef;
+  /** Receipts that could be this report's when its upload answer was lost and ANAF's listing could not tell (the operator adopts one). */
+  receiptCandidates?: ReceiptCandidate[];
+}
+
+/** A receipt ANAF lists (listaMesaje) that may acknowledge a lost upload. */
+export interface ReceiptCandidate {
+  idPortal: string;
+  indexIncarcare?: string;
+  dataMesaj: string;
+  denumire: string;
 }
 
 export interface BanciwsInboxInput {
