@@ -1,6 +1,8 @@
 import { buildDownloadAnswer } from '../../schemas/banciws/xml';
-import { api, banciwsStackConfig, testSignedPdf } from '../../test/support/banciws';
-import { TENANT_A } from '../../test/support/config';
+import { api } from '../../devkit/api-client';
+import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
+import { TENANT_A } from '../../devkit/config';
+import { uploadTurnsId, uploadTurnsQuery } from '../../workflows/banciws/upload-turns';
 import type { Recorder, Service } from './recording';
 
 const INSTITUTION = 'banca-rec';
@@ -38,6 +40,24 @@ export const banciws: Service = {
         await submit(r, 'answered');
         r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', times: 1, resetAfterReceive: true });
         await submit(r, 'answer-lost-reconciled');
+      },
+    },
+    // With upload turns (patch banciws-upload-turns; banciws-listing-delay-from-loss on the lost answer): the reports
+    // take the institution's turn, a lost answer is matched on the receipt's index; and the turns workflow itself.
+    'upload-turns': {
+      async run(r) {
+        await submit(r, 'turns-answered');
+        r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', times: 1, resetAfterReceive: true });
+        await submit(r, 'turns-answer-lost-reconciled');
+        const turns = r.stack.client.workflow.getHandle(uploadTurnsId(TENANT_A.tenant, INSTITUTION));
+        // Saved once idle (the last release handled), so the history ends between turns.
+        for (let tries = 0; ; tries++) {
+          const view = await turns.query(uploadTurnsQuery);
+          if (!view.holder && view.queue.length === 0 && view.owned === 2) break;
+          if (tries > 100) throw new Error(`the upload turns never went idle: ${JSON.stringify(view)}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        await r.save('banciws-upload-turns', turns.workflowId);
       },
     },
     inbox: {
