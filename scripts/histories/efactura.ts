@@ -1,5 +1,8 @@
-import { TENANT_A } from '../../test/support/config';
-import { authorizeOrganization, eventually, finished, submissionWhen, ublInvoice } from '../../test/support/efactura';
+import { TENANT_A } from '../../devkit/config';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished, submissionWhen } from '../../devkit/views';
+import { eventually } from '../../devkit/wait';
 import { resolveSignal } from '../../workflows/efactura/definitions';
 import type { Recorder, Service } from './recording';
 
@@ -78,6 +81,14 @@ export const efactura: Service = {
         await r.save('efactura-operator-resolved', id);
       },
     },
+    // ANAF's technical error ("A aparut o eroare tehnica") answered to the upload once: sent again after its delay (a minute).
+    'technical-error-retried': {
+      async run(r) {
+        const body =
+          '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><header xmlns="mfp:anaf:dgti:spv:respUploadFisier:v1" dateResponse="202611241034" ExecutionStatus="1"><Errors errorMessage="A aparut o eroare tehnica. Cod: XXX"/></header>';
+        await submitted(r, 'technical-error-retried', 'REC-9', { fault: { route: UPLOAD, method: 'POST', times: 1, status: 200, contentType: 'application/xml', body } });
+      },
+    },
     // The reads, and the buyer's inbox receiving an invoice.
     'reads-and-inbox': {
       async run(r) {
@@ -105,5 +116,6 @@ export const efactura: Service = {
   beforePatch: {
     'efactura-invalid-upload-answer-reconciles': ['invalid-upload-answer'],
     'efactura-resolve-only-when-stuck': ['resolve-signal-while-polling'],
+    'upload-technical-error-retried': ['technical-error-retried'],
   },
 };

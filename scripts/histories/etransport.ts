@@ -1,11 +1,13 @@
 import { withCheckDigit } from '../../schemas/cif';
-import { TENANT_A } from '../../test/support/config';
-import { authorizeOrganization } from '../../test/support/efactura';
-import { declarationWhen, today, transportXml } from '../../test/support/etransport';
-import { followUpSignal } from '../../workflows/etransport/definitions';
+import { TENANT_A } from '../../devkit/config';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { today, transportXml } from '../../devkit/fixtures/transport';
+import { declarationWhen } from '../../devkit/views';
+import { followUpSignal, resolveSignal } from '../../workflows/etransport/definitions';
 import type { Recorder, Service } from './recording';
 
 const CIF = withCheckDigit('2468024');
+const UPLOAD = `/test/ETRANSPORT/ws/v1/upload/ETRANSP/${CIF}/2`;
 /** What the API fixes a declaration's operationsPerRun at (api/etransport-routes.ts). */
 const OPERATIONS_PER_RUN = 25;
 
@@ -66,6 +68,28 @@ export const etransport: Service = {
         await r.save('etransport-continued-as-new', id, runId);
       },
     },
+    // The upload answered outside ANAF's shape (a UIT that is no UIT): reconciled, re-sent after the listing delay.
+    'unexpected-upload-answer': {
+      async run(r) {
+        r.stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, status: 200, contentType: 'application/json', body: JSON.stringify({ ExecutionStatus: 0, index_incarcare: '5001', UIT: 'not a uit!' }) });
+        const id = await declare(r, 'REC-ETR-5');
+        await declarationWhen(r.stack.client, id, (v) => v.stage === 'ACTIVE' || v.stage === 'DONE');
+        await r.save('etransport-unexpected-upload-answer', id);
+      },
+    },
+    // A deletion whose answer is lost: lista never shows a valid deletion, so an operator decides (here: abandons).
+    'lost-deletion-to-operator': {
+      async run(r) {
+        const id = await declare(r, 'REC-ETR-6');
+        await active(r, id);
+        r.stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
+        await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-lost-del' } });
+        const v = await declarationWhen(r.stack.client, id, (d) => d.stage === 'NEEDS_OPERATOR' || d.operations[1]?.stage === 'DONE', 60_000);
+        if (v.stage === 'NEEDS_OPERATOR') await r.stack.client.workflow.getHandle(id).signal(resolveSignal, { action: 'ABANDON', note: 'recorded' });
+        await declarationWhen(r.stack.client, id, (d) => d.operations[1]?.stage === 'DONE', 60_000);
+        await r.save('etransport-lost-deletion-to-operator', id);
+      },
+    },
     lookup: {
       async run(r) {
         await r.api('GET', `/v1/etransport/messages?cif=${CIF}&days=1`);
@@ -75,5 +99,9 @@ export const etransport: Service = {
         }
       },
     },
+  },
+  beforePatch: {
+    'upload-unclassified-failure-reconciles': ['unexpected-upload-answer'],
+    'etransport-lost-follow-up-to-operator': ['lost-deletion-to-operator'],
   },
 };

@@ -21,7 +21,15 @@ const DECISIONS: ReadonlyArray<{ type: string | undefined; why: string; expected
   { type: ANAF_FAILURE.UNAUTHORIZED, why: '401/403 from ANAF', expected: 'AUTH' },
   { type: ANAF_FAILURE.BAD_REQUEST, why: '400: ANAF refused the request itself', expected: 'REFUSED' },
   { type: ANAF_FAILURE.ANAF_ERROR, why: '{eroare}: ANAF refused the request itself', expected: 'REFUSED' },
-  { type: ANAF_FAILURE.SERVER_ERROR, why: 'an upload\'s 5xx arrives as AnswerLost; a bare one ends the lifecycle, never resends', expected: 'REFUSED' },
+  // Changed deliberately (issue 14): a bare 5xx is not ANAF refusing the request; it may have been filed.
+  { type: ANAF_FAILURE.SERVER_ERROR, why: 'an upload\'s 5xx arrives as AnswerLost; a bare one may have been filed too: reconcile', expected: 'MAYBE_SENT' },
+  { type: ANAF_FAILURE.TECHNICAL_ERROR, why: '"A aparut o eroare tehnica": ANAF answered, not accepted; send again after a bounded delay', expected: 'TECHNICAL' },
+  { type: ANAF_FAILURE.UNEXPECTED_ANSWER, why: 'ANAF answered outside its documented shape: it got the upload, so reconcile', expected: 'MAYBE_SENT' },
+  // Types only one service throws, and any type nobody classified: "may have been sent" (the product's rule), never REFUSED.
+  { type: 'EfacturaInvalidAnswer', why: 'an e-Factura answer we cannot read came from ANAF', expected: 'MAYBE_SENT' },
+  { type: 'EtransportInvalidAnswer', why: 'an e-Transport answer we cannot read came from ANAF', expected: 'MAYBE_SENT' },
+  { type: 'AnafAnswerTooLarge', why: 'an answer larger than we read came from ANAF', expected: 'MAYBE_SENT' },
+  { type: 'SomeFailureNobodyClassified', why: 'a failure type no rule names', expected: 'MAYBE_SENT' },
 ];
 
 describe('upload failure decisions', () => {

@@ -47,6 +47,16 @@ const MAX_DECISIONS = 100;
  * keep serving and continue as new once idle. Deprecate once no unpatched run is open.
  */
 const CONTINUE_WHEN_IDLE = 'etransport-continue-as-new-when-idle';
+/** A lost upload is re-sent only a listing delay after the loss was noticed (as e-Factura's 'efactura-listing-delay-from-loss'). */
+const DEADLINE_FROM_LOSS = 'etransport-listing-delay-from-loss';
+/**
+ * ANAF's lista shows valid notifications and vehicle changes, never a valid correction or
+ * deletion ("Pentru notificarile valide nu se returneaza starile intermediare"): their absence
+ * proves nothing, so a lost one goes to an operator instead of being sent again (a second
+ * deletion comes back nok; a second correction files twice).
+ */
+const FOLLOW_UP_NOT_RESENT_BLINDLY = 'etransport-lost-follow-up-to-operator';
+const UNLISTED_KINDS: ReadonlyArray<PreparedOperation['kind']> = ['CORRECTION', 'DELETION'];
 
 export async function etransportDeclaration(input: DeclarationInput): Promise<DeclarationView> {
   const declaration = new Declaration(input);
@@ -326,6 +336,11 @@ class Declaration {
       reupload: 'REUPLOAD_AFTER_LISTING_DELAY',
       absentDetail: (seconds, compared) => `not in ANAF's lista ${seconds} s after the attempt (${compared} entries compared)`,
       unreadable: "could not check ANAF's lista for the lost upload",
+      delayFromLoss: () => patched(DEADLINE_FROM_LOSS),
+      absenceProvesNothing: () =>
+        UNLISTED_KINDS.includes(prepared.kind) && patched(FOLLOW_UP_NOT_RESENT_BLINDLY)
+          ? `the answer to the ${prepared.kind.toLowerCase()} of UIT ${prepared.uit ?? state.uit} was lost and ANAF's lista never shows a valid ${prepared.kind.toLowerCase()} (only one with errors), so whether ANAF took it cannot be seen; not sent again. Check the UIT in ANAF's e-Transport application, then decide: ADOPT_INDEX if you know its index, REUPLOAD if ANAF did not take it, ABANDON otherwise`
+          : undefined,
     };
   }
 

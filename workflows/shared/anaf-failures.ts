@@ -19,6 +19,8 @@ export const ANAF_FAILURE = {
   UNAUTHORIZED: 'AnafUnauthorized',
   BAD_REQUEST: 'AnafBadRequest',
   ANAF_ERROR: 'AnafError',
+  TECHNICAL_ERROR: 'AnafTechnicalError',
+  UNEXPECTED_ANSWER: 'AnafUnexpectedAnswer',
   TIMEOUT: 'Timeout',
 } as const;
 
@@ -29,6 +31,15 @@ export const MAX_SAFE_UPLOAD_RETRIES = 50;
 export const MAX_LOST_ANSWERS = 3;
 export const AUTHORIZATION_WAIT_LIMIT_MS = 14 * 24 * 3600 * 1000;
 export const AUTH_FAILURE_TYPES = new Set<string>([ANAF_FAILURE.NOT_AUTHORIZED, ANAF_FAILURE.UNAUTHORIZED]);
+/** ANAF refused the request itself (400, {eroare}): nothing was filed. */
+export const UPLOAD_REFUSED = new Set<string>([ANAF_FAILURE.BAD_REQUEST, ANAF_FAILURE.ANAF_ERROR]);
+/** ANAF's technical errors ("A aparut o eroare tehnica") answered to one upload, re-sent before the upload ends FAILED. */
+export const MAX_TECHNICAL_RETRIES = 5;
+
+/** The wait before the n-th re-send after ANAF's technical error: what ANAF's failure asked for, doubled each time, at most 30 min. */
+export function technicalRetryDelayMs(askedMs: number, n: number): number {
+  return Math.min(30 * 60_000, askedMs * 2 ** Math.min(n - 1, 5));
+}
 
 export function failureType(err: unknown): string | undefined {
   if (!(err instanceof ActivityFailure)) return undefined;
@@ -87,14 +98,28 @@ export function attemptOf(err: unknown): number | undefined {
  * What an upload's failure means:
  * - AUTH: no usable token; wait for the organization to be authorized again;
  * - SAFE_TO_RETRY: ANAF surely did not take it (not reached, 429, WAF page, daily limit);
- * - MAYBE_SENT: it may have reached ANAF (timeout, reset, 5xx, anything unclassified): reconcile;
- * - REFUSED: ANAF refused the request itself (400, {eroare}): nothing was filed.
+ * - TECHNICAL: ANAF answered "a technical error occurred": not accepted; send again after a
+ *   bounded delay, each time in `decisions` (ANAF's upload spec documents it as ExecutionStatus=1);
+ * - REFUSED: ANAF refused the request itself (400, {eroare}): nothing was filed;
+ * - MAYBE_SENT: anything else — a timeout, a reset, a 5xx, an answer we cannot read, a type
+ *   nobody classified: it may have reached ANAF, so reconcile; never re-send blindly.
+ * Each service passes its own sets (BANCIWS: session lost is safe, no authorization, no refusals).
  */
-export type UploadFailureClass = 'AUTH' | 'SAFE_TO_RETRY' | 'MAYBE_SENT' | 'REFUSED';
+export type UploadFailureClass = 'AUTH' | 'SAFE_TO_RETRY' | 'TECHNICAL' | 'MAYBE_SENT' | 'REFUSED';
 
-export function classifyUploadFailure(type: string | undefined): UploadFailureClass {
-  if (type !== undefined && AUTH_FAILURE_TYPES.has(type)) return 'AUTH';
-  if (type !== undefined && UPLOAD_SAFE_TO_RETRY.has(type)) return 'SAFE_TO_RETRY';
-  if (type === ANAF_FAILURE.ANSWER_LOST || type === ANAF_FAILURE.TIMEOUT || type === undefined) return 'MAYBE_SENT';
-  return 'REFUSED';
+export interface UploadFailureSets {
+  safeToRetry: ReadonlySet<string>;
+  authTypes: ReadonlySet<string>;
+  refusedTypes: ReadonlySet<string>;
+}
+
+export const REST_UPLOAD_FAILURES: UploadFailureSets = { safeToRetry: UPLOAD_SAFE_TO_RETRY, authTypes: AUTH_FAILURE_TYPES, refusedTypes: UPLOAD_REFUSED };
+
+export function classifyUploadFailure(type: string | undefined, sets: UploadFailureSets = REST_UPLOAD_FAILURES): UploadFailureClass {
+  if (type === undefined) return 'MAYBE_SENT';
+  if (sets.authTypes.has(type)) return 'AUTH';
+  if (sets.safeToRetry.has(type)) return 'SAFE_TO_RETRY';
+  if (type === ANAF_FAILURE.TECHNICAL_ERROR) return 'TECHNICAL';
+  if (sets.refusedTypes.has(type)) return 'REFUSED';
+  return 'MAYBE_SENT';
 }

@@ -37,6 +37,12 @@ export interface Listing {
   delayFromLoss?(): boolean;
   /** An operator's decision that arrived while the listing was read wins over what it found (e-Factura, patched). */
   operatorWinsOverListing?(): boolean;
+  /**
+   * Why "not listed" proves nothing for this upload, when it does not (e-Transport's corrections
+   * and deletions: ANAF's lista never shows a valid one): then, the delay passed, an operator
+   * decides instead of a re-send.
+   */
+  absenceProvesNothing?(): string | undefined;
 }
 
 /** A round every quarter of the listing delay, within [floorMs, 5 min]. */
@@ -70,6 +76,8 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
     }
     if (found.more) continue;
     if (Date.now() >= deadline) {
+      const unprovable = listing.absenceProvesNothing?.();
+      if (unprovable !== undefined) return waitForOperator(life, subject, unprovable);
       subject.decide(listing.reupload, listing.absentDetail(Math.round((Date.now() - attemptStartedAt) / 1000), found.compared ?? checked.length));
       return { action: 'REUPLOAD' };
     }

@@ -21,7 +21,8 @@ export interface LifecycleSettings {
 export interface UploadAttempt {
   n: number;
   startedAt: string;
-  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'FAILED';
+  /** TECHNICAL_ERROR: ANAF answered with its technical error (not accepted; sent again after a delay). */
+  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'TECHNICAL_ERROR' | 'FAILED';
   uploadIndex?: string;
   error?: string;
 }
@@ -33,7 +34,8 @@ export type ListingDecisionName =
   | 'WAITING_FOR_OPERATOR'
   | 'OPERATOR_ADOPTED_INDEX'
   | 'OPERATOR_REUPLOAD'
-  | 'OPERATOR_ABANDONED';
+  | 'OPERATOR_ABANDONED'
+  | 'TECHNICAL_ERROR_RETRY';
 
 /** The caller's webhook, as far as it got. */
 export interface WebhookStatus {

@@ -1,14 +1,16 @@
-import { isCancellation, sleep } from '@temporalio/workflow';
+import { isCancellation, patched, sleep } from '@temporalio/workflow';
 import {
   ANAF_FAILURE,
-  AUTH_FAILURE_TYPES,
+  classifyUploadFailure,
   failureMessage,
   failureType,
   MAX_LOST_ANSWERS,
   MAX_SAFE_UPLOAD_RETRIES,
+  MAX_TECHNICAL_RETRIES,
+  REST_UPLOAD_FAILURES,
   retryDelayOf,
   safeRetryFallbackMs,
-  UPLOAD_SAFE_TO_RETRY,
+  technicalRetryDelayMs,
 } from '../anaf-failures';
 import type { Lifecycle, Subject } from './ledger';
 import { reconcile, type Listing } from './reconcile';
@@ -19,9 +21,17 @@ import { adoptedByOperator, waitForAuthorization, waitForOperator } from './wait
  * per decision (no Temporal retries: a timed-out attempt may have reached ANAF). A failure is
  * classified: surely not sent → send again after the delay ANAF named (bounded); may have been
  * sent → reconcile through ANAF's listing, never re-send blindly; no authorization → wait for
- * one; refused → the upload ends. Every attempt goes to the record, every choice to the
- * decisions. Workflow-safe: no I/O.
+ * one; ANAF's technical error → send again after a bounded delay; refused → the upload ends.
+ * Every attempt goes to the record, every choice to the decisions. Workflow-safe: no I/O.
  */
+
+/**
+ * Patches of the core (every service that uploads through it): ANAF's technical error is
+ * re-sent after a delay instead of ending the upload; a failure no rule classifies is
+ * reconciled (it may have reached ANAF) instead of ending the upload FAILED.
+ */
+const PATCH_TECHNICAL_ERROR_RETRIED = 'upload-technical-error-retried';
+const PATCH_UNCLASSIFIED_RECONCILES = 'upload-unclassified-failure-reconciles';
 
 export type UploadAnswer = { accepted: true; uploadIndex: string; uit?: string } | { accepted: false; errors: string[] };
 export interface Sent {
@@ -45,20 +55,21 @@ export interface UploadPolicy {
   authTypes: ReadonlySet<string>;
   /** Failures where ANAF refused the request itself (nothing filed): the upload ends REJECTED_AT_UPLOAD. */
   refusedTypes: ReadonlySet<string>;
-  /** Beyond lost answers, timeouts and unclassified failures, what else may have reached ANAF (e-Factura, patched). */
+  /** Beyond lost answers, timeouts and untyped failures, what else may have reached ANAF (e-Factura, patched). */
   alsoMaybeSent?(type: string | undefined): boolean;
+  /** A failure type none of the sets names may have reached ANAF: reconcile it (REST; patched). BANCIWS ends such uploads FAILED. */
+  reconcileUnclassified?: boolean;
   /** The attempt's result when ANAF answered the upload with a refusal. */
   refusedAttempt: string;
 }
 
 /** The REST upload policy (e-Factura, e-Transport): the decision table in anaf-failures.ts; a 400 or {eroare} is a refusal. */
 export const ANAF_UPLOAD_POLICY: UploadPolicy = {
-  safeToRetry: UPLOAD_SAFE_TO_RETRY,
+  ...REST_UPLOAD_FAILURES,
   maxSafeRetries: MAX_SAFE_UPLOAD_RETRIES,
   safeRetryFallbackMs,
-  authTypes: AUTH_FAILURE_TYPES,
-  refusedTypes: new Set([ANAF_FAILURE.BAD_REQUEST, ANAF_FAILURE.ANAF_ERROR]),
   refusedAttempt: 'REJECTED_AT_UPLOAD',
+  reconcileUnclassified: true,
 };
 
 export interface UploadSpec {
@@ -72,6 +83,7 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
   const { policy, listing } = spec;
   const attempts = subject.record.attempts;
   let safeRetries = 0;
+  let technicalRetries = 0;
   let lostInARow = 0;
   let authWaitSince: number | undefined;
   for (;;) {
@@ -93,7 +105,8 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
       if (isCancellation(err)) throw err;
       const type = failureType(err);
       const message = failureMessage(err);
-      if (type !== undefined && policy.authTypes.has(type)) {
+      const failure = classifyUploadFailure(type, policy);
+      if (failure === 'AUTH') {
         authWaitSince ??= startedAt;
         if ((await waitForAuthorization(life, authWaitSince, message)) === 'GAVE_UP') {
           life.takeAction();
@@ -102,7 +115,7 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
         continue;
       }
       authWaitSince = undefined;
-      if (type !== undefined && policy.safeToRetry.has(type) && safeRetries < policy.maxSafeRetries) {
+      if (failure === 'SAFE_TO_RETRY' && safeRetries < policy.maxSafeRetries) {
         // ANAF surely did not take it (not reached, 429, WAF page, daily limit): wait as told, then send again.
         safeRetries += 1;
         if (policy.safeRetryDecision) {
@@ -112,7 +125,18 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
         await sleep(retryDelayOf(err, policy.safeRetryFallbackMs(safeRetries)));
         continue;
       }
-      const alsoMaybeSent = policy.alsoMaybeSent?.(type) ?? false;
+      if (failure === 'TECHNICAL' && technicalRetries < MAX_TECHNICAL_RETRIES && patched(PATCH_TECHNICAL_ERROR_RETRIED)) {
+        // ANAF answered, and its answer is "a technical error occurred": not accepted, nothing filed.
+        technicalRetries += 1;
+        const delayMs = technicalRetryDelayMs(retryDelayOf(err, 60_000), technicalRetries);
+        attempt('TECHNICAL_ERROR', { error: message });
+        subject.decide('TECHNICAL_ERROR_RETRY', `${message}; not accepted, sending again in ${Math.round(delayMs / 1000)} s (${technicalRetries} of ${MAX_TECHNICAL_RETRIES})`);
+        await sleep(delayMs);
+        continue;
+      }
+      const alsoMaybeSent =
+        (policy.alsoMaybeSent?.(type) ?? false) ||
+        (failure === 'MAYBE_SENT' && policy.reconcileUnclassified === true && patched(PATCH_UNCLASSIFIED_RECONCILES));
       if (type === ANAF_FAILURE.ANSWER_LOST || type === ANAF_FAILURE.TIMEOUT || type === undefined || alsoMaybeSent) {
         // It may have reached ANAF. Anything we cannot classify counts as that, too.
         attempt('ANSWER_LOST', { error: message });
@@ -133,9 +157,9 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
         if (reconciled !== listing.reupload) subject.decide('OPERATOR_REUPLOAD', next.note ?? 'operator chose to upload again');
         continue;
       }
-      // ANAF refused the request itself (400, {eroare}): nothing was filed. Or a failure no rule covers.
+      // ANAF refused the request itself (400, {eroare}): nothing was filed. Or retries ran out, or (unpatched) a failure no rule covers.
       attempt('FAILED', { error: message });
-      return { ended: type !== undefined && policy.refusedTypes.has(type) ? 'REJECTED_AT_UPLOAD' : 'FAILED', errors: [message] };
+      return { ended: failure === 'REFUSED' ? 'REJECTED_AT_UPLOAD' : 'FAILED', errors: [message] };
     }
   }
 }
