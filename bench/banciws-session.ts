@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { BanciwsClient } from '../activities/banciws/client';
 import { createSandbox } from '../sandbox';
-import { writeClientCredentials } from '../test/support/banciws';
+import { writeClientCredentials } from '../devkit/fixtures/banciws';
 
 const CALLERS = 20;
 const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 8) * 1000;

@@ -5,7 +5,7 @@
  * Temporal restart is the history and matching services' and PostgreSQL's (bench/cluster-stack.ts).
  */
 import { clusterStack } from './cluster-stack';
-import { chaosShortfalls, runChaos } from './chaos-suite';
+import { chaosShortfalls, runChaos } from '../devkit/chaos/suite';
 
 async function main(): Promise<void> {
   const lifecycles = Number(process.env.CHAOS_LIFECYCLES ?? 1000);

@@ -8,7 +8,7 @@
 import { clusterPaths, ensureClusterRunning, restartPostgres, restartTemporalService } from '../scripts/cluster';
 import { TEMPORAL_SERVICES } from '../scripts/cluster/server-config';
 import { clusterTlsEnv, ensureClusterTls } from '../scripts/cluster/tls';
-import type { TemporalStackFactory } from './harness';
+import type { TemporalStackFactory } from '../devkit/temporal-stack';
 
 export const clusterStack: TemporalStackFactory = async ({ onOutput }) => {
   const config = await ensureClusterRunning();

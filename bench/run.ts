@@ -10,10 +10,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { request } from 'undici';
-import { walkAuthorizePage } from '../test/support/sandbox';
 import type { SubmissionView } from '../workflows/efactura/types';
 import { type BareAnaf, bareDownload, bareStatus, bareUpload } from './bare-anaf-calls';
-import { benchInvoice, cpuMs, Harness, percentile, pool, rssMb } from './harness';
+import { ublInvoice } from '../devkit/fixtures/invoice';
+import { walkAuthorizePage } from '../devkit/oauth-walk';
+import { pool } from '../devkit/pool';
+import { cpuMs, rssMb } from '../devkit/proc';
+import { Harness } from '../devkit/process-harness';
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
 
 const FULL = process.env.BENCH_FULL === '1';
 const SELLER = '18547290';
@@ -53,7 +61,7 @@ async function bareToken(harness: Harness): Promise<string> {
 
 /** The same three ANAF calls a lifecycle makes (upload, stareMesaj until ready, descarcare), with nothing around them. */
 async function bareLifecycle(anaf: BareAnaf, number: string): Promise<void> {
-  const index = await bareUpload(anaf, benchInvoice(SELLER, BUYER, number));
+  const index = await bareUpload(anaf, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }));
   for (;;) {
     const id = await bareStatus(anaf, index);
     if (id) {
@@ -144,7 +152,7 @@ async function throughput(): Promise<void> {
     await harness.authorize(SELLER);
     const ours = await measure(harness, worker.pid, 'TP', n, concurrency, async (number) => {
       const t = performance.now();
-      const id = await harness.submitInvoice(SELLER, benchInvoice(SELLER, BUYER, number), number);
+      const id = await harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number);
       const view = (await harness.client.workflow.getHandle(id).result()) as SubmissionView;
       if (view.outcome !== 'ACCEPTED') throw new Error(`${id} ended ${view.outcome}`);
       return { id, ms: performance.now() - t };
@@ -176,7 +184,7 @@ async function throughput(): Promise<void> {
       await plainClient.workflow.execute('floorLifecycle', {
         workflowId: id,
         taskQueue: floorQueue,
-        args: [benchInvoice(SELLER, BUYER, number), `${floorQueue}-anaf`],
+        args: [ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), `${floorQueue}-anaf`],
       });
       return { id, ms: performance.now() - t };
     }, paced);
@@ -224,7 +232,7 @@ async function budget(): Promise<void> {
     await pool(
       Array.from({ length: queued }, (_, i) => `BU-${i}`),
       64,
-      (number) => harness.submitInvoice(SELLER, benchInvoice(SELLER, BUYER, number), number),
+      (number) => harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number),
     );
     const queuedIn = (performance.now() - tq) / 1000;
     const calls0 = anafCalls(harness);
@@ -272,7 +280,7 @@ async function waiting(): Promise<void> {
     await pool(
       Array.from({ length: count }, (_, i) => `WA-${i}`),
       64,
-      (number) => harness.submitInvoice(SELLER, benchInvoice(SELLER, BUYER, number), number),
+      (number) => harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number),
     );
     while (harness.sandbox.efactura.state.counters.uploads < count) await sleep(500);
     const uploadedAt = performance.now();

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startStack, type StackOptions } from '../test/support/stack';
+import { startStack, type StackOptions } from '../devkit/stack';
 import { banciws } from './histories/banciws';
 import { connectivity } from './histories/connectivity';
 import { efactura } from './histories/efactura';

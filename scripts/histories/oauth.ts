@@ -1,7 +1,8 @@
 import { request } from 'undici';
-import { TENANT_A } from '../../test/support/config';
-import { callApi, eventually } from '../../test/support/efactura';
-import { walkAuthorizePage } from '../../test/support/sandbox';
+import { TENANT_A } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { eventually } from '../../devkit/wait';
+import { walkAuthorizePage } from '../../devkit/oauth-walk';
 import type { Recorder, Service } from './recording';
 
 const CIF = '14399840';

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { resolveTemporalCli } from '../../lib/temporal-binaries';
-import { TENANT_A } from '../../test/support/config';
-import { callApi } from '../../test/support/efactura';
-import type { Stack, StackOptions } from '../../test/support/stack';
+import { TENANT_A } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import type { Stack, StackOptions } from '../../devkit/stack';
 
 /**
  * What a service's recordings for `npm run record-histories` are made of: scenarios driven on

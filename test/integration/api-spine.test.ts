@@ -19,9 +19,9 @@ import { dataConverterFor } from '../../lib/temporal-client';
 import { withCheckDigit } from '../../schemas/cif';
 import { organizationWorkflowId } from '../../workflows/organization';
 import { AnafService, AnafTenant } from '../../workflows/search-attributes';
-import { testConfig, TENANT_A, TENANT_B } from '../support/config';
-import { startDevServer } from '../support/temporal';
-import { eventually } from '../support/wait';
+import { testConfig, TENANT_A, TENANT_B } from '../../devkit/config';
+import { startDevServer } from '../../devkit/temporal-env';
+import { eventually } from '../../devkit/wait';
 
 // Every line any app in this file logs; the last test scans them for credentials.
 const logLines: string[] = [];

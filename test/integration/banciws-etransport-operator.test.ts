@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { banciwsMessageQuery } from '../../workflows/banciws/definitions';
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
-import { api, banciwsStackConfig, testSignedPdf } from '../support/banciws';
-import { TENANT_A, TENANT_B } from '../support/config';
-import { authorizeOrganization, callApi, eventually } from '../support/efactura';
-import { declarationWhen, transportXml } from '../support/etransport';
-import { type Stack, startStack } from '../support/stack';
-import { viewWhen } from '../support/temporal';
+import { api, callApi } from '../../devkit/api-client';
+import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
+import { TENANT_A, TENANT_B } from '../../devkit/config';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { eventually } from '../../devkit/wait';
+import { transportXml } from '../../devkit/fixtures/transport';
+import { declarationWhen, viewWhen } from '../../devkit/views';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /**
  * The operator's resolve for BANCIWS and e-Transport, and the BANCIWS listing, end to end.

@@ -7,11 +7,13 @@ import { banciwsInboxScheduleId, ensureBanciwsInboxSchedules } from '../../worke
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
 import { MARKER_SIGNATURE_ERRORS } from '../../sandbox/banciws';
 import { minimalPdf } from '../../sandbox/efactura/pdf';
-import { api, banciwsStackConfig, testSignedPdf, webhookReceiver } from '../support/banciws';
-import { TENANT_A, TENANT_B } from '../support/config';
-import { eventually } from '../support/efactura';
-import { historyOf, historyText } from '../support/history';
-import { type Stack, startStack } from '../support/stack';
+import { api } from '../../devkit/api-client';
+import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
+import { webhookReceiver } from '../../devkit/webhook-receiver';
+import { TENANT_A, TENANT_B } from '../../devkit/config';
+import { eventually } from '../../devkit/wait';
+import { historyOf, historyText } from '../../devkit/history';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /** The BANCIWS lifecycle through the API, on a real Temporal dev server and the HTTPS/mTLS sandbox. */
 

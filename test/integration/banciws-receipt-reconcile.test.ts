@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { banciwsMessageQuery } from '../../workflows/banciws/definitions';
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
-import { api, banciwsStackConfig, testSignedPdf } from '../support/banciws';
-import { TENANT_A } from '../support/config';
-import { type Stack, startStack } from '../support/stack';
-import { viewWhen } from '../support/temporal';
+import { api } from '../../devkit/api-client';
+import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
+import { TENANT_A } from '../../devkit/config';
+import { type Stack, startStack } from '../../devkit/stack';
+import { viewWhen } from '../../devkit/views';
 
 /**
  * A BANCIWS upload whose answer was lost, reconciled on what ANAF's listaMesaje really gives:

@@ -11,8 +11,8 @@ import { anafF5Rebootstraps } from '../../lib/metrics';
 import { buildListAnswer } from '../../schemas/banciws/xml';
 import { createSandbox, type RunningSandbox } from '../../sandbox';
 import { NO_MESSAGES } from '../../sandbox/banciws';
-import { captureLogs } from '../support/stack';
-import { testSignedPdf, type TestCredentials, writeClientCredentials } from '../support/banciws';
+import { captureLogs } from '../../devkit/stack';
+import { testSignedPdf, type TestCredentials, writeClientCredentials } from '../../devkit/fixtures/banciws';
 
 /**
  * The F5 session against the sandbox's real HTTPS/TLS front: the certificate is asked for

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chaosShortfalls, runChaos } from '../../bench/chaos-suite';
+import { chaosShortfalls, runChaos } from '../../devkit/chaos/suite';
 
 /**
  * The chaos suite's short form (the full one is `npm run chaos`): worker processes killed

@@ -5,9 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { withCheckDigit } from '../../schemas/cif';
-import { TENANT_A, TENANT_B } from '../support/config';
-import { authorizeOrganization, callApi, eventually, finished, submissionWhen, ublInvoice } from '../support/efactura';
-import { type Stack, startStack } from '../support/stack';
+import { TENANT_A, TENANT_B } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished, submissionWhen } from '../../devkit/views';
+import { eventually } from '../../devkit/wait';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /** The operator CLI as an operator runs it: a child process talking to the API over HTTP. */
 

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { msUntilNextRomanianDay, romanianDay } from '../../lib/romanian-time';
-import { TENANT_A } from '../support/config';
-import { authorizeOrganization, callApi, eventually, finished } from '../support/efactura';
-import { activitySchedules, eventTimeMs, historyOf, protoMs } from '../support/history';
-import { type Stack, startStack } from '../support/stack';
+import { TENANT_A } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished } from '../../devkit/views';
+import { eventually } from '../../devkit/wait';
+import { activitySchedules, eventTimeMs, historyOf, protoMs } from '../../devkit/history';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /**
  * ANAF's per-CUI daily quota on RASP uploads, with the sandbox's limit set to 1: once ANAF

@@ -7,11 +7,15 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { strFromU8, unzipSync } from 'fflate';
 import { SIGNATURE_HEADER } from '../../activities/webhooks';
 import { withCheckDigit } from '../../schemas/cif';
-import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../support/config';
+import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../../devkit/config';
 import { submissionWorkflowId } from '../../workflows/efactura/types';
 import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../../workflows/search-attributes';
-import { authorizeOrganization, callApi, eventually, finished, submissionWhen, ublInvoice } from '../support/efactura';
-import { type Stack, startStack } from '../support/stack';
+import { callApi } from '../../devkit/api-client';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished, submissionWhen } from '../../devkit/views';
+import { eventually } from '../../devkit/wait';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /**
  * e-Factura submissions end to end: the API, both workers and a real Temporal dev server,

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { withCheckDigit } from '../../schemas/cif';
-import { TENANT_A } from '../support/config';
-import { authorizeOrganization, callApi, finished, submissionWhen, ublInvoice } from '../support/efactura';
-import { type Stack, startStack } from '../support/stack';
+import { TENANT_A } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished, submissionWhen } from '../../devkit/views';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /**
  * The operator's resolve, end to end: submissions driven to NEEDS_OPERATOR by uploads that

@@ -4,9 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inboxScheduleId } from '../../api/efactura-inbox-routes';
 import { inboxItemWorkflowId, type InboxSyncResult } from '../../workflows/efactura/inbox';
-import { TENANT_A, TENANT_B } from '../support/config';
-import { authorizeOrganization, callApi, eventually, finished, ublInvoice } from '../support/efactura';
-import { type Stack, startStack } from '../support/stack';
+import { TENANT_A, TENANT_B } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished } from '../../devkit/views';
+import { eventually } from '../../devkit/wait';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /**
  * ANAF reads through the API (listing, validation, PDF) and the inbox: received invoices

@@ -3,11 +3,14 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { GATEWAY_REJECTED_RETRY_MS } from '../../activities/anaf/failures';
 import { romanianDay } from '../../lib/romanian-time';
-import { TENANT_A } from '../support/config';
-import { authorizeOrganization, callApi, finished, ublInvoice } from '../support/efactura';
-import { activitySchedules, eventTimeMs, historyOf } from '../support/history';
-import { type Stack, startStack } from '../support/stack';
-import { startTimeSkippingServer } from '../support/temporal';
+import { TENANT_A } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished } from '../../devkit/views';
+import { activitySchedules, eventTimeMs, historyOf } from '../../devkit/history';
+import { type Stack, startStack } from '../../devkit/stack';
+import { startTimeSkippingServer } from '../../devkit/temporal-env';
 
 /**
  * The waits that take hours or days at ANAF (daily limits, the F5 page's back-off, a message

@@ -7,10 +7,12 @@ import { blobStoreFor } from '../../lib/blob-store';
 import type { etransportDeclaration } from '../../workflows/etransport/declaration';
 import { followUpSignal } from '../../workflows/etransport/definitions';
 import type { DeclarationInput, DeclarationView, OperationRecord, PreparedOperation } from '../../workflows/etransport/types';
-import { TENANT_A } from '../support/config';
-import { authorizeOrganization, callApi } from '../support/efactura';
-import { declarationWhen, today, transportXml } from '../support/etransport';
-import { type Stack, startStack } from '../support/stack';
+import { TENANT_A } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { today, transportXml } from '../../devkit/fixtures/transport';
+import { declarationWhen } from '../../devkit/views';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /**
  * A declaration continues as new after `operationsPerRun` operations, but only once every

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { NOK_MESSAGE } from '../../sandbox/etransport';
 import { withCheckDigit } from '../../schemas/cif';
-import { TENANT_A, TENANT_B } from '../support/config';
-import { authorizeOrganization, callApi, eventually } from '../support/efactura';
-import { declarationWhen, today, transportXml } from '../support/etransport';
-import { type Stack, startStack } from '../support/stack';
+import { TENANT_A, TENANT_B } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { eventually } from '../../devkit/wait';
+import { today, transportXml } from '../../devkit/fixtures/transport';
+import { declarationWhen } from '../../devkit/views';
+import { type Stack, startStack } from '../../devkit/stack';
 import type { DeclarationView } from '../../workflows/etransport/types';
 
 /**

@@ -5,11 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { AnafNeedsAttention, AnafStage } from '../../workflows/search-attributes';
 import type { DeclarationView } from '../../workflows/etransport/types';
-import { TENANT_A } from '../support/config';
-import { authorizeOrganization, callApi } from '../support/efactura';
-import { declarationWhen, transportXml } from '../support/etransport';
-import { type Stack, startStack } from '../support/stack';
-import { startTimeSkippingServer } from '../support/temporal';
+import { TENANT_A } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { transportXml } from '../../devkit/fixtures/transport';
+import { declarationWhen } from '../../devkit/views';
+import { type Stack, startStack } from '../../devkit/stack';
+import { startTimeSkippingServer } from '../../devkit/temporal-env';
 
 /**
  * A UIT's life measured in days, on the time-skipping server: the warning before an

@@ -10,11 +10,11 @@ import { TokenSealer } from '../../lib/token-seal';
 import { withCheckDigit } from '../../schemas/cif';
 import { currentTokenQuery, refreshUpdate, statusQuery } from '../../workflows/oauth/definitions';
 import { type AuthorizationKey, authorizationWorkflowId, type OAuthScope } from '../../workflows/oauth/types';
-import { TENANT_A, TENANT_B } from '../support/config';
-import { eventually } from '../support/efactura';
-import { tenantHistoryTexts } from '../support/history';
-import { hello, obtainTokens, walkAuthorizePage } from '../support/sandbox';
-import { type Stack, startStack } from '../support/stack';
+import { TENANT_A, TENANT_B } from '../../devkit/config';
+import { eventually } from '../../devkit/wait';
+import { tenantHistoryTexts } from '../../devkit/history';
+import { hello, obtainTokens, walkAuthorizePage } from '../../devkit/oauth-walk';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /** Registered in `before` for the organization checks; every test that authorizes uses an organization of its own. */
 const CIF = '14399840';

@@ -6,10 +6,10 @@ import { TokenSealer } from '../../lib/token-seal';
 import type { oauthAuthorization } from '../../workflows';
 import { statusQuery } from '../../workflows/oauth/definitions';
 import { authorizationWorkflowId, type OAuthScope } from '../../workflows/oauth/types';
-import { TENANT_A } from '../support/config';
-import { obtainTokens } from '../support/sandbox';
-import { type Stack, startStack } from '../support/stack';
-import { startTimeSkippingServer } from '../support/temporal';
+import { TENANT_A } from '../../devkit/config';
+import { obtainTokens } from '../../devkit/oauth-walk';
+import { type Stack, startStack } from '../../devkit/stack';
+import { startTimeSkippingServer } from '../../devkit/temporal-env';
 
 const DAY = 86_400_000;
 

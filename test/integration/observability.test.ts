@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { TENANT_A } from '../support/config';
-import { authorizeOrganization, callApi, finished, ublInvoice } from '../support/efactura';
-import { type Stack, startStack } from '../support/stack';
+import { TENANT_A } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished } from '../../devkit/views';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /**
  * What an operator sees of a lifecycle outside the Web UI: log lines of its activities

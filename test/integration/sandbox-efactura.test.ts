@@ -9,7 +9,7 @@ import { withCheckDigit } from '../../schemas/cif';
 import { SandboxClock } from '../../sandbox/clock';
 import { createSandbox, type RunningSandbox } from '../../sandbox';
 import { createEfacturaRouter, NS_ERRORS, type CallerRights, type EfacturaOptions, type EfacturaService } from '../../sandbox/efactura';
-import { obtainTokens } from '../support/sandbox';
+import { obtainTokens } from '../../devkit/oauth-walk';
 
 /**
  * The e-Factura service of the ANAF sandbox over real HTTP: a tiny Express host with a

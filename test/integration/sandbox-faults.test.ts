@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { request } from 'undici';
 import { FaultRuleError, HELLO_PATH, TOKEN_PATH, type TokenResponse } from '../../sandbox';
-import { eventually } from '../support/efactura';
-import { hello, obtainTokens, tokenRequest, useSandbox } from '../support/sandbox';
+import { eventually } from '../../devkit/wait';
+import { hello, obtainTokens, tokenRequest } from '../../devkit/oauth-walk';
+import { useSandbox } from '../../devkit/use-sandbox';
 
 const ctx = useSandbox({ seed: 42 });
 

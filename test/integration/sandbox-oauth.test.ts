@@ -4,18 +4,8 @@ import { beforeEach, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { request } from 'undici';
 import { ANAF_ISSUER, createSandbox, REVOKE_PATH, TOKEN_PATH, type TokenResponse } from '../../sandbox';
-import {
-  authorizeUrl,
-  type ClientAuth,
-  hello,
-  obtainTokens,
-  parseForms,
-  SANDBOX_CLIENT,
-  SANDBOX_REDIRECT_URI,
-  tokenRequest,
-  useSandbox,
-  walkAuthorizePage,
-} from '../support/sandbox';
+import { authorizeUrl, type ClientAuth, hello, obtainTokens, parseForms, SANDBOX_CLIENT, SANDBOX_REDIRECT_URI, tokenRequest, walkAuthorizePage } from '../../devkit/oauth-walk';
+import { useSandbox } from '../../devkit/use-sandbox';
 
 const OTHER_CLIENT = { clientId: 'other-erp', clientSecret: 'other-erp-secret', redirectUris: ['https://erp.example/callback'] };
 const DAY_MS = 24 * 3600 * 1000;

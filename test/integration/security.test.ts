@@ -6,11 +6,15 @@ import { AnswerArchiveError, readAnswerZip } from '../../activities/efactura/ans
 import { TokenProvider } from '../../activities/oauth/token-provider';
 import { AesGcmPayloadCodec } from '../../lib/codec';
 import { TokenSealer } from '../../lib/token-seal';
-import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../support/config';
-import { authorizeOrganization, callApi, eventually, finished, ublInvoice } from '../support/efactura';
-import { tenantHistoryTexts } from '../support/history';
+import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../../devkit/config';
+import { callApi } from '../../devkit/api-client';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { finished } from '../../devkit/views';
+import { eventually } from '../../devkit/wait';
+import { tenantHistoryTexts } from '../../devkit/history';
 import { authorizationWorkflowId } from '../../workflows/oauth/types';
-import { type Stack, startStack } from '../support/stack';
+import { type Stack, startStack } from '../../devkit/stack';
 
 /**
  * The security checks of the product gathered over the real stack (issue 7). Checks that

@@ -4,9 +4,10 @@ import { Worker } from '@temporalio/worker';
 import { request } from 'undici';
 import { dataConverterFor } from '../../lib/temporal-client';
 import { ensureSchedules, OAUTH_SWEEP_SCHEDULE_ID } from '../../workers/schedules';
-import { TENANT_A } from '../support/config';
-import { encodingOf, historyOf, historyText, payloadsOf } from '../support/history';
-import { type Stack, startStack, workflowBundle } from '../support/stack';
+import { TENANT_A } from '../../devkit/config';
+import { encodingOf, historyOf, historyText, payloadsOf } from '../../devkit/history';
+import { type Stack, startStack } from '../../devkit/stack';
+import { prebuiltWorkflowBundle } from '../../devkit/workflow-bundle';
 
 describe('a workflow end to end through the worker bootstrap', () => {
   let stack: Stack;
@@ -60,7 +61,7 @@ describe('a workflow end to end through the worker bootstrap', () => {
 
     // Guard for workflow changes: the recorded history must replay against today's code.
     await Worker.runReplayHistory(
-      { workflowBundle: workflowBundle(), ...(workflowBundle() ? {} : { workflowsPath: require.resolve('../../workflows') }), dataConverter: dataConverterFor(stack.config) },
+      { workflowBundle: prebuiltWorkflowBundle(), ...(prebuiltWorkflowBundle() ? {} : { workflowsPath: require.resolve('../../workflows') }), dataConverter: dataConverterFor(stack.config) },
       history,
       id,
     );

@@ -9,7 +9,7 @@ import { EfacturaClient } from '../../activities/efactura/anaf-efactura-client';
 import { ANAF_PUBLISHED_DAILY_QUOTAS, DailyQuotaGuard, type QuotaRefusal } from '../../lib/anaf-daily-quotas';
 import { loadConfig } from '../../lib/config';
 import { romanianDay } from '../../lib/romanian-time';
-import { TEST_API_KEYS, TEST_PAYLOAD_KEYS, TEST_TOKEN_KEYS } from '../support/config';
+import { TEST_API_KEYS, TEST_PAYLOAD_KEYS, TEST_TOKEN_KEYS } from '../../devkit/config';
 
 /** The worker's per-CUI daily quota guard: counted ahead, refused before calling, reset by the Romanian day. */
 

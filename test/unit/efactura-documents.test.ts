@@ -6,7 +6,7 @@ import { AnswerArchiveError, readAnswerZip } from '../../activities/efactura/ans
 import { parseAnafMinute, romanianDay } from '../../lib/romanian-time';
 import { hostileArchive } from '../../sandbox/efactura/archive';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
-import { ublInvoice } from '../support/efactura';
+import { ublInvoice } from '../../devkit/fixtures/invoice';
 
 const xml = (s: string) => Buffer.from(s, 'utf8');
 const zip = (files: Record<string, string | Buffer>) =>

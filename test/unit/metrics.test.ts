@@ -8,7 +8,7 @@ import { ConfigError } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { endpointTemplate, metricsRequestAllowed, metricsText } from '../../lib/metrics';
 import { startMetricsServer } from '../../workers/metrics-server';
-import { testConfig } from '../support/config';
+import { testConfig } from '../../devkit/config';
 
 describe('metrics', () => {
   test('endpoint templates drop ids, CIFs and query strings', () => {

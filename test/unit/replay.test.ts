@@ -10,8 +10,8 @@ import { dataConverterFor } from '../../lib/temporal-client';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../workers/interceptors';
 import * as workflows from '../../workflows';
 import type { LifecycleMetricsSinks } from '../../workflows/interceptors';
-import { testConfig } from '../support/config';
-import type { PatchProbeSinks } from '../support/replay-patch-probe';
+import { testConfig } from '../../devkit/config';
+import type { PatchProbeSinks } from '../../devkit/replay-patch-probe';
 
 /**
  * Every recorded history (test/histories, from `npm run record-histories` or downloaded
@@ -42,7 +42,7 @@ before(async () => {
   // One bundle with the production interceptors and the patch probe; one replay worker for every history.
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
-    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, require.resolve('../support/replay-patch-probe')],
+    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, require.resolve('../../devkit/replay-patch-probe')],
     logger: new DefaultLogger('WARN'),
   });
   const patchesOf = (file: string) => replays.get(file)?.patches ?? new Map<string, boolean>();

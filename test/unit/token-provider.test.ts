@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
 import { TokenProvider } from '../../activities/oauth/token-provider';
 import { TokenSealer } from '../../lib/token-seal';
-import { testConfig } from '../support/config';
+import { testConfig } from '../../devkit/config';
 
 test('Temporal unreachable while reading the token: a retryable "not sent" failure, never a final one', { timeout: 120_000 }, async () => {
   // A port that refuses connections: what a worker sees while the Temporal server restarts.

@@ -13,12 +13,14 @@
  * test/integration/chaos.test.ts runs a short form in CI.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import type { FaultRule, FaultRuleView } from '../sandbox';
-import { SeededRandom } from '../sandbox/random';
-import type { SubmissionView } from '../workflows/efactura/types';
-import { adoptedIndexMismatch, DOCUMENTED_FINAL_ANAF_ANSWERS, lastActivityFailureType } from './chaos-checks';
-import { pidHoldingConnection } from './connection-owner';
-import { benchInvoice, Harness, pool, type TemporalStackFactory, type WorkerProcess } from './harness';
+import type { FaultRule, FaultRuleView } from '../../sandbox';
+import { SeededRandom } from '../../sandbox/random';
+import type { SubmissionView } from '../../workflows/efactura/types';
+import { adoptedIndexMismatch, DOCUMENTED_FINAL_ANAF_ANSWERS, lastActivityFailureType } from './checks';
+import { pidHoldingConnection } from '../proc';
+import { ublInvoice } from '../fixtures/invoice';
+import { pool } from '../pool';
+import { Harness, type TemporalStackFactory, type WorkerProcess } from '../process-harness';
 
 export interface ChaosOptions {
   lifecycles: number;
@@ -66,7 +68,7 @@ export interface ChaosReport {
 
 const SELLER = '18547290'; // passes the CIF check digit
 const BUYER = '14399840';
-const ISSUE_DATE = '2026-11-20'; // benchInvoice's
+const ISSUE_DATE = '2026-11-20'; // ublInvoice's default
 const UPLOAD_PATH = '/test/FCTEL/rest/upload';
 /** Outcomes that are ANAF's own verdict on the invoice. */
 const ANAF_VERDICTS = new Set(['ACCEPTED', 'REJECTED', 'REJECTED_AT_UPLOAD']);
@@ -197,7 +199,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let submitted = 0;
     let restart: Promise<void> | undefined;
     const ids = await pool(numbers, 16, async (number) => {
-      const id = await harness.submitInvoice(SELLER, benchInvoice(SELLER, BUYER, number), number);
+      const id = await harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number);
       submitted += 1;
       if (!restart && submitted >= options.lifecycles * options.restartTemporalAt) {
         restart = harness.restartTemporal('SIGTERM').then((ms) => {

@@ -1,9 +1,43 @@
 /**
- * Which process holds one end of a local TCP connection (Linux /proc): the chaos suite
- * uses it to SIGKILL the very worker whose upload the sandbox is still answering, rather
- * than a random one that may be idle.
+ * Readings from Linux /proc: the CPU and memory a process uses (the benchmark's figures), and
+ * which process holds one end of a local TCP connection (the chaos suite uses it to SIGKILL
+ * the very worker whose upload the sandbox is still answering, rather than one that may be idle).
  */
 import fs from 'node:fs';
+
+/** utime+stime of a process and all its descendants, in ms (Linux /proc). */
+export function cpuMs(rootPid: number): number {
+  const hz = 100; // USER_HZ is 100 on every Linux this runs on
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const raw = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  let ticks = 0;
+  const queue = [rootPid];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    ticks += stats.get(pid)?.ticks ?? 0;
+    for (const [child, s] of stats) if (s.ppid === pid) queue.push(child);
+  }
+  return (ticks * 1000) / hz;
+}
+
+/** Resident set size of one process in MB. */
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
 
 /** Socket inodes of TCP connections from `clientPort` to `serverPort` (IPv4 and IPv6 tables). */
 function socketInodes(clientPort: number, serverPort: number): Set<string> {

@@ -4,8 +4,8 @@
  * on a final answer ANAF documents rather than on something the product should have survived.
  */
 import type { Client } from '@temporalio/client';
-import type { EfacturaState } from '../sandbox/efactura/state';
-import type { SubmissionView } from '../workflows/efactura/types';
+import type { EfacturaState } from '../../sandbox/efactura/state';
+import type { SubmissionView } from '../../workflows/efactura/types';
 
 /**
  * Failure types (activities/anaf/failures.ts) that are ANAF's documented final word, so a

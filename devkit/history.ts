@@ -1,0 +1,82 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { eventually } from './wait';
+
+type History = temporal.api.history.v1.IHistory;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type ProtoTime = { seconds?: number | { toString(): string } | null; nanos?: number | null } | null | undefined;
+type Payload = temporal.api.common.v1.IPayload;
+
+/**
+ * Every payload in a history (inputs, results, signals, updates, memos, failures) except
+ * search attributes and headers: those stay plaintext by design (Temporal indexes the first;
+ * the second carries only the request id, workflows/request-id-header.ts, and bypasses codecs).
+ */
+export function payloadsOf(history: History): Payload[] {
+  const found: Payload[] = [];
+  const visit = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    if (value instanceof Uint8Array) return;
+    const v = value as Record<string, unknown>;
+    if ('metadata' in v && 'data' in v && v.metadata && typeof v.metadata === 'object') {
+      found.push(v as Payload);
+      return;
+    }
+    for (const [key, child] of Object.entries(v)) if (key !== 'searchAttributes' && key !== 'header') visit(child);
+  };
+  visit(history.events ?? []);
+  return found;
+}
+
+/** A protobuf Timestamp or Duration in ms. */
+export function protoMs(t: ProtoTime): number {
+  return Number(t?.seconds?.toString() ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+}
+
+/** When the server recorded an event (on the time-skipping server: its skipped clock), in ms. */
+export function eventTimeMs(event: HistoryEvent): number {
+  return protoMs(event.eventTime);
+}
+
+/** The events that scheduled activity `name`, in history order. */
+export function activitySchedules(history: History, name: string): HistoryEvent[] {
+  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name);
+}
+
+export async function historyOf(client: Client, workflowId: string): Promise<History> {
+  return client.workflow.getHandle(workflowId).fetchHistory();
+}
+
+/** The raw bytes of a history as Temporal stores them, as text, for substring scans. */
+export function historyText(history: History): string {
+  return Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1');
+}
+
+export function encodingOf(p: Payload): string {
+  return Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString();
+}
+
+/**
+ * Every history of a tenant as texts to scan for secrets: the raw bytes Temporal stores,
+ * and each payload as an operator sees it decoded through the codec server in the Web UI.
+ * Visibility lags behind: the listing is read until it names every workflow in `mustInclude`
+ * (the ones the test made its secrets in), so a scan cannot pass by missing them.
+ */
+export async function tenantHistoryTexts(client: Client, tenant: string, codec: PayloadCodec, mustInclude: string[]): Promise<string[]> {
+  const listIds = async () => {
+    const ids: string[] = [];
+    for await (const wf of client.workflow.list({ query: `AnafTenant = '${tenant}'` })) ids.push(wf.workflowId);
+    return ids;
+  };
+  const ids = await eventually(listIds, (listed) => mustInclude.every((id) => listed.includes(id)), `visibility lists ${mustInclude.join(', ')}`);
+  const texts: string[] = [];
+  for (const workflowId of ids) {
+    const history = await historyOf(client, workflowId);
+    texts.push(historyText(history));
+    for (const payload of await codec.decode(payloadsOf(history) as never)) {
+      texts.push(JSON.stringify(defaultPayloadConverter.fromPayload(payload)));
+    }
+  }
+  return texts;
+}

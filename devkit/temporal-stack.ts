@@ -1,0 +1,41 @@
+import { type DevServer, startDevServer } from '../lib/dev-server';
+import { freePort } from './ports';
+
+/**
+ * The Temporal the harness runs on: by default a dev server of its own (SQLite under its
+ * data directory); `npm run chaos -- --cluster` passes bench/cluster-stack.ts's instead.
+ */
+export interface TemporalStack {
+  /** Where the product's processes reach Temporal, and the variables they need for it (TLS). */
+  address: string;
+  env: Record<string, string>;
+  /** Processes whose CPU counts as the server's. */
+  serverPids(): number[];
+  /** The chaos step: Temporal goes down and comes back on the same data; resolves with how long that took (ms). */
+  restart(signal: NodeJS.Signals): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export type TemporalStackFactory = (o: { dataDir: string; namespace: string; onOutput: (line: string) => void }) => Promise<TemporalStack>;
+
+/** A dev server of the harness's own, restarted on its SQLite file and port. */
+export const devServerStack: TemporalStackFactory = async ({ dataDir, namespace, onOutput }) => {
+  const port = await freePort();
+  const uiPort = await freePort();
+  const start = () => startDevServer({ dataDir, namespace, port, uiPort, onOutput });
+  let server: DevServer = await start();
+  return {
+    address: server.address,
+    env: {},
+    serverPids: () => [server.process.pid!],
+    async restart(signal) {
+      const started = performance.now();
+      const exited = new Promise((r) => server.process.once('exit', r));
+      server.process.kill(signal);
+      await exited;
+      server = await start();
+      return performance.now() - started;
+    },
+    stop: () => server.stop(),
+  };
+};
