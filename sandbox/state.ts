@@ -74,7 +74,7 @@ function freshCounters(): SandboxCounters {
 export interface OpenRequest {
   method: string;
   path: string;
-  /** The client's port: which process holds the connection (bench/harness.ts pidHoldingConnection). */
+  /** The client's port: which process holds the connection (devkit/proc.ts pidHoldingConnection). */
   remotePort: number | undefined;
   /** Set when the exchange ends: whether the whole answer was written before the connection closed. */
   answered?: boolean;

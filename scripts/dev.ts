@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { exitedWedged, spawnProductProcess } from '../devkit/product-process';
 import { loadConfig } from '../lib/config';
 import { type DevServer, startDevServer, waitForTemporal } from '../lib/dev-server';
 import { MissingBinaryError } from '../lib/temporal-binaries';
 import { temporalConnectionOptions } from '../lib/temporal-client';
 import { addSandboxEnv, productEnv, summary, waitForHttp } from './launch';
-import { WORKER_STALLED_EXIT_CODE } from '../workers/stall-watchdog';
 
 /**
  * `npm run dev`: the whole product on embedded defaults — a Temporal dev server (unless
@@ -13,7 +12,6 @@ import { WORKER_STALLED_EXIT_CODE } from '../workers/stall-watchdog';
  * process with prefixed output, stopped together on Ctrl-C.
  */
 
-const ROOT = path.resolve(__dirname, '..');
 const started = Date.now();
 const children: ChildProcess[] = [];
 let devServer: DevServer | undefined;
@@ -28,18 +26,14 @@ function prefixed(name: string, chunk: Buffer): void {
 }
 
 function startChild(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnProductProcess(script, env);
   child.stdout?.on('data', (c: Buffer) => prefixed(name, c));
   child.stderr?.on('data', (c: Buffer) => prefixed(name, c));
   child.once('exit', (code, signal) => {
     if (stopping) return;
     children.splice(children.indexOf(child), 1);
-    if (code === WORKER_STALLED_EXIT_CODE) {
-      // Its watchdog found the workflow side wedged: a fresh process picks the work up.
+    if (exitedWedged(code)) {
+      // A fresh process picks the work up.
       log(`${name} exited to be restarted (wedged); starting it again`);
       startChild(name, script, env);
       return;

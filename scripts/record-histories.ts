@@ -5,7 +5,7 @@
  *   npm run record-histories -- --before-patch <patch id>
  *
  * Each service (scripts/histories/<service>.ts) drives its workflows through their paths on a
- * real stack (test/support/stack.ts) and writes test/histories/<name>.json if it is not there
+ * real stack (devkit/stack.ts) and writes test/histories/<name>.json if it is not there
  * yet. Existing histories are what running workflows have, so they are kept; `--overwrite`
  * records them again (only after an intentional, patched workflow change).
  * `--before-patch` records, with the code from the commit before the one that introduced the
@@ -69,6 +69,8 @@ function recordBeforePatch(patchId: string): void {
   try {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(worktree, 'node_modules'));
     fs.cpSync(path.join(ROOT, 'scripts/histories'), path.join(worktree, 'scripts/histories'), { recursive: true });
+    // A commit from before devkit/ existed (it was test/support then): the recorder needs today's.
+    if (!fs.existsSync(path.join(worktree, 'devkit'))) fs.cpSync(path.join(ROOT, 'devkit'), path.join(worktree, 'devkit'), { recursive: true });
     fs.copyFileSync(__filename, path.join(worktree, 'scripts/record-histories.ts'));
     const args = ['--import', 'tsx', 'scripts/record-histories.ts', '--only', service, '--pre-patch', ...scenarios.flatMap((s) => ['--scenario', s])];
     execFileSync(process.execPath, args, { cwd: worktree, stdio: 'inherit', env: { ...process.env, RECORD_HISTORIES_OUT: HISTORIES_DIR } });

@@ -8,7 +8,7 @@ import type { Stack, StackOptions } from '../../devkit/stack';
 
 /**
  * What a service's recordings for `npm run record-histories` are made of: scenarios driven on
- * a real stack (test/support/stack.ts), each saving the histories of the workflows it ran.
+ * a real stack (devkit/stack.ts), each saving the histories of the workflows it ran.
  */
 export interface Recorder {
   stack: Stack;
