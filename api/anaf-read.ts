@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ActivityFailure, ApplicationFailure, WorkflowFailedError, type WorkflowStartOptions } from '@temporalio/client';
+import type { WorkflowStartOptions } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
 import type { ApiContext } from './context';
-import { ApiError } from './errors';
+import { anafReadError } from './errors';
 
 /**
  * Runs a short read workflow (ANAF listing, validation, PDF) and waits for its answer.
@@ -31,24 +31,5 @@ export async function runAnafRead<W extends Workflow>(
     } as unknown as WorkflowStartOptions<W>)) as Awaited<ReturnType<W>>;
   } catch (err) {
     throw anafReadError(err, cif);
-  }
-}
-
-function anafReadError(err: unknown, cif: string): unknown {
-  if (!(err instanceof WorkflowFailedError)) return err;
-  const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
-  const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-  const message = cause?.message ?? err.message;
-  switch (type) {
-    case 'NotAuthorized':
-    case 'AnafUnauthorized':
-      return new ApiError(409, 'AUTHORIZATION_REQUIRED', `No usable e-Factura authorization for CIF ${cif}: authorize the organization first`, undefined, { cause: err });
-    case 'AnafDailyLimit':
-      return new ApiError(429, 'ANAF_DAILY_LIMIT', message, undefined, { cause: err });
-    case 'AnafBadRequest':
-    case 'AnafError':
-      return new ApiError(422, 'ANAF_REFUSED', message, undefined, { cause: err });
-    default:
-      return new ApiError(502, 'ANAF_UNAVAILABLE', `ANAF could not be asked: ${message}`, undefined, { cause: err });
   }
 }

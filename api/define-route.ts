@@ -33,6 +33,11 @@ export interface RouteSpec<S extends RequestSchemas> {
   errors?: number[];
 }
 
+/** A JSON success response for `spec.responses`: `{ 200: jsonResponse('The submission', SubmissionSchema) }`. */
+export function jsonResponse(description: string, schema: z.ZodType): ResponseConfig {
+  return { description, content: { 'application/json': { schema } } };
+}
+
 export type RouteHandler<S extends RequestSchemas> = (
   input: ValidatedRequest<S>,
   req: Request,
@@ -130,4 +135,11 @@ export function defineRoute<S extends RequestSchemas>(
       ...errorResponses(...[...errorStatuses].sort((a, b) => a - b)),
     },
   });
+}
+
+/** `defineRoute` with one module's router, context and tags bound, so each route states only what is its own. */
+export type RouteDefiner = <S extends RequestSchemas>(spec: Omit<RouteSpec<S>, 'tags'>, handler: RouteHandler<S>) => void;
+
+export function routeDefiner(router: Router, ctx: ApiContext, tags: string[]): RouteDefiner {
+  return (spec, handler) => defineRoute(router, ctx, { ...spec, tags }, handler);
 }

@@ -1,4 +1,4 @@
-import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, isGrpcServiceError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '../lib/logger';
@@ -193,4 +193,50 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     sendError(res, apiError);
   };
+}
+
+/**
+ * ANAF's failure behind a failed short workflow (an e-Factura read, an e-Transport lookup):
+ * the activity's ApplicationFailure type (NotAuthorized, AnafDailyLimit, …) and message.
+ */
+function anafFailureOf(err: WorkflowFailedError): { type: string | undefined; message: string } {
+  const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+  return { type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined, message: cause?.message ?? err.message };
+}
+
+/** A failed e-Factura read (listing, validation, PDF): ANAF's refusals as 4xx with a code, ANAF unreachable as 502. */
+export function anafReadError(err: unknown, cif: string): unknown {
+  if (!(err instanceof WorkflowFailedError)) return err;
+  const { type, message } = anafFailureOf(err);
+  switch (type) {
+    case 'NotAuthorized':
+    case 'AnafUnauthorized':
+      return new ApiError(409, 'AUTHORIZATION_REQUIRED', `No usable e-Factura authorization for CIF ${cif}: authorize the organization first`, undefined, { cause: err });
+    case 'AnafDailyLimit':
+      return new ApiError(429, 'ANAF_DAILY_LIMIT', message, undefined, { cause: err });
+    case 'AnafBadRequest':
+    case 'AnafError':
+      return new ApiError(422, 'ANAF_REFUSED', message, undefined, { cause: err });
+    default:
+      return new ApiError(502, 'ANAF_UNAVAILABLE', `ANAF could not be asked: ${message}`, undefined, { cause: err });
+  }
+}
+
+/** A failed e-Transport lookup (lista, info); its codes predate the e-Factura reads' and clients read them. */
+export function etransportLookupError(err: unknown, cif: string): unknown {
+  if (!(err instanceof WorkflowFailedError)) return err;
+  const { type, message } = anafFailureOf(err);
+  switch (type) {
+    case 'NotAuthorized':
+    case 'AnafUnauthorized':
+      return new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `No usable ETRANSPORT authorization for CIF ${cif}: ${message}`);
+    case 'AnafError':
+    case 'AnafBadRequest':
+      return new ApiError(502, 'ANAF_REFUSED', message);
+    case 'AnafDailyLimit':
+    case 'AnafRateLimited':
+      return new ApiError(503, 'ANAF_RATE_LIMITED', message);
+    default:
+      return new ApiError(502, 'ANAF_UNAVAILABLE', message);
+  }
 }

@@ -1,28 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { Request, Response, Router } from 'express';
-import { prepareOperation } from '../schemas/etransport-operation';
 import { sha256Hex } from '../lib/blob-store';
 import { FOLLOW_UP_KINDS, followUpXml, inspectDeclarationXml, MAX_DECLARATION_BYTES } from '../schemas/etransport-declaration';
+import { prepareOperation } from '../schemas/etransport-operation';
 import { declarationQuery, requestOperationUpdate, resolveSignal } from '../workflows/etransport/definitions';
 import type { etransportDeclaration } from '../workflows/etransport/declaration';
 import type { etransportLookup } from '../workflows/etransport/lookup';
 import type { DeclarationInput, DeclarationView, LookupInput, PreparedOperation } from '../workflows/etransport/types';
-import { AnafCif, AnafStage } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
-import { defineRoute } from './define-route';
-import { ApiError } from './errors';
-import { refuseResolveUnlessStuck } from './resolve-guard';
+import { jsonResponse, routeDefiner } from './define-route';
+import { ApiError, etransportLookupError } from './errors';
+import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema, WebhookSchema } from './lifecycle-view';
 import { CifSchema, getOrganization } from './organization-routes';
-import { listVisibleWorkflows, visibilityQuery } from './visibility-listing';
-import { publicStatus, type TenantWorkflowKind } from './workflow-access';
+import { mountResolveBySignal } from './resolve-guard';
+import { mountResourceView, startResource } from './resource-routes';
+import { listVisibleWorkflows, VisibilityPageSchema, visibilityQuery } from './visibility-listing';
+import { type LoadedResource, loadResource, updateOr409, type WorkflowResource } from './workflow-resource';
 import { IdempotencyHeaders, statusUrlFor, WorkflowAccepted, WorkflowIdParam } from './workflow-schemas';
 import { checkCallbackUrl, readXmlBody, XML_TYPES } from './xml-body';
 import { z } from './zod';
 
-export const ETRANSPORT_DECLARATION: TenantWorkflowKind = { kind: 'etransport', service: 'etransport', workflowType: 'etransportDeclaration' };
+export const ETRANSPORT_DECLARATION: WorkflowResource<DeclarationView> = {
+  kind: 'etransport',
+  service: 'etransport',
+  workflowType: 'etransportDeclaration',
+  viewQuery: declarationQuery,
+};
 
 const COLLECTION = '/v1/etransport/declarations';
 const DAILY_STATUS_BUDGET = 90;
@@ -74,7 +78,7 @@ const OperationSchema = z.object({
   uploadIndex: z.string().optional(),
   anafState: z.string().optional(),
   errors: z.array(z.string()),
-  attempts: z.array(z.object({ n: z.number(), startedAt: z.string(), result: z.string(), uploadIndex: z.string().optional(), error: z.string().optional() })),
+  attempts: z.array(UploadAttemptSchema),
   statusChecks: z.number(),
   requestedAt: z.string(),
   finishedAt: z.string().optional(),
@@ -82,9 +86,7 @@ const OperationSchema = z.object({
 
 export const DeclarationSchema = z
   .object({
-    id: z.string(),
-    status: z.enum(['RUNNING', 'COMPLETED', 'FAILED']),
-    temporalStatus: z.string(),
+    ...resourceHeadFields,
     cif: z.string(),
     stage: z.string().openapi({ description: STAGES.join(', ') }),
     outcome: z.string().optional().openapi({ description: OUTCOMES.join(', ') }),
@@ -97,13 +99,9 @@ export const DeclarationSchema = z
     declaration: z.object({ declarantCif: z.string(), refDeclarant: z.string().optional(), operationType: z.string().optional(), transportDate: z.string().optional(), vehicle: z.string().optional() }).passthrough(),
     operations: z.array(OperationSchema),
     errors: z.array(z.string()),
-    decisions: z.array(z.object({ at: z.string(), operationId: z.string(), decision: z.string(), detail: z.string() })),
-    needsAttention: z.boolean(),
-    attentionReason: z.string().optional(),
-    webhook: z.object({ url: z.string(), state: z.string(), lastEvent: z.string().optional(), attempts: z.number().optional(), error: z.string().optional() }).optional(),
-    receivedAt: z.string(),
-    updatedAt: z.string(),
-    finishedAt: z.string().optional(),
+    decisions: z.array(DecisionSchema.extend({ operationId: z.string() })),
+    ...lifecycleTailFields,
+    webhook: WebhookSchema.extend({ lastEvent: z.string().optional() }).optional(),
   })
   .openapi('EtransportDeclaration');
 
@@ -130,46 +128,22 @@ async function readDeclarationBody(req: Request, res: Response): Promise<{ xml: 
   throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the declaration as application/xml (cif in the query) or as JSON { xml, cif, callbackUrl }');
 }
 
-interface Loaded {
-  view: DeclarationView;
-  status: ReturnType<typeof publicStatus>;
-  temporalStatus: string;
-}
-
-async function loadDeclaration(ctx: ApiContext, tenant: string, id: string): Promise<Loaded> {
-  const handle = ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, id);
-  const description = await handle.describe();
-  if (description.type !== ETRANSPORT_DECLARATION.workflowType) throw new WorkflowNotFoundError('not found', id, undefined);
-  const temporalStatus = description.status.name;
-  const view = temporalStatus === 'COMPLETED' ? ((await handle.result()) as DeclarationView) : await handle.query(declarationQuery);
-  return { view, status: publicStatus(temporalStatus), temporalStatus };
-}
-
-function present(id: string, { view, status, temporalStatus }: Loaded) {
-  const opt = <K extends keyof DeclarationView>(key: K) => (view[key] !== undefined ? { [key]: view[key] } : {});
+function present(id: string, loaded: LoadedResource<DeclarationView>): z.infer<typeof DeclarationSchema> {
+  const { view } = loaded;
   return {
-    id,
-    status,
-    temporalStatus,
+    ...resourceHead(id, loaded),
     cif: view.cif,
     stage: view.stage,
-    ...opt('outcome'),
-    ...opt('uit'),
-    ...opt('uitExpiresAt'),
+    ...definedFields(view, 'outcome', 'uit', 'uitExpiresAt'),
     confirmed: view.confirmed,
     confirmationExpected: view.confirmationExpected,
     expiryWarned: view.expiryWarned,
-    ...opt('uploadIndex'),
-    declaration: view.identity,
+    ...definedFields(view, 'uploadIndex'),
+    declaration: { ...view.identity },
     operations: view.operations.map(({ document: _document, requestKey: _key, ...op }) => op),
     errors: view.errors,
     decisions: view.decisions,
-    needsAttention: view.needsAttention,
-    ...opt('attentionReason'),
-    ...opt('webhook'),
-    receivedAt: view.receivedAt,
-    updatedAt: view.updatedAt,
-    ...opt('finishedAt'),
+    ...lifecycleTail(view),
   };
 }
 
@@ -183,25 +157,13 @@ async function lookup(ctx: ApiContext, input: LookupInput): Promise<Awaited<Retu
       workflowExecutionTimeout: '3 minutes',
     });
   } catch (err) {
-    if (!(err instanceof WorkflowFailedError)) throw err;
-    const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
-    const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-    const message = cause?.message ?? err.message;
-    if (type === 'NotAuthorized' || type === 'AnafUnauthorized') throw new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `No usable ETRANSPORT authorization for CIF ${input.cif}: ${message}`);
-    if (type === 'AnafError' || type === 'AnafBadRequest') throw new ApiError(502, 'ANAF_REFUSED', message);
-    if (type === 'AnafDailyLimit' || type === 'AnafRateLimited') throw new ApiError(503, 'ANAF_RATE_LIMITED', message);
-    throw new ApiError(502, 'ANAF_UNAVAILABLE', message);
+    throw etransportLookupError(err, input.cif);
   }
 }
 
-function isClosed(err: unknown): boolean {
-  return err instanceof WorkflowNotFoundError || /already completed|workflow execution already/i.test((err as Error)?.message ?? '');
-}
-
 export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
-  defineRoute(
-    router,
-    ctx,
+  const route = routeDefiner(router, ctx, TAGS);
+  route(
     {
       method: 'post',
       path: COLLECTION,
@@ -210,9 +172,8 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
         'Body: the e-Transport XML (`application/xml`, `cif` in the query) or JSON `{ xml, cif, callbackUrl }`. Checked before anything is sent: well-formed, no DOCTYPE, ' +
         'root `eTransport` in namespace `mfp:anaf:dgti:eTransport:declaratie:v2`, one `notificare` with a known `codTipOperatiune`, a valid `codDeclarant`. ' +
         'The declaration then lives as long as its UIT: follow-ups go to `/operations`.',
-      tags: TAGS,
       request: { headers: IdempotencyHeaders, query: DeclarationQuery, bodyLimit: '8mb' },
-      responses: { 202: { description: 'Accepted (or already accepted under this key)', content: { 'application/json': { schema: WorkflowAccepted } } } },
+      responses: { 202: jsonResponse('Accepted (or already accepted under this key)', WorkflowAccepted) },
       errors: [404, 409, 415, 503],
     },
     async ({ headers }, req, res) => {
@@ -237,44 +198,30 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
         ...(body.callbackUrl ? { callbackUrl: body.callbackUrl } : {}),
         receivedAt: new Date().toISOString(),
         settings: {
-          firstPollDelayMs: ctx.config.etransport.firstPollDelayMs,
-          maxPollIntervalMs: ctx.config.etransport.maxPollIntervalMs,
-          listingDelayMs: ctx.config.etransport.listingDelayMs,
+          ...lifecycleSettings(ctx.config.etransport),
           dailyStatusBudget: DAILY_STATUS_BUDGET,
           expiryWarningMs: ctx.config.etransport.expiryWarningMs,
           operationsPerRun: OPERATIONS_PER_RUN,
         },
       };
-      const requestId = res.locals.requestId;
-      const started = await ctx.workflows.start<typeof etransportDeclaration>(tenant, ETRANSPORT_DECLARATION, {
+      await startResource<typeof etransportDeclaration>(ctx, res, ETRANSPORT_DECLARATION, COLLECTION, {
         idempotencyKey: headers['Idempotency-Key'],
         args: [input],
-        searchAttributes: [
-          { key: AnafCif, value: body.cif },
-          { key: AnafStage, value: 'QUEUED' },
-        ],
-        memo: { requestSha256, requestId, summary: `e-Transport for CIF ${body.cif}: queued` },
+        cif: body.cif,
+        requestSha256,
+        summary: `e-Transport for CIF ${body.cif}`,
+        conflictMessage: 'This Idempotency-Key was used for a different declaration',
       });
-      const memo = ((await ctx.client.workflow.getHandle(started.workflowId).describe()).memo ?? {}) as { requestSha256?: string; requestId?: string };
-      if (memo.requestSha256 !== requestSha256) {
-        throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different declaration', { id: started.workflowId });
-      }
-      const statusUrl = statusUrlFor(ctx, COLLECTION, started.workflowId);
-      if (memo.requestId !== requestId) res.set('idempotent-replayed', 'true');
-      res.status(202).location(statusUrl).json({ id: started.workflowId, status: started.status, statusUrl });
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       path: COLLECTION,
       summary: "List the tenant's declarations (by CIF, state, outcome, dates)",
-      tags: TAGS,
       request: { query: ListQuery },
-      responses: { 200: { description: 'Newest first', content: { 'application/json': { schema: z.object({ items: z.array(z.any()), nextPageToken: z.string().optional() }) } } } },
+      responses: { 200: jsonResponse('Newest first', VisibilityPageSchema) },
       errors: [503],
     },
     async ({ query }, _req, res) => {
@@ -285,26 +232,15 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
   );
 
   const item = `${COLLECTION}/{id}`;
-  defineRoute(
-    router,
-    ctx,
-    {
-      method: 'get',
-      path: item,
-      summary: 'One declaration: state, UIT and its expiry, every operation with its outcome, errors, decisions',
-      tags: TAGS,
-      request: { params: WorkflowIdParam },
-      responses: { 200: { description: 'The declaration', content: { 'application/json': { schema: DeclarationSchema } } } },
-      errors: [404, 503],
-    },
-    async ({ params }, _req, res) => {
-      res.json(present(params.id, await loadDeclaration(ctx, tenantOf(res), params.id)));
-    },
-  );
+  mountResourceView(route, ctx, ETRANSPORT_DECLARATION, {
+    path: item,
+    summary: 'One declaration: state, UIT and its expiry, every operation with its outcome, errors, decisions',
+    description: 'The declaration',
+    schema: DeclarationSchema,
+    present,
+  });
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'post',
       path: `${item}/operations`,
@@ -313,19 +249,13 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
         'Body: the follow-up XML (`notificare` with `corectie uit`, `stergere`, `confirmare`, `modifVehicul`) or JSON ' +
         '`{"type":"DELETION"}` | `{"type":"CONFIRMATION","confirmationType":"10"}` | `{"type":"VEHICLE_CHANGE","vehicle","date"}`. ' +
         'Refused with 409 unless the declaration’s UIT is valid. The same Idempotency-Key names the same operation.',
-      tags: TAGS,
       request: { params: WorkflowIdParam, headers: IdempotencyHeaders, bodyLimit: '8mb' },
-      responses: {
-        202: {
-          description: 'Queued on the declaration',
-          content: { 'application/json': { schema: z.object({ id: z.string(), operationId: z.string(), statusUrl: z.string() }) } },
-        },
-      },
+      responses: { 202: jsonResponse('Queued on the declaration', z.object({ id: z.string(), operationId: z.string(), statusUrl: z.string() })) },
       errors: [404, 409, 415, 503],
     },
     async ({ params, headers }, req, res) => {
       const tenant = tenantOf(res);
-      const loaded = await loadDeclaration(ctx, tenant, params.id);
+      const loaded = await loadResource(ctx, ETRANSPORT_DECLARATION, tenant, params.id);
       const { view } = loaded;
       if (loaded.status !== 'RUNNING' || !view.uit || view.outcome !== 'ACCEPTED') {
         throw new ApiError(409, 'DECLARATION_NOT_ACTIVE', `The declaration has no valid UIT (${view.outcome ?? view.stage})`);
@@ -343,59 +273,37 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       if ('invalid' in prepared) throw new ApiError(400, prepared.invalid, prepared.message);
       if (!FOLLOW_UP_KINDS.includes(prepared.kind)) throw new ApiError(400, 'NOT_A_FOLLOW_UP', 'A new notification is a new declaration: POST it to ' + COLLECTION);
       if (prepared.uit !== view.uit) throw new ApiError(400, 'UIT_MISMATCH', `The document refers to UIT ${prepared.uit}; this declaration's UIT is ${view.uit}`);
-      let answer: { operationId: string; duplicate: boolean };
-      try {
-        answer = await ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, params.id).executeUpdate(requestOperationUpdate, {
-          args: [prepared satisfies PreparedOperation],
-          updateId: `op-${headers['Idempotency-Key']}`,
-        });
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError || isClosed(err)) {
-          const why = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : 'The declaration no longer accepts operations';
-          throw new ApiError(409, 'DECLARATION_NOT_ACTIVE', why);
-        }
-        throw err;
-      }
+      const handle = ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, params.id);
+      const answer = await updateOr409('DECLARATION_NOT_ACTIVE', 'The declaration no longer accepts operations', () =>
+        handle.executeUpdate(requestOperationUpdate, { args: [prepared satisfies PreparedOperation], updateId: `op-${headers['Idempotency-Key']}` }),
+      );
       if (answer.duplicate) res.set('idempotent-replayed', 'true');
       res.status(202).json({ id: params.id, operationId: answer.operationId, statusUrl: statusUrlFor(ctx, COLLECTION, params.id) });
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
-    {
-      method: 'post',
-      path: `${item}/resolve`,
-      summary: 'Operator decision for an operation whose upload answer was lost: adopt an index, upload again, or abandon',
-      description:
-        'Accepted only while the declaration waits for a decision: stage NEEDS_OPERATOR or RECONCILING (any action), WAITING_FOR_AUTHORIZATION (ABANDON only). ' +
-        'Otherwise 409 DECLARATION_NOT_STUCK, RESOLVE_ACTION_NOT_ALLOWED or DECLARATION_FINISHED.',
-      tags: TAGS,
-      request: { params: WorkflowIdParam, body: ResolveBody },
-      responses: { 202: { description: 'Sent to the workflow', content: { 'application/json': { schema: DeclarationSchema } } } },
-      errors: [404, 409, 503],
-    },
-    async ({ params, body }, _req, res) => {
-      const tenant = tenantOf(res);
-      const loaded = await loadDeclaration(ctx, tenant, params.id);
-      if (loaded.status !== 'RUNNING' || loaded.view.stage === 'DONE') throw new ApiError(409, 'DECLARATION_FINISHED', 'The declaration has already ended');
-      refuseResolveUnlessStuck(loaded.view.stage, body.action, { notStuck: 'DECLARATION_NOT_STUCK', abandonWhileWaitingForAuthorization: true });
-      await ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, params.id).signal(resolveSignal, body);
-      res.status(202).json(present(params.id, loaded));
-    },
-  );
+  mountResolveBySignal(route, ctx, ETRANSPORT_DECLARATION, {
+    path: `${item}/resolve`,
+    summary: 'Operator decision for an operation whose upload answer was lost: adopt an index, upload again, or abandon',
+    description:
+      'Accepted only while the declaration waits for a decision: stage NEEDS_OPERATOR or RECONCILING (any action), WAITING_FOR_AUTHORIZATION (ABANDON only). ' +
+      'Otherwise 409 DECLARATION_NOT_STUCK, RESOLVE_ACTION_NOT_ALLOWED or DECLARATION_FINISHED.',
+    body: ResolveBody,
+    signal: resolveSignal,
+    schema: DeclarationSchema,
+    present,
+    finished: { code: 'DECLARATION_FINISHED', message: 'The declaration has already ended' },
+    notStuck: 'DECLARATION_NOT_STUCK',
+    abandonWhileWaitingForAuthorization: true,
+  });
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       path: '/v1/etransport/messages',
       summary: "ANAF's lista: the organization's declarations of the last 1–60 days (valid ones in their final state, and every erroneous upload)",
-      tags: TAGS,
       request: { query: z.object({ cif: CifSchema, days: z.coerce.number().int().min(1).max(60).default(60) }) },
-      responses: { 200: { description: 'As ANAF lists them, typed', content: { 'application/json': { schema: z.object({ cif: z.string(), days: z.number(), items: z.array(z.any()) }) } } } },
+      responses: { 200: jsonResponse('As ANAF lists them, typed', z.object({ cif: z.string(), days: z.number(), items: z.array(z.any()) })) },
       errors: [404, 409, 502, 503],
     },
     async ({ query }, _req, res) => {
@@ -406,14 +314,11 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       path: '/v1/etransport/carriers',
       summary: "ANAF's info: the active transports a carrier (transport organizer) was named for",
-      tags: TAGS,
       request: {
         query: z.object({
           cui: CifSchema.openapi({ description: 'The carrier’s fiscal code: an organization of this tenant authorized for ETRANSPORT' }),
@@ -422,7 +327,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
           refDecl: z.string().max(200).optional(),
         }),
       },
-      responses: { 200: { description: 'Active transports', content: { 'application/json': { schema: z.object({ cui: z.string(), items: z.array(z.any()) }) } } } },
+      responses: { 200: jsonResponse('Active transports', z.object({ cui: z.string(), items: z.array(z.any()) })) },
       errors: [404, 409, 502, 503],
     },
     async ({ query }, _req, res) => {

@@ -3,6 +3,7 @@ import { parseWorkflowId } from '../lib/workflow-ids';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 import { publicStatus, visibilityString } from './workflow-access';
+import { z } from './zod';
 
 /**
  * Listing a tenant's workflows of one kind straight from Temporal visibility, filtered by
@@ -22,6 +23,9 @@ export interface ListedWorkflow {
   startedAt?: string;
   closedAt?: string;
 }
+
+/** A page of a visibility listing, as documented. */
+export const VisibilityPageSchema = z.object({ items: z.array(z.any()), nextPageToken: z.string().optional() });
 
 /** Filters every listing offers, on the search attributes every workflow sets. */
 export interface VisibilityFilters {

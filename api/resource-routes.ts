@@ -1,0 +1,126 @@
+import type { Response } from 'express';
+import type { Workflow } from '@temporalio/common';
+import type { BlobRef } from '../lib/blob-store';
+import { AnafCif, AnafStage } from '../workflows/search-attributes';
+import { tenantOf } from './auth';
+import type { ApiContext } from './context';
+import { jsonResponse, type RouteDefiner } from './define-route';
+import { ApiError } from './errors';
+import { sendStoredDocument } from './stored-document';
+import type { StartForTenantResult } from './workflow-access';
+import { type LoadedResource, loadResource, type WorkflowResource } from './workflow-resource';
+import { statusUrlFor, WorkflowIdParam } from './workflow-schemas';
+import type { z } from './zod';
+
+/**
+ * The routes every workflow-backed resource has, written once: an idempotent start that
+ * answers 202 + statusUrl, `GET <collection>/{id}` and its stored documents.
+ */
+
+/** 202 with the workflow id and where to follow it (also as Location). */
+export function sendAccepted(ctx: ApiContext, res: Response, collection: string, started: StartForTenantResult): void {
+  const statusUrl = statusUrlFor(ctx, collection, started.workflowId);
+  res.status(202).location(statusUrl).json({ id: started.workflowId, status: started.status, statusUrl });
+}
+
+export interface ResourceStart<W extends Workflow> {
+  idempotencyKey: string;
+  args: Parameters<W>;
+  /** The organization (or institution) the case is for: AnafCif from the start, so listings filter on it at once. */
+  cif: string;
+  /** Over the request's content: the same key with another request is a 409. */
+  requestSha256: string;
+  /** The memo's summary in the Web UI, e.g. "e-Transport for CIF 14399840". */
+  summary: string;
+  /** The 409's message when the key was used for another request. */
+  conflictMessage: string;
+}
+
+/**
+ * Starts (or joins) the tenant's workflow under the Idempotency-Key and answers 202. The memo
+ * keeps the request's hash and request id: another body under the same key is a 409
+ * IDEMPOTENCY_KEY_REUSED, and a repeat of the first request is marked `Idempotent-Replayed`.
+ */
+export async function startResource<W extends Workflow>(
+  ctx: ApiContext,
+  res: Response,
+  resource: WorkflowResource<unknown>,
+  collection: string,
+  start: ResourceStart<W>,
+): Promise<void> {
+  const requestId = res.locals.requestId;
+  const started = await ctx.workflows.start<W>(tenantOf(res), resource, {
+    idempotencyKey: start.idempotencyKey,
+    args: start.args,
+    searchAttributes: [
+      { key: AnafCif, value: start.cif },
+      { key: AnafStage, value: 'QUEUED' },
+    ],
+    memo: { requestSha256: start.requestSha256, requestId, summary: `${start.summary}: queued` },
+  });
+  const memo = ((await ctx.client.workflow.getHandle(started.workflowId).describe()).memo ?? {}) as { requestSha256?: string; requestId?: string };
+  if (memo.requestSha256 !== start.requestSha256) {
+    throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', start.conflictMessage, { id: started.workflowId });
+  }
+  if (memo.requestId !== requestId) res.set('idempotent-replayed', 'true');
+  sendAccepted(ctx, res, collection, started);
+}
+
+/** `GET {item}`: the resource as the API presents it. */
+export function mountResourceView<V>(
+  route: RouteDefiner,
+  ctx: ApiContext,
+  resource: WorkflowResource<V>,
+  spec: { path: string; summary: string; description: string; schema: z.ZodType; present: (id: string, loaded: LoadedResource<V>) => unknown },
+): void {
+  route(
+    {
+      method: 'get',
+      path: spec.path,
+      summary: spec.summary,
+      request: { params: WorkflowIdParam },
+      responses: { 200: jsonResponse(spec.description, spec.schema) },
+      errors: [404, 503],
+    },
+    async ({ params }, _req, res) => {
+      res.json(spec.present(params.id, await loadResource(ctx, resource, tenantOf(res), params.id)));
+    },
+  );
+}
+
+/** One stored document of a resource, served at `{item}/{suffix}`. */
+export interface DocumentRoute<V> {
+  suffix: string;
+  summary: string;
+  /** Names it in the 404 ("The invoice is not available (yet)"). */
+  what: string;
+  pick: (view: V) => BlobRef | undefined;
+  /** The attachment's file name. */
+  name: (view: V) => string;
+}
+
+/** `GET {item}/{suffix}` for each document; `load` answers the view, or undefined while there is none. */
+export function mountDocumentRoutes<V>(
+  route: RouteDefiner,
+  ctx: ApiContext,
+  item: string,
+  load: (tenant: string, id: string) => Promise<V | undefined>,
+  documents: Array<DocumentRoute<V>>,
+): void {
+  for (const doc of documents) {
+    route(
+      {
+        method: 'get',
+        path: `${item}/${doc.suffix}`,
+        summary: doc.summary,
+        request: { params: WorkflowIdParam },
+        responses: { 200: { description: doc.summary } },
+        errors: [404, 503],
+      },
+      async ({ params }, _req, res) => {
+        const view = await load(tenantOf(res), params.id);
+        await sendStoredDocument(ctx, res, view && doc.pick(view), doc.what, view ? doc.name(view) : doc.suffix);
+      },
+    );
+  }
+}
