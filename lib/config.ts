@@ -98,6 +98,8 @@ export interface AppConfig {
     maxPollIntervalMs: number;
     /** How long a receipt may take to show in listaMesaje; a lost upload is re-sent only after this. */
     listingDelayMs: number;
+    /** BANCIWS_TLS_MAX_VERSION: the F5 asks for the certificate by TLS 1.2 renegotiation, which TLS 1.3 does not have. */
+    tlsMaxVersion?: 'TLSv1.2' | 'TLSv1.3';
   };
   /** First key encrypts; every key decrypts (rotation). */
   payloadKeys: PayloadKey[];
@@ -420,6 +422,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       firstPollDelayMs: read(env, 'BANCIWS_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 1 : 60) * 1000,
       maxPollIntervalMs: read(env, 'BANCIWS_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 900) * 1000,
       listingDelayMs: read(env, 'BANCIWS_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 5 : 900) * 1000,
+      tlsMaxVersion: read(env, 'BANCIWS_TLS_MAX_VERSION', z.enum(['TLSv1.2', 'TLSv1.3']), 'TLSv1.2'),
     },
     payloadKeys: parsePayloadKeys(rawPayloadKeys),
     tokenKeys: parsePayloadKeys(rawTokenKeys, 'TOKEN_ENCRYPTION_KEYS'),

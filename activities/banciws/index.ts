@@ -9,7 +9,7 @@ import { BanciwsXmlError, type ListAnswer, type ListedMessage } from '../../sche
 import { FAILURE_TYPES, type FailureContext, failureForError, failureForProblem } from '../anaf/failures';
 import { BanciwsAnswerError, BanciwsClient } from './client';
 import { BanciwsCredentialsError } from './credentials';
-import { BanciwsGatewayError } from './transport';
+import { BanciwsGatewayError, BanciwsRedirectRefused } from './transport';
 
 /**
  * BANCIWS activities, registered on the rate-limited ANAF task queue. One F5 session per
@@ -25,6 +25,7 @@ export const BANCIWS_FAILURES = {
   NO_RIGHTS: 'BanciwsNoRights',
   TECHNICAL: 'BanciwsTechnicalError',
   LIST_REFUSED: 'BanciwsListRefused',
+  REDIRECT_REFUSED: 'BanciwsRedirectRefused',
 } as const;
 
 export interface BanciwsActivityDeps {
@@ -122,6 +123,7 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
         client = new BanciwsClient({
           baseUrl: deps.config.anaf.banciwsBaseUrl,
           label: `BANCIWS institution ${inst.id} (CUI ${inst.cui})`,
+          ...(defaults.tlsMaxVersion ? { tlsMaxVersion: defaults.tlsMaxVersion } : {}),
           credentials: own
             ? { clientCert: inst.clientCert, clientKey: inst.clientKey, pfx: inst.pfx, passphrase: inst.passphrase, ca: inst.ca ?? defaults.ca }
             : { clientCert: defaults.clientCert, clientKey: defaults.clientKey, pfx: defaults.pfx, passphrase: defaults.passphrase, ca: inst.ca ?? defaults.ca },
@@ -139,6 +141,8 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
   /** Every BANCIWS error as the ApplicationFailure the workflows key on; classification stays in failures.ts. */
   function failure(err: unknown, ctx: FailureContext): unknown {
     if (err instanceof BanciwsGatewayError || err instanceof BanciwsAnswerError) return failureForProblem(err.problem, ctx);
+    // Nothing was sent past the login; following it elsewhere would hand our certificate's session to another host.
+    if (err instanceof BanciwsRedirectRefused) return ApplicationFailure.create({ type: BANCIWS_FAILURES.REDIRECT_REFUSED, message: `${ctx.operation}: ${err.message}`, nonRetryable: true });
     if (err instanceof BanciwsXmlError) {
       if (err.document.endsWith('Request')) {
         return ApplicationFailure.create({ type: BANCIWS_FAILURES.INVALID_REQUEST, message: `${ctx.operation}: ${err.message}`, nonRetryable: true });

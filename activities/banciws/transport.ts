@@ -32,6 +32,12 @@ export interface BanciwsSessionOptions {
   label?: string;
   /** Bound on one whole bootstrap (every hop). Default 30 s. */
   bootstrapTimeoutMs?: number;
+  /**
+   * Highest TLS version offered (BANCIWS_TLS_MAX_VERSION). Default TLS 1.2: the gateway asks for
+   * the client certificate by renegotiating, which TLS 1.3 does not have (and Node cannot answer
+   * TLS 1.3 post-handshake authentication), so a 1.3 connection never presents the certificate.
+   */
+  tlsMaxVersion?: 'TLSv1.2' | 'TLSv1.3';
   logger?: Logger;
 }
 
@@ -40,6 +46,20 @@ export interface SessionStats {
   replays: number;
   nonceHops: number;
   calls: number;
+}
+
+/**
+ * A redirect during the gateway login pointed away from the configured origin: refused and not
+ * followed (the client-certificate agent and the session cookies go to financiart.anaf.ro only).
+ */
+export class BanciwsRedirectRefused extends Error {
+  constructor(
+    readonly label: string,
+    readonly target: string,
+  ) {
+    super(`${label}: the gateway redirected to ${target}, outside the configured BANCIWS origin; not followed`);
+    this.name = 'BanciwsRedirectRefused';
+  }
 }
 
 /** Why a session was (re-)established: the first call, or the loss that ended the previous one. Label of anaf_f5_rebootstraps_total. */
@@ -70,6 +90,7 @@ export class BanciwsSession {
   readonly stats: SessionStats = { bootstraps: 0, replays: 0, nonceHops: 0, calls: 0 };
   private readonly label: string;
   private readonly host: string;
+  private readonly origin: string;
 
   constructor(
     private readonly options: BanciwsSessionOptions,
@@ -77,7 +98,12 @@ export class BanciwsSession {
   ) {
     this.label = options.label ?? 'BANCIWS';
     this.host = new URL(options.baseUrl).host;
-    this.agent = new Agent({ connect: { ...tlsOptionsFor(options.credentials, this.label), timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 32 });
+    this.origin = new URL(options.baseUrl).origin;
+    this.agent = new Agent({
+      connect: { ...tlsOptionsFor(options.credentials, this.label), maxVersion: options.tlsMaxVersion ?? 'TLSv1.2', timeout: 10_000 },
+      keepAliveTimeout: 30_000,
+      connections: 32,
+    });
   }
 
   urlOf(method: string): string {
@@ -148,7 +174,7 @@ export class BanciwsSession {
       // Revalidation: follow the nonce hop (cookies rewritten), then the gateway sends us back: send the call again.
       this.stats.nonceHops += 1;
       await this.keepCookies(jar, res, url);
-      const hop = redirectTarget(res, url)!.toString();
+      const hop = this.pinned(redirectTarget(res, url)!).toString();
       const back = await this.send(jar, 'GET', hop, undefined, timeoutMs);
       await this.keepCookies(jar, back, hop);
       const loss = detectGatewaySessionLoss(back, hop);
@@ -160,6 +186,12 @@ export class BanciwsSession {
     // Only a live session's answers may touch the jar; a dead one's fresh cookies would clobber the new session's.
     if (generation === this.generation) await this.keepCookies(jar, res, url);
     return { res, generation };
+  }
+
+  /** Every redirect we follow stays on the configured origin (scheme, host and port). */
+  private pinned(target: URL): URL {
+    if (target.origin !== this.origin) throw new BanciwsRedirectRefused(this.label, redactUrl(target.toString()));
+    return target;
   }
 
   /** Single-flight: a call that saw generation `seen` fail makes sure a newer session exists. */
@@ -202,7 +234,8 @@ export class BanciwsSession {
     let current = probeUrl;
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       await this.keepCookies(jar, res, current);
-      const target = redirectTarget(res, current);
+      const redirect = redirectTarget(res, current);
+      const target = redirect && this.pinned(redirect);
       if (!target) {
         const loss = detectGatewaySessionLoss(res, current);
         if (!loss && (res.status >= 500 || isHtml(res, res.text()))) {

@@ -159,7 +159,11 @@ export class F5Gateway {
   private askForCertificate(req: Request, res: Response, session: ApmSession): void {
     const socket = req.socket as TLSSocket;
     this.counters.certificateRequests += 1;
+    // On TLS 1.3 Node both returns false and calls back with an error: the page goes out once.
+    let answered = false;
     const refused = (why: string) => {
+      if (answered) return;
+      answered = true;
       this.counters.certificatesRefused += 1;
       this.sessions.delete(session.id);
       this.logger.debug({ why }, 'F5 sandbox: client certificate refused');
@@ -167,7 +171,7 @@ export class F5Gateway {
       res.status(200).set({ server: 'BigIP', connection: 'close' }).type('html').send(certificateNotPresentedPage());
     };
     const started = socket.renegotiate({ requestCert: true, rejectUnauthorized: false }, (err) => {
-      if (err) return refused(`renegotiation failed: ${err.message}`);
+      if (err || answered) return refused(`renegotiation failed: ${err?.message ?? 'refused by TLS'}`);
       const peer = socket.getPeerCertificate();
       const cui = firstOu(peer?.subject);
       if (!socket.authorized || !cui) return refused(socket.authorizationError ? String(socket.authorizationError) : 'no certificate or no OU');
@@ -187,7 +191,7 @@ export class F5Gateway {
       const session = this.live(req);
       if (!session || session.state !== 'active') {
         this.counters.intercepted += 1;
-        return this.redirect(res, '/my.policy', this.startSession(req.originalUrl));
+        return this.redirect(res, `${this.options.offOriginRedirect ?? ''}/my.policy`, this.startSession(req.originalUrl));
       }
       session.lastUsedAt = this.now();
       session.calls += 1;

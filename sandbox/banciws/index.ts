@@ -210,7 +210,7 @@ export async function startBanciwsSandbox(ctx: SandboxContext, overrides: Partia
       ca: pki.ca.cert,
       // Renegotiation exists up to TLS 1.2 only; and it must be a full handshake, or the
       // resumed session would skip the certificate request.
-      maxVersion: 'TLSv1.2',
+      maxVersion: options.tlsMaxVersion ?? 'TLSv1.2',
       secureOptions: constants.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION,
     },
     app,

@@ -18,6 +18,13 @@ export interface BanciwsSandboxOptions {
   listingDelayMs: number;
   /** Every this often, each institution that has logged in gets a new request from ANAF in its inbox; 0 never. */
   inboxEveryMs: number;
+  /**
+   * Highest TLS version the front offers. Default TLS 1.2 (the F5 renegotiates to ask for the
+   * certificate); TLSv1.3 plays a gateway that also offers 1.3, where renegotiation does not exist.
+   */
+  tlsMaxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Sandbox only (tests): the gateway's login redirect points at this origin instead of its own. */
+  offOriginRedirect?: string;
 }
 
 export const DEFAULT_BANCIWS_OPTIONS: BanciwsSandboxOptions = {
