@@ -4,9 +4,13 @@ import type { Client } from '@temporalio/client';
 import { connectClient } from '../lib/temporal-client';
 import { withCheckDigit } from '../schemas/cif';
 import { DEV_BANCIWS_CUI } from '../sandbox/banciws/dev-pki';
-import { testSignedPdf } from '../test/support/banciws';
-import { authorizeOrganization, callApi, eventually, submissionWhen, ublInvoice } from '../test/support/efactura';
-import { transportXml } from '../test/support/etransport';
+import { callApi } from '../devkit/api-client';
+import { testSignedPdf } from '../devkit/fixtures/banciws';
+import { ublInvoice } from '../devkit/fixtures/invoice';
+import { transportXml } from '../devkit/fixtures/transport';
+import { authorizeOrganization } from '../devkit/oauth-walk';
+import { submissionWhen } from '../devkit/views';
+import { eventually } from '../devkit/wait';
 import { ensureClusterRunning } from './cluster';
 
 /**

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
+import { spawnProductProcess } from '../../devkit/product-process';
 import { type ChildSpec, type ChildStatus, ProcessDir, statusFile, stopProcess, type SupervisorSpec } from './processes';
 import { startRoundRobinProxy } from './round-robin-proxy';
 
@@ -12,7 +12,6 @@ import { startRoundRobinProxy } from './round-robin-proxy';
  * the product's configuration in its environment; SIGTERM stops them all.
  */
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const QUICK_EXIT_MS = 10_000;
 const MAX_QUICK_EXITS = 5;
 
@@ -26,11 +25,7 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} [supervisor] ${line}\n`);
 
   const start = (c: ChildSpec, quickExits: number) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', c.script], {
-      cwd: ROOT,
-      env: { ...process.env, CLUSTER_SUPERVISOR_SPEC: '', ...c.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnProductProcess(c.script, { ...process.env, CLUSTER_SUPERVISOR_SPEC: '', ...c.env });
     const startedAt = Date.now();
     const out = fs.createWriteStream(dirs.logFile(c.name), { flags: 'a' });
     child.stderr!.pipe(out, { end: false });
