@@ -73,11 +73,14 @@ function flag(on: boolean | undefined): 'DA' | undefined {
 
 export class EfacturaClient {
   private readonly base: string;
+  private readonly prodBase: string;
   private readonly quotas: DailyQuotaGuard;
 
   /** `quotas`: the worker process's one guard, shared by every client it builds (see calls.ts). */
   constructor(options: { apiBaseUrl: string; quotas: DailyQuotaGuard }) {
     this.base = `${options.apiBaseUrl.replace(/\/+$/, '')}/FCTEL/rest`;
+    // validare and transformare exist under /prod only, in every environment: they file nothing.
+    this.prodBase = this.base.replace(/\/test\/FCTEL\/rest$/, '/prod/FCTEL/rest');
     this.quotas = options.quotas;
   }
 
@@ -107,11 +110,11 @@ export class EfacturaClient {
     }
   }
 
-  private url(path: string, query: Record<string, string | undefined> = {}): string {
+  private url(path: string, query: Record<string, string | undefined> = {}, base = this.base): string {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
     const qs = params.toString();
-    return `${this.base}/${path}${qs ? `?${qs}` : ''}`;
+    return `${base}/${path}${qs ? `?${qs}` : ''}`;
   }
 
   /** `upload` or `uploadb2c`: not idempotent at ANAF, so a lost answer is reported as such, never retried here. */
@@ -239,7 +242,7 @@ export class EfacturaClient {
   async validate(token: string, standard: ValidationStandard, invoice: Buffer): Promise<TokenCallResult<ValidationAnswer>> {
     const operation = 'e-Factura validare';
     const r = await this.call(
-      { method: 'POST', url: this.url(`validare/${standard}`), body: invoice, token, contentType: 'text/plain', accept: 'application/json', timeoutMs: 60_000 },
+      { method: 'POST', url: this.url(`validare/${standard}`, {}, this.prodBase), body: invoice, token, contentType: 'text/plain', accept: 'application/json', timeoutMs: 60_000 },
       { operation, idempotent: true },
     );
     if (!r.ok) return r;
@@ -254,7 +257,7 @@ export class EfacturaClient {
     const r = await this.call(
       {
         method: 'POST',
-        url: this.url(`transformare/${standard}${validate ? '' : '/DA'}`),
+        url: this.url(`transformare/${standard}${validate ? '' : '/DA'}`, {}, this.prodBase),
         body: invoice,
         token,
         contentType: 'text/plain',

@@ -193,12 +193,18 @@ export function buildRouter(deps: RouterDeps, options: { admin: boolean }): { ro
     router.get(`${base}/descarcare`, descarcareHandler(deps, env));
     router.get(`${base}/listaMesajeFactura`, simpleListHandler(deps, env));
     router.get(`${base}/listaMesajePaginatieFactura`, paginatedListHandler(deps, env));
-    // ANAF serves validare and transformare on its production host only; the sandbox
-    // answers them under both prefixes, so a client configured for /test can use them.
     router.post([`${base}/validare`, `${base}/transformare`], (req, res) => {
       const service = req.path.endsWith('transformare') ? 'transformare' : 'validare';
       res.status(404).json({ timestamp: new Date(now()).toISOString(), status: 404, error: 'Not Found', path: `/FCTEL/rest/${service}/` });
     });
+    // ANAF serves validare and transformare under /prod only (they change nothing at ANAF), so
+    // the sandbox refuses them under /test as ANAF does: a client must not depend on them there.
+    if (env !== 'prod') {
+      router.post([`${base}/validare/*rest`, `${base}/transformare/*rest`], (req, res) => {
+        res.status(404).json({ timestamp: new Date(now()).toISOString(), status: 404, error: 'Not Found', path: req.originalUrl.split('?')[0] });
+      });
+      continue;
+    }
     router.post(`${base}/validare/:standard`, validareHandler(deps));
     router.post(`${base}/transformare/:standard`, transformareHandler(deps, false));
     router.post(`${base}/transformare/:standard/:novld`, (req, res, next) =>

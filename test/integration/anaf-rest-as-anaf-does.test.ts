@@ -94,6 +94,16 @@ describe('e-Factura and e-Transport against what ANAF really answers', () => {
     await stack?.close();
   });
 
+  test('validation and PDF go to /prod whatever the environment (ANAF serves them there only); the sandbox refuses /test as ANAF does', async () => {
+    const invoice = ublInvoice({ supplierCif: CIF, buyerCif: BUYER, number: `VAL-${process.pid}` });
+    // The product is configured for ANAF's /test (the sandbox's, like ANAF's, has no validare or transformare there).
+    const valid = await api('POST', `/v1/efactura/validate?cif=${CIF}&standard=FACT1`, { body: invoice });
+    assert.equal(valid.status, 200, valid.text);
+    assert.equal(valid.json.valid, true);
+    const pdf = await api('POST', `/v1/efactura/pdf?cif=${CIF}`, { body: invoice });
+    assert.equal(pdf.status, 200, pdf.text);
+  });
+
   test('stareMesaj names an id_descarcare that is not a number: to an operator with ANAF\'s text, no retry loop, nothing downloaded', async () => {
     const number = `ODDID-${process.pid}-${++n}`;
     const odd = '3000/../12A';

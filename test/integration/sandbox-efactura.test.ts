@@ -755,7 +755,7 @@ describe('validare and transformare', () => {
 
   test('validare answers {stare, Messages, trace_id} as ANAF does', async () => {
     const h = host();
-    const ok = await call(h.url, 'POST', '/test/FCTEL/rest/validare/FACT1', ubl());
+    const ok = await call(h.url, 'POST', '/prod/FCTEL/rest/validare/FACT1', ubl());
     assert.equal(ok.status, 200);
     assert.deepEqual(Object.keys(ok.json).sort(), ['stare', 'trace_id']);
     assert.equal(ok.json.stare, 'ok');
@@ -764,12 +764,16 @@ describe('validare and transformare', () => {
     const nok = await call(h.url, 'POST', '/prod/FCTEL/rest/validare/FACT1', ubl({ note: 'SANDBOX:NOK' }));
     assert.equal(nok.json.stare, 'nok');
     assert.match(nok.json.Messages[0].message, /BR-RO-999/);
-    const badStandard = await call(h.url, 'POST', '/test/FCTEL/rest/validare/XYZ', ubl());
+    const badStandard = await call(h.url, 'POST', '/prod/FCTEL/rest/validare/XYZ', ubl());
     assert.deepEqual(badStandard.json.Messages, [{ message: 'Valorile acceptate pentru parametrul standard sunt FACT1 si FCN' }]);
-    const wrongRoot = await call(h.url, 'POST', '/test/FCTEL/rest/validare/FCN', ubl());
+    const wrongRoot = await call(h.url, 'POST', '/prod/FCTEL/rest/validare/FCN', ubl());
     assert.equal(wrongRoot.json.stare, 'nok');
-    const cn = await call(h.url, 'POST', '/test/FCTEL/rest/validare/FCN', ubl({ root: 'CreditNote' }));
+    const cn = await call(h.url, 'POST', '/prod/FCTEL/rest/validare/FCN', ubl({ root: 'CreditNote' }));
     assert.equal(cn.json.stare, 'ok');
+    // ANAF serves them under /prod only: /test is refused, as at ANAF.
+    for (const path of ['/test/FCTEL/rest/validare/FACT1', '/test/FCTEL/rest/transformare/FACT1', '/test/FCTEL/rest/transformare/FACT1/DA']) {
+      assert.equal((await call(h.url, 'POST', path, ubl())).status, 404, path);
+    }
     const noStandard = await call(h.url, 'POST', '/test/FCTEL/rest/validare', ubl());
     assert.equal(noStandard.status, 404);
     assert.equal(noStandard.json.path, '/FCTEL/rest/validare/');
@@ -778,7 +782,7 @@ describe('validare and transformare', () => {
 
   test('transformare returns a small PDF naming the invoice; it validates first unless /DA (novld)', async () => {
     const h = host();
-    const pdf = await call(h.url, 'POST', '/test/FCTEL/rest/transformare/FACT1', ubl({ number: 'PDF-42' }));
+    const pdf = await call(h.url, 'POST', '/prod/FCTEL/rest/transformare/FACT1', ubl({ number: 'PDF-42' }));
     assert.equal(pdf.status, 200);
     assert.match(String(pdf.headers['content-type']), /^application\/pdf/);
     assert.equal(pdf.body.subarray(0, 5).toString('latin1'), '%PDF-');
@@ -791,12 +795,12 @@ describe('validare and transformare', () => {
     const firstObj = Number(/\n(\d{10}) 00000 n /.exec(text)?.[1]);
     assert.equal(text.slice(firstObj, firstObj + 7), '1 0 obj');
 
-    const invalid = await call(h.url, 'POST', '/test/FCTEL/rest/transformare/FACT1', ubl({ number: null }));
+    const invalid = await call(h.url, 'POST', '/prod/FCTEL/rest/transformare/FACT1', ubl({ number: null }));
     assert.equal(invalid.json.stare, 'nok');
     assert.match(invalid.json.Messages[0].message, /BR-02/);
-    const unchecked = await call(h.url, 'POST', '/test/FCTEL/rest/transformare/FACT1/DA', ubl({ number: null, note: 'SANDBOX:NOK' }));
+    const unchecked = await call(h.url, 'POST', '/prod/FCTEL/rest/transformare/FACT1/DA', ubl({ number: null, note: 'SANDBOX:NOK' }));
     assert.equal(unchecked.body.subarray(0, 5).toString('latin1'), '%PDF-');
-    const badStandard = await call(h.url, 'POST', '/test/FCTEL/rest/transformare/FOO/DA', ubl());
+    const badStandard = await call(h.url, 'POST', '/prod/FCTEL/rest/transformare/FOO/DA', ubl());
     assert.equal(badStandard.json.stare, 'nok');
   });
 });
