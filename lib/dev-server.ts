@@ -7,9 +7,10 @@ import { resolveTemporalCli } from './temporal-binaries';
 import type { TemporalConnectionOptions } from './temporal-client';
 
 /**
- * Task-queue priorities (uploads 1, reads 2, polls 4 on the ANAF queue) are honoured only by
- * the server's new matcher; with it, polls yield to uploads and downloads when the budget is
- * tight. A production cluster needs the same dynamic config.
+ * Task-queue priorities on the ANAF queue (workflows/shared/anaf-priorities.ts: the OAuth code
+ * exchange 1, token refresh 2, uploads 3, reads 4, polls 5) are honoured only by the server's
+ * new matcher; with it, lower keys go first when the budget is tight. A production cluster
+ * needs the same dynamic config.
  */
 export const DEV_SERVER_DYNAMIC_CONFIG = ['--dynamic-config-value', 'matching.useNewMatcher=true'];
 

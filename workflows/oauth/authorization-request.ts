@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
 import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
+import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
 import { failureMessage } from '../shared/anaf-failures';
 import { anafTaskQueueFor } from '../task-queues';
 import { authorizeUrlQuery, callbackUpdate, requestStatusQuery } from './definitions';
@@ -21,6 +22,8 @@ function activities() {
     startToCloseTimeout: '15 seconds',
     scheduleToCloseTimeout: '50 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 4 },
+    // First on the ANAF queue: behind a saturated budget the code would expire in the queue.
+    ...oauthPriority(ANAF_PRIORITY.CODE_EXCHANGE),
   });
   const local = proxyActivities<OAuthOrchestrationActivities>({
     startToCloseTimeout: '30 seconds',

@@ -12,6 +12,7 @@ import {
 import type { OAuthAnafActivities } from '../../activities/oauth';
 import { AnafCif, AnafNeedsAttention, AnafService, AnafStage, AnafTenant } from '../search-attributes';
 import { causeType, failureMessage } from '../shared/anaf-failures';
+import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
 import { anafTaskQueueFor } from '../task-queues';
 import { currentTokenQuery, installUpdate, refreshUpdate, revokeUpdate, statusQuery } from './definitions';
 import type {
@@ -69,6 +70,8 @@ function anafActivities() {
     // Transient failures (network, 5xx, 429, gateway pages) back off up to ~15 minutes;
     // invalid_grant is non-retryable and ends in NEEDS_REAUTHORIZATION.
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '15 minutes', maximumAttempts: 8 },
+    // Right after code exchanges: every ANAF call of the organization waits on a refresh.
+    ...oauthPriority(ANAF_PRIORITY.TOKEN_REFRESH),
   });
 }
 

@@ -1,26 +1,32 @@
 import type { Duration } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
+import { lifecyclePriorityKey } from '../anaf-priorities';
 
 /**
  * Activity options of the lifecycle's calls, the same for every service but for the values
  * each passes. Workflow-safe: no I/O.
  */
 
+/**
+ * Priority keys are given as they were before the OAuth calls went first (uploads 1, reads 2,
+ * polls 4); lifecyclePriorityKey (workflows/shared/anaf-priorities.ts) moves them behind those.
+ */
+
 /** Uploads: once. A retry of a timed-out upload could file the document twice; the workflow retries what is safe. */
-export function uploadOnceOptions(taskQueue: string, startToCloseTimeout: Duration, priorityKey?: number): ActivityOptions {
+export function uploadOnceOptions(taskQueue: string, startToCloseTimeout: Duration, priorityKey?: 1): ActivityOptions {
   return {
     taskQueue,
     startToCloseTimeout,
     heartbeatTimeout: '20 seconds',
     retry: { maximumAttempts: 1 },
-    ...(priorityKey !== undefined ? { priority: { priorityKey } } : {}),
+    ...(priorityKey !== undefined ? { priority: { priorityKey: lifecyclePriorityKey(priorityKey) } } : {}),
   };
 }
 
 /** Reads (listing, download): retried by Temporal, but not what no retry can fix. */
 export function readOptions(
   taskQueue: string,
-  o: { startToCloseTimeout: Duration; maximumAttempts: number; nonRetryableErrorTypes: string[]; priorityKey?: number },
+  o: { startToCloseTimeout: Duration; maximumAttempts: number; nonRetryableErrorTypes: string[]; priorityKey?: 2 },
 ): ActivityOptions {
   return {
     taskQueue,
@@ -33,13 +39,13 @@ export function readOptions(
       maximumAttempts: o.maximumAttempts,
       nonRetryableErrorTypes: o.nonRetryableErrorTypes,
     },
-    ...(o.priorityKey !== undefined ? { priority: { priorityKey: o.priorityKey } } : {}),
+    ...(o.priorityKey !== undefined ? { priority: { priorityKey: lifecyclePriorityKey(o.priorityKey) } } : {}),
   };
 }
 
 /**
  * stareMesaj: each retry is one check ("not ready yet" is a benign failure), so no history
- * event per poll. Polls yield to uploads and downloads (priority 4).
+ * event per poll. Polls yield to everything else on the ANAF queue.
  */
 export function statusCheckOptions(
   taskQueue: string,
@@ -58,7 +64,7 @@ export function statusCheckOptions(
       maximumAttempts,
       nonRetryableErrorTypes,
     },
-    priority: { priorityKey: 4 },
+    priority: { priorityKey: lifecyclePriorityKey(4) },
   };
 }
 
