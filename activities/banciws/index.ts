@@ -5,8 +5,8 @@ import type { BanciwsInstitution } from '../../lib/banciws-config';
 import type { AppConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { parseAnafMinute } from '../../lib/romanian-time';
-import { BanciwsXmlError, type ListAnswer, type ListedMessage } from '../../schemas/banciws/xml';
-import { FAILURE_TYPES, type FailureContext, failureForError, failureForProblem } from '../anaf/failures';
+import { BanciwsUnexpectedAnswer, BanciwsXmlError, type ListAnswer, type ListedMessage } from '../../schemas/banciws/xml';
+import { FAILURE_TYPES, type FailureContext, failureForError, failureForProblem, unexpectedAnswer } from '../anaf/failures';
 import { BanciwsAnswerError, BanciwsClient } from './client';
 import { BanciwsCredentialsError } from './credentials';
 import { BanciwsGatewayError, BanciwsRedirectRefused } from './transport';
@@ -143,6 +143,8 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
     if (err instanceof BanciwsGatewayError || err instanceof BanciwsAnswerError) return failureForProblem(err.problem, ctx);
     // Nothing was sent past the login; following it elsewhere would hand our certificate's session to another host.
     if (err instanceof BanciwsRedirectRefused) return ApplicationFailure.create({ type: BANCIWS_FAILURES.REDIRECT_REFUSED, message: `${ctx.operation}: ${err.message}`, nonRetryable: true });
+    // A read answered outside ANAF's documented shape goes to the operator with ANAF's text; an upload's may have been filed (below).
+    if (err instanceof BanciwsUnexpectedAnswer && ctx.idempotent) return unexpectedAnswer(ctx.operation, err.problems.slice(0, 3).join('; '), err.anafText);
     if (err instanceof BanciwsXmlError) {
       if (err.document.endsWith('Request')) {
         return ApplicationFailure.create({ type: BANCIWS_FAILURES.INVALID_REQUEST, message: `${ctx.operation}: ${err.message}`, nonRetryable: true });
@@ -198,7 +200,8 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
         });
       }
       if (answer.executionStatus === 0) {
-        if (!answer.idPortal) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.MALFORMED_ANSWER, message: 'stareMesaj answered 0 without Id_portal' });
+        // ANAF documents Id_portal as present if and only if ExecutionStatus is 0.
+        if (!answer.idPortal) throw unexpectedAnswer('BANCIWS stareMesaj', `ExecutionStatus 0 without Id_portal for index ${input.uploadIndex}`, JSON.stringify(answer));
         return { code: 0, idPortal: answer.idPortal, attempt };
       }
       return { code: answer.executionStatus, errors: answer.errors, attempt };

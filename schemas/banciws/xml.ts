@@ -1,4 +1,4 @@
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { validateBanciws } from './validator';
 import { BANCIWS_NS, type BanciwsDocument } from './xsd';
 
@@ -67,6 +67,22 @@ export class BanciwsXmlError extends Error {
   }
 }
 
+/**
+ * ANAF answered well-formed XML outside the shape it documents (an identifier that is not N(15)
+ * digits, a code out of range, another document): asking again brings the same answer, so the
+ * activities never retry it; `anafText` is ANAF's answer, for the operator.
+ */
+export class BanciwsUnexpectedAnswer extends BanciwsXmlError {
+  constructor(
+    document: BanciwsDocument,
+    problems: string[],
+    readonly anafText: string,
+  ) {
+    super(document, problems);
+    this.name = 'BanciwsUnexpectedAnswer';
+  }
+}
+
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: true, processEntities: true });
 const parser = new XMLParser({
   ignoreAttributes: false,
@@ -101,7 +117,12 @@ export async function assertValid(doc: BanciwsDocument, xml: string): Promise<st
 }
 
 async function parseValid(doc: BanciwsDocument, xml: string): Promise<Record<string, unknown>> {
-  await assertValid(doc, xml);
+  const problems = await validateBanciws(doc, xml);
+  if (problems.length) {
+    // Not well-formed may be a cut answer (worth asking again); well-formed and outside the schema is ANAF's answer as it is.
+    if (doc.endsWith('Answer') && XMLValidator.validate(xml) === true) throw new BanciwsUnexpectedAnswer(doc, problems, xml);
+    throw new BanciwsXmlError(doc, problems);
+  }
   const parsed = parser.parse(xml) as { header?: Record<string, unknown> | string };
   if (parsed.header === undefined) throw new BanciwsXmlError(doc, ['no header element']);
   // An empty <header/> (no list items, no attributes besides xmlns) parses as "".

@@ -20,7 +20,8 @@ export type BanciwsDocument = keyof typeof BANCIWS_NS;
 
 /** Simple types every document may use. */
 const SIMPLE_TYPES = `
-  <xs:simpleType name="Index15"><xs:restriction base="xs:integer"><xs:minInclusive value="0"/><xs:maxInclusive value="999999999999999"/></xs:restriction></xs:simpleType>
+  <!-- ANAF's identifiers (index_incarcare, id_portal) are N(15): digits only, no sign, no spaces; kept as strings (ids are not numbers). -->
+  <xs:simpleType name="Index15"><xs:restriction base="xs:string"><xs:pattern value="[0-9]{1,15}"/></xs:restriction></xs:simpleType>
   <xs:simpleType name="Cui"><xs:restriction base="xs:token"><xs:pattern value="[1-9][0-9]{1,9}"/></xs:restriction></xs:simpleType>
   <xs:simpleType name="Cui10"><xs:restriction base="xs:integer"><xs:minInclusive value="0"/><xs:maxInclusive value="9999999999"/></xs:restriction></xs:simpleType>
   <xs:simpleType name="Zile"><xs:restriction base="xs:string"><xs:maxLength value="5"/><xs:pattern value="[1-9][0-9]{0,2}|([1-9]|1[0-9]|2[0-4])/24"/></xs:restriction></xs:simpleType>

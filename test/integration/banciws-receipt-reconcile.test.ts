@@ -108,4 +108,18 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
       options.listingDelayMs = listingDelayMs;
     }
   });
+
+  test('stareMesaj answering an Id_portal that is not ANAF’s N(15) digits: one check, then FAILED with ANAF’s text (AnafUnexpectedAnswer), not an endless retry', async () => {
+    const bad = `<header xmlns="mfp:anaf:dgti:banci:respStareMesaj:v1" Index_incarcare="4100000001" ExecutionStatus="0" Id_portal="41000000x9"/>`;
+    stack.sandbox.faults.add({ route: '/BANCIWS/rest/stareMesaj', method: 'POST', body: bad, contentType: 'application/xml', times: 20 });
+    try {
+      const view = await result(await submit(BUSY.id, 'Raport cu raspuns neasteptat'));
+      assert.equal(view.outcome, 'FAILED', JSON.stringify(view));
+      assert.equal(view.statusChecks, 1, 'asked once: the same answer would come back');
+      assert.match(view.errors.join(' '), /outside its documented shape/);
+      assert.ok(view.errors.join(' ').includes('41000000x9'), `ANAF's text reaches the operator: ${view.errors.join(' ')}`);
+    } finally {
+      stack.sandbox.faults.clear();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  BanciwsUnexpectedAnswer,
   BanciwsXmlError,
   buildListAnswer,
   buildStatusAnswer,
@@ -66,7 +67,23 @@ describe('BANCIWS XML', () => {
     await assert.rejects(parseDownloadAnswer(`<header xmlns="${ns.downloadAnswer}" id_portal="1" Mesaj_eroare="4"/>`), BanciwsXmlError);
   });
 
-  test('answers parse into typed objects', async () => {
+  test('ANAF’s identifiers are N(15) digits, checked where the answer is parsed and kept as strings; anything else is an unexpected answer carrying ANAF’s text', async () => {
+    const ns = BANCIWS_NS;
+    const status = (idPortal: string) => `<header xmlns="${ns.statusAnswer}" Index_incarcare="4100000001" ExecutionStatus="0" Id_portal="${idPortal}"/>`;
+    // Beyond 2^53 would lose digits as a number: it stays the string ANAF sent.
+    assert.equal((await parseStatusAnswer(status('999999999999999'))).idPortal, '999999999999999');
+    assert.equal((await parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="000123"/>`)).indexIncarcare, '000123');
+    for (const bad of ['+4100000002', ' 4100000002', '41000000x2', '-1', '1234567890123456', '../../etc']) {
+      await assert.rejects(parseStatusAnswer(status(bad)), (err: unknown) => err instanceof BanciwsUnexpectedAnswer && err.anafText.includes(bad), `Id_portal "${bad}"`);
+    }
+    const listed = (index: string) => `<header xmlns="${ns.listAnswer}"><listaMesaje id_portal="1" cui_banca="361820" Tip_fisier="Recipisa" denumire="r" Index_incarcare="${index}" Data_mesaj="202611201530"/></header>`;
+    await assert.rejects(parseListAnswer(listed('12a')), BanciwsUnexpectedAnswer);
+    await assert.rejects(parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="+7"/>`), BanciwsUnexpectedAnswer);
+    // Not well-formed (a cut answer) is not "unexpected": it may come out whole when asked again.
+    await assert.rejects(parseStatusAnswer(status('4100000002').slice(0, 40)), (err: unknown) => err instanceof BanciwsXmlError && !(err instanceof BanciwsUnexpectedAnswer));
+  });
+
+    test('answers parse into typed objects', async () => {
     const ns = BANCIWS_NS;
     assert.deepEqual(await parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="55"/>`), {
       dateResponse: '202611201530',
