@@ -11,7 +11,7 @@ import type { BlobStore } from '../../lib/blob-store';
 import { ConfigError, loadConfig } from '../../lib/config';
 import { createSandbox, type RunningSandbox } from '../../sandbox';
 import { createSandboxPki } from '../../sandbox/banciws';
-import { type TestCredentials, writeClientCredentials } from '../support/banciws';
+import { type TestCredentials, writeClientCredentials } from '../../devkit/fixtures/banciws';
 
 /**
  * What the F5 gateway of financiart.anaf.ro needs from the client, against the sandbox's real

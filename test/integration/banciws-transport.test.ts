@@ -158,13 +158,13 @@ describe('BANCIWS transport through the F5 sandbox', () => {
     const raw = await client({ clientCert: creds.clientCert, clientKey: creds.clientKey }).list('1');
     assert.deepEqual(raw, { error: NO_MESSAGES, messages: [] });
     assert.deepEqual(await activities.listBanciwsMessages({ ...ref, zile: '1' }), []);
-    assert.deepEqual(await activities.findBanciwsUpload({ ...ref, sha256: 'ab'.repeat(32), sinceMs: Date.now() - 60_000, checkedIds: [] }), { newlyChecked: [], receipts: 0 });
+    assert.deepEqual(await activities.findBanciwsUpload({ ...ref, sinceMs: Date.now() - 60_000, ownedIndexes: [] }), { candidates: [], newlyChecked: [], receipts: 0 });
     // A real error stays one: a refused listing must not pass for "no receipt" either.
     const refused = await buildListAnswer({ error: 'Eroare tehnica la interogarea mesajelor', messages: [] });
     sandbox.faults.add({ route: '/BANCIWS/rest/listaMesaje', method: 'POST', body: refused, contentType: 'application/xml', times: 2 });
     const isRefused = (err: unknown) => err instanceof ApplicationFailure && err.type === BANCIWS_FAILURES.LIST_REFUSED && err.nonRetryable && /Eroare tehnica/.test(err.message);
     await assert.rejects(activities.listBanciwsMessages({ ...ref, zile: '1' }), isRefused);
-    await assert.rejects(activities.findBanciwsUpload({ ...ref, sha256: 'ab'.repeat(32), sinceMs: Date.now() - 60_000, checkedIds: [] }), isRefused);
+    await assert.rejects(activities.findBanciwsUpload({ ...ref, sinceMs: Date.now() - 60_000, ownedIndexes: [] }), isRefused);
   });
 
   test('revalidation hops (/my.policy_nonce) are followed without a new login', async () => {
