@@ -89,6 +89,10 @@ export const efactura: Service = {
         await submitted(r, 'technical-error-retried', 'REC-9', { fault: { route: UPLOAD, method: 'POST', times: 1, status: 200, contentType: 'application/xml', body } });
       },
     },
+    // Uploads 3, reads 4, polls 5 since patch anaf-priorities-oauth-first (the OAuth calls go first).
+    'accepted-oauth-first': {
+      run: (r) => submitted(r, 'accepted-oauth-first', 'REC-10'),
+    },
     // The reads, and the buyer's inbox receiving an invoice.
     'reads-and-inbox': {
       async run(r) {

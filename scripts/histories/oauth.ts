@@ -8,6 +8,8 @@ import type { Recorder, Service } from './recording';
 const CIF = '14399840';
 /** The organization whose revoke ANAF's gateway answers first. */
 const GATEWAY_CIF = '18547290';
+/** The organization authorized and refreshed since the OAuth calls go first on the ANAF queue. */
+const PRIORITIES_CIF = '31000043';
 
 /** An organization and its EFACTURA authorization through the user's consent; returns the request's id. */
 async function authorize(r: Recorder, cif: string, name: string): Promise<string> {
@@ -60,6 +62,15 @@ export const oauth: Service = {
         r.stack.sandbox.oauth.configure({ revokeRedirectsToGateway: false });
         await revoke();
         await r.save('oauth-revoke-unconfirmed', `${TENANT_A.tenant}/oauth/${GATEWAY_CIF}/EFACTURA`);
+      },
+    },
+    // The code exchange (priority 1) and a refresh (2) since patch anaf-priorities-oauth-first.
+    'oauth-first': {
+      async run(r) {
+        const requestId = await authorize(r, PRIORITIES_CIF, 'Priorities SRL');
+        await r.api('POST', `/v1/organizations/${PRIORITIES_CIF}/authorizations/EFACTURA/refresh`);
+        await r.save('oauth-authorization-request-oauth-first', `${TENANT_A.tenant}/oauth-request/${requestId}`);
+        await r.save('oauth-authorization-oauth-first', `${TENANT_A.tenant}/oauth/${PRIORITIES_CIF}/EFACTURA`);
       },
     },
     'refresh-sweep': {
