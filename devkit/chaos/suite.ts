@@ -60,7 +60,7 @@ export interface ChaosReport {
   adoptedIndexes: number;
   /** Adopted indexes that are another invoice's upload (or none). */
   adoptedIndexMismatches: string[];
-  /** Lifecycles that did not end ACCEPTED or on ANAF's documented final answer (see chaos-checks.ts). */
+  /** Lifecycles that did not end ACCEPTED or on ANAF's documented final answer (see checks.ts). */
   unexplainedFailures: string[];
   uploadsSeen: number;
   seconds: number;
