@@ -36,15 +36,18 @@ function executable(file: string): boolean {
   }
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<void> {
+/** A build step, bounded (a hung module download must not hang `npm run cluster` for ever). */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, timeoutMs = 45 * 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(logFile, 'a');
     const child = spawn(command, args, { env, stdio: ['ignore', out, out] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
       fs.closeSync(out);
       if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}; see ${logFile}`));
+      else reject(new Error(`${command} ${args.join(' ')} ${signal === 'SIGKILL' ? `did not finish within ${timeoutMs / 60_000} min` : `exited with ${code}`}; see ${logFile}`));
     });
   });
 }
