@@ -41,6 +41,8 @@ const MessageSchema = z
     type: z.string().openapi({ description: 'FACTURA TRIMISA, FACTURA PRIMITA, ERORI FACTURA, MESAJ CUMPARATOR PRIMIT/TRANSMIS' }),
     details: z.string(),
     createdAt: z.string().openapi({ description: 'ISO 8601 (ANAF: data_creare, Romanian time)' }),
+    supplierCif: z.string().optional().openapi({ description: "cif_emitent: the invoice's seller, when ANAF names it" }),
+    buyerCif: z.string().optional().openapi({ description: "cif_beneficiar: the invoice's buyer, when ANAF names it" }),
   })
   .openapi('EfacturaMessage');
 
@@ -85,11 +87,8 @@ export function mountEfacturaReadRoutes(router: Router, ctx: ApiContext): void {
     async ({ query }, _req, res) => {
       const tenant = tenantOf(res);
       await getOrganization(ctx, tenant, query.cif);
-      const now = Date.now();
-      const endTime = query.endTime ?? now - 1_000;
-      const startTime = query.startTime ?? endTime - (query.days ?? 1) * DAY_MS;
       const page = await runAnafRead<typeof efacturaMessages>(ctx, tenant, query.cif, 'efacturaMessages', [
-        { tenant, cif: query.cif, startTime, endTime, page: query.page, ...(query.filter ? { filter: query.filter } : {}) },
+        { tenant, cif: query.cif, ...windowOf(query), page: query.page, ...(query.filter ? { filter: query.filter } : {}) },
       ]);
       res.json(present(page));
     },
@@ -149,6 +148,16 @@ export function mountEfacturaReadRoutes(router: Router, ctx: ApiContext): void {
   );
 }
 
+/**
+ * "The last N days" is counted by the activity when it calls ANAF, not here: ANAF refuses a start
+ * older than 60 days at the moment the call reaches it, which is later than this request.
+ */
+function windowOf(query: z.infer<typeof MessagesQuery>): { days: number } | { startTime: number; endTime: number } {
+  if (query.startTime === undefined && query.endTime === undefined) return { days: query.days ?? 1 };
+  const endTime = query.endTime ?? Date.now() - 1_000;
+  return { startTime: query.startTime ?? endTime - (query.days ?? 1) * DAY_MS, endTime };
+}
+
 function present(page: MessagePage) {
   return {
     messages: page.messages.map((m) => ({
@@ -158,10 +167,13 @@ function present(page: MessagePage) {
       type: m.type,
       details: m.details,
       createdAt: new Date(m.createdAt).toISOString(),
+      ...(m.supplierCif ? { supplierCif: m.supplierCif } : {}),
+      ...(m.buyerCif ? { buyerCif: m.buyerCif } : {}),
     })),
     page: page.page,
     totalPages: page.totalPages,
     totalRecords: page.totalRecords,
+    // page is the one we asked for (our counter), totalPages ANAF's numar_total_pagini.
     ...(page.page < page.totalPages ? { nextPage: page.page + 1 } : {}),
   };
 }

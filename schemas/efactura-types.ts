@@ -45,12 +45,17 @@ export interface AnafMessage {
   createdAtText: string;
   /** The same instant as epoch ms. */
   createdAt: number;
+  /** `cif_emitent`: the invoice's seller, when ANAF names it. */
+  supplierCif?: string;
+  /** `cif_beneficiar`: the invoice's buyer, when ANAF names it. */
+  buyerCif?: string;
 }
 
 export type MessageFilter = 'E' | 'T' | 'P' | 'R';
 
 export interface MessagePage {
   messages: AnafMessage[];
+  /** The page we asked for (ANAF's `index_pagina_curenta` is not trusted). */
   page: number;
   totalPages: number;
   totalRecords: number;

@@ -230,7 +230,9 @@ export class EfacturaClient {
       ok: true,
       value: {
         messages,
-        page: num(json.index_pagina_curenta) ?? q.page,
+        // Our own counter, never ANAF's index_pagina_curenta: integrators report it as unreliable,
+        // and a wrong one would make a caller skip or repeat pages (issue 14 item 6).
+        page: q.page,
         totalPages: num(json.numar_total_pagini) ?? (messages.length ? q.page : 0),
         totalRecords: num(json.numar_total_inregistrari) ?? messages.length,
         perPage: num(json.numar_total_inregistrari_per_pagina) ?? messages.length,
@@ -309,14 +311,28 @@ function toMessages(raw: unknown, operation: string): AnafMessage[] {
     const createdAtText = String(m.data_creare ?? '');
     const id = String(m.id ?? '');
     if (!/^\d+$/.test(id)) throw invalidAnswer(operation, `a message without a numeric id (${JSON.stringify(m.id)})`);
+    const details = String(m.detalii ?? '');
     return {
       id,
       uploadIndex: String(m.id_solicitare ?? ''),
       cif: String(m.cif ?? ''),
       type: String(m.tip ?? ''),
-      details: String(m.detalii ?? ''),
+      details,
       createdAtText,
       createdAt: parseAnafMinute(createdAtText) ?? 0,
+      ...listedParties(m, details),
     };
   });
+}
+
+/**
+ * `cif_emitent` / `cif_beneficiar`: ANAF's presentation lists them among the answer's fields, its
+ * examples carry them inside `detalii` ("… emisa de cif_emitent=X pentru cif_beneficiar=Y"). A
+ * field wins; otherwise `detalii` is read. Absent (error messages) when ANAF names neither.
+ */
+function listedParties(m: Attrs, details: string): { supplierCif?: string; buyerCif?: string } {
+  const field = (name: string) => (typeof m[name] === 'string' || typeof m[name] === 'number' ? String(m[name]) : undefined);
+  const supplierCif = field('cif_emitent') ?? /\bcif_emitent=(\d+)/.exec(details)?.[1];
+  const buyerCif = field('cif_beneficiar') ?? /\bcif_beneficiar=(\d+)/.exec(details)?.[1];
+  return { ...(supplierCif ? { supplierCif } : {}), ...(buyerCif ? { buyerCif } : {}) };
 }

@@ -7,7 +7,7 @@ import type { TokenSealer } from '../../lib/token-seal';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
 import { efacturaCalls } from './calls';
 import { AnswerArchiveError, archiveFailure, readAnswerZip } from './answer-zip';
-import type { AnswerArchive, EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
+import type { AnafMessage, AnswerArchive, EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
 import type { DailyQuotaGuard } from '../../lib/anaf-daily-quotas';
 
 export interface EfacturaActivityDeps {
@@ -65,12 +65,10 @@ function archiveName(downloadId: string): string {
   return `efactura-download-${downloadId}`;
 }
 
-/** "Factura cu id_incarcare=… emisa de cif_emitent=X pentru cif_beneficiar=Y": rules out most messages without a download. */
-export function couldBeOurs(details: string, identity: InvoiceIdentity): boolean {
-  const issuer = /cif_emitent=(\d+)/.exec(details)?.[1];
-  const buyer = /cif_beneficiar=(\d+)/.exec(details)?.[1];
-  if (issuer && identity.supplierCif && issuer !== identity.supplierCif) return false;
-  if (buyer && identity.buyerCif && buyer !== identity.buyerCif) return false;
+/** The listing's cif_emitent / cif_beneficiar (read by the client): rules out most messages without a download. */
+export function couldBeOurs(message: Pick<AnafMessage, 'supplierCif' | 'buyerCif'>, identity: InvoiceIdentity): boolean {
+  if (message.supplierCif && identity.supplierCif && message.supplierCif !== identity.supplierCif) return false;
+  if (message.buyerCif && identity.buyerCif && message.buyerCif !== identity.buyerCif) return false;
   return true;
 }
 
@@ -187,7 +185,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
         listed += result.messages.length;
         for (const message of result.messages) {
           if (checked.has(message.id)) continue;
-          if (!couldBeOurs(message.details, input.identity)) continue;
+          if (!couldBeOurs(message, input.identity)) continue;
           if (downloads >= RECONCILE_DOWNLOADS_PER_ROUND) return { newlyChecked, listed, more: true };
           Context.current().heartbeat({ page, checking: message.id });
           const { read, downloaded } = await fetchArchive(input, message.id);

@@ -4,6 +4,7 @@ import { inspectInvoiceXml } from '../../schemas/efactura-invoice';
 import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 import { efacturaCalls } from './calls';
 import { readAnswerZipOrFail } from './answer-zip';
+import { lastDaysWindow } from './listing-window';
 import type { AnafMessage, InvoiceIdentity, MessageFilter, MessagePage, ValidationAnswer, ValidationStandard } from './types';
 
 /**
@@ -20,6 +21,9 @@ export interface ListWindow extends EfacturaTarget {
   endTime: number;
   filter?: MessageFilter;
 }
+
+/** The API's listing: an explicit window, or the last `days` days counted when ANAF is called (listing-window.ts). */
+export type MessagesRequest = EfacturaTarget & { page: number; filter?: MessageFilter } & ({ startTime: number; endTime: number } | { days: number });
 
 export interface InboxDownload extends EfacturaTarget {
   message: AnafMessage;
@@ -50,10 +54,12 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
 
   return {
     /** One page of ANAF's paginated listing, typed. */
-    async listMessagesPage(input: ListWindow & { page: number }): Promise<MessagePage> {
-      return withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) =>
-        anaf.listPage(token, { cif: input.cif, startTime: input.startTime, endTime: input.endTime, page: input.page, ...(input.filter ? { filter: input.filter } : {}) }),
-      );
+    async listMessagesPage(input: MessagesRequest): Promise<MessagePage> {
+      return withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) => {
+        // Workflows started before the API passed `days` carry the window it computed.
+        const window = 'days' in input ? lastDaysWindow(input.days, Date.now()) : { startTime: input.startTime, endTime: input.endTime };
+        return anaf.listPage(token, { cif: input.cif, ...window, page: input.page, ...(input.filter ? { filter: input.filter } : {}) });
+      });
     },
 
     /** Every message of the window the inbox keeps (received invoices, buyer messages), oldest first. */

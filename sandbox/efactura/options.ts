@@ -35,6 +35,12 @@ export interface EfacturaOptions {
    * restart) must not either, since the product keeps what it downloaded by download id.
    */
   idOffset: number;
+  /**
+   * Sandbox only (tests): answer this as `index_pagina_curenta` on every page of the paginated
+   * listing instead of the page asked for. Integrators report ANAF's value as unreliable; the
+   * product must page by its own counter and `numar_total_pagini`, and this lets a test prove it.
+   */
+  misreportedPageIndex?: number;
 }
 
 export const DEFAULT_EFACTURA_OPTIONS: EfacturaOptions = {
@@ -70,6 +76,9 @@ export function resolveEfacturaOptions(partial: Partial<EfacturaOptions> = {}): 
     'listPageSize',
   ] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1) problems.push(`${key}: must be an integer >= 1`);
+  }
+  if (o.misreportedPageIndex !== undefined && (!Number.isInteger(o.misreportedPageIndex) || o.misreportedPageIndex < 0)) {
+    problems.push('misreportedPageIndex: must be an integer >= 0');
   }
   if (!Number.isSafeInteger(o.idOffset) || o.idOffset < 0 || o.idOffset > 4_000_000_000) problems.push('idOffset: must be an integer from 0 to 4e9');
   for (const cif of o.knownCifs) if (!/^[0-9]{1,13}$/.test(cif)) problems.push(`knownCifs: ${cif} is not numeric`);

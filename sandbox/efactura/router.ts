@@ -466,7 +466,7 @@ function paginatedListHandler(deps: RouterDeps, env: EfacturaEnv): RequestHandle
       numar_total_inregistrari_per_pagina: size,
       numar_total_inregistrari: found.length,
       numar_total_pagini: pages,
-      index_pagina_curenta: page,
+      index_pagina_curenta: options.misreportedPageIndex ?? page,
       serial: serialOf(deps, req),
       cui: cif,
       titlu: `Lista Mesaje disponibile din intervalul ${anafDateTime(start)} - ${anafDateTime(end)}`,

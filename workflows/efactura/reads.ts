@@ -1,5 +1,5 @@
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { EfacturaReadActivities, ListWindow } from '../../activities/efactura/reads';
+import type { EfacturaReadActivities, MessagesRequest } from '../../activities/efactura/reads';
 import type { MessagePage, ValidationAnswer, ValidationStandard } from '../../activities/efactura/types';
 import type { BlobRef } from '../../lib/blob-store';
 import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
@@ -39,7 +39,7 @@ function done(outcome: string): void {
   ]);
 }
 
-export async function efacturaMessages(input: ListWindow & { page: number }): Promise<MessagePage> {
+export async function efacturaMessages(input: MessagesRequest): Promise<MessagePage> {
   tag(input.tenant, input.cif);
   const page = await reads().listMessagesPage(input);
   done('OK');
