@@ -202,7 +202,7 @@ async function start(paths: ClusterPaths, startedAt: number): Promise<void> {
     `  cluster       Temporal ${TEMPORAL_SERVER_VERSION}: frontend (mTLS), history (${NUM_HISTORY_SHARDS} shards), matching, worker on PostgreSQL; ${CLUSTER_WORKERS} workers, ${CLUSTER_APIS} APIs behind :${config.api.port}`,
     `  client TLS    TEMPORAL_TLS_CERT/KEY/CA from ${path.join(paths.clusterDir, 'tls')}; stop: npm run cluster -- --stop`,
   ];
-  const uiUrl = 'none on the cluster (npm run dev has one)';
+  const uiUrl = undefined;
   const pg = managedPostgres(paths);
   const state = runningState(paths, pg);
   if (state.all) {

@@ -65,7 +65,8 @@ export interface SummaryOptions {
   startedAt: number;
   config: AppConfig;
   address: string;
-  uiUrl: string;
+  /** undefined: this Temporal has no Web UI. */
+  uiUrl: string | undefined;
   /** Extra lines after the Temporal one (e.g. the cluster's processes). */
   extra?: string[];
 }
@@ -79,7 +80,9 @@ export function summary(o: SummaryOptions): string {
     '',
     `${o.what} is up in ${seconds} s (ANAF_ENV=${config.anaf.env})`,
     `  API           ${config.api.publicUrl}   (docs: ${config.api.publicUrl}/docs)`,
-    `  Temporal UI   ${o.uiUrl}   (payloads decoded through ${config.api.publicUrl}/codec)`,
+    o.uiUrl
+      ? `  Temporal UI   ${o.uiUrl}   (payloads decoded through ${config.api.publicUrl}/codec)`
+      : `  Temporal UI   none here (a Web UI pointed at this Temporal decodes payloads through ${config.api.publicUrl}/codec)`,
     `  Temporal      ${o.address}   namespace ${config.temporal.namespace}`,
     ...(o.extra ?? []),
     ...(config.anaf.env === 'sandbox' ? [`  ANAF sandbox  http://127.0.0.1:${config.sandbox.port}`] : []),
