@@ -1,11 +1,10 @@
 import type { Request, Response } from 'express';
-import express from 'express';
 import { sha256Hex } from '../lib/blob-store';
 import type { BanciwsInstitution } from '../lib/banciws-config';
-import { checkWebhookUrl, WebhookTargetError } from '../lib/webhook-target';
 import { inspectSignedPdf, MAX_BANCIWS_PDF_BYTES } from '../schemas/banciws/signed-pdf';
 import type { ApiContext } from './context';
-import { ApiError } from './errors';
+import { ApiError, issuesOf, validationFailed } from './errors';
+import { checkCallbackUrl, readRawBody } from './xml-body';
 import { z } from './zod';
 
 /**
@@ -35,19 +34,9 @@ export interface ParsedBanciwsSubmission {
 
 const tooLarge = () => new ApiError(413, 'PDF_TOO_LARGE', `The document exceeds ${MAX_BANCIWS_PDF_BYTES / (1024 * 1024)} MB`);
 
-function readRaw(req: Request, res: Response, limit: number): Promise<Buffer> {
-  const parse = express.raw({ type: () => true, limit });
-  return new Promise((resolve, reject) => {
-    parse(req, res, (err?: unknown) => {
-      if (err) return reject((err as { type?: string }).type === 'entity.too.large' ? tooLarge() : err);
-      resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-    });
-  });
-}
-
 /** multipart/form-data through the WHATWG parser Node already ships (undici's Response.formData). */
 async function readMultipart(req: Request, res: Response): Promise<{ pdf: Buffer; fields: Record<string, string>; fileName?: string }> {
-  const raw = await readRaw(req, res, MAX_BANCIWS_PDF_BYTES + 1024 * 1024);
+  const raw = await readRawBody(req, res, MAX_BANCIWS_PDF_BYTES + 1024 * 1024, tooLarge);
   let form: FormData;
   try {
     form = await new Response(raw, { headers: { 'content-type': String(req.headers['content-type']) } }).formData();
@@ -80,11 +69,11 @@ export async function readBanciwsSubmission(ctx: ApiContext, tenant: string, req
     const form = await readMultipart(req, res);
     pdf = form.pdf;
     const parsed = BanciwsJsonBody.omit({ pdf: true }).safeParse({ ...form.fields, ...(form.fileName ? { fileName: form.fileName } : {}) });
-    if (!parsed.success) throw new ApiError(400, 'VALIDATION_FAILED', 'Request validation failed', parsed.error.issues.map((i) => ({ path: ['body', ...i.path], code: i.code, message: i.message })));
+    if (!parsed.success) throw validationFailed(issuesOf(parsed.error, 'body'));
     fields = parsed.data;
   } else if (req.is('application/json')) {
     const parsed = BanciwsJsonBody.safeParse(req.body);
-    if (!parsed.success) throw new ApiError(400, 'VALIDATION_FAILED', 'Request validation failed', parsed.error.issues.map((i) => ({ path: ['body', ...i.path], code: i.code, message: i.message })));
+    if (!parsed.success) throw validationFailed(issuesOf(parsed.error, 'body'));
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(parsed.data.pdf.replace(/\s+/g, ''))) throw new ApiError(400, 'PDF_NOT_BASE64', 'pdf must be the document in base64');
     pdf = Buffer.from(parsed.data.pdf, 'base64');
     fields = parsed.data;
@@ -95,15 +84,7 @@ export async function readBanciwsSubmission(ctx: ApiContext, tenant: string, req
   const inspection = inspectSignedPdf(pdf);
   if (!inspection.ok) throw inspection.code === 'PDF_TOO_LARGE' ? tooLarge() : new ApiError(400, inspection.code, inspection.message);
   const institution = institutionFor(ctx, tenant, fields.institution);
-  if (fields.callbackUrl) {
-    if (!ctx.config.webhooks.secret) throw new ApiError(400, 'WEBHOOKS_NOT_CONFIGURED', 'callbackUrl needs WEBHOOK_SECRET on the server');
-    try {
-      checkWebhookUrl(fields.callbackUrl, ctx.config.webhooks.allowPrivateTargets);
-    } catch (err) {
-      if (err instanceof WebhookTargetError) throw new ApiError(400, 'INVALID_CALLBACK_URL', err.message);
-      throw err;
-    }
-  }
+  checkCallbackUrl(ctx, fields.callbackUrl);
   const requestSha256 = sha256Hex(JSON.stringify({ institution: institution.id, callbackUrl: fields.callbackUrl ?? null, pdf: sha256Hex(pdf) }));
   return {
     institution,

@@ -9,9 +9,11 @@ import {
 import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { assertTenantOwns, parseWorkflowId, WorkflowNotOwnedError, workflowIdFor } from '../lib/workflow-ids';
 import { AnafService, type AnafServiceName, AnafTenant } from '../workflows/search-attributes';
+import type { WorkflowFailureSchema, WorkflowStatusSchema } from './workflow-schemas';
+import type { z } from './zod';
 
-/** What the API reports; Temporal's finer status is kept alongside as `temporalStatus`. */
-export type PublicWorkflowStatus = 'RUNNING' | 'COMPLETED' | 'FAILED';
+/** What the API reports (its schema is the source); Temporal's finer status is kept alongside as `temporalStatus`. */
+export type PublicWorkflowStatus = z.infer<typeof WorkflowStatusSchema>;
 
 /** One kind of tenant-owned workflow the API starts, e.g. connectivity checks, e-Factura uploads. */
 export interface TenantWorkflowKind {
@@ -42,10 +44,7 @@ export interface StartForTenantResult {
   temporalStatus: WorkflowExecutionStatusName;
 }
 
-export interface WorkflowFailure {
-  message: string;
-  type?: string;
-}
+export type WorkflowFailure = z.infer<typeof WorkflowFailureSchema>;
 
 export interface WorkflowSummary {
   id: string;

@@ -4,12 +4,17 @@ import { checkWebhookUrl, WebhookTargetError } from '../lib/webhook-target';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 
+/** HTTP body plumbing shared by routes that take documents rather than JSON. */
+
 /** Content types a document (invoice, declaration) may be sent as; anything else is JSON or a 415. */
 export const XML_TYPES = ['application/xml', 'text/xml', 'text/plain', 'application/octet-stream'];
 
-/** The raw XML body, at most `maxBytes`; a larger one is refused with `tooLarge()` before it is buffered. */
-export function readXmlBody(req: Request, res: Response, maxBytes: number, tooLarge: () => ApiError): Promise<Buffer> {
-  const parse = express.raw({ type: XML_TYPES, limit: maxBytes });
+/**
+ * The raw body of a request whose content type `types` accepts (all by default), at most
+ * `maxBytes`; a larger one is refused with `tooLarge()` before it is buffered.
+ */
+export function readRawBody(req: Request, res: Response, maxBytes: number, tooLarge: () => ApiError, types: string[] | (() => boolean) = () => true): Promise<Buffer> {
+  const parse = express.raw({ type: types, limit: maxBytes });
   return new Promise((resolve, reject) => {
     parse(req, res, (err?: unknown) => {
       if (err) {
@@ -20,6 +25,11 @@ export function readXmlBody(req: Request, res: Response, maxBytes: number, tooLa
       resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
     });
   });
+}
+
+/** The raw XML body (see readRawBody). */
+export function readXmlBody(req: Request, res: Response, maxBytes: number, tooLarge: () => ApiError): Promise<Buffer> {
+  return readRawBody(req, res, maxBytes, tooLarge, XML_TYPES);
 }
 
 /** A callbackUrl is accepted only when webhooks can be signed and the target passes the SSRF guard. */

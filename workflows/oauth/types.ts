@@ -1,6 +1,9 @@
 /** Shapes shared by the OAuth workflows, their activities and the API. Workflow-safe: no I/O. */
 
-export type OAuthScope = 'EFACTURA' | 'ETRANSPORT';
+// One list of scopes (lib/config.ts OAUTH_SCOPES); a type-only import, erased from the workflow bundle.
+import type { OAuthScope } from '../../lib/config';
+
+export type { OAuthScope };
 
 /** REVOCATION_UNCONFIRMED: revoked here, not (yet) confirmed by ANAF; the tokens are unused, kept sealed to revoke again. */
 export type AuthorizationStatus = 'PENDING' | 'ACTIVE' | 'REFRESHING' | 'NEEDS_REAUTHORIZATION' | 'REVOKED' | 'REVOCATION_UNCONFIRMED' | 'EXPIRED';
