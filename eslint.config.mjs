@@ -91,6 +91,23 @@ export default defineConfig(
     },
   },
   {
+    // One devkit (devkit/README.md): tests, scripts and devkit reach the product's harnesses
+    // through devkit/, never through bench/; bench, scripts and devkit never import test/.
+    files: ['test/**/*.ts', 'devkit/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+bench(/|$)', message: 'Harnesses, fixtures and the chaos suite live in devkit/: import them from there, not from bench/.' },
+            { regex: '^(\\.\\./)+test/', message: 'Shared helpers live in devkit/: bench, scripts and devkit never import test/.' },
+            { regex: '(^|/)support/', message: 'test/support moved to devkit/: import from devkit/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       // The TypeScript version understands `import type` (allowTypeImports); the core rule is replaced.
