@@ -7,7 +7,7 @@ import type { SubmissionFlags } from '../workflows/efactura/types';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 import { checkCallbackUrl, readXmlBody, XML_TYPES } from './xml-body';
-import { cifCheckDigit, isValidCif, normalizeCif } from '../schemas/cif';
+import { cifCheckDigit, isValidCif, isValidCnp, normalizeCif } from '../schemas/cif';
 import { z } from './zod';
 
 /**
@@ -34,6 +34,11 @@ const SubmissionCif = z
 /** Why `cif` (normalized) is not a Romanian CIF; undefined when it is one. */
 export function cifProblem(cif: string): string | undefined {
   if (isValidCif(cif)) return undefined;
+  if (isValidCnp(cif)) {
+    // ANAF's upload documents `cif` as the seller's ("la care va ajunge eroarea … vanzatorul"); a CNP
+    // there is documented nowhere, so an individual's code is refused rather than guessed at.
+    return `CIF ${cif} is a CNP (an individual's code): e-Factura's upload takes the seller's CIF, and ANAF documents no upload for a CNP`;
+  }
   if (!/^[0-9]{2,10}$/.test(cif) || cif.startsWith('0')) {
     return `CIF ${JSON.stringify(cif)} is not a Romanian CIF: 2 to 10 digits, not starting with 0 ("RO" prefix allowed)`;
   }

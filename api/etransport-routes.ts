@@ -12,7 +12,7 @@ import type { ApiContext } from './context';
 import { jsonResponse, routeDefiner } from './define-route';
 import { ApiError, etransportLookupError } from './errors';
 import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema, WebhookSchema } from './lifecycle-view';
-import { CifSchema, getOrganization } from './organization-routes';
+import { getOrganization, TaxpayerCodeSchema } from './organization-routes';
 import { mountResolveBySignal } from './resolve-guard';
 import { mountResourceView, startResource } from './resource-routes';
 import { listVisibleWorkflows, VisibilityPageSchema, visibilityQuery } from './visibility-listing';
@@ -37,10 +37,10 @@ const STAGES = ['QUEUED', 'WAITING_FOR_AUTHORIZATION', 'UPLOADING', 'RECONCILING
 const OUTCOMES = ['ACCEPTED', 'REJECTED', 'FAILED', 'DELETED', 'EXPIRED'] as const;
 
 const DeclarationQuery = z.object({
-  cif: CifSchema.optional(),
+  cif: TaxpayerCodeSchema.optional(),
   callbackUrl: z.string().url().max(2000).optional().openapi({ description: 'POSTed (HMAC-signed) when the notification ends, on each follow-up and before an unconfirmed UIT expires' }),
 });
-const DeclarationJson = z.object({ cif: CifSchema, xml: z.string().min(1), callbackUrl: z.string().url().max(2000).optional() }).openapi('EtransportDeclarationJson');
+const DeclarationJson = z.object({ cif: TaxpayerCodeSchema, xml: z.string().min(1), callbackUrl: z.string().url().max(2000).optional() }).openapi('EtransportDeclarationJson');
 
 const FollowUpJson = z
   .discriminatedUnion('type', [
@@ -59,7 +59,7 @@ const FollowUpJson = z
   .openapi('EtransportFollowUp');
 
 const ListQuery = z.object({
-  cif: CifSchema.optional(),
+  cif: TaxpayerCodeSchema.optional(),
   state: z.enum(STAGES).optional().openapi({ description: 'The declaration’s stage' }),
   outcome: z.enum(OUTCOMES).optional(),
   needsAttention: z.enum(['true', 'false']).optional(),
@@ -302,7 +302,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       method: 'get',
       path: '/v1/etransport/messages',
       summary: "ANAF's lista: the organization's declarations of the last 1–60 days (valid ones in their final state, and every erroneous upload)",
-      request: { query: z.object({ cif: CifSchema, days: z.coerce.number().int().min(1).max(60).default(60) }) },
+      request: { query: z.object({ cif: TaxpayerCodeSchema, days: z.coerce.number().int().min(1).max(60).default(60) }) },
       responses: { 200: jsonResponse('As ANAF lists them, typed', z.object({ cif: z.string(), days: z.number(), items: z.array(z.any()) })) },
       errors: [404, 409, 502, 503],
     },
@@ -321,8 +321,8 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       summary: "ANAF's info: the active transports a carrier (transport organizer) was named for",
       request: {
         query: z.object({
-          cui: CifSchema.openapi({ description: 'The carrier’s fiscal code: an organization of this tenant authorized for ETRANSPORT' }),
-          cuiDecl: CifSchema.optional(),
+          cui: TaxpayerCodeSchema.openapi({ description: 'The carrier’s fiscal code: an organization of this tenant authorized for ETRANSPORT' }),
+          cuiDecl: TaxpayerCodeSchema.optional(),
           uit: z.string().max(40).optional(),
           refDecl: z.string().max(200).optional(),
         }),

@@ -33,12 +33,12 @@ import {
   publicAuthorization,
   updateFailure,
 } from './oauth-authorizations';
-import { CifParams, CifSchema, getOrganization } from './organization-routes';
+import { getOrganization, OrganizationParams, TaxpayerCodeSchema } from './organization-routes';
 import { visibilityString } from './workflow-access';
 import { z } from './zod';
 
 const ScopeSchema = z.enum(OAUTH_SCOPES).openapi({ description: 'ANAF service the authorization is for' });
-const ScopeParams = z.object({ cif: CifSchema, scope: ScopeSchema });
+const ScopeParams = z.object({ cif: TaxpayerCodeSchema, scope: ScopeSchema });
 const HttpsOrLocalUrl = z.string().url().max(2000);
 
 const CreateAuthorizationRequest = z
@@ -135,7 +135,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       description:
         'The representative opens `shortUrl` (or `url`), signs in at ANAF with the qualified certificate and is sent back to our callback; the tokens then live in the authorization lifecycle.',
       tags: ['OAuth'],
-      request: { params: CifParams, body: CreateAuthorizationRequest },
+      request: { params: OrganizationParams, body: CreateAuthorizationRequest },
       responses: { 201: { description: 'Created', content: { 'application/json': { schema: AuthorizationRequestSchema } } } },
       errors: [404, 503],
     },
@@ -184,7 +184,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       path: `${org}/authorization-requests`,
       summary: "The organization's authorization requests, newest first",
       tags: ['OAuth'],
-      request: { params: CifParams },
+      request: { params: OrganizationParams },
       responses: {
         200: {
           description: 'Requests',
@@ -218,7 +218,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       path: `${org}/authorizations`,
       summary: "The organization's authorizations (one per scope); never the tokens",
       tags: ['OAuth'],
-      request: { params: CifParams },
+      request: { params: OrganizationParams },
       responses: {
         200: { description: 'Authorizations', content: { 'application/json': { schema: z.object({ items: z.array(AuthorizationSchema) }) } } },
       },

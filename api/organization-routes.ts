@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Router } from 'express';
-import { isValidCif, normalizeCif } from '../schemas/cif';
+import { isValidCif, isValidCifOrCnp, normalizeCif } from '../schemas/cif';
 import type { OrganizationRecord } from '../workflows/organization';
 import { deleteOrganizationSignal, organizationQuery, organizationWorkflowId } from '../workflows/organization';
 import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
@@ -12,20 +12,34 @@ import { listAuthorizations } from './oauth-authorizations';
 import { visibilityString } from './workflow-access';
 import { z } from './zod';
 
+/** A company's CIF only: e-Factura, where an individual's CNP is not taken (see README, Identifiers). */
 export const CifSchema = z
   .string()
   .transform(normalizeCif)
-  .refine(isValidCif, { message: 'not a valid Romanian CIF (digits, check digit per ANAF)' })
+  .refine(isValidCif, { message: 'not a valid Romanian CIF (2–10 digits, check digit per ANAF); a CNP is not accepted here' })
   .openapi({ description: 'Romanian fiscal code; "RO" prefix accepted and stripped', example: '14399840' });
 
+/**
+ * A company's CIF or an individual's CNP (13 digits, its own check digit): organizations, their
+ * authorizations and e-Transport, where ANAF takes individuals ("cif … maxim 13 cifre").
+ */
+export const TaxpayerCodeSchema = z
+  .string()
+  .transform(normalizeCif)
+  .refine(isValidCifOrCnp, { message: 'not a valid Romanian CIF or CNP (check digit per ANAF)' })
+  .openapi({ description: 'Romanian fiscal code (CIF, "RO" prefix accepted and stripped) or an individual\'s CNP', example: '14399840' });
+
+/** An organization of e-Factura's: CIF only. */
 export const CifParams = z.object({ cif: CifSchema });
+/** Any organization: CIF or CNP. */
+export const OrganizationParams = z.object({ cif: TaxpayerCodeSchema });
 
 export const OrganizationSchema = z
   .object({ cif: z.string(), name: z.string(), createdAt: z.string().datetime() })
   .openapi('Organization');
 
 const CreateOrganization = z
-  .object({ cif: CifSchema, name: z.string().trim().min(1).max(200) })
+  .object({ cif: TaxpayerCodeSchema, name: z.string().trim().min(1).max(200) })
   .openapi('CreateOrganization');
 
 const organizationNotFound = (cif: string) => new ApiError(404, 'ORGANIZATION_NOT_FOUND', `No organization with CIF ${cif}`);
@@ -126,7 +140,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       path: '/v1/organizations/{cif}',
       summary: 'One organization',
       tags: ['Organizations'],
-      request: { params: CifParams },
+      request: { params: OrganizationParams },
       responses: { 200: { description: 'The organization', content: { 'application/json': { schema: OrganizationSchema } } } },
       errors: [404, 503],
     },
@@ -143,7 +157,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       path: '/v1/organizations/{cif}',
       summary: 'Remove an organization (revoke its authorizations first)',
       tags: ['Organizations'],
-      request: { params: CifParams },
+      request: { params: OrganizationParams },
       responses: { 204: { description: 'Removed' } },
       errors: [404, 409, 503],
     },

@@ -1,5 +1,6 @@
 import type { EfacturaStandard, InvoiceIdentity } from './efactura-types';
 import { at, children, parseUntrustedXml, textOf } from './untrusted-xml';
+import { isValidCnp } from './cif';
 
 /**
  * What we check of an invoice before it is stored or sent, and what we read out of it.
@@ -30,11 +31,11 @@ export const STANDARD_ROOTS: Record<EfacturaStandard, { root: string; namespace?
   RASP: { root: 'header', namespace: 'mfp:anaf:dgti:spv:reqMesaj:v1' },
 };
 
-/** "RO 14399840" / "ro14399840" / "14399840" → "14399840". */
+/** "RO 14399840" / "ro14399840" / "14399840" → "14399840"; an individual's CNP (a B2C buyer) as it is. */
 export function cifDigitsOf(value: string | undefined): string | undefined {
   if (!value) return undefined;
   const digits = value.trim().toUpperCase().replace(/^RO\s*/, '');
-  return /^[0-9]{2,10}$/.test(digits) ? digits : undefined;
+  return /^[0-9]{2,10}$/.test(digits) || isValidCnp(digits) ? digits : undefined;
 }
 
 function firstCif(candidates: unknown[]): string | undefined {

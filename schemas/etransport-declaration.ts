@@ -1,4 +1,4 @@
-import { isValidCif } from './cif';
+import { isValidCifOrCnp } from './cif';
 import { type OperationKind } from './etransport-uit';
 
 export { confirmationExpected, FOLLOW_UP_KINDS, type OperationKind, uitExpiresAt, uitValidityDays, UIT_VALIDITY_DAYS } from './etransport-uit';
@@ -122,8 +122,9 @@ export function inspectDeclarationXml(xml: Buffer): DeclarationInspection {
   }
   const root = parsed.node;
   const declarantCif = attr(root, 'codDeclarant');
-  if (!declarantCif || !isValidCif(declarantCif)) {
-    return fail('DECLARANT_CIF_INVALID', `codDeclarant ${JSON.stringify(declarantCif ?? null)} is not a valid Romanian fiscal code (check digit)`);
+  // An individual declares with a CNP: ANAF's e-Transport takes "cif … maxim 13 cifre".
+  if (!declarantCif || !isValidCifOrCnp(declarantCif)) {
+    return fail('DECLARANT_CIF_INVALID', `codDeclarant ${JSON.stringify(declarantCif ?? null)} is not a valid Romanian fiscal code or CNP (check digit)`);
   }
   const refDeclarant = attr(root, 'refDeclarant');
   const names = childNames(root);

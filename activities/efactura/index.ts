@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { BlobRef, BlobStore } from '../../lib/blob-store';
 import type { AppConfig } from '../../lib/config';
 import type { TokenSealer } from '../../lib/token-seal';
+import { isValidCif } from '../../schemas/cif';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
 import { efacturaCalls } from './calls';
 import { AnswerArchiveError, archiveFailure, readAnswerZip } from './answer-zip';
@@ -65,10 +66,15 @@ function archiveName(downloadId: string): string {
   return `efactura-download-${downloadId}`;
 }
 
-/** The listing's cif_emitent / cif_beneficiar (read by the client): rules out most messages without a download. */
+/**
+ * The listing's cif_emitent / cif_beneficiar (read by the client): rules out most messages without a
+ * download. A buyer's CNP (B2C) rules nothing out: how ANAF writes an individual there is not
+ * documented, and a wrong "not ours" would end in a second filing.
+ */
 export function couldBeOurs(message: Pick<AnafMessage, 'supplierCif' | 'buyerCif'>, identity: InvoiceIdentity): boolean {
   if (message.supplierCif && identity.supplierCif && message.supplierCif !== identity.supplierCif) return false;
-  if (message.buyerCif && identity.buyerCif && message.buyerCif !== identity.buyerCif) return false;
+  const buyerIsCompany = identity.buyerCif !== undefined && isValidCif(identity.buyerCif);
+  if (message.buyerCif && buyerIsCompany && message.buyerCif !== identity.buyerCif) return false;
   return true;
 }
 
