@@ -6,20 +6,13 @@ import { AesGcmPayloadCodec } from '../lib/codec';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { version } from '../package.json';
+import { ANAF_SERVICES, type AnafServiceDescriptor } from '../services';
 import { ApiKeyStore } from './auth';
-import { mountBanciwsRoutes } from './banciws-routes';
 import { codecCorsOriginsFromEnv, mountCodecRoutes } from './codec-routes';
-import { mountConnectivityRoutes } from './connectivity-routes';
 import type { ApiContext, RouteModule } from './context';
-import { mountEfacturaInboxRoutes } from './efactura-inbox-routes';
-import { mountEfacturaReadRoutes } from './efactura-read-routes';
-import { mountEfacturaRoutes } from './efactura-routes';
-import { mountEtransportRoutes } from './etransport-routes';
 import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
 import { httpMetrics, mountMetricsRoutes } from './metrics-routes';
-import { mountOAuthCallbackRoutes } from './oauth-callback-routes';
-import { mountOAuthRoutes } from './oauth-routes';
 import { mountOrganizationRoutes } from './organization-routes';
 import { createRegistry, mountOpenApi } from './openapi';
 import { requestContext } from './request-id';
@@ -42,15 +35,17 @@ export interface ApiDeps {
   temporalRpcTimeoutMs?: number;
   /** Default: the filesystem store under DATA_DIR (the workers must see the same one). */
   blobs?: BlobStore;
-  /** Extra route modules, mounted after the built-in ones. */
+  /** Default ANAF_SERVICES (services/index.ts): whose routes are mounted. */
+  services?: readonly AnafServiceDescriptor[];
+  /** Extra route modules, mounted after the services'. */
   modules?: RouteModule[];
 }
 
 /**
  * The HTTP API as an Express app, not yet listening (tests serve it on port 0).
- * To add a feature: write `api/<feature>-routes.ts` exporting `mount<Feature>Routes(router, ctx)`
- * that declares each route with `defineRoute` (validation + OpenAPI from one zod schema),
- * and call it below. Routes needing bigger or non-JSON bodies bring their own parser.
+ * The platform's routes (health, metrics, codec, organizations) are mounted here; each ANAF
+ * service's come from its descriptor in services/ (docs/adding-a-service.md). Routes declare
+ * themselves with `defineRoute` (validation + OpenAPI from one zod schema).
  */
 export function createApp(deps: ApiDeps): express.Express {
   const { config, client, logger } = deps;
@@ -82,15 +77,8 @@ export function createApp(deps: ApiDeps): express.Express {
   mountHealthRoutes(router, ctx, { readinessTimeoutMs: deps.readinessTimeoutMs });
   mountMetricsRoutes(router, ctx);
   mountCodecRoutes(router, ctx, { corsOrigins: deps.codecCorsOrigins ?? codecCorsOriginsFromEnv() });
-  mountConnectivityRoutes(router, ctx);
   mountOrganizationRoutes(router, ctx);
-  mountOAuthRoutes(router, ctx);
-  mountOAuthCallbackRoutes(router, ctx);
-  mountEfacturaRoutes(router, ctx);
-  mountEfacturaReadRoutes(router, ctx);
-  mountEfacturaInboxRoutes(router, ctx);
-  mountEtransportRoutes(router, ctx);
-  mountBanciwsRoutes(router, ctx);
+  for (const service of deps.services ?? ANAF_SERVICES) for (const mount of service.api?.() ?? []) mount(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });
 

@@ -4,18 +4,19 @@ import type { KeyObject } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import pino, { type Logger } from 'pino';
 import { adminRouter } from './admin';
-import { type BanciwsSandboxOptions, type RunningBanciws, startBanciwsSandbox } from './banciws';
+import type { BanciwsSandboxOptions, RunningBanciws } from './banciws';
 import { SandboxClock } from './clock';
 import { FaultInjector, type FaultRule, type FaultRuleView, type HeldAnswerView } from './faults';
 import { gatewayModule } from './gateway';
-import { type EfacturaOptions, type EfacturaService, efacturaModule } from './efactura';
-import { type EtransportOptions, type EtransportService, etransportModule } from './etransport';
+import type { EfacturaOptions, EfacturaService } from './efactura';
+import type { EtransportOptions, EtransportService } from './etransport';
 import type { SandboxContext, SandboxModule, SandboxModuleFactory } from './module';
 import { oauthModule } from './oauth';
 import { OAuthIdp } from './oauth/idp';
 import type { OAuthOptions } from './oauth/options';
 import { DEFAULT_SEED, SeededRandom } from './random';
 import { SandboxState } from './state';
+import { ANAF_SERVICES, type AnafServiceDescriptor, type SandboxPart } from '../services';
 import { testOauthModule } from './testoauth';
 
 export interface SandboxOptions {
@@ -30,7 +31,9 @@ export interface SandboxOptions {
   now?: () => number;
   /** Seed of the fault randomness (errorRate draws, WAF support ids). */
   seed?: number;
-  /** More simulated services, mounted after the built-in ones. */
+  /** Default ANAF_SERVICES (services/index.ts): whose simulations are mounted, each given `options[name]`. */
+  services?: readonly AnafServiceDescriptor[];
+  /** More simulated services, mounted after the services'. */
   modules?: SandboxModuleFactory[];
   /** e-Factura behaviour (processing delay, listing delay, quotas…). */
   efactura?: Partial<EfacturaOptions>;
@@ -128,19 +131,16 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
   const faults = new FaultInjector({ random, state, logger, clock });
   const idp = await OAuthIdp.create(options.oauth, { clock, state, logger });
   const ctx: SandboxContext = { clock, state, random, logger, faults, idp };
-  let efactura: EfacturaService | undefined;
-  const efacturaFactory = efacturaModule(options.efactura, (service) => {
-    efactura = service;
-  });
-  let etransport: EtransportService | undefined;
-  const etransportFactory = etransportModule(options.etransport, (service) => {
-    etransport = service;
-  });
-  const banciws = options.banciws ? await startBanciwsSandbox(ctx, { ...(options.host ? { host: options.host } : {}), ...options.banciws }) : undefined;
-  const banciwsFactory: SandboxModuleFactory[] = banciws
-    ? [() => ({ name: 'banciws', admin: (router) => router.use(banciws.adminRouter), routes: () => undefined })]
-    : [];
-  const modules = [...BUILTIN_MODULES, efacturaFactory, etransportFactory, ...banciwsFactory, ...(options.modules ?? [])].map((factory) => factory(ctx));
+  // The IdP above is the base every service checks bearers against; each service then mounts its own simulation.
+  const parts = new Map<string, SandboxPart>();
+  for (const service of options.services ?? ANAF_SERVICES) {
+    const serviceOptions = (options as Record<string, unknown>)[service.name];
+    const part = await service.sandbox?.(ctx, serviceOptions, { ...(options.host ? { host: options.host } : {}) });
+    if (part) parts.set(service.name, part);
+  }
+  const modules = [...BUILTIN_MODULES.map((factory) => factory(ctx)), ...[...parts.values()].map((p) => p.module), ...(options.modules ?? []).map((factory) => factory(ctx))];
+  const serviceOf = (name: string) => parts.get(name)?.service;
+  const banciws = serviceOf('banciws') as RunningBanciws | undefined;
 
   const reset = () => {
     state.reset();
@@ -180,8 +180,8 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
       release: (id) => faults.release(id),
     },
     oauth: idp,
-    efactura: efactura!,
-    etransport: etransport!,
+    efactura: serviceOf('efactura') as EfacturaService,
+    etransport: serviceOf('etransport') as EtransportService,
     ...(banciws ? { banciws } : {}),
     oauthPublicKey: idp.publicKey,
     reset,
@@ -190,7 +190,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
         faults.close();
         for (const m of modules) m.close?.();
         const closed = new Promise<void>((res, rej) => server.close((err) => (err ? rej(err) : res())));
-        Promise.all([closed, banciws?.close()]).then(() => resolve(), reject);
+        Promise.all([closed, ...[...parts.values()].map((p) => p.close?.())]).then(() => resolve(), reject);
         // Keep-alive sockets would otherwise hold close() open for seconds.
         server.closeAllConnections();
       });

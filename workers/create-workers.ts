@@ -1,11 +1,5 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { createBanciwsActivities } from '../activities/banciws';
-import { createConnectivityActivities } from '../activities/connectivity';
-import { createEfacturaAnafActivities } from '../activities/efactura';
-import { createEfacturaReadActivities } from '../activities/efactura/reads';
-import { createEtransportAnafActivities, createEtransportOrchestrationActivities } from '../activities/etransport';
-import { createOAuthAnafActivities, createOAuthOrchestrationActivities } from '../activities/oauth';
 import { createWebhookActivities } from '../activities/webhooks';
 import { blobStoreFor } from '../lib/blob-store';
 import { anafBudget } from '../lib/metrics';
@@ -15,6 +9,7 @@ import { dataConverterFor } from '../lib/temporal-client';
 import { TokenSealer } from '../lib/token-seal';
 import { activityInterceptors, lifecycleMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './interceptors';
 import { DailyQuotaGuard } from '../lib/anaf-daily-quotas';
+import { ANAF_SERVICES, type AnafServiceDescriptor, type ServiceActivities, type ServiceActivityDeps } from '../services';
 
 export interface WorkerDeps {
   config: AppConfig;
@@ -22,14 +17,19 @@ export interface WorkerDeps {
   /** A client for activities that talk to our own workflows (token hand-over, sweeps). */
   client: Client;
   logger: Logger;
-  /** Prebundled workflow code (production); without it the worker bundles at start-up. */
+  /** Prebundled workflow code (production); without it the worker bundles `workflowsPath`. */
   workflowBundle?: WorkflowBundleOption;
+  /** Default workflows/index.ts, the one list of workflow exports. */
+  workflowsPath?: string;
+  /** Default ANAF_SERVICES (services/index.ts): whose activities the workers run. */
+  services?: readonly AnafServiceDescriptor[];
 }
 
-export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client'>) {
+export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client' | 'logger'>): ServiceActivityDeps {
   return {
     config: deps.config,
     client: deps.client,
+    logger: deps.logger,
     sealer: new TokenSealer(deps.config.tokenKeys),
     blobs: blobStoreFor(deps.config.dataDir),
     // Per process on purpose (lib/anaf-daily-quotas.ts): submission and read activities spend one count.
@@ -50,7 +50,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const activityDeps = createActivityDeps(deps);
   const workflowSource = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
-    : { workflowsPath: require.resolve('../workflows') };
+    : { workflowsPath: deps.workflowsPath ?? require.resolve('../workflows') };
+  const activities = activitiesByQueue(deps.services ?? ANAF_SERVICES, activityDeps);
   // Request ids into activity logs; finished lifecycles into metrics (workers/interceptors.ts).
   const interceptors = { activity: [activityInterceptors(deps.logger)], workflowModules: WORKFLOW_INTERCEPTOR_MODULES };
   anafBudget.set({ queue: config.temporal.anafTaskQueue }, config.temporal.anafCallsPerSecond * 60);
@@ -67,11 +68,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
     interceptors,
     sinks: lifecycleMetricsSinks(),
-    activities: {
-      ...createOAuthOrchestrationActivities(activityDeps),
-      ...createWebhookActivities(config),
-      ...createEtransportOrchestrationActivities(activityDeps),
-    },
+    // Webhook delivery is the platform's, shared by every service's lifecycle.
+    activities: { ...activities.orchestration, ...createWebhookActivities(config) },
   });
 
   const anafCalls = await Worker.create({
@@ -80,13 +78,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: config.temporal.anafTaskQueue,
     dataConverter,
     interceptors,
-    activities: {
-      ...createConnectivityActivities(config),
-      ...createOAuthAnafActivities(activityDeps),
-      ...createEfacturaAnafActivities(activityDeps),
-      ...createEfacturaReadActivities(activityDeps),
-      ...createEtransportAnafActivities(activityDeps),
-    },
+    activities: activities.anafCalls,
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
   });
 
@@ -97,11 +89,24 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: config.temporal.banciwsTaskQueue,
     dataConverter,
     interceptors,
-    activities: createBanciwsActivities({ config, blobs: activityDeps.blobs, logger: deps.logger }),
+    activities: activities.banciwsCalls,
     maxTaskQueueActivitiesPerSecond: config.temporal.banciwsCallsPerSecond,
   });
 
   return [orchestration, anafCalls, banciwsCalls];
+}
+
+/** Every service's activities merged per task queue; two services registering one activity name is a mistake caught here. */
+function activitiesByQueue(services: readonly AnafServiceDescriptor[], deps: ServiceActivityDeps): Required<ServiceActivities> {
+  const queues: Required<ServiceActivities> = { orchestration: {}, anafCalls: {}, banciwsCalls: {} };
+  for (const service of services) {
+    for (const [queue, activities] of Object.entries(service.activities?.(deps) ?? {}) as Array<[keyof ServiceActivities, object]>) {
+      const taken = Object.keys(activities).filter((name) => name in queues[queue]);
+      if (taken.length > 0) throw new Error(`service ${service.name} registers activities already registered: ${taken.join(', ')}`);
+      Object.assign(queues[queue], activities);
+    }
+  }
+  return queues;
 }
 
 /** Runs the workers until they are shut down (signal or `shutdown()`), failing fast if one dies. */
