@@ -3,7 +3,8 @@
 # One image for every anaf-flow process; the command picks the role:
 #   node --import tsx workers/main.ts   Temporal worker (default)
 #   node --import tsx api/main.ts       HTTP API + codec server
-#   node --import tsx sandbox/main.ts   local ANAF simulator
+#   node --import tsx sandbox/main.ts   local ANAF simulator: its own target (`--target sandbox`),
+#                                       the only one with dev dependencies (the sandbox is test-only)
 # (Equivalent to `npx tsx <file>`, but without npx in front: npx exits on SIGTERM without
 # passing it on, so the worker would be SIGKILLed instead of draining its in-flight tasks.)
 # Workflow code is bundled at build time (dist/workflow-bundle.js), so workers start
@@ -29,7 +30,20 @@ COPY . .
 RUN npx tsx workers/build-bundle.ts \
  && test -s dist/workflow-bundle.js
 
-# --- runtime ---
+# --- the ANAF sandbox (docker compose --profile sandbox): a test tool, so its packages
+# (fflate, @peculiar/x509, reflect-metadata, …) are dev dependencies and stay out of runtime ---
+FROM base AS sandbox
+COPY package.json package-lock.json ./
+RUN npm ci --include=dev --no-audit --no-fund \
+ && npm cache clean --force
+COPY . .
+RUN mkdir -p /data && chown node:node /data
+ENV DATA_DIR=/data
+USER node
+EXPOSE 9400 9443
+CMD ["node", "--import", "tsx", "sandbox/main.ts"]
+
+# --- runtime (the default target: worker and API, production dependencies only) ---
 FROM base AS runtime
 # Source and dependencies stay root-owned (read-only for the app); only /data is writable.
 # What gets in is decided by .dockerignore (no tests, no local data, no secrets).

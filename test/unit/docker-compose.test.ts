@@ -142,13 +142,14 @@ function envOf(service: Service): Map<string, string> {
   return env;
 }
 
-function publishedPorts(service: Service): Array<{ host: string; container: string }> {
+/** `ip` is the host address the port is bound to; '' means every interface. */
+function publishedPorts(service: Service): Array<{ ip: string; host: string; container: string }> {
   return (service.ports ?? []).map((p) => {
-    if (typeof p === 'object') return { host: resolved(p.published ?? ''), container: String(p.target) };
+    if (typeof p === 'object') return { ip: '', host: resolved(p.published ?? ''), container: String(p.target) };
     const parts = resolved(p).replace(/\/(tcp|udp)$/, '').split(':');
     const container = parts.pop()!;
     const host = parts.pop() ?? '';
-    return { host, container };
+    return { ip: parts.join(':'), host, container };
   });
 }
 
@@ -281,6 +282,31 @@ describe('docker-compose.yml', () => {
     assert.ok(publishedPorts(t).some((p) => p.container === '7233'));
   });
 
+  test('Temporal and its Web UI (no auth of their own) are published on the loopback only; UI write actions off by default', () => {
+    for (const name of ['temporal', 'temporal-ui']) {
+      const ports = publishedPorts(service(name));
+      assert.ok(ports.length > 0, name);
+      for (const p of ports) assert.equal(p.ip, '127.0.0.1', `${name} publishes ${p.host} on every interface`);
+    }
+    const ui = envOf(service('temporal-ui'));
+    assert.equal(resolved(ui.get('TEMPORAL_DISABLE_WRITE_ACTIONS')), 'true');
+  });
+
+  test('the production image installs without dev dependencies; only the sandbox target has them', () => {
+    const sandbox = service('sandbox');
+    assert.deepEqual(sandbox.build, { context: '.', target: 'sandbox' });
+    assert.notEqual(resolved(sandbox.image), resolved(service('api').image), 'the sandbox image is not the product image');
+    const stage = (name: string) => {
+      const start = instructionsOf(dockerfileText).findIndex((l) => new RegExp(`^FROM\\s.*\\sAS\\s${name}$`, 'i').test(l));
+      assert.ok(start >= 0, `stage ${name}`);
+      const rest = instructionsOf(dockerfileText).slice(start + 1);
+      const end = rest.findIndex((l) => /^FROM\s/i.test(l));
+      return end < 0 ? rest : rest.slice(0, end);
+    };
+    assert.ok(stage('deps').some((l) => /\bnpm ci\b.*--omit=dev/.test(l)), 'the product installs with --omit=dev');
+    assert.ok(stage('sandbox').some((l) => /\bnpm ci\b.*--include=dev/.test(l)), 'the sandbox stage installs dev dependencies');
+  });
+
   test('the Web UI points at temporal:7233, decodes through the codec endpoint and is published on 8233', () => {
     const ui = service('temporal-ui');
     assert.match(resolved(ui.image), /^temporalio\/ui:2\.\d+\.\d+$/);
@@ -371,12 +397,17 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe('Dockerfile', () => {
-  const instructions = dockerfileText
+/** The Dockerfile's instructions, continuation lines joined, comments dropped. */
+function instructionsOf(text: string): string[] {
+  return text
     .replace(/\\\r?\n/g, ' ')
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
+}
+
+describe('Dockerfile', () => {
+  const instructions = instructionsOf(dockerfileText);
   const froms = instructions.filter((l) => /^FROM\s/i.test(l));
 
   test('every base image is pinned to an exact version; the Node base is bookworm-slim', () => {
