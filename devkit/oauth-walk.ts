@@ -169,8 +169,16 @@ export async function hello(baseUrl: string, token: string | undefined, name = '
   return { status: res.statusCode, body: await res.body.text() };
 }
 
-/** Registers the organization and walks the whole OAuth consent, as a user would, for one scope. */
-export async function authorizeOrganization(stack: { apiUrl: string; sandbox: { url: string } }, key: string, cif: string, scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA'): Promise<void> {
+/**
+ * Registers the organization (if new) and gives the user's consent at ANAF for one scope, up to
+ * the moment the browser would come back: returns the request's id and the callback URL (with the code).
+ */
+export async function consentAtAnaf(
+  stack: { apiUrl: string; sandbox: { url: string } },
+  key: string,
+  cif: string,
+  scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA',
+): Promise<{ requestId: string; callback: URL }> {
   const org = await callApi(stack, key, 'POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
   assert.ok(org.status === 201 || org.json?.error?.code === 'ORGANIZATION_EXISTS', org.text);
   const created = await callApi(stack, key, 'POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope } });
@@ -182,7 +190,13 @@ export async function authorizeOrganization(stack: { apiUrl: string; sandbox: { 
     state: anafUrl.searchParams.get('state')!,
     decision: 'approve',
   });
-  const callback = await request(walked.location.toString());
-  const page = await callback.body.text();
-  assert.equal(callback.statusCode, 200, page);
+  return { requestId: created.json.id as string, callback: walked.location };
+}
+
+/** Registers the organization and walks the whole OAuth consent, as a user would, for one scope. */
+export async function authorizeOrganization(stack: { apiUrl: string; sandbox: { url: string } }, key: string, cif: string, scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA'): Promise<void> {
+  const { callback } = await consentAtAnaf(stack, key, cif, scope);
+  const res = await request(callback.toString());
+  const page = await res.body.text();
+  assert.equal(res.statusCode, 200, page);
 }

@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { eventually } from '../../devkit/wait';
-import { walkAuthorizePage } from '../../devkit/oauth-walk';
+import { consentAtAnaf } from '../../devkit/oauth-walk';
 import type { Recorder, Service } from './recording';
 
 const CIF = '14399840';
@@ -12,17 +12,10 @@ const GATEWAY_CIF = '18547290';
 const PRIORITIES_CIF = '31000043';
 
 /** An organization and its EFACTURA authorization through the user's consent; returns the request's id. */
-async function authorize(r: Recorder, cif: string, name: string): Promise<string> {
-  await r.api('POST', '/v1/organizations', { json: { cif, name } });
-  const req = await r.api('POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope: 'EFACTURA' } });
-  const anaf = new URL(req.url);
-  const walked = await walkAuthorizePage(r.stack.sandbox.url, {
-    clientId: anaf.searchParams.get('client_id')!,
-    redirectUri: anaf.searchParams.get('redirect_uri')!,
-    state: anaf.searchParams.get('state')!,
-  });
-  await (await request(walked.location)).body.dump();
-  return req.id;
+async function authorize(r: Recorder, cif: string): Promise<string> {
+  const { requestId, callback } = await consentAtAnaf(r.stack, TENANT_A.key, cif);
+  await (await request(callback)).body.dump();
+  return requestId;
 }
 
 /** An organization's authorization from consent to revocation, the test call, the refresh sweep. */
@@ -30,7 +23,7 @@ export const oauth: Service = {
   scenarios: {
     'authorization-lifecycle': {
       async run(r) {
-        const requestId = await authorize(r, CIF, 'Recorded SRL');
+        const requestId = await authorize(r, CIF);
         await r.save('oauth-authorization-request', `${TENANT_A.tenant}/oauth-request/${requestId}`);
 
         await r.api('POST', `/v1/organizations/${CIF}/authorizations/EFACTURA/refresh`);
@@ -54,7 +47,7 @@ export const oauth: Service = {
     },
     'revoke-unconfirmed': {
       async run(r) {
-        await authorize(r, GATEWAY_CIF, 'Gateway SRL');
+        await authorize(r, GATEWAY_CIF);
         const revoke = () => callApi(r.stack, TENANT_A.key, 'DELETE', `/v1/organizations/${GATEWAY_CIF}/authorizations/EFACTURA`);
         // ANAF's gateway answers the first revoke (302 to /my.policy); ANAF itself the second.
         r.stack.sandbox.oauth.configure({ revokeRedirectsToGateway: true });
@@ -67,7 +60,7 @@ export const oauth: Service = {
     // The code exchange (priority 1) and a refresh (2) since patch anaf-priorities-oauth-first.
     'oauth-first': {
       async run(r) {
-        const requestId = await authorize(r, PRIORITIES_CIF, 'Priorities SRL');
+        const requestId = await authorize(r, PRIORITIES_CIF);
         await r.api('POST', `/v1/organizations/${PRIORITIES_CIF}/authorizations/EFACTURA/refresh`);
         await r.save('oauth-authorization-request-oauth-first', `${TENANT_A.tenant}/oauth-request/${requestId}`);
         await r.save('oauth-authorization-oauth-first', `${TENANT_A.tenant}/oauth/${PRIORITIES_CIF}/EFACTURA`);
