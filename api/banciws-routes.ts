@@ -10,11 +10,11 @@ import { jsonResponse, routeDefiner } from './define-route';
 import { ApiError } from './errors';
 import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema } from './lifecycle-view';
 import { mountResolveBySignal } from './resolve-guard';
-import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource } from './resource-routes';
+import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { sendStoredDocument } from './stored-document';
 import { publicStatus, type TenantWorkflowKind, visibilityString } from './workflow-access';
 import { type LoadedResource, loadResource, type WorkflowResource } from './workflow-resource';
-import { IdempotencyHeaders, ListLimitQuery, statusUrlFor, WorkflowAccepted, WorkflowIdParam } from './workflow-schemas';
+import { ListLimitQuery, statusUrlFor, WorkflowIdParam } from './workflow-schemas';
 import { z } from './zod';
 
 export const BANCIWS_MESSAGE: WorkflowResource<BanciwsMessageView> = {
@@ -96,18 +96,14 @@ const DOCUMENTS: Array<DocumentRoute<BanciwsMessageView>> = [
 export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
   const route = routeDefiner(router, ctx, ['BANCIWS']);
   route(
-    {
-      method: 'post',
-      path: COLLECTION,
+    startRouteSpec(COLLECTION, {
       summary: 'Send a signed PDF to ANAF over BANCIWS (upload → status → answer)',
       description:
         'Body: multipart/form-data with the PDF in part `file` (fields `institution`, `callbackUrl`), or JSON `{ pdf: base64, institution?, callbackUrl?, fileName? }`. ' +
         'Refused before sending: not a PDF (NOT_A_PDF), no digital signature (PDF_NOT_SIGNED), over 32 MB (PDF_TOO_LARGE). ' +
         'The same Idempotency-Key with the same document returns the same exchange; with another, 409.',
-      request: { headers: IdempotencyHeaders, bodyLimit: '48mb', bodyDescription: 'multipart/form-data or application/json (BanciwsSubmissionJson)' },
-      responses: { 202: jsonResponse('Accepted (or already accepted under this key)', WorkflowAccepted) },
-      errors: [404, 409, 415, 503],
-    },
+      request: { bodyLimit: '48mb', bodyDescription: 'multipart/form-data or application/json (BanciwsSubmissionJson)' },
+    }),
     async ({ headers }, req, res) => {
       const tenant = tenantOf(res);
       const submission = await readBanciwsSubmission(ctx, tenant, req, res);

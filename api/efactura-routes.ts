@@ -11,10 +11,11 @@ import { readSubmission, SubmissionQuery } from './efactura-submission-request';
 import { listSubmissions, SubmissionListQuery } from './efactura-listing';
 import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema } from './lifecycle-view';
 import { getOrganization } from './organization-routes';
-import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource } from './resource-routes';
+import { SIGNATURE_CHECK_KEYS, SignatureCheckSchemaFields } from './efactura-signature-fields';
+import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { VisibilityPageSchema } from './visibility-listing';
 import { isClosedWorkflowError, type LoadedResource, loadResource, updateOr409, type WorkflowResource } from './workflow-resource';
-import { IdempotencyHeaders, statusUrlFor, WorkflowAccepted, WorkflowIdParam } from './workflow-schemas';
+import { statusUrlFor, WorkflowIdParam } from './workflow-schemas';
 import { z } from './zod';
 
 export const EFACTURA_SUBMISSION: WorkflowResource<SubmissionView> = {
@@ -56,6 +57,7 @@ export const SubmissionSchema = z
     decisions: z.array(DecisionSchema),
     invoice: z.object({ supplierCif: z.string().optional(), buyerCif: z.string().optional(), number: z.string().optional(), issueDate: z.string().optional() }),
     files: BlobLinks,
+    ...SignatureCheckSchemaFields,
     ...lifecycleTailFields,
   })
   .openapi('EfacturaSubmission');
@@ -89,7 +91,7 @@ function present(ctx: ApiContext, id: string, loaded: LoadedResource<SubmissionV
     standard: view.standard,
     flags: view.flags,
     stage: view.stage,
-    ...definedFields(view, 'outcome', 'uploadIndex', 'downloadId', 'anafState', 'duplicateUploadIndex'),
+    ...definedFields(view, 'outcome', 'uploadIndex', 'downloadId', 'anafState', 'duplicateUploadIndex', ...SIGNATURE_CHECK_KEYS),
     errors: view.errors,
     attempts: view.attempts,
     statusChecks: view.statusChecks,
@@ -127,18 +129,14 @@ function resolveRefusal(err: unknown): unknown {
 export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
   const route = routeDefiner(router, ctx, ['e-Factura']);
   route(
-    {
-      method: 'post',
-      path: COLLECTION,
+    startRouteSpec(COLLECTION, {
       summary: 'Submit an invoice to e-Factura',
       description:
         'Body: the invoice XML (`application/xml`, parameters in the query string) or JSON `{ xml, cif, standard, … }`. ' +
         'Checked before anything is sent: well-formed XML without DOCTYPE, the standard’s root element and namespace, ≤ 10 MB, a valid CIF. ' +
         'The same Idempotency-Key with the same body returns the same submission; with another body, 409.',
-      request: { headers: IdempotencyHeaders, query: SubmissionQuery, bodyLimit: '16mb' },
-      responses: { 202: jsonResponse('Accepted (or already accepted under this key)', WorkflowAccepted) },
-      errors: [404, 409, 415, 503],
-    },
+      request: { query: SubmissionQuery, bodyLimit: '16mb' },
+    }),
     async ({ headers }, req, res) => {
       const tenant = tenantOf(res);
       const submission = await readSubmission(ctx, req, res);

@@ -204,39 +204,47 @@ function anafFailureOf(err: WorkflowFailedError): { type: string | undefined; me
   return { type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined, message: cause?.message ?? err.message };
 }
 
-/** A failed e-Factura read (listing, validation, PDF): ANAF's refusals as 4xx with a code, ANAF unreachable as 502. */
-export function anafReadError(err: unknown, cif: string): unknown {
+/** How each ANAF failure type answers; `default` for any other (ANAF unreachable, an unexpected answer). */
+type AnafFailureAnswers = Record<string, (message: string, cif: string) => ApiError> & { default: (message: string, cif: string) => ApiError };
+
+function answerAnafFailure(err: unknown, cif: string, answers: AnafFailureAnswers): unknown {
   if (!(err instanceof WorkflowFailedError)) return err;
   const { type, message } = anafFailureOf(err);
-  switch (type) {
-    case 'NotAuthorized':
-    case 'AnafUnauthorized':
-      return new ApiError(409, 'AUTHORIZATION_REQUIRED', `No usable e-Factura authorization for CIF ${cif}: authorize the organization first`, undefined, { cause: err });
-    case 'AnafDailyLimit':
-      return new ApiError(429, 'ANAF_DAILY_LIMIT', message, undefined, { cause: err });
-    case 'AnafBadRequest':
-    case 'AnafError':
-      return new ApiError(422, 'ANAF_REFUSED', message, undefined, { cause: err });
-    default:
-      return new ApiError(502, 'ANAF_UNAVAILABLE', `ANAF could not be asked: ${message}`, undefined, { cause: err });
-  }
+  const answer = type !== undefined && Object.hasOwn(answers, type) ? answers[type]! : answers.default;
+  return answer(message, cif);
 }
+
+const authorizationRequired = (_message: string, cif: string) =>
+  new ApiError(409, 'AUTHORIZATION_REQUIRED', `No usable e-Factura authorization for CIF ${cif}: authorize the organization first`);
+const anafReadRefused = (message: string) => new ApiError(422, 'ANAF_REFUSED', message);
+
+/** A failed e-Factura read (listing, validation, PDF): ANAF's refusals as 4xx with a code, ANAF unreachable as 502. */
+export function anafReadError(err: unknown, cif: string): unknown {
+  const answer = answerAnafFailure(err, cif, {
+    NotAuthorized: authorizationRequired,
+    AnafUnauthorized: authorizationRequired,
+    AnafDailyLimit: (message) => new ApiError(429, 'ANAF_DAILY_LIMIT', message),
+    AnafBadRequest: anafReadRefused,
+    AnafError: anafReadRefused,
+    default: (message) => new ApiError(502, 'ANAF_UNAVAILABLE', `ANAF could not be asked: ${message}`),
+  });
+  // The workflow's failure stays in the log (errorHandler), never in the answer.
+  return answer instanceof ApiError ? new ApiError(answer.status, answer.code, answer.message, undefined, { cause: err }) : answer;
+}
+
+const authorizationNotUsable = (message: string, cif: string) => new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `No usable ETRANSPORT authorization for CIF ${cif}: ${message}`);
+const lookupRefused = (message: string) => new ApiError(502, 'ANAF_REFUSED', message);
+const lookupRateLimited = (message: string) => new ApiError(503, 'ANAF_RATE_LIMITED', message);
 
 /** A failed e-Transport lookup (lista, info); its codes predate the e-Factura reads' and clients read them. */
 export function etransportLookupError(err: unknown, cif: string): unknown {
-  if (!(err instanceof WorkflowFailedError)) return err;
-  const { type, message } = anafFailureOf(err);
-  switch (type) {
-    case 'NotAuthorized':
-    case 'AnafUnauthorized':
-      return new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `No usable ETRANSPORT authorization for CIF ${cif}: ${message}`);
-    case 'AnafError':
-    case 'AnafBadRequest':
-      return new ApiError(502, 'ANAF_REFUSED', message);
-    case 'AnafDailyLimit':
-    case 'AnafRateLimited':
-      return new ApiError(503, 'ANAF_RATE_LIMITED', message);
-    default:
-      return new ApiError(502, 'ANAF_UNAVAILABLE', message);
-  }
+  return answerAnafFailure(err, cif, {
+    NotAuthorized: authorizationNotUsable,
+    AnafUnauthorized: authorizationNotUsable,
+    AnafError: lookupRefused,
+    AnafBadRequest: lookupRefused,
+    AnafDailyLimit: lookupRateLimited,
+    AnafRateLimited: lookupRateLimited,
+    default: (message) => new ApiError(502, 'ANAF_UNAVAILABLE', message),
+  });
 }

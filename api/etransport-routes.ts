@@ -14,10 +14,10 @@ import { ApiError, etransportLookupError } from './errors';
 import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema, WebhookSchema } from './lifecycle-view';
 import { getOrganization, TaxpayerCodeSchema } from './organization-routes';
 import { mountResolveBySignal } from './resolve-guard';
-import { mountResourceView, startResource } from './resource-routes';
+import { mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { listVisibleWorkflows, VisibilityPageSchema, visibilityQuery } from './visibility-listing';
 import { type LoadedResource, loadResource, updateOr409, type WorkflowResource } from './workflow-resource';
-import { IdempotencyHeaders, statusUrlFor, WorkflowAccepted, WorkflowIdParam } from './workflow-schemas';
+import { IdempotencyHeaders, statusUrlFor, WorkflowIdParam } from './workflow-schemas';
 import { checkCallbackUrl, readXmlBody, XML_TYPES } from './xml-body';
 import { z } from './zod';
 
@@ -164,18 +164,14 @@ async function lookup(ctx: ApiContext, input: LookupInput): Promise<Awaited<Retu
 export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
   const route = routeDefiner(router, ctx, TAGS);
   route(
-    {
-      method: 'post',
-      path: COLLECTION,
+    startRouteSpec(COLLECTION, {
       summary: 'Declare a transport to e-Transport (a notification, schema v2)',
       description:
         'Body: the e-Transport XML (`application/xml`, `cif` in the query) or JSON `{ xml, cif, callbackUrl }`. Checked before anything is sent: well-formed, no DOCTYPE, ' +
         'root `eTransport` in namespace `mfp:anaf:dgti:eTransport:declaratie:v2`, one `notificare` with a known `codTipOperatiune`, a valid `codDeclarant`. ' +
         'The declaration then lives as long as its UIT: follow-ups go to `/operations`.',
-      request: { headers: IdempotencyHeaders, query: DeclarationQuery, bodyLimit: '8mb' },
-      responses: { 202: jsonResponse('Accepted (or already accepted under this key)', WorkflowAccepted) },
-      errors: [404, 409, 415, 503],
-    },
+      request: { query: DeclarationQuery, bodyLimit: '8mb' },
+    }),
     async ({ headers }, req, res) => {
       const tenant = tenantOf(res);
       const body = await readDeclarationBody(req, res);

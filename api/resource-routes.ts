@@ -4,12 +4,13 @@ import type { BlobRef } from '../lib/blob-store';
 import { AnafCif, AnafStage } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
-import { jsonResponse, type RouteDefiner } from './define-route';
+import { jsonResponse, type RouteDefiner, type RouteSpec } from './define-route';
 import { ApiError } from './errors';
 import { sendStoredDocument } from './stored-document';
 import type { StartForTenantResult } from './workflow-access';
 import { type LoadedResource, loadResource, type WorkflowResource } from './workflow-resource';
-import { statusUrlFor, WorkflowIdParam } from './workflow-schemas';
+import { IdempotencyHeaders, statusUrlFor, WorkflowAccepted, WorkflowIdParam } from './workflow-schemas';
+import type { RequestSchemas } from './validate';
 import type { z } from './zod';
 
 /**
@@ -64,6 +65,25 @@ export async function startResource<W extends Workflow>(
   }
   if (memo.requestId !== requestId) res.set('idempotent-replayed', 'true');
   sendAccepted(ctx, res, collection, started);
+}
+
+/**
+ * The spec of `POST {collection}` that starts a resource under an Idempotency-Key: 202
+ * WorkflowAccepted; 404 (no such organization), 409 (key reused), 415, 503.
+ */
+export function startRouteSpec<S extends RequestSchemas>(
+  collection: string,
+  spec: { summary: string; description: string; request: S & { bodyLimit: string; bodyDescription?: string } },
+): Omit<RouteSpec<S & { headers: typeof IdempotencyHeaders }>, 'tags'> {
+  return {
+    method: 'post',
+    path: collection,
+    summary: spec.summary,
+    description: spec.description,
+    request: { headers: IdempotencyHeaders, ...spec.request },
+    responses: { 202: jsonResponse('Accepted (or already accepted under this key)', WorkflowAccepted) },
+    errors: [404, 409, 415, 503],
+  };
 }
 
 /** `GET {item}`: the resource as the API presents it. */
