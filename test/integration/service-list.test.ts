@@ -21,7 +21,11 @@ const PLATFORM_WORKFLOWS = ['organization'];
 describe('the service list (services/index.ts)', () => {
   it('names every workflow workflows/index.ts exports, each once, and nothing else', () => {
     const listed = [...PLATFORM_WORKFLOWS, ...ANAF_SERVICES.flatMap((s) => s.workflows)];
-    assert.deepEqual([...listed].sort(), Object.keys(productWorkflows).sort());
+    assert.deepEqual(
+      [...listed].sort(),
+      Object.keys(productWorkflows).sort(),
+      "a workflow exported from workflows/index.ts belongs in its service's `workflows` (services/<name>.ts; docs/adding-a-service.md)",
+    );
     assert.equal(new Set(listed).size, listed.length, 'a workflow is listed by two services');
   });
 
