@@ -7,6 +7,8 @@ import { tenantOf } from './auth';
 import { checkCallbackUrl } from './xml-body';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
+import { SIGNATURE_CHECK_KEYS } from './efactura-signature-fields';
+import { definedFields } from './lifecycle-view';
 import { ApiError } from './errors';
 import { CifParams, CifSchema, getOrganization } from './organization-routes';
 import { sendStoredDocument } from './stored-document';
@@ -269,6 +271,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
               message: { ...r.message, createdAt: new Date(r.message.createdAt).toISOString() },
               invoice: r.identity,
               receivedAt: r.receivedAt,
+              ...definedFields(r, ...SIGNATURE_CHECK_KEYS),
               ...(r.webhook ? { webhook: r.webhook } : {}),
               files: fileLinks(ctx, params.id, r),
             }

@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import type { MessagePage } from '../schemas/efactura-types';
 import type { efacturaMessages, efacturaPdf, efacturaValidation } from '../workflows/efactura/reads';
 import { runAnafRead } from './anaf-read';
+import { mountSignatureVerifyRoute } from './efactura-signature';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
@@ -146,6 +147,7 @@ export function mountEfacturaReadRoutes(router: Router, ctx: ApiContext): void {
       res.status(200).type('application/pdf').set('content-disposition', 'inline; filename="factura.pdf"').send(pdf);
     },
   );
+  mountSignatureVerifyRoute(router, ctx);
 }
 
 /**

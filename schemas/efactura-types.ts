@@ -91,6 +91,29 @@ export type ValidationStandard = 'FACT1' | 'FCN';
 
 export type ValidationAnswer = { valid: true } | { valid: false; messages: string[] };
 
+/** ANAF's signature validation (validaresemnatura): its verdict and its words. */
+export interface SignatureAnswer {
+  valid: boolean;
+  message: string;
+}
+
+/**
+ * What a submission or inbox item keeps of the check of ANAF's signature: the verdict and when it
+ * was made, or why no verdict came (the check failed; never fatal to the lifecycle).
+ */
+export type SignatureCheck = { signatureValid: boolean; signatureCheckedAt: string; signatureMessage: string } | { signatureCheckError: string; signatureCheckedAt: string };
+
+/** The same on a submission's or an inbox item's view: absent until checked (and for histories before the check). */
+export interface SignatureCheckFields {
+  /** ANAF's verdict on its signature; absent when the check gave none. */
+  signatureValid?: boolean;
+  signatureCheckedAt?: string;
+  /** ANAF's words. */
+  signatureMessage?: string;
+  /** Why the check gave no verdict: recorded, never fatal. */
+  signatureCheckError?: string;
+}
+
 export type PdfAnswer = { ok: true; pdf: Buffer } | { ok: false; messages: string[] };
 
 /** Who issued an invoice, which and when: what reconciliation compares. */

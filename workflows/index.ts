@@ -5,7 +5,7 @@ export { oauthAuthorization } from './oauth/authorization';
 export { oauthAuthorizationRequest } from './oauth/authorization-request';
 export { oauthRefreshSweep, oauthTest } from './oauth/maintenance';
 export { efacturaSubmission } from './efactura/submission';
-export { efacturaMessages, efacturaPdf, efacturaValidation } from './efactura/reads';
+export { efacturaMessages, efacturaPdf, efacturaSignature, efacturaValidation } from './efactura/reads';
 export { efacturaInboxItem, efacturaInboxSync } from './efactura/inbox';
 export { etransportDeclaration } from './etransport/declaration';
 export { etransportLookup } from './etransport/lookup';

@@ -12,6 +12,7 @@ import type {
   MessageFilter,
   MessagePage,
   PdfAnswer,
+  SignatureAnswer,
   StareAnswer,
   UploadAnswer,
   UploadParams,
@@ -75,6 +76,8 @@ export class EfacturaClient {
   private readonly base: string;
   private readonly prodBase: string;
   private readonly quotas: DailyQuotaGuard;
+  /** validaresemnatura lives at the host's root, outside /test|/prod: POST /api/validate/signature. */
+  private readonly signatureUrl: string;
 
   /** `quotas`: the worker process's one guard, shared by every client it builds (see calls.ts). */
   constructor(options: { apiBaseUrl: string; quotas: DailyQuotaGuard }) {
@@ -82,6 +85,7 @@ export class EfacturaClient {
     // validare and transformare exist under /prod only, in every environment: they file nothing.
     this.prodBase = this.base.replace(/\/test\/FCTEL\/rest$/, '/prod/FCTEL/rest');
     this.quotas = options.quotas;
+    this.signatureUrl = new URL('/api/validate/signature', options.apiBaseUrl).toString();
   }
 
   /** One call; 401/403 come back as `unauthorized`, other problems are thrown classified. */
@@ -253,6 +257,36 @@ export class EfacturaClient {
     return { ok: true, value: { valid: false, messages: messagesOf(json) } };
   }
 
+  /**
+   * ANAF's validation of its detached signature over an invoice (validaresemnatura): multipart
+   * `file` and `signature`; 200 `{msg}` says whether it holds. A `msg` in neither of ANAF's two
+   * wordings is an answer we cannot read (EfacturaInvalidAnswer), never taken as valid.
+   */
+  async validateSignature(token: string, invoice: Buffer, signature: Buffer): Promise<TokenCallResult<SignatureAnswer>> {
+    const operation = 'e-Factura validare semnatura';
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(invoice)], { type: 'text/xml' }), 'factura.xml');
+    form.append('signature', new Blob([new Uint8Array(signature)], { type: 'text/xml' }), 'semnatura.xml');
+    const encoded = new Request(this.signatureUrl, { method: 'POST', body: form });
+    const r = await this.call(
+      {
+        method: 'POST',
+        url: this.signatureUrl,
+        body: Buffer.from(await encoded.arrayBuffer()),
+        token,
+        contentType: encoded.headers.get('content-type') ?? 'multipart/form-data',
+        accept: 'application/json',
+        timeoutMs: 60_000,
+      },
+      { operation, idempotent: true },
+    );
+    if (!r.ok) return r;
+    const msg = parseJsonObject(r.res, operation).msg;
+    if (typeof msg === 'string' && SIGNATURE_INVALID.test(msg)) return { ok: true, value: { valid: false, message: msg } };
+    if (typeof msg === 'string' && SIGNATURE_VALID.test(msg)) return { ok: true, value: { valid: true, message: msg } };
+    throw invalidAnswer(operation, `an answer in neither of ANAF's wordings: ${JSON.stringify(msg ?? null).slice(0, 300)}`);
+  }
+
   /** `transformare/{FACT|FCN}[/DA]`: ANAF's PDF rendering; `validate=false` skips ANAF's validation. */
   async toPdf(token: string, standard: ValidationStandard, invoice: Buffer, validate: boolean): Promise<TokenCallResult<PdfAnswer>> {
     const operation = 'e-Factura transformare';
@@ -275,6 +309,10 @@ export class EfacturaClient {
     return { ok: true, value: { ok: false, messages: messagesOf(json) } };
   }
 }
+
+/** validaresemnatura's two 200 answers (its Swagger examples): "NU au putut fi validate" or "au fost validate cu succes". */
+const SIGNATURE_INVALID = /NU au putut fi validate/;
+const SIGNATURE_VALID = /au fost validate cu succes/;
 
 function parseJsonObject(res: AnafResponse, operation: string): Attrs {
   try {

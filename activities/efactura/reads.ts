@@ -5,7 +5,7 @@ import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 import { efacturaCalls } from './calls';
 import { readAnswerZipOrFail } from './answer-zip';
 import { lastDaysWindow } from './listing-window';
-import type { AnafMessage, InvoiceIdentity, MessageFilter, MessagePage, ValidationAnswer, ValidationStandard } from './types';
+import type { AnafMessage, InvoiceIdentity, MessageFilter, MessagePage, SignatureAnswer, ValidationAnswer, ValidationStandard } from './types';
 
 /**
  * e-Factura reads that are not part of a submission: ANAF's message listing (for the API
@@ -85,6 +85,16 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
         signature: await blobs.put(input.tenant, archive.signatureXml, 'application/xml'),
         identity: inspected.ok ? inspected.identity : {},
       };
+    },
+
+    /**
+     * ANAF's verdict on its own signature over an invoice (validaresemnatura), with when it was
+     * asked. Throws like any read; the workflows record a failure instead of failing (signature.ts).
+     */
+    async checkAnswerSignature(input: EfacturaTarget & { documentKey: string; signatureKey: string }): Promise<SignatureAnswer & { checkedAt: string }> {
+      const [xml, signature] = await Promise.all([blobs.get(input.documentKey), blobs.get(input.signatureKey)]);
+      const answer = await withToken(input, 'e-Factura validare semnatura', (token) => anaf.validateSignature(token, xml, signature));
+      return { ...answer, checkedAt: new Date().toISOString() };
     },
 
     async validateInvoice(input: EfacturaTarget & { standard: ValidationStandard; documentKey: string }): Promise<ValidationAnswer> {

@@ -85,6 +85,19 @@ export function signatureFile(content: Buffer, id: string, now: number): string 
   ].join('\n');
 }
 
+/**
+ * Sandbox only: how the sandbox decides what ANAF's signature validation answers. It checks the
+ * signature it made itself (signatureFile): the HMAC over SignedInfo and the digest of `file`.
+ * ANAF verifies the Ministry's real signature; only its answers are copied (router.ts).
+ */
+export function sandboxSignatureHolds(file: Buffer, signatureXml: string): boolean {
+  const signedInfo = /<ds:SignedInfo>[\s\S]*?<\/ds:SignedInfo>/.exec(signatureXml)?.[0];
+  const value = /<ds:SignatureValue>([^<]*)<\/ds:SignatureValue>/.exec(signatureXml)?.[1];
+  const digest = signedInfo && /<ds:DigestValue>([^<]*)<\/ds:DigestValue>/.exec(signedInfo)?.[1];
+  if (!signedInfo || !value || !digest) return false;
+  return createHmac('sha256', SANDBOX_SIGNING_SECRET).update(signedInfo).digest('base64') === value && createHash('sha256').update(file).digest('base64') === digest;
+}
+
 export interface SampleInvoice {
   supplierCif: string;
   buyerCif: string;

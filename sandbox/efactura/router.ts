@@ -3,7 +3,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import { z } from 'zod';
 import { withCheckDigit } from '../../schemas/cif';
 import { HOSTILE_ARCHIVE_KINDS, hostileArchive, zipFiles } from './archive';
-import { sampleInvoice, springError, stareAnswer, stareError, uploadAccepted, uploadRejected } from './documents';
+import { sampleInvoice, sandboxSignatureHolds, springError, stareAnswer, stareError, uploadAccepted, uploadRejected } from './documents';
 import {
   cifDigits,
   extractFacts,
@@ -183,6 +183,9 @@ export function buildRouter(deps: RouterDeps, options: { admin: boolean }): { ro
   const adminRouter = express.Router();
   mountAdmin(adminRouter, deps);
   if (options.admin) router.use('/__sandbox', adminRouter);
+
+  // At the host's root, outside /test|/prod (ANAF's validaresemnatura: POST /api/validate/signature).
+  router.post('/api/validate/signature', deps.requireBearer, rateLimit, signatureValidationHandler(deps));
 
   for (const env of EFACTURA_ENVS) {
     const base = `/${env}/FCTEL/rest`;
@@ -511,6 +514,42 @@ function validareHandler(deps: RouterDeps): RequestHandler {
     const result = validateDocument(String(req.params.standard), body, size, true);
     if (!result.ok) return nokJson(res, result.messages);
     res.status(200).json({ stare: 'ok', trace_id: randomUUID() });
+  };
+}
+
+/** ANAF's answers of validaresemnatura, word for word (its Swagger examples). */
+export const SIGNATURE_VALID_MSG =
+  'Fișierele încărcate au fost validate cu succes, din perspectiva autenticității semnăturii aplicate și a apartenenței acesteia la XML-ul ce reprezintă factura electronică. Documentul factură de tip XML cu semnătura de validare atașată, este considerat document original din perspectiva legislativă și este generat prin intermediul sistemului național RO e-Factura.';
+export const SIGNATURE_INVALID_MSG =
+  'Fișierele încărcate NU au putut fi validate cu succes, din perspectiva autenticității semnăturii aplicate și a apartenenței acesteia la XML-ul ce reprezintă factura electronică. Documentul factură de tip XML cu semnătura de validare atașată, NU poate fi considerat document original din perspectiva legislativă și NU este generat prin intermediul sistemului național RO e-Factura.';
+const SIGNATURE_BAD_REQUEST_MSG =
+  'Eroare tehnică: request incorect. Cauza: cel puțin unul din documente NU a fost încărcat sau NU este un fisier de tip XML specific facturii electronice.';
+
+/**
+ * `POST /api/validate/signature`, multipart `file` (the invoice XML) and `signature` (the detached
+ * signature): 200 `{msg}` valid or not, 400 `{msg}` when a part is missing or not XML. Whether a
+ * signature holds is decided by sandboxSignatureHolds (sandbox only: it checks its own signatures).
+ */
+function signatureValidationHandler(deps: RouterDeps): RequestHandler {
+  return async (req, res) => {
+    const { body } = await readBody(req, 2 * MAX_VALIDATE_BYTES);
+    deps.state.counters.signatureValidations += 1;
+    let form: FormData;
+    try {
+      form = await new Response(body, { headers: { 'content-type': String(req.headers['content-type'] ?? '') } }).formData();
+    } catch {
+      return res.status(400).json({ msg: SIGNATURE_BAD_REQUEST_MSG });
+    }
+    const part = async (name: string) => {
+      const value = form.get(name);
+      return value && typeof value !== 'string' ? Buffer.from(await value.arrayBuffer()) : undefined;
+    };
+    const file = await part('file');
+    const signature = await part('signature');
+    const isXml = (b: Buffer | undefined) => b !== undefined && parseXml(b.toString('utf8')).ok;
+    if (!isXml(file) || !isXml(signature)) return res.status(400).json({ msg: SIGNATURE_BAD_REQUEST_MSG });
+    const holds = sandboxSignatureHolds(file!, signature!.toString('utf8'));
+    res.status(200).json({ msg: holds ? SIGNATURE_VALID_MSG : SIGNATURE_INVALID_MSG });
   };
 }
 

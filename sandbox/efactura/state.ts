@@ -97,6 +97,8 @@ export interface EfacturaCounters {
   paginatedLists: number;
   validations: number;
   transformations: number;
+  /** Calls of the signature validation (POST /api/validate/signature). */
+  signatureValidations: number;
   receivedInvoices: number;
   /** Answers refused by a daily quota, by quota name. */
   dailyLimitHits: Record<string, number>;
@@ -114,6 +116,7 @@ function freshCounters(): EfacturaCounters {
     paginatedLists: 0,
     validations: 0,
     transformations: 0,
+    signatureValidations: 0,
     receivedInvoices: 0,
     dailyLimitHits: {},
     rateLimited: 0,

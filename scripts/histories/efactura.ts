@@ -93,6 +93,28 @@ export const efactura: Service = {
     'accepted-oauth-first': {
       run: (r) => submitted(r, 'accepted-oauth-first', 'REC-10'),
     },
+    // ANAF's signature checked (patches efactura-answer-signature-checked, efactura-inbox-signature-checked): an accepted
+    // submission, a received invoice, and the API's verify (workflow efacturaSignature). efactura-accepted and
+    // efactura-inbox-item reach both patches unpatched.
+    'signature-checked': {
+      async run(r) {
+        const id = await submit(r, 'signature-checked', 'REC-11');
+        await finished(r.stack, id);
+        await r.save('efactura-signature-checked', id);
+        await r.api('POST', '/v1/efactura/signature/verify', { json: { submissionId: id } });
+        const verify = await eventually(() => workflowIds(r, `AnafService = 'efactura-read'`), (ids) => ids.length > 0, 'the verify read');
+        await r.save('efactura-read-efacturaSignature', verify[0]!);
+        const received = r.stack.sandbox.efactura.addReceivedInvoice({ buyerCif: BUYER, number: 'REC-SIG-IN', at: Date.now() - 10_000 });
+        await r.api('PUT', `/v1/organizations/${BUYER}/efactura/inbox-sync`, { json: { intervalMinutes: 60 } });
+        await r.api('POST', `/v1/organizations/${BUYER}/efactura/inbox-sync/run`);
+        const item = await eventually(
+          () => workflowIds(r, `AnafService = 'efactura-inbox' AND ExecutionStatus = 'Completed'`),
+          (ids) => ids.some((i) => i.endsWith(`-${received.id}`)),
+          'the received invoice\'s inbox item',
+        );
+        await r.save('efactura-inbox-item-signature-checked', item.find((i) => i.endsWith(`-${received.id}`))!);
+      },
+    },
     // The reads, and the buyer's inbox receiving an invoice.
     'reads-and-inbox': {
       async run(r) {

@@ -1,5 +1,6 @@
 import {
   ParentClosePolicy,
+  patched,
   proxyActivities,
   startChild,
   upsertMemo,
@@ -8,10 +9,11 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { EfacturaReadActivities, ReceivedDocument } from '../../activities/efactura/reads';
-import type { AnafMessage } from '../../activities/efactura/types';
+import type { AnafMessage, SignatureCheckFields } from '../../activities/efactura/types';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../search-attributes';
 import { anafTaskQueueFor } from '../task-queues';
+import { checkSignature } from './signature';
 
 /**
  * Inbound invoices. A Schedule per organization runs `efacturaInboxSync`, which lists the
@@ -49,7 +51,7 @@ export interface InboxItemInput {
   callbackUrl?: string;
 }
 
-export interface InboxItemView extends ReceivedDocument {
+export interface InboxItemView extends ReceivedDocument, SignatureCheckFields {
   tenant: string;
   cif: string;
   message: AnafMessage;
@@ -58,6 +60,8 @@ export interface InboxItemView extends ReceivedDocument {
 }
 
 const LISTING_MAX_AGE_MS = 60 * 24 * 3600 * 1000 - 60_000;
+/** A received invoice's ANAF signature is checked through ANAF (issue 14 item 10). */
+const PATCH_INBOX_SIGNATURE_CHECKED = 'efactura-inbox-signature-checked';
 
 export function inboxItemWorkflowId(tenant: string, cif: string, messageId: string): string {
   return `${tenant}/efactura-inbox/${cif}-${messageId}`;
@@ -135,6 +139,11 @@ export async function efacturaInboxItem(input: InboxItemInput): Promise<InboxIte
   upsertSearchAttributes([{ key: AnafStage, value: 'DOWNLOADING' }]);
   const document = await anafReads().downloadReceived({ tenant: input.tenant, cif: input.cif, message: input.message });
   const view: InboxItemView = { tenant: input.tenant, cif: input.cif, message: input.message, ...document, receivedAt: new Date(Date.now()).toISOString() };
+  // ANAF's signature over the received invoice, checked beside the webhook; a failed check is recorded (signature.ts).
+  const checking =
+    document.document && document.signature && patched(PATCH_INBOX_SIGNATURE_CHECKED)
+      ? checkSignature({ tenant: input.tenant, cif: input.cif, documentKey: document.document.key, signatureKey: document.signature.key })
+      : undefined;
   upsertMemo({
     summary: `${input.message.type} for CIF ${input.cif}: ${document.identity.number ?? input.message.id}${document.identity.supplierCif ? ` from ${document.identity.supplierCif}` : ''}`,
   });
@@ -164,6 +173,7 @@ export async function efacturaInboxItem(input: InboxItemInput): Promise<InboxIte
       view.webhook = { url: input.callbackUrl, state: 'FAILED', error: err instanceof Error ? err.message : String(err) };
     }
   }
+  if (checking) Object.assign(view, await checking);
   upsertSearchAttributes([
     { key: AnafStage, value: 'DONE' },
     { key: AnafOutcome, value: 'RECEIVED' },

@@ -1,6 +1,7 @@
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EfacturaReadActivities, MessagesRequest } from '../../activities/efactura/reads';
-import type { MessagePage, ValidationAnswer, ValidationStandard } from '../../activities/efactura/types';
+import type { MessagePage, SignatureAnswer, ValidationAnswer, ValidationStandard } from '../../activities/efactura/types';
+import type { SignaturePair } from './signature';
 import type { BlobRef } from '../../lib/blob-store';
 import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
 import { anafTaskQueueFor } from '../task-queues';
@@ -44,6 +45,14 @@ export async function efacturaMessages(input: MessagesRequest): Promise<MessageP
   const page = await reads().listMessagesPage(input);
   done('OK');
   return page;
+}
+
+/** ANAF's verdict on its signature over a stored invoice (the API's POST /v1/efactura/signature/verify). */
+export async function efacturaSignature(input: SignaturePair): Promise<SignatureAnswer & { checkedAt: string }> {
+  tag(input.tenant, input.cif);
+  const answer = await reads().checkAnswerSignature(input);
+  done(answer.valid ? 'VALID' : 'INVALID');
+  return answer;
 }
 
 export interface DocumentCheck {

@@ -13,6 +13,7 @@ import { listingRoundMs, type Listing } from '../shared/lifecycle/reconcile';
 import { initialLifecycleView } from '../shared/lifecycle/types';
 import { ANAF_UPLOAD_POLICY, uploadOnce, type UploadEnd, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
+import { checkSignature } from './signature';
 import { cancelSubmissionUpdate, RESOLVE_REFUSALS, resolveSignal, resolveSubmissionUpdate, submissionQuery } from './definitions';
 import type { ResolveAction, SubmissionInput, SubmissionOutcome, SubmissionView } from './types';
 
@@ -47,6 +48,8 @@ const PATCH_RESOLVE_WHEN_STUCK = 'efactura-resolve-only-when-stuck';
 const PATCH_COALESCED_ATTRIBUTES = 'efactura-coalesced-attributes';
 /** A lost upload is re-sent only a listing delay after the loss was noticed, not after the attempt started. */
 const PATCH_DEADLINE_FROM_LOSS = 'efactura-listing-delay-from-loss';
+/** ANAF's signature over an accepted invoice is checked through ANAF (signature.ts), beside the finish, never blocking it. */
+const PATCH_SIGNATURE_CHECKED = 'efactura-answer-signature-checked';
 const MAX_DECISIONS = 50;
 
 /** e-Factura's upload policy: the REST one, and an answer we cannot read came from ANAF (patched). */
@@ -123,7 +126,14 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
         ...(answer.signature ? { signature: answer.signature } : {}),
         ...(answer.errorXml ? { errorXml: answer.errorXml } : {}),
       };
-      if (answer.kind === 'ok') return await finish('ACCEPTED');
+      if (answer.kind === 'ok') {
+        if (!answer.signedInvoice || !answer.signature || !patched(PATCH_SIGNATURE_CHECKED)) return await finish('ACCEPTED');
+        // The outcome, its webhook and DONE do not wait for the check; the result records it when it comes.
+        const checking = checkSignature({ tenant, cif, documentKey: answer.signedInvoice.key, signatureKey: answer.signature.key });
+        const view = await finish('ACCEPTED');
+        Object.assign(view, await checking);
+        return view;
+      }
       const index = sent.uploadIndex;
       if (answer.duplicateOfIndex && answer.duplicateOfIndex !== index && !duplicateLinked) {
         // ANAF already holds this invoice under an earlier index: that upload's result is ours.

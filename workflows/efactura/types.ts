@@ -1,6 +1,6 @@
 /** Shapes shared by the e-Factura workflows, their activities and the API. Workflow-safe: no I/O. */
 import type { BlobRef } from '../../lib/blob-store';
-import type { EfacturaStandard, InvoiceIdentity } from '../../activities/efactura/types';
+import type { EfacturaStandard, InvoiceIdentity, SignatureCheckFields } from '../../activities/efactura/types';
 import type { LifecycleSettings, LifecycleStatus, ListingDecisionName, UploadAttempt, UploadStage, WebhookStatus } from '../shared/lifecycle/types';
 
 export type { UploadAttempt, WebhookStatus };
@@ -53,7 +53,7 @@ export interface SubmissionFiles {
   errorXml?: BlobRef;
 }
 
-export interface SubmissionView extends LifecycleStatus {
+export interface SubmissionView extends LifecycleStatus, SignatureCheckFields {
   tenant: string;
   cif: string;
   standard: EfacturaStandard;
