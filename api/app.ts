@@ -4,6 +4,7 @@ import express from 'express';
 import { type BlobStore, blobStoreFor } from '../lib/blob-store';
 import { AesGcmPayloadCodec } from '../lib/codec';
 import type { AppConfig } from '../lib/config';
+import { sealOnlyKeys } from '../lib/token-sealing-keys';
 import type { Logger } from '../lib/logger';
 import { version } from '../package.json';
 import { ANAF_SERVICES, type AnafServiceDescriptor } from '../services';
@@ -48,7 +49,9 @@ export interface ApiDeps {
  * themselves with `defineRoute` (validation + OpenAPI from one zod schema).
  */
 export function createApp(deps: ApiDeps): express.Express {
-  const { config, client, logger } = deps;
+  const { client, logger } = deps;
+  // The API only seals tokens: whatever configuration it is handed, it keeps no key that opens one.
+  const config = { ...deps.config, tokenSealing: sealOnlyKeys(deps.config.tokenSealing) };
   const ctx: ApiContext = {
     config,
     client,

@@ -3,7 +3,8 @@ import { createLogger } from '../lib/logger';
 import { startApiServer } from './server';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  // role 'api': the internet-facing process gets the token-sealing public keys only.
+  const config = loadConfig(process.env, { role: 'api' });
   const logger = createLogger({ level: config.logLevel, name: 'anaf-flow-api' });
   const api = await startApiServer({ config, logger, host: '0.0.0.0', port: config.api.port });
   const base = config.api.publicUrl;

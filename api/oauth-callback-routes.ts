@@ -1,7 +1,7 @@
 import { type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Response, Router } from 'express';
 import { parseState } from '../lib/oauth-requests';
-import { TokenSealer } from '../lib/token-seal';
+import { TokenSealBox } from '../lib/token-seal';
 import { authorizeUrlQuery, callbackUpdate } from '../workflows/oauth/definitions';
 import { authorizationRequestWorkflowId, type CallbackResult } from '../workflows/oauth/types';
 import type { ApiContext } from './context';
@@ -65,7 +65,7 @@ const CallbackQuery = z.object({
  * finds (and authorizes) the waiting request, and it is accepted once.
  */
 export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void {
-  const sealer = new TokenSealer(ctx.config.tokenKeys);
+  const sealer = new TokenSealBox(ctx.config.tokenSealing.publicKeys);
 
   defineRoute(
     router,

@@ -11,7 +11,7 @@ import {
   stateFor,
 } from '../lib/oauth-requests';
 import { sealTokens } from '../lib/sealed-tokens';
-import { TokenSealer } from '../lib/token-seal';
+import { TokenSealBox } from '../lib/token-seal';
 import type { oauthAuthorization, oauthAuthorizationRequest, oauthTest } from '../workflows';
 import { installUpdate, refreshUpdate, requestStatusQuery, revokeUpdate } from '../workflows/oauth/definitions';
 import {
@@ -122,7 +122,7 @@ function lifecycleSettings(ctx: ApiContext) {
 }
 
 export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
-  const sealer = new TokenSealer(ctx.config.tokenKeys);
+  const sealer = new TokenSealBox(ctx.config.tokenSealing.publicKeys);
   const org = '/v1/organizations/{cif}';
 
   defineRoute(

@@ -5,6 +5,15 @@ import { anafTaskQueueFor, banciwsTaskQueueFor } from '../workflows/task-queues'
 import { ANAF_PUBLISHED_DAILY_QUOTAS, type DailyQuotaLimits } from './anaf-daily-quotas';
 import { type BanciwsInstitution, parseBanciwsInstitutions } from './banciws-config';
 import { loadOrCreateDevSecrets } from './dev-secrets';
+import { sandboxSealingKeyFrom } from './token-seal';
+import {
+  checkKeyPairsMatch,
+  parseSealingPrivateKeys,
+  parseSealingPublicKeys,
+  type ProcessRole,
+  sealOnlyKeys,
+  type TokenSealingKeys,
+} from './token-sealing-keys';
 
 /**
  * The one typed configuration of anaf-flow. Every process (worker, API, dev launcher,
@@ -104,10 +113,11 @@ export interface AppConfig {
   /** First key encrypts; every key decrypts (rotation). */
   payloadKeys: PayloadKey[];
   /**
-   * Seals OAuth tokens inside workflow state. Separate from the payload keys on purpose:
-   * an operator who decodes payloads in the Web UI still sees only sealed tokens.
+   * Seals OAuth tokens inside workflow state (lib/token-seal.ts). Separate from the payload
+   * keys on purpose: an operator who decodes payloads in the Web UI still sees only sealed
+   * tokens. The API process gets the public keys only.
    */
-  tokenKeys: PayloadKey[];
+  tokenSealing: TokenSealingKeys;
   api: {
     port: number;
     keys: ApiKey[];
@@ -318,6 +328,51 @@ function anafDefaults(env: AnafEnv, sandboxPort: number, sandboxTlsPort: number)
 export interface LoadConfigOptions {
   /** Where sandbox-mode secrets are generated when none are configured; tests pass false. */
   generateDevSecrets?: boolean;
+  /** 'api': no key that opens a sealed token is read (TOKEN_SEALING_PUBLIC_KEYS only). Default 'all'. */
+  role?: ProcessRole;
+}
+
+function keysOf<T>(env: Env, name: string, parse: (raw: string) => T[]): T[] {
+  const raw = optional(env, name);
+  if (!raw) return [];
+  try {
+    return parse(raw);
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+}
+
+/**
+ * TOKEN_SEALING_PUBLIC_KEYS (API), TOKEN_SEALING_PRIVATE_KEYS (workers) and the legacy
+ * TOKEN_ENCRYPTION_KEYS (workers: opens tokens sealed before public-key sealing). In the
+ * sandbox, without sealing keys, one pair is derived from TOKEN_ENCRYPTION_KEYS' first key
+ * so the dev stack and tests run on their embedded defaults.
+ */
+function tokenSealingFor(env: Env, role: ProcessRole, anafEnv: AnafEnv, rawLegacy: string | undefined): TokenSealingKeys {
+  const sandbox = anafEnv === 'sandbox';
+  const legacy = rawLegacy ? parsePayloadKeys(rawLegacy, 'TOKEN_ENCRYPTION_KEYS') : [];
+  const derived = sandbox && legacy[0] && !optional(env, 'TOKEN_SEALING_PRIVATE_KEYS') && !optional(env, 'TOKEN_SEALING_PUBLIC_KEYS') ? sandboxSealingKeyFrom(legacy[0]) : undefined;
+  const publicKeys = keysOf(env, 'TOKEN_SEALING_PUBLIC_KEYS', parseSealingPublicKeys);
+  if (role === 'api') {
+    if (!sandbox) {
+      for (const name of ['TOKEN_SEALING_PRIVATE_KEYS', 'TOKEN_ENCRYPTION_KEYS']) {
+        if (optional(env, name)) throw new ConfigError(name, 'must not be given to the API process: it only seals tokens (TOKEN_SEALING_PUBLIC_KEYS); workers open them');
+      }
+    }
+    // Sandbox only: one environment shared by every dev process; the private halves are dropped here.
+    const fromPrivate = sandbox && !publicKeys.length ? keysOf(env, 'TOKEN_SEALING_PRIVATE_KEYS', parseSealingPrivateKeys) : [];
+    const keys = publicKeys.length ? publicKeys : fromPrivate.length ? fromPrivate : derived ? [derived] : [];
+    if (!keys.length) throw new ConfigError('TOKEN_SEALING_PUBLIC_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of an X25519 public key)`);
+    return sealOnlyKeys({ publicKeys: keys, privateKeys: [], legacyKeys: [] });
+  }
+  const privateKeys = keysOf(env, 'TOKEN_SEALING_PRIVATE_KEYS', parseSealingPrivateKeys);
+  if (!privateKeys.length && !derived) {
+    throw new ConfigError('TOKEN_SEALING_PRIVATE_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of an X25519 private key)`);
+  }
+  const mismatch = checkKeyPairsMatch(publicKeys, privateKeys);
+  if (mismatch) throw new ConfigError('TOKEN_SEALING_PUBLIC_KEYS', mismatch);
+  const pairs = privateKeys.length ? privateKeys : [derived!];
+  return { publicKeys: publicKeys.length ? publicKeys : pairs.map(({ id, publicKey }) => ({ id, publicKey })), privateKeys: pairs, legacyKeys: legacy };
 }
 
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): AppConfig {
@@ -340,9 +395,6 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of 32 random bytes)`);
   }
   const rawTokenKeys = optional(env, 'TOKEN_ENCRYPTION_KEYS') ?? devSecrets?.tokenEncryptionKeys;
-  if (!rawTokenKeys) {
-    throw new ConfigError('TOKEN_ENCRYPTION_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of 32 random bytes)`);
-  }
   const rawApiKeys = optional(env, 'API_KEYS') ?? devSecrets?.apiKeys;
   if (!rawApiKeys) throw new ConfigError('API_KEYS', `is required when ANAF_ENV=${anafEnv} (tenant:key,…)`);
 
@@ -425,7 +477,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       tlsMaxVersion: read(env, 'BANCIWS_TLS_MAX_VERSION', z.enum(['TLSv1.2', 'TLSv1.3']), 'TLSv1.2'),
     },
     payloadKeys: parsePayloadKeys(rawPayloadKeys),
-    tokenKeys: parsePayloadKeys(rawTokenKeys, 'TOKEN_ENCRYPTION_KEYS'),
+    tokenSealing: tokenSealingFor(env, options.role ?? 'all', anafEnv, rawTokenKeys),
     api: {
       port: apiPort,
       keys: parseApiKeys(rawApiKeys),

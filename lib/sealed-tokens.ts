@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SealedTokens } from '../workflows/oauth/types';
 import { accessTokenExpiry, jwtTimes } from './jwt-claims';
-import type { TokenSealer } from './token-seal';
+import type { TokenSealBox } from './token-seal';
 
 export interface PlainTokens {
   accessToken?: string;
@@ -16,8 +16,14 @@ export interface PlainTokens {
  * Without an access token (an import of a refresh token alone) the access part is
  * marked expired, so the first use refreshes it.
  */
-export function sealTokens(sealer: TokenSealer, tokens: PlainTokens, previousSealedRefresh?: string, now = Date.now()): SealedTokens {
-  const previousRefresh = previousSealedRefresh ? sealer.open(previousSealedRefresh) : undefined;
+export function sealTokens(
+  sealer: TokenSealBox,
+  tokens: PlainTokens,
+  previous?: { sealedRefresh: string; refreshToken: string },
+  now = Date.now(),
+): SealedTokens {
+  const previousRefresh = previous?.refreshToken;
+  const previousSealedRefresh = previous?.sealedRefresh;
   // The same refresh token handed back keeps its sealed form, so the workflow can tell it did not rotate.
   const refresh = tokens.refreshToken === previousRefresh ? undefined : tokens.refreshToken;
   const refreshTokenExpiresAt = refresh

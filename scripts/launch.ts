@@ -19,7 +19,7 @@ export function productEnv(config: AppConfig, address: string): NodeJS.ProcessEn
     DATA_DIR: config.dataDir,
     // Children get the same secrets explicitly, so they never race to generate their own.
     PAYLOAD_ENCRYPTION_KEYS: formatKeys(config.payloadKeys),
-    TOKEN_ENCRYPTION_KEYS: formatKeys(config.tokenKeys),
+    TOKEN_ENCRYPTION_KEYS: formatKeys(config.tokenSealing.legacyKeys),
     API_KEYS: config.api.keys.map((k) => `${k.tenant}:${k.key}`).join(','),
     ...(config.webhooks.secret ? { WEBHOOK_SECRET: config.webhooks.secret } : {}),
   };

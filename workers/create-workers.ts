@@ -30,7 +30,7 @@ export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client' | 
     config: deps.config,
     client: deps.client,
     logger: deps.logger,
-    sealer: new TokenSealer(deps.config.tokenKeys),
+    sealer: new TokenSealer(deps.config.tokenSealing),
     blobs: blobStoreFor(deps.config.dataDir),
     // Per process on purpose (lib/anaf-daily-quotas.ts): submission and read activities spend one count.
     quotas: new DailyQuotaGuard(deps.config.efactura.dailyQuotas),

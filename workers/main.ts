@@ -14,7 +14,7 @@ import { workflowQueueProbe } from './workflow-queue-probe';
 import { ensureSchedules } from './schedules';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, { role: 'worker' });
   const logger = createLogger({ level: config.logLevel, name: 'anaf-flow-worker' });
   // The Runtime owns SIGINT/SIGTERM: workers stop polling, finish in-flight tasks, then run() resolves.
   // The SDK core exports Temporal's own metrics (temporal_*) for the worker's /metrics to include.

@@ -1,5 +1,5 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { type Client, type WorkflowHandle, WithStartWorkflowOperation } from '@temporalio/client';
 import type { AppConfig, OAuthCredentialSet } from '../../lib/config';
 import { anafTokenRefreshes } from '../../lib/metrics';
 import { sealTokens } from '../../lib/sealed-tokens';
@@ -12,7 +12,7 @@ import type {
   SealedTokens,
 } from '../../workflows/oauth/types';
 import type { oauthAuthorization } from '../../workflows/oauth/authorization';
-import { installUpdate, refreshUpdate, statusQuery } from '../../workflows/oauth/definitions';
+import { installUpdate, refreshUpdate, resealUpdate, statusQuery } from '../../workflows/oauth/definitions';
 import { authorizationWorkflowId } from '../../workflows/oauth/types';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { anafFetch } from '../anaf/http';
@@ -44,7 +44,7 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
   const client = new AnafOAuthClient(deps.config.anaf.oauthBaseUrl);
   const { sealer } = deps;
 
-  const seal = (answer: TokenAnswer, previousSealedRefresh?: string) => sealTokens(sealer, answer, previousSealedRefresh);
+  const seal = (answer: TokenAnswer, previous?: { sealedRefresh: string; refreshToken: string }) => sealTokens(sealer, answer, previous);
 
   return {
     async exchangeAuthorizationCode(input: { credentialSetId: string; sealedCode: string }): Promise<SealedTokens> {
@@ -54,16 +54,17 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
 
     async refreshAuthorizationTokens(input: { credentialSetId: string; sealedRefresh: string }): Promise<SealedTokens> {
       const set = credentialSet(deps.config, input.credentialSetId);
+      const refreshToken = sealer.open(input.sealedRefresh);
       let answer: TokenAnswer;
       try {
-        answer = await client.refresh(set, sealer.open(input.sealedRefresh));
+        answer = await client.refresh(set, refreshToken);
       } catch (err) {
         const failure = err instanceof ApplicationFailure && err.type ? err.type : err instanceof Error ? err.name : 'unknown';
         anafTokenRefreshes.inc({ result: 'failed', failure });
         throw err;
       }
       anafTokenRefreshes.inc({ result: 'ok', failure: '' });
-      return seal(answer, input.sealedRefresh);
+      return seal(answer, { sealedRefresh: input.sealedRefresh, refreshToken });
     },
 
     async revokeAuthorizationTokens(input: {
@@ -109,18 +110,43 @@ export interface SweepSummary {
   nudged: number;
   nudgeFailures: number;
   needsAttention: number;
+  /** Authorizations whose tokens were sealed again to the newest key (so older keys can be retired). */
+  resealed?: number;
+  resealFailures?: number;
 }
 
 /** An authorization is late when its planned refresh is this far overdue, stuck when REFRESHING this long. */
 const LATE_AFTER_MS = 60 * 60 * 1000;
 
+/** The validator's refusal when there is nothing to re-seal (workflows/oauth/authorization.ts). */
+const NOTHING_TO_RESEAL = /already sealed to the newest key|no tokens held/;
+
 /** Temporal-side OAuth activities: they talk to our own workflows, not to ANAF. */
 export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
+  const { sealer } = deps;
+
+  /** Every held token sealed to the newest key, so a retired key (or TOKEN_ENCRYPTION_KEYS) can go within a day. */
+  async function resealToNewestKey(handle: WorkflowHandle, summary: SweepSummary): Promise<void> {
+    try {
+      const { resealed } = await handle.executeUpdate(resealUpdate, { args: [{ keyId: sealer.newestKeyId }] });
+      if (resealed > 0) summary.resealed = (summary.resealed ?? 0) + 1;
+    } catch (err) {
+      if (err instanceof Error && NOTHING_TO_RESEAL.test(`${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`)) return;
+      summary.resealFailures = (summary.resealFailures ?? 0) + 1;
+      log.warn('re-seal failed', { workflowId: handle.workflowId, error: err instanceof Error ? err.name : 'unknown' });
+    }
+  }
+
   return {
+    /** Opens each sealed secret and seals it to the newest key; the plaintext never leaves this function. */
+    async resealTokenSecrets(input: { sealed: string[] }): Promise<string[]> {
+      return input.sealed.map((s) => sealer.reseal(s));
+    },
+
     async sweepAuthorizations(): Promise<SweepSummary> {
       const client = deps.client;
       if (!client) throw new Error('sweepAuthorizations needs a Temporal client');
-      const summary: SweepSummary = { checked: 0, byStatus: {}, nudged: 0, nudgeFailures: 0, needsAttention: 0 };
+      const summary: SweepSummary = { checked: 0, byStatus: {}, nudged: 0, nudgeFailures: 0, needsAttention: 0, resealed: 0, resealFailures: 0 };
       const now = Date.now();
       for await (const wf of client.workflow.list({ query: `AnafService = 'oauth' AND ExecutionStatus = 'Running'` })) {
         Context.current().heartbeat(summary.checked);
@@ -133,6 +159,7 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
         }
         summary.checked += 1;
         summary.byStatus[view.status] = (summary.byStatus[view.status] ?? 0) + 1;
+        await resealToNewestKey(handle, summary);
         const attention = view.status === 'NEEDS_REAUTHORIZATION' || view.status === 'EXPIRED' || view.status === 'REVOCATION_UNCONFIRMED';
         if (attention || view.refreshTokenExpiringSoon) summary.needsAttention += 1;
         const late = view.status === 'ACTIVE' && view.nextRefreshAt !== undefined && Date.parse(view.nextRefreshAt) < now - LATE_AFTER_MS;

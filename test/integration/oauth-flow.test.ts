@@ -106,7 +106,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
   async function anotherWorker() {
     const connection = await Connection.connect({ address: stack.env.address });
     const client = new Client({ connection, dataConverter: dataConverterFor(stack.config) });
-    return { client, connection, provider: new TokenProvider(client, new TokenSealer(stack.config.tokenKeys)) };
+    return { client, connection, provider: new TokenProvider(client, new TokenSealer(stack.config.tokenSealing)) };
   }
 
   /** Refresh updates the authorization workflow has accepted so far (its history says so, not a timer). */
@@ -124,7 +124,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
         ]),
       },
     });
-    provider = new TokenProvider(stack.client, new TokenSealer(stack.config.tokenKeys));
+    provider = new TokenProvider(stack.client, new TokenSealer(stack.config.tokenSealing));
     for (const [cif, key] of [
       [CIF, TENANT_A.key],
       [OTHER_CIF, TENANT_A.key],
@@ -321,7 +321,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
         assert.equal(view.refreshCount - start.refreshCount, 1, 'the workflow kept one rotated pair');
         assert.equal(view.status, 'ACTIVE');
         const held = await handle.query(currentTokenQuery);
-        assert.equal(new TokenSealer(stack.config.tokenKeys).open(held!.sealedAccess), fresh[0], 'the pair the workflow holds is the one both workers got');
+        assert.equal(new TokenSealer(stack.config.tokenSealing).open(held!.sealedAccess), fresh[0], 'the pair the workflow holds is the one both workers got');
         const inspected = await stack.sandbox.oauth.inspect(fresh[0]!);
         assert.equal(inspected?.familyId, family);
         assert.equal(inspected?.revoked, false);
@@ -337,7 +337,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
   test('the authorization workflow cannot be asked: ANAF calls go on with a token read minutes ago; uncached readers get "not sent"', async () => {
     const key = await authorizedOrganization();
     const { client, connection } = await anotherWorker();
-    const sealer = new TokenSealer(stack.config.tokenKeys);
+    const sealer = new TokenSealer(stack.config.tokenSealing);
     const forAnafCalls = new TokenProvider(client, sealer, { cacheMs: 1 });
     const uncached = new TokenProvider(client, sealer, { cacheMs: 0 });
     let read: { token: string };

@@ -33,7 +33,7 @@ describe('token lifecycle over months (time-skipping)', () => {
       redirectUri: stack.config.anaf.redirectUri!,
       auth: { basic: ['anaf-flow-test-client', 'anaf-flow-test-secret'] },
     });
-    const sealer = new TokenSealer(stack.config.tokenKeys);
+    const sealer = new TokenSealer(stack.config.tokenSealing);
     const key = { tenant: TENANT_A.tenant, cif, scope };
     const handle = await env.client.workflow.start<typeof oauthAuthorization>('oauthAuthorization', {
       workflowId: authorizationWorkflowId(key),

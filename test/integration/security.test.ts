@@ -49,7 +49,7 @@ describe('security suite', () => {
     assert.equal(res.status, 202, res.text);
     acceptedId = res.json.id;
     assert.equal((await finished(stack, acceptedId)).outcome, 'ACCEPTED');
-    const provider = new TokenProvider(stack.client, new TokenSealer(stack.config.tokenKeys));
+    const provider = new TokenProvider(stack.client, new TokenSealer(stack.config.tokenSealing));
     accessTokens.add((await provider.accessToken({ tenant: TENANT_A.tenant, cif: SELLER, scope: 'EFACTURA' })).token);
   });
 
@@ -220,7 +220,7 @@ describe('security suite', () => {
       TEST_WEBHOOK_SECRET,
       stack.config.anaf.clientSecret!,
       ...stack.config.payloadKeys.map((k) => k.key.toString('base64')),
-      ...stack.config.tokenKeys.map((k) => k.key.toString('base64')),
+      ...stack.config.tokenSealing.legacyKeys.map((k) => k.key.toString('base64')),
     ];
     for (const secret of secrets) {
       const leak = haystacks.find((h) => h.includes(secret));

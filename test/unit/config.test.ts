@@ -9,6 +9,7 @@ const KEY = Buffer.alloc(32, 1).toString('base64');
 const base = {
   PAYLOAD_ENCRYPTION_KEYS: `k1:${KEY}`,
   TOKEN_ENCRYPTION_KEYS: `t1:${KEY}`,
+  TOKEN_SEALING_PRIVATE_KEYS: `s1:${Buffer.alloc(32, 2).toString('base64')}`,
   API_KEYS: 'acme:0123456789abcdef0123',
 };
 
@@ -66,7 +67,7 @@ describe('configuration', () => {
 
   test('outside the sandbox, secrets are required, never generated', () => {
     expectConfigError({ ...base, ANAF_ENV: 'prod', PAYLOAD_ENCRYPTION_KEYS: '' }, 'PAYLOAD_ENCRYPTION_KEYS', /required/);
-    expectConfigError({ ...base, ANAF_ENV: 'prod', TOKEN_ENCRYPTION_KEYS: '' }, 'TOKEN_ENCRYPTION_KEYS', /required/);
+    expectConfigError({ ...base, ANAF_ENV: 'prod', TOKEN_SEALING_PRIVATE_KEYS: '' }, 'TOKEN_SEALING_PRIVATE_KEYS', /required/);
     expectConfigError({ ...base, ANAF_ENV: 'test', API_KEYS: '' }, 'API_KEYS', /required/);
   });
 

@@ -356,6 +356,14 @@ describe('docker-compose.yml', () => {
     });
   }
 
+  test('the API gets the token-sealing public keys only; workers the private keys', () => {
+    const api = envOf(service('api'));
+    const worker = envOf(service('worker'));
+    assert.equal(resolved(api.get('TOKEN_SEALING_PUBLIC_KEYS')), '<required:TOKEN_SEALING_PUBLIC_KEYS>');
+    assert.equal(resolved(worker.get('TOKEN_SEALING_PRIVATE_KEYS')), '<required:TOKEN_SEALING_PRIVATE_KEYS>');
+    for (const name of ['TOKEN_SEALING_PRIVATE_KEYS', 'TOKEN_ENCRYPTION_KEYS']) assert.ok(!api.has(name), `the API must not receive ${name}`);
+  });
+
   test('secrets are required, ANAF defaults to the sandbox service, and both share the /data volume', () => {
     for (const name of ['worker', 'api']) {
       const s = service(name);

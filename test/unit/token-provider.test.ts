@@ -14,7 +14,7 @@ test('Temporal unreachable while reading the token: a retryable "not sent" failu
   const { port } = server.address() as AddressInfo;
   await new Promise((r) => server.close(r));
   const connection = Connection.lazy({ address: `127.0.0.1:${port}`, connectTimeout: 200 });
-  const provider = new TokenProvider(new Client({ connection }), new TokenSealer(testConfig().tokenKeys));
+  const provider = new TokenProvider(new Client({ connection }), new TokenSealer(testConfig().tokenSealing));
   try {
     await assert.rejects(
       connection.withDeadline(Date.now() + 3_000, () => provider.accessToken({ tenant: 'acme', cif: '18547290', scope: 'EFACTURA' })),

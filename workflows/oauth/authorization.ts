@@ -9,12 +9,13 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { OAuthAnafActivities } from '../../activities/oauth';
+import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
+import { sealedUnder } from '../../lib/sealed-secret-format';
 import { AnafCif, AnafNeedsAttention, AnafService, AnafStage, AnafTenant } from '../search-attributes';
 import { causeType, failureMessage } from '../shared/anaf-failures';
 import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
 import { anafTaskQueueFor } from '../task-queues';
-import { currentTokenQuery, installUpdate, refreshUpdate, revokeUpdate, statusQuery } from './definitions';
+import { currentTokenQuery, installUpdate, refreshUpdate, resealUpdate, revokeUpdate, statusQuery } from './definitions';
 import type {
   AuthorizationEvent,
   AuthorizationInit,
@@ -72,6 +73,14 @@ function anafActivities() {
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '15 minutes', maximumAttempts: 8 },
     // Right after code exchanges: every ANAF call of the organization waits on a refresh.
     ...oauthPriority(ANAF_PRIORITY.TOKEN_REFRESH),
+  });
+}
+
+/** Re-sealing runs on the orchestration queue: any worker holds the private keys, and it calls no ANAF. */
+function resealActivities() {
+  return proxyActivities<OAuthOrchestrationActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '5 seconds', maximumAttempts: 5 },
   });
 }
 
@@ -307,6 +316,37 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
     wake = true;
     return view();
   });
+
+  /**
+   * The re-seal sweep's: tokens (including those kept for a revocation ANAF has not
+   * confirmed) are sealed again to the newest key, so a retired key can be dropped within a
+   * day. New handler, no patch: histories without this update never reach it, and the
+   * validator's refusal (nothing to do) writes no event.
+   */
+  setHandler(
+    resealUpdate,
+    async (req) => {
+      // No waiting for a refresh in flight: if one lands first, the check below keeps its tokens.
+      const held = state.tokens;
+      if (!held) return { resealed: 0 };
+      const sealed = [held.sealedAccess, ...(held.sealedRefresh ? [held.sealedRefresh] : [])];
+      const resealed = await resealActivities().resealTokenSecrets({ sealed });
+      // A refresh or install meanwhile replaced them with tokens sealed to the newest key: keep those.
+      if (state.tokens?.tokenId !== held.tokenId || state.tokens.sealedAccess !== held.sealedAccess) return { resealed: 0 };
+      state.tokens = { ...state.tokens, sealedAccess: resealed[0]!, ...(held.sealedRefresh ? { sealedRefresh: resealed[1]! } : {}) };
+      record('TOKENS_RESEALED', req.keyId);
+      return { resealed: sealed.length };
+    },
+    {
+      validator: (req) => {
+        const t = state.tokens;
+        if (!t) throw new Error('no tokens held');
+        if (sealedUnder(t.sealedAccess, req.keyId) && (!t.sealedRefresh || sealedUnder(t.sealedRefresh, req.keyId))) {
+          throw new Error('already sealed to the newest key');
+        }
+      },
+    },
+  );
 
   if (input.install && !input.carried) install(input.install);
   publish();

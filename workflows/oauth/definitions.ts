@@ -7,17 +7,21 @@ import type {
   CurrentToken,
   InstallTokensRequest,
   RefreshRequest,
+  ResealRequest,
+  ResealResult,
 } from './types';
 
 // Message definitions live apart from the workflow bodies so the API and activities can
 // import them without pulling in workflow code.
 
 export const statusQuery = defineQuery<AuthorizationView>('status');
-/** Sealed: only activities holding TOKEN_ENCRYPTION_KEYS can open it. */
+/** Sealed: only workers (TOKEN_SEALING_PRIVATE_KEYS) can open it. */
 export const currentTokenQuery = defineQuery<CurrentToken | null>('currentToken');
 export const installUpdate = defineUpdate<AuthorizationView, [InstallTokensRequest]>('install');
 export const refreshUpdate = defineUpdate<CurrentToken, [RefreshRequest]>('refresh');
 export const revokeUpdate = defineUpdate<AuthorizationView, []>('revoke');
+/** Rejected by its validator (no history event) when every held token is sealed to that key already. */
+export const resealUpdate = defineUpdate<ResealResult, [ResealRequest]>('resealTokens');
 
 export const requestStatusQuery = defineQuery<AuthorizationRequestView>('requestStatus');
 export const callbackUpdate = defineUpdate<CallbackResult, [CallbackInput]>('callback');

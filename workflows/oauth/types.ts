@@ -8,7 +8,7 @@ export type { OAuthScope };
 /** REVOCATION_UNCONFIRMED: revoked here, not (yet) confirmed by ANAF; the tokens are unused, kept sealed to revoke again. */
 export type AuthorizationStatus = 'PENDING' | 'ACTIVE' | 'REFRESHING' | 'NEEDS_REAUTHORIZATION' | 'REVOKED' | 'REVOCATION_UNCONFIRMED' | 'EXPIRED';
 
-/** Tokens as the workflow holds them: sealed with TOKEN_ENCRYPTION_KEYS, never plaintext. */
+/** Tokens as the workflow holds them: sealed (lib/token-seal.ts), never plaintext. */
 export interface SealedTokens {
   /** Random id of this access token, so callers can say "this one was rejected". */
   tokenId: string;
@@ -75,6 +75,16 @@ export interface InstallTokensRequest {
   source: 'AUTHORIZATION' | 'IMPORT';
   credentialSetId: string;
   clientId: string;
+}
+
+/** From the re-seal sweep: seal every held token to this (the newest) token-sealing key. */
+export interface ResealRequest {
+  keyId: string;
+}
+
+export interface ResealResult {
+  /** Sealed secrets replaced (0 when a refresh replaced the tokens meanwhile: those are sealed to the newest key already). */
+  resealed: number;
 }
 
 export interface RefreshRequest {
