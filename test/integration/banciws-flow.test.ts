@@ -78,6 +78,26 @@ describe('BANCIWS lifecycle through the API', () => {
     for (const [sid] of stack.sandbox.banciws!.gateway.sessions) assert.ok(!text.includes(sid));
   });
 
+  test("ANAF's technical error on descarcare (Mesaj_eroare=2, \"momentan serviciul nu este disponibil\") is transient: downloaded again, ANSWERED", async () => {
+    const res = await submit('rep-technical', { pdf: testSignedPdf('Raport eroare tehnica').toString('base64') });
+    assert.equal(res.status, 202, res.body.toString());
+    // The answer's id_portal is not known yet: the fault answers whichever download comes first, once.
+    stack.sandbox.faults.add({
+      route: '/BANCIWS/rest/descarcare',
+      method: 'POST',
+      body: await buildDownloadAnswer({ idPortal: '1', errorCode: 2 }),
+      contentType: 'application/xml',
+      times: 1,
+    });
+    const view = await result(res.json.id);
+    assert.equal(view.outcome, 'ANSWERED', JSON.stringify(view));
+    assert.equal(stack.sandbox.faults.list().find((r) => r.route === '/BANCIWS/rest/descarcare'), undefined, 'the technical error was answered');
+    const events = (await historyOf(stack.client, res.json.id)).events ?? [];
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'downloadBanciwsDocument').map((e) => String(e.eventId));
+    const attempts = events.filter((e) => scheduled.includes(String(e.activityTaskStartedEventAttributes?.scheduledEventId))).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    assert.deepEqual(attempts, [2], 'one download activity, which succeeded on its second attempt');
+  });
+
   test('multipart upload of a PDF with signature errors ends REJECTED with ExecutionStatus 3 and ANAF\'s messages', async () => {
     const form = new FormData();
     form.set('file', new Blob([testSignedPdf('Raport cu erori', [MARKER_SIGNATURE_ERRORS])], { type: 'application/pdf' }), 'b101.pdf');
