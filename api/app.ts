@@ -15,6 +15,7 @@ import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
 import { httpMetrics, mountMetricsRoutes } from './metrics-routes';
 import { mountOrganizationRoutes } from './organization-routes';
+import { mountWebhookSecretRoutes } from './webhook-secret-routes';
 import { createRegistry, mountOpenApi } from './openapi';
 import { requestContext } from './request-id';
 import { securityHeaders } from './security-headers';
@@ -81,6 +82,7 @@ export function createApp(deps: ApiDeps): express.Express {
   mountMetricsRoutes(router, ctx);
   mountCodecRoutes(router, ctx, { corsOrigins: deps.codecCorsOrigins ?? codecCorsOriginsFromEnv() });
   mountOrganizationRoutes(router, ctx);
+  mountWebhookSecretRoutes(router, ctx);
   for (const service of deps.services ?? ANAF_SERVICES) for (const mount of service.api?.() ?? []) mount(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });

@@ -130,8 +130,10 @@ export interface AppConfig {
     tlsPort: number;
   };
   webhooks: {
-    /** HMAC-SHA256 key for webhook signatures; without it, callbackUrl is refused. */
+    /** Master key each tenant's webhook secret is derived from (lib/webhook-secrets.ts); without it, callbackUrl is refused. */
     secret: string | undefined;
+    /** After a rotation, deliveries are signed with the previous secret too for this long. */
+    secretOverlapMs: number;
     /** Allow webhooks to loopback/private/link-local addresses (off: SSRF protection). */
     allowPrivateTargets: boolean;
   };
@@ -488,6 +490,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     webhooks: {
       secret: optional(env, 'WEBHOOK_SECRET') ?? devSecrets?.webhookSecret,
       allowPrivateTargets: read(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', z.enum(['true', 'false']), 'false') === 'true',
+      secretOverlapMs: read(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', z.coerce.number().min(0).max(30 * 24), 24) * 3600_000,
     },
     efactura: {
       firstPollDelayMs: read(env, 'EFACTURA_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 2 : 60) * 1000,

@@ -1,9 +1,10 @@
-import { createHmac } from 'node:crypto';
 import type dns from 'node:dns';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Agent, request } from 'undici';
 import type { AppConfig } from '../../lib/config';
 import { checkWebhookUrl, publicOnlyLookup, WebhookTargetError } from '../../lib/webhook-target';
+import { signWebhook, WebhookSecretStore } from '../../lib/webhook-secrets';
+import { TENANT_PATTERN } from '../../lib/workflow-ids';
 
 export interface WebhookDelivery {
   url: string;
@@ -14,21 +15,21 @@ export interface WebhookDelivery {
 }
 
 export const SIGNATURE_HEADER = 'x-anaf-flow-signature';
-
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: a receiver checks it and rejects old timestamps. */
-export function signWebhook(secret: string, body: string, timestamp: number): string {
-  const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-  return `t=${timestamp},v1=${mac}`;
-}
+/** Which secrets signed it (`<tenant>.<generation>`, in the order of the v1 entries): tells a receiver which one to expect. */
+export const SIGNATURE_KEYS_HEADER = 'x-anaf-flow-signature-keys';
 
 /** `resolve`: the DNS resolver behind the address check (the system's; tests inject their own). */
-export function createWebhookActivities(config: Pick<AppConfig, 'webhooks'>, resolve?: typeof dns.lookup) {
+export function createWebhookActivities(config: Pick<AppConfig, 'webhooks' | 'dataDir'>, resolve?: typeof dns.lookup) {
+  const secrets = config.webhooks.secret ? new WebhookSecretStore(config.dataDir, config.webhooks.secret, config.webhooks.secretOverlapMs) : undefined;
   const agent = new Agent({ connect: { timeout: 10_000, lookup: publicOnlyLookup(config.webhooks.allowPrivateTargets, resolve) } });
   return {
     /** Retried by Temporal (durably, for days) until the receiver answers 2xx. */
     async deliverWebhook(delivery: WebhookDelivery): Promise<{ status: number; attempt: number }> {
-      const secret = config.webhooks.secret;
-      if (!secret) throw ApplicationFailure.create({ type: 'WebhooksNotConfigured', message: 'WEBHOOK_SECRET is not set', nonRetryable: true });
+      if (!secrets) throw ApplicationFailure.create({ type: 'WebhooksNotConfigured', message: 'WEBHOOK_SECRET is not set', nonRetryable: true });
+      // Every workflow that sends webhooks has an id `<tenant>/…`: the tenant's own secret signs.
+      const tenant = Context.current().info.workflowExecution?.workflowId.split('/')[0] ?? '';
+      if (!TENANT_PATTERN.test(tenant)) throw ApplicationFailure.create({ type: 'WebhookTenantUnknown', message: 'no tenant in the workflow id', nonRetryable: true });
+      const keys = secrets.signingKeys(tenant);
       try {
         checkWebhookUrl(delivery.url, config.webhooks.allowPrivateTargets);
       } catch (err) {
@@ -46,7 +47,8 @@ export function createWebhookActivities(config: Pick<AppConfig, 'webhooks'>, res
             'user-agent': 'anaf-flow-webhooks',
             'x-anaf-flow-event': delivery.event,
             'x-anaf-flow-delivery': delivery.deliveryId,
-            [SIGNATURE_HEADER]: signWebhook(secret, body, Math.floor(Date.now() / 1000)),
+            [SIGNATURE_HEADER]: signWebhook(keys, body, Math.floor(Date.now() / 1000)),
+            [SIGNATURE_KEYS_HEADER]: keys.map((k) => k.id).join(','),
           },
           body,
           headersTimeout: 15_000,

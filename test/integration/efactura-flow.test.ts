@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { strFromU8, unzipSync } from 'fflate';
 import { SIGNATURE_HEADER } from '../../activities/webhooks';
+import { WebhookSecretStore } from '../../lib/webhook-secrets';
 import { withCheckDigit } from '../../schemas/cif';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../../devkit/config';
 import { submissionWorkflowId } from '../../workflows/efactura/types';
@@ -391,7 +392,9 @@ describe('e-Factura submissions through the API', () => {
       const { headers, body } = received[0]!;
       const sig = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(headers[SIGNATURE_HEADER]));
       assert.ok(sig, String(headers[SIGNATURE_HEADER]));
-      assert.equal(sig[2], createHmac('sha256', TEST_WEBHOOK_SECRET).update(`${sig[1]}.${body}`).digest('hex'));
+      // Signed with the tenant's own secret, derived from WEBHOOK_SECRET (lib/webhook-secrets.ts), never the master itself.
+      const tenantSecret = new WebhookSecretStore(stack.config.dataDir, TEST_WEBHOOK_SECRET, 0).signingKeys(TENANT_A.tenant)[0]!.secret;
+      assert.equal(sig[2], createHmac('sha256', tenantSecret).update(`${sig[1]}.${body}`).digest('hex'));
       const payload = JSON.parse(body);
       assert.equal(payload.event, 'efactura.submission.finished');
       assert.equal(payload.data.outcome, 'ACCEPTED');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type dns from 'node:dns';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
@@ -41,7 +42,7 @@ describe('webhook delivery refuses host names that resolve to non-public address
   after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
   const deliver = (allowPrivateTargets: boolean, addresses: string[]) => {
-    const { deliverWebhook } = createWebhookActivities({ webhooks: { secret: SECRET, allowPrivateTargets } }, resolverAnswering(addresses));
+    const { deliverWebhook } = createWebhookActivities({ webhooks: { secret: SECRET, allowPrivateTargets, secretOverlapMs: 0 }, dataDir: os.tmpdir() }, resolverAnswering(addresses));
     return new MockActivityEnvironment().run(deliverWebhook, {
       url: `http://${HOST}:${port}/hooks`,
       event: 'efactura.submission.finished',
