@@ -19,6 +19,12 @@ export function enableProcessMetrics(): void {
 
 const CALL_LABELS = ['host', 'endpoint', 'method', 'status'] as const;
 
+export const plaintextPayloadsRefused = new Counter({
+  name: 'anaf_flow_plaintext_payloads_refused_total',
+  help: 'Unencrypted payloads a worker refused outside the sandbox (someone at the Temporal port, not our clients)',
+  registers: [registry],
+});
+
 export const anafCalls = new Counter({
   name: 'anaf_calls_total',
   help: 'HTTP calls to ANAF by host, endpoint template, method and status (HTTP code, or transport_NOT_SENT / transport_ANSWER_LOST / too_large)',

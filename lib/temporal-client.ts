@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
-import { AesGcmPayloadCodec } from './codec';
+import { AesGcmPayloadCodec, type PayloadCodecOptions } from './codec';
 import type { AppConfig } from './config';
 import { requestIdClientInterceptor } from './request-context';
 
@@ -10,8 +10,8 @@ import { requestIdClientInterceptor } from './request-context';
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 /** Every client and worker encrypts payloads the same way; this is the one place that says how. */
-export function dataConverterFor(config: Pick<AppConfig, 'payloadKeys'>): DataConverter {
-  return { payloadCodecs: [new AesGcmPayloadCodec(config.payloadKeys)] };
+export function dataConverterFor(config: Pick<AppConfig, 'payloadKeys'>, options: PayloadCodecOptions = {}): DataConverter {
+  return { payloadCodecs: [new AesGcmPayloadCodec(config.payloadKeys, options)] };
 }
 
 /** Client interceptors every client of ours installs: the API request id travels in Temporal headers. */

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createWebhookActivities } from '../activities/webhooks';
 import { blobStoreFor } from '../lib/blob-store';
-import { anafBudget } from '../lib/metrics';
+import { anafBudget, plaintextPayloadsRefused } from '../lib/metrics';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { dataConverterFor } from '../lib/temporal-client';
@@ -38,6 +38,22 @@ export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client' | 
 }
 
 /**
+ * Outside the sandbox a worker accepts encrypted payloads only: whoever reaches Temporal's
+ * port without PAYLOAD_ENCRYPTION_KEYS cannot signal or update a workflow (e.g. `resolve`).
+ */
+function workerDataConverter({ config, logger }: Pick<WorkerDeps, 'config' | 'logger'>) {
+  if (config.anaf.env === 'sandbox') return dataConverterFor(config);
+  return dataConverterFor(config, {
+    refusePlaintext: {
+      onRefused(encoding) {
+        plaintextPayloadsRefused.inc();
+        logger.warn({ encoding }, 'unencrypted payload refused (sent to Temporal without our payload key)');
+      },
+    },
+  });
+}
+
+/**
  * Two workers in one process: the orchestration worker (workflows and activities that
  * only talk to Temporal or local storage) and the ANAF-calls worker, whose task queue
  * carries the one rate limit every worker process shares — the Temporal server enforces
@@ -46,7 +62,7 @@ export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client' | 
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config, connection } = deps;
-  const dataConverter = dataConverterFor(config);
+  const dataConverter = workerDataConverter(deps);
   const activityDeps = createActivityDeps(deps);
   const workflowSource = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
