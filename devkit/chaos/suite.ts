@@ -239,9 +239,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const stuck: string[] = [];
     for (const id of ids) {
       if (views.has(id) || stuck.length >= 5) continue;
-      const stage = await harness.client.workflow
-        .getHandle(id)
-        .query<SubmissionView>('submission')
+      // A query needs a worker to answer it: bounded, so a run whose workers are gone still ends and reports.
+      const stage = await harness.client
+        .withAbortSignal(AbortSignal.timeout(10_000), () => harness.client.workflow.getHandle(id).query<SubmissionView>('submission'))
         .then((v) => `${v.stage}${v.attentionReason ? ` (${v.attentionReason})` : ''}`)
         .catch((err: Error) => `query failed: ${err.message}`);
       stuck.push(`${id}: ${stage}`);
