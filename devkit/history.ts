@@ -44,6 +44,41 @@ export function activitySchedules(history: History, name: string): HistoryEvent[
   return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name);
 }
 
+/** One search-attribute upsert or memo write of the workflow's, and the workflow task that made it. */
+export interface AttributeWrite {
+  /** The id of the WorkflowTaskCompleted event whose commands wrote it. */
+  task: string;
+  kind: 'upsert' | 'memo';
+  /** The search attributes (upsert) or memo fields written. */
+  keys: string[];
+}
+
+/** The workflow's own upserts and memo writes, in history order; the SDK's TemporalChangeVersion upserts (from patched()) are left out. */
+export function attributeWrites(history: History): AttributeWrite[] {
+  const writes: AttributeWrite[] = [];
+  for (const e of history.events ?? []) {
+    const upsert = e.upsertWorkflowSearchAttributesEventAttributes;
+    const memo = e.workflowPropertiesModifiedEventAttributes;
+    if (upsert && !upsert.searchAttributes?.indexedFields?.TemporalChangeVersion) {
+      writes.push({ task: String(upsert.workflowTaskCompletedEventId), kind: 'upsert', keys: Object.keys(upsert.searchAttributes?.indexedFields ?? {}) });
+    }
+    if (memo) writes.push({ task: String(memo.workflowTaskCompletedEventId), kind: 'memo', keys: Object.keys(memo.upsertedMemo?.fields ?? {}) });
+  }
+  return writes;
+}
+
+/** The workflow tasks that wrote more than one upsert or more than one memo, with their counts (empty: at most one of each per task). */
+export function tasksWritingTwice(writes: AttributeWrite[]): Array<{ task: string; upserts: number; memos: number }> {
+  const perTask = new Map<string, { task: string; upserts: number; memos: number }>();
+  for (const w of writes) {
+    const counts = perTask.get(w.task) ?? { task: w.task, upserts: 0, memos: 0 };
+    if (w.kind === 'upsert') counts.upserts += 1;
+    else counts.memos += 1;
+    perTask.set(w.task, counts);
+  }
+  return [...perTask.values()].filter((c) => c.upserts > 1 || c.memos > 1);
+}
+
 export async function historyOf(client: Client, workflowId: string): Promise<History> {
   return client.workflow.getHandle(workflowId).fetchHistory();
 }

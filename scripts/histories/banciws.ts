@@ -60,6 +60,13 @@ export const banciws: Service = {
         await r.save('banciws-upload-turns', turns.workflowId);
       },
     },
+    // Patch banciws-uniform-records: a 429 on the upload (a re-send), attributes coalesced, attention written on change.
+    'uniform-records': {
+      async run(r) {
+        r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', burst429: 1, retryAfterSeconds: 1 });
+        await submit(r, 'uniform-records');
+      },
+    },
     inbox: {
       async run(r) {
         const message = r.stack.sandbox.banciws!.service.addRequest(CUI, 'Solicitare F3000');

@@ -89,6 +89,10 @@ export const efactura: Service = {
         await submitted(r, 'technical-error-retried', 'REC-9', { fault: { route: UPLOAD, method: 'POST', times: 1, status: 200, contentType: 'application/xml', body } });
       },
     },
+    // Patch efactura-uniform-records: a 429 on the upload, recorded as a NOT_SENT attempt and a SAFE_RETRY decision.
+    'uniform-records': {
+      run: (r) => submitted(r, 'uniform-records', 'REC-12', { fault: { route: UPLOAD, method: 'POST', burst429: 1, retryAfterSeconds: 1 } }),
+    },
     // Uploads 3, reads 4, polls 5 since patch anaf-priorities-oauth-first (the OAuth calls go first).
     'accepted-oauth-first': {
       run: (r) => submitted(r, 'accepted-oauth-first', 'REC-10'),

@@ -90,6 +90,17 @@ export const etransport: Service = {
         await r.save('etransport-lost-deletion-to-operator', id);
       },
     },
+    // Patch etransport-uniform-records: a 429 on the upload (recorded as a re-send), attributes coalesced, then deleted.
+    'uniform-records': {
+      async run(r) {
+        r.stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', burst429: 1, retryAfterSeconds: 1 });
+        const id = await declare(r, 'REC-ETR-7');
+        await active(r, id);
+        await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-uniform-del' } });
+        await ended(r, id);
+        await r.save('etransport-uniform-records', id);
+      },
+    },
     lookup: {
       async run(r) {
         await r.api('GET', `/v1/etransport/messages?cif=${CIF}&days=1`);

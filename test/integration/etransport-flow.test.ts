@@ -6,10 +6,12 @@ import { TENANT_A, TENANT_B } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { eventually } from '../../devkit/wait';
+import { attributeWrites, tasksWritingTwice } from '../../devkit/history';
 import { today, transportXml } from '../../devkit/fixtures/transport';
 import { declarationWhen } from '../../devkit/views';
 import { type Stack, startStack } from '../../devkit/stack';
 import type { DeclarationView } from '../../workflows/etransport/types';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafUploadIndex } from '../../workflows/search-attributes';
 
 /**
  * e-Transport declarations end to end: API, both workers, a real Temporal dev server and
@@ -107,6 +109,36 @@ describe('e-Transport declarations through the API', () => {
     const late = await api('POST', `${item(res.json.id)}/operations`, { json: { type: 'CONFIRMATION', confirmationType: '10' }, headers: { 'idempotency-key': `late-${ref}` } });
     assert.equal(late.status, 409, late.text);
     assert.equal(late.json.error.code, 'DECLARATION_NOT_ACTIVE');
+  });
+
+  test('search attributes and memo: final values for the Web UI, written at most once per workflow task; a 429 re-send is recorded', async () => {
+    const ref = nextRef();
+    stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', burst429: 1, retryAfterSeconds: 1 });
+    const res = await declare(`sa-${ref}`, transportXml({ declarantCif: CIF, ref }));
+    assert.equal(res.status, 202, res.text);
+    const { uit } = await declarationWhen(stack.client, res.json.id, active);
+    await api('POST', `${item(res.json.id)}/operations`, { json: { type: 'DELETION' }, headers: { 'idempotency-key': `sa-del-${ref}` } });
+    const done = await finished(res.json.id);
+    assert.equal(done.outcome, 'DELETED');
+    // The 429 is shown as a re-send ANAF never saw: a NOT_SENT attempt and a SAFE_RETRY decision.
+    assert.deepEqual(done.operations[0]!.attempts.map((a) => a.result), ['NOT_SENT', 'ACCEPTED']);
+    assert.ok(done.decisions.some((d) => d.decision === 'SAFE_RETRY'), JSON.stringify(done.decisions));
+    assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1);
+
+    const handle = stack.client.workflow.getHandle(res.json.id);
+    const description = await handle.describe();
+    const sa = description.typedSearchAttributes;
+    assert.equal(sa.get(AnafService), 'etransport');
+    assert.equal(sa.get(AnafCif), CIF);
+    assert.equal(sa.get(AnafStage), 'DONE');
+    assert.equal(sa.get(AnafOutcome), 'DELETED');
+    assert.equal(sa.get(AnafUploadIndex), done.uploadIndex);
+    assert.equal((description.memo as { summary?: string }).summary, `e-Transport for CIF ${CIF} (UIT ${uit}): DELETED`);
+    // One upsert and one memo write per workflow task at most, none of what the API already set, and no attention flag (it was never raised).
+    const writes = attributeWrites(await handle.fetchHistory());
+    assert.deepEqual(tasksWritingTwice(writes), [], 'workflow tasks with more than one upsert or memo write');
+    assert.deepEqual(writes.find((w) => w.kind === 'upsert')?.keys, ['AnafStage']);
+    assert.ok(!writes.some((w) => w.keys.includes('AnafNeedsAttention')), JSON.stringify(writes));
   });
 
   test('a follow-up ANAF rejects is recorded as REJECTED and the UIT stays valid', async () => {

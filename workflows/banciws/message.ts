@@ -2,10 +2,10 @@ import { isCancellation, patched, proxyActivities, setHandler, sleep, workflowIn
 import type { BanciwsActivities } from '../../activities/banciws';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { ANAF_FAILURE, attemptOf, failureMessage } from '../shared/anaf-failures';
-import { attributeWriter } from '../shared/attribute-writer';
 import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
 import { downloadAnswer, finishLifecycle } from '../shared/lifecycle/finish';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
+import { recordingRules } from '../shared/lifecycle/recording';
 import type { Listing } from '../shared/lifecycle/reconcile';
 import { initialLifecycleView } from '../shared/lifecycle/types';
 import { uploadOnce, type UploadPolicy } from '../shared/lifecycle/upload-once';
@@ -41,20 +41,21 @@ const MAX_DECISIONS = 50;
  */
 const PATCH_UPLOAD_TURNS = 'banciws-upload-turns';
 const PATCH_DELAY_FROM_LOSS = 'banciws-listing-delay-from-loss';
+/** Recorded as every service records (shared/lifecycle/recording.ts): coalesced attributes, attention written on change. */
+const PATCH_UNIFORM_RECORDS = 'banciws-uniform-records';
 /** The BANCIWS gateway dropped the session before it read the request: surely not sent. */
 const SESSION_LOST = 'AnafGatewaySessionLost';
 const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused', 'AnafUnauthorized'];
 
 /**
- * BANCIWS's upload policy: the gateway losing the session is also "surely not sent"; every
- * safe re-send is recorded; no authorization to wait for (a client certificate) and no
- * refusal types (anything else ends the message FAILED).
+ * BANCIWS's upload policy: the gateway losing the session is also "surely not sent"; no
+ * authorization to wait for (a client certificate) and no refusal types (anything else ends the
+ * message FAILED).
  */
 const UPLOAD_POLICY: UploadPolicy = {
   safeToRetry: new Set<string>([ANAF_FAILURE.NOT_SENT, ANAF_FAILURE.RATE_LIMITED, ANAF_FAILURE.GATEWAY, SESSION_LOST, ANAF_FAILURE.DAILY_LIMIT]),
   maxSafeRetries: 30,
   safeRetryFallbackMs: (n) => Math.min(10 * 60_000, 2_000 * 2 ** Math.min(n, 8)),
-  safeRetryDecision: 'SAFE_RETRY',
   authTypes: new Set(),
   refusedTypes: new Set(),
   refusedAttempt: 'REFUSED',
@@ -90,11 +91,8 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
 
   const ref = { tenant: input.tenant, institutionId: input.institutionId };
   const ledger = new Ledger<BanciwsMessageView, BanciwsResolveAction>(initialView(input), {
-    // Written as each change happens (coalescing them would change the recorded commands: a patch of its own).
-    attributes: attributeWriter(false),
+    ...recordingRules(patched(PATCH_UNIFORM_RECORDS), () => ({ coalesceAttributes: false, trimFrom: 1, attentionWrites: 'always', recordSafeRetries: true })),
     maxDecisions: MAX_DECISIONS,
-    trimFrom: 1,
-    attentionWrites: 'always',
     summary: (what) => `BANCIWS report of ${input.institutionId}: ${what}`,
   });
   const state = ledger.view;
@@ -149,6 +147,7 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
     if (isCancellation(err)) {
       state.finishedAt = isoNow();
       ledger.setStage('DONE');
+      ledger.flush();
     }
     throw err;
   }

@@ -3,14 +3,14 @@ import type { EfacturaAnafActivities } from '../../activities/efactura';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { AnafOutcome } from '../search-attributes';
 import { ANAF_FAILURE } from '../shared/anaf-failures';
-import { attributeWriter } from '../shared/attribute-writer';
 import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
 import { downloadAnswer, finishLifecycle } from '../shared/lifecycle/finish';
 import { followToFinal, type Followed } from '../shared/lifecycle/follow';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
+import { recordingRules } from '../shared/lifecycle/recording';
 import { listingRoundMs, type Listing } from '../shared/lifecycle/reconcile';
-import { initialLifecycleView } from '../shared/lifecycle/types';
+import { initialLifecycleView, nothingSent } from '../shared/lifecycle/types';
 import { ANAF_UPLOAD_POLICY, uploadOnce, type UploadEnd, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
 import { checkSignature } from './signature';
@@ -46,6 +46,8 @@ const PATCH_INVALID_UPLOAD_ANSWER = 'efactura-invalid-upload-answer-reconciles';
 const PATCH_RESOLVE_WHEN_STUCK = 'efactura-resolve-only-when-stuck';
 /** Search attributes and memo written once per workflow task (workflows/shared/attribute-writer.ts). */
 const PATCH_COALESCED_ATTRIBUTES = 'efactura-coalesced-attributes';
+/** Recorded as every service records (shared/lifecycle/recording.ts); for e-Factura: safe re-sends shown. */
+const PATCH_UNIFORM_RECORDS = 'efactura-uniform-records';
 /** A lost upload is re-sent only a listing delay after the loss was noticed, not after the attempt started. */
 const PATCH_DEADLINE_FROM_LOSS = 'efactura-listing-delay-from-loss';
 /** ANAF's signature over an accepted invoice is checked through ANAF (signature.ts), beside the finish, never blocking it. */
@@ -62,7 +64,8 @@ const UPLOAD_POLICY: UploadPolicy = {
 type SubmissionLedger = Ledger<SubmissionView, ResolveAction>;
 
 export async function efacturaSubmission(input: SubmissionInput): Promise<SubmissionView> {
-  const attributes = attributeWriter(patched(PATCH_COALESCED_ATTRIBUTES));
+  // First: the patch markers are matched in the order they were recorded (this one before the activity options').
+  const recording = recordingRules(patched(PATCH_UNIFORM_RECORDS), () => ({ coalesceAttributes: patched(PATCH_COALESCED_ATTRIBUTES), trimFrom: 1, attentionWrites: 'on-change', recordSafeRetries: false }));
   const anafQueue = anafTaskQueueFor(workflowInfo().taskQueue);
   const uploads = proxyActivities<EfacturaAnafActivities>(uploadOnceOptions(anafQueue, '3 minutes', 1));
   const reads = proxyActivities<EfacturaAnafActivities>(
@@ -70,10 +73,8 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
   );
   const webhooks = proxyActivities<WebhookActivities>(WEBHOOK_OPTIONS);
   const ledger: SubmissionLedger = new Ledger(initialView(input), {
-    attributes,
+    ...recording,
     maxDecisions: MAX_DECISIONS,
-    trimFrom: 1,
-    attentionWrites: 'on-change',
     summary: (what) => `e-Factura ${input.standard} for CIF ${input.cif}: ${what}`,
     noAuthorization: (why) => `no usable e-Factura authorization for CIF ${input.cif}: ${why}`,
   });
@@ -225,7 +226,7 @@ function registerHandlers(ledger: SubmissionLedger): void {
     },
     {
       validator: (_request) => {
-        if (state.attempts.length > 0 || !(state.stage === 'QUEUED' || state.stage === 'WAITING_FOR_AUTHORIZATION')) {
+        if (!nothingSent(state.attempts) || !(state.stage === 'QUEUED' || state.stage === 'WAITING_FOR_AUTHORIZATION')) {
           throw new Error(`too late to cancel: the invoice is ${state.stage === 'DONE' ? 'finished' : 'already being sent to ANAF'}`);
         }
       },

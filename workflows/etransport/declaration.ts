@@ -4,11 +4,11 @@ import type { WebhookActivities } from '../../activities/webhooks';
 import { confirmationExpected, FOLLOW_UP_KINDS, uitExpiresAt } from '../../schemas/etransport-uit';
 import { AnafOutcome, AnafUploadIndex } from '../search-attributes';
 import { ANAF_FAILURE, failureMessage } from '../shared/anaf-failures';
-import { attributeWriter } from '../shared/attribute-writer';
 import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
 import { followToFinal } from '../shared/lifecycle/follow';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
+import { recordingRules } from '../shared/lifecycle/recording';
 import { listingRoundMs, type Listing } from '../shared/lifecycle/reconcile';
 import { ANAF_UPLOAD_POLICY, uploadOnce } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
@@ -40,7 +40,10 @@ import type {
  */
 
 const T = { ...ANAF_FAILURE, NOT_READY: 'EtransportNotReady', STATUS_REFUSED: 'EtransportStatusRefused' } as const;
+/** A declaration lives for days and many operations: it keeps more decisions than a one-upload lifecycle. */
 const MAX_DECISIONS = 100;
+/** Recorded as every service records (shared/lifecycle/recording.ts): coalesced attributes, first decision kept, safe re-sends shown. */
+const UNIFORM_RECORDS = 'etransport-uniform-records';
 /**
  * Runs that reached `operationsPerRun` before this patch waited for pending webhooks (days, at
  * worst) without serving follow-ups and then continued as new with an empty queue. Patched runs
@@ -93,6 +96,7 @@ export async function etransportDeclaration(input: DeclarationInput): Promise<De
       state.outcome ??= 'FAILED';
       state.finishedAt = isoNow();
       ledger.setStage('DONE');
+      ledger.flush();
     }
     throw err;
   }
@@ -129,11 +133,8 @@ class Declaration {
     this.state = carried ? { ...carried, run: carried.run + 1 } : initialView(input);
     const state = this.state;
     this.ledger = new Ledger(state, {
-      // Written as each change happens (coalescing them would change the recorded commands: a patch of its own).
-      attributes: attributeWriter(false),
+      ...recordingRules(patched(UNIFORM_RECORDS), () => ({ coalesceAttributes: false, trimFrom: 0, attentionWrites: 'on-change', recordSafeRetries: false })),
       maxDecisions: MAX_DECISIONS,
-      trimFrom: 0,
-      attentionWrites: 'on-change',
       summary: (what) => `e-Transport for CIF ${input.cif}${state.uit ? ` (UIT ${state.uit})` : ''}: ${what}`,
       noAuthorization: (why) => `no usable e-Transport authorization for CIF ${input.cif}: ${why}`,
     });
@@ -368,6 +369,7 @@ class Declaration {
     await condition(allHandlersFinished);
     state.finishedAt = isoNow();
     ledger.setStage('DONE');
+    ledger.flush();
     return state;
   }
 
@@ -446,6 +448,7 @@ class Declaration {
         this.decide('CONTINUED_AS_NEW', `after ${state.operations.length} operations (run ${state.run})`);
         await this.drainDeliveries();
         await condition(allHandlersFinished);
+        ledger.flush();
         await continueAsNew<typeof etransportDeclaration>({ ...input, carried: state, pending: this.pendingWork() });
       }
     }
@@ -475,6 +478,7 @@ class Declaration {
       // Idle, webhooks settled: nothing in flight. Anything that still slipped in goes along (pendingWork).
       this.decide('CONTINUED_AS_NEW', `after ${state.operations.length} operations (run ${state.run})`);
       this.deliveries.length = 0;
+      ledger.flush();
       await continueAsNew<typeof etransportDeclaration>({ ...input, carried: state, pending: this.pendingWork() });
     }
     const wakeAt = mustWarn ? Math.min(warnAt, expiresAt) : expiresAt;

@@ -1,6 +1,6 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { AnafCif, AnafNeedsAttention, AnafService, AnafStage, AnafTenant, AnafUploadIndex, type AnafServiceName } from '../../search-attributes';
-import type { AttributeWriter } from '../attribute-writer';
+import type { RecordingRules } from './recording';
 
 /**
  * What a lifecycle records, the same way for every service: its stage (view + AnafStage),
@@ -27,14 +27,10 @@ export interface LedgerView {
   updatedAt: string;
 }
 
-export interface LedgerPolicy {
-  attributes: AttributeWriter;
-  /** Decisions kept in the view; the oldest go first. */
+/** How the ledger records (recording.ts: the same for every service's new runs) and what it says. */
+export interface LedgerPolicy extends RecordingRules {
+  /** Decisions kept in the view (trimmed as RecordingRules.trimFrom says). */
   maxDecisions: number;
-  /** e-Factura and BANCIWS keep their first decision when trimming (1); e-Transport does not (0). */
-  trimFrom: 0 | 1;
-  /** BANCIWS writes AnafNeedsAttention on every call; the others only when it changes. */
-  attentionWrites: 'on-change' | 'always';
   /** The memo summary for `what`, prefixed with the service, the document and the CIF. */
   summary(what: string): string;
   /** Why the organization cannot call ANAF (its authorization): for the attention flag and the error. */
@@ -56,6 +52,10 @@ export class Ledger<V extends LedgerView, A extends OperatorAction = OperatorAct
 
   touch(): void {
     this.view.updatedAt = isoNow();
+  }
+
+  get recordsSafeRetries(): boolean {
+    return this.policy.recordSafeRetries;
   }
 
   setStage(stage: V['stage'] | CoreStage): void {
@@ -153,6 +153,8 @@ export interface Subject {
 export interface Lifecycle {
   readonly pending: OperatorAction | undefined;
   readonly cancelRequested: string | undefined;
+  /** Whether a safe re-send is recorded (a NOT_SENT attempt and a SAFE_RETRY decision). */
+  readonly recordsSafeRetries: boolean;
   touch(): void;
   setStage(stage: CoreStage): void;
   attention(reason: string | undefined): void;

@@ -21,13 +21,21 @@ export interface LifecycleSettings {
 export interface UploadAttempt {
   n: number;
   startedAt: string;
-  /** TECHNICAL_ERROR: ANAF answered with its technical error (not accepted; sent again after a delay). */
-  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'TECHNICAL_ERROR' | 'FAILED';
+  /**
+   * TECHNICAL_ERROR: ANAF answered with its technical error (not accepted; sent again after a delay).
+   * NOT_SENT: the upload surely never reached ANAF (not connected, 429, gateway page, daily limit); sent again.
+   */
+  result: 'ACCEPTED' | 'REJECTED_AT_UPLOAD' | 'ANSWER_LOST' | 'TECHNICAL_ERROR' | 'NOT_SENT' | 'FAILED';
   uploadIndex?: string;
   error?: string;
 }
 
-/** The choices the core records about a possibly-duplicate upload (ANAF's listing, an operator). */
+/** No attempt may have reached ANAF (none yet, or only re-sends it surely never saw): a cancel can still stop the upload. */
+export function nothingSent(attempts: ReadonlyArray<{ result: string }>): boolean {
+  return attempts.every((a) => a.result === 'NOT_SENT');
+}
+
+/** The choices the core records about an upload: re-sent (safe, technical error), possibly a duplicate (ANAF's listing, an operator). */
 export type ListingDecisionName =
   | 'ADOPTED_LISTED_INDEX'
   | 'REUPLOAD_AFTER_LISTING_DELAY'
@@ -35,7 +43,8 @@ export type ListingDecisionName =
   | 'OPERATOR_ADOPTED_INDEX'
   | 'OPERATOR_REUPLOAD'
   | 'OPERATOR_ABANDONED'
-  | 'TECHNICAL_ERROR_RETRY';
+  | 'TECHNICAL_ERROR_RETRY'
+  | 'SAFE_RETRY';
 
 /** The caller's webhook, as far as it got. */
 export interface WebhookStatus {

@@ -13,6 +13,7 @@ import {
   technicalRetryDelayMs,
 } from '../anaf-failures';
 import type { Lifecycle, Subject } from './ledger';
+import { nothingSent } from './types';
 import { reconcile, type Listing } from './reconcile';
 import { adoptedByOperator, waitForAuthorization, waitForOperator } from './waits';
 
@@ -49,8 +50,6 @@ export interface UploadPolicy {
   maxSafeRetries: number;
   /** The delay before the n-th safe re-send when ANAF named none. */
   safeRetryFallbackMs(n: number): number;
-  /** BANCIWS records each safe re-send as a NOT_SENT attempt and this decision. */
-  safeRetryDecision?: string;
   /** Failures that mean: wait for the organization's authorization (none for BANCIWS). */
   authTypes: ReadonlySet<string>;
   /** Failures where ANAF refused the request itself (nothing filed): the upload ends REJECTED_AT_UPLOAD. */
@@ -87,7 +86,7 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
   let lostInARow = 0;
   let authWaitSince: number | undefined;
   for (;;) {
-    if (life.cancelRequested !== undefined && attempts.length === 0) return { ended: 'CANCELLED', reason: life.cancelRequested };
+    if (life.cancelRequested !== undefined && nothingSent(attempts)) return { ended: 'CANCELLED', reason: life.cancelRequested };
     life.setStage('UPLOADING');
     subject.mirrorStage?.('UPLOADING');
     const startedAt = Date.now();
@@ -118,9 +117,9 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
       if (failure === 'SAFE_TO_RETRY' && safeRetries < policy.maxSafeRetries) {
         // ANAF surely did not take it (not reached, 429, WAF page, daily limit): wait as told, then send again.
         safeRetries += 1;
-        if (policy.safeRetryDecision) {
+        if (life.recordsSafeRetries) {
           attempt('NOT_SENT', { error: message });
-          subject.decide(policy.safeRetryDecision, `${type}: the service never saw the upload; sending again`);
+          subject.decide('SAFE_RETRY', `${type}: the service never saw the upload; sending again`);
         }
         await sleep(retryDelayOf(err, policy.safeRetryFallbackMs(safeRetries)));
         continue;
