@@ -15,6 +15,7 @@ import { AnafCif, AnafNeedsAttention, AnafService, AnafStage, AnafTenant } from 
 import { causeType, failureMessage } from '../shared/anaf-failures';
 import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
 import { anafTaskQueueFor } from '../task-queues';
+import { revocationConfirmed } from './revocation';
 import { currentTokenQuery, installUpdate, refreshUpdate, resealUpdate, revokeUpdate, statusQuery } from './definitions';
 import type {
   AuthorizationEvent,
@@ -296,7 +297,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
         ...(tokens.sealedRefresh ? { sealedRefresh: tokens.sealedRefresh } : {}),
       });
       outcome = [result.refresh && `refresh token: ${result.refresh}`, result.access && `access token: ${result.access}`].filter(Boolean).join(', ');
-      const confirmed = [result.refresh, result.access].every((o) => o === undefined || o === 'REVOKED');
+      const confirmed = revocationConfirmed(result);
       if (!confirmed && patched(PATCH_REVOKE_NEEDS_CONFIRMATION)) {
         // ANAF did not say it revoked them (a gateway's redirect or page, an error, no answer):
         // they may still work there for months. Never used again here, but kept sealed, so the
