@@ -33,7 +33,7 @@ export interface ApiDeps {
   jsonBodyLimit?: string;
   /** Default 2000. */
   readinessTimeoutMs?: number;
-  /** Deadline for each Temporal call made for a request. Default 10000. */
+  /** Deadline for each Temporal call made for a request. Default config.api.temporalRpcTimeoutMs (TEMPORAL_RPC_TIMEOUT_MS). */
   temporalRpcTimeoutMs?: number;
   /** Default: the filesystem store under DATA_DIR (the workers must see the same one). */
   blobs?: BlobStore;
@@ -59,11 +59,11 @@ export function createApp(deps: ApiDeps): express.Express {
     logger,
     codec: deps.codec ?? new AesGcmPayloadCodec(config.payloadKeys),
     registry: createRegistry(),
-    apiKeys: new ApiKeyStore(config.api.keys),
+    apiKeys: new ApiKeyStore(config.api.keys, config.api.operatorKeys),
     workflows: new WorkflowAccess({
       client,
       taskQueue: config.temporal.taskQueue,
-      rpcTimeoutMs: deps.temporalRpcTimeoutMs,
+      rpcTimeoutMs: deps.temporalRpcTimeoutMs ?? config.api.temporalRpcTimeoutMs,
     }),
     jsonBodyLimit: deps.jsonBodyLimit ?? '1mb',
     blobs: deps.blobs ?? blobStoreFor(config.dataDir),

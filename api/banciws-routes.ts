@@ -134,6 +134,7 @@ export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'get',
+      permission: 'read',
       path: COLLECTION,
       summary: "List the tenant's BANCIWS exchanges (newest first)",
       request: { query: ListLimitQuery },
@@ -171,6 +172,7 @@ export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'get',
+      permission: 'read',
       path: INBOX,
       summary: "What ANAF sent the tenant's institutions (requests, answers, receipts), each downloaded once",
       request: { query: ListLimitQuery },
@@ -200,6 +202,7 @@ export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'get',
+      permission: 'read',
       path: `${INBOX}/{id}/document.pdf`,
       summary: 'One inbox document (signed PDF)',
       request: { params: WorkflowIdParam },

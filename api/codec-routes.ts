@@ -118,9 +118,10 @@ export interface CodecRoutesOptions {
 
 /**
  * The codec server for the Temporal Web UI / CLI (`--codec-endpoint`): payloads in
- * Temporal hold only AES-GCM ciphertext, and this is how an operator reads them. Needs an
- * API key: in x-api-key, as `Authorization: Bearer`, or — because the dev server's UI sends
- * no credentials — in the path (`/codec/k/<key>/decode`; the key is redacted from logs).
+ * Temporal hold only AES-GCM ciphertext, and this is how an operator reads them — every
+ * tenant's, hence an operator key (OPERATOR_API_KEYS) only; tenant keys get 403. The key
+ * comes in x-api-key or `Authorization: Bearer`; with ANAF_ENV=sandbox also in the path
+ * (`/codec/k/<key>/decode`, for the dev server's UI, which sends no credentials; redacted from logs).
  */
 export function mountCodecRoutes(router: Router, ctx: ApiContext, options: CodecRoutesOptions = {}): void {
   router.use('/codec', codecCors(options.corsOrigins ?? DEFAULT_CODEC_CORS_ORIGINS));
@@ -149,10 +150,11 @@ export function mountCodecRoutes(router: Router, ctx: ApiContext, options: Codec
       ctx,
       {
         method: 'post',
+        permission: 'operate',
         path: `/codec/${op}`,
         summary,
         tags: ['Codec'],
-        auth: { apiKey: { bearer: true } },
+        keySources: { bearer: true },
         request: {
           body: CodecPayloads,
           bodyLimit,
@@ -163,20 +165,23 @@ export function mountCodecRoutes(router: Router, ctx: ApiContext, options: Codec
       handler,
     );
 
+    // A key in a URL ends up in the UI's configuration, browsers and process arguments: the sandbox only.
+    if (ctx.config.anaf.env !== 'sandbox') continue;
     defineRoute(
       router,
       ctx,
       {
         method: 'post',
+        permission: 'operate',
         path: `/codec/k/{apiKey}/${op}`,
-        summary: `${summary}, API key in the path`,
+        summary: `${summary}, operator key in the path (ANAF_ENV=sandbox only)`,
         description:
-          'For the Temporal dev server UI, which sends no credentials: start it with `--ui-codec-endpoint <api>/codec/k/<api key>`. ' +
-          'Prefer the header forms elsewhere.',
+          'For the Temporal dev server UI, which sends no credentials: `--ui-codec-endpoint <api>/codec/k/<operator key>`. ' +
+          'Not served outside the sandbox.',
         tags: ['Codec'],
-        auth: { apiKey: { pathParam: 'apiKey' } },
+        keySources: { pathParam: 'apiKey' },
         request: {
-          params: z.object({ apiKey: z.string().openapi({ description: 'Your API key' }) }),
+          params: z.object({ apiKey: z.string().openapi({ description: 'An operator key (OPERATOR_API_KEYS)' }) }),
           body: CodecPayloads,
           bodyLimit,
           headers: z.object({ 'X-Namespace': z.string().max(255).optional() }),

@@ -55,6 +55,7 @@ export function mountConnectivityRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: collection,
       summary: 'Start a connectivity check (worker → ANAF hosts)',
       tags: ['Connectivity'],
@@ -84,6 +85,7 @@ export function mountConnectivityRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: collection,
       summary: "List this tenant's connectivity checks",
       tags: ['Connectivity'],
@@ -104,6 +106,7 @@ export function mountConnectivityRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: `${collection}/{id}`,
       summary: 'Status (and result, once completed) of a connectivity check',
       tags: ['Connectivity'],

@@ -7,6 +7,7 @@ import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { ApiKeyStore } from './auth';
 import type { WorkflowAccess } from './workflow-access';
+import type { XmlParsePool } from './xml-parse-pool';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -15,8 +16,12 @@ declare global {
       requestId: string;
       /** Child logger tagged with the request id. */
       log: import('pino').Logger;
-      /** Set by the API key check; absent on unauthenticated routes. */
+      /** Set by the API key check; absent on unauthenticated routes. For an operator, the tenant whose case the route acts on. */
       tenant?: string;
+      /** Whose key the request presented (auth.ts). */
+      principal?: import('./auth').Principal;
+      /** The operator's name, on operator routes (logged with the request). */
+      operator?: string;
     }
   }
 }
@@ -36,6 +41,8 @@ export interface ApiContext {
   jsonBodyLimit: string;
   /** Documents (invoices, ANAF's answers), shared with the workers. */
   blobs: BlobStore;
+  /** Where untrusted XML is parsed: worker threads with time, memory and admission caps. */
+  xmlParsing: XmlParsePool;
 }
 
 /**

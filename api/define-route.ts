@@ -1,7 +1,7 @@
 import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { z } from 'zod';
-import { API_KEY_SECURITY_SCHEME, type ApiKeySources, requireApiKey } from './auth';
+import { API_KEY_SECURITY_SCHEME, type ApiKeySources, type Permission, requireApiKey } from './auth';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 import { BEARER_SECURITY_SCHEME, errorResponses } from './openapi';
@@ -18,10 +18,12 @@ export interface RouteSpec<S extends RequestSchemas> {
   tags?: string[];
   operationId?: string;
   /**
-   * 'apiKey' (default): `x-api-key` required, tenant in res.locals.tenant.
-   * 'none': public. An object: API key also accepted from the given other places.
+   * Who may call it (auth.ts PERMISSIONS): `public`, `read`, `submit` or `operate`. Declared
+   * here, with the route, and nowhere else; /openapi.json shows it as `x-permission`.
    */
-  auth?: 'apiKey' | 'none' | { apiKey: ApiKeySources };
+  permission: Permission;
+  /** Where else than `x-api-key` the key may come from (the codec: Bearer, or the path in the sandbox). */
+  keySources?: ApiKeySources;
   request?: S & {
     /** Overrides ctx.jsonBodyLimit for this route, e.g. '4mb'. */
     bodyLimit?: string;
@@ -76,7 +78,9 @@ export function defineRoute<S extends RequestSchemas>(
   spec: RouteSpec<S>,
   handler: RouteHandler<S>,
 ): void {
-  const auth = spec.auth ?? 'apiKey';
+  // Undeclared (only possible around the type checker) means the most a tenant key can need; /openapi.json then lacks x-permission.
+  const permission: Permission = spec.permission ?? 'submit';
+  const isPublic = permission === 'public';
   const requestSpec = spec.request;
   const schemas: RequestSchemas = {
     params: requestSpec?.params,
@@ -86,7 +90,7 @@ export function defineRoute<S extends RequestSchemas>(
   };
   const chain: RequestHandler[] = [];
 
-  if (auth !== 'none') chain.push(requireApiKey(ctx.apiKeys, auth === 'apiKey' ? {} : auth.apiKey));
+  if (permission !== 'public') chain.push(requireApiKey(ctx.apiKeys, permission, spec.keySources));
   if (schemas.body) chain.push(requireJsonContentType());
   if (METHODS_WITH_BODY.has(spec.method)) {
     // Routes without a body schema still parse (and bound) a JSON body, so a broken or huge
@@ -101,17 +105,17 @@ export function defineRoute<S extends RequestSchemas>(
 
   const errorStatuses = new Set<number>(spec.errors ?? []);
   if (schemas.params || schemas.query || schemas.headers || schemas.body || METHODS_WITH_BODY.has(spec.method)) errorStatuses.add(400);
-  if (auth !== 'none') errorStatuses.add(401);
+  if (!isPublic) errorStatuses.add(401);
+  if (!isPublic) errorStatuses.add(403);
   if (METHODS_WITH_BODY.has(spec.method)) errorStatuses.add(413);
   if (schemas.body) errorStatuses.add(415);
   errorStatuses.add(500);
 
-  const security: RouteConfig['security'] =
-    auth === 'none'
-      ? []
-      : auth === 'apiKey' || !auth.apiKey.bearer
-        ? [{ [API_KEY_SECURITY_SCHEME]: [] }]
-        : [{ [API_KEY_SECURITY_SCHEME]: [] }, { [BEARER_SECURITY_SCHEME]: [] }];
+  const security: RouteConfig['security'] = isPublic
+    ? []
+    : spec.keySources?.bearer
+      ? [{ [API_KEY_SECURITY_SCHEME]: [] }, { [BEARER_SECURITY_SCHEME]: [] }]
+      : [{ [API_KEY_SECURITY_SCHEME]: [] }];
 
   const bodySchema = schemas.body as z.ZodType | undefined;
   ctx.registry.registerPath({
@@ -122,6 +126,7 @@ export function defineRoute<S extends RequestSchemas>(
     tags: spec.tags,
     operationId: spec.operationId,
     security,
+    ...(spec.permission ? { 'x-permission': spec.permission } : {}),
     request: {
       params: schemas.params,
       query: schemas.query,

@@ -109,6 +109,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
     ctx,
     {
       method: 'put',
+      permission: 'submit',
       path: syncPath,
       summary: "Enable (or change) the organization's inbox sync: received invoices and buyer messages, fetched on a schedule",
       tags: ['e-Factura inbox'],
@@ -152,6 +153,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: syncPath,
       summary: "The organization's inbox sync schedule",
       tags: ['e-Factura inbox'],
@@ -169,6 +171,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
     ctx,
     {
       method: 'delete',
+      permission: 'submit',
       path: syncPath,
       summary: 'Stop syncing the inbox (received items stay readable)',
       tags: ['e-Factura inbox'],
@@ -189,6 +192,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: `${syncPath}/run`,
       summary: 'Sync the inbox now (in addition to the schedule)',
       tags: ['e-Factura inbox'],
@@ -209,6 +213,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: INBOX,
       summary: 'Received invoices and buyer messages, newest first',
       tags: ['e-Factura inbox'],
@@ -251,6 +256,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: item,
       summary: 'One received message: what ANAF listed, the invoice’s identity, stored files',
       tags: ['e-Factura inbox'],
@@ -292,6 +298,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
       ctx,
       {
         method: 'get',
+        permission: 'read',
         path: `${item}/${f.suffix}`,
         summary: `A received message's ${f.suffix}`,
         tags: ['e-Factura inbox'],

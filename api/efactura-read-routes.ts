@@ -78,6 +78,7 @@ export function mountEfacturaReadRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: '/v1/efactura/messages',
       summary: "ANAF's message listing for an organization (listaMesajePaginatieFactura), one page, typed",
       tags: ['e-Factura'],
@@ -100,6 +101,7 @@ export function mountEfacturaReadRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: '/v1/efactura/validate',
       summary: 'Validate an invoice with ANAF (validare/FACT1|FCN) without filing it',
       tags: ['e-Factura'],
@@ -128,6 +130,7 @@ export function mountEfacturaReadRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: '/v1/efactura/pdf',
       summary: "ANAF's PDF rendering of an invoice (transformare), with or without validation",
       tags: ['e-Factura'],

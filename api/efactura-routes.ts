@@ -168,6 +168,7 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'get',
+      permission: 'read',
       path: COLLECTION,
       summary: "List the tenant's invoice submissions (filter by CIF, stage, outcome, dates)",
       request: { query: SubmissionListQuery },
@@ -193,6 +194,7 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'get',
+      permission: 'read',
       path: `${item}/errors`,
       summary: "ANAF's messages for this submission (upload or validation errors)",
       request: { params: WorkflowIdParam },
@@ -208,6 +210,7 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'delete',
+      permission: 'submit',
       path: item,
       summary: 'Cancel a submission that has not been sent to ANAF yet',
       request: { params: WorkflowIdParam, body: CancelBody },
@@ -228,6 +231,7 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'post',
+      permission: 'operate',
       path: `${item}/resolve`,
       summary: 'Operator decision for a stuck submission: adopt an upload index, upload again, or abandon',
       description:

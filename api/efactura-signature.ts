@@ -39,6 +39,7 @@ export function mountSignatureVerifyRoute(router: Router, ctx: ApiContext): void
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: '/v1/efactura/signature/verify',
       summary: "Check ANAF's signature over an invoice with ANAF (validaresemnatura): a stored submission's, or an uploaded pair",
       tags: ['e-Factura'],

@@ -215,6 +215,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
     {
       method: 'get',
       path: COLLECTION,
+      permission: 'read',
       summary: "List the tenant's declarations (by CIF, state, outcome, dates)",
       request: { query: ListQuery },
       responses: { 200: jsonResponse('Newest first', VisibilityPageSchema) },
@@ -240,6 +241,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
     {
       method: 'post',
       path: `${item}/operations`,
+      permission: 'submit',
       summary: 'A follow-up on the UIT: correction, deletion, confirmation or vehicle change',
       description:
         'Body: the follow-up XML (`notificare` with `corectie uit`, `stergere`, `confirmare`, `modifVehicul`) or JSON ' +
@@ -297,6 +299,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
     {
       method: 'get',
       path: '/v1/etransport/messages',
+      permission: 'read',
       summary: "ANAF's lista: the organization's declarations of the last 1–60 days (valid ones in their final state, and every erroneous upload)",
       request: { query: z.object({ cif: TaxpayerCodeSchema, days: z.coerce.number().int().min(1).max(60).default(60) }) },
       responses: { 200: jsonResponse('As ANAF lists them, typed', z.object({ cif: z.string(), days: z.number(), items: z.array(z.any()) })) },
@@ -314,6 +317,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
     {
       method: 'get',
       path: '/v1/etransport/carriers',
+      permission: 'read',
       summary: "ANAF's info: the active transports a carrier (transport organizer) was named for",
       request: {
         query: z.object({

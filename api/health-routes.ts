@@ -24,10 +24,10 @@ export function mountHealthRoutes(router: Router, ctx: ApiContext, options: Heal
     ctx,
     {
       method: 'get',
+      permission: 'public',
       path: '/healthz',
       summary: 'Liveness: the API process is up',
       tags: ['Operations'],
-      auth: 'none',
       responses: { 200: { description: 'Alive', content: { 'application/json': { schema: Alive } } } },
     },
     (_input, _req, res) => {
@@ -40,10 +40,10 @@ export function mountHealthRoutes(router: Router, ctx: ApiContext, options: Heal
     ctx,
     {
       method: 'get',
+      permission: 'public',
       path: '/readyz',
       summary: 'Readiness: Temporal is reachable',
       tags: ['Operations'],
-      auth: 'none',
       responses: { 200: { description: 'Ready', content: { 'application/json': { schema: Ready } } } },
       errors: [503],
     },

@@ -36,10 +36,10 @@ export function mountMetricsRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'get',
+      permission: 'public',
       path: '/metrics',
       summary: 'Prometheus metrics (Bearer METRICS_TOKEN when configured)',
       tags: ['Operations'],
-      auth: 'none',
       responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
     },
     async (_input, req, res) => {

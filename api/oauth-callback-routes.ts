@@ -72,10 +72,10 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
     ctx,
     {
       method: 'get',
+      permission: 'public',
       path: '/oauth/go/{state}',
       summary: 'Short authorization link: forwards the browser to ANAF',
       tags: ['OAuth callback'],
-      auth: 'none',
       request: { params: z.object({ state: z.string().max(200) }) },
       responses: { 302: { description: "Redirect to ANAF's authorize page" }, 400: { description: 'HTML error page' } },
     },
@@ -100,10 +100,10 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
     ctx,
     {
       method: 'get',
+      permission: 'public',
       path: '/oauth/callback',
       summary: 'OAuth callback from ANAF (code or error, with our state)',
       tags: ['OAuth callback'],
-      auth: 'none',
       request: { query: CallbackQuery },
       responses: {
         302: { description: 'Redirect to the return URL given with the request' },

@@ -130,6 +130,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: `${org}/authorization-requests`,
       summary: 'Start an authorization: returns the URL the company representative opens',
       description:
@@ -181,6 +182,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: `${org}/authorization-requests`,
       summary: "The organization's authorization requests, newest first",
       tags: ['OAuth'],
@@ -215,6 +217,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: `${org}/authorizations`,
       summary: "The organization's authorizations (one per scope); never the tokens",
       tags: ['OAuth'],
@@ -236,6 +239,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: `${org}/authorizations/{scope}/refresh`,
       summary: 'Refresh the tokens now',
       tags: ['OAuth'],
@@ -259,6 +263,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: `${org}/authorizations/{scope}/test`,
       summary: "Call ANAF's TestOauth hello with the current token; returns ANAF's answer",
       tags: ['OAuth'],
@@ -287,6 +292,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'delete',
+      permission: 'submit',
       path: `${org}/authorizations/{scope}`,
       summary: 'Revoke at ANAF and destroy the tokens here',
       description:
@@ -322,6 +328,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: `${org}/authorizations/{scope}/import`,
       summary: 'Adopt tokens obtained elsewhere; they are proven by an immediate refresh',
       tags: ['OAuth'],

@@ -69,6 +69,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: '/v1/organizations',
       summary: 'Register an organization (a company, by CIF)',
       tags: ['Organizations'],
@@ -109,6 +110,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: '/v1/organizations',
       summary: "List the tenant's organizations",
       tags: ['Organizations'],
@@ -137,6 +139,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'get',
+      permission: 'read',
       path: '/v1/organizations/{cif}',
       summary: 'One organization',
       tags: ['Organizations'],
@@ -154,6 +157,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'delete',
+      permission: 'submit',
       path: '/v1/organizations/{cif}',
       summary: 'Remove an organization (revoke its authorizations first)',
       tags: ['Organizations'],

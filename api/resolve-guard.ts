@@ -55,6 +55,7 @@ export function mountResolveBySignal<V extends { stage: string }, A extends { ac
   route(
     {
       method: 'post',
+      permission: 'operate',
       path: spec.path,
       summary: spec.summary,
       description: spec.description,

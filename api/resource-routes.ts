@@ -77,6 +77,7 @@ export function startRouteSpec<S extends RequestSchemas>(
 ): Omit<RouteSpec<S & { headers: typeof IdempotencyHeaders }>, 'tags'> {
   return {
     method: 'post',
+    permission: 'submit',
     path: collection,
     summary: spec.summary,
     description: spec.description,
@@ -96,6 +97,7 @@ export function mountResourceView<V>(
   route(
     {
       method: 'get',
+      permission: 'read',
       path: spec.path,
       summary: spec.summary,
       request: { params: WorkflowIdParam },
@@ -131,6 +133,7 @@ export function mountDocumentRoutes<V>(
     route(
       {
         method: 'get',
+        permission: 'read',
         path: `${item}/${doc.suffix}`,
         summary: doc.summary,
         request: { params: WorkflowIdParam },

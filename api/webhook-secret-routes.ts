@@ -45,6 +45,7 @@ export function mountWebhookSecretRoutes(router: Router, ctx: ApiContext): void 
   route(
     {
       method: 'get',
+      permission: 'read',
       path: '/v1/webhook-secret',
       summary: "The tenant's current webhook secret: its id and creation time, never the secret",
       responses: { 200: jsonResponse('Current secret', WebhookSecretInfo) },
@@ -61,6 +62,7 @@ export function mountWebhookSecretRoutes(router: Router, ctx: ApiContext): void 
   route(
     {
       method: 'post',
+      permission: 'submit',
       path: '/v1/webhook-secret/rotate',
       summary: 'Issue (first call) or rotate the webhook secret; the answer shows it once',
       description:

@@ -27,6 +27,7 @@ interface SubmissionState {
 interface GlobalOptions {
   api: string;
   key?: string;
+  operatorKey?: string;
   json?: boolean;
 }
 
@@ -34,6 +35,7 @@ const program = new Command('anaf-flow')
   .description('Operate anaf-flow through its API: submit invoices, follow, list, authorize, resolve stuck cases')
   .addOption(new Option('--api <url>', 'API base URL').env('ANAF_FLOW_API').default('http://localhost:8080'))
   .addOption(new Option('--key <apiKey>', 'API key of the tenant').env('ANAF_FLOW_API_KEY'))
+  .addOption(new Option('--operator-key <key>', 'operator key (OPERATOR_API_KEYS), for resolve and retry').env('ANAF_FLOW_OPERATOR_KEY'))
   .option('--json', 'print JSON instead of text')
   .showHelpAfterError()
   .exitOverride();
@@ -46,6 +48,15 @@ function client(): ApiClient {
   const { api, key } = globals();
   if (!key) throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.noKey', 'error: an API key is needed (--key or ANAF_FLOW_API_KEY)');
   return new ApiClient({ baseUrl: api, apiKey: key });
+}
+
+/** Decisions on stuck cases (resolve, retry) are an operator's: the API takes an operator key there, never a tenant's. */
+function operatorClient(): ApiClient {
+  const { api, operatorKey } = globals();
+  if (!operatorKey) {
+    throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.noOperatorKey', 'error: an operator key is needed (--operator-key or ANAF_FLOW_OPERATOR_KEY)');
+  }
+  return new ApiClient({ baseUrl: api, apiKey: operatorKey });
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -217,7 +228,7 @@ program
   });
 
 async function resolve(id: string, body: Record<string, string>): Promise<void> {
-  const s = await client().call<SubmissionState>('POST', `${item(id)}/resolve`, { json: body });
+  const s = await operatorClient().call<SubmissionState>('POST', `${item(id)}/resolve`, { json: body });
   printResult(s);
 }
 

@@ -7,9 +7,14 @@ import { type AppConfig, loadConfig } from '../lib/config';
 export const TEST_PAYLOAD_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
 export const TEST_TOKEN_KEYS = `tok-1:${Buffer.alloc(32, 9).toString('base64')}`;
 export const TEST_WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
-export const TEST_API_KEYS = 'acme:acme-key-0123456789abcdef,globex:globex-key-0123456789abcdef';
+export const TEST_API_KEYS = 'acme:acme-key-0123456789abcdef,globex:globex-key-0123456789abcdef,acme:acme-read-key-0123456789abcdef:read';
 export const TENANT_A = { tenant: 'acme', key: 'acme-key-0123456789abcdef' };
 export const TENANT_B = { tenant: 'globex', key: 'globex-key-0123456789abcdef' };
+/** Tenant A's read-only key (API_KEYS role `read`). */
+export const TENANT_A_READ = { tenant: 'acme', key: 'acme-read-key-0123456789abcdef' };
+/** The operator (OPERATOR_API_KEYS): the codec and resolve, nothing a tenant does. */
+export const OPERATOR = { name: 'ops', key: 'ops-operator-key-0123456789abcdef' };
+export const TEST_OPERATOR_KEYS = `${OPERATOR.name}:${OPERATOR.key}`;
 
 /** Polls and listing delays in seconds, not minutes, so lifecycles end quickly against the sandbox. */
 export const FAST_LIFECYCLE_ENV: Record<string, string> = {
@@ -32,6 +37,7 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
       ...FAST_LIFECYCLE_ENV,
       API_KEYS: TEST_API_KEYS,
+      OPERATOR_API_KEYS: TEST_OPERATOR_KEYS,
       LOG_LEVEL: 'silent',
       ...overrides,
     },

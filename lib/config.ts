@@ -29,8 +29,19 @@ export interface PayloadKey {
   key: Buffer;
 }
 
+/** What a tenant key may do: `submit` (start work and read it back) or `read` (read only). */
+export const TENANT_ROLES = ['submit', 'read'] as const;
+export type TenantRole = (typeof TENANT_ROLES)[number];
+
 export interface ApiKey {
   tenant: string;
+  key: string;
+  role: TenantRole;
+}
+
+/** An operator's key (OPERATOR_API_KEYS): the codec and the operator routes (resolve), for every tenant; nothing else. */
+export interface OperatorKey {
+  name: string;
   key: string;
 }
 
@@ -121,6 +132,10 @@ export interface AppConfig {
   api: {
     port: number;
     keys: ApiKey[];
+    /** OPERATOR_API_KEYS: the only keys /codec/* and the operator routes accept. */
+    operatorKeys: OperatorKey[];
+    /** Deadline of each Temporal call the API makes (TEMPORAL_RPC_TIMEOUT_MS); past it the route answers 503 TEMPORAL_UNAVAILABLE. */
+    temporalRpcTimeoutMs: number;
     /** true when the keys were generated for local development, not configured. */
     keysGenerated: boolean;
     publicUrl: string;
@@ -232,15 +247,17 @@ export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
     .map((s) => s.trim())
     .filter(Boolean)
     .map((entry) => {
-      const sep = entry.indexOf(':');
-      if (sep <= 0) throw new ConfigError(variable, 'each entry must be tenant:key');
-      const tenant = entry.slice(0, sep);
-      const key = entry.slice(sep + 1);
+      const [tenant = '', key = '', role = 'submit', ...rest] = entry.split(':');
+      if (!tenant || !key || rest.length) throw new ConfigError(variable, 'each entry must be tenant:key or tenant:key:role');
       if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
         throw new ConfigError(variable, `tenant "${tenant}" must be lowercase letters, digits and dashes`);
       }
+/** `tenant:key[:role]`: role `submit` (default) or `read`. Keys hold no `:` so the role cannot be mistaken for part of one. */
       if (key.length < 16) throw new ConfigError(variable, `key of tenant "${tenant}" is shorter than 16 characters`);
-      return { tenant, key };
+      if (!(TENANT_ROLES as readonly string[]).includes(role)) {
+        throw new ConfigError(variable, `role "${role}" of tenant "${tenant}" must be one of ${TENANT_ROLES.join(', ')}`);
+      }
+      return { tenant, key, role: role as TenantRole };
     });
   if (keys.length === 0) throw new ConfigError(variable, 'no keys given');
   if (new Set(keys.map((k) => k.key)).size !== keys.length) throw new ConfigError(variable, 'the same key is listed twice');
@@ -260,6 +277,25 @@ function pemFile(env: Env, name: string): string | undefined {
     throw new ConfigError(name, `no such file: ${resolved}`);
   }
   if (!stat.isFile()) throw new ConfigError(name, `not a file: ${resolved}`);
+/** OPERATOR_API_KEYS: `name:key,…`, keys of at least 24 characters, none also a tenant's key. */
+export function parseOperatorKeys(raw: string | undefined, tenantKeys: readonly ApiKey[], variable = 'OPERATOR_API_KEYS'): OperatorKey[] {
+  if (!raw) return [];
+  const keys = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [name = '', key = '', ...rest] = entry.split(':');
+      if (!name || !key || rest.length) throw new ConfigError(variable, 'each entry must be name:key');
+      if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name)) throw new ConfigError(variable, `operator "${name}" must be lowercase letters, digits, dot, dash, underscore`);
+      if (key.length < 24) throw new ConfigError(variable, `key of operator "${name}" is shorter than 24 characters`);
+      return { name, key };
+    });
+  if (new Set(keys.map((k) => k.key)).size !== keys.length) throw new ConfigError(variable, 'the same key is listed twice');
+  if (keys.some((k) => tenantKeys.some((t) => t.key === k.key))) throw new ConfigError(variable, "an operator key is also a tenant's key (API_KEYS)");
+  return keys;
+}
+
   try {
     fs.accessSync(resolved, fs.constants.R_OK);
   } catch {
@@ -388,7 +424,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const generate = options.generateDevSecrets ?? true;
   const devSecrets =
-    anafEnv === 'sandbox' && generate && (!optional(env, 'PAYLOAD_ENCRYPTION_KEYS') || !optional(env, 'API_KEYS'))
+    anafEnv === 'sandbox' && generate && (!optional(env, 'PAYLOAD_ENCRYPTION_KEYS') || !optional(env, 'API_KEYS') || !optional(env, 'OPERATOR_API_KEYS'))
       ? loadOrCreateDevSecrets(dataDir)
       : undefined;
 
@@ -412,6 +448,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const clientId = optional(env, 'ANAF_CLIENT_ID') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-client' : undefined);
   const clientSecret = optional(env, 'ANAF_CLIENT_SECRET') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-secret' : undefined);
+  const apiKeys = parseApiKeys(rawApiKeys);
   const redirectUri = optional(env, 'ANAF_REDIRECT_URI')
     ? read(env, 'ANAF_REDIRECT_URI', url)
     : anafEnv === 'sandbox'
@@ -482,7 +519,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     tokenSealing: tokenSealingFor(env, options.role ?? 'all', anafEnv, rawTokenKeys),
     api: {
       port: apiPort,
-      keys: parseApiKeys(rawApiKeys),
+      keys: apiKeys,
+      operatorKeys: parseOperatorKeys(optional(env, 'OPERATOR_API_KEYS') ?? devSecrets?.operatorApiKeys, apiKeys),
+      temporalRpcTimeoutMs: read(env, 'TEMPORAL_RPC_TIMEOUT_MS', z.coerce.number().int().min(100).max(120_000), 5000),
       keysGenerated: !optional(env, 'API_KEYS'),
       publicUrl: read(env, 'API_PUBLIC_URL', url, `http://localhost:${apiPort}`).replace(/\/+$/, ''),
     },

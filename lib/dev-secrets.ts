@@ -11,8 +11,12 @@ export interface DevSecrets {
   payloadEncryptionKeys: string;
   tokenEncryptionKeys: string;
   apiKeys: string;
+  /** OPERATOR_API_KEYS for the dev stack: the Web UI's codec and `anaf-flow resolve`. */
+  operatorApiKeys: string;
   webhookSecret: string;
 }
+
+const newOperatorKeys = () => `dev-operator:op_${randomBytes(24).toString('base64url')}`;
 
 function newKey(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`;
@@ -22,7 +26,7 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   const file = path.join(dataDir, 'dev-secrets.json');
   try {
     const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>;
-    if (existing.payloadEncryptionKeys && existing.apiKeys && existing.tokenEncryptionKeys && existing.webhookSecret) {
+    if (existing.payloadEncryptionKeys && existing.apiKeys && existing.tokenEncryptionKeys && existing.webhookSecret && existing.operatorApiKeys) {
       return existing as DevSecrets;
     }
     // A file from an older version: keep what it has, add what is missing.
@@ -31,6 +35,7 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
       tokenEncryptionKeys: existing.tokenEncryptionKeys ?? newKey('tok'),
       apiKeys: existing.apiKeys ?? `dev:dev_${randomBytes(24).toString('base64url')}`,
       webhookSecret: existing.webhookSecret ?? randomBytes(32).toString('base64url'),
+      operatorApiKeys: existing.operatorApiKeys ?? newOperatorKeys(),
     };
     fs.writeFileSync(file, JSON.stringify(completed, null, 2), { mode: 0o600 });
     return completed;
@@ -42,6 +47,7 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
     tokenEncryptionKeys: newKey('tok'),
     webhookSecret: randomBytes(32).toString('base64url'),
     apiKeys: `dev:dev_${randomBytes(24).toString('base64url')}`,
+    operatorApiKeys: newOperatorKeys(),
   };
   fs.mkdirSync(dataDir, { recursive: true });
   // wx: two processes starting at once must not each write a different key.

@@ -91,7 +91,10 @@ async function main(): Promise<void> {
     const id = await submitInvoice(STUCK_SELLER, `${RUN}-STUCK`);
     const stuck = await submissionWhen(stack, id, (v) => v.stage === 'NEEDS_OPERATOR', DEADLINE_MS);
     assert.equal(stuck.needsAttention, true);
-    const resolved = await api('POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'cluster:test' } });
+    // Resolve takes an operator key (OPERATOR_API_KEYS), never a tenant's.
+    const operatorKey = config.api.operatorKeys[0]?.key;
+    assert.ok(operatorKey, 'cluster:test needs an operator key (OPERATOR_API_KEYS, generated in the sandbox)');
+    const resolved = await callApi(stack, operatorKey, 'POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'cluster:test' } });
     assert.ok(resolved.status === 200 || resolved.status === 202, resolved.text);
     const view = await result<{ outcome: string }>(id);
     assert.equal(view.outcome, 'FAILED', JSON.stringify(view));

@@ -66,8 +66,9 @@ async function shutdown(code: number): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const devKey = config.api.keys[0]!;
-  const codecEndpoint = `${config.api.publicUrl}/codec/k/${encodeURIComponent(devKey.key)}`;
+  // The dev server's UI sends no credentials, so the operator key goes in the path: allowed with ANAF_ENV=sandbox only.
+  const operatorKey = config.api.operatorKeys[0];
+  const codecEndpoint = operatorKey && config.anaf.env === 'sandbox' ? `${config.api.publicUrl}/codec/k/${encodeURIComponent(operatorKey.key)}` : `${config.api.publicUrl}/codec`;
 
   let address = config.temporal.address;
   let uiUrl = 'your Temporal UI';

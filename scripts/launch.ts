@@ -20,7 +20,8 @@ export function productEnv(config: AppConfig, address: string): NodeJS.ProcessEn
     // Children get the same secrets explicitly, so they never race to generate their own.
     PAYLOAD_ENCRYPTION_KEYS: formatKeys(config.payloadKeys),
     TOKEN_ENCRYPTION_KEYS: formatKeys(config.tokenSealing.legacyKeys),
-    API_KEYS: config.api.keys.map((k) => `${k.tenant}:${k.key}`).join(','),
+    API_KEYS: config.api.keys.map((k) => `${k.tenant}:${k.key}:${k.role}`).join(','),
+    ...(config.api.operatorKeys.length ? { OPERATOR_API_KEYS: config.api.operatorKeys.map((k) => `${k.name}:${k.key}`).join(',') } : {}),
     ...(config.webhooks.secret ? { WEBHOOK_SECRET: config.webhooks.secret } : {}),
   };
 }
@@ -89,6 +90,9 @@ export function summary(o: SummaryOptions): string {
     config.api.keysGenerated
       ? `  API key       ${devKey.key}   (tenant "${devKey.tenant}", generated for development; header x-api-key)`
       : `  API keys      from API_KEYS (${config.api.keys.length})`,
+    ...(config.api.keysGenerated && config.api.operatorKeys[0]
+      ? [`  Operator key  ${config.api.operatorKeys[0].key}   (operator "${config.api.operatorKeys[0].name}": codec, resolve; ANAF_FLOW_OPERATOR_KEY for the CLI)`]
+      : []),
     `  data          ${config.dataDir}`,
     '',
   ];

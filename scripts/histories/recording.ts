@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { resolveTemporalCli } from '../../lib/temporal-binaries';
-import { TENANT_A } from '../../devkit/config';
+import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import type { Stack, StackOptions } from '../../devkit/stack';
 
@@ -60,7 +60,8 @@ export function recorderFor(stack: Stack, prefix: (name: string) => string, over
       console.log(`recorded ${file} (${(JSON.parse(out) as { events: unknown[] }).events.length} events)`);
     },
     async api(method, p, options = {}) {
-      const res = await callApi(stack, TENANT_A.key, method, p, options);
+      // Decisions on stuck cases take the operator's key; everything else the tenant's.
+      const res = await callApi(stack, p.endsWith('/resolve') ? OPERATOR.key : TENANT_A.key, method, p, options);
       if (res.status >= 400) throw new Error(`${method} ${p}: ${res.status} ${res.text}`);
       return (res.json ?? {}) as Record<string, string>;
     },

@@ -19,7 +19,7 @@ import { dataConverterFor } from '../../lib/temporal-client';
 import { withCheckDigit } from '../../schemas/cif';
 import { organizationWorkflowId } from '../../workflows/organization';
 import { AnafService, AnafTenant } from '../../workflows/search-attributes';
-import { testConfig, TENANT_A, TENANT_B } from '../../devkit/config';
+import { OPERATOR, testConfig, TENANT_A, TENANT_A_READ, TENANT_B } from '../../devkit/config';
 import { startDevServer } from '../../devkit/temporal-env';
 import { eventually } from '../../devkit/wait';
 
@@ -117,6 +117,7 @@ let env: TestWorkflowEnvironment;
 let config: AppConfig;
 let api: Served;
 const A = { 'x-api-key': TENANT_A.key };
+const OP = { 'x-api-key': OPERATOR.key };
 const B = { 'x-api-key': TENANT_B.key };
 
 function deps(overrides: Partial<ApiDeps> = {}): ApiDeps {
@@ -153,7 +154,7 @@ describe('error shape', () => {
   });
 
   test('malformed JSON → 400 MALFORMED_JSON', async () => {
-    const r = await call(api.url, 'POST', '/codec/encode', { headers: { ...A, 'content-type': 'application/json' }, body: '{"payloads": [' });
+    const r = await call(api.url, 'POST', '/codec/encode', { headers: { ...OP, 'content-type': 'application/json' }, body: '{"payloads": [' });
     assertErrorShape(r, 400, 'MALFORMED_JSON');
   });
 
@@ -166,12 +167,12 @@ describe('error shape', () => {
   });
 
   test('non-JSON body where JSON is expected → 415', async () => {
-    const r = await call(api.url, 'POST', '/codec/decode', { headers: { ...A, 'content-type': 'text/plain' }, body: 'hello' });
+    const r = await call(api.url, 'POST', '/codec/decode', { headers: { ...OP, 'content-type': 'text/plain' }, body: 'hello' });
     assertErrorShape(r, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   test('schema violation → 400 VALIDATION_FAILED with the issues', async () => {
-    const r = await call(api.url, 'POST', '/codec/decode', { headers: A, json: { payloads: [{ data: '***not base64***' }] } });
+    const r = await call(api.url, 'POST', '/codec/decode', { headers: OP, json: { payloads: [{ data: '***not base64***' }] } });
     assertErrorShape(r, 400, 'VALIDATION_FAILED');
     assert.ok(Array.isArray(r.json.error.details));
     assert.deepEqual(r.json.error.details[0].path, ['body', 'payloads', 0, 'data']);
@@ -325,7 +326,7 @@ describe('codec server', () => {
   }
 
   test('round trip with the key in x-api-key', async () => {
-    const encoded = await roundTrip('/codec/encode', '/codec/decode', A);
+    const encoded = await roundTrip('/codec/encode', '/codec/decode', OP);
     // Same keys as the workers: what the server encrypts, the SDK codec decrypts.
     const sdk = new AesGcmPayloadCodec(config.payloadKeys);
     const [first] = await sdk.decode([
@@ -338,12 +339,32 @@ describe('codec server', () => {
   });
 
   test('round trip with Authorization: Bearer', async () => {
-    await roundTrip('/codec/encode', '/codec/decode', { authorization: `Bearer ${TENANT_B.key}` });
+    await roundTrip('/codec/encode', '/codec/decode', { authorization: `Bearer ${OPERATOR.key}` });
   });
 
-  test('round trip with the key in the path (dev server UI)', async () => {
-    const base = `/codec/k/${encodeURIComponent(TENANT_A.key)}`;
+  test('round trip with the key in the path (dev server UI, ANAF_ENV=sandbox)', async () => {
+    const base = `/codec/k/${encodeURIComponent(OPERATOR.key)}`;
     await roundTrip(`${base}/encode`, `${base}/decode`, {});
+  });
+
+  test("tenant keys get 403 FORBIDDEN in every form: no tenant decrypts another's payloads", async () => {
+    const encoded = await roundTrip('/codec/encode', '/codec/decode', OP);
+    for (const key of [TENANT_A.key, TENANT_B.key, TENANT_A_READ.key]) {
+      assertErrorShape(await call(api.url, 'POST', '/codec/decode', { headers: { 'x-api-key': key }, json: encoded }), 403, 'FORBIDDEN');
+      assertErrorShape(await call(api.url, 'POST', '/codec/decode', { headers: { authorization: `Bearer ${key}` }, json: encoded }), 403, 'FORBIDDEN');
+      assertErrorShape(await call(api.url, 'POST', `/codec/k/${encodeURIComponent(key)}/decode`, { json: encoded }), 403, 'FORBIDDEN');
+    }
+  });
+
+  test('outside the sandbox the path form is not served: a key never sits in a URL there', async () => {
+    const app = await serve(createApp(deps({ config: { ...config, anaf: { ...config.anaf, env: 'test' } } })));
+    try {
+      const r = await call(app.url, 'POST', `/codec/k/${encodeURIComponent(OPERATOR.key)}/decode`, { json: { payloads: [] } });
+      assertErrorShape(r, 404, 'ROUTE_NOT_FOUND');
+      assert.equal((await call(app.url, 'POST', '/codec/decode', { headers: OP, json: { payloads: [] } })).status, 200);
+    } finally {
+      await app.close();
+    }
   });
 
   test('401 without a key, and with a wrong path key', async () => {
@@ -388,14 +409,14 @@ describe('codec server', () => {
     });
     assertErrorShape(r, 403, 'CORS_ORIGIN_NOT_ALLOWED');
     assert.equal(r.headers['access-control-allow-origin'], undefined);
-    const post = await call(api.url, 'POST', '/codec/decode', { headers: { ...A, origin: 'https://evil.example' }, json: toCodecJson(original) });
+    const post = await call(api.url, 'POST', '/codec/decode', { headers: { ...OP, origin: 'https://evil.example' }, json: toCodecJson(original) });
     assert.equal(post.headers['access-control-allow-origin'], undefined);
   });
 
   test('payload encrypted with a key the server lacks → 400 PAYLOAD_KEY_UNKNOWN', async () => {
     const foreign = new AesGcmPayloadCodec([{ id: 'other-2025', key: Buffer.alloc(32, 9) }]);
     const encrypted = await foreign.encode([plainPayload('secret')]);
-    const r = await call(api.url, 'POST', '/codec/decode', { headers: A, json: toCodecJson(encrypted) });
+    const r = await call(api.url, 'POST', '/codec/decode', { headers: OP, json: toCodecJson(encrypted) });
     assertErrorShape(r, 400, 'PAYLOAD_KEY_UNKNOWN');
     assert.deepEqual(r.json.error.details, { keyId: 'other-2025' });
     assert.match(r.json.error.message, /other-2025/);
@@ -405,7 +426,7 @@ describe('codec server', () => {
     const [testKey] = config.payloadKeys;
     const impostor = new AesGcmPayloadCodec([{ id: testKey!.id, key: Buffer.alloc(32, 1) }]);
     const encrypted = await impostor.encode([plainPayload('secret')]);
-    const r = await call(api.url, 'POST', '/codec/decode', { headers: A, json: toCodecJson(encrypted) });
+    const r = await call(api.url, 'POST', '/codec/decode', { headers: OP, json: toCodecJson(encrypted) });
     assertErrorShape(r, 400, 'PAYLOAD_UNDECODABLE');
   });
 });
@@ -638,9 +659,9 @@ describe('logs', () => {
     await call(api.url, 'GET', '/v1/connectivity-checks', { headers: A });
     await call(api.url, 'GET', '/v1/connectivity-checks', { headers: { authorization: `Bearer ${TENANT_B.key}` } });
     await call(api.url, 'GET', '/v1/connectivity-checks', { headers: { 'x-api-key': WRONG_KEY } });
-    await call(api.url, 'POST', `/codec/k/${encodeURIComponent(TENANT_A.key)}/decode`, { json: { payloads: [] } });
+    await call(api.url, 'POST', `/codec/k/${encodeURIComponent(OPERATOR.key)}/decode`, { json: { payloads: [] } });
     assert.ok(logLines.filter((l) => l.includes('/v1/connectivity-checks')).length >= 3, `captured ${logLines.length} lines`);
-    for (const secret of [TENANT_A.key, TENANT_B.key, WRONG_KEY, encodeURIComponent(TENANT_A.key)]) {
+    for (const secret of [TENANT_A.key, TENANT_B.key, WRONG_KEY, OPERATOR.key, encodeURIComponent(OPERATOR.key)]) {
       const leaking = logLines.filter((l) => l.includes(secret));
       assert.deepEqual(leaking, [], `a log line contains ${secret.slice(0, 4)}…`);
     }

@@ -4,7 +4,7 @@ import { banciwsMessageQuery } from '../../workflows/banciws/definitions';
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
 import { api, callApi } from '../../devkit/api-client';
 import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
-import { TENANT_A, TENANT_B } from '../../devkit/config';
+import { OPERATOR, TENANT_A, TENANT_B } from '../../devkit/config';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { eventually } from '../../devkit/wait';
 import { transportXml } from '../../devkit/fixtures/transport';
@@ -57,7 +57,7 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
   };
   const exchangeWhen = (id: string, ready: (v: BanciwsMessageView) => boolean) => viewWhen(stack.client, id, banciwsMessageQuery, ready, 90_000);
   const exchangeResult = async (id: string) => (await stack.client.workflow.getHandle(id).result()) as BanciwsMessageView;
-  const resolveExchange = (id: string, json: unknown) => api(stack.apiUrl, TENANT_A.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json });
+  const resolveExchange = (id: string, json: unknown) => api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json });
   const banciwsUploadsOf = (sha256: string) => [...stack.sandbox.banciws!.service.uploads.values()].filter((u) => u.sha256 === sha256);
 
   test("GET /v1/banciws/messages lists the tenant's exchanges only, newest first, and honours limit", async () => {
@@ -137,7 +137,7 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     assert.equal(res.status, 202, res.text);
     return { id: res.json.id as string, ref };
   };
-  const resolveDeclaration = (id: string, json: unknown) => callApi(stack, TENANT_A.key, 'POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json });
+  const resolveDeclaration = (id: string, json: unknown) => callApi(stack, OPERATOR.key, 'POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json });
 
   test('e-Transport: four lost answers wait for an operator; abandoning ends FAILED with nothing sent again', async () => {
     stack.sandbox.faults.add({ route: ETRANSPORT_UPLOAD, method: 'POST', times: 4, resetAfterReceive: true });

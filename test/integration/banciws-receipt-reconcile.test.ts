@@ -4,7 +4,7 @@ import { banciwsMessageQuery } from '../../workflows/banciws/definitions';
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
 import { api } from '../../devkit/api-client';
 import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
-import { TENANT_A } from '../../devkit/config';
+import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { type Stack, startStack } from '../../devkit/stack';
 import { viewWhen } from '../../devkit/views';
 
@@ -83,7 +83,7 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
     const waiting = stuck.decisions.find((d) => d.decision === 'WAITING_FOR_OPERATOR');
     assert.ok(waiting?.detail.includes(portal.indexIncarcare!) && waiting.detail.includes(ours[0]!.index), JSON.stringify(stuck.decisions));
 
-    const adopted = await api(stack.apiUrl, TENANT_A.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ADOPT_INDEX', uploadIndex: ours[0]!.index } });
+    const adopted = await api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ADOPT_INDEX', uploadIndex: ours[0]!.index } });
     assert.equal(adopted.status, 202, adopted.body.toString());
     const done = await result(id);
     assert.equal(done.outcome, 'ANSWERED', JSON.stringify(done));

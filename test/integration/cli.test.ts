@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { withCheckDigit } from '../../schemas/cif';
-import { TENANT_A, TENANT_B } from '../../devkit/config';
+import { OPERATOR, TENANT_A, TENANT_B } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
@@ -32,10 +32,10 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
   let stack: Stack;
   let dir: string;
 
-  const cli = (args: string[], key = TENANT_A.key): Promise<Run> =>
+  const cli = (args: string[], key = TENANT_A.key, operatorKey: string | undefined = OPERATOR.key): Promise<Run> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [CLI, ...args], {
-        env: { ...process.env, ANAF_FLOW_API: stack.apiUrl, ANAF_FLOW_API_KEY: key },
+        env: { ...process.env, ANAF_FLOW_API: stack.apiUrl, ANAF_FLOW_API_KEY: key, ...(operatorKey ? { ANAF_FLOW_OPERATOR_KEY: operatorKey } : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -177,6 +177,14 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     const finishedCase = await cli(['resolve', acceptedId, '--abandon']);
     assert.equal(finishedCase.code, 2);
     assert.match(finishedCase.stderr, /HTTP 409/);
+
+    // Resolve is an operator's decision: without an operator key the CLI refuses, and the tenant's key gets 403.
+    const noOperatorKey = await cli(['resolve', acceptedId, '--abandon'], TENANT_A.key, '');
+    assert.equal(noOperatorKey.code, 2);
+    assert.match(noOperatorKey.stderr, /operator key is needed/);
+    const tenantKeyAsOperator = await cli(['resolve', acceptedId, '--abandon'], TENANT_A.key, TENANT_A.key);
+    assert.equal(tenantKeyAsOperator.code, 2);
+    assert.match(tenantKeyAsOperator.stderr, /HTTP 403/);
 
     const foreign = await cli(['status', acceptedId], TENANT_B.key);
     assert.equal(foreign.code, 2);

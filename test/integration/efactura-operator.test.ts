@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { withCheckDigit } from '../../schemas/cif';
-import { TENANT_A } from '../../devkit/config';
+import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
@@ -35,7 +35,7 @@ describe('e-Factura: operator decisions on stuck submissions', () => {
     assert.equal(res.status, 202, res.text);
     return res.json.id as string;
   };
-  const resolve = (id: string, json: unknown) => api('POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, { json });
+  const resolve = (id: string, json: unknown) => callApi(stack, OPERATOR.key, 'POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, { json });
   const uploadsOf = (number: string, cif = SELLER) => stack.sandbox.efactura.state.uploadsFor(cif, number, '2026-11-20');
 
   before(async () => {

@@ -67,7 +67,6 @@ describe('security suite', () => {
       ['GET', `${item(acceptedId)}/invoice.xml`],
       ['GET', `${item(acceptedId)}/signature.xml`],
       ['GET', `${item(acceptedId)}/errors`],
-      ['POST', `${item(acceptedId)}/resolve`, { json: { action: 'ABANDON' } }],
       ['DELETE', item(acceptedId)],
       ['GET', `/v1/organizations/${SELLER}/authorizations`],
       ['POST', `/v1/organizations/${SELLER}/authorizations/EFACTURA/refresh`],

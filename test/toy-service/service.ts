@@ -33,6 +33,7 @@ function mountToyRoutes(router: Router, ctx: ApiContext): void {
     ctx,
     {
       method: 'post',
+      permission: 'submit',
       path: '/v1/toy/echoes',
       summary: 'Echo a word through the toy workflow, activity and sandbox route',
       tags: ['Toy'],

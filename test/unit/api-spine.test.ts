@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { ApiKeyStore, presentedApiKey } from '../../api/auth';
+import { allows, ApiKeyStore, presentedApiKey } from '../../api/auth';
 import { codecCorsOriginsFromEnv, DEFAULT_CODEC_CORS_ORIGINS } from '../../api/codec-routes';
 import { ApiError, isTemporalUnavailable, summarizeError, toApiError } from '../../api/errors';
 import { acceptableRequestId, redactUrl } from '../../api/request-id';
@@ -77,10 +77,13 @@ describe('visibility queries', () => {
 });
 
 describe('API keys', () => {
-  const store = new ApiKeyStore([
-    { tenant: 'acme', key: 'acme-key-0123456789abcdef' },
-    { tenant: 'globex', key: 'globex-key-0123456789abcdef' },
-  ]);
+  const store = new ApiKeyStore(
+    [
+      { tenant: 'acme', key: 'acme-key-0123456789abcdef', role: 'submit' },
+      { tenant: 'globex', key: 'globex-key-0123456789abcdef', role: 'read' },
+    ],
+    [{ name: 'ops', key: 'operator-key-0123456789abcdef' }],
+  );
 
   test('maps keys to tenants, exactly', () => {
     assert.equal(store.tenantFor('acme-key-0123456789abcdef'), 'acme');
@@ -88,11 +91,29 @@ describe('API keys', () => {
     assert.equal(store.tenantFor('acme-key-0123456789abcde'), undefined);
     assert.equal(store.tenantFor(''), undefined);
     assert.equal(store.tenantFor('x'.repeat(10_000)), undefined);
+    // An operator key names no tenant: it never passes where a tenant key is wanted.
+    assert.equal(store.tenantFor('operator-key-0123456789abcdef'), undefined);
+  });
+
+  test('every key has its role; each permission admits exactly its principals', () => {
+    const acme = store.principalFor('acme-key-0123456789abcdef')!;
+    const globexRead = store.principalFor('globex-key-0123456789abcdef')!;
+    const ops = store.principalFor('operator-key-0123456789abcdef')!;
+    assert.deepEqual(ops, { kind: 'operator', name: 'ops' });
+    assert.deepEqual(
+      (['read', 'submit', 'operate'] as const).map((p) => [p, allows(p, acme), allows(p, globexRead), allows(p, ops)]),
+      [
+        ['read', true, true, false],
+        ['submit', true, false, false],
+        ['operate', false, false, true],
+      ],
+    );
   });
 
   test('keeps no plaintext key in memory it can be printed from', () => {
     const printed = JSON.stringify(store) + inspect(store, { depth: 5 });
     assert.ok(!printed.includes('acme-key-0123456789abcdef'));
+    assert.ok(!printed.includes('operator-key-0123456789abcdef'));
   });
 
   test('presented key: header, then bearer (when allowed), then path (when allowed)', () => {

@@ -77,6 +77,10 @@ describe('configuration', () => {
     const second = loadConfig({ DATA_DIR: dataDir });
     assert.equal(first.api.keysGenerated, true);
     assert.deepEqual(second.api.keys, first.api.keys);
+    // npm run dev prints a generated operator key too (the Web UI's codec, resolve), kept like the tenant key.
+    assert.equal(first.api.operatorKeys.length, 1);
+    assert.deepEqual(second.api.operatorKeys, first.api.operatorKeys);
+    assert.notEqual(first.api.operatorKeys[0]!.key, first.api.keys[0]!.key);
     assert.equal(second.payloadKeys[0]!.key.toString('hex'), first.payloadKeys[0]!.key.toString('hex'));
     const mode = fs.statSync(path.join(dataDir, 'dev-secrets.json')).mode & 0o777;
     assert.equal(mode, 0o600, 'dev secrets are readable by the owner only');
@@ -85,5 +89,41 @@ describe('configuration', () => {
   test('the ANAF call budget is configured per minute and applied per second', () => {
     const c = loadConfig({ ...base, ANAF_CALLS_PER_MINUTE: '600' }, { generateDevSecrets: false });
     assert.equal(c.temporal.anafCallsPerSecond, 10);
+  });
+
+  test('API_KEYS: tenant:key[:role], role submit by default or read; anything else names the variable', () => {
+    const c = loadConfig({ ...base, API_KEYS: 'acme:0123456789abcdef0123,acme:read-0123456789abcdef:read,beta:beta-0123456789abcdef:submit' }, { generateDevSecrets: false });
+    assert.deepEqual(
+      c.api.keys.map((k) => [k.tenant, k.role]),
+      [
+        ['acme', 'submit'],
+        ['acme', 'read'],
+        ['beta', 'submit'],
+      ],
+    );
+    expectConfigError({ ...base, API_KEYS: 'acme:0123456789abcdef0123:admin' }, 'API_KEYS', /role "admin".*submit, read/);
+    expectConfigError({ ...base, API_KEYS: 'acme:0123456789abcdef0123:read:x' }, 'API_KEYS', /tenant:key:role/);
+    expectConfigError({ ...base, API_KEYS: 'acme::read' }, 'API_KEYS', /tenant:key/);
+  });
+
+  test('OPERATOR_API_KEYS: name:key, none by default outside generated dev secrets; short, malformed or tenant-shared keys refused', () => {
+    assert.deepEqual(loadConfig(base, { generateDevSecrets: false }).api.operatorKeys, []);
+    const c = loadConfig({ ...base, OPERATOR_API_KEYS: 'alice:alice-operator-key-0123456789, bob:bob-operator-key-0123456789ab' }, { generateDevSecrets: false });
+    assert.deepEqual(c.api.operatorKeys.map((k) => k.name), ['alice', 'bob']);
+    expectConfigError({ ...base, OPERATOR_API_KEYS: 'alice' }, 'OPERATOR_API_KEYS', /name:key/);
+    expectConfigError({ ...base, OPERATOR_API_KEYS: 'alice:short-key' }, 'OPERATOR_API_KEYS', /24/);
+    expectConfigError({ ...base, OPERATOR_API_KEYS: 'Alice:alice-operator-key-0123456789' }, 'OPERATOR_API_KEYS', /lowercase/);
+    expectConfigError(
+      { ...base, API_KEYS: 'acme:shared-key-0123456789abcdef', OPERATOR_API_KEYS: 'alice:shared-key-0123456789abcdef' },
+      'OPERATOR_API_KEYS',
+      /tenant's key/,
+    );
+  });
+
+  test('TEMPORAL_RPC_TIMEOUT_MS: 5000 by default, 100 ms to 2 minutes', () => {
+    assert.equal(loadConfig(base, { generateDevSecrets: false }).api.temporalRpcTimeoutMs, 5000);
+    assert.equal(loadConfig({ ...base, TEMPORAL_RPC_TIMEOUT_MS: '1500' }, { generateDevSecrets: false }).api.temporalRpcTimeoutMs, 1500);
+    expectConfigError({ ...base, TEMPORAL_RPC_TIMEOUT_MS: '50' }, 'TEMPORAL_RPC_TIMEOUT_MS');
+    expectConfigError({ ...base, TEMPORAL_RPC_TIMEOUT_MS: 'soon' }, 'TEMPORAL_RPC_TIMEOUT_MS');
   });
 });
