@@ -214,8 +214,8 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'get',
-      path: COLLECTION,
       permission: 'read',
+      path: COLLECTION,
       summary: "List the tenant's declarations (by CIF, state, outcome, dates)",
       request: { query: ListQuery },
       responses: { 200: jsonResponse('Newest first', VisibilityPageSchema) },
@@ -240,8 +240,8 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'post',
-      path: `${item}/operations`,
       permission: 'submit',
+      path: `${item}/operations`,
       summary: 'A follow-up on the UIT: correction, deletion, confirmation or vehicle change',
       description:
         'Body: the follow-up XML (`notificare` with `corectie uit`, `stergere`, `confirmare`, `modifVehicul`) or JSON ' +
@@ -298,8 +298,8 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'get',
-      path: '/v1/etransport/messages',
       permission: 'read',
+      path: '/v1/etransport/messages',
       summary: "ANAF's lista: the organization's declarations of the last 1–60 days (valid ones in their final state, and every erroneous upload)",
       request: { query: z.object({ cif: TaxpayerCodeSchema, days: z.coerce.number().int().min(1).max(60).default(60) }) },
       responses: { 200: jsonResponse('As ANAF lists them, typed', z.object({ cif: z.string(), days: z.number(), items: z.array(z.any()) })) },
@@ -316,8 +316,8 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
   route(
     {
       method: 'get',
-      path: '/v1/etransport/carriers',
       permission: 'read',
+      path: '/v1/etransport/carriers',
       summary: "ANAF's info: the active transports a carrier (transport organizer) was named for",
       request: {
         query: z.object({

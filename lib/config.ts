@@ -182,6 +182,7 @@ export interface AppConfig {
     /** Warn this long before an unconfirmed UIT expires. */
     expiryWarningMs: number;
   };
+
   dataDir: string;
   logLevel: string;
 }
@@ -241,6 +242,7 @@ export function parsePayloadKeys(raw: string, variable = 'PAYLOAD_ENCRYPTION_KEY
   return keys;
 }
 
+/** `tenant:key[:role]`: role `submit` (default) or `read`. Keys hold no `:` so the role cannot be mistaken for part of one. */
 export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
   const keys = raw
     .split(',')
@@ -252,7 +254,6 @@ export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
       if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
         throw new ConfigError(variable, `tenant "${tenant}" must be lowercase letters, digits and dashes`);
       }
-/** `tenant:key[:role]`: role `submit` (default) or `read`. Keys hold no `:` so the role cannot be mistaken for part of one. */
       if (key.length < 16) throw new ConfigError(variable, `key of tenant "${tenant}" is shorter than 16 characters`);
       if (!(TENANT_ROLES as readonly string[]).includes(role)) {
         throw new ConfigError(variable, `role "${role}" of tenant "${tenant}" must be one of ${TENANT_ROLES.join(', ')}`);
@@ -264,19 +265,6 @@ export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
   return keys;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
-function pemFile(env: Env, name: string): string | undefined {
-  const file = optional(env, name);
-  if (file === undefined) return undefined;
-  const resolved = path.resolve(file);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(resolved);
-  } catch {
-    throw new ConfigError(name, `no such file: ${resolved}`);
-  }
-  if (!stat.isFile()) throw new ConfigError(name, `not a file: ${resolved}`);
 /** OPERATOR_API_KEYS: `name:key,…`, keys of at least 24 characters, none also a tenant's key. */
 export function parseOperatorKeys(raw: string | undefined, tenantKeys: readonly ApiKey[], variable = 'OPERATOR_API_KEYS'): OperatorKey[] {
   if (!raw) return [];
@@ -296,6 +284,19 @@ export function parseOperatorKeys(raw: string | undefined, tenantKeys: readonly 
   return keys;
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
+function pemFile(env: Env, name: string): string | undefined {
+  const file = optional(env, name);
+  if (file === undefined) return undefined;
+  const resolved = path.resolve(file);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(resolved);
+  } catch {
+    throw new ConfigError(name, `no such file: ${resolved}`);
+  }
+  if (!stat.isFile()) throw new ConfigError(name, `not a file: ${resolved}`);
   try {
     fs.accessSync(resolved, fs.constants.R_OK);
   } catch {
@@ -435,6 +436,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const rawTokenKeys = optional(env, 'TOKEN_ENCRYPTION_KEYS') ?? devSecrets?.tokenEncryptionKeys;
   const rawApiKeys = optional(env, 'API_KEYS') ?? devSecrets?.apiKeys;
   if (!rawApiKeys) throw new ConfigError('API_KEYS', `is required when ANAF_ENV=${anafEnv} (tenant:key,…)`);
+  const apiKeys = parseApiKeys(rawApiKeys);
 
   const pfx = optional(env, 'BANCIWS_PFX');
   const clientCert = optional(env, 'BANCIWS_CLIENT_CERT');
@@ -448,7 +450,6 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const clientId = optional(env, 'ANAF_CLIENT_ID') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-client' : undefined);
   const clientSecret = optional(env, 'ANAF_CLIENT_SECRET') ?? (anafEnv === 'sandbox' ? 'anaf-flow-sandbox-secret' : undefined);
-  const apiKeys = parseApiKeys(rawApiKeys);
   const redirectUri = optional(env, 'ANAF_REDIRECT_URI')
     ? read(env, 'ANAF_REDIRECT_URI', url)
     : anafEnv === 'sandbox'
