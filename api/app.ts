@@ -20,6 +20,7 @@ import { createRegistry, mountOpenApi } from './openapi';
 import { requestContext } from './request-id';
 import { securityHeaders } from './security-headers';
 import { WorkflowAccess } from './workflow-access';
+import { XmlParsePool } from './xml-parse-pool';
 
 export interface ApiDeps {
   config: AppConfig;
@@ -37,6 +38,8 @@ export interface ApiDeps {
   temporalRpcTimeoutMs?: number;
   /** Default: the filesystem store under DATA_DIR (the workers must see the same one). */
   blobs?: BlobStore;
+  /** Default: a pool with config.xmlParsing's caps, its idle threads never holding the process open. */
+  xmlParsing?: XmlParsePool;
   /** Default ANAF_SERVICES (services/index.ts): whose routes are mounted. */
   services?: readonly AnafServiceDescriptor[];
   /** Extra route modules, mounted after the services'. */
@@ -67,6 +70,7 @@ export function createApp(deps: ApiDeps): express.Express {
     }),
     jsonBodyLimit: deps.jsonBodyLimit ?? '1mb',
     blobs: deps.blobs ?? blobStoreFor(config.dataDir),
+    xmlParsing: deps.xmlParsing ?? new XmlParsePool(config.xmlParsing),
   };
 
   const app = express();

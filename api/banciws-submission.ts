@@ -1,9 +1,10 @@
 import type { Request, Response } from 'express';
 import { sha256Hex } from '../lib/blob-store';
 import type { BanciwsInstitution } from '../lib/banciws-config';
-import { inspectSignedPdf, MAX_BANCIWS_PDF_BYTES } from '../schemas/banciws/signed-pdf';
+import { MAX_BANCIWS_PDF_BYTES } from '../schemas/banciws/signed-pdf';
 import type { ApiContext } from './context';
 import { ApiError, issuesOf, validationFailed } from './errors';
+import { inspectPdf } from './untrusted-xml-checks';
 import { checkCallbackUrl, readRawBody } from './xml-body';
 import { z } from './zod';
 
@@ -81,7 +82,7 @@ export async function readBanciwsSubmission(ctx: ApiContext, tenant: string, req
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the signed PDF as multipart/form-data (part "file") or as JSON { pdf: base64, … }');
   }
   if (pdf.length === 0) throw new ApiError(400, 'PDF_EMPTY', 'The request carries no document');
-  const inspection = inspectSignedPdf(pdf);
+  const inspection = await inspectPdf(ctx, res, pdf);
   if (!inspection.ok) throw inspection.code === 'PDF_TOO_LARGE' ? tooLarge() : new ApiError(400, inspection.code, inspection.message);
   const institution = institutionFor(ctx, tenant, fields.institution);
   checkCallbackUrl(ctx, fields.callbackUrl);

@@ -2,10 +2,11 @@ import type { Request } from 'express';
 import type express from 'express';
 import { sha256Hex } from '../lib/blob-store';
 import { EFACTURA_STANDARDS, type EfacturaStandard, type InvoiceIdentity } from '../schemas/efactura-types';
-import { inspectInvoiceXml, MAX_INVOICE_BYTES } from '../schemas/efactura-invoice';
+import { MAX_INVOICE_BYTES } from '../schemas/efactura-invoice';
 import type { SubmissionFlags } from '../workflows/efactura/types';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
+import { inspectInvoice } from './untrusted-xml-checks';
 import { checkCallbackUrl, readXmlBody, XML_TYPES } from './xml-body';
 import { cifCheckDigit, isValidCif, isValidCnp, normalizeCif } from '../schemas/cif';
 import { z } from './zod';
@@ -95,7 +96,7 @@ export async function readSubmission(ctx: ApiContext, req: Request, res: express
   if (badCif) throw new ApiError(400, 'INVALID_CIF', badCif, { cif: options.cif });
   if (xml.length === 0) throw new ApiError(400, 'XML_EMPTY', 'The request carries no invoice');
   if (xml.length > MAX_INVOICE_BYTES) throw invoiceTooLarge();
-  const inspected = inspectInvoiceXml(xml, options.standard);
+  const inspected = await inspectInvoice(ctx, res, xml, options.standard);
   if (!inspected.ok) throw new ApiError(400, inspected.code, inspected.message);
 
   checkCallbackUrl(ctx, options.callbackUrl);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import { sha256Hex } from '../lib/blob-store';
-import { FOLLOW_UP_KINDS, followUpXml, inspectDeclarationXml, MAX_DECLARATION_BYTES } from '../schemas/etransport-declaration';
+import { FOLLOW_UP_KINDS, followUpXml, MAX_DECLARATION_BYTES } from '../schemas/etransport-declaration';
 import { prepareOperation } from '../schemas/etransport-operation';
 import { declarationQuery, requestOperationUpdate, resolveSignal } from '../workflows/etransport/definitions';
 import type { etransportDeclaration } from '../workflows/etransport/declaration';
@@ -18,6 +18,7 @@ import { mountResourceView, startResource, startRouteSpec } from './resource-rou
 import { listVisibleWorkflows, VisibilityPageSchema, visibilityQuery } from './visibility-listing';
 import { type LoadedResource, loadResource, updateOr409, type WorkflowResource } from './workflow-resource';
 import { IdempotencyHeaders, statusUrlFor, WorkflowIdParam } from './workflow-schemas';
+import { inspectDeclaration } from './untrusted-xml-checks';
 import { checkCallbackUrl, readXmlBody, XML_TYPES } from './xml-body';
 import { z } from './zod';
 
@@ -177,7 +178,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       const body = await readDeclarationBody(req, res);
       if (!body.cif) throw new ApiError(400, 'VALIDATION_FAILED', 'cif is required (query string or JSON)');
       if (body.xml.length === 0) throw new ApiError(400, 'XML_EMPTY', 'The request carries no declaration');
-      const inspected = inspectDeclarationXml(body.xml);
+      const inspected = await inspectDeclaration(ctx, res, body.xml);
       if (!inspected.ok) throw new ApiError(400, inspected.code, inspected.message);
       if (inspected.kind !== 'NOTIFICATION') {
         throw new ApiError(400, 'NOT_A_NOTIFICATION', `This document is a ${inspected.kind.toLowerCase()} of UIT ${inspected.uit}: send it to ${COLLECTION}/{id}/operations`);
@@ -267,7 +268,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       } else {
         throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the follow-up as application/xml or JSON');
       }
-      const prepared = await prepareOperation(ctx.blobs, tenant, xml, headers['Idempotency-Key']);
+      const prepared = await prepareOperation(ctx.blobs, tenant, xml, headers['Idempotency-Key'], (doc) => inspectDeclaration(ctx, res, doc));
       if ('invalid' in prepared) throw new ApiError(400, prepared.invalid, prepared.message);
       if (!FOLLOW_UP_KINDS.includes(prepared.kind)) throw new ApiError(400, 'NOT_A_FOLLOW_UP', 'A new notification is a new declaration: POST it to ' + COLLECTION);
       if (prepared.uit !== view.uit) throw new ApiError(400, 'UIT_MISMATCH', `The document refers to UIT ${prepared.uit}; this declaration's UIT is ${view.uit}`);

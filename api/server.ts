@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
 import { clientInterceptors, dataConverterFor, temporalConnectionOptions } from '../lib/temporal-client';
 import { type ApiDeps, createApp } from './app';
+import { XmlParsePool } from './xml-parse-pool';
 
 /**
  * A client whose connection is made on first use, so the API starts (and /readyz says 503)
@@ -42,7 +43,8 @@ export interface RunningApi {
 export async function startApiServer(options: StartApiOptions): Promise<RunningApi> {
   const own = options.client ? undefined : lazyTemporalClient(options.config);
   const client = options.client ?? own!.client;
-  const app = createApp({ ...options, client });
+  const xmlParsing = options.xmlParsing ?? new XmlParsePool(options.config.xmlParsing);
+  const app = createApp({ ...options, client, xmlParsing });
   const host = options.host ?? '0.0.0.0';
   const server = await new Promise<http.Server>((resolve, reject) => {
     const s = app.listen(options.port ?? options.config.api.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -59,6 +61,7 @@ export async function startApiServer(options: StartApiOptions): Promise<RunningA
       const grace = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
       await closed;
       clearTimeout(grace);
+      if (!options.xmlParsing) await xmlParsing.close();
       if (own) await own.connection.close();
     })());
 

@@ -182,7 +182,19 @@ export interface AppConfig {
     /** Warn this long before an unconfirmed UIT expires. */
     expiryWarningMs: number;
   };
-
+  /** Untrusted XML is parsed on worker threads under these caps (api/xml-parse-pool.ts). */
+  xmlParsing: {
+    /** XML_PARSE_THREADS: parse threads, one parse each at a time. */
+    threads: number;
+    /** XML_PARSE_MAX_PER_TENANT: parses one tenant may have running or waiting; more are refused (429 TOO_MANY_PARSES). */
+    perTenant: number;
+    /** XML_PARSE_MAX_PENDING: parses running or waiting in all; more are refused (429 TOO_MANY_PARSES). */
+    maxPending: number;
+    /** XML_PARSE_TIMEOUT_MS: a parse running longer is stopped (422 XML_PARSE_TIMEOUT); one waiting longer for a thread is refused. */
+    timeoutMs: number;
+    /** XML_PARSE_MEMORY_MB: heap limit of each parse thread; a document needing more is refused (422 XML_TOO_COMPLEX). */
+    memoryMb: number;
+  };
   dataDir: string;
   logLevel: string;
 }
@@ -554,6 +566,15 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       maxPollIntervalMs: read(env, 'ETRANSPORT_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 30 : 600) * 1000,
       listingDelayMs: read(env, 'ETRANSPORT_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
       expiryWarningMs: read(env, 'ETRANSPORT_EXPIRY_WARNING_HOURS', seconds, 24) * 3600 * 1000,
+    },
+    xmlParsing: {
+      threads: read(env, 'XML_PARSE_THREADS', z.coerce.number().int().min(1).max(64), 2),
+      perTenant: read(env, 'XML_PARSE_MAX_PER_TENANT', z.coerce.number().int().min(1).max(1000), 2),
+      maxPending: read(env, 'XML_PARSE_MAX_PENDING', z.coerce.number().int().min(1).max(10_000), 8),
+      // A 10 MB invoice takes 1-2 s on one core; the cap leaves room for a busy machine.
+      timeoutMs: read(env, 'XML_PARSE_TIMEOUT_MS', z.coerce.number().int().min(100).max(120_000), 10_000),
+      // A 10 MB invoice needs about 120 MB of heap to read; a million-element or attribute bomb, several GB.
+      memoryMb: read(env, 'XML_PARSE_MEMORY_MB', z.coerce.number().int().min(64).max(8192), 256),
     },
     dataDir,
     logLevel: read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),

@@ -5,7 +5,7 @@ import { XMLParser } from 'fast-xml-parser';
  * expansion (so no billion laughs or XXE), values kept as text (a CIF or index with
  * leading zeros stays as written), attributes as `@name`.
  */
-export function hardenedXmlParser(options: { removeNSPrefix?: boolean } = {}): XMLParser {
+export function hardenedXmlParser(options: { removeNSPrefix?: boolean; maxDepth?: number } = {}): XMLParser {
   return new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '@',
@@ -17,5 +17,7 @@ export function hardenedXmlParser(options: { removeNSPrefix?: boolean } = {}): X
     trimValues: true,
     ignoreDeclaration: true,
     ignorePiTags: true,
+    // Deeper nesting throws "Maximum nested tags exceeded" (fast-xml-parser's own default is 100 too).
+    maxNestedTags: options.maxDepth ?? 100,
   });
 }

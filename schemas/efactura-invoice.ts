@@ -15,7 +15,7 @@ import { isValidCnp } from './cif';
 /** ANAF's upload limit. */
 export const MAX_INVOICE_BYTES = 10 * 1024 * 1024;
 
-export type InvoiceProblemCode = 'XML_NOT_WELL_FORMED' | 'XML_DOCTYPE_FORBIDDEN' | 'XML_WRONG_ROOT' | 'INVOICE_TOO_LARGE' | 'XML_EMPTY';
+export type InvoiceProblemCode = 'XML_NOT_WELL_FORMED' | 'XML_DOCTYPE_FORBIDDEN' | 'XML_WRONG_ROOT' | 'INVOICE_TOO_LARGE' | 'XML_EMPTY' | 'XML_TOO_COMPLEX';
 
 export type InvoiceInspection =
   | { ok: true; root: string; namespace: string; identity: InvoiceIdentity }

@@ -57,6 +57,7 @@ export type DeclarationProblemCode =
   | 'XML_EMPTY'
   | 'XML_DOCTYPE_FORBIDDEN'
   | 'XML_NOT_WELL_FORMED'
+  | 'XML_TOO_COMPLEX'
   | 'XML_WRONG_ROOT'
   | 'DECLARATION_TOO_LARGE'
   | 'UNKNOWN_OPERATION'

@@ -11,13 +11,32 @@ import { hardenedXmlParser } from '../lib/xml-parser';
 
 export type XmlNode = Record<string, unknown>;
 
-export type UntrustedXmlProblemCode = 'XML_EMPTY' | 'XML_DOCTYPE_FORBIDDEN' | 'XML_NOT_WELL_FORMED';
+export type UntrustedXmlProblemCode = 'XML_EMPTY' | 'XML_DOCTYPE_FORBIDDEN' | 'XML_NOT_WELL_FORMED' | 'XML_TOO_COMPLEX';
+
+/**
+ * Structure no invoice or declaration needs, refused before a tree is built: a real 10 MB
+ * UBL invoice holds about 300,000 elements and nests about 10 deep. Counted, not timed, so
+ * the answer does not depend on how busy the machine is (the parse thread's time and memory
+ * caps, api/xml-parse-pool.ts, stop whatever these do not catch).
+ */
+export const MAX_XML_ELEMENTS = 1_000_000;
+export const MAX_XML_DEPTH = 100;
+
+/** Start tags: '<' then a name character (not '/', '?', '!'). Linear, allocation-free. */
+function countStartTags(text: string, stopAfter: number): number {
+  let count = 0;
+  for (let i = text.indexOf('<'); i >= 0 && count <= stopAfter; i = text.indexOf('<', i + 1)) {
+    const next = text.charCodeAt(i + 1);
+    if (next !== 47 /* / */ && next !== 63 /* ? */ && next !== 33 /* ! */) count++;
+  }
+  return count;
+}
 
 export type ParsedXml =
   | { ok: true; root: string; namespace: string; node: XmlNode }
   | { ok: false; code: UntrustedXmlProblemCode; message: string };
 
-const parser = hardenedXmlParser({ removeNSPrefix: false });
+const parser = hardenedXmlParser({ removeNSPrefix: false, maxDepth: MAX_XML_DEPTH });
 
 export const localName = (qname: string) => qname.slice(qname.indexOf(':') + 1);
 const prefixOf = (qname: string) => (qname.includes(':') ? qname.slice(0, qname.indexOf(':')) : '');
@@ -82,6 +101,9 @@ export function parseUntrustedXml(xml: Buffer, emptyMessage: string): ParsedXml 
       message: `DOCTYPE declarations are not accepted (line ${lineOf(text, doctype.index)}): ANAF refuses them, and they carry entity expansion and XXE risks`,
     };
   }
+  if (countStartTags(text, MAX_XML_ELEMENTS) > MAX_XML_ELEMENTS) {
+    return { ok: false, code: 'XML_TOO_COMPLEX', message: `The document has more than ${MAX_XML_ELEMENTS.toLocaleString('en')} elements` };
+  }
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     return { ok: false, code: 'XML_NOT_WELL_FORMED', message: `Not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}` };
@@ -90,6 +112,9 @@ export function parseUntrustedXml(xml: Buffer, emptyMessage: string): ParsedXml 
   try {
     tree = parser.parse(text) as XmlNode;
   } catch (err) {
+    if (/Maximum nested tags exceeded/.test((err as Error).message)) {
+      return { ok: false, code: 'XML_TOO_COMPLEX', message: `The document nests elements more than ${MAX_XML_DEPTH} deep` };
+    }
     return { ok: false, code: 'XML_NOT_WELL_FORMED', message: `Not well-formed XML: ${(err as Error).message}` };
   }
   const rootEntry = Object.entries(tree).find(([k]) => !k.startsWith('?') && !k.startsWith('#'));
