@@ -126,4 +126,18 @@ describe('configuration', () => {
     expectConfigError({ ...base, TEMPORAL_RPC_TIMEOUT_MS: '50' }, 'TEMPORAL_RPC_TIMEOUT_MS');
     expectConfigError({ ...base, TEMPORAL_RPC_TIMEOUT_MS: 'soon' }, 'TEMPORAL_RPC_TIMEOUT_MS');
   });
+
+  test('XML_PARSE_*: caps of the threads that parse untrusted XML, with defaults, each bad value naming its variable', () => {
+    assert.deepEqual(loadConfig(base, { generateDevSecrets: false }).xmlParsing, { threads: 2, perTenant: 2, maxPending: 8, timeoutMs: 10_000, memoryMb: 256 });
+    const set = loadConfig(
+      { ...base, XML_PARSE_THREADS: '4', XML_PARSE_MAX_PER_TENANT: '3', XML_PARSE_MAX_PENDING: '20', XML_PARSE_TIMEOUT_MS: '2500', XML_PARSE_MEMORY_MB: '128' },
+      { generateDevSecrets: false },
+    );
+    assert.deepEqual(set.xmlParsing, { threads: 4, perTenant: 3, maxPending: 20, timeoutMs: 2500, memoryMb: 128 });
+    expectConfigError({ ...base, XML_PARSE_THREADS: '0' }, 'XML_PARSE_THREADS');
+    expectConfigError({ ...base, XML_PARSE_MAX_PER_TENANT: 'two' }, 'XML_PARSE_MAX_PER_TENANT');
+    expectConfigError({ ...base, XML_PARSE_MAX_PENDING: '1.5' }, 'XML_PARSE_MAX_PENDING');
+    expectConfigError({ ...base, XML_PARSE_TIMEOUT_MS: '50' }, 'XML_PARSE_TIMEOUT_MS');
+    expectConfigError({ ...base, XML_PARSE_MEMORY_MB: '16' }, 'XML_PARSE_MEMORY_MB');
+  });
 });
