@@ -366,7 +366,8 @@ class Declaration {
     for (const { record } of this.queue.splice(0)) this.finishOp(record, 'FAILED', [`not sent: the declaration closed (${outcome})`]);
     // Updates are refused while closing (the validator says why); signals cannot be, so each is recorded.
     for (const request of this.requests.splice(0)) this.decide('FOLLOW_UP_REFUSED', `follow-up signal (${request.type}) refused: the declaration closed (${outcome})`);
-    await condition(allHandlersFinished);
+    // Awaited only when a handler still runs: the outcome and DONE then leave in one write when coalesced (no command either way).
+    if (!allHandlersFinished()) await condition(allHandlersFinished);
     state.finishedAt = isoNow();
     ledger.setStage('DONE');
     ledger.flush();
