@@ -24,6 +24,8 @@ export interface RouteSpec<S extends RequestSchemas> {
   permission: Permission;
   /** Where else than `x-api-key` the key may come from (the codec: Bearer, or the path in the sandbox). */
   keySources?: ApiKeySources;
+  /** Checked before anything else (e.g. perIpRateLimit on public routes); its refusal is a 429 RATE_LIMITED. */
+  rateLimit?: RequestHandler;
   request?: S & {
     /** Overrides ctx.jsonBodyLimit for this route, e.g. '4mb'. */
     bodyLimit?: string;
@@ -88,7 +90,7 @@ export function defineRoute<S extends RequestSchemas>(
     headers: requestSpec?.headers,
     body: requestSpec?.body,
   };
-  const chain: RequestHandler[] = [];
+  const chain: RequestHandler[] = spec.rateLimit ? [spec.rateLimit] : [];
 
   if (permission !== 'public') chain.push(requireApiKey(ctx.apiKeys, permission, spec.keySources));
   if (schemas.body) chain.push(requireJsonContentType());
@@ -108,6 +110,7 @@ export function defineRoute<S extends RequestSchemas>(
   if (!isPublic) errorStatuses.add(401);
   if (!isPublic) errorStatuses.add(403);
   if (METHODS_WITH_BODY.has(spec.method)) errorStatuses.add(413);
+  if (spec.rateLimit) errorStatuses.add(429);
   if (schemas.body) errorStatuses.add(415);
   errorStatuses.add(500);
 

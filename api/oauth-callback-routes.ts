@@ -6,7 +6,11 @@ import { authorizeUrlQuery, callbackUpdate } from '../workflows/oauth/definition
 import { authorizationRequestWorkflowId, type CallbackResult } from '../workflows/oauth/types';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
+import { perIpRateLimit } from './rate-limit';
 import { z } from './zod';
+
+/** Per client IP, shared by /oauth/go and /oauth/callback. */
+export const OAUTH_BROWSER_RATE_LIMIT = { burst: 20, perMinute: 30 };
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -66,6 +70,8 @@ const CallbackQuery = z.object({
  */
 export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void {
   const sealer = new TokenSealBox(ctx.config.tokenSealing.publicKeys);
+  // Public and each a Temporal call: a person clicks a link or comes back from ANAF a few times, a script guessing states many.
+  const rateLimit = perIpRateLimit(OAUTH_BROWSER_RATE_LIMIT);
 
   defineRoute(
     router,
@@ -74,6 +80,7 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
       method: 'get',
       permission: 'public',
       path: '/oauth/go/{state}',
+      rateLimit,
       summary: 'Short authorization link: forwards the browser to ANAF',
       tags: ['OAuth callback'],
       request: { params: z.object({ state: z.string().max(200) }) },
@@ -102,6 +109,7 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
       method: 'get',
       permission: 'public',
       path: '/oauth/callback',
+      rateLimit,
       summary: 'OAuth callback from ANAF (code or error, with our state)',
       tags: ['OAuth callback'],
       request: { query: CallbackQuery },

@@ -39,7 +39,23 @@ import { z } from './zod';
 
 const ScopeSchema = z.enum(OAUTH_SCOPES).openapi({ description: 'ANAF service the authorization is for' });
 const ScopeParams = z.object({ cif: TaxpayerCodeSchema, scope: ScopeSchema });
-const HttpsOrLocalUrl = z.string().url().max(2000);
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Where a browser is sent back to: https, or http on this machine (development); never javascript:, data:, file: or the like. */
+export function isHttpsOrLocalUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname));
+}
+const HttpsOrLocalUrl = z
+  .string()
+  .max(2000)
+  .refine(isHttpsOrLocalUrl, 'must be an https URL (http only on localhost), without credentials')
+  .openapi({ format: 'uri' });
 
 const CreateAuthorizationRequest = z
   .object({

@@ -12,11 +12,15 @@ export function acceptableRequestId(value: unknown): value is string {
 }
 
 /**
- * The codec endpoint takes an API key as a path segment (the dev server's Web UI sends no
- * credentials), so URLs are secrets too: anything that logs or echoes a URL goes through this.
+ * URLs carry secrets: the codec's path key (sandbox), the OAuth short link's state, the
+ * callback's `code` and `state`. Anything that logs or echoes a URL goes through this: the
+ * path only (no query string), with those segments redacted.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/\/codec\/k\/[^/?#]*/g, '/codec/k/[REDACTED]');
+  return url
+    .split(/[?#]/, 1)[0]!
+    .replace(/\/codec\/k\/[^/]*/g, '/codec/k/[REDACTED]')
+    .replace(/\/oauth\/go\/[^/]*/g, '/oauth/go/[REDACTED]');
 }
 
 /**

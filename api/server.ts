@@ -4,14 +4,22 @@ import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
 import { clientInterceptors, dataConverterFor, temporalConnectionOptions } from '../lib/temporal-client';
 import { type ApiDeps, createApp } from './app';
+import { channelReady, temporalDeadlineInterceptors } from './temporal-deadlines';
 import { XmlParsePool } from './xml-parse-pool';
 
 /**
  * A client whose connection is made on first use, so the API starts (and /readyz says 503)
- * while Temporal is still down, and recovers by itself when it comes up.
+ * while Temporal is still down, and recovers by itself when it comes up. Every call it makes
+ * has a deadline (TEMPORAL_RPC_TIMEOUT_MS, api/temporal-deadlines.ts).
  */
 export function lazyTemporalClient(config: AppConfig): { client: Client; connection: Connection } {
-  const connection = Connection.lazy(temporalConnectionOptions(config));
+  // The interceptor asks the connection about its channel; the connection exists only after it is made.
+  let made: Connection | undefined;
+  const connection = Connection.lazy({
+    ...temporalConnectionOptions(config),
+    interceptors: temporalDeadlineInterceptors(config.api.temporalRpcTimeoutMs, () => made !== undefined && channelReady(made)),
+  });
+  made = connection;
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,

@@ -14,14 +14,24 @@ export class WebhookTargetError extends Error {
   }
 }
 
+/** Ports a webhook may be delivered to: HTTPS's own and its usual alternative; nothing that reaches an internal service's port. */
+export const WEBHOOK_PORTS: ReadonlySet<string> = new Set(['443', '8443']);
+
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let ip = ipaddr.parse(address);
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+  if (ip.kind() === 'ipv6') {
+    const v6 = ip as ipaddr.IPv6;
+    // IPv4-compatible (::/96, deprecated): `::7f00:1` is 127.0.0.1 to many stacks. Never a webhook's address.
+    if (v6.parts.slice(0, 6).every((p) => p === 0)) return false;
+    if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
+  }
   return ip.range() === 'unicast';
 }
 
-/** Syntax and literal-address check, for the API (no DNS). */
+const isLocalName = (host: string) => host === 'localhost' || host.endsWith('.localhost');
+
+/** Syntax, port and literal-address check, for the API (no DNS). */
 export function checkWebhookUrl(raw: string, allowPrivate: boolean): URL {
   let url: URL;
   try {
@@ -32,8 +42,14 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new WebhookTargetError('callbackUrl must be http(s)');
   if (url.username || url.password) throw new WebhookTargetError('callbackUrl must not carry credentials');
   const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  // Development (WEBHOOK_ALLOW_PRIVATE_TARGETS, the SSRF guard off) may deliver to any port, e.g. a receiver on
+  // localhost; otherwise only 443 or 8443, so a public name cannot lead a delivery to some service's own port.
+  if (!WEBHOOK_PORTS.has(port) && !allowPrivate) {
+    throw new WebhookTargetError(`callbackUrl must use port 443 or 8443 (got ${port})`);
+  }
   if (!allowPrivate) {
-    if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal') || host.endsWith('.local')) {
+    if (isLocalName(host) || host.endsWith('.internal') || host.endsWith('.local')) {
       throw new WebhookTargetError('callbackUrl points at a local host');
     }
     if (ipaddr.isValid(host) && !isPublicAddress(host)) throw new WebhookTargetError('callbackUrl points at a private, loopback or link-local address');

@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { allows, ApiKeyStore, presentedApiKey } from '../../api/auth';
+import { isHttpsOrLocalUrl } from '../../api/oauth-routes';
 import { codecCorsOriginsFromEnv, DEFAULT_CODEC_CORS_ORIGINS } from '../../api/codec-routes';
 import { ApiError, isTemporalUnavailable, summarizeError, toApiError } from '../../api/errors';
 import { acceptableRequestId, redactUrl } from '../../api/request-id';
@@ -139,8 +140,29 @@ describe('request ids and URL redaction', () => {
   });
 
   test('codec path keys are redacted', () => {
-    assert.equal(redactUrl('/codec/k/secret-key/decode?x=1'), '/codec/k/[REDACTED]/decode?x=1');
+    assert.equal(redactUrl('/codec/k/secret-key/decode?x=1'), '/codec/k/[REDACTED]/decode');
+    // The OAuth browser routes: the short link's state and the callback's code and state never reach a log.
+    assert.equal(redactUrl('/oauth/go/acme.r1.s3cr3t-state'), '/oauth/go/[REDACTED]');
+    assert.equal(redactUrl('/oauth/callback?code=one-time-code&state=acme.r1.s3cr3t'), '/oauth/callback');
+    assert.equal(redactUrl('/v1/efactura/invoices?cif=14399840#x'), '/v1/efactura/invoices');
     assert.equal(redactUrl('/codec/decode'), '/codec/decode');
+  });
+});
+
+describe('return URLs', () => {
+  test('https anywhere, http only on this machine; javascript:, data:, file: and credentials refused', () => {
+    for (const ok of ['https://erp.example/done', 'http://localhost:3000/cb', 'http://127.0.0.1/x', 'http://[::1]:8080/']) assert.ok(isHttpsOrLocalUrl(ok), ok);
+    for (const bad of [
+      'javascript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'file:///etc/passwd',
+      'http://erp.example/done',
+      'https://user:pw@erp.example/',
+      'ftp://erp.example/',
+      'not a url',
+    ]) {
+      assert.ok(!isHttpsOrLocalUrl(bad), bad);
+    }
   });
 });
 
