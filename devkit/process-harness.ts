@@ -68,7 +68,8 @@ export class Harness {
     const temporalLog = fs.createWriteStream(path.join(dataDir, 'temporal.log'), { flags: 'a' });
     const onOutput = (line: string) => temporalLog.write(`${line}\n`);
     const namespace = options.env?.TEMPORAL_NAMESPACE ?? 'default';
-    const temporal = await (options.temporal ?? devServerStack)({ dataDir, namespace, onOutput });
+    const taskQueue = options.env?.TEMPORAL_TASK_QUEUE ?? options.label;
+    const temporal = await (options.temporal ?? devServerStack)({ dataDir, namespace, taskQueue, onOutput });
     const env: Record<string, string> = {
       ANAF_ENV: 'sandbox',
       DATA_DIR: dataDir,
@@ -80,7 +81,7 @@ export class Harness {
       ...sandboxApiEnv(sandbox, OAUTH_CLIENT, api),
       TEMPORAL_ADDRESS: temporal.address,
       ...temporal.env,
-      TEMPORAL_TASK_QUEUE: options.label,
+      TEMPORAL_TASK_QUEUE: taskQueue,
       WORKER_METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
       ...options.env,

@@ -16,7 +16,8 @@ export interface TemporalStack {
   stop(): Promise<void>;
 }
 
-export type TemporalStackFactory = (o: { dataDir: string; namespace: string; onOutput: (line: string) => void }) => Promise<TemporalStack>;
+/** `taskQueue`: the harness's main queue (TEMPORAL_TASK_QUEUE), for a stack that configures its ANAF queues. */
+export type TemporalStackFactory = (o: { dataDir: string; namespace: string; taskQueue: string; onOutput: (line: string) => void }) => Promise<TemporalStack>;
 
 /** A dev server of the harness's own, restarted on its SQLite file and port. */
 export const devServerStack: TemporalStackFactory = async ({ dataDir, namespace, onOutput }) => {

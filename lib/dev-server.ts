@@ -11,8 +11,22 @@ import type { TemporalConnectionOptions } from './temporal-client';
  * exchange 1, token refresh 2, uploads 3, reads 4, polls 5) are honoured only by the server's
  * new matcher; with it, lower keys go first when the budget is tight. A production cluster
  * needs the same dynamic config.
+ *
+ * One partition per task queue: the server applies priorities inside each partition of a queue
+ * (4 by default), not across them, and splits `maxTaskQueueActivitiesPerSecond` between them,
+ * so the ANAF budget and "the OAuth exchange goes first" are exact only on one partition. The
+ * cluster sets it for the rate-limited queues only (a `taskQueueName` constraint,
+ * scripts/cluster/server-config.ts); `start-dev --dynamic-config-value` takes KEY=VALUE without
+ * constraints, so the dev server sets it for every queue (a single process: nothing to spread).
  */
-export const DEV_SERVER_DYNAMIC_CONFIG = ['--dynamic-config-value', 'matching.useNewMatcher=true'];
+export const DEV_SERVER_DYNAMIC_CONFIG = [
+  '--dynamic-config-value',
+  'matching.useNewMatcher=true',
+  '--dynamic-config-value',
+  'matching.numTaskqueueReadPartitions=1',
+  '--dynamic-config-value',
+  'matching.numTaskqueueWritePartitions=1',
+];
 
 export interface DevServerOptions {
   dataDir: string;

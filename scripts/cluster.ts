@@ -11,7 +11,7 @@ import { ensureServerBinaries, TEMPORAL_SERVER_VERSION } from './cluster/binarie
 import { externalPostgres, ManagedPostgres, portInUse, type PostgresTarget } from './cluster/postgres';
 import { type ChildSpec, type ChildStatus, ProcessDir, statusFile, stopProcess, type SupervisorSpec } from './cluster/processes';
 import { ensureSchemas } from './cluster/schema';
-import { allPorts, FRONTEND_PORT, NUM_HISTORY_SHARDS, SERVICE_PORTS, TEMPORAL_SERVICES, type TemporalService, writeServerConfig } from './cluster/server-config';
+import { allPorts, CLUSTER_HARNESS_TASK_QUEUES, FRONTEND_PORT, NUM_HISTORY_SHARDS, SERVICE_PORTS, TEMPORAL_SERVICES, type TemporalService, writeServerConfig } from './cluster/server-config';
 import { clusterTlsEnv, ensureClusterTls } from './cluster/tls';
 import { addSandboxEnv, productEnv, summary, waitForHttp } from './launch';
 
@@ -223,7 +223,7 @@ async function start(paths: ClusterPaths, startedAt: number): Promise<void> {
   }
   await ensureSchemas(binaries, db, log);
   const tls = await ensureClusterTls(paths.clusterDir);
-  const configFile = writeServerConfig(paths.clusterDir, db, tls);
+  const configFile = writeServerConfig(paths.clusterDir, db, tls, [config.temporal.taskQueue, ...CLUSTER_HARNESS_TASK_QUEUES]);
 
   const missing = TEMPORAL_SERVICES.filter((s) => !state.services[s]);
   if (missing.length === TEMPORAL_SERVICES.length) {

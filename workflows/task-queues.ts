@@ -16,3 +16,12 @@ export function anafTaskQueueFor(taskQueue: string): string {
 export function banciwsTaskQueueFor(taskQueue: string): string {
   return `${taskQueue}-banciws-calls`;
 }
+
+/**
+ * The queues a server-side rate limit paces: each must run on one task-queue partition, since the
+ * server splits `maxTaskQueueActivitiesPerSecond` across a queue's partitions and orders by
+ * priority only inside each (lib/dev-server.ts, scripts/cluster/server-config.ts).
+ */
+export function rateLimitedTaskQueuesFor(taskQueue: string): string[] {
+  return [anafTaskQueueFor(taskQueue), banciwsTaskQueueFor(taskQueue)];
+}

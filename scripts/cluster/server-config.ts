@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { PostgresTarget } from './postgres';
 import type { ClusterTls } from './tls';
+import { rateLimitedTaskQueuesFor } from '../../workflows/task-queues';
 
 /**
  * The one Temporal server config file every service process reads (DATA_DIR/cluster/temporal.yaml,
@@ -35,16 +36,35 @@ export const CLUSTER_DYNAMIC_CONFIG: Record<string, unknown> = {
   'system.namespaceCacheRefreshInterval': '2s',
 };
 
+/**
+ * The task queues of the bench harness runs on the cluster (`npm run chaos -- --cluster`, `npm run
+ * bench -- budget --cluster`): their ANAF queues get one partition too (bench/cluster-stack.ts
+ * refuses a queue that is not here).
+ */
+export const CLUSTER_HARNESS_TASK_QUEUES = ['chaos', 'bench-budget', 'bench-throughput', 'bench-waiting'];
+
+/**
+ * One partition for each rate-limited ANAF queue: the server splits a queue's
+ * `maxTaskQueueActivitiesPerSecond` across its partitions (4 by default) and orders by priority
+ * inside each, so the budget and the priorities are exact only on one. Per queue (a
+ * `taskQueueName` constraint), so every other queue keeps the default. Lowering the count of a
+ * queue that has a backlog strands the tasks of the other partitions: lower write partitions first,
+ * let the backlog drain, then read partitions.
+ */
+export function clusterDynamicConfig(taskQueues: string[]): Record<string, Array<{ value: unknown; constraints: Record<string, string> }>> {
+  const config = Object.fromEntries(Object.entries(CLUSTER_DYNAMIC_CONFIG).map(([k, value]) => [k, [{ value, constraints: {} }]]));
+  const singlePartition = [...new Set(taskQueues.flatMap(rateLimitedTaskQueuesFor))].map((taskQueueName) => ({ value: 1, constraints: { taskQueueName } }));
+  return { ...config, 'matching.numTaskqueueReadPartitions': singlePartition, 'matching.numTaskqueueWritePartitions': singlePartition };
+}
+
 export function allPorts(): number[] {
   return Object.values(SERVICE_PORTS).flatMap((p) => [p.grpcPort, p.membershipPort]);
 }
 
-export function writeServerConfig(clusterDir: string, db: PostgresTarget, tls: ClusterTls): string {
+/** `taskQueues`: the product's main queues (TEMPORAL_TASK_QUEUE) whose ANAF queues get one partition. */
+export function writeServerConfig(clusterDir: string, db: PostgresTarget, tls: ClusterTls, taskQueues: string[]): string {
   const dynamicConfigFile = path.join(clusterDir, 'dynamic-config.yaml');
-  fs.writeFileSync(
-    dynamicConfigFile,
-    YAML.stringify(Object.fromEntries(Object.entries(CLUSTER_DYNAMIC_CONFIG).map(([k, value]) => [k, [{ value, constraints: {} }]]))),
-  );
+  fs.writeFileSync(dynamicConfigFile, YAML.stringify(clusterDynamicConfig(taskQueues)));
   const store = (databaseName: string, maxConns: number) => ({
     sql: {
       pluginName: 'postgres12',

@@ -33,9 +33,9 @@ function ask(port: number): Promise<string> {
 }
 
 describe('npm run cluster', () => {
-  test('one config file: PostgreSQL (postgres12) for persistence and visibility, mTLS on the frontend, 4 shards, the new matcher', async () => {
+  test('one config file: PostgreSQL (postgres12) for persistence and visibility, mTLS on the frontend, 4 shards, the new matcher, one partition per ANAF queue', async () => {
     const tls = await ensureClusterTls(dir);
-    const file = writeServerConfig(dir, { host: '127.0.0.1', port: 5433, user: 'temporal', password: 'pw-from-file', managed: true }, tls);
+    const file = writeServerConfig(dir, { host: '127.0.0.1', port: 5433, user: 'temporal', password: 'pw-from-file', managed: true }, tls, ['anaf-flow', 'chaos']);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'it holds the database password');
     const config = YAML.parse(fs.readFileSync(file, 'utf8'));
     assert.equal(config.persistence.numHistoryShards, NUM_HISTORY_SHARDS);
@@ -52,6 +52,14 @@ describe('npm run cluster', () => {
     assert.deepEqual(Object.keys(config.services).sort(), ['frontend', 'history', 'matching', 'worker']);
     const dynamic = YAML.parse(fs.readFileSync(config.dynamicConfigClient.filepath, 'utf8'));
     assert.deepEqual(dynamic['matching.useNewMatcher'], [{ value: true, constraints: {} }]);
+    // One partition for the rate-limited ANAF queues only (the budget and priorities are per partition).
+    for (const key of ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions']) {
+      assert.deepEqual(
+        dynamic[key],
+        ['anaf-flow-anaf-calls', 'anaf-flow-banciws-calls', 'chaos-anaf-calls', 'chaos-banciws-calls'].map((taskQueueName) => ({ value: 1, constraints: { taskQueueName } })),
+        key,
+      );
+    }
     // Made once: a second call keeps the same CA (clients configured with it keep working).
     const again = await ensureClusterTls(dir);
     assert.equal(fs.readFileSync(again.ca, 'utf8'), fs.readFileSync(tls.ca, 'utf8'));
