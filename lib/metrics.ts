@@ -110,6 +110,51 @@ export const anafCallsLastMinute = new Gauge({
   },
 });
 
+/**
+ * Lifecycles waiting for a person (AnafNeedsAttention = true, still running), as visibility counts
+ * them: one query per scrape at most every 30 s, so each worker reports the same figure (take
+ * max(), not sum()). Nothing until a worker calls `countNeedsAttentionWith`.
+ */
+let needsAttentionCount: (() => Promise<number>) | undefined;
+let needsAttentionAt = 0;
+export function countNeedsAttentionWith(count: () => Promise<number>): void {
+  needsAttentionCount = count;
+}
+
+export const lifecyclesNeedingAttention = new Gauge({
+  name: 'anaf_lifecycles_needing_attention',
+  help: 'Running lifecycles that need a person (AnafNeedsAttention = true), from visibility; every worker reports the same count',
+  registers: [registry],
+  async collect() {
+    if (!needsAttentionCount || Date.now() - needsAttentionAt < 30_000) return;
+    needsAttentionAt = Date.now();
+    try {
+      this.set(await needsAttentionCount());
+    } catch {
+      // Visibility away: the last count stays.
+    }
+  },
+});
+
+/** What the stall watchdog (workers/stall-watchdog.ts) sees at each sample: the signs before a worker exits wedged. */
+export const workerWorkflowBacklogAge = new Gauge({
+  name: 'anaf_worker_workflow_backlog_age_seconds',
+  help: "Age of the oldest workflow task waiting on this worker's workflow task queue, as the server reports it",
+  registers: [registry],
+});
+
+export const workerWorkflowPollAge = new Gauge({
+  name: 'anaf_worker_workflow_poll_age_seconds',
+  help: 'Since this worker last polled its workflow task queue, as the server saw it (-1: not listed among the pollers)',
+  registers: [registry],
+});
+
+export const workerStallSuspicions = new Counter({
+  name: 'anaf_worker_stall_suspicions_total',
+  help: 'Watchdog samples that found this worker wedged (two in a row make it exit with code 75 for a restart)',
+  registers: [registry],
+});
+
 export const httpRequests = new Counter({
   name: 'anaf_flow_http_requests_total',
   help: 'API requests by method, route template and status',

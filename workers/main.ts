@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { countNeedsAttentionWith } from '../lib/metrics';
 import { ensureSearchAttributes } from '../lib/search-attribute-registration';
 import { connectClient, temporalConnectionOptions } from '../lib/temporal-client';
 import { temporalLoggerFor } from '../lib/temporal-logger';
@@ -38,6 +39,9 @@ async function main(): Promise<void> {
   }
 
   const client = await connectClient(config, address);
+  countNeedsAttentionWith(
+    async () => (await client.workflow.count(`AnafNeedsAttention = true AND ExecutionStatus = 'Running'`)).count,
+  );
   await ensureSchedules(client, config, logger);
   await ensureBanciwsInboxSchedules(client, config, logger);
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../lib/logger';
+import { workerStallSuspicions, workerWorkflowBacklogAge, workerWorkflowPollAge } from '../lib/metrics';
 
 /** The worker's exit code when the watchdog finds its workflow side wedged; supervisors restart on it. */
 export const WORKER_STALLED_EXIT_CODE = 75;
@@ -50,6 +51,9 @@ export function watchWorkflowProgress(probe: () => Promise<QueueObservation>, op
       const notPolling = (forMs: number) => seen.lastPollAgoMs === undefined || seen.lastPollAgoMs >= forMs;
       const peersPolling = seen.othersLastPollAgoMs !== undefined && seen.othersLastPollAgoMs < options.stallMs;
       const wedged = (seen.backlogAgeMs >= options.stallMs && notPolling(options.stallMs)) || (peersPolling && notPolling(2 * options.stallMs));
+      workerWorkflowBacklogAge.set(seen.backlogAgeMs / 1000);
+      workerWorkflowPollAge.set(seen.lastPollAgoMs === undefined ? -1 : seen.lastPollAgoMs / 1000);
+      if (wedged) workerStallSuspicions.inc();
       suspicious = wedged ? suspicious + 1 : 0;
       if (suspicious < 2 || stopped) return;
       options.logger.error({ ...seen }, 'workflow worker wedged: work waits and this worker has stopped polling; exiting for a restart');
