@@ -29,8 +29,9 @@ function page(res: Response, status: number, title: string, message: string): vo
     );
 }
 
+/** Location only: Express's default body would repeat the URL (with the state in it) in the answer. */
 function redirect(res: Response, url: string): void {
-  res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').redirect(302, url);
+  res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').status(302).location(url).end();
 }
 
 const USED_OR_EXPIRED = 'This authorization link was already used or has expired. Start a new authorization from your ERP.';
