@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../workflows/search-attributes';
 import { eventually } from './wait';
 
 type History = temporal.api.history.v1.IHistory;
@@ -77,6 +78,27 @@ export function tasksWritingTwice(writes: AttributeWrite[]): Array<{ task: strin
     perTask.set(w.task, counts);
   }
   return [...perTask.values()].filter((c) => c.upserts > 1 || c.memos > 1);
+}
+
+/**
+ * What the Web UI shows of a lifecycle (its search attributes and the memo's summary) and how the
+ * workflow wrote them (attributeWrites).
+ */
+export async function webUiRecord(client: Client, workflowId: string) {
+  const handle = client.workflow.getHandle(workflowId);
+  const { typedSearchAttributes: sa, memo } = await handle.describe();
+  return {
+    attributes: {
+      tenant: sa.get(AnafTenant),
+      service: sa.get(AnafService),
+      cif: sa.get(AnafCif),
+      stage: sa.get(AnafStage),
+      outcome: sa.get(AnafOutcome),
+      uploadIndex: sa.get(AnafUploadIndex),
+    },
+    summary: (memo as { summary?: string } | undefined)?.summary,
+    writes: attributeWrites(await handle.fetchHistory()),
+  };
 }
 
 export async function historyOf(client: Client, workflowId: string): Promise<History> {

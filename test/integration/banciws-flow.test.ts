@@ -5,7 +5,6 @@ import { buildDownloadAnswer } from '../../schemas/banciws/xml';
 import { INBOX_DOWNLOAD_FAILED } from '../../workflows/banciws/inbox';
 import { banciwsInboxScheduleId, ensureBanciwsInboxSchedules } from '../../workers/banciws-schedules';
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafUploadIndex } from '../../workflows/search-attributes';
 import { MARKER_SIGNATURE_ERRORS } from '../../sandbox/banciws';
 import { minimalPdf } from '../../sandbox/efactura/pdf';
 import { api } from '../../devkit/api-client';
@@ -13,7 +12,7 @@ import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws
 import { webhookReceiver } from '../../devkit/webhook-receiver';
 import { TENANT_A, TENANT_B } from '../../devkit/config';
 import { eventually } from '../../devkit/wait';
-import { attributeWrites, historyOf, historyText, tasksWritingTwice } from '../../devkit/history';
+import { historyOf, historyText, tasksWritingTwice, webUiRecord } from '../../devkit/history';
 import { type Stack, startStack } from '../../devkit/stack';
 
 /** The BANCIWS lifecycle through the API, on a real Temporal dev server and the HTTPS/mTLS sandbox. */
@@ -270,17 +269,10 @@ describe('BANCIWS lifecycle through the API', () => {
     assert.deepEqual(view.attempts.map((a) => a.result), ['NOT_SENT', 'ACCEPTED']);
     assert.ok(view.decisions.some((d) => d.decision === 'SAFE_RETRY'), JSON.stringify(view.decisions));
 
-    const handle = stack.client.workflow.getHandle(res.json.id);
-    const description = await handle.describe();
-    const sa = description.typedSearchAttributes;
-    assert.equal(sa.get(AnafService), 'banciws');
-    assert.equal(sa.get(AnafCif), CUI);
-    assert.equal(sa.get(AnafStage), 'DONE');
-    assert.equal(sa.get(AnafOutcome), 'ANSWERED');
-    assert.equal(sa.get(AnafUploadIndex), view.uploadIndex);
-    assert.equal((description.memo as { summary?: string }).summary, `BANCIWS report of ${INSTITUTION}: ANSWERED (index ${view.uploadIndex})`);
+    const { attributes, summary, writes } = await webUiRecord(stack.client, res.json.id);
+    assert.deepEqual(attributes, { tenant: TENANT_A.tenant, service: 'banciws', cif: CUI, stage: 'DONE', outcome: 'ANSWERED', uploadIndex: view.uploadIndex });
+    assert.equal(summary, `BANCIWS report of ${INSTITUTION}: ANSWERED (index ${view.uploadIndex})`);
     // One upsert and one memo write per workflow task at most, none of what the API already set, and no attention flag (it was never raised).
-    const writes = attributeWrites(await handle.fetchHistory());
     assert.deepEqual(tasksWritingTwice(writes), [], 'workflow tasks with more than one upsert or memo write');
     assert.deepEqual(writes.find((w) => w.kind === 'upsert')?.keys, ['AnafStage']);
     assert.ok(!writes.some((w) => w.keys.includes('AnafNeedsAttention')), JSON.stringify(writes));

@@ -10,13 +10,12 @@ import { WebhookSecretStore } from '../../lib/webhook-secrets';
 import { withCheckDigit } from '../../schemas/cif';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../../devkit/config';
 import { submissionWorkflowId } from '../../workflows/efactura/types';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../../workflows/search-attributes';
 import { callApi } from '../../devkit/api-client';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { finished, submissionWhen } from '../../devkit/views';
 import { eventually } from '../../devkit/wait';
-import { attributeWrites, tasksWritingTwice } from '../../devkit/history';
+import { tasksWritingTwice, webUiRecord } from '../../devkit/history';
 import { type Stack, startStack } from '../../devkit/stack';
 
 /**
@@ -89,19 +88,11 @@ describe('e-Factura submissions through the API', () => {
     const done = await finished(stack, res.json.id);
     assert.equal(done.outcome, 'ACCEPTED');
 
-    const handle = stack.client.workflow.getHandle(res.json.id);
-    const description = await handle.describe();
-    const sa = description.typedSearchAttributes;
-    assert.equal(sa.get(AnafTenant), TENANT_A.tenant);
-    assert.equal(sa.get(AnafService), 'efactura');
-    assert.equal(sa.get(AnafCif), SELLER);
-    assert.equal(sa.get(AnafStage), 'DONE');
-    assert.equal(sa.get(AnafOutcome), 'ACCEPTED');
-    assert.equal(sa.get(AnafUploadIndex), done.uploadIndex);
-    assert.equal((description.memo as { summary?: string }).summary, `e-Factura UBL for CIF ${SELLER}: ACCEPTED (index ${done.uploadIndex})`);
+    const { attributes, summary, writes } = await webUiRecord(stack.client, res.json.id);
+    assert.deepEqual(attributes, { tenant: TENANT_A.tenant, service: 'efactura', cif: SELLER, stage: 'DONE', outcome: 'ACCEPTED', uploadIndex: done.uploadIndex });
+    assert.equal(summary, `e-Factura UBL for CIF ${SELLER}: ACCEPTED (index ${done.uploadIndex})`);
 
     // Each workflow task writes its changes in one upsert and one memo command, and none of what the API already set.
-    const writes = attributeWrites(await handle.fetchHistory());
     assert.deepEqual(tasksWritingTwice(writes), [], 'workflow tasks with more than one upsert or memo write');
     assert.deepEqual(writes.find((w) => w.kind === 'upsert')?.keys, ['AnafStage']);
   });

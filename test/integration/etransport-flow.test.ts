@@ -6,12 +6,11 @@ import { TENANT_A, TENANT_B } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { eventually } from '../../devkit/wait';
-import { attributeWrites, tasksWritingTwice } from '../../devkit/history';
+import { tasksWritingTwice, webUiRecord } from '../../devkit/history';
 import { today, transportXml } from '../../devkit/fixtures/transport';
 import { declarationWhen } from '../../devkit/views';
 import { type Stack, startStack } from '../../devkit/stack';
 import type { DeclarationView } from '../../workflows/etransport/types';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafUploadIndex } from '../../workflows/search-attributes';
 
 /**
  * e-Transport declarations end to end: API, both workers, a real Temporal dev server and
@@ -125,17 +124,10 @@ describe('e-Transport declarations through the API', () => {
     assert.ok(done.decisions.some((d) => d.decision === 'SAFE_RETRY'), JSON.stringify(done.decisions));
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1);
 
-    const handle = stack.client.workflow.getHandle(res.json.id);
-    const description = await handle.describe();
-    const sa = description.typedSearchAttributes;
-    assert.equal(sa.get(AnafService), 'etransport');
-    assert.equal(sa.get(AnafCif), CIF);
-    assert.equal(sa.get(AnafStage), 'DONE');
-    assert.equal(sa.get(AnafOutcome), 'DELETED');
-    assert.equal(sa.get(AnafUploadIndex), done.uploadIndex);
-    assert.equal((description.memo as { summary?: string }).summary, `e-Transport for CIF ${CIF} (UIT ${uit}): DELETED`);
+    const { attributes, summary, writes } = await webUiRecord(stack.client, res.json.id);
+    assert.deepEqual(attributes, { tenant: TENANT_A.tenant, service: 'etransport', cif: CIF, stage: 'DONE', outcome: 'DELETED', uploadIndex: done.uploadIndex });
+    assert.equal(summary, `e-Transport for CIF ${CIF} (UIT ${uit}): DELETED`);
     // One upsert and one memo write per workflow task at most, none of what the API already set, and no attention flag (it was never raised).
-    const writes = attributeWrites(await handle.fetchHistory());
     assert.deepEqual(tasksWritingTwice(writes), [], 'workflow tasks with more than one upsert or memo write');
     assert.deepEqual(writes.find((w) => w.kind === 'upsert')?.keys, ['AnafStage']);
     assert.ok(!writes.some((w) => w.keys.includes('AnafNeedsAttention')), JSON.stringify(writes));
