@@ -1,11 +1,14 @@
 import type { Response } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
+import { workflowIdFor } from '../lib/workflow-ids';
 import type { BlobRef } from '../lib/blob-store';
 import { AnafCif, AnafStage } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { jsonResponse, type RouteDefiner, type RouteSpec } from './define-route';
 import { ApiError } from './errors';
+import { type IdempotencyRecord, idempotencyRecordsFor } from './idempotency-records';
 import { sendStoredDocument } from './stored-document';
 import type { StartForTenantResult } from './workflow-access';
 import { type LoadedResource, loadResource, type WorkflowResource } from './workflow-resource';
@@ -50,7 +53,9 @@ export async function startResource<W extends Workflow>(
   start: ResourceStart<W>,
 ): Promise<void> {
   const requestId = res.locals.requestId;
-  const started = await ctx.workflows.start<W>(tenantOf(res), resource, {
+  const tenant = tenantOf(res);
+  const record = await claimIdempotencyKey(ctx, tenant, resource, start);
+  const started = await ctx.workflows.start<W>(tenant, resource, {
     idempotencyKey: start.idempotencyKey,
     args: start.args,
     searchAttributes: [
@@ -63,13 +68,52 @@ export async function startResource<W extends Workflow>(
   if (memo.requestSha256 !== start.requestSha256) {
     throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', start.conflictMessage, { id: started.workflowId });
   }
+  if (!record.started) await idempotencyRecordsFor(ctx.config.dataDir).markStarted(record);
   if (memo.requestId !== requestId) res.set('idempotent-replayed', 'true');
   sendAccepted(ctx, res, collection, started);
 }
 
 /**
+ * The key's record (idempotency-records.ts), checked before Temporal is asked: another request
+ * under the key is a 409 IDEMPOTENCY_KEY_REUSED, and a key whose workflow Temporal has already
+ * forgotten (retention) is a 409 IDEMPOTENCY_KEY_EXPIRED naming it, never a second start.
+ */
+async function claimIdempotencyKey(
+  ctx: ApiContext,
+  tenant: string,
+  resource: WorkflowResource<unknown>,
+  start: { idempotencyKey: string; requestSha256: string; conflictMessage: string },
+): Promise<IdempotencyRecord> {
+  const records = idempotencyRecordsFor(ctx.config.dataDir);
+  const workflowId = workflowIdFor(tenant, resource.kind, start.idempotencyKey);
+  const record = await records.claim({ workflowId, requestSha256: start.requestSha256, createdAt: new Date().toISOString(), started: false });
+  if (record.requestSha256 !== start.requestSha256) throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', start.conflictMessage, { id: workflowId });
+  if (record.started) {
+    const gone = await ctx.client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then(
+        () => false,
+        (err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return true;
+          throw err;
+        },
+      );
+    if (gone) {
+      throw new ApiError(
+        409,
+        'IDEMPOTENCY_KEY_EXPIRED',
+        `This Idempotency-Key started ${workflowId} on ${record.createdAt}; Temporal no longer keeps it (retention), so it is not started again. Use a new key to send again.`,
+        { id: workflowId, createdAt: record.createdAt },
+      );
+    }
+  }
+  return record;
+}
+
+/**
  * The spec of `POST {collection}` that starts a resource under an Idempotency-Key: 202
- * WorkflowAccepted; 404 (no such organization), 409 (key reused), 415, 503.
+ * WorkflowAccepted; 404 (no such organization), 409 (key reused, or expired past retention), 415, 503.
  */
 export function startRouteSpec<S extends RequestSchemas>(
   collection: string,
