@@ -6,8 +6,8 @@ import { findOnPath } from '../../lib/temporal-binaries';
 
 /**
  * The Temporal server the cluster runs, built from the Go module proxy (the only place these
- * machines can get it) and cached by version outside the repository. docker-compose.yml is to
- * name the same version (issue 17: still 1.29.1 auto-setup there, a test to keep them equal to come).
+ * machines can get it) and cached by version outside the repository. docker-compose.yml runs the
+ * same version (temporalio/server and temporalio/admin-tools images): test/unit/compose-version.test.ts.
  */
 export const TEMPORAL_SERVER_VERSION = '1.32.2';
 /** The server's go.mod wants at least this Go; GOTOOLCHAIN fetches it through the proxy. */

@@ -53,8 +53,10 @@ export const CLUSTER_HARNESS_TASK_QUEUES = ['chaos', 'bench-budget', 'bench-thro
  */
 export function clusterDynamicConfig(taskQueues: string[]): Record<string, Array<{ value: unknown; constraints: Record<string, string> }>> {
   const config = Object.fromEntries(Object.entries(CLUSTER_DYNAMIC_CONFIG).map(([k, value]) => [k, [{ value, constraints: {} }]]));
-  const singlePartition = [...new Set(taskQueues.flatMap(rateLimitedTaskQueuesFor))].map((taskQueueName) => ({ value: 1, constraints: { taskQueueName } }));
-  return { ...config, 'matching.numTaskqueueReadPartitions': singlePartition, 'matching.numTaskqueueWritePartitions': singlePartition };
+  const queues = [...new Set(taskQueues.flatMap(rateLimitedTaskQueuesFor))];
+  // Two arrays, not one shared: the YAML then repeats them instead of using an alias.
+  const singlePartition = () => queues.map((taskQueueName) => ({ value: 1, constraints: { taskQueueName } }));
+  return { ...config, 'matching.numTaskqueueReadPartitions': singlePartition(), 'matching.numTaskqueueWritePartitions': singlePartition() };
 }
 
 export function allPorts(): number[] {

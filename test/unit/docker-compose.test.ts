@@ -230,7 +230,7 @@ describe('interpolate (Compose variable syntax)', () => {
 
 describe('docker-compose.yml', () => {
   test('defines the production-like stack', () => {
-    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'worker', 'api', 'sandbox']) service(name);
+    for (const name of ['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'temporal-ui', 'worker', 'api', 'sandbox']) service(name);
   });
 
   test('the sandbox runs only under the "sandbox" profile; the core stack has no profile', () => {
@@ -271,7 +271,8 @@ describe('docker-compose.yml', () => {
 
   test('Temporal uses PostgreSQL and waits until it is healthy', () => {
     const t = service('temporal');
-    assert.match(resolved(t.image), /^temporalio\/auto-setup:1\.\d+\.\d+$/);
+    // The server image, after a one-shot admin-tools service set up the schemas (version: compose-version.test.ts).
+    assert.match(resolved(t.image), /^temporalio\/server:1\.\d+\.\d+$/);
     const env = envOf(t);
     assert.match(resolved(env.get('DB')), /^postgres12(_pgx)?$/);
     assert.equal(resolved(env.get('POSTGRES_SEEDS')), 'postgresql');
@@ -279,7 +280,15 @@ describe('docker-compose.yml', () => {
     const deps = t.depends_on;
     assert.ok(deps && !Array.isArray(deps), 'temporal depends_on must use the long form');
     assert.equal(deps.postgresql?.condition, 'service_healthy');
+    assert.equal(deps['temporal-schema']?.condition, 'service_completed_successfully', 'the schemas are set up before the server starts');
     assert.ok(publishedPorts(t).some((p) => p.container === '7233'));
+    // In a container the server must listen beyond its own loopback (the image's template default).
+    assert.equal(resolved(env.get('BIND_ON_IP')), '0.0.0.0');
+    const schema = service('temporal-schema');
+    assert.equal((schema.depends_on as Record<string, { condition?: string }>).postgresql?.condition, 'service_healthy');
+    const steps = commandWords(schema.command).join(' ');
+    for (const step of ['create-database', 'setup-schema -v 0.0', 'update-schema -d /etc/temporal/schema/postgresql/v12/$dir/versioned']) assert.ok(steps.includes(step), step);
+    assert.ok(envOf(schema).has('SQL_PASSWORD'), 'the password goes through the environment');
   });
 
   test('Temporal and its Web UI (no auth of their own) are published on the loopback only; UI write actions off by default', () => {
@@ -335,6 +344,7 @@ describe('docker-compose.yml', () => {
       const deps = s.depends_on;
       assert.ok(deps && !Array.isArray(deps) && deps.temporal, 'depends on temporal');
       assert.equal(deps.temporal.condition, 'service_healthy');
+      assert.equal(deps['temporal-namespace']?.condition, 'service_completed_successfully', 'the namespace exists first');
     }
     // node runs the entry point itself (PID under init): SIGTERM reaches the app, which drains.
     // `npx tsx …` would exit on SIGTERM without forwarding it.
