@@ -26,8 +26,8 @@ export function httpMetrics(): RequestHandler {
 
 /**
  * GET /metrics in Prometheus text format: the API's request series and, in the same process
- * as the workers (tests, single-process deployments), the worker series too. Open unless
- * METRICS_TOKEN is set; the series carry no tenants, CIFs or ids.
+ * as the workers (tests, single-process deployments), the worker series too. Wants
+ * METRICS_TOKEN when set; outside the sandbox it is closed without one. The series carry no tenants, CIFs or ids.
  */
 export function mountMetricsRoutes(router: Router, ctx: ApiContext): void {
   enableProcessMetrics();
@@ -43,6 +43,10 @@ export function mountMetricsRoutes(router: Router, ctx: ApiContext): void {
       responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
     },
     async (_input, req, res) => {
+      // Outside the sandbox the series are an operator's: without a configured token nobody reads them.
+      if (!ctx.config.metrics.token && ctx.config.anaf.env !== 'sandbox') {
+        throw new ApiError(403, 'METRICS_TOKEN_NOT_CONFIGURED', 'GET /metrics is closed outside the sandbox until METRICS_TOKEN is set');
+      }
       if (!metricsRequestAllowed(req.get('authorization'), ctx.config.metrics.token)) {
         res.setHeader('www-authenticate', 'Bearer');
         throw new ApiError(401, 'METRICS_TOKEN_INVALID', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>');

@@ -168,6 +168,8 @@ export interface AppConfig {
   metrics: {
     /** The worker's /metrics port; undefined = not served. */
     workerPort: number | undefined;
+    /** WORKER_METRICS_HOST: the address it listens on; loopback unless a scraper elsewhere needs it (then set METRICS_TOKEN). */
+    workerHost: string;
     /** Where the Temporal SDK core's Prometheus exporter listens (host:port); the worker's /metrics includes it. */
     temporalCoreBind: string | undefined;
     /** When set, /metrics (API and worker) wants `Authorization: Bearer <token>`. */
@@ -558,6 +560,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     },
     metrics: {
       workerPort: metricsPort || undefined,
+      workerHost: read(env, 'WORKER_METRICS_HOST', z.string().regex(/^[0-9a-fA-F.:]+$|^localhost$/, 'must be an IP address or localhost'), '127.0.0.1'),
       temporalCoreBind: optional(env, 'TEMPORAL_METRICS_BIND') === 'off' ? undefined : read(env, 'TEMPORAL_METRICS_BIND', hostPort, '127.0.0.1:9465'),
       token: optional(env, 'METRICS_TOKEN') ? read(env, 'METRICS_TOKEN', z.string().min(16, 'at least 16 characters')) : undefined,
     },

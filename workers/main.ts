@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     ...(coreBind ? { telemetryOptions: { metrics: { prometheus: { bindAddress: coreBind } } } } : {}),
   });
   const metrics = config.metrics.workerPort
-    ? await startMetricsServer({ port: config.metrics.workerPort, token: config.metrics.token, temporalCoreBind: coreBind, logger })
+    ? await startMetricsServer({ port: config.metrics.workerPort, host: config.metrics.workerHost, token: config.metrics.token, temporalCoreBind: coreBind, logger })
     : undefined;
 
   const connectionOptions = temporalConnectionOptions(config);

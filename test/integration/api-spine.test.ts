@@ -356,12 +356,14 @@ describe('codec server', () => {
     }
   });
 
-  test('outside the sandbox the path form is not served: a key never sits in a URL there', async () => {
+  test('outside the sandbox the codec path form is not served (a key never sits in a URL there) and /metrics wants METRICS_TOKEN', async () => {
     const app = await serve(createApp(deps({ config: { ...config, anaf: { ...config.anaf, env: 'test' } } })));
     try {
       const r = await call(app.url, 'POST', `/codec/k/${encodeURIComponent(OPERATOR.key)}/decode`, { json: { payloads: [] } });
       assertErrorShape(r, 404, 'ROUTE_NOT_FOUND');
       assert.equal((await call(app.url, 'POST', '/codec/decode', { headers: OP, json: { payloads: [] } })).status, 200);
+      // …and /metrics is closed there until METRICS_TOKEN is set.
+      assertErrorShape(await call(app.url, 'GET', '/metrics'), 403, 'METRICS_TOKEN_NOT_CONFIGURED');
     } finally {
       await app.close();
     }

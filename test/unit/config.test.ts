@@ -140,4 +140,10 @@ describe('configuration', () => {
     expectConfigError({ ...base, XML_PARSE_TIMEOUT_MS: '50' }, 'XML_PARSE_TIMEOUT_MS');
     expectConfigError({ ...base, XML_PARSE_MEMORY_MB: '16' }, 'XML_PARSE_MEMORY_MB');
   });
+
+  test('WORKER_METRICS_HOST: loopback by default, an address when set', () => {
+    assert.equal(loadConfig(base, { generateDevSecrets: false }).metrics.workerHost, '127.0.0.1');
+    assert.equal(loadConfig({ ...base, WORKER_METRICS_HOST: '0.0.0.0' }, { generateDevSecrets: false }).metrics.workerHost, '0.0.0.0');
+    expectConfigError({ ...base, WORKER_METRICS_HOST: 'http://x' }, 'WORKER_METRICS_HOST', /IP address/);
+  });
 });
