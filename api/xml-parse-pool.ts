@@ -47,6 +47,15 @@ interface Job {
 const BOOTSTRAP = `const { workerData } = require('node:worker_threads'); require(workerData.tsx).register(); require(workerData.entry);`;
 const WORKER_DATA = { tsx: require.resolve('tsx/cjs/api'), entry: path.join(__dirname, 'xml-parse-worker.ts') };
 
+/**
+ * Stops a thread we no longer listen to. It may still die of its memory cap before the
+ * termination lands; an 'error' event without a listener would take the whole API down.
+ */
+function discard(worker: Worker): void {
+  worker.on('error', () => undefined);
+  void worker.terminate();
+}
+
 export class XmlParsePool {
   private readonly idle: Worker[] = [];
   private readonly queue: Job[] = [];
@@ -137,7 +146,7 @@ export class XmlParsePool {
       clearTimeout(timer);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       if (reusable && !this.closed) this.idle.push(worker);
-      else void worker.terminate();
+      else discard(worker);
       this.busyThreads -= 1;
       if ('result' in outcome) job.resolve(outcome.result);
       else job.reject(outcome.error);

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { runXmlParseTask, type XmlParseAnswer, type XmlParseRequest } from './xml-parse-tasks';
 
@@ -5,6 +6,14 @@ import { runXmlParseTask, type XmlParseAnswer, type XmlParseRequest } from './xm
  * A parse thread of XmlParsePool (api/xml-parse-pool.ts): one task at a time, under the
  * pool's memory cap (resourceLimits) and time cap (the pool terminates it past the cap).
  */
+// The lowest CPU priority for this thread only (Linux nice values are per thread): when the
+// cores are busy, the API's event loop, not a parse, gets the CPU.
+try {
+  os.setPriority(19);
+} catch {
+  // Not permitted here (some containers): the parse still runs, at normal priority.
+}
+
 const port = parentPort;
 if (!port) throw new Error('api/xml-parse-worker.ts runs as a worker thread of XmlParsePool');
 port.on('message', (request: XmlParseRequest) => {
