@@ -572,8 +572,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     },
     xmlParsing: {
       threads: read(env, 'XML_PARSE_THREADS', z.coerce.number().int().min(1).max(64), 2),
-      perTenant: read(env, 'XML_PARSE_MAX_PER_TENANT', z.coerce.number().int().min(1).max(1000), 2),
-      maxPending: read(env, 'XML_PARSE_MAX_PENDING', z.coerce.number().int().min(1).max(10_000), 8),
+      perTenant: read(env, 'XML_PARSE_MAX_PER_TENANT', z.coerce.number().int().min(1).max(1000), 8),
+      maxPending: read(env, 'XML_PARSE_MAX_PENDING', z.coerce.number().int().min(1).max(10_000), 32),
       // A 10 MB invoice takes 1-2 s on one core; the cap leaves room for a busy machine.
       timeoutMs: read(env, 'XML_PARSE_TIMEOUT_MS', z.coerce.number().int().min(100).max(120_000), 10_000),
       // A 10 MB invoice needs about 120 MB of heap to read; a million-element or attribute bomb, several GB.

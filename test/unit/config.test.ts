@@ -128,7 +128,7 @@ describe('configuration', () => {
   });
 
   test('XML_PARSE_*: caps of the threads that parse untrusted XML, with defaults, each bad value naming its variable', () => {
-    assert.deepEqual(loadConfig(base, { generateDevSecrets: false }).xmlParsing, { threads: 2, perTenant: 2, maxPending: 8, timeoutMs: 10_000, memoryMb: 256 });
+    assert.deepEqual(loadConfig(base, { generateDevSecrets: false }).xmlParsing, { threads: 2, perTenant: 8, maxPending: 32, timeoutMs: 10_000, memoryMb: 256 });
     const set = loadConfig(
       { ...base, XML_PARSE_THREADS: '4', XML_PARSE_MAX_PER_TENANT: '3', XML_PARSE_MAX_PENDING: '20', XML_PARSE_TIMEOUT_MS: '2500', XML_PARSE_MEMORY_MB: '128' },
       { generateDevSecrets: false },
