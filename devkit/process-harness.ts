@@ -136,9 +136,11 @@ export class Harness {
       try {
         const res = await this.api('POST', `/v1/efactura/invoices?cif=${cif}&standard=UBL`, { xml, headers: { 'idempotency-key': idempotencyKey } });
         if (res.status === 202 || res.status === 200) return res.json.id as string;
-        // The API answers 503 while Temporal is down (chaos): the same key makes the retry safe.
-        if (res.status >= 500 && attempt < 120) {
-          await new Promise((r) => setTimeout(r, 500));
+        // The API answers 503 while Temporal is down (chaos), and 429 when too many documents are
+        // being read at once (XML_PARSE_MAX_*), as an ERP would see: the same key makes the retry safe.
+        if ((res.status >= 500 || res.status === 429) && attempt < 120) {
+          const retryAfterS = Number(res.headers['retry-after']);
+          await new Promise((r) => setTimeout(r, Number.isFinite(retryAfterS) && retryAfterS > 0 ? Math.min(retryAfterS, 10) * 1000 : 500));
           continue;
         }
         throw new Error(`submit answered ${res.status}: ${res.text.slice(0, 300)}`);
