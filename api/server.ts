@@ -14,12 +14,12 @@ import { XmlParsePool } from './xml-parse-pool';
  */
 export function lazyTemporalClient(config: AppConfig): { client: Client; connection: Connection } {
   // The interceptor asks the connection about its channel; the connection exists only after it is made.
-  let made: Connection | undefined;
+  const made: { connection?: Connection } = {};
   const connection = Connection.lazy({
     ...temporalConnectionOptions(config),
-    interceptors: temporalDeadlineInterceptors(config.api.temporalRpcTimeoutMs, () => made !== undefined && channelReady(made)),
+    interceptors: temporalDeadlineInterceptors(config.api.temporalRpcTimeoutMs, () => made.connection !== undefined && channelReady(made.connection)),
   });
-  made = connection;
+  made.connection = connection;
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,

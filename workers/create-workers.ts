@@ -1,3 +1,4 @@
+import { ACTIVITY_SHUTDOWN_GRACE_MS } from './graceful-exit';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createWebhookActivities } from '../activities/webhooks';
@@ -86,6 +87,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     sinks: lifecycleMetricsSinks(),
     // Webhook delivery is the platform's, shared by every service's lifecycle.
     activities: { ...activities.orchestration, ...createWebhookActivities(config) },
+    shutdownGraceTime: ACTIVITY_SHUTDOWN_GRACE_MS,
   });
 
   const anafCalls = await Worker.create({
@@ -96,6 +98,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     interceptors,
     activities: activities.anafCalls,
     maxTaskQueueActivitiesPerSecond: config.temporal.anafCallsPerSecond,
+    // On shutdown (SIGTERM, a stall) an ANAF call in flight finishes rather than being cut off mid-upload.
+    shutdownGraceTime: ACTIVITY_SHUTDOWN_GRACE_MS,
   });
 
   // financiart.anaf.ro is another host with another budget: its own rate-limited queue.
@@ -107,6 +111,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     interceptors,
     activities: activities.banciwsCalls,
     maxTaskQueueActivitiesPerSecond: config.temporal.banciwsCallsPerSecond,
+    shutdownGraceTime: ACTIVITY_SHUTDOWN_GRACE_MS,
   });
 
   return [orchestration, anafCalls, banciwsCalls];

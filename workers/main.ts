@@ -10,6 +10,7 @@ import { ensureBanciwsInboxSchedules } from './banciws-schedules';
 import { BUNDLE_PATH } from './build-bundle';
 import { createWorkers, runWorkers } from './create-workers';
 import { startMetricsServer } from './metrics-server';
+import { shutDownThenExit, STALL_SHUTDOWN_GRACE_MS } from './graceful-exit';
 import { WORKER_STALLED_EXIT_CODE, watchWorkflowProgress } from './stall-watchdog';
 import { workflowQueueProbe } from './workflow-queue-probe';
 import { ensureSchedules } from './schedules';
@@ -57,7 +58,8 @@ async function main(): Promise<void> {
     ? watchWorkflowProgress(workflowQueueProbe(client, config.temporal.namespace, config.temporal.taskQueue, workers[0]!.options.identity), {
         stallMs: config.temporal.stallExitMs,
         logger,
-        onStall: () => setTimeout(() => process.exit(WORKER_STALLED_EXIT_CODE), 200),
+        // In-flight ANAF calls finish first (an upload cut mid-way costs a reconciliation), bounded.
+        onStall: () => shutDownThenExit(workers, { graceMs: STALL_SHUTDOWN_GRACE_MS, exitCode: WORKER_STALLED_EXIT_CODE, logger }),
       })
     : undefined;
   logger.info(
