@@ -52,6 +52,13 @@ export const efactura: Service = {
         await submitted(r, 'duplicate-linked', 'REC-1');
       },
     },
+    // The answer is lost and the reconciler's first download of the listed message arrives cut
+    // short: a round that compares nothing (its own stack, so no other message is compared).
+    'lost-answer-truncated-archive': {
+      stack: { sandbox: { efactura: { processingDelayMs: 300 } } },
+      run: (r) =>
+        submitted(r, 'lost-answer-truncated-archive', 'REC-T1', { note: 'SANDBOX:ZIP_TRUNCATED', fault: { route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true } }),
+    },
     // 200 with a body that is neither ANAF's XML nor a gateway page: EfacturaInvalidAnswer.
     'invalid-upload-answer': {
       run: (r) =>
@@ -147,5 +154,6 @@ export const efactura: Service = {
     'efactura-invalid-upload-answer-reconciles': ['invalid-upload-answer'],
     'efactura-resolve-only-when-stuck': ['resolve-signal-while-polling'],
     'upload-technical-error-retried': ['technical-error-retried'],
+    'reconcile-look-again-after-a-round': ['lost-answer-truncated-archive'],
   },
 };

@@ -1,4 +1,4 @@
-import { condition, isCancellation } from '@temporalio/workflow';
+import { condition, isCancellation, patched } from '@temporalio/workflow';
 import { failureMessage } from '../anaf-failures';
 import type { Lifecycle, OperatorAction, Subject } from './ledger';
 import { waitForOperator } from './waits';
@@ -13,7 +13,7 @@ export interface ListingAnswer {
   match?: { uploadIndex: string; uit?: string; /** The decision's detail: where ANAF lists it. */ detail: string };
   /** Candidates compared this round, not to be fetched again (e-Factura's messages, BANCIWS's receipts). */
   newlyChecked?: string[];
-  /** The listing has more pages: look again at once. */
+  /** Look again: at once when this round compared something new, otherwise after a round (patched). */
   more?: boolean;
   /** Entries compared, when the service counts them itself (e-Transport); otherwise all checked so far. */
   compared?: number;
@@ -45,6 +45,14 @@ export interface Listing {
   absenceProvesNothing?(): string | undefined;
 }
 
+/**
+ * Before this patch a round that asked to look again went on at once even when it compared
+ * nothing (an archive ANAF kept serving truncated): a loop without a timer that would fill the
+ * history. Patched runs wait a round and, past MAX_STALLED_ROUNDS, ask an operator.
+ */
+const PATCH_LOOK_AGAIN_AFTER_A_ROUND = 'reconcile-look-again-after-a-round';
+const MAX_STALLED_ROUNDS = 12;
+
 /** A round every quarter of the listing delay, within [floorMs, 5 min]. */
 export function listingRoundMs(listingDelayMs: number, floorMs: number): number {
   return Math.min(5 * 60_000, Math.max(floorMs, Math.floor(listingDelayMs / 4)));
@@ -57,6 +65,8 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
   // timeout can come well after the attempt started), so where patched the delay counts from now.
   const deadline = (listing.delayFromLoss?.() ? Date.now() : attemptStartedAt) + listing.listingDelayMs;
   const checked: string[] = [];
+  /** Rounds in a row that asked to look again without comparing anything (an archive that keeps arriving unreadable). */
+  let stalledRounds = 0;
   for (;;) {
     const operator = life.takeAction();
     if (operator) return operator;
@@ -74,7 +84,22 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
       subject.decide(listing.adopted, found.match.detail);
       return { action: 'ADOPT_INDEX', uploadIndex: found.match.uploadIndex, ...(found.match.uit ? { uit: found.match.uit } : {}) };
     }
-    if (found.more) continue;
+    if (found.more) {
+      const progressed = (found.newlyChecked?.length ?? 0) > 0;
+      if (progressed || !patched(PATCH_LOOK_AGAIN_AFTER_A_ROUND)) {
+        stalledRounds = 0;
+        continue;
+      }
+      // Nothing compared: a candidate could not be read. It may be ours, so the listing delay
+      // proves nothing while it stays unread (no re-send); look again a round later, and after
+      // MAX_STALLED_ROUNDS hand it to an operator instead of downloading it forever.
+      stalledRounds += 1;
+      if (stalledRounds > MAX_STALLED_ROUNDS) {
+        return waitForOperator(life, subject, `a message ANAF lists since the lost upload could not be read in ${MAX_STALLED_ROUNDS} rounds; it may be ours`);
+      }
+      await condition(() => life.pending !== undefined, listing.roundEveryMs);
+      continue;
+    }
     if (Date.now() >= deadline) {
       const unprovable = listing.absenceProvesNothing?.();
       if (unprovable !== undefined) return waitForOperator(life, subject, unprovable);
