@@ -10,7 +10,6 @@ import { perIpRateLimit } from './rate-limit';
 import { z } from './zod';
 
 /** Per client IP, shared by /oauth/go and /oauth/callback. */
-export const OAUTH_BROWSER_RATE_LIMIT = { burst: 20, perMinute: 30 };
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -72,7 +71,7 @@ const CallbackQuery = z.object({
 export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void {
   const sealer = new TokenSealBox(ctx.config.tokenSealing.publicKeys);
   // Public and each a Temporal call: a person clicks a link or comes back from ANAF a few times, a script guessing states many.
-  const rateLimit = perIpRateLimit(OAUTH_BROWSER_RATE_LIMIT);
+  const rateLimit = perIpRateLimit(ctx.config.oauth.browserRateLimit);
 
   defineRoute(
     router,

@@ -39,6 +39,10 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
       API_KEYS: TEST_API_KEYS,
       OPERATOR_API_KEYS: TEST_OPERATOR_KEYS,
       LOG_LEVEL: 'silent',
+      // Every test's browser is 127.0.0.1: the per-IP limit of the public OAuth routes would meet
+      // the suite itself. A test of the limit sets its own.
+      OAUTH_BROWSER_RATE_BURST: '10000',
+      OAUTH_BROWSER_RATE_PER_MINUTE: '10000',
       ...overrides,
     },
     { generateDevSecrets: false },

@@ -104,6 +104,8 @@ export interface AppConfig {
     refreshLeadMs: number;
     warnBeforeRefreshExpiryMs: number;
     requestTtlMs: number;
+    /** OAUTH_BROWSER_RATE_BURST / _PER_MINUTE: what one IP may ask of the public /oauth/go and /oauth/callback. */
+    browserRateLimit: { burst: number; perMinute: number };
   };
   banciws: {
     clientCert: string | undefined;
@@ -511,6 +513,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       refreshLeadMs: read(env, 'OAUTH_REFRESH_LEAD_DAYS', days, 30) * DAY_MS,
       warnBeforeRefreshExpiryMs: read(env, 'OAUTH_WARN_BEFORE_DAYS', days, 30) * DAY_MS,
       requestTtlMs: read(env, 'OAUTH_REQUEST_TTL_MINUTES', z.coerce.number().positive().max(7 * 24 * 60), 30) * 60_000,
+      browserRateLimit: {
+        burst: read(env, 'OAUTH_BROWSER_RATE_BURST', z.coerce.number().int().min(1).max(100_000), 20),
+        perMinute: read(env, 'OAUTH_BROWSER_RATE_PER_MINUTE', z.coerce.number().int().min(1).max(100_000), 30),
+      },
     },
     banciws: {
       clientCert,

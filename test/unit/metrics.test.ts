@@ -29,7 +29,7 @@ describe('metrics', () => {
 
   test('configuration: metrics port, core exporter address, token, BANCIWS budget', () => {
     const c = testConfig();
-    assert.deepEqual(c.metrics, { workerPort: 9464, temporalCoreBind: '127.0.0.1:9465', token: undefined });
+    assert.deepEqual(c.metrics, { workerPort: 9464, workerHost: '127.0.0.1', temporalCoreBind: '127.0.0.1:9465', token: undefined });
     assert.equal(c.temporal.banciwsTaskQueue, `${c.temporal.taskQueue}-banciws-calls`);
     const d = testConfig({ WORKER_METRICS_PORT: '0', TEMPORAL_METRICS_BIND: 'off', BANCIWS_CALLS_PER_MINUTE: '120' });
     assert.equal(d.metrics.workerPort, undefined);
