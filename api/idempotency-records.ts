@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '../lib/blob-store';
@@ -50,7 +51,8 @@ export class IdempotencyRecords {
 
   async markStarted(record: IdempotencyRecord): Promise<void> {
     const file = this.fileFor(record.workflowId);
-    const tmp = `${file}.${process.pid}.tmp`;
+    // Unique per write: two requests with the same key in one process must not share a temporary file.
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     await fs.writeFile(tmp, JSON.stringify({ ...record, started: true }), { mode: 0o600 });
     await fs.rename(tmp, file);
   }
