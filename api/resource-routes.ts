@@ -73,6 +73,8 @@ export async function startResource<W extends Workflow>(
   sendAccepted(ctx, res, collection, started);
 }
 
+const SHORTEST_RETENTION_MS = 24 * 3600_000;
+
 /**
  * The key's record (idempotency-records.ts), checked before Temporal is asked: another request
  * under the key is a 409 IDEMPOTENCY_KEY_REUSED, and a key whose workflow Temporal has already
@@ -88,7 +90,11 @@ async function claimIdempotencyKey(
   const workflowId = workflowIdFor(tenant, resource.kind, start.idempotencyKey);
   const record = await records.claim({ workflowId, requestSha256: start.requestSha256, createdAt: new Date().toISOString(), started: false });
   if (record.requestSha256 !== start.requestSha256) throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', start.conflictMessage, { id: workflowId });
-  if (record.started) {
+  // A record never marked started may still have started its workflow (the API died between the
+  // start and the mark). Temporal keeps every workflow at least a day (its shortest retention), so
+  // past that age "not found" no longer proves "never started": treated like a started one.
+  const olderThanShortestRetention = Date.now() - Date.parse(record.createdAt) > SHORTEST_RETENTION_MS;
+  if (record.started || olderThanShortestRetention) {
     const gone = await ctx.client.workflow
       .getHandle(workflowId)
       .describe()
