@@ -58,5 +58,16 @@ export function parseBanciwsInstitutions(raw: string | undefined): BanciwsInstit
   const r = z.array(institutionSchema).safeParse(json);
   if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; '));
   if (new Set(r.data.map((i) => i.id)).size !== r.data.length) throw new Error('institution ids must be unique');
+  // A lost upload is matched to ANAF's receipts by taking turns per institution
+  // (workflows/banciws/upload-turns.ts). ANAF lists receipts per bank (CUI, from the certificate),
+  // so two entries for one bank, or two on the one shared certificate, would see each other's
+  // receipts outside those turns and could adopt the other's index.
+  const cuis = r.data.map((i) => i.cui);
+  const repeated = cuis.find((c, n) => cuis.indexOf(c) !== n);
+  if (repeated) throw new Error(`institution CUIs must be unique (${repeated} appears twice): ANAF lists one bank's receipts together`);
+  const onSharedCertificate = r.data.filter((i) => !i.clientCert && !i.pfx).map((i) => i.id);
+  if (onSharedCertificate.length > 1) {
+    throw new Error(`at most one institution may use the shared BANCIWS_CLIENT_* / BANCIWS_PFX certificate (${onSharedCertificate.join(', ')} do): give each its own clientCert + clientKey or pfx`);
+  }
   return r.data;
 }

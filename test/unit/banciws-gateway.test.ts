@@ -89,6 +89,13 @@ describe('BANCIWS configuration and helpers', () => {
     assert.throws(() => parseBanciwsInstitutions('[{"id":"b","tenant":"acme","cui":"361820","zile":"48/24"}]'), /zile/);
     assert.throws(() => parseBanciwsInstitutions('[{"id":"b","tenant":"acme","cui":"361820","clientCert":"/c"}]'), /go together/);
     assert.throws(() => parseBanciwsInstitutions('{'), /JSON array/);
+    // Lost uploads are matched on receipts by taking turns per institution: one bank, one entry, one certificate.
+    assert.throws(
+      () => parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820","clientCert":"/a.pem","clientKey":"/a.key"},{"id":"b","tenant":"globex","cui":"361820","clientCert":"/b.pem","clientKey":"/b.key"}]'),
+      /CUIs must be unique \(361820/,
+    );
+    assert.throws(() => parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820"},{"id":"b","tenant":"acme","cui":"18547290"}]'), /at most one institution may use the shared .*a, b/);
+    assert.equal(parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820"},{"id":"b","tenant":"acme","cui":"18547290","pfx":"/b.pfx"}]').length, 2);
   });
 
   test('ANAF\'s "no messages" Mesaj_eroare is an empty list; other errors are not', () => {
