@@ -9,7 +9,7 @@ import { followToFinal, type Followed } from '../shared/lifecycle/follow';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
 import { recordingRules } from '../shared/lifecycle/recording';
-import { listingRoundMs, type Listing } from '../shared/lifecycle/reconcile';
+import { type Listing, restListingPolicy } from '../shared/lifecycle/reconcile';
 import { initialLifecycleView, nothingSent } from '../shared/lifecycle/types';
 import { ANAF_UPLOAD_POLICY, uploadOnce, type UploadEnd, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
@@ -174,12 +174,7 @@ function invoiceListing(input: SubmissionInput, reads: EfacturaAnafActivities): 
       const match = found.match && { uploadIndex: found.match.uploadIndex, detail: `ANAF lists our invoice as index ${found.match.uploadIndex} (message ${found.match.messageId})` };
       return { ...(match ? { match } : {}), newlyChecked: found.newlyChecked, more: found.more };
     },
-    listingDelayMs: delay,
-    roundEveryMs: listingRoundMs(delay, 5_000),
-    adopted: 'ADOPTED_LISTED_INDEX',
-    reupload: 'REUPLOAD_AFTER_LISTING_DELAY',
-    absentDetail: (seconds, compared) => `not in ANAF's listing ${seconds} s after the attempt (${compared} candidates compared)`,
-    unreadable: "could not check ANAF's listing for the lost upload",
+    ...restListingPolicy(delay, 5_000, { listing: 'listing', compared: 'candidates' }),
     delayFromLoss: () => patched(PATCH_DEADLINE_FROM_LOSS),
     operatorWinsOverListing: () => patched(PATCH_RESOLVE_WHEN_STUCK),
   };

@@ -9,7 +9,7 @@ import { followToFinal } from '../shared/lifecycle/follow';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
 import { recordingRules } from '../shared/lifecycle/recording';
-import { listingRoundMs, type Listing } from '../shared/lifecycle/reconcile';
+import { type Listing, restListingPolicy } from '../shared/lifecycle/reconcile';
 import { ANAF_UPLOAD_POLICY, uploadOnce } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
 import { declarationQuery, followUpSignal, requestOperationUpdate, resolveSignal } from './definitions';
@@ -331,12 +331,7 @@ class Declaration {
         const match = m && { uploadIndex: m.uploadIndex, ...(m.uit ? { uit: m.uit } : {}), detail: `ANAF lists our ${prepared.kind.toLowerCase()} as index ${m.uploadIndex}${m.uit ? ` (UIT ${m.uit})` : ''}` };
         return { ...(match ? { match } : {}), compared: found.listed };
       },
-      listingDelayMs: delay,
-      roundEveryMs: listingRoundMs(delay, 2_000),
-      adopted: 'ADOPTED_LISTED_INDEX',
-      reupload: 'REUPLOAD_AFTER_LISTING_DELAY',
-      absentDetail: (seconds, compared) => `not in ANAF's lista ${seconds} s after the attempt (${compared} entries compared)`,
-      unreadable: "could not check ANAF's lista for the lost upload",
+      ...restListingPolicy(delay, 2_000, { listing: 'lista', compared: 'entries' }),
       delayFromLoss: () => patched(DEADLINE_FROM_LOSS),
       absenceProvesNothing: () =>
         UNLISTED_KINDS.includes(prepared.kind) && patched(FOLLOW_UP_NOT_RESENT_BLINDLY)

@@ -53,6 +53,25 @@ export interface Listing {
 const PATCH_LOOK_AGAIN_AFTER_A_ROUND = 'reconcile-look-again-after-a-round';
 const MAX_STALLED_ROUNDS = 12;
 
+/**
+ * The REST services' listing policy (e-Factura's listing, e-Transport's lista): a lost upload is
+ * adopted from the listing or re-sent once the listing delay has passed, with the same decisions.
+ */
+export function restListingPolicy(
+  listingDelayMs: number,
+  roundFloorMs: number,
+  names: { listing: string; compared: string },
+): Pick<Listing, 'listingDelayMs' | 'roundEveryMs' | 'adopted' | 'reupload' | 'absentDetail' | 'unreadable'> {
+  return {
+    listingDelayMs,
+    roundEveryMs: listingRoundMs(listingDelayMs, roundFloorMs),
+    adopted: 'ADOPTED_LISTED_INDEX',
+    reupload: 'REUPLOAD_AFTER_LISTING_DELAY',
+    absentDetail: (seconds, compared) => `not in ANAF's ${names.listing} ${seconds} s after the attempt (${compared} ${names.compared} compared)`,
+    unreadable: `could not check ANAF's ${names.listing} for the lost upload`,
+  };
+}
+
 /** A round every quarter of the listing delay, within [floorMs, 5 min]. */
 export function listingRoundMs(listingDelayMs: number, floorMs: number): number {
   return Math.min(5 * 60_000, Math.max(floorMs, Math.floor(listingDelayMs / 4)));
