@@ -8,6 +8,7 @@ import { loadOrCreateDevSecrets } from './dev-secrets';
 import { sandboxSealingKeyFrom } from './token-seal';
 import {
   checkKeyPairsMatch,
+  parseKeyList,
   parseSealingPrivateKeys,
   parseSealingPublicKeys,
   type ProcessRole,
@@ -239,23 +240,16 @@ function optional(env: Env, name: string): string | undefined {
 }
 
 export function parsePayloadKeys(raw: string, variable = 'PAYLOAD_ENCRYPTION_KEYS'): PayloadKey[] {
-  const keys = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const sep = entry.indexOf(':');
-      if (sep <= 0) throw new ConfigError(variable, 'each entry must be keyId:base64Key');
-      const id = entry.slice(0, sep);
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(variable, `bad key id "${id}"`);
-      const key = Buffer.from(entry.slice(sep + 1), 'base64');
-      if (key.length !== 32) throw new ConfigError(variable, `key "${id}" must be 32 bytes (base64), got ${key.length}`);
-      return { id, key };
-    });
-  if (keys.length === 0) throw new ConfigError(variable, 'no keys given');
-  const ids = new Set(keys.map((k) => k.id));
-  if (ids.size !== keys.length) throw new ConfigError(variable, 'duplicate key id');
-  return keys;
+  let list: Array<{ id: string; bytes: Buffer }>;
+  try {
+    list = parseKeyList(raw);
+  } catch (err) {
+    throw new ConfigError(variable, (err as Error).message);
+  }
+  return list.map(({ id, bytes }) => {
+    if (bytes.length !== 32) throw new ConfigError(variable, `key "${id}" must be 32 bytes (base64), got ${bytes.length}`);
+    return { id, key: bytes };
+  });
 }
 
 /** `tenant:key[:role]`: role `submit` (default) or `read`. Keys hold no `:` so the role cannot be mistaken for part of one. */

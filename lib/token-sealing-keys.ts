@@ -36,7 +36,8 @@ export interface TokenSealingKeys {
 /** Which process the configuration is for: the API gets no key that opens a token. */
 export type ProcessRole = 'api' | 'worker' | 'all';
 
-function entries(raw: string): Array<{ id: string; bytes: Buffer }> {
+/** `keyId:base64,…` as ids and bytes; the one parser of every key-list variable. Errors name no key material. */
+export function parseKeyList(raw: string): Array<{ id: string; bytes: Buffer }> {
   const list = raw
     .split(',')
     .map((s) => s.trim())
@@ -55,7 +56,7 @@ function entries(raw: string): Array<{ id: string; bytes: Buffer }> {
 
 /** TOKEN_SEALING_PUBLIC_KEYS: `keyId:base64(32-byte X25519 public key)`, comma-separated. Errors name no key material. */
 export function parseSealingPublicKeys(raw: string): SealingPublicKey[] {
-  return entries(raw).map(({ id, bytes }) => {
+  return parseKeyList(raw).map(({ id, bytes }) => {
     try {
       return { id, publicKey: x25519PublicKey(bytes) };
     } catch (err) {
@@ -66,7 +67,7 @@ export function parseSealingPublicKeys(raw: string): SealingPublicKey[] {
 
 /** TOKEN_SEALING_PRIVATE_KEYS: `keyId:base64(32-byte X25519 private key)`, comma-separated. */
 export function parseSealingPrivateKeys(raw: string): SealingPrivateKey[] {
-  return entries(raw).map(({ id, bytes }) => {
+  return parseKeyList(raw).map(({ id, bytes }) => {
     let privateKey: KeyObject;
     try {
       privateKey = x25519PrivateKey(bytes);
