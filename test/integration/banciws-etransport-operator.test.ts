@@ -61,9 +61,13 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
   const banciwsUploadsOf = (sha256: string) => [...stack.sandbox.banciws!.service.uploads.values()].filter((u) => u.sha256 === sha256);
 
   test("GET /v1/banciws/messages lists the tenant's exchanges only, newest first, and honours limit", async () => {
-    const [first, second] = [await exchange(), await exchange()];
+    // The second starts after the first has ended: newer by start and by close time, whichever
+    // the visibility store orders closed workflows by.
+    const first = await exchange();
+    await exchangeResult(first);
+    const second = await exchange();
     const foreign = await exchange(TENANT_B.key);
-    await Promise.all([first, second, foreign].map(exchangeResult));
+    await Promise.all([second, foreign].map(exchangeResult));
     type Listed = { id: string; status: string; statusUrl: string };
     const list = (key: string, query = '') => api(stack.apiUrl, key, 'GET', `/v1/banciws/messages${query}`);
 
