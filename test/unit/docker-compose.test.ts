@@ -16,6 +16,8 @@ const dockerfileText = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
 
 interface Service {
   image?: string;
+  deploy?: { replicas?: number | string };
+  configs?: Array<string | { source: string; target?: string }>;
   build?: unknown;
   command?: string | string[];
   entrypoint?: string | string[];
@@ -30,6 +32,7 @@ interface Service {
 interface ComposeFile {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
+  configs?: Record<string, { content?: string; file?: string }>;
 }
 
 // Compose's interpolation (https://docs.docker.com/reference/compose-file/interpolation/),
@@ -403,6 +406,71 @@ describe('docker-compose.yml', () => {
   test('the sandbox publishes 9400 and 9443', () => {
     const ports = publishedPorts(service('sandbox'));
     for (const port of ['9400', '9443']) assert.ok(ports.some((p) => p.host === port && p.container === port), port);
+  });
+
+  test('two worker processes by default (WORKER_REPLICAS), none publishing a port', () => {
+    const worker = service('worker');
+    assert.equal(Number(resolved(worker.deploy?.replicas)), 2);
+    assert.equal(Number(interpolate(String(worker.deploy?.replicas), { WORKER_REPLICAS: '4' })), 4);
+    assert.deepEqual(publishedPorts(worker), [], 'replicas cannot share a host port');
+  });
+
+  test('metrics: a required METRICS_TOKEN for workers and API; the workers listen on the compose network, not published', () => {
+    for (const name of ['worker', 'api']) assert.equal(resolved(envOf(service(name)).get('METRICS_TOKEN')), '<required:METRICS_TOKEN>', name);
+    assert.equal(resolved(envOf(service('worker')).get('WORKER_METRICS_HOST')), '0.0.0.0');
+    assert.equal(resolved(compose.configs?.['prometheus-metrics-token']?.content), '<required:METRICS_TOKEN>');
+  });
+
+  test('ops profile: Prometheus scrapes every worker and the API with the alert rules loaded; Grafana provisions the dashboard; both on loopback', () => {
+    const prometheus = service('prometheus');
+    const grafana = service('grafana');
+    for (const [name, s] of [['prometheus', prometheus], ['grafana', grafana]] as const) {
+      assert.deepEqual(s.profiles, ['ops'], `${name} starts with --profile ops`);
+      const ports = publishedPorts(s);
+      assert.ok(ports.length > 0 && ports.every((p) => p.ip === '127.0.0.1'), `${name} on the host's loopback only`);
+    }
+    const mounts = (s: Service) => new Map((s.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source ?? '', v.target])).map(([src, dst]) => [dst!, src!]));
+    const prom = mounts(prometheus);
+    const configFile = prom.get('/etc/prometheus/prometheus.yml');
+    const rulesFile = prom.get('/etc/prometheus/anaf-flow-alerts.yml');
+    assert.equal(configFile, './ops/prometheus/prometheus.yml');
+    assert.equal(rulesFile, './ops/prometheus/anaf-flow-alerts.yml');
+    const config = parse(fs.readFileSync(path.join(root, configFile!), 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }>; static_configs?: Array<{ targets: string[] }>; authorization?: { credentials_file?: string } }>;
+    };
+    assert.deepEqual(config.rule_files, ['/etc/prometheus/anaf-flow-alerts.yml']);
+    const job = (name: string) => config.scrape_configs.find((j) => j.job_name === name);
+    // The job names the alert rules and the dashboard assume (ops/prometheus/anaf-flow-alerts.yml's header).
+    const rules = fs.readFileSync(path.join(root, rulesFile!), 'utf8');
+    for (const name of ['anaf-flow-worker', 'anaf-flow-api']) {
+      assert.ok(job(name), `scrape job ${name}`);
+      assert.match(rules, new RegExp(`job="${name}"`));
+      const tokenFile = job(name)!.authorization?.credentials_file;
+      assert.ok(tokenFile && (prometheus.configs ?? []).some((c) => typeof c === 'object' && c.source === 'prometheus-metrics-token' && c.target === tokenFile), `${name} sends the METRICS_TOKEN`);
+    }
+    // Service discovery of the worker service: every replica, on the workers' metrics port.
+    const workerPort = resolved(envOf(service('worker')).get('WORKER_METRICS_PORT') ?? '9464');
+    assert.deepEqual(job('anaf-flow-worker')!.dns_sd_configs?.[0], { names: ['worker'], type: 'A', port: Number(workerPort) });
+    assert.deepEqual(job('anaf-flow-api')!.static_configs?.[0]?.targets, [`api:${resolved(envOf(service('api')).get('API_PORT'))}`]);
+    const graf = mounts(grafana);
+    assert.equal(graf.get('/var/lib/grafana/dashboards/anaf-flow-dashboard.json'), './ops/grafana/anaf-flow-dashboard.json');
+    const provisioning = graf.get('/etc/grafana/provisioning')!;
+    const dashboards = parse(fs.readFileSync(path.join(root, provisioning, 'dashboards/anaf-flow.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
+    assert.equal(dashboards.providers[0]!.options.path, '/var/lib/grafana/dashboards');
+    const sources = parse(fs.readFileSync(path.join(root, provisioning, 'datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ type: string; url: string; isDefault: boolean }> };
+    assert.deepEqual(sources.datasources.map((d) => [d.type, d.url, d.isDefault]), [['prometheus', 'http://prometheus:9090', true]]);
+    assert.equal(resolved(envOf(grafana).get('GF_SECURITY_ADMIN_PASSWORD')), '<required:GRAFANA_ADMIN_PASSWORD>');
+  });
+
+  test('every bind-mounted file or folder is in the repository', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const v of s.volumes ?? []) {
+        const source = typeof v === 'string' ? v.split(':')[0]! : (v.source ?? '');
+        if (!source.startsWith('./')) continue;
+        assert.ok(fs.existsSync(path.join(root, source)), `${name} mounts ${source}, which is not in the repository`);
+      }
+    }
   });
 
   test('every command and healthcheck runs a file that is in the repository', () => {
