@@ -25,7 +25,7 @@ import type { PatchProbeSinks } from '../../devkit/replay-patch-probe';
 const ROOT = path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, 'test/histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
-const RECORD = 'record them with `npm run record-histories -- --only <service>` (README, Development)';
+const RECORD = 'record them with `npm run record-histories -- --only <service>` (docs/development.md, Tests)';
 
 /**
  * Patches whose pre-patch history cannot be recorded, with the reason. Keep this empty: each
