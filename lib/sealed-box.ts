@@ -10,13 +10,15 @@ import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, di
 
 const RAW_BYTES = 32;
 const TAG_BYTES = 16;
-// DER prefixes of an X25519 key (OID 1.3.101.110) around its 32 raw bytes.
-const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+// DER prefix of an X25519 private key (OID 1.3.101.110) around its 32 raw bytes (read once, at start).
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
+// Raw keys go in and out as JWK, not DER: the same 32 bytes, but OpenSSL 3's DER decoder and
+// encoder cost ≈ 0.5 ms and 0.3 ms per key here against ≈ 20 µs and 5 µs for JWK — and every
+// token a worker opens imported one key and exported another (bench/RESULTS.md section 1).
 export function x25519PublicKey(raw: Buffer): KeyObject {
   if (raw.length !== RAW_BYTES) throw new Error(`an X25519 public key is ${RAW_BYTES} bytes, got ${raw.length}`);
-  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' });
 }
 
 export function x25519PrivateKey(raw: Buffer): KeyObject {
@@ -25,7 +27,17 @@ export function x25519PrivateKey(raw: Buffer): KeyObject {
 }
 
 export function rawPublicKey(key: KeyObject): Buffer {
-  return key.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
+  const { x } = key.export({ format: 'jwk' });
+  if (key.asymmetricKeyType !== 'x25519' || !x) throw new Error(`not an X25519 key: ${key.asymmetricKeyType}`);
+  return Buffer.from(x, 'base64url');
+}
+
+/** A private key's own public half, raw: asked on every open, so derived once per key object. */
+const recipientOf = new WeakMap<KeyObject, Buffer>();
+function rawRecipient(privateKey: KeyObject): Buffer {
+  let raw = recipientOf.get(privateKey);
+  if (!raw) recipientOf.set(privateKey, (raw = rawPublicKey(createPublicKey(privateKey))));
+  return raw;
 }
 
 function rawPrivateKey(key: KeyObject): Buffer {
@@ -65,7 +77,7 @@ export function openBox(privateKey: KeyObject, box: Buffer, context: string): Bu
   const ephemeral = box.subarray(0, RAW_BYTES);
   try {
     const shared = diffieHellman({ privateKey, publicKey: x25519PublicKey(ephemeral) });
-    const { key, nonce } = keyAndNonce(shared, ephemeral, rawPublicKey(createPublicKey(privateKey)), context);
+    const { key, nonce } = keyAndNonce(shared, ephemeral, rawRecipient(privateKey), context);
     const decipher = createDecipheriv('aes-256-gcm', key, nonce);
     decipher.setAAD(Buffer.from(context));
     decipher.setAuthTag(box.subarray(box.length - TAG_BYTES));
