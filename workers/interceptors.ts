@@ -15,10 +15,13 @@ function isBenign(err: unknown): boolean {
 }
 
 /**
- * Every activity logs one line when it ends, tagged with the request id that caused its
+ * Every activity that fails logs one line, tagged with the request id that caused its
  * workflow (from the Temporal header), and the SDK's own activity logger (`Context.log`)
  * gets the same id. Failure lines carry the error type and message only — never inputs,
- * which may hold sealed tokens or documents.
+ * which may hold sealed tokens or documents. Completions log at debug: Temporal's history
+ * already records each one with its times, and a line per activity at info (a child logger
+ * whose bindings pino redacts, then a synchronous write) was ≈ 5% of a busy worker's CPU
+ * (bench/RESULTS.md section 1). A line's fields are built only when its level is on.
  */
 export function activityInterceptors(logger: Logger): ActivityInterceptorsFactory {
   return (ctx) => {
@@ -28,12 +31,11 @@ export function activityInterceptors(logger: Logger): ActivityInterceptorsFactor
         async execute(input, next) {
           requestId = requestIdFromHeaders(input.headers);
           const info = ctx.info;
-          const log = logger.child({
-            activity: info.activityType,
-            workflowId: info.workflowExecution?.workflowId,
-            attempt: info.attempt,
-            ...(requestId ? { requestId } : {}),
-          });
+          const line = (level: 'debug' | 'warn', fields: Record<string, unknown>, message: string) => {
+            if (!logger.isLevelEnabled(level)) return;
+            const { activityType: activity, workflowExecution, attempt } = info;
+            logger[level]({ activity, workflowId: workflowExecution?.workflowId, attempt, ...(requestId ? { requestId } : {}), ...fields }, message);
+          };
           const started = Date.now();
           // A liveness heartbeat: when a worker dies (SIGKILL, OOM, lost host) its activities are
           // retried after the heartbeat timeout (seconds) instead of the start-to-close timeout
@@ -43,14 +45,11 @@ export function activityInterceptors(logger: Logger): ActivityInterceptorsFactor
           try {
             // Workflows this activity starts or signals through our client inherit the id.
             const result = await (requestId ? runWithRequestId(requestId, () => next(input)) : next(input));
-            log.info({ durationMs: Date.now() - started }, 'activity completed');
+            line('debug', { durationMs: Date.now() - started }, 'activity completed');
             return result;
           } catch (err) {
             const e = err as { name?: string; type?: string; message?: string };
-            log[isBenign(err) ? 'debug' : 'warn'](
-              { durationMs: Date.now() - started, failure: e?.type ?? e?.name, message: e?.message },
-              'activity failed',
-            );
+            line(isBenign(err) ? 'debug' : 'warn', { durationMs: Date.now() - started, failure: e?.type ?? e?.name, message: e?.message }, 'activity failed');
             throw err;
           } finally {
             clearInterval(alive);
