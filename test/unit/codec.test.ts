@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { IV_BYTES } from '../../lib/aes-gcm';
 import { AesGcmPayloadCodec, KEY_ID_METADATA, UnknownEncryptionKeyError } from '../../lib/codec';
 
 const k1 = { id: 'k1', key: Buffer.alloc(32, 1) };
@@ -26,6 +27,15 @@ describe('AES-256-GCM payload codec', () => {
     const [a] = await codec.encode([payload]);
     const [b] = await codec.encode([payload]);
     assert.notDeepEqual(Buffer.from(a!.data!), Buffer.from(b!.data!));
+  });
+
+  test('IVs come from a pool of random bytes: 2,000 encodings (several refills) use 2,000 different IVs, none all zeros', async () => {
+    const codec = new AesGcmPayloadCodec([k1]);
+    const encoded = await codec.encode(Array.from({ length: 2000 }, () => defaultPayloadConverter.toPayload(secret)));
+    const ivs = new Set(encoded.map((p) => Buffer.from(p.data!).subarray(0, IV_BYTES).toString('hex')));
+    assert.equal(ivs.size, 2000);
+    assert.ok(!ivs.has('00'.repeat(IV_BYTES)));
+    for (const p of (await codec.decode(encoded)).slice(0, 3)) assert.deepEqual(defaultPayloadConverter.fromPayload(p), secret);
   });
 
   test('a payload encrypted with an unknown key is refused with the key id', async () => {
