@@ -6,6 +6,7 @@ import { anafBearerCall, type BearerCallResult, type BearerRequest } from '../an
 import { isDailyLimitFailure, isTechnicalError, quotaRefusedLocally, technicalErrorFailure } from '../anaf/failures';
 import { checkedAnafIdentifier, isAnafIdentifier } from '../anaf/identifiers';
 import type { AnafResponse } from '../anaf/http';
+import { multipartFormData } from '../anaf/multipart';
 import type { TokenCallResult } from '../oauth/token-provider';
 import type {
   AnafMessage,
@@ -264,17 +265,17 @@ export class EfacturaClient {
    */
   async validateSignature(token: string, invoice: Buffer, signature: Buffer): Promise<TokenCallResult<SignatureAnswer>> {
     const operation = 'e-Factura validare semnatura';
-    const form = new FormData();
-    form.append('file', new Blob([new Uint8Array(invoice)], { type: 'text/xml' }), 'factura.xml');
-    form.append('signature', new Blob([new Uint8Array(signature)], { type: 'text/xml' }), 'semnatura.xml');
-    const encoded = new Request(this.signatureUrl, { method: 'POST', body: form });
+    const form = multipartFormData([
+      { name: 'file', filename: 'factura.xml', contentType: 'text/xml', bytes: invoice },
+      { name: 'signature', filename: 'semnatura.xml', contentType: 'text/xml', bytes: signature },
+    ]);
     const r = await this.call(
       {
         method: 'POST',
         url: this.signatureUrl,
-        body: Buffer.from(await encoded.arrayBuffer()),
+        body: form.body,
         token,
-        contentType: encoded.headers.get('content-type') ?? 'multipart/form-data',
+        contentType: form.contentType,
         accept: 'application/json',
         timeoutMs: 60_000,
       },
