@@ -14,6 +14,7 @@ import type { ApiContext, RouteModule } from './context';
 import { errorHandler, routeNotFound } from './errors';
 import { mountHealthRoutes } from './health-routes';
 import { httpMetrics, mountMetricsRoutes } from './metrics-routes';
+import { mountOAuthClientRoutes } from './oauth-client-routes';
 import { mountOrganizationRoutes } from './organization-routes';
 import { mountWebhookSecretRoutes } from './webhook-secret-routes';
 import { createRegistry, mountOpenApi } from './openapi';
@@ -87,6 +88,7 @@ export function createApp(deps: ApiDeps): express.Express {
   mountCodecRoutes(router, ctx, { corsOrigins: deps.codecCorsOrigins ?? codecCorsOriginsFromEnv() });
   mountOrganizationRoutes(router, ctx);
   mountWebhookSecretRoutes(router, ctx);
+  mountOAuthClientRoutes(router, ctx);
   for (const service of deps.services ?? ANAF_SERVICES) for (const mount of service.api?.() ?? []) mount(router, ctx);
   for (const mount of deps.modules ?? []) mount(router, ctx);
   mountOpenApi(router, ctx, { title: 'anaf-flow API', version, serverUrl: config.api.publicUrl });

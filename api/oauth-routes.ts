@@ -2,14 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import type { Router } from 'express';
 import { OAUTH_SCOPES } from '../lib/config';
-import {
-  authorizeUrl,
-  CredentialSetNotFoundError,
-  newRequestId,
-  pickCredentialSet,
-  shortUrlFor,
-  stateFor,
-} from '../lib/oauth-requests';
+import { authorizeUrl, newRequestId, shortUrlFor, stateFor } from '../lib/oauth-requests';
 import { sealTokens } from '../lib/sealed-tokens';
 import { TokenSealBox } from '../lib/token-seal';
 import type { oauthAuthorization, oauthAuthorizationRequest, oauthTest } from '../workflows';
@@ -25,6 +18,7 @@ import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
+import { liveCredentialSet } from './oauth-credential-choice';
 import { ApiError } from './errors';
 import {
   authorizationHandle,
@@ -121,13 +115,9 @@ const ImportTokens = z
 
 const TestResult = z.object({ status: z.number().int(), body: z.string() }).openapi('AuthorizationTestResult');
 
+/** Env sets and those added through the API (api/oauth-client-routes.ts), never a retired one. */
 function credentialSetOr400(ctx: ApiContext, scope: (typeof OAUTH_SCOPES)[number], oauthCallback?: string) {
-  try {
-    return pickCredentialSet(ctx.config, scope, oauthCallback);
-  } catch (err) {
-    if (err instanceof CredentialSetNotFoundError) throw new ApiError(400, 'UNKNOWN_OAUTH_CALLBACK', err.message);
-    throw err;
-  }
+  return liveCredentialSet(ctx, scope, oauthCallback);
 }
 
 function lifecycleSettings(ctx: ApiContext) {
@@ -159,7 +149,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     async ({ params, body }, _req, res) => {
       const tenant = tenantOf(res);
       await getOrganization(ctx, tenant, params.cif);
-      const set = credentialSetOr400(ctx, body.scope, body.oauthCallback);
+      const set = await credentialSetOr400(ctx, body.scope, body.oauthCallback);
       const requestId = newRequestId();
       const state = stateFor(tenant, requestId);
       const now = Date.now();
@@ -355,7 +345,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     async ({ params, body }, _req, res) => {
       const tenant = tenantOf(res);
       await getOrganization(ctx, tenant, params.cif);
-      const set = credentialSetOr400(ctx, params.scope, body.oauthCallback);
+      const set = await credentialSetOr400(ctx, params.scope, body.oauthCallback);
       const tokens = sealTokens(sealer, { refreshToken: body.refreshToken, ...(body.accessToken ? { accessToken: body.accessToken } : {}) });
       const key = { tenant, cif: params.cif, scope: params.scope };
       const startOp = new WithStartWorkflowOperation<typeof oauthAuthorization>('oauthAuthorization', {

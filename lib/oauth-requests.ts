@@ -8,14 +8,17 @@ export class CredentialSetNotFoundError extends Error {
   }
 }
 
+/** What choosing a set needs to know of it (env sets and run-time ones alike). */
+export type CredentialSetChoice = Pick<OAuthCredentialSet, 'id' | 'clientId' | 'redirectUri' | 'scopes'> & { retiredAt?: string };
+
 /**
  * The credential set an authorization request uses: the one registered with the
  * requested callback URL, else the first (main) set that serves the scope. Every later
  * refresh of the resulting authorization uses the same set, since ANAF binds tokens to
- * the client that obtained them.
+ * the client that obtained them. A retired set is never chosen for a new sign-in.
  */
-export function pickCredentialSet(config: Pick<AppConfig, 'oauth'>, scope: OAuthScope, oauthCallback?: string): OAuthCredentialSet {
-  const sets = config.oauth.credentialSets.filter((s) => s.scopes.includes(scope));
+export function pickCredentialSetFrom<S extends CredentialSetChoice>(all: readonly S[], scope: OAuthScope, oauthCallback?: string): S {
+  const sets = all.filter((s) => s.scopes.includes(scope) && !s.retiredAt);
   const set = oauthCallback ? sets.find((s) => s.redirectUri === oauthCallback) : sets[0];
   if (!set) {
     throw new CredentialSetNotFoundError(
@@ -25,6 +28,11 @@ export function pickCredentialSet(config: Pick<AppConfig, 'oauth'>, scope: OAuth
     );
   }
   return set;
+}
+
+/** Among the sets from env only. */
+export function pickCredentialSet(config: Pick<AppConfig, 'oauth'>, scope: OAuthScope, oauthCallback?: string): OAuthCredentialSet {
+  return pickCredentialSetFrom(config.oauth.credentialSets, scope, oauthCallback);
 }
 
 /** 192 random bits: the part of `state` nobody can guess. */
@@ -42,7 +50,7 @@ export function parseState(state: string): { tenant: string; requestId: string }
   return m ? { tenant: m[1]!, requestId: m[2]! } : undefined;
 }
 
-export function authorizeUrl(oauthBaseUrl: string, set: OAuthCredentialSet, state: string): string {
+export function authorizeUrl(oauthBaseUrl: string, set: Pick<OAuthCredentialSet, 'clientId' | 'redirectUri'>, state: string): string {
   const url = new URL(`${oauthBaseUrl}/authorize`);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', set.clientId);
@@ -56,7 +64,7 @@ export function authorizeUrl(oauthBaseUrl: string, set: OAuthCredentialSet, stat
  * Served by the host of the callback URL: opening it proves the user's browser reaches
  * our callback host before ANAF sends it there with a 60-second code.
  */
-export function shortUrlFor(set: OAuthCredentialSet, state: string): string {
+export function shortUrlFor(set: Pick<OAuthCredentialSet, 'redirectUri'>, state: string): string {
   const callback = new URL(set.redirectUri);
   const base = callback.pathname.replace(/\/callback\/?$/, '');
   return `${callback.origin}${base}/go/${encodeURIComponent(state)}`;

@@ -10,7 +10,7 @@ export const oauth: AnafServiceDescriptor = {
   name: 'oauth',
   searchAttributeValues: ['oauth'],
   configSection: 'oauth',
-  workflows: ['oauthAuthorization', 'oauthAuthorizationRequest', 'oauthRefreshSweep', 'oauthTest'],
+  workflows: ['oauthAuthorization', 'oauthAuthorizationRequest', 'oauthRefreshSweep', 'oauthTest', 'oauthClientRegistry'],
   activities: (deps) => {
     const { createOAuthAnafActivities, createOAuthOrchestrationActivities } = require('../activities/oauth') as typeof import('../activities/oauth');
     return { orchestration: createOAuthOrchestrationActivities(deps), anafCalls: createOAuthAnafActivities(deps) };

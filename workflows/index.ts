@@ -4,6 +4,7 @@ export { organization } from './organization';
 export { oauthAuthorization } from './oauth/authorization';
 export { oauthAuthorizationRequest } from './oauth/authorization-request';
 export { oauthRefreshSweep, oauthTest } from './oauth/maintenance';
+export { oauthClientRegistry } from './oauth/client-registry';
 export { efacturaSubmission } from './efactura/submission';
 export { efacturaMessages, efacturaPdf, efacturaSignature, efacturaValidation } from './efactura/reads';
 export { efacturaInboxItem, efacturaInboxSync } from './efactura/inbox';

@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { type Client, type WorkflowHandle, WithStartWorkflowOperation } from '@temporalio/client';
-import type { AppConfig, OAuthCredentialSet } from '../../lib/config';
+import { type Client, type WorkflowHandle, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import type { AppConfig } from '../../lib/config';
 import { anafTokenRefreshes } from '../../lib/metrics';
 import { sealTokens } from '../../lib/sealed-tokens';
 import type { TokenSealer } from '../../lib/token-seal';
@@ -12,11 +12,13 @@ import type {
   SealedTokens,
 } from '../../workflows/oauth/types';
 import type { oauthAuthorization } from '../../workflows/oauth/authorization';
+import { CLIENT_REGISTRY_WORKFLOW_ID, resealClientSecretsUpdate } from '../../workflows/oauth/client-registry';
 import { installUpdate, refreshUpdate, resealUpdate, statusQuery } from '../../workflows/oauth/definitions';
 import { authorizationWorkflowId } from '../../workflows/oauth/types';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { anafFetch } from '../anaf/http';
 import { AnafOAuthClient, type TokenAnswer } from './anaf-oauth-client';
+import { CredentialSetLookup } from './credential-sets';
 import type { RevokeOutcome } from './revoke-answer';
 import { TokenProvider } from './token-provider';
 
@@ -27,37 +29,25 @@ export interface OAuthActivityDeps {
   client?: Client;
 }
 
-export function credentialSet(config: Pick<AppConfig, 'oauth'>, id: string): OAuthCredentialSet {
-  const set = config.oauth.credentialSets.find((s) => s.id === id);
-  if (!set) {
-    throw ApplicationFailure.create({
-      type: 'UnknownCredentialSet',
-      message: `OAuth credential set "${id}" is not configured (ANAF_CLIENT_* / ANAF_OAUTH_CLIENTS)`,
-      nonRetryable: true,
-    });
-  }
-  return set;
-}
-
 /** Calls that reach ANAF: they run on the rate-limited ANAF task queue. */
 export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
   const client = new AnafOAuthClient(deps.config.anaf.oauthBaseUrl);
   const { sealer } = deps;
+  const credentialSets = new CredentialSetLookup(deps.config, sealer, deps.client);
 
   const seal = (answer: TokenAnswer, previous?: { sealedRefresh: string; refreshToken: string }) => sealTokens(sealer, answer, previous);
 
   return {
     async exchangeAuthorizationCode(input: { credentialSetId: string; sealedCode: string }): Promise<SealedTokens> {
-      const set = credentialSet(deps.config, input.credentialSetId);
-      return seal(await client.exchangeCode(set, sealer.open(input.sealedCode)));
+      const code = sealer.open(input.sealedCode);
+      return seal(await credentialSets.withSet(input.credentialSetId, (set) => client.exchangeCode(set, code)));
     },
 
     async refreshAuthorizationTokens(input: { credentialSetId: string; sealedRefresh: string }): Promise<SealedTokens> {
-      const set = credentialSet(deps.config, input.credentialSetId);
       const refreshToken = sealer.open(input.sealedRefresh);
       let answer: TokenAnswer;
       try {
-        answer = await client.refresh(set, refreshToken);
+        answer = await credentialSets.withSet(input.credentialSetId, (set) => client.refresh(set, refreshToken));
       } catch (err) {
         const failure = err instanceof ApplicationFailure && err.type ? err.type : err instanceof Error ? err.name : 'unknown';
         anafTokenRefreshes.inc({ result: 'failed', failure });
@@ -72,7 +62,8 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
       sealedAccess?: string;
       sealedRefresh?: string;
     }): Promise<{ refresh?: RevokeOutcome; access?: RevokeOutcome }> {
-      const set = credentialSet(deps.config, input.credentialSetId);
+      // Read afresh: a revocation is rare, and one made with a secret rotated meanwhile would stay unconfirmed.
+      const set = await credentialSets.open(input.credentialSetId, { fresh: true });
       // The refresh token first: revoking it is what stops new access tokens. Then the access
       // token too: whether ANAF ends it with its refresh token is not documented.
       const refresh = input.sealedRefresh ? await client.revoke(set, sealer.open(input.sealedRefresh), 'refresh_token') : undefined;
@@ -126,11 +117,12 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
   const { sealer } = deps;
 
   /** Every held token sealed to the newest key, so a retired key (or TOKEN_ENCRYPTION_KEYS) can go within a day. */
-  async function resealToNewestKey(handle: WorkflowHandle, summary: SweepSummary): Promise<void> {
+  async function resealToNewestKey(handle: WorkflowHandle, summary: SweepSummary, update = resealUpdate): Promise<void> {
     try {
-      const { resealed } = await handle.executeUpdate(resealUpdate, { args: [{ keyId: sealer.newestKeyId }] });
+      const { resealed } = await handle.executeUpdate(update, { args: [{ keyId: sealer.newestKeyId }] });
       if (resealed > 0) summary.resealed = (summary.resealed ?? 0) + 1;
     } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return;
       if (err instanceof Error && NOTHING_TO_RESEAL.test(`${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`)) return;
       summary.resealFailures = (summary.resealFailures ?? 0) + 1;
       log.warn('re-seal failed', { workflowId: handle.workflowId, error: err instanceof Error ? err.name : 'unknown' });
@@ -172,6 +164,8 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
           summary.nudgeFailures += 1;
         }
       }
+      // The client secrets operators added through the API are sealed with the same keys.
+      await resealToNewestKey(client.workflow.getHandle(CLIENT_REGISTRY_WORKFLOW_ID), summary, resealClientSecretsUpdate);
       return summary;
     },
 

@@ -1,0 +1,86 @@
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { CLIENT_REGISTRY_WORKFLOW_ID, clientsQuery, type RegisteredClient } from '../workflows/oauth/client-registry';
+import type { AppConfig, OAuthCredentialSet } from './config';
+
+/**
+ * Every OAuth client credential set, as one list: those from env (ANAF_CLIENT_* is "main",
+ * then ANAF_OAUTH_CLIENTS), read-only, and those an operator added through the API, kept
+ * sealed by the registry workflow (workflows/oauth/client-registry.ts).
+ */
+export type CredentialSetEntry =
+  | (OAuthCredentialSet & { source: 'env'; retiredAt?: undefined })
+  | (Omit<RegisteredClient, 'sealedSecret'> & { source: 'api'; sealedSecret: string });
+
+/** Never the secret, sealed or not: what an answer or a log line may hold. */
+export function publicCredentialSet(entry: CredentialSetEntry) {
+  return {
+    id: entry.id,
+    source: entry.source,
+    clientId: entry.clientId,
+    redirectUri: entry.redirectUri,
+    scopes: [...entry.scopes],
+    ...(entry.source === 'api'
+      ? {
+          createdAt: entry.createdAt,
+          ...(entry.secretRotatedAt ? { secretRotatedAt: entry.secretRotatedAt } : {}),
+          ...(entry.retiredAt ? { retiredAt: entry.retiredAt } : {}),
+        }
+      : {}),
+  };
+}
+
+const DEFAULT_CACHE_MS = 30_000;
+const QUERY_DEADLINE_MS = 10_000;
+
+export interface CredentialSetRegistryOptions {
+  config: Pick<AppConfig, 'oauth'>;
+  client: Client;
+  /** How long a read of the registry workflow is reused; 0 reads it every time (the API, so a retirement holds at once). */
+  cacheMs?: number;
+  now?: () => number;
+}
+
+/** Reads the run-time sets through the registry workflow's query, with a short cache for workers. */
+export class CredentialSetRegistry {
+  private cached: { at: number; clients: RegisteredClient[] } | undefined;
+  private readonly cacheMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: CredentialSetRegistryOptions) {
+    this.cacheMs = options.cacheMs ?? DEFAULT_CACHE_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The next read asks the registry workflow (after a refusal that a newer secret may explain). */
+  forget(): void {
+    this.cached = undefined;
+  }
+
+  private async runtimeClients(fresh: boolean): Promise<RegisteredClient[]> {
+    const hit = this.cached;
+    if (!fresh && hit && this.now() - hit.at < this.cacheMs) return hit.clients;
+    const { client } = this.options;
+    let clients: RegisteredClient[];
+    try {
+      clients = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => client.workflow.getHandle(CLIENT_REGISTRY_WORKFLOW_ID).query(clientsQuery));
+    } catch (err) {
+      // Never started: nobody added a set through the API yet.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      clients = [];
+    }
+    this.cached = { at: this.now(), clients };
+    return clients;
+  }
+
+  /** Env sets first (they win a callback tie, as before), then the run-time ones. */
+  async all(options: { fresh?: boolean } = {}): Promise<CredentialSetEntry[]> {
+    const env: CredentialSetEntry[] = this.options.config.oauth.credentialSets.map((s) => ({ ...s, source: 'env' as const }));
+    const runtime = await this.runtimeClients(options.fresh ?? false);
+    return [...env, ...runtime.map((c): CredentialSetEntry => ({ ...c, source: 'api' }))];
+  }
+
+  /** The set `id`, retired or not (existing authorizations keep using a retired set); an unknown id asks the registry again at once. */
+  async byId(id: string): Promise<CredentialSetEntry | undefined> {
+    return (await this.all()).find((s) => s.id === id) ?? (await this.all({ fresh: true })).find((s) => s.id === id);
+  }
+}
