@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { TENANT_A } from '../../devkit/config';
+import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { eventually } from '../../devkit/wait';
 import { consentAtAnaf } from '../../devkit/oauth-walk';
@@ -64,6 +64,17 @@ export const oauth: Service = {
         await r.api('POST', `/v1/organizations/${PRIORITIES_CIF}/authorizations/EFACTURA/refresh`);
         await r.save('oauth-authorization-request-oauth-first', `${TENANT_A.tenant}/oauth-request/${requestId}`);
         await r.save('oauth-authorization-oauth-first', `${TENANT_A.tenant}/oauth/${PRIORITIES_CIF}/EFACTURA`);
+      },
+    },
+    // The credential-set registry: a set added, its secret rotated, then retired (operator routes).
+    'client-registry': {
+      async run(r) {
+        const operator = (method: string, path: string, json?: unknown) => callApi(r.stack, OPERATOR.key, method, path, json === undefined ? {} : { json });
+        const set = { id: 'recorded-erp', clientId: 'recorded-erp-client', redirectUri: 'https://erp.example/oauth/callback', scopes: ['EFACTURA'] };
+        await operator('POST', '/v1/oauth-clients', { ...set, clientSecret: 'recorded-secret-1' });
+        await operator('PUT', `/v1/oauth-clients/${set.id}/secret`, { clientSecret: 'recorded-secret-2' });
+        await operator('DELETE', `/v1/oauth-clients/${set.id}`);
+        await r.save('oauth-client-registry', 'system/oauth-clients');
       },
     },
     'refresh-sweep': {
