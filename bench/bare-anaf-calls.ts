@@ -1,9 +1,11 @@
 /**
- * The three e-Factura calls a lifecycle makes (upload, stareMesaj, descarcare) with nothing
- * around them: the bare async loop of the throughput benchmark and the activities of the
- * plain-Temporal floor (bench/floor) both use these, so both baselines do the same HTTP work.
+ * The four e-Factura calls an accepted lifecycle makes (upload, stareMesaj, descarcare, and the
+ * check of ANAF's signature on the answer) with nothing around them: the bare async loop of the
+ * throughput benchmark and the activities of the plain-Temporal floor (bench/floor) both use
+ * these, so both baselines do the same HTTP work as the product.
  */
 import { request } from 'undici';
+import { multipartFormData } from '../activities/anaf/multipart';
 
 export interface BareAnaf {
   base: string;
@@ -33,4 +35,20 @@ export async function bareStatus(anaf: BareAnaf, index: string): Promise<string 
 export async function bareDownload(anaf: BareAnaf, downloadId: string): Promise<number> {
   const res = await request(`${anaf.base}/FCTEL/rest/descarcare?id=${downloadId}`, { headers: auth(anaf) });
   return (await res.body.arrayBuffer()).byteLength;
+}
+
+/** ANAF's signature validation (`/api/validate/signature`), as the product calls it after an accepted download. */
+export async function bareSignatureCheck(anaf: BareAnaf, invoiceXml: string): Promise<string> {
+  const form = multipartFormData([
+    { name: 'file', filename: 'factura.xml', contentType: 'text/xml', bytes: Buffer.from(invoiceXml) },
+    { name: 'signature', filename: 'semnatura.xml', contentType: 'text/xml', bytes: Buffer.from('<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"/>') },
+  ]);
+  const res = await request(new URL('/api/validate/signature', anaf.base).toString(), {
+    method: 'POST',
+    headers: { ...auth(anaf), 'content-type': form.contentType, accept: 'application/json' },
+    body: form.body,
+  });
+  const { msg } = (await res.body.json()) as { msg?: string };
+  if (res.statusCode !== 200 || !msg) throw new Error(`bare signature check answered ${res.statusCode}`);
+  return msg;
 }

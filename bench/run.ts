@@ -12,7 +12,7 @@ import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { request } from 'undici';
 import type { SubmissionView } from '../workflows/efactura/types';
-import { type BareAnaf, bareDownload, bareStatus, bareUpload } from './bare-anaf-calls';
+import { type BareAnaf, bareDownload, bareSignatureCheck, bareStatus, bareUpload } from './bare-anaf-calls';
 import { ublInvoice } from '../devkit/fixtures/invoice';
 import { walkAuthorizePage } from '../devkit/oauth-walk';
 import { pool } from '../devkit/pool';
@@ -26,7 +26,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const FULL = process.env.BENCH_FULL === '1';
-/** `npm run bench -- budget --cluster`: on the cluster (bench/cluster-stack.ts) instead of a dev server of its own. */
+/** `npm run bench -- budget --cluster` (or throughput): on the cluster (bench/cluster-stack.ts) instead of a dev server of its own. */
 const ON_CLUSTER = process.argv.includes('--cluster');
 const SELLER = '18547290';
 const BUYER = '14399840';
@@ -63,13 +63,15 @@ async function bareToken(harness: Harness): Promise<string> {
   return body.access_token;
 }
 
-/** The same three ANAF calls a lifecycle makes (upload, stareMesaj until ready, descarcare), with nothing around them. */
+/** The same ANAF calls an accepted lifecycle makes (upload, stareMesaj until ready, descarcare, signature check), with nothing around them. */
 async function bareLifecycle(anaf: BareAnaf, number: string): Promise<void> {
-  const index = await bareUpload(anaf, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }));
+  const xml = ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number });
+  const index = await bareUpload(anaf, xml);
   for (;;) {
     const id = await bareStatus(anaf, index);
     if (id) {
       await bareDownload(anaf, id);
+      await bareSignatureCheck(anaf, xml);
       return;
     }
   }
@@ -148,13 +150,16 @@ async function throughput(): Promise<void> {
   const paced = { rate: 5.5, seconds: FULL ? 60 : 20 };
   const harness = await Harness.start({
     label: 'bench-throughput',
+    ...(ON_CLUSTER ? { temporal: clusterStack } : {}),
     sandbox: { efactura: { processingDelayMs: 0, perMinuteLimit: 1_000_000_000 } },
     env: { ANAF_CALLS_PER_MINUTE: '100000', EFACTURA_FIRST_POLL_SECONDS: '0.05', EFACTURA_MAX_POLL_INTERVAL_SECONDS: '1' },
   });
   try {
     const worker = await harness.spawnWorker();
     await harness.authorize(SELLER);
-    const ours = await measure(harness, worker.pid, 'TP', n, concurrency, async (number) => {
+    // Numbers (idempotency keys, workflow ids) of this run only: on the cluster earlier runs' ids remain.
+    const runTag = Date.now().toString(36);
+    const ours = await measure(harness, worker.pid, `TP-${runTag}`, n, concurrency, async (number) => {
       const t = performance.now();
       const id = await harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number);
       const view = (await harness.client.workflow.getHandle(id).result()) as SubmissionView;
@@ -182,7 +187,7 @@ async function throughput(): Promise<void> {
       'bench/floor/worker.ts',
     );
     const plainClient = new Client({ connection: harness.client.connection, namespace: harness.config.temporal.namespace });
-    const floor = await measure(harness, floorWorker.pid, 'FLOOR', n, concurrency, async (number) => {
+    const floor = await measure(harness, floorWorker.pid, `FLOOR-${runTag}`, n, concurrency, async (number) => {
       const t = performance.now();
       const id = `bench-floor-${number}`;
       await plainClient.workflow.execute('floorLifecycle', {
@@ -199,10 +204,10 @@ async function throughput(): Promise<void> {
       `    ${label}: ${fmt(m.perSecond)} lifecycles/s; end to end ms p50 ${fmt(percentile(m.latencies, 50), 0)} p95 ${fmt(percentile(m.latencies, 95), 0)} p99 ${fmt(percentile(m.latencies, 99), 0)}; ` +
       `${fmt(ev)} history events; CPU-ms per lifecycle worker ${fmt(m.workerCpuMs / n)}, Temporal server ${fmt(m.serverCpuMs / n)}; worker RSS ${fmt(m.rssMb, 0)} MB; ` +
       `at ${paced.rate}/s the worker used ${fmt(m.pacedShare * 100)}% of one core`;
-    out(`\n[1] Throughput and overhead: ${n} e-Factura lifecycles (upload → stareMesaj → descarcare → stored), concurrency ${concurrency}, sandbox answering at once`);
+    out(`\n[1] Throughput and overhead${ON_CLUSTER ? ' (on the cluster)' : ''}: ${n} e-Factura lifecycles (upload → stareMesaj → descarcare → stored → signature check), concurrency ${concurrency}, sandbox answering at once`);
     out(row('anaf-flow (API + worker + Temporal)', ours, events));
     out(row('plain Temporal floor (client + bench/floor worker, same shape, none of our code)', floor, floorEvents));
-    out(`    bare async loop (same 3 HTTP calls, same concurrency): ${fmt(barePerSecond)} lifecycles/s`);
+    out(`    bare async loop (same 4 HTTP calls, same concurrency): ${fmt(barePerSecond)} lifecycles/s`);
     out(`    ratios: anaf-flow/bare = ${fmt(ours.perSecond / barePerSecond, 3)}; anaf-flow/floor = ${fmt(ours.perSecond / floor.perSecond, 2)} (lifecycles/s), worker CPU-ms anaf-flow/floor = ${fmt(ours.workerCpuMs / floor.workerCpuMs, 2)}`);
     out(`    peak vs ANAF's budget (${fmt(budgetRate, 2)} lifecycles/s): anaf-flow ${fmt(ours.perSecond / budgetRate)}×, floor ${fmt(floor.perSecond / budgetRate)}× (target ≥ 10×: ${verdict(ours.perSecond / budgetRate >= 10)})`);
     out(`    worker at ${paced.rate} lifecycles/s for ${paced.seconds} s: anaf-flow ${fmt(ours.pacedShare * 100)}%, floor ${fmt(floor.pacedShare * 100)}% of one core (target ≤ 10%: ${verdict(ours.pacedShare <= 0.1)})`);

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { type BareAnaf, bareDownload, bareStatus, bareUpload } from '../bare-anaf-calls';
+import { type BareAnaf, bareDownload, bareSignatureCheck, bareStatus, bareUpload } from '../bare-anaf-calls';
 
 export function floorActivities(anaf: BareAnaf) {
   return {
@@ -11,6 +11,7 @@ export function floorActivities(anaf: BareAnaf) {
       return id;
     },
     floorDownload: (downloadId: string) => bareDownload(anaf, downloadId),
+    floorSignatureCheck: (xml: string) => bareSignatureCheck(anaf, xml),
   };
 }
 

@@ -3,6 +3,7 @@
  * workers as workers/main.ts (orchestration queue + a rate-limited ANAF queue, same cache
  * bound) running bench/floor/workflow.ts and nothing of ours. Configured by the harness env.
  */
+import fs from 'node:fs';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { floorActivities } from './activities';
 
@@ -14,7 +15,11 @@ function env(name: string): string {
 
 async function main(): Promise<void> {
   Runtime.install({});
-  const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
+  // mTLS when the harness runs on the cluster (the same TEMPORAL_TLS_* files the product's worker reads).
+  const file = (name: string) => (process.env[name] ? fs.readFileSync(process.env[name]) : undefined);
+  const [crt, key, ca] = [file('TEMPORAL_TLS_CERT'), file('TEMPORAL_TLS_KEY'), file('TEMPORAL_TLS_CA')];
+  const tls = crt && key ? { clientCertPair: { crt, key }, serverRootCACertificate: ca, serverNameOverride: process.env.TEMPORAL_TLS_SERVER_NAME } : undefined;
+  const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS'), tls });
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const taskQueue = env('FLOOR_TASK_QUEUE');
   const anafQueue = env('FLOOR_ANAF_TASK_QUEUE');

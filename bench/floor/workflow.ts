@@ -1,7 +1,7 @@
 /**
  * The plain-Temporal floor of the throughput benchmark: the same shape as an e-Factura
- * lifecycle (upload, a first-poll timer, stareMesaj retried until ready, descarcare on a
- * separate ANAF task queue) with nothing else — no codec, no interceptors, no search
+ * lifecycle (upload, a first-poll timer, stareMesaj retried until ready, descarcare, the check
+ * of ANAF's signature, on a separate ANAF task queue) with nothing else — no codec, no interceptors, no search
  * attributes, no state. What a worker costs per lifecycle here is the SDK's own price.
  */
 import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
@@ -19,5 +19,7 @@ export async function floorLifecycle(xml: string, anafQueue: string): Promise<nu
   await sleep(50);
   const downloadId = await anaf.floorStatus(index);
   if (!downloadId) throw ApplicationFailure.nonRetryable('no download id');
-  return anaf.floorDownload(downloadId);
+  const bytes = await anaf.floorDownload(downloadId);
+  await anaf.floorSignatureCheck(xml);
+  return bytes;
 }
