@@ -30,13 +30,14 @@ export function publicCredentialSet(entry: CredentialSetEntry) {
 }
 
 const DEFAULT_CACHE_MS = 30_000;
-const QUERY_DEADLINE_MS = 10_000;
 
 export interface CredentialSetRegistryOptions {
   config: Pick<AppConfig, 'oauth'>;
   client: Client;
   /** How long a read of the registry workflow is reused; 0 reads it every time (the API, so a retirement holds at once). */
   cacheMs?: number;
+  /** A deadline for the query; without it the client's own (the API's interceptors give every call TEMPORAL_RPC_TIMEOUT_MS). */
+  deadlineMs?: number;
   now?: () => number;
 }
 
@@ -59,10 +60,11 @@ export class CredentialSetRegistry {
   private async runtimeClients(fresh: boolean): Promise<RegisteredClient[]> {
     const hit = this.cached;
     if (!fresh && hit && this.now() - hit.at < this.cacheMs) return hit.clients;
-    const { client } = this.options;
+    const { client, deadlineMs } = this.options;
+    const read = () => client.workflow.getHandle(CLIENT_REGISTRY_WORKFLOW_ID).query(clientsQuery);
     let clients: RegisteredClient[];
     try {
-      clients = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => client.workflow.getHandle(CLIENT_REGISTRY_WORKFLOW_ID).query(clientsQuery));
+      clients = await (deadlineMs === undefined ? read() : client.withDeadline(Date.now() + deadlineMs, read));
     } catch (err) {
       // Never started: nobody added a set through the API yet.
       if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -5,6 +5,9 @@ import { type CredentialSetEntry, CredentialSetRegistry } from '../../lib/oauth-
 import type { TokenSealer } from '../../lib/token-seal';
 import { OAUTH_FAILURES } from './anaf-oauth-client';
 
+/** The workers' client has no deadline of its own for the registry's query. */
+const QUERY_DEADLINE_MS = 10_000;
+
 /**
  * The credential set an authorization's calls to ANAF use, by id: from env, or added by an
  * operator through the API (its secret opened here, on a worker, and nowhere else). A retired
@@ -19,7 +22,7 @@ export class CredentialSetLookup {
     private readonly sealer: TokenSealer,
     client: Client | undefined,
   ) {
-    this.registry = client ? new CredentialSetRegistry({ config, client }) : undefined;
+    this.registry = client ? new CredentialSetRegistry({ config, client, deadlineMs: QUERY_DEADLINE_MS }) : undefined;
   }
 
   private async entry(id: string, fresh: boolean): Promise<CredentialSetEntry | undefined> {
