@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { assertTenantOwns } from '../lib/workflow-ids';
-import { banciwsMessageQuery, banciwsResolveSignal } from '../workflows/banciws/definitions';
+import { BANCIWS_RESOLVE_REFUSALS, banciwsMessageQuery, banciwsResolveUpdate } from '../workflows/banciws/definitions';
 import type { banciwsMessage } from '../workflows/banciws/message';
 import type { BanciwsInboxItemView, BanciwsMessageInput, BanciwsMessageView } from '../workflows/banciws/types';
 import { tenantOf } from './auth';
@@ -9,7 +9,7 @@ import type { ApiContext } from './context';
 import { jsonResponse, routeDefiner } from './define-route';
 import { ApiError } from './errors';
 import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema } from './lifecycle-view';
-import { mountResolveBySignal } from './resolve-guard';
+import { mountResolveByUpdate } from './resolve-guard';
 import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { sendStoredDocument } from './stored-document';
 import { publicStatus, type TenantWorkflowKind, visibilityString } from './workflow-access';
@@ -157,16 +157,18 @@ export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
     present,
   });
   mountDocumentRoutes(route, ctx, item, async (tenant, id) => (await loadResource(ctx, BANCIWS_MESSAGE, tenant, id)).view, DOCUMENTS);
-  mountResolveBySignal(route, ctx, BANCIWS_MESSAGE, {
+  mountResolveByUpdate(route, ctx, BANCIWS_MESSAGE, {
     path: `${item}/resolve`,
     summary: 'Operator decision for an exchange whose upload could not be proven: adopt an index, upload again, or abandon',
-    description: 'Accepted only while the exchange waits for a decision (stage NEEDS_OPERATOR or RECONCILING); otherwise 409 EXCHANGE_NOT_STUCK, or EXCHANGE_FINISHED.',
+    description:
+      'Accepted only while the exchange waits for a decision (stage NEEDS_OPERATOR or RECONCILING); otherwise 409 EXCHANGE_NOT_STUCK, RESOLVE_ALREADY_PENDING or EXCHANGE_FINISHED.',
     body: ResolveBody,
-    signal: banciwsResolveSignal,
+    update: banciwsResolveUpdate,
     schema: MessageSchema,
     present,
-    finished: { code: 'EXCHANGE_FINISHED', message: 'The exchange has already ended' },
-    notStuck: 'EXCHANGE_NOT_STUCK',
+    finished: { code: BANCIWS_RESOLVE_REFUSALS.FINISHED, message: 'The exchange has already ended' },
+    refusals: Object.values(BANCIWS_RESOLVE_REFUSALS),
+    notStuck: BANCIWS_RESOLVE_REFUSALS.NOT_STUCK,
   });
 
   route(

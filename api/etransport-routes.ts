@@ -3,7 +3,7 @@ import type { Request, Response, Router } from 'express';
 import { sha256Hex } from '../lib/blob-store';
 import { FOLLOW_UP_KINDS, followUpXml, MAX_DECLARATION_BYTES } from '../schemas/etransport-declaration';
 import { prepareOperation } from '../schemas/etransport-operation';
-import { declarationQuery, requestOperationUpdate, resolveSignal } from '../workflows/etransport/definitions';
+import { declarationQuery, requestOperationUpdate, RESOLVE_REFUSALS, resolveDeclarationUpdate } from '../workflows/etransport/definitions';
 import type { etransportDeclaration } from '../workflows/etransport/declaration';
 import type { etransportLookup } from '../workflows/etransport/lookup';
 import type { DeclarationInput, DeclarationView, LookupInput, PreparedOperation } from '../workflows/etransport/types';
@@ -13,7 +13,7 @@ import { jsonResponse, routeDefiner } from './define-route';
 import { ApiError, etransportLookupError } from './errors';
 import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema, WebhookSchema } from './lifecycle-view';
 import { getOrganization, TaxpayerCodeSchema } from './organization-routes';
-import { mountResolveBySignal } from './resolve-guard';
+import { mountResolveByUpdate } from './resolve-guard';
 import { mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { listVisibleWorkflows, VisibilityPageSchema, visibilityQuery } from './visibility-listing';
 import { type LoadedResource, loadResource, updateOr409, type WorkflowResource } from './workflow-resource';
@@ -281,19 +281,19 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  mountResolveBySignal(route, ctx, ETRANSPORT_DECLARATION, {
+  mountResolveByUpdate(route, ctx, ETRANSPORT_DECLARATION, {
     path: `${item}/resolve`,
     summary: 'Operator decision for an operation whose upload answer was lost: adopt an index, upload again, or abandon',
     description:
       'Accepted only while the declaration waits for a decision: stage NEEDS_OPERATOR or RECONCILING (any action), WAITING_FOR_AUTHORIZATION (ABANDON only). ' +
-      'Otherwise 409 DECLARATION_NOT_STUCK, RESOLVE_ACTION_NOT_ALLOWED or DECLARATION_FINISHED.',
+      'Otherwise 409 DECLARATION_NOT_STUCK, RESOLVE_ACTION_NOT_ALLOWED, RESOLVE_ALREADY_PENDING or DECLARATION_FINISHED.',
     body: ResolveBody,
-    signal: resolveSignal,
+    update: resolveDeclarationUpdate,
     schema: DeclarationSchema,
     present,
-    finished: { code: 'DECLARATION_FINISHED', message: 'The declaration has already ended' },
-    notStuck: 'DECLARATION_NOT_STUCK',
-    abandonWhileWaitingForAuthorization: true,
+    finished: { code: RESOLVE_REFUSALS.FINISHED, message: 'The declaration has already ended' },
+    refusals: Object.values(RESOLVE_REFUSALS),
+    notStuck: RESOLVE_REFUSALS.NOT_STUCK,
   });
 
   route(

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { banciwsMessageQuery } from '../../workflows/banciws/definitions';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { banciwsMessageQuery, banciwsResolveSignal, banciwsResolveUpdate } from '../../workflows/banciws/definitions';
+import { resolveDeclarationUpdate, resolveSignal } from '../../workflows/etransport/definitions';
 import type { BanciwsMessageView } from '../../workflows/banciws/types';
+import type { DeclarationView } from '../../workflows/etransport/types';
 import { api, callApi } from '../../devkit/api-client';
 import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
 import { OPERATOR, TENANT_A, TENANT_B } from '../../devkit/config';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { eventually } from '../../devkit/wait';
-import { transportXml } from '../../devkit/fixtures/transport';
+import { today, transportXml } from '../../devkit/fixtures/transport';
 import { declarationWhen, viewWhen } from '../../devkit/views';
 import { type Stack, startStack } from '../../devkit/stack';
 
@@ -24,6 +28,9 @@ const CUI_B = '18547290';
 const BANCIWS_UPLOAD = '/BANCIWS/rest/uploadMesaj';
 const BANCIWS_STATUS = '/BANCIWS/rest/stareMesaj';
 const ETRANSPORT_UPLOAD = `/test/ETRANSPORT/ws/v1/upload/ETRANSP/${CIF}/2`;
+const ETRANSPORT_STATUS = '/test/ETRANSPORT/ws/v1/stareMesaj/';
+/** The workflow's validator refused the resolve Update with this failure type. */
+const refusedWith = (type: string) => (err: unknown) => err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === type;
 const HOUR = 3_600_000;
 
 describe('operator decisions on BANCIWS exchanges and e-Transport declarations; the BANCIWS listing', () => {
@@ -134,6 +141,23 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     assert.ok(!done.decisions.some((d) => d.decision.startsWith('OPERATOR_')), JSON.stringify(done.decisions));
   });
 
+  test('BANCIWS: the resolve Update is refused in the workflow unless stuck; a resolve signal then is dropped and recorded, never kept', async () => {
+    stack.sandbox.faults.add({ route: BANCIWS_STATUS, method: 'POST', times: 1, holdAnswer: true });
+    const id = await exchange();
+    await eventually(async () => stack.sandbox.faults.held().length, (held) => held === 1, 'the status call held');
+    const handle = stack.client.workflow.getHandle(id);
+    await assert.rejects(handle.executeUpdate(banciwsResolveUpdate, { args: [{ action: 'REUPLOAD' }] }), refusedWith('EXCHANGE_NOT_STUCK'));
+    // The Web UI's and CLI's way: a signal cannot be refused, so the workflow drops it and says so.
+    await handle.signal(banciwsResolveSignal, { action: 'ABANDON', note: 'sent while polling' });
+    await exchangeWhen(id, (v) => v.decisions.some((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED'));
+    stack.sandbox.faults.release();
+    const done = await exchangeResult(id);
+    assert.equal(done.outcome, 'ANSWERED', JSON.stringify(done));
+    const dropped = done.decisions.find((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED');
+    assert.match(dropped?.detail ?? '', /ABANDON: sent while polling.*POLLING/, JSON.stringify(done.decisions));
+    assert.ok(!done.decisions.some((d) => d.decision.startsWith('OPERATOR_')), JSON.stringify(done.decisions));
+  });
+
   // e-Transport
   const declare = async () => {
     const ref = next('ETR');
@@ -171,5 +195,59 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     assert.equal(view.stage, 'ACTIVE');
     assert.ok(!view.decisions.some((d) => d.decision.startsWith('OPERATOR_')), JSON.stringify(view.decisions));
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1);
+  });
+
+  const operate = async (id: string, json: unknown, key: string) => {
+    const res = await callApi(stack, TENANT_A.key, 'POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/operations`, { json, headers: { 'idempotency-key': next(key) } });
+    assert.equal(res.status, 202, res.text);
+    return res.json.operationId as string;
+  };
+  const opOf = (v: DeclarationView, opId: string) => v.operations.find((o) => o.id === opId);
+
+  test('e-Transport: a resolve signal while the UIT is active is dropped (recorded), so a later lost deletion waits for an operator instead of being re-sent', async () => {
+    const { id } = await declare();
+    const active = await declarationWhen(stack.client, id, (v) => v.outcome === 'ACCEPTED' && v.stage === 'ACTIVE');
+    const handle = stack.client.workflow.getHandle(id);
+    await assert.rejects(handle.executeUpdate(resolveDeclarationUpdate, { args: [{ action: 'REUPLOAD' }] }), refusedWith('DECLARATION_NOT_STUCK'));
+    await handle.signal(resolveSignal, { action: 'REUPLOAD', note: 'stray' });
+    await declarationWhen(stack.client, id, (v) => v.decisions.some((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED' && /REUPLOAD: stray.*ACTIVE/.test(d.detail)));
+
+    stack.sandbox.faults.add({ route: ETRANSPORT_UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
+    const deletion = await operate(id, { type: 'DELETION' }, 'del');
+    const stuck = await declarationWhen(stack.client, id, (v) => v.stage === 'NEEDS_OPERATOR' || opOf(v, deletion)?.stage === 'DONE', 60_000);
+    assert.equal(stuck.stage, 'NEEDS_OPERATOR', JSON.stringify(stuck));
+    assert.ok(!stuck.decisions.some((d) => d.decision === 'OPERATOR_REUPLOAD'), JSON.stringify(stuck.decisions));
+    assert.equal(stack.sandbox.etransport.state.followUpUploads(active.uit!, 'DEL'), 1, 'the deletion was sent once');
+
+    const abandoned = await resolveDeclaration(id, { action: 'ABANDON', note: 'checked by hand' });
+    assert.equal(abandoned.status, 202, abandoned.text);
+    const after = await declarationWhen(stack.client, id, (v) => opOf(v, deletion)?.stage === 'DONE');
+    assert.equal(opOf(after, deletion)?.outcome, 'FAILED');
+    assert.equal(after.stage, 'ACTIVE');
+  });
+
+  test('e-Transport: an ABANDON that ends a follow-up waiting for its authorization is used up; the next lost follow-up waits for an operator', async () => {
+    const { id } = await declare();
+    const active = await declarationWhen(stack.client, id, (v) => v.outcome === 'ACCEPTED' && v.stage === 'ACTIVE');
+    // ANAF refuses the token while the vehicle change is polled: the declaration waits for an authorization.
+    stack.sandbox.faults.add({ route: ETRANSPORT_STATUS, method: 'GET', status: 403, body: 'Forbidden' });
+    const change = await operate(id, { type: 'VEHICLE_CHANGE', vehicle: 'B77ABN', date: today() }, 'mvh');
+    await declarationWhen(stack.client, id, (v) => v.stage === 'WAITING_FOR_AUTHORIZATION', 60_000);
+    stack.sandbox.faults.clear();
+    const abandoned = await resolveDeclaration(id, { action: 'ABANDON', note: 'no authorization' });
+    assert.equal(abandoned.status, 202, abandoned.text);
+    const gaveUp = await declarationWhen(stack.client, id, (v) => opOf(v, change)?.stage === 'DONE' && v.stage === 'ACTIVE');
+    assert.equal(opOf(gaveUp, change)?.outcome, 'FAILED', JSON.stringify(gaveUp));
+
+    stack.sandbox.faults.add({ route: ETRANSPORT_UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
+    const deletion = await operate(id, { type: 'DELETION' }, 'del');
+    const stuck = await declarationWhen(stack.client, id, (v) => v.stage === 'NEEDS_OPERATOR' || opOf(v, deletion)?.stage === 'DONE', 60_000);
+    assert.equal(stuck.stage, 'NEEDS_OPERATOR', JSON.stringify(stuck));
+    assert.equal(opOf(stuck, deletion)?.stage, 'NEEDS_OPERATOR');
+    assert.equal(stuck.decisions.filter((d) => d.decision === 'OPERATOR_ABANDONED').length, 1, JSON.stringify(stuck.decisions));
+    assert.equal(stack.sandbox.etransport.state.followUpUploads(active.uit!, 'DEL'), 1);
+    const adopted = await resolveDeclaration(id, { action: 'ABANDON', note: 'checked by hand' });
+    assert.equal(adopted.status, 202, adopted.text);
+    await declarationWhen(stack.client, id, (v) => opOf(v, deletion)?.stage === 'DONE');
   });
 });

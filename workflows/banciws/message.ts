@@ -7,10 +7,11 @@ import { downloadAnswer, finishLifecycle } from '../shared/lifecycle/finish';
 import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { recordingRules } from '../shared/lifecycle/recording';
 import type { Listing } from '../shared/lifecycle/reconcile';
+import { registerResolveHandlers } from '../shared/lifecycle/resolve';
 import { initialLifecycleView } from '../shared/lifecycle/types';
 import { uploadOnce, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { banciwsTaskQueueFor } from '../task-queues';
-import { banciwsMessageQuery, banciwsResolveSignal } from './definitions';
+import { BANCIWS_RESOLVE_REFUSALS, banciwsMessageQuery, banciwsResolveSignal, banciwsResolveUpdate } from './definitions';
 import type { BanciwsMessageInput, BanciwsMessageView, BanciwsOutcome, BanciwsResolveAction, ReceiptCandidate } from './types';
 import { withUploadTurn } from './upload-turns';
 
@@ -43,6 +44,8 @@ const PATCH_UPLOAD_TURNS = 'banciws-upload-turns';
 const PATCH_DELAY_FROM_LOSS = 'banciws-listing-delay-from-loss';
 /** Recorded as every service records (shared/lifecycle/recording.ts): coalesced attributes, attention written on change. */
 const PATCH_UNIFORM_RECORDS = 'banciws-uniform-records';
+/** A resolve signal arriving while nothing waits for a decision is dropped and recorded; before, it was kept for the next lost answer. */
+const PATCH_RESOLVE_ONLY_WHEN_STUCK = 'banciws-resolve-only-when-stuck';
 /** The BANCIWS gateway dropped the session before it read the request: surely not sent. */
 const SESSION_LOST = 'AnafGatewaySessionLost';
 const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused', 'AnafUnauthorized'];
@@ -97,8 +100,16 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
   });
   const state = ledger.view;
   setHandler(banciwsMessageQuery, () => state);
-  setHandler(banciwsResolveSignal, (action) => {
-    ledger.pending = action;
+  registerResolveHandlers({
+    ledger,
+    update: banciwsResolveUpdate,
+    signal: banciwsResolveSignal,
+    what: 'exchange',
+    finished: () => state.stage === 'DONE' || state.outcome !== undefined,
+    codes: { finished: BANCIWS_RESOLVE_REFUSALS.FINISHED, notStuck: BANCIWS_RESOLVE_REFUSALS.NOT_STUCK },
+    abandonWhileWaitingForAuthorization: false,
+    dropSignalPatch: PATCH_RESOLVE_ONLY_WHEN_STUCK,
+    recordDropped: (detail) => ledger.decide('RESOLVE_SIGNAL_DROPPED', detail),
   });
   const finish = (outcome: BanciwsOutcome, errors: string[] = [], code?: string) => {
     if (code) state.code = code;

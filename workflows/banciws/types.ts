@@ -31,7 +31,9 @@ export interface BanciwsDecision {
     | 'WAITING_FOR_OPERATOR'
     | 'OPERATOR_ADOPTED_INDEX'
     | 'OPERATOR_REUPLOAD'
-    | 'OPERATOR_ABANDONED';
+    | 'OPERATOR_ABANDONED'
+    /** A resolve signal that arrived while nothing waited for a decision (patched: dropped, not kept for later). */
+    | 'RESOLVE_SIGNAL_DROPPED';
   detail: string;
 }
 

@@ -10,9 +10,10 @@ import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
 import { recordingRules } from '../shared/lifecycle/recording';
 import { type Listing, restListingPolicy } from '../shared/lifecycle/reconcile';
+import { registerResolveHandlers } from '../shared/lifecycle/resolve';
 import { ANAF_UPLOAD_POLICY, uploadOnce } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
-import { declarationQuery, followUpSignal, requestOperationUpdate, resolveSignal } from './definitions';
+import { declarationQuery, followUpSignal, requestOperationUpdate, RESOLVE_REFUSALS, resolveDeclarationUpdate, resolveSignal } from './definitions';
 import type {
   DeclarationInput,
   DeclarationOutcome,
@@ -60,6 +61,12 @@ const DEADLINE_FROM_LOSS = 'etransport-listing-delay-from-loss';
  */
 const FOLLOW_UP_NOT_RESENT_BLINDLY = 'etransport-lost-follow-up-to-operator';
 const UNLISTED_KINDS: ReadonlyArray<PreparedOperation['kind']> = ['CORRECTION', 'DELETION'];
+/**
+ * A resolve signal that arrives while nothing waits for a decision (the UIT active, an upload
+ * polling) is dropped and recorded; before this patch it was kept and applied to the next lost
+ * answer, however unrelated (as e-Factura's 'efactura-resolve-only-when-stuck').
+ */
+const RESOLVE_ONLY_WHEN_STUCK = 'etransport-resolve-only-when-stuck';
 
 export async function etransportDeclaration(input: DeclarationInput): Promise<DeclarationView> {
   const declaration = new Declaration(input);
@@ -255,8 +262,16 @@ class Declaration {
     setHandler(followUpSignal, (request) => {
       this.requests.push(request);
     });
-    setHandler(resolveSignal, (action) => {
-      this.ledger.pending = action;
+    registerResolveHandlers({
+      ledger: this.ledger,
+      update: resolveDeclarationUpdate,
+      signal: resolveSignal,
+      what: 'declaration',
+      finished: () => this.closing || state.stage === 'DONE',
+      codes: { finished: RESOLVE_REFUSALS.FINISHED, notStuck: RESOLVE_REFUSALS.NOT_STUCK },
+      abandonWhileWaitingForAuthorization: true,
+      dropSignalPatch: RESOLVE_ONLY_WHEN_STUCK,
+      recordDropped: (detail) => this.decide('RESOLVE_SIGNAL_DROPPED', detail),
     });
   }
 

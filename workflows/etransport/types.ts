@@ -53,7 +53,9 @@ export interface Decision {
     | 'FOLLOW_UP_REFUSED'
     | 'EXPIRY_WARNING'
     | 'UIT_EXPIRED'
-    | 'CONTINUED_AS_NEW';
+    | 'CONTINUED_AS_NEW'
+    /** A resolve signal that arrived while nothing waited for a decision (patched: dropped, not kept for later). */
+    | 'RESOLVE_SIGNAL_DROPPED';
   detail: string;
 }
 

@@ -1,4 +1,4 @@
-import { type ActivityOptions, isCancellation, sleep } from '@temporalio/workflow';
+import { type ActivityOptions, isCancellation, patched, sleep } from '@temporalio/workflow';
 import { msUntilNextRomanianDay, romanianDay } from '../../../lib/romanian-time';
 import { ANAF_FAILURE, attemptOf, AUTH_FAILURE_TYPES, failureMessage, failureType } from '../anaf-failures';
 import { statusCheckOptions } from './activity-options';
@@ -10,6 +10,13 @@ import { waitForAuthorization, waitForOperator } from './waits';
  * (100 checks a Romanian day): the checks one activity made count against it, and when it is
  * spent the workflow sleeps into the next Romanian day. Workflow-safe: no I/O.
  */
+
+/**
+ * An operator's ABANDON that ended the wait for an authorization while polling is used up here
+ * (as uploadOnce does). Before this patch it stayed pending, and the next upload of the lifecycle
+ * whose answer was lost (an e-Transport follow-up) was abandoned at once, without an operator.
+ */
+const PATCH_GAVE_UP_TAKES_ACTION = 'poll-authorization-gave-up-takes-action';
 
 export interface StatusPolling<R extends { state: string; attempt: number }> {
   taskQueue: string;
@@ -69,7 +76,10 @@ export async function pollWithinDailyBudget<R extends { state: string; attempt: 
         continue;
       }
       if (type !== undefined && AUTH_FAILURE_TYPES.has(type)) {
-        if ((await waitForAuthorization(life, Date.now(), failureMessage(err))) === 'GAVE_UP') return { action: 'ABANDON', note: 'no usable authorization while polling' };
+        if ((await waitForAuthorization(life, Date.now(), failureMessage(err))) === 'GAVE_UP') {
+          const taken = patched(PATCH_GAVE_UP_TAKES_ACTION) ? life.takeAction() : undefined;
+          return { action: 'ABANDON', note: taken?.note ?? 'no usable authorization while polling' };
+        }
         life.setStage('POLLING');
         continue;
       }
