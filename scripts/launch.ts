@@ -72,6 +72,20 @@ export interface SummaryOptions {
   extra?: string[];
 }
 
+/**
+ * The variables README.md and docs/ use in their commands ($API, $KEY, …), as one line to paste into
+ * a shell. Only for generated development keys: real keys never go to a terminal's scrollback.
+ */
+export function docsShellExports(config: AppConfig): string {
+  const vars: Array<[string, string]> = [
+    ['API', config.api.publicUrl],
+    ...(config.anaf.env === 'sandbox' ? ([['SANDBOX', `http://127.0.0.1:${config.sandbox.port}`]] as Array<[string, string]>) : []),
+    ['KEY', config.api.keys[0]!.key],
+    ...(config.api.operatorKeys[0] ? ([['OPERATOR_KEY', config.api.operatorKeys[0].key]] as Array<[string, string]>) : []),
+  ];
+  return `export ${vars.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+}
+
 /** The "anaf-flow is up" block both launchers print. */
 export function summary(o: SummaryOptions): string {
   const { config } = o;
@@ -94,6 +108,7 @@ export function summary(o: SummaryOptions): string {
       ? [`  Operator key  ${config.api.operatorKeys[0].key}   (operator "${config.api.operatorKeys[0].name}": codec, resolve; ANAF_FLOW_OPERATOR_KEY for the CLI)`]
       : []),
     `  data          ${config.dataDir}`,
+    ...(config.api.keysGenerated ? ['', `  for the docs' commands:  ${docsShellExports(config)}`] : []),
     '',
   ];
   return lines.join('\n') + '\n';
