@@ -98,6 +98,15 @@ export function mountOAuthClientRoutes(router: Router, ctx: ApiContext): void {
     }
   };
   const answer = (set: RegisteredClient) => publicCredentialSet({ ...set, source: 'api' });
+  /** One Update of a run-time set, its refusals typed, its answer without the secret. */
+  const change = async (setId: string, update: (handle: ReturnType<typeof registry>) => Promise<RegisteredClient>) => {
+    refuseEnvSet(setId);
+    try {
+      return answer(await update(registry()));
+    } catch (err) {
+      throw registryFailure(err, setId);
+    }
+  };
 
   route(
     {
@@ -159,12 +168,8 @@ export function mountOAuthClientRoutes(router: Router, ctx: ApiContext): void {
       errors: [404, 409, 503],
     },
     async ({ params, body }, _req, res) => {
-      refuseEnvSet(params.setId);
-      try {
-        res.json(answer(await registry().executeUpdate(rotateClientSecretUpdate, { args: [{ id: params.setId, sealedSecret: sealer.seal(body.clientSecret) }] })));
-      } catch (err) {
-        throw registryFailure(err, params.setId);
-      }
+      const sealedSecret = sealer.seal(body.clientSecret);
+      res.json(await change(params.setId, (h) => h.executeUpdate(rotateClientSecretUpdate, { args: [{ id: params.setId, sealedSecret }] })));
     },
   );
 
@@ -179,12 +184,7 @@ export function mountOAuthClientRoutes(router: Router, ctx: ApiContext): void {
       errors: [404, 409, 503],
     },
     async ({ params }, _req, res) => {
-      refuseEnvSet(params.setId);
-      try {
-        res.json({ ...answer(await registry().executeUpdate(retireClientUpdate, { args: [{ id: params.setId }] })), note: RETIREMENT_NOTE });
-      } catch (err) {
-        throw registryFailure(err, params.setId);
-      }
+      res.json({ ...(await change(params.setId, (h) => h.executeUpdate(retireClientUpdate, { args: [{ id: params.setId }] }))), note: RETIREMENT_NOTE });
     },
   );
 }

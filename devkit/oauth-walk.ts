@@ -178,10 +178,12 @@ export async function consentAtAnaf(
   key: string,
   cif: string,
   scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA',
+  /** The request's other fields, e.g. `oauthCallback` to sign in with another credential set. */
+  requestFields: Record<string, unknown> = {},
 ): Promise<{ requestId: string; callback: URL }> {
   const org = await callApi(stack, key, 'POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
   assert.ok(org.status === 201 || org.json?.error?.code === 'ORGANIZATION_EXISTS', org.text);
-  const created = await callApi(stack, key, 'POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope } });
+  const created = await callApi(stack, key, 'POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope, ...requestFields } });
   assert.equal(created.status, 201, created.text);
   const anafUrl = new URL(created.json.url as string);
   const walked = await walkAuthorizePage(stack.sandbox.url, {

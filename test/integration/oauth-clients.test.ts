@@ -8,7 +8,7 @@ import { CLIENT_REGISTRY_WORKFLOW_ID } from '../../workflows/oauth/client-regist
 import { type ApiAnswer, callApi } from '../../devkit/api-client';
 import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { historyOf, historyText, payloadsOf } from '../../devkit/history';
-import { tokenRequest, walkAuthorizePage } from '../../devkit/oauth-walk';
+import { consentAtAnaf, tokenRequest } from '../../devkit/oauth-walk';
 import { type Stack, startStack } from '../../devkit/stack';
 
 /**
@@ -53,18 +53,10 @@ describe('OAuth client credential sets at run time', () => {
   /** A new organization of tenant A signed in with the set registered for `oauthCallback`: the user's whole walk. */
   async function signIn(oauthCallback: string): Promise<string> {
     const cif = withCheckDigit(String(32_000_000 + ++organizations));
-    assert.equal((await api('POST', '/v1/organizations', { cif, name: `Company ${cif}` }, TENANT_A.key)).status, 201);
-    const created = await api('POST', `/v1/organizations/${cif}/authorization-requests`, { scope: 'EFACTURA', oauthCallback }, TENANT_A.key);
-    assert.equal(created.status, 201, created.text);
-    const anafUrl = new URL(created.json.url as string);
-    const walked = await walkAuthorizePage(stack.sandbox.url, {
-      clientId: anafUrl.searchParams.get('client_id')!,
-      redirectUri: anafUrl.searchParams.get('redirect_uri')!,
-      state: anafUrl.searchParams.get('state')!,
-    });
-    const callback = await request(walked.location);
-    const page = await callback.body.text();
-    assert.equal(callback.statusCode, 200, page);
+    const { callback } = await consentAtAnaf(stack, TENANT_A.key, cif, 'EFACTURA', { oauthCallback });
+    const landed = await request(callback);
+    const page = await landed.body.text();
+    assert.equal(landed.statusCode, 200, page);
     return cif;
   }
 

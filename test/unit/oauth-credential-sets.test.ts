@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type CredentialSetEntry, publicCredentialSet } from '../../lib/oauth-credential-sets';
+import { CredentialSetNotFoundError, pickCredentialSetFrom } from '../../lib/oauth-requests';
+
+const env: CredentialSetEntry = { source: 'env', id: 'main', clientId: 'c-main', clientSecret: 'env-secret', redirectUri: 'https://a.example/oauth/callback', scopes: ['EFACTURA', 'ETRANSPORT'] };
+const live: CredentialSetEntry = { source: 'api', id: 'erp', clientId: 'c-erp', sealedSecret: 'sealed:v2:k1:AAAA', redirectUri: 'https://erp.example/oauth/callback', scopes: ['EFACTURA'], createdAt: '2026-12-01T00:00:00.000Z' };
+const retired: CredentialSetEntry = { ...live, id: 'old', clientId: 'c-old', redirectUri: 'https://old.example/oauth/callback', retiredAt: '2026-12-02T00:00:00.000Z' };
+
+test('a new sign-in picks a live set by callback, env sets first without one, and never a retired set', () => {
+  const sets = [env, live, retired];
+  assert.equal(pickCredentialSetFrom(sets, 'EFACTURA').id, 'main');
+  assert.equal(pickCredentialSetFrom(sets, 'EFACTURA', live.redirectUri).id, 'erp');
+  assert.throws(() => pickCredentialSetFrom(sets, 'EFACTURA', retired.redirectUri), CredentialSetNotFoundError);
+  assert.throws(() => pickCredentialSetFrom(sets, 'ETRANSPORT', live.redirectUri), CredentialSetNotFoundError);
+  assert.throws(() => pickCredentialSetFrom([retired], 'EFACTURA'), CredentialSetNotFoundError);
+});
+
+test('the public view of a set holds no secret, sealed or not', () => {
+  for (const entry of [env, live, retired]) {
+    const shown = JSON.stringify(publicCredentialSet(entry));
+    assert.doesNotMatch(shown, /secret|sealed/i, shown);
+  }
+  assert.deepEqual(publicCredentialSet(retired), {
+    id: 'old',
+    source: 'api',
+    clientId: 'c-old',
+    redirectUri: retired.redirectUri,
+    scopes: ['EFACTURA'],
+    createdAt: '2026-12-01T00:00:00.000Z',
+    retiredAt: '2026-12-02T00:00:00.000Z',
+  });
+});
