@@ -1,6 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
+import fsCallbacks from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
+
+// The callback API, promisified: node 20's fs/promises readFile/writeFile go through a FileHandle
+// and cost more CPU per small document (a lifecycle reads and writes several).
+const fs = {
+  access: promisify(fsCallbacks.access),
+  mkdir: promisify(fsCallbacks.mkdir),
+  readFile: promisify(fsCallbacks.readFile),
+  rename: promisify(fsCallbacks.rename),
+  writeFile: promisify(fsCallbacks.writeFile),
+};
 
 /**
  * Documents (invoice XML, ANAF's answer ZIPs, signed PDFs) live here, not in Temporal:
@@ -53,7 +64,30 @@ export function sha256Hex(bytes: Buffer | string): string {
 
 /** The filesystem store under DATA_DIR/blobs; share the directory between API and workers. */
 export class FileBlobStore implements BlobStore {
+  /** Directories this process made or found: asked once, not before every write. */
+  private readonly madeDirs = new Set<string>();
+
   constructor(private readonly root: string) {}
+
+  /** Write-then-rename: a reader never sees half a document, even after a crash. */
+  private async writeAtomically(file: string, bytes: Buffer | string): Promise<void> {
+    const dir = path.dirname(file);
+    if (!this.madeDirs.has(dir)) {
+      await fs.mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await fs.writeFile(tmp, bytes, { mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The directory went away since (removed by hand): make it again.
+      this.madeDirs.delete(dir);
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(tmp, bytes, { mode: 0o600 });
+    }
+    await fs.rename(tmp, file);
+  }
 
   private pathOf(key: string): string {
     const m = KEY.exec(key);
@@ -68,11 +102,7 @@ export class FileBlobStore implements BlobStore {
     try {
       await fs.access(file);
     } catch {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      // Write-then-rename: a reader never sees half a document, even after a crash.
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      await fs.writeFile(tmp, bytes, { mode: 0o600 });
-      await fs.rename(tmp, file);
+      await this.writeAtomically(file, bytes);
     }
     return { key, sha256, size: bytes.length, contentType };
   }
@@ -93,11 +123,7 @@ export class FileBlobStore implements BlobStore {
 
   async putNamed(tenant: string, name: string, bytes: Buffer, contentType: string): Promise<BlobRef> {
     const ref = await this.put(tenant, bytes, contentType);
-    const file = this.namePath(tenant, name);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, ref.key, { mode: 0o600 });
-    await fs.rename(tmp, file);
+    await this.writeAtomically(this.namePath(tenant, name), ref.key);
     return ref;
   }
 

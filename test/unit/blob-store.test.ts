@@ -39,3 +39,14 @@ test('names are opaque: whatever an identifier from ANAF holds is stored under i
   assert.ok(fs.readdirSync(root).every((f) => ['acme', 'globex'].includes(f)), 'nothing written beside the tenants');
   assert.ok(names.length >= odd.length);
 });
+
+test('a directory removed by hand after the store made it is made again on the next write', async () => {
+  const own = new FileBlobStore(fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-flow-blobs-gone-')));
+  const first = await own.put('initech', Buffer.from('<Invoice>1</Invoice>'), 'application/xml');
+  await own.putNamed('initech', 'efactura-download-1', Buffer.from('PK-1'), 'application/zip');
+  fs.rmSync(path.dirname(path.dirname(own['pathOf'](first.key))), { recursive: true, force: true });
+  const again = await own.put('initech', Buffer.from('<Invoice>1</Invoice>'), 'application/xml');
+  assert.equal((await own.get(again.key)).toString(), '<Invoice>1</Invoice>');
+  await own.putNamed('initech', 'efactura-download-1', Buffer.from('PK-1'), 'application/zip');
+  assert.equal((await own.getNamed('initech', 'efactura-download-1'))?.toString(), 'PK-1');
+});
