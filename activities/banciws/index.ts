@@ -58,12 +58,14 @@ export interface ReceiptCandidate {
   indexIncarcare?: string;
   dataMesaj: string;
   denumire: string;
+  /** Its Data_mesaj is no calendar minute: it may be from before the attempt or after it, so only an operator can say it is ours. */
+  undated?: true;
 }
 
 export interface ReconcileResult {
   /** Receipts (Tip_fisier "Recipisa") dated from the attempt's minute on, naming no index our other reports own. */
   candidates: ReceiptCandidate[];
-  /** The one candidate, when there is exactly one and it names an index (what runs from before upload turns adopt). */
+  /** The one candidate, when there is exactly one, dated, and it names an index (what runs from before upload turns adopt). */
   match?: { uploadIndex: string; receiptId: string };
   newlyChecked: string[];
   /** Receipts listed since the attempt (ours or not). */
@@ -78,10 +80,13 @@ export interface InboxItem extends ListedMessage {
 const RECEIPT_CLOCK_MARGIN_MS = 60_000;
 
 /**
- * ANAF answers an empty listaMesaje with a Mesaj_eroare instead of an empty list ("Nu exista
- * mesaje", sometimes followed by the window). That is an empty inbox, not a refusal.
+ * How ANAF answers an empty listaMesaje is not documented (Comunicare_ANAF_prin_WS_xml_v9 and
+ * respListaMesaje.xsd: Mesaj_eroare is "the complete general error message", no wording); its
+ * REST listings say "Nu exista mesaje…". Only that sentence, whole (optionally naming the
+ * window), is read as empty; any other Mesaj_eroare, including one that starts the same way and
+ * goes on ("…: acces interzis"), is an unknown answer: never "no receipt", so never a re-send.
  */
-const NO_MESSAGES = /^\s*Nu (?:exista|există|sunt) (?:niciun |nici un )?mesaj/i;
+const NO_MESSAGES = /^\s*Nu (?:exista|există|sunt) (?:niciun |nici un )?mesaj(?:e|ul)?(?: (?:in|în) (?:ultimele \d+ (?:zile|ore)|intervalul selectat|perioada selectata))?\s*\.?\s*$/i;
 
 export function isNoMessagesAnswer(error: string | undefined): boolean {
   return error !== undefined && NO_MESSAGES.test(error);
@@ -93,6 +98,19 @@ function listedMessages(answer: ListAnswer, operation: string): ListedMessage[] 
     throw ApplicationFailure.create({ type: BANCIWS_FAILURES.LIST_REFUSED, message: `${operation}: ${answer.error}`, nonRetryable: true });
   }
   return answer.messages;
+}
+
+/**
+ * Data_mesaj (YYYYMMDDHHMM) as an instant, or undefined when it is no calendar minute: ANAF's
+ * pattern admits days no month has (31 February), which a lenient reading would move elsewhere.
+ */
+export function receiptMinute(text: string): number | undefined {
+  const m = /^\s*(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})\s*$/.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute] = m.slice(1).map(Number) as [number, number, number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day, hour, minute));
+  const real = calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day && calendar.getUTCHours() === hour && calendar.getUTCMinutes() === minute;
+  return real ? parseAnafMinute(m.slice(1).join('')) : undefined;
 }
 
 /** Hours back to cover `sinceMs`, as a Zile value (up to 24/24, then days). */
@@ -239,15 +257,25 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
       const listed = await guarded(ctx, () => client.list(zileSince(input.sinceMs)));
       const from = Math.floor(input.sinceMs / 60_000) * 60_000 - RECEIPT_CLOCK_MARGIN_MS;
       // A refused listing proves nothing: it must not pass for "no receipt" (that would re-send the upload).
-      const receipts = listedMessages(listed, 'reconcile (listaMesaje)').filter((m) => /recipis/i.test(m.tipFisier) && (parseAnafMinute(m.dataMesaj) ?? 0) >= from);
+      // Nor may a receipt whose minute cannot be read: it may be ours, so it stays, marked undated (an operator decides).
+      const receipts = listedMessages(listed, 'reconcile (listaMesaje)')
+        .filter((m) => /recipis/i.test(m.tipFisier))
+        .map((m) => ({ m, at: receiptMinute(m.dataMesaj) }))
+        .filter(({ at }) => at === undefined || at >= from);
       const owned = new Set(input.ownedIndexes ?? []);
-      const candidates = receipts
-        .filter((m) => !m.indexIncarcare || !owned.has(m.indexIncarcare))
-        .map(({ idPortal, indexIncarcare, dataMesaj, denumire }) => ({ idPortal, ...(indexIncarcare ? { indexIncarcare } : {}), dataMesaj, denumire }));
+      const candidates: ReceiptCandidate[] = receipts
+        .filter(({ m }) => !m.indexIncarcare || !owned.has(m.indexIncarcare))
+        .map(({ m: { idPortal, indexIncarcare, dataMesaj, denumire }, at }) => ({
+          idPortal,
+          ...(indexIncarcare ? { indexIncarcare } : {}),
+          dataMesaj,
+          denumire,
+          ...(at === undefined ? { undated: true as const } : {}),
+        }));
       const only = candidates.length === 1 ? candidates[0] : undefined;
       return {
         candidates,
-        ...(only?.indexIncarcare ? { match: { uploadIndex: only.indexIncarcare, receiptId: only.idPortal } } : {}),
+        ...(only?.indexIncarcare && !only.undated ? { match: { uploadIndex: only.indexIncarcare, receiptId: only.idPortal } } : {}),
         newlyChecked: [],
         receipts: receipts.length,
       };

@@ -46,7 +46,7 @@ export interface RunningBanciws {
   options: BanciwsSandboxOptions;
   /** The next `times` calls of `method` are processed by the service, then answered with an HTML `status` page (default 502, once). */
   failAfterProcessing(rule: AfterProcessingFault): void;
-  /** /__sandbox/banciws/…: state, expire-sessions, requests, fail-after-processing. */
+  /** /__sandbox/banciws/…: state, expire-sessions, requests, misdated-receipts, fail-after-processing. */
   adminRouter: Router;
   close(): Promise<void>;
 }
@@ -163,6 +163,12 @@ function adminRoutes(gateway: F5Gateway, service: BanciwsService, after: AfterPr
     if (typeof cui !== 'string' || !/^[1-9][0-9]{1,9}$/.test(cui)) return res.status(400).json({ error: 'cui (digits) is required' });
     const m = service.addRequest(cui, typeof denumire === 'string' && denumire ? denumire.slice(0, 500) : undefined);
     res.status(201).json({ idPortal: m.idPortal, tipFisier: m.tipFisier, denumire: m.denumire });
+  });
+  router.post('/banciws/misdated-receipts', express.json(), (req, res) => {
+    const { times } = (req.body ?? {}) as { times?: unknown };
+    if (times !== undefined && !(Number.isInteger(times) && (times as number) >= 1)) return res.status(400).json({ error: 'times must be a positive integer' });
+    service.misdateReceipts((times as number | undefined) ?? 1);
+    res.status(204).end();
   });
   router.post('/banciws/fail-after-processing', express.json(), (req, res) => {
     try {

@@ -58,6 +58,8 @@ export class BanciwsService {
   readonly messages = new Map<string, BanciwsMessage>();
   counters: BanciwsCounters = { uploads: 0, statusChecks: 0, downloads: 0, listings: 0 };
   private next = 4_100_000_001;
+  /** Sandbox only (misdateReceipts): receipts still to be listed with a Data_mesaj that is no calendar minute. */
+  private misdated = 0;
 
   constructor(
     private readonly options: BanciwsSandboxOptions,
@@ -68,6 +70,15 @@ export class BanciwsService {
     this.uploads.clear();
     this.messages.clear();
     this.counters = { uploads: 0, statusChecks: 0, downloads: 0, listings: 0 };
+    this.misdated = 0;
+  }
+
+  /**
+   * Sandbox only (a fault): the next `times` receipts are listed with a Data_mesaj ANAF's pattern
+   * admits but no calendar has (the 31st of February), so a client cannot tell when they were issued.
+   */
+  misdateReceipts(times = 1): void {
+    this.misdated += times;
   }
 
   private id(): string {
@@ -134,7 +145,11 @@ export class BanciwsService {
     // Only what ANAF documents: the receipt is listed with its Index_incarcare and Data_mesaj; it names no digest of the
     // document (the sha256 above is the sandbox's own bookkeeping, for tests through /__sandbox/banciws/state).
     const receipt = signedPdf({ title: 'Recipisa', lines: [`Index incarcare ${index}`, `CUI ${cui}`] }, 'ANAF');
-    this.addMessage(cui, 'Recipisa', `Recipisa pentru incarcarea ${index}`, receipt, { index, visibleAt: at + this.options.listingDelayMs });
+    const listed = this.addMessage(cui, 'Recipisa', `Recipisa pentru incarcarea ${index}`, receipt, { index, visibleAt: at + this.options.listingDelayMs });
+    if (this.misdated > 0) {
+      this.misdated -= 1;
+      listed.dataMesaj = `${listed.dataMesaj.slice(0, 4)}0231${listed.dataMesaj.slice(8)}`;
+    }
     return { dateResponse, executionStatus: 0, indexIncarcare: index, errors: [] };
   }
 

@@ -7,6 +7,7 @@ import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws
 import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { type Stack, startStack } from '../../devkit/stack';
 import { viewWhen } from '../../devkit/views';
+import { withCheckDigit } from '../../schemas/cif';
 
 /**
  * A BANCIWS upload whose answer was lost, reconciled on what ANAF's listaMesaje really gives:
@@ -20,6 +21,7 @@ const UPLOAD = '/BANCIWS/rest/uploadMesaj';
 const BUSY = { id: 'banca-ocupata', cui: '361820' };
 const PORTAL = { id: 'banca-portal', cui: '18547290' };
 const LATE = { id: 'banca-tarzie', cui: '14399840' };
+const UNDATED = { id: 'banca-fara-data', cui: withCheckDigit('2468024') };
 /** The product's BANCIWS_LISTING_DELAY_SECONDS here. */
 const LISTING_DELAY_S = 4;
 
@@ -28,7 +30,7 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
   let n = 0;
 
   before(async () => {
-    const institutions = banciwsStackConfig([BUSY, PORTAL, LATE].map((i) => ({ ...i, tenant: TENANT_A.tenant, pollEveryMinutes: 0 })));
+    const institutions = banciwsStackConfig([BUSY, PORTAL, LATE, UNDATED].map((i) => ({ ...i, tenant: TENANT_A.tenant, pollEveryMinutes: 0 })));
     stack = await startStack({
       sandbox: { banciws: { tlsPort: 0, processingDelayMs: 300 } },
       configFromSandbox: async (sandbox) => ({ ...(await institutions(sandbox)), BANCIWS_LISTING_DELAY_SECONDS: String(LISTING_DELAY_S) }),
@@ -88,6 +90,26 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
     const done = await result(id);
     assert.equal(done.outcome, 'ANSWERED', JSON.stringify(done));
     assert.equal(done.uploadIndex, ours[0]!.index);
+    assert.equal(uploadsOf(stuck.document.sha256).length, 1, 'uploaded once in all');
+  });
+
+  test('the only receipt since the lost upload has a Data_mesaj that is no calendar minute: an operator decides (never "not found", never re-sent)', async () => {
+    service().misdateReceipts(1);
+    stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
+    const id = await submit(UNDATED.id, 'Raport cu recipisa fara data');
+    const stuck = await viewWhen(stack.client, id, banciwsMessageQuery, (v: BanciwsMessageView) => v.stage === 'NEEDS_OPERATOR' || v.stage === 'DONE', 60_000);
+    const ours = uploadsOf(stuck.document.sha256);
+    assert.equal(stuck.stage, 'NEEDS_OPERATOR', JSON.stringify(stuck));
+    assert.equal(ours.length, 1, 'nothing re-sent');
+    assert.deepEqual(stuck.receiptCandidates?.map((c) => [c.indexIncarcare, c.undated]), [[ours[0]!.index, true]], JSON.stringify(stuck));
+    assert.match(stuck.receiptCandidates![0]!.dataMesaj, /^\d{4}0231\d{4}$/);
+    const waiting = stuck.decisions.find((d) => d.decision === 'WAITING_FOR_OPERATOR');
+    assert.ok(waiting?.detail.includes('cannot be read') && waiting.detail.includes(ours[0]!.index), JSON.stringify(stuck.decisions));
+
+    const adopted = await api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ADOPT_INDEX', uploadIndex: ours[0]!.index } });
+    assert.equal(adopted.status, 202, adopted.body.toString());
+    const done = await result(id);
+    assert.equal(done.outcome, 'ANSWERED', JSON.stringify(done));
     assert.equal(uploadsOf(stuck.document.sha256).length, 1, 'uploaded once in all');
   });
 

@@ -98,9 +98,13 @@ describe('BANCIWS configuration and helpers', () => {
     assert.equal(parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820"},{"id":"b","tenant":"acme","cui":"18547290","pfx":"/b.pfx"}]').length, 2);
   });
 
-  test('ANAF\'s "no messages" Mesaj_eroare is an empty list; other errors are not', () => {
-    for (const empty of [NO_MESSAGES, 'Nu exista mesaje', 'Nu exista mesaje in intervalul selectat', 'nu există mesaje', 'Nu sunt mesaje']) assert.equal(isNoMessagesAnswer(empty), true, empty);
-    for (const error of [undefined, '', 'Format incorect pentru Zile: 0', 'Nu aveti drept de interogare', 'Eroare tehnica']) assert.equal(isNoMessagesAnswer(error), false, String(error));
+  test('ANAF\'s "no messages" Mesaj_eroare is an empty list; other errors, and any text that only starts like it, are not', () => {
+    for (const empty of [NO_MESSAGES, 'Nu exista mesaje', 'Nu exista mesaje in intervalul selectat', 'nu există mesaje', 'Nu sunt mesaje', 'Nu exista mesaje in ultimele 3 zile.']) {
+      assert.equal(isNoMessagesAnswer(empty), true, empty);
+    }
+    // ANAF documents no wording for an empty list: an unknown text is never read as "empty" (a lost upload would be re-sent).
+    const unknown = ['Nu exista mesaje: certificatul nu are drept pentru CUI 361820', 'Nu exista mesajele solicitate, serviciul este indisponibil', 'Nu exista mesaje pentru ca a aparut o eroare tehnica', 'Lista goala?'];
+    for (const error of [undefined, '', 'Format incorect pentru Zile: 0', 'Nu aveti drept de interogare', 'Eroare tehnica', ...unknown]) assert.equal(isNoMessagesAnswer(error), false, String(error));
   });
 
   test('zileSince covers the attempt: hours up to a day, then days', () => {

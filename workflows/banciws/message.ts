@@ -46,6 +46,8 @@ const PATCH_DELAY_FROM_LOSS = 'banciws-listing-delay-from-loss';
 const PATCH_UNIFORM_RECORDS = 'banciws-uniform-records';
 /** A resolve signal arriving while nothing waits for a decision is dropped and recorded; before, it was kept for the next lost answer. */
 const PATCH_RESOLVE_ONLY_WHEN_STUCK = 'banciws-resolve-only-when-stuck';
+/** A lone receipt whose Data_mesaj cannot be read (it may predate the attempt) goes to an operator instead of being adopted. */
+const PATCH_UNDATED_RECEIPT_TO_OPERATOR = 'banciws-undated-receipt-to-operator';
 /** The BANCIWS gateway dropped the session before it read the request: surely not sent. */
 const SESSION_LOST = 'AnafGatewaySessionLost';
 const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused', 'AnafUnauthorized'];
@@ -187,7 +189,8 @@ function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities, st
       }
       const found = await reads.findBanciwsUpload({ ...ref, sinceMs, ownedIndexes: owned });
       const [only, ...more] = found.candidates;
-      if (only?.indexIncarcare && more.length === 0) {
+      const undatedToOperator = patched(PATCH_UNDATED_RECEIPT_TO_OPERATOR);
+      if (only?.indexIncarcare && more.length === 0 && !(only.undated && undatedToOperator)) {
         return { match: { uploadIndex: only.indexIncarcare, detail: `ANAF's receipt ${only.idPortal} (${only.dataMesaj}, "${only.denumire}") is the only one since the attempt, and index ${only.indexIncarcare} is no other report's` }, compared: found.receipts };
       }
       if (only) {
@@ -208,6 +211,7 @@ function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities, st
 
 /** Said to the operator: which receipts could be ours, and how to adopt one. */
 function ambiguousReceipts(candidates: ReceiptCandidate[]): string {
-  const listed = candidates.map((c) => `${c.indexIncarcare ? `index ${c.indexIncarcare}` : 'no index'} (receipt ${c.idPortal}, ${c.dataMesaj}, "${c.denumire}")`).join('; ');
-  return `ANAF lists ${candidates.length} receipts since the lost upload that none of our other reports owns: ${listed}; adopt ours (resolve ADOPT_INDEX), re-upload or abandon`;
+  const listed = candidates.map((c) => `${c.indexIncarcare ? `index ${c.indexIncarcare}` : 'no index'} (receipt ${c.idPortal}, ${c.dataMesaj}${c.undated ? ', a date that cannot be read' : ''}, "${c.denumire}")`).join('; ');
+  const what = candidates.length === 1 ? 'one receipt' : `${candidates.length} receipts`;
+  return `ANAF lists ${what} since the lost upload${candidates.some((c) => c.undated) ? ' (or undated)' : ''} that none of our other reports owns: ${listed}; adopt ours (resolve ADOPT_INDEX), re-upload or abandon`;
 }

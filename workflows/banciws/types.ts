@@ -77,6 +77,8 @@ export interface ReceiptCandidate {
   indexIncarcare?: string;
   dataMesaj: string;
   denumire: string;
+  /** Its Data_mesaj is no calendar minute: it may predate the attempt, so it is never adopted without an operator. */
+  undated?: true;
 }
 
 export interface BanciwsInboxInput {
