@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AppConfig } from '../lib/config';
+import { xmlParseRefusals } from '../lib/metrics';
 import type { XmlParseAnswer, XmlParseRequest, XmlParseTaskArgs, XmlParseTaskKind, XmlParseTaskResult } from './xml-parse-tasks';
 
 /**
@@ -66,8 +67,17 @@ export class XmlParsePool {
 
   constructor(readonly limits: XmlParseLimits) {}
 
-  /** Runs `kind` on `xml` on a parse thread; throws XmlParseRefused when a cap refuses or stops it. */
+  /** Runs `kind` on `xml` on a parse thread; throws XmlParseRefused when a cap refuses or stops it (counted in anaf_flow_xml_parse_refusals_total). */
   async run<K extends XmlParseTaskKind>(tenant: string, kind: K, xml: Buffer, args: XmlParseTaskArgs<K>): Promise<XmlParseTaskResult<K>> {
+    try {
+      return await this.admitAndParse(tenant, kind, xml, args);
+    } catch (err) {
+      if (err instanceof XmlParseRefused) xmlParseRefusals.inc({ code: err.code, reason: err.busy ?? 'document' });
+      throw err;
+    }
+  }
+
+  private async admitAndParse<K extends XmlParseTaskKind>(tenant: string, kind: K, xml: Buffer, args: XmlParseTaskArgs<K>): Promise<XmlParseTaskResult<K>> {
     if (this.closed) throw new XmlParseRefused('TOO_MANY_PARSES', 'The server is shutting down', 'overall');
     const own = this.pendingByTenant.get(tenant) ?? 0;
     if (own >= this.limits.perTenant) {

@@ -162,6 +162,14 @@ export const httpRequests = new Counter({
   registers: [registry],
 });
 
+/** Untrusted XML the API refused to read (api/xml-parse-pool.ts): `reason` document (its own caps) or tenant / overall (load). */
+export const xmlParseRefusals = new Counter({
+  name: 'anaf_flow_xml_parse_refusals_total',
+  help: 'Documents the API refused to read: code XML_TOO_COMPLEX / XML_PARSE_TIMEOUT (reason document) or TOO_MANY_PARSES (reason tenant or overall: load, answered 429)',
+  labelNames: ['code', 'reason'] as const,
+  registers: [registry],
+});
+
 export const httpRequestDuration = new Histogram({
   name: 'anaf_flow_http_request_duration_seconds',
   help: 'API request latency by method and route template',
