@@ -155,5 +155,6 @@ export const efactura: Service = {
     'efactura-resolve-only-when-stuck': ['resolve-signal-while-polling'],
     'upload-technical-error-retried': ['technical-error-retried'],
     'reconcile-look-again-after-a-round': ['lost-answer-truncated-archive'],
+    'reconcile-absence-from-rounds-asked-after-deadline': ['answer-lost-reuploaded'],
   },
 };

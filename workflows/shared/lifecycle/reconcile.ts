@@ -51,6 +51,15 @@ export interface Listing {
  * history. Patched runs wait a round and, past MAX_STALLED_ROUNDS, ask an operator.
  */
 const PATCH_LOOK_AGAIN_AFTER_A_ROUND = 'reconcile-look-again-after-a-round';
+/**
+ * Before this patch "not listed" counted as proof once the workflow got the listing's answer
+ * after the deadline, however early the listing was read: an answer held up (a backlogged ANAF
+ * queue, a Temporal or PostgreSQL restart between the read and its completion) could prove
+ * absence with a listing read seconds after the upload, and the invoice went twice (the cluster
+ * chaos run, 7 of 1,000). Patched runs count the round by when it was ASKED: the listing is read
+ * at or after that, so only a round asked after the deadline proves the upload absent.
+ */
+const PATCH_ABSENCE_FROM_ROUNDS_ASKED_AFTER_DEADLINE = 'reconcile-absence-from-rounds-asked-after-deadline';
 const MAX_STALLED_ROUNDS = 12;
 
 /**
@@ -90,6 +99,7 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
     const operator = life.takeAction();
     if (operator) return operator;
     let found: ListingAnswer;
+    const askedAt = Date.now();
     try {
       found = await listing.find(attemptStartedAt, checked);
     } catch (err) {
@@ -119,7 +129,7 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
       await condition(() => life.pending !== undefined, listing.roundEveryMs);
       continue;
     }
-    if (Date.now() >= deadline) {
+    if (listedAfter(askedAt, deadline)) {
       const unprovable = listing.absenceProvesNothing?.();
       if (unprovable !== undefined) return waitForOperator(life, subject, unprovable);
       subject.decide(listing.reupload, listing.absentDetail(Math.round((Date.now() - attemptStartedAt) / 1000), found.compared ?? checked.length));
@@ -127,4 +137,10 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
     }
     await condition(() => life.pending !== undefined, Math.min(listing.roundEveryMs, Math.max(1_000, deadline - Date.now())));
   }
+}
+
+/** Did this round's listing prove the upload absent, i.e. was it read once the listing delay had passed? */
+function listedAfter(askedAt: number, deadline: number): boolean {
+  if (Date.now() < deadline) return false;
+  return patched(PATCH_ABSENCE_FROM_ROUNDS_ASKED_AFTER_DEADLINE) ? askedAt >= deadline : true;
 }
