@@ -2,13 +2,27 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { OAuthScope } from '../lib/config';
 import { OAUTH_SCOPES } from '../lib/config';
 import { statusQuery } from '../workflows/oauth/definitions';
-import { type AuthorizationView, authorizationWorkflowId } from '../workflows/oauth/types';
+import { type AuthorizationView, authorizationWorkflowId, legacyAuthorizationId } from '../workflows/oauth/types';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
+
+/**
+ * The companies an authorization serves: those linked to it, and for a legacy one its own
+ * organization (implied by its id) unless that organization now uses another authorization.
+ */
+export function companiesOf(view: AuthorizationView): Array<{ cif: string; scope: OAuthScope; linkedAt: string }> {
+  const linked = view.companies ?? [];
+  if (view.cif === '' || linked.some((c) => c.cif === view.cif && c.scope === view.scope)) return linked;
+  return [{ cif: view.cif, scope: view.scope, linkedAt: view.createdAt }, ...linked];
+}
 
 /** The authorization's lifecycle as the API shows it: never the tokens (the workflow does not expose them). */
 export function publicAuthorization(view: AuthorizationView) {
   return {
+    id: view.authorizationId ?? legacyAuthorizationId(view.cif, view.scope),
+    label: view.label ?? null,
+    scopes: view.scopes ?? [view.scope],
+    companies: companiesOf(view),
     scope: view.scope,
     status: view.status,
     clientId: view.clientId,

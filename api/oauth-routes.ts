@@ -27,6 +27,7 @@ import {
   publicAuthorization,
   updateFailure,
 } from './oauth-authorizations';
+import { unlinkOrganization } from './authorization-routes';
 import { getOrganization, OrganizationParams, TaxpayerCodeSchema } from './organization-routes';
 import { visibilityString } from './workflow-access';
 import { z } from './zod';
@@ -45,7 +46,7 @@ export function isHttpsOrLocalUrl(raw: string): boolean {
   if (url.username || url.password) return false;
   return url.protocol === 'https:' || (url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname));
 }
-const HttpsOrLocalUrl = z
+export const HttpsOrLocalUrl = z
   .string()
   .max(2000)
   .refine(isHttpsOrLocalUrl, 'must be an https URL (http only on localhost), without credentials')
@@ -116,11 +117,11 @@ const ImportTokens = z
 const TestResult = z.object({ status: z.number().int(), body: z.string() }).openapi('AuthorizationTestResult');
 
 /** Env sets and those added through the API (api/oauth-client-routes.ts), never a retired one. */
-function credentialSetOr400(ctx: ApiContext, scope: (typeof OAUTH_SCOPES)[number], oauthCallback?: string) {
+export function credentialSetOr400(ctx: ApiContext, scope: (typeof OAUTH_SCOPES)[number], oauthCallback?: string) {
   return liveCredentialSet(ctx, scope, oauthCallback);
 }
 
-function lifecycleSettings(ctx: ApiContext) {
+export function lifecycleSettings(ctx: ApiContext) {
   return {
     refreshLeadMs: ctx.config.oauth.refreshLeadMs,
     warnBeforeRefreshExpiryMs: ctx.config.oauth.warnBeforeRefreshExpiryMs,
@@ -300,8 +301,9 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       method: 'delete',
       permission: 'submit',
       path: `${org}/authorizations/{scope}`,
-      summary: 'Revoke at ANAF and destroy the tokens here',
+      summary: 'Revoke at ANAF and destroy the tokens here (or, for an organization linked to a shared sign-in, unlink it)',
       description:
+        'An organization linked to an authorization (PUT …/authorizations/{scope}) is only unlinked: the sign-in stays for the other companies, and the answer is that authorization with `unlinked: true`. ' +
         'Revoked only once ANAF confirms it. Otherwise (its gateway redirected or answered a page, an error, no answer) 502 ' +
         'REVOCATION_UNCONFIRMED: the tokens are no longer used but kept sealed so that calling this again can still revoke them.',
       tags: ['OAuth'],
@@ -311,6 +313,9 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     },
     async ({ params }, _req, res) => {
       const tenant = tenantOf(res);
+      // Linked to a sign-in other companies may share: unlink only, never revoke it for all of them.
+      const unlinked = await unlinkOrganization(ctx, tenant, params.cif, params.scope);
+      if (unlinked) return void res.json({ ...unlinked, unlinked: true });
       let view: AuthorizationView;
       try {
         view = await authorizationHandle(ctx, tenant, params.cif, params.scope).executeUpdate(revokeUpdate);

@@ -3,7 +3,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { workflowIdFor } from '../lib/workflow-ids';
 import type { BlobRef } from '../lib/blob-store';
-import { AnafCif, AnafStage } from '../workflows/search-attributes';
+import { servingAuthorization } from '../lib/authorization-links';
+import type { OAuthScope } from '../lib/config';
+import { AnafAuthorizationId, AnafCif, AnafStage } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { jsonResponse, type RouteDefiner, type RouteSpec } from './define-route';
@@ -55,12 +57,16 @@ export async function startResource<W extends Workflow>(
   const requestId = res.locals.requestId;
   const tenant = tenantOf(res);
   const record = await claimIdempotencyKey(ctx, tenant, resource, start);
+  const scope = OAUTH_SCOPE_OF_SERVICE[resource.service];
+  // The sign-in whose token the case will use, as routed at submission (issue 16): findable in the Web UI by it.
+  const authorization = scope ? await servingAuthorization(ctx.client, { tenant, cif: start.cif, scope }) : undefined;
   const started = await ctx.workflows.start<W>(tenant, resource, {
     idempotencyKey: start.idempotencyKey,
     args: start.args,
     searchAttributes: [
       { key: AnafCif, value: start.cif },
       { key: AnafStage, value: 'QUEUED' },
+      ...(authorization ? [{ key: AnafAuthorizationId, value: authorization.authorizationId }] : []),
     ],
     memo: { requestSha256: start.requestSha256, requestId, summary: `${start.summary}: queued` },
   });
@@ -74,6 +80,9 @@ export async function startResource<W extends Workflow>(
 }
 
 const SHORTEST_RETENTION_MS = 24 * 3600_000;
+
+/** The services whose ANAF calls carry an OAuth token, by scope (BANCIWS uses a certificate). */
+const OAUTH_SCOPE_OF_SERVICE: Partial<Record<string, OAuthScope>> = { efactura: 'EFACTURA', etransport: 'ETRANSPORT' };
 
 /**
  * The key's record (idempotency-records.ts), checked before Temporal is asked: another request

@@ -18,5 +18,7 @@ export const oauth: AnafServiceDescriptor = {
   api: () => [
     (require('../api/oauth-routes') as typeof import('../api/oauth-routes')).mountOAuthRoutes,
     (require('../api/oauth-callback-routes') as typeof import('../api/oauth-callback-routes')).mountOAuthCallbackRoutes,
+    (require('../api/authorization-routes') as typeof import('../api/authorization-routes')).mountAuthorizationRoutes,
+    (require('../api/authorization-request-routes') as typeof import('../api/authorization-request-routes')).mountAuthorizationRequestRoutes,
   ],
 };

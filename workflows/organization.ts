@@ -1,4 +1,5 @@
-import { condition, defineQuery, defineSignal, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, defineUpdate, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import type { OAuthScope } from './oauth/types';
 import { AnafCif, AnafService, AnafStage, AnafTenant } from './search-attributes';
 
 export interface OrganizationRecord {
@@ -8,8 +9,24 @@ export interface OrganizationRecord {
   createdAt: string;
 }
 
+/** Which authorization serves this organization, per scope (authorization ids, see workflows/oauth/types.ts). */
+export type AuthorizationLinks = Partial<Record<OAuthScope, string>>;
+
+export interface LinkAuthorizationRequest {
+  scope: OAuthScope;
+  authorizationId: string;
+}
+
 export const organizationQuery = defineQuery<OrganizationRecord>('organization');
 export const deleteOrganizationSignal = defineSignal('delete');
+export const authorizationLinksQuery = defineQuery<AuthorizationLinks>('authorizationLinks');
+/** Returns the authorization that served the scope before (undefined: none). */
+export const linkAuthorizationUpdate = defineUpdate<{ previousAuthorizationId?: string }, [LinkAuthorizationRequest]>('linkAuthorization');
+/** Returns the authorization that served the scope (undefined: none was linked). */
+export const unlinkAuthorizationUpdate = defineUpdate<{ removedAuthorizationId?: string }, [{ scope: OAuthScope }]>('unlinkAuthorization');
+
+/** The memo key holding the links (only written by the link handlers: older organizations have none). */
+export const AUTHORIZATION_LINKS_MEMO = 'authorizationLinks';
 
 export function organizationWorkflowId(tenant: string, cif: string): string {
   return `${tenant}/org/${cif}`;
@@ -18,9 +35,12 @@ export function organizationWorkflowId(tenant: string, cif: string): string {
 /**
  * An organization (a company, by CIF) registered by a tenant. Temporal is the record:
  * the workflow id makes it unique per tenant, visibility lists it, and it ends when deleted.
+ * It also holds the routing of issue 16: which authorization (sign-in) serves it for each
+ * scope. Only new update handlers write it (state and memo), so stored histories replay unchanged.
  */
 export async function organization(record: OrganizationRecord): Promise<OrganizationRecord> {
   let deleted = false;
+  const links: AuthorizationLinks = {};
   upsertSearchAttributes([
     { key: AnafTenant, value: record.tenant },
     { key: AnafService, value: 'organization' },
@@ -28,9 +48,35 @@ export async function organization(record: OrganizationRecord): Promise<Organiza
     { key: AnafStage, value: 'ACTIVE' },
   ]);
   setHandler(organizationQuery, () => record);
+  setHandler(authorizationLinksQuery, () => ({ ...links }));
   setHandler(deleteOrganizationSignal, () => {
     deleted = true;
   });
+  // In the memo too: submissions and token lookups read it with a describe, no workflow task per call.
+  const publishLinks = () => upsertMemo({ [AUTHORIZATION_LINKS_MEMO]: { ...links } });
+  const refuseWhenDeleted = (_req: unknown) => {
+    if (deleted) throw new Error('organization deleted');
+  };
+  setHandler(
+    linkAuthorizationUpdate,
+    ({ scope, authorizationId }) => {
+      const previous = links[scope];
+      links[scope] = authorizationId;
+      publishLinks();
+      return previous !== undefined && previous !== authorizationId ? { previousAuthorizationId: previous } : {};
+    },
+    { validator: refuseWhenDeleted },
+  );
+  setHandler(
+    unlinkAuthorizationUpdate,
+    ({ scope }) => {
+      const removed = links[scope];
+      delete links[scope];
+      publishLinks();
+      return removed !== undefined ? { removedAuthorizationId: removed } : {};
+    },
+    { validator: refuseWhenDeleted },
+  );
   await condition(() => deleted);
   upsertSearchAttributes([{ key: AnafStage, value: 'DELETED' }]);
   return record;

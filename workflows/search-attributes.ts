@@ -12,6 +12,8 @@ export const AnafStage = defineSearchAttributeKey('AnafStage', SearchAttributeTy
 export const AnafOutcome = defineSearchAttributeKey('AnafOutcome', SearchAttributeType.KEYWORD);
 export const AnafUploadIndex = defineSearchAttributeKey('AnafUploadIndex', SearchAttributeType.KEYWORD);
 export const AnafNeedsAttention = defineSearchAttributeKey('AnafNeedsAttention', SearchAttributeType.BOOL);
+/** The authorization (sign-in) whose token a workflow uses, set at start (issue 16): `az_…` or a legacy `org-{cif}-{scope}`. */
+export const AnafAuthorizationId = defineSearchAttributeKey('AnafAuthorizationId', SearchAttributeType.KEYWORD);
 
 export const ALL_SEARCH_ATTRIBUTES = [
   AnafTenant,
@@ -21,6 +23,7 @@ export const ALL_SEARCH_ATTRIBUTES = [
   AnafOutcome,
   AnafUploadIndex,
   AnafNeedsAttention,
+  AnafAuthorizationId,
 ] as const;
 
 export type AnafServiceName = 'system' | 'oauth' | 'efactura' | 'efactura-read' | 'efactura-inbox' | 'efactura-inbox-sync' | 'etransport' | 'banciws';

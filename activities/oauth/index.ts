@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { type Client, type WorkflowHandle, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, type WorkflowHandle, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { AppConfig } from '../../lib/config';
 import { anafTokenRefreshes } from '../../lib/metrics';
 import { sealTokens } from '../../lib/sealed-tokens';
@@ -14,7 +14,11 @@ import type {
 import type { oauthAuthorization } from '../../workflows/oauth/authorization';
 import { CLIENT_REGISTRY_WORKFLOW_ID, resealClientSecretsUpdate } from '../../workflows/oauth/client-registry';
 import { installUpdate, refreshUpdate, resealUpdate, statusQuery } from '../../workflows/oauth/definitions';
-import { authorizationWorkflowId } from '../../workflows/oauth/types';
+import { forgetCompanyUpdate } from '../../workflows/oauth/definitions';
+import { type OAuthScope, workflowIdOfAuthorization, workflowIdOfInit } from '../../workflows/oauth/types';
+import { linkAuthorizationUpdate, organizationWorkflowId } from '../../workflows/organization';
+import { AnafAuthorizationId } from '../../workflows/search-attributes';
+import { type CoverageAnswer, coverageCall } from './cif-coverage';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { anafFetch } from '../anaf/http';
 import { AnafOAuthClient, type TokenAnswer } from './anaf-oauth-client';
@@ -69,6 +73,20 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
       const refresh = input.sealedRefresh ? await client.revoke(set, sealer.open(input.sealedRefresh), 'refresh_token') : undefined;
       const access = input.sealedAccess ? await client.revoke(set, sealer.open(input.sealedAccess), 'access_token') : undefined;
       return { ...(refresh ? { refresh } : {}), ...(access ? { access } : {}) };
+    },
+
+    /**
+     * Does this authorization's token have rights in SPV for the CIF? One read-only listing call
+     * (cif-coverage.ts); a token ANAF rejects is refreshed once through its workflow, as always.
+     */
+    async checkCifCoverage(input: { authorizationWorkflowId: string; scope: OAuthScope; cif: string }): Promise<CoverageAnswer> {
+      if (!deps.client) throw new Error('checkCifCoverage needs a Temporal client');
+      const provider = new TokenProvider(deps.client, sealer);
+      const tenant = input.authorizationWorkflowId.split('/')[0]!;
+      const result = await provider.withTokenFrom({ tenant, cif: input.cif, scope: input.scope, workflowId: input.authorizationWorkflowId }, (token) =>
+        coverageCall(deps.config.anaf.apiBaseUrl, input.scope, input.cif, token),
+      );
+      return result.ok ? result.value : { covered: false, reason: `ANAF rejected the token (HTTP ${result.status}) even after a refresh` };
     },
 
     /** ANAF's TestOauth "hello" with the authorization's current token: proves it works end to end. */
@@ -170,6 +188,35 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
     },
 
     /**
+     * The organization's link for a scope now names this authorization (an update its workflow
+     * serializes); the authorization that served it before forgets the company. Idempotent.
+     */
+    async linkOrganizationAuthorization(input: { tenant: string; cif: string; scope: OAuthScope; authorizationId: string }): Promise<{ previousAuthorizationId?: string }> {
+      const client = deps.client;
+      if (!client) throw new Error('linkOrganizationAuthorization needs a Temporal client');
+      let linked: { previousAuthorizationId?: string };
+      try {
+        linked = await client.workflow
+          .getHandle(organizationWorkflowId(input.tenant, input.cif))
+          .executeUpdate(linkAuthorizationUpdate, { args: [{ scope: input.scope, authorizationId: input.authorizationId }] });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError || (err instanceof WorkflowUpdateFailedError && /deleted/.test(err.cause?.message ?? ''))) {
+          throw ApplicationFailure.create({ type: 'OrganizationNotFound', message: `no organization with CIF ${input.cif}`, nonRetryable: true });
+        }
+        throw err;
+      }
+      const previous = linked.previousAuthorizationId && workflowIdOfAuthorization(input.tenant, linked.previousAuthorizationId);
+      if (previous) {
+        // Best effort: only its list of companies is stale otherwise, never the routing.
+        await client.workflow
+          .getHandle(previous)
+          .executeUpdate(forgetCompanyUpdate, { args: [{ cif: input.cif, scope: input.scope }] })
+          .catch((err: unknown) => log.warn('previous authorization did not forget the company', { error: err instanceof Error ? err.name : 'unknown' }));
+      }
+      return linked;
+    },
+
+    /**
      * Hands fresh tokens to the authorization's lifecycle workflow, starting it if this is
      * the first authorization for (tenant, CIF, scope): Update-with-Start, so the caller
      * learns at once whether the lifecycle accepted them.
@@ -178,10 +225,12 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
       const client = deps.client;
       if (!client) throw new Error('installAuthorizationTokens needs a Temporal client');
       const startOp = new WithStartWorkflowOperation<typeof oauthAuthorization>('oauthAuthorization', {
-        workflowId: authorizationWorkflowId(input.init),
+        workflowId: workflowIdOfInit(input.init),
         taskQueue: deps.config.temporal.taskQueue,
         args: [{ init: input.init }],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        // New sign-ins only: a legacy start stays exactly as before.
+        ...(input.init.authorizationId ? { typedSearchAttributes: [{ key: AnafAuthorizationId, value: input.init.authorizationId }] } : {}),
       });
       return client.workflow.executeUpdateWithStart(installUpdate, { args: [input.request], startWorkflowOperation: startOp });
     },

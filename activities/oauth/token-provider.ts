@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TokenSealer } from '../../lib/token-seal';
 import { currentTokenQuery, refreshUpdate } from '../../workflows/oauth/definitions';
-import { type AuthorizationKey, authorizationWorkflowId, type CurrentToken, type RefreshRequest } from '../../workflows/oauth/types';
+import { servingAuthorization } from '../../lib/authorization-links';
+import type { AuthorizationKey, CurrentToken, RefreshRequest } from '../../workflows/oauth/types';
 import { FAILURE_TYPES } from '../anaf/failures';
 
 /** What a call made with a token reports back, so the provider can decide on one forced refresh. */
@@ -16,6 +17,14 @@ const STALE_TOKEN_MAX_AGE_MS = 5 * 60 * 1000;
 
 function nearExpiry(token: CurrentToken): boolean {
   return token.accessTokenExpiresAt !== undefined && token.accessTokenExpiresAt - Date.now() < NEAR_EXPIRY_MS;
+}
+
+/**
+ * Where a call's token comes from: the authorization workflow serving (tenant, CIF, scope). The
+ * CIF and scope are for messages; several CIFs may share one workflow (one sign-in, many companies).
+ */
+export interface TokenSource extends AuthorizationKey {
+  workflowId: string;
 }
 
 function notAuthorized(key: AuthorizationKey, why: string): ApplicationFailure {
@@ -40,8 +49,47 @@ export class TokenProvider {
     private readonly options: { cacheMs: number } = { cacheMs: 0 },
   ) {}
 
-  private handle(key: AuthorizationKey) {
-    return this.client.workflow.getHandle(authorizationWorkflowId(key));
+  private handle(src: TokenSource) {
+    return this.client.workflow.getHandle(src.workflowId);
+  }
+
+  /** The organization's link per (tenant, CIF, scope), cached like the token: the routing rarely changes. */
+  private readonly links = new Map<string, { workflowId: string; at: number }>();
+  private readonly linking = new Map<string, Promise<string>>();
+
+  /**
+   * Which authorization serves (tenant, CIF, scope): the one the organization links for that scope
+   * (PUT /v1/organizations/{cif}/authorizations/{scope}), else the legacy per-organization one.
+   */
+  async source(key: AuthorizationKey): Promise<TokenSource> {
+    const id = `${key.tenant}/${key.cif}/${key.scope}`;
+    const cached = this.links.get(id);
+    if (cached && Date.now() - cached.at < this.options.cacheMs) return { ...key, workflowId: cached.workflowId };
+    let pending = this.linking.get(id);
+    if (!pending) {
+      pending = this.lookupLink(key).finally(() => this.linking.delete(id));
+      this.linking.set(id, pending);
+    }
+    try {
+      const workflowId = await pending;
+      this.links.set(id, { workflowId, at: Date.now() });
+      return { ...key, workflowId };
+    } catch (err) {
+      // Temporal slow or away: the link this worker read minutes ago still holds, as a cached token does.
+      if (cached && this.options.cacheMs > 0 && Date.now() - cached.at < STALE_TOKEN_MAX_AGE_MS) return { ...key, workflowId: cached.workflowId };
+      throw err;
+    }
+  }
+
+  private async lookupLink(key: AuthorizationKey): Promise<string> {
+    try {
+      return (await servingAuthorization(this.client, key)).workflowId;
+    } catch (err) {
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.NOT_SENT,
+        message: `could not read which authorization serves CIF ${key.cif} for ${key.scope}: ${(err as Error)?.message ?? String(err)}`,
+      });
+    }
   }
 
   /**
@@ -54,8 +102,8 @@ export class TokenProvider {
   /** One query in flight per authorization in this process: fifty activities whose cache ran out ask once. */
   private readonly querying = new Map<string, Promise<CurrentToken>>();
 
-  private async current(key: AuthorizationKey): Promise<CurrentToken> {
-    const id = authorizationWorkflowId(key);
+  private async current(key: TokenSource): Promise<CurrentToken> {
+    const id = key.workflowId;
     const cached = this.recent.get(id);
     if (cached && Date.now() - cached.at < this.options.cacheMs && !nearExpiry(cached.token)) return cached.token;
     let pending = this.querying.get(id);
@@ -77,7 +125,7 @@ export class TokenProvider {
     }
   }
 
-  private async query(key: AuthorizationKey): Promise<CurrentToken> {
+  private async query(key: TokenSource): Promise<CurrentToken> {
     let token: CurrentToken | null;
     try {
       token = await this.handle(key).query(currentTokenQuery);
@@ -102,13 +150,13 @@ export class TokenProvider {
    */
   private readonly inflight = new Map<string, Promise<CurrentToken>>();
 
-  private refresh(key: AuthorizationKey, req: RefreshRequest): Promise<CurrentToken> {
-    const id = `${authorizationWorkflowId(key)}|${req.reason}|${req.staleTokenId ?? ''}`;
+  private refresh(key: TokenSource, req: RefreshRequest): Promise<CurrentToken> {
+    const id = `${key.workflowId}|${req.reason}|${req.staleTokenId ?? ''}`;
     const existing = this.inflight.get(id);
     if (existing) return existing;
     const pending = this.refreshOnce(key, req)
       .then((token) => {
-        this.recent.set(authorizationWorkflowId(key), { token, at: Date.now() });
+        this.recent.set(key.workflowId, { token, at: Date.now() });
         return token;
       })
       .finally(() => this.inflight.delete(id));
@@ -116,7 +164,7 @@ export class TokenProvider {
     return pending;
   }
 
-  private async refreshOnce(key: AuthorizationKey, req: RefreshRequest): Promise<CurrentToken> {
+  private async refreshOnce(key: TokenSource, req: RefreshRequest): Promise<CurrentToken> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.handle(key).executeUpdate(refreshUpdate, { args: [req] });
@@ -142,13 +190,13 @@ export class TokenProvider {
   }
 
   async accessToken(key: AuthorizationKey): Promise<{ tokenId: string; token: string }> {
-    const cur = await this.current(key);
+    const cur = await this.current(await this.source(key));
     return { tokenId: cur.tokenId, token: this.sealer.open(cur.sealedAccess) };
   }
 
   /** A forced refresh (API "refresh now"). */
   async forceRefresh(key: AuthorizationKey): Promise<void> {
-    await this.refresh(key, { reason: 'FORCED' });
+    await this.refresh(await this.source(key), { reason: 'FORCED' });
   }
 
   /**
@@ -156,6 +204,11 @@ export class TokenProvider {
    * (unless someone already replaced that token) and tries exactly once more.
    */
   async withToken<T>(key: AuthorizationKey, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
+    return this.withTokenFrom(await this.source(key), call);
+  }
+
+  /** withToken with the token of one given authorization (checking that it covers a CIF before linking it). */
+  async withTokenFrom<T>(key: TokenSource, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
     const first = await this.current(key);
     const result = await call(this.sealer.open(first.sealedAccess));
     if (result.ok) return result;

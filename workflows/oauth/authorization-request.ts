@@ -10,10 +10,10 @@ import {
 import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
 import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
 import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
-import { failureMessage } from '../shared/anaf-failures';
+import { causeType, failureMessage } from '../shared/anaf-failures';
 import { anafTaskQueueFor } from '../task-queues';
 import { authorizeUrlQuery, callbackUpdate, requestStatusQuery } from './definitions';
-import type { AuthorizationRequestInit, AuthorizationRequestStatus, AuthorizationRequestView, CallbackResult } from './types';
+import type { AuthorizationInit, AuthorizationRequestInit, AuthorizationRequestStatus, AuthorizationRequestView, CallbackResult } from './types';
 
 function activities() {
   const anaf = proxyActivities<OAuthAnafActivities>({
@@ -31,6 +31,19 @@ function activities() {
   });
   // proxyActivities returns a Proxy: pick the functions, a spread would copy nothing.
   return { exchangeAuthorizationCode: anaf.exchangeAuthorizationCode, installAuthorizationTokens: local.installAuthorizationTokens };
+}
+
+/** The authorization the tokens go to: the organization's (legacy), or a new sign-in's with the companies to link. */
+function authorizationInitOf(init: AuthorizationRequestInit): AuthorizationInit {
+  const base = { tenant: init.tenant, cif: init.cif, scope: init.scope, credentialSetId: init.credentialSetId, clientId: init.clientId, settings: init.settings };
+  if (!init.authorizationId) return base;
+  return {
+    ...base,
+    authorizationId: init.authorizationId,
+    scopes: init.scopes ?? [init.scope],
+    companies: init.organizations ?? [],
+    ...(init.label ? { label: init.label } : {}),
+  };
 }
 
 /**
@@ -57,6 +70,9 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
     expiresAt: init.expiresAt,
     ...(completedAt ? { completedAt } : {}),
     ...(error ? { error } : {}),
+    ...(init.authorizationId
+      ? { authorizationId: init.authorizationId, scopes: init.scopes ?? [init.scope], organizations: init.organizations ?? [], ...(init.label ? { label: init.label } : {}) }
+      : {}),
   });
 
   function finish(next: AuthorizationRequestStatus, err?: string): void {
@@ -72,7 +88,8 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
   upsertSearchAttributes([
     { key: AnafTenant, value: init.tenant },
     { key: AnafService, value: 'oauth-request' },
-    { key: AnafCif, value: init.cif },
+    // A sign-in for many companies has no one CIF (new requests only: legacy ones upsert exactly as before).
+    ...(init.authorizationId ? [] : [{ key: AnafCif, value: init.cif }]),
     { key: AnafStage, value: status },
   ]);
 
@@ -91,26 +108,26 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
       try {
         const tokens = await exchangeAuthorizationCode({ credentialSetId: init.credentialSetId, sealedCode: input.sealedCode });
         await installAuthorizationTokens({
-          init: {
-            tenant: init.tenant,
-            cif: init.cif,
-            scope: init.scope,
-            credentialSetId: init.credentialSetId,
-            clientId: init.clientId,
-            settings: init.settings,
-          },
+          init: authorizationInitOf(init),
           request: { tokens, source: 'AUTHORIZATION', credentialSetId: init.credentialSetId, clientId: init.clientId },
         });
         finish('COMPLETED');
         return {
           outcome: 'AUTHORIZED',
-          message: `${init.scope} authorized for CIF ${init.cif}`,
+          message: init.authorizationId
+            ? `Signed in (${(init.scopes ?? [init.scope]).join(', ')}); ${init.organizations?.length ?? 0} companies are being checked and linked`
+            : `${init.scope} authorized for CIF ${init.cif}`,
           ...(init.onSuccessReturnUrl ? { returnUrl: init.onSuccessReturnUrl } : {}),
         };
       } catch (err) {
         const message = failureMessage(err);
         finish('FAILED', message);
-        return { outcome: 'FAILED', message, ...(init.onFailureReturnUrl ? { returnUrl: init.onFailureReturnUrl } : {}) };
+        return {
+          outcome: 'FAILED',
+          message,
+          ...(init.onFailureReturnUrl ? { returnUrl: init.onFailureReturnUrl } : {}),
+          ...(causeType(err) === 'OAuthInvalidGrant' ? { codeRejected: true } : {}),
+        };
       }
     },
     {

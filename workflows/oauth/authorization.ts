@@ -17,7 +17,10 @@ import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
 import { anafTaskQueueFor } from '../task-queues';
 import { revocationConfirmed } from './revocation';
 import { currentTokenQuery, installUpdate, refreshUpdate, resealUpdate, revokeUpdate, statusQuery } from './definitions';
+import { handleCompanies, linkPendingCompanies } from './authorization-companies';
+import { authorizationIdOf, scopesOf } from './types';
 import type {
+  AuthorizationCompany,
   AuthorizationEvent,
   AuthorizationInit,
   AuthorizationStatus,
@@ -29,7 +32,7 @@ import type {
 } from './types';
 
 
-interface LifecycleState {
+export interface LifecycleState {
   init: AuthorizationInit;
   status: AuthorizationStatus;
   createdAt: number;
@@ -41,6 +44,10 @@ interface LifecycleState {
   consecutiveFailures: number;
   revocation?: { at: number; outcome: string };
   events: AuthorizationEvent[];
+  /** Companies linked to this authorization (new handlers only; legacy histories never set it). */
+  companies?: AuthorizationCompany[];
+  /** CIFs the sign-in asked to link that are not checked yet (new authorizations only). */
+  pendingCompanies?: string[];
 }
 
 export interface AuthorizationInput {
@@ -102,178 +109,180 @@ function onWorkflowClock(tokens: SealedTokens, now: number): SealedTokens {
   };
 }
 
-/**
- * One per (tenant, CIF, scope): the single owner of an authorization's tokens. It
- * refreshes them ahead of expiry, serializes every refresh (ANAF rotates refresh tokens,
- * so two concurrent refreshes could destroy the authorization), revokes on request, and
- * continues-as-new to keep its history short. Tokens are held sealed, never plaintext.
- */
-export async function oauthAuthorization(input: AuthorizationInput): Promise<void> {
-  const now = () => Date.now();
-  const { refreshAuthorizationTokens, revokeAuthorizationTokens } = anafActivities();
-  const state: LifecycleState = input.carried ?? {
-    init: input.init,
-    status: 'PENDING',
-    createdAt: now(),
-    updatedAt: now(),
-    refreshCount: 0,
-    consecutiveFailures: 0,
-    events: [],
+/** The running authorization: its state and what its handlers share. One per workflow run. */
+export interface Lifecycle {
+  state: LifecycleState;
+  anaf: ReturnType<typeof anafActivities>;
+  refreshInFlight?: Promise<CurrentToken>;
+  refreshWanted?: RefreshRequest;
+  wake: boolean;
+}
+
+const now = () => Date.now();
+
+export function record(lc: Lifecycle, event: string, detail?: string): void {
+  const { state } = lc;
+  state.updatedAt = now();
+  state.events.push({ at: new Date(state.updatedAt).toISOString(), event, ...(detail ? { detail } : {}) });
+  if (state.events.length > MAX_EVENTS) state.events.splice(0, state.events.length - MAX_EVENTS);
+}
+
+function refreshTokenExpiringSoon({ state }: Lifecycle): boolean {
+  const exp = state.tokens?.refreshTokenExpiresAt;
+  return exp !== undefined && exp - now() <= state.init.settings.warnBeforeRefreshExpiryMs;
+}
+
+function nextRefreshAt({ state }: Lifecycle): number | undefined {
+  const t = state.tokens;
+  if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED') {
+    return undefined;
+  }
+  const planned = t.accessTokenExpiresAt !== undefined ? t.accessTokenExpiresAt - state.init.settings.refreshLeadMs : t.obtainedAt + DEFAULT_REFRESH_EVERY_MS;
+  // Never refresh twice in a row without pause when the lead is longer than the token's life.
+  const earliest = (state.lastRefreshAt ?? t.obtainedAt) + (state.consecutiveFailures > 0 ? RETRY_FAILED_REFRESH_AFTER_MS : 60_000);
+  return Math.max(planned, earliest);
+}
+
+function publish(lc: Lifecycle): void {
+  const { state } = lc;
+  upsertSearchAttributes([
+    { key: AnafTenant, value: state.init.tenant },
+    { key: AnafService, value: 'oauth' },
+    // A sign-in for many companies has no one CIF: its AnafAuthorizationId is set at start instead.
+    ...(state.init.authorizationId ? [] : [{ key: AnafCif, value: state.init.cif }]),
+    { key: AnafStage, value: state.status },
+    {
+      key: AnafNeedsAttention,
+      value: state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED' || state.status === 'REVOCATION_UNCONFIRMED' || refreshTokenExpiringSoon(lc),
+    },
+  ]);
+}
+
+function setStatus(lc: Lifecycle, status: AuthorizationStatus): void {
+  lc.state.status = status;
+  lc.state.updatedAt = now();
+  publish(lc);
+}
+
+export function view(lc: Lifecycle): AuthorizationView {
+  const { state } = lc;
+  const t = state.tokens;
+  const next = nextRefreshAt(lc);
+  return {
+    tenant: state.init.tenant,
+    cif: state.init.cif,
+    scope: state.init.scope,
+    status: state.status,
+    clientId: state.init.clientId,
+    credentialSetId: state.init.credentialSetId,
+    createdAt: iso(state.createdAt)!,
+    updatedAt: iso(state.updatedAt)!,
+    ...(t?.accessTokenExpiresAt ? { accessTokenExpiresAt: iso(t.accessTokenExpiresAt) } : {}),
+    ...(t?.refreshTokenExpiresAt ? { refreshTokenExpiresAt: iso(t.refreshTokenExpiresAt) } : {}),
+    ...(state.lastRefreshAt ? { lastRefreshAt: iso(state.lastRefreshAt) } : {}),
+    ...(next ? { nextRefreshAt: iso(next) } : {}),
+    ...(state.lastError ? { lastError: state.lastError } : {}),
+    refreshCount: state.refreshCount,
+    refreshTokenExpiringSoon: refreshTokenExpiringSoon(lc),
+    ...(state.revocation ? { revocation: { at: iso(state.revocation.at)!, outcome: state.revocation.outcome } } : {}),
+    recentEvents: [...state.events],
+    authorizationId: authorizationIdOf(state.init),
+    scopes: scopesOf(state.init),
+    ...(state.init.label ? { label: state.init.label } : {}),
+    companies: [...(state.companies ?? [])],
   };
-  let refreshInFlight: Promise<CurrentToken> | undefined;
-  let refreshWanted: RefreshRequest | undefined;
-  let wake = false;
+}
 
-  function record(event: string, detail?: string): void {
-    state.updatedAt = now();
-    state.events.push({ at: new Date(state.updatedAt).toISOString(), event, ...(detail ? { detail } : {}) });
-    if (state.events.length > MAX_EVENTS) state.events.splice(0, state.events.length - MAX_EVENTS);
+/** The token callers may use, or null when there is none usable. */
+export function current({ state }: Lifecycle): CurrentToken | null {
+  const t = state.tokens;
+  if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION') return null;
+  return { tokenId: t.tokenId, sealedAccess: t.sealedAccess, ...(t.accessTokenExpiresAt ? { accessTokenExpiresAt: t.accessTokenExpiresAt } : {}) };
+}
+
+async function refresh(lc: Lifecycle, reason: RefreshRequest['reason']): Promise<CurrentToken> {
+  const { state } = lc;
+  const tokens = state.tokens;
+  if (!tokens?.sealedRefresh) {
+    setStatus(lc, 'NEEDS_REAUTHORIZATION');
+    state.lastError = 'no refresh token: authorize again';
+    record(lc, 'REFRESH_IMPOSSIBLE', state.lastError);
+    throw ApplicationFailure.create({ type: 'NeedsReauthorization', message: state.lastError });
   }
-
-  function refreshTokenExpiringSoon(): boolean {
-    const exp = state.tokens?.refreshTokenExpiresAt;
-    return exp !== undefined && exp - now() <= state.init.settings.warnBeforeRefreshExpiryMs;
-  }
-
-  function nextRefreshAt(): number | undefined {
-    const t = state.tokens;
-    if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED') {
-      return undefined;
+  setStatus(lc, 'REFRESHING');
+  record(lc, 'REFRESH_STARTED', reason);
+  try {
+    const fresh = await lc.anaf.refreshAuthorizationTokens({ credentialSetId: state.init.credentialSetId, sealedRefresh: tokens.sealedRefresh });
+    const rebased = onWorkflowClock(fresh, now());
+    // An unrotated refresh token keeps the expiry we already hold on the workflow clock.
+    if (rebased.sealedRefresh === tokens.sealedRefresh && tokens.refreshTokenExpiresAt !== undefined) {
+      rebased.refreshTokenExpiresAt = tokens.refreshTokenExpiresAt;
     }
-    const planned = t.accessTokenExpiresAt !== undefined ? t.accessTokenExpiresAt - state.init.settings.refreshLeadMs : t.obtainedAt + DEFAULT_REFRESH_EVERY_MS;
-    // Never refresh twice in a row without pause when the lead is longer than the token's life.
-    const earliest = (state.lastRefreshAt ?? t.obtainedAt) + (state.consecutiveFailures > 0 ? RETRY_FAILED_REFRESH_AFTER_MS : 60_000);
-    return Math.max(planned, earliest);
-  }
-
-  function publish(): void {
-    upsertSearchAttributes([
-      { key: AnafTenant, value: state.init.tenant },
-      { key: AnafService, value: 'oauth' },
-      { key: AnafCif, value: state.init.cif },
-      { key: AnafStage, value: state.status },
-      {
-        key: AnafNeedsAttention,
-        value: state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED' || state.status === 'REVOCATION_UNCONFIRMED' || refreshTokenExpiringSoon(),
-      },
-    ]);
-  }
-
-  function setStatus(status: AuthorizationStatus): void {
-    state.status = status;
-    state.updatedAt = now();
-    publish();
-  }
-
-  function view(): AuthorizationView {
-    const t = state.tokens;
-    return {
-      tenant: state.init.tenant,
-      cif: state.init.cif,
-      scope: state.init.scope,
-      status: state.status,
-      clientId: state.init.clientId,
-      credentialSetId: state.init.credentialSetId,
-      createdAt: iso(state.createdAt)!,
-      updatedAt: iso(state.updatedAt)!,
-      ...(t?.accessTokenExpiresAt ? { accessTokenExpiresAt: iso(t.accessTokenExpiresAt) } : {}),
-      ...(t?.refreshTokenExpiresAt ? { refreshTokenExpiresAt: iso(t.refreshTokenExpiresAt) } : {}),
-      ...(state.lastRefreshAt ? { lastRefreshAt: iso(state.lastRefreshAt) } : {}),
-      ...(nextRefreshAt() ? { nextRefreshAt: iso(nextRefreshAt()) } : {}),
-      ...(state.lastError ? { lastError: state.lastError } : {}),
-      refreshCount: state.refreshCount,
-      refreshTokenExpiringSoon: refreshTokenExpiringSoon(),
-      ...(state.revocation ? { revocation: { at: iso(state.revocation.at)!, outcome: state.revocation.outcome } } : {}),
-      recentEvents: [...state.events],
-    };
-  }
-
-  function current(): CurrentToken | null {
-    const t = state.tokens;
-    if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION') return null;
-    return { tokenId: t.tokenId, sealedAccess: t.sealedAccess, ...(t.accessTokenExpiresAt ? { accessTokenExpiresAt: t.accessTokenExpiresAt } : {}) };
-  }
-
-  async function refresh(reason: RefreshRequest['reason']): Promise<CurrentToken> {
-    const tokens = state.tokens;
-    if (!tokens?.sealedRefresh) {
-      setStatus('NEEDS_REAUTHORIZATION');
-      state.lastError = 'no refresh token: authorize again';
-      record('REFRESH_IMPOSSIBLE', state.lastError);
-      throw ApplicationFailure.create({ type: 'NeedsReauthorization', message: state.lastError });
-    }
-    setStatus('REFRESHING');
-    record('REFRESH_STARTED', reason);
-    try {
-      const fresh = await refreshAuthorizationTokens({ credentialSetId: state.init.credentialSetId, sealedRefresh: tokens.sealedRefresh });
-      const rebased = onWorkflowClock(fresh, now());
-      // An unrotated refresh token keeps the expiry we already hold on the workflow clock.
-      if (rebased.sealedRefresh === tokens.sealedRefresh && tokens.refreshTokenExpiresAt !== undefined) {
-        rebased.refreshTokenExpiresAt = tokens.refreshTokenExpiresAt;
-      }
-      state.tokens = rebased;
-      state.lastRefreshAt = now();
-      state.refreshCount += 1;
-      state.consecutiveFailures = 0;
-      delete state.lastError;
-      setStatus('ACTIVE');
-      record('REFRESHED');
-      return current()!;
-    } catch (err) {
-      state.lastError = failureMessage(err);
-      state.lastRefreshAt = now();
-      if (causeType(err) === 'OAuthInvalidGrant') {
-        setStatus('NEEDS_REAUTHORIZATION');
-        record('REFRESH_REJECTED', state.lastError);
-        throw ApplicationFailure.create({ type: 'NeedsReauthorization', message: state.lastError });
-      }
-      state.consecutiveFailures += 1;
-      const expired = tokens.refreshTokenExpiresAt !== undefined && tokens.refreshTokenExpiresAt <= now();
-      setStatus(expired ? 'EXPIRED' : 'ACTIVE');
-      record('REFRESH_FAILED', state.lastError);
-      throw ApplicationFailure.create({ type: 'RefreshFailed', message: state.lastError });
-    }
-  }
-
-  /** Every refresh goes through here: concurrent askers share the one in flight. */
-  function refreshOnce(reason: RefreshRequest['reason']): Promise<CurrentToken> {
-    refreshInFlight ??= refresh(reason).finally(() => {
-      refreshInFlight = undefined;
-      wake = true;
-    });
-    return refreshInFlight;
-  }
-
-  setHandler(statusQuery, view);
-  setHandler(currentTokenQuery, current);
-
-  function install(req: InstallTokensRequest): AuthorizationView {
-    state.tokens = onWorkflowClock(req.tokens, now());
-    state.init = { ...state.init, credentialSetId: req.credentialSetId, clientId: req.clientId };
+    state.tokens = rebased;
+    state.lastRefreshAt = now();
+    state.refreshCount += 1;
     state.consecutiveFailures = 0;
     delete state.lastError;
-    delete state.revocation;
-    setStatus('ACTIVE');
-    record(req.source === 'IMPORT' ? 'TOKENS_IMPORTED' : 'AUTHORIZED');
-    // Imported tokens are proven by refreshing at once.
-    if (req.source === 'IMPORT') refreshWanted = { reason: 'FORCED' };
-    wake = true;
-    return view();
+    setStatus(lc, 'ACTIVE');
+    record(lc, 'REFRESHED');
+    return current(lc)!;
+  } catch (err) {
+    state.lastError = failureMessage(err);
+    state.lastRefreshAt = now();
+    if (causeType(err) === 'OAuthInvalidGrant') {
+      setStatus(lc, 'NEEDS_REAUTHORIZATION');
+      record(lc, 'REFRESH_REJECTED', state.lastError);
+      throw ApplicationFailure.create({ type: 'NeedsReauthorization', message: state.lastError });
+    }
+    state.consecutiveFailures += 1;
+    const expired = tokens.refreshTokenExpiresAt !== undefined && tokens.refreshTokenExpiresAt <= now();
+    setStatus(lc, expired ? 'EXPIRED' : 'ACTIVE');
+    record(lc, 'REFRESH_FAILED', state.lastError);
+    throw ApplicationFailure.create({ type: 'RefreshFailed', message: state.lastError });
   }
+}
 
-  setHandler(installUpdate, install);
+/** Every refresh goes through here: concurrent askers share the one in flight. */
+export function refreshOnce(lc: Lifecycle, reason: RefreshRequest['reason']): Promise<CurrentToken> {
+  lc.refreshInFlight ??= refresh(lc, reason).finally(() => {
+    lc.refreshInFlight = undefined;
+    lc.wake = true;
+  });
+  return lc.refreshInFlight;
+}
 
+function install(lc: Lifecycle, req: InstallTokensRequest): AuthorizationView {
+  const { state } = lc;
+  state.tokens = onWorkflowClock(req.tokens, now());
+  state.init = { ...state.init, credentialSetId: req.credentialSetId, clientId: req.clientId };
+  state.consecutiveFailures = 0;
+  delete state.lastError;
+  delete state.revocation;
+  setStatus(lc, 'ACTIVE');
+  record(lc, req.source === 'IMPORT' ? 'TOKENS_IMPORTED' : 'AUTHORIZED');
+  // Imported tokens are proven by refreshing at once.
+  if (req.source === 'IMPORT') lc.refreshWanted = { reason: 'FORCED' };
+  lc.wake = true;
+  return view(lc);
+}
+
+/** status, currentToken, install and refresh: how callers read and renew the tokens. */
+function handleTokenRequests(lc: Lifecycle): void {
+  const { state } = lc;
+  setHandler(statusQuery, () => view(lc));
+  setHandler(currentTokenQuery, () => current(lc));
+  setHandler(installUpdate, (req) => install(lc, req));
   setHandler(
     refreshUpdate,
     async (req) => {
-      const cur = current();
+      const cur = current(lc);
       // Someone else already replaced the token the caller saw fail: hand out the new one.
-      if (req.staleTokenId && cur && cur.tokenId !== req.staleTokenId && !refreshInFlight) return cur;
-      if (refreshInFlight) return refreshInFlight;
+      if (req.staleTokenId && cur && cur.tokenId !== req.staleTokenId && !lc.refreshInFlight) return cur;
+      if (lc.refreshInFlight) return lc.refreshInFlight;
       if (req.reason === 'EXPIRED' && cur && cur.accessTokenExpiresAt !== undefined && cur.accessTokenExpiresAt - now() > NEAR_EXPIRY_MS) {
         return cur;
       }
-      return refreshOnce(req.reason);
+      return refreshOnce(lc, req.reason);
     },
     {
       validator: (_req: RefreshRequest) => {
@@ -284,39 +293,46 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
       },
     },
   );
+}
 
-  setHandler(revokeUpdate, async () => {
-    if (state.status === 'REVOKED') return view();
-    await refreshInFlight?.catch(() => undefined);
-    const tokens = state.tokens;
-    let outcome = 'NO_TOKENS';
-    if (tokens) {
-      const result = await revokeAuthorizationTokens({
-        credentialSetId: state.init.credentialSetId,
-        sealedAccess: tokens.sealedAccess,
-        ...(tokens.sealedRefresh ? { sealedRefresh: tokens.sealedRefresh } : {}),
-      });
-      outcome = [result.refresh && `refresh token: ${result.refresh}`, result.access && `access token: ${result.access}`].filter(Boolean).join(', ');
-      const confirmed = revocationConfirmed(result);
-      if (!confirmed && patched(PATCH_REVOKE_NEEDS_CONFIRMATION)) {
-        // ANAF did not say it revoked them (a gateway's redirect or page, an error, no answer):
-        // they may still work there for months. Never used again here, but kept sealed, so the
-        // next revoke (DELETE again) can still send them; an operator sees the flag meanwhile.
-        state.revocation = { at: now(), outcome };
-        setStatus('REVOCATION_UNCONFIRMED');
-        record('REVOCATION_UNCONFIRMED', outcome);
-        wake = true;
-        return view();
-      }
+async function revoke(lc: Lifecycle): Promise<AuthorizationView> {
+  const { state } = lc;
+  if (state.status === 'REVOKED') return view(lc);
+  await lc.refreshInFlight?.catch(() => undefined);
+  const tokens = state.tokens;
+  let outcome = 'NO_TOKENS';
+  if (tokens) {
+    const result = await lc.anaf.revokeAuthorizationTokens({
+      credentialSetId: state.init.credentialSetId,
+      sealedAccess: tokens.sealedAccess,
+      ...(tokens.sealedRefresh ? { sealedRefresh: tokens.sealedRefresh } : {}),
+    });
+    outcome = [result.refresh && `refresh token: ${result.refresh}`, result.access && `access token: ${result.access}`].filter(Boolean).join(', ');
+    const confirmed = revocationConfirmed(result);
+    if (!confirmed && patched(PATCH_REVOKE_NEEDS_CONFIRMATION)) {
+      // ANAF did not say it revoked them (a gateway's redirect or page, an error, no answer):
+      // they may still work there for months. Never used again here, but kept sealed, so the
+      // next revoke (DELETE again) can still send them; an operator sees the flag meanwhile.
+      state.revocation = { at: now(), outcome };
+      setStatus(lc, 'REVOCATION_UNCONFIRMED');
+      record(lc, 'REVOCATION_UNCONFIRMED', outcome);
+      lc.wake = true;
+      return view(lc);
     }
-    // Confirmed by ANAF (or, before the patch, whatever it answered): destroyed here too.
-    delete state.tokens;
-    state.revocation = { at: now(), outcome };
-    setStatus('REVOKED');
-    record('REVOKED', outcome);
-    wake = true;
-    return view();
-  });
+  }
+  // Confirmed by ANAF (or, before the patch, whatever it answered): destroyed here too.
+  delete state.tokens;
+  state.revocation = { at: now(), outcome };
+  setStatus(lc, 'REVOKED');
+  record(lc, 'REVOKED', outcome);
+  lc.wake = true;
+  return view(lc);
+}
+
+/** revoke, and the re-seal sweep's resealTokens. */
+function handleRevokeAndReseal(lc: Lifecycle): void {
+  const { state } = lc;
+  setHandler(revokeUpdate, () => revoke(lc));
 
   /**
    * The re-seal sweep's: tokens (including those kept for a revocation ANAF has not
@@ -335,7 +351,7 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
       // A refresh or install meanwhile replaced them with tokens sealed to the newest key: keep those.
       if (state.tokens?.tokenId !== held.tokenId || state.tokens.sealedAccess !== held.sealedAccess) return { resealed: 0 };
       state.tokens = { ...state.tokens, sealedAccess: resealed[0]!, ...(held.sealedRefresh ? { sealedRefresh: resealed[1]! } : {}) };
-      record('TOKENS_RESEALED', req.keyId);
+      record(lc, 'TOKENS_RESEALED', req.keyId);
       return { resealed: sealed.length };
     },
     {
@@ -348,35 +364,68 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
       },
     },
   );
+}
 
-  if (input.install && !input.carried) install(input.install);
-  publish();
-
+/** Refreshes when due, warns before the refresh token lapses, continues-as-new when the history grows. */
+async function runLifecycle(lc: Lifecycle): Promise<never> {
+  const { state } = lc;
   for (;;) {
-    const due = nextRefreshAt();
+    const due = nextRefreshAt(lc);
     const warnAt = state.tokens?.refreshTokenExpiresAt !== undefined ? state.tokens.refreshTokenExpiresAt - state.init.settings.warnBeforeRefreshExpiryMs : undefined;
     const timers = [due, warnAt !== undefined && warnAt > now() ? warnAt : undefined].filter((t): t is number => t !== undefined);
     const wakeAt = timers.length ? Math.min(...timers) : undefined;
-    wake = false;
-    const woke =
-      wakeAt === undefined
-        ? await condition(() => wake || refreshWanted !== undefined || workflowInfo().continueAsNewSuggested).then(() => true)
-        : await condition(() => wake || refreshWanted !== undefined || workflowInfo().continueAsNewSuggested, Math.max(1, wakeAt - now()));
+    lc.wake = false;
+    const woken = () => lc.wake || lc.refreshWanted !== undefined || workflowInfo().continueAsNewSuggested;
+    const woke = wakeAt === undefined ? await condition(woken).then(() => true) : await condition(woken, Math.max(1, wakeAt - now()));
 
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5_000) {
-      await condition(() => !refreshInFlight && allHandlersFinished());
+      await condition(() => !lc.refreshInFlight && allHandlersFinished());
       await continueAsNew<typeof oauthAuthorization>({ init: state.init, carried: state });
     }
 
-    const wanted = refreshWanted;
-    refreshWanted = undefined;
+    const wanted = lc.refreshWanted;
+    lc.refreshWanted = undefined;
     const isDue = !woke && due !== undefined && due <= now();
-    if ((wanted || isDue) && current() !== null) {
-      await refreshOnce(wanted?.reason ?? 'EXPIRED').catch(() => undefined);
+    if ((wanted || isDue) && current(lc) !== null) {
+      await refreshOnce(lc, wanted?.reason ?? 'EXPIRED').catch(() => undefined);
     } else if (!woke) {
       // The warning timer fired: publish the flag for the Web UI.
-      record('REFRESH_TOKEN_EXPIRING_SOON');
-      publish();
+      record(lc, 'REFRESH_TOKEN_EXPIRING_SOON');
+      publish(lc);
     }
   }
+}
+
+/**
+ * One authorization: the single owner of one ANAF token pair. Legacy ones are one per
+ * (tenant, CIF, scope); those started by POST /v1/authorization-requests belong to a sign-in
+ * and serve the companies linked to them (authorization-companies.ts). It refreshes the tokens
+ * ahead of expiry, serializes every refresh (ANAF rotates refresh tokens, so two concurrent
+ * refreshes could destroy the authorization), revokes on request, and continues-as-new to keep
+ * its history short. Tokens are held sealed, never plaintext.
+ */
+export async function oauthAuthorization(input: AuthorizationInput): Promise<void> {
+  const lc: Lifecycle = {
+    anaf: anafActivities(),
+    state: input.carried ?? {
+      init: input.init,
+      status: 'PENDING',
+      createdAt: now(),
+      updatedAt: now(),
+      refreshCount: 0,
+      consecutiveFailures: 0,
+      events: [],
+      ...(input.init.authorizationId ? { pendingCompanies: [...(input.init.companies ?? [])] } : {}),
+    },
+    wake: false,
+  };
+  handleTokenRequests(lc);
+  handleRevokeAndReseal(lc);
+  handleCompanies(lc);
+
+  if (input.install && !input.carried) install(lc, input.install);
+  publish(lc);
+  // Only sign-ins for many companies list some to link: gated on the new input, legacy histories never get here.
+  if (lc.state.pendingCompanies?.length) void linkPendingCompanies(lc);
+  await runLifecycle(lc);
 }

@@ -6,6 +6,8 @@ import type {
   CallbackResult,
   CurrentToken,
   InstallTokensRequest,
+  LinkCompanyRequest,
+  LinkCompanyResult,
   RefreshRequest,
   ResealRequest,
   ResealResult,
@@ -22,6 +24,15 @@ export const refreshUpdate = defineUpdate<CurrentToken, [RefreshRequest]>('refre
 export const revokeUpdate = defineUpdate<AuthorizationView, []>('revoke');
 /** Rejected by its validator (no history event) when every held token is sealed to that key already. */
 export const resealUpdate = defineUpdate<ResealResult, [ResealRequest]>('resealTokens');
+
+/**
+ * Links a company to this authorization for a scope: one cheap ANAF call with its token for that
+ * CIF, then the organization's link. Refused (no history event) for a scope it was not given or
+ * when it holds no usable token; fails `CifNotCovered` when ANAF refuses the CIF.
+ */
+export const linkCompanyUpdate = defineUpdate<LinkCompanyResult, [LinkCompanyRequest]>('linkCompany');
+/** The company no longer uses this authorization (its organization was unlinked or linked elsewhere). */
+export const forgetCompanyUpdate = defineUpdate<AuthorizationView, [LinkCompanyRequest]>('forgetCompany');
 
 export const requestStatusQuery = defineQuery<AuthorizationRequestView>('requestStatus');
 export const callbackUpdate = defineUpdate<CallbackResult, [CallbackInput]>('callback');

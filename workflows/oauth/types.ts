@@ -41,6 +41,25 @@ export interface AuthorizationInit extends AuthorizationKey {
   credentialSetId: string;
   clientId: string;
   settings: LifecycleSettings;
+  /**
+   * Set for sign-ins not tied to one company (POST /v1/authorization-requests), never for the
+   * legacy per-organization ones: every new command of the workflow is gated on it, so stored
+   * histories replay unchanged. For these, `cif` is '' and `scope` is scopes[0].
+   */
+  authorizationId?: string;
+  /** The scopes the sign-in was made for (one or both); legacy: [scope]. */
+  scopes?: OAuthScope[];
+  /** Who signed in, in the tenant's words ("Cabinet Popescu, Ana"). */
+  label?: string;
+  /** Organizations to link (each checked at ANAF) once the tokens are installed. */
+  companies?: string[];
+}
+
+/** A company (CIF) this authorization serves, for one scope; linked after ANAF accepted the token for it. */
+export interface AuthorizationCompany {
+  cif: string;
+  scope: OAuthScope;
+  linkedAt: string;
 }
 
 export interface AuthorizationEvent {
@@ -68,6 +87,25 @@ export interface AuthorizationView {
   refreshTokenExpiringSoon: boolean;
   revocation?: { at: string; outcome: string };
   recentEvents: AuthorizationEvent[];
+  /** Present from this change on (legacy workflows too: their id is derived). */
+  authorizationId?: string;
+  label?: string;
+  scopes?: OAuthScope[];
+  /** Companies linked to it (legacy: its own CIF is implied and not listed here). */
+  companies?: AuthorizationCompany[];
+}
+
+/** PUT /v1/organizations/{cif}/authorizations/{scope}: check the CIF at ANAF with this token, then link it. */
+export interface LinkCompanyRequest {
+  cif: string;
+  scope: OAuthScope;
+}
+
+export interface LinkCompanyResult {
+  cif: string;
+  scope: OAuthScope;
+  /** The authorization that served the organization for this scope before (undefined: none, or this one). */
+  previousAuthorizationId?: string;
 }
 
 export interface InstallTokensRequest {
@@ -110,6 +148,14 @@ export interface AuthorizationRequestInit {
   onSuccessReturnUrl?: string;
   onFailureReturnUrl?: string;
   settings: LifecycleSettings;
+  /**
+   * Set for sign-ins not tied to one company (POST /v1/authorization-requests); `cif` is then ''.
+   * The tokens go to a new authorization of this id, which links `organizations` itself.
+   */
+  authorizationId?: string;
+  scopes?: OAuthScope[];
+  label?: string;
+  organizations?: string[];
 }
 
 export interface AuthorizationRequestView {
@@ -123,12 +169,19 @@ export interface AuthorizationRequestView {
   expiresAt: string;
   completedAt?: string;
   error?: string;
+  /** Sign-ins not tied to one company only. */
+  authorizationId?: string;
+  scopes?: OAuthScope[];
+  label?: string;
+  organizations?: string[];
 }
 
 export interface CallbackResult {
   outcome: 'AUTHORIZED' | 'DENIED' | 'FAILED';
   message: string;
   returnUrl?: string;
+  /** ANAF's token endpoint refused the code (invalid_grant: expired, used, or not its own). */
+  codeRejected?: boolean;
 }
 
 export interface CallbackInput {
@@ -140,6 +193,40 @@ export interface CallbackInput {
 
 export function authorizationWorkflowId(key: AuthorizationKey): string {
   return `${key.tenant}/oauth/${key.cif}/${key.scope}`;
+}
+
+/** New authorizations: `az_` + 20 base62 characters (made by the API). */
+export const AUTHORIZATION_ID_PATTERN = /^az_[A-Za-z0-9]{20}$/;
+/** The reversible id of a legacy per-organization authorization: `org-{cif}-{scope}`. */
+const LEGACY_AUTHORIZATION_ID = /^org-(\d{2,13})-(EFACTURA|ETRANSPORT)$/;
+
+export function legacyAuthorizationId(cif: string, scope: OAuthScope): string {
+  return `org-${cif}-${scope}`;
+}
+
+/** The authorization's id: its own for new ones, derived from (CIF, scope) for legacy ones. */
+export function authorizationIdOf(init: AuthorizationInit): string {
+  return init.authorizationId ?? legacyAuthorizationId(init.cif, init.scope);
+}
+
+/** The workflow holding an authorization's tokens: `${tenant}/authorization/${id}` for new ones, the legacy id otherwise. */
+export function workflowIdOfInit(init: AuthorizationInit): string {
+  return init.authorizationId ? `${init.tenant}/authorization/${init.authorizationId}` : authorizationWorkflowId(init);
+}
+
+export function scopesOf(init: AuthorizationInit): OAuthScope[] {
+  return init.scopes ?? [init.scope];
+}
+
+/**
+ * The workflow of an authorization id within a tenant; undefined for an id of neither form. CIFs
+ * are digits, so `${tenant}/authorization/az_…` never clashes with `${tenant}/oauth/{cif}/{scope}`.
+ */
+export function workflowIdOfAuthorization(tenant: string, authorizationId: string): string | undefined {
+  if (AUTHORIZATION_ID_PATTERN.test(authorizationId)) return `${tenant}/authorization/${authorizationId}`;
+  const legacy = LEGACY_AUTHORIZATION_ID.exec(authorizationId);
+  if (legacy) return authorizationWorkflowId({ tenant, cif: legacy[1]!, scope: legacy[2] as OAuthScope });
+  return undefined;
 }
 
 export function authorizationRequestWorkflowId(tenant: string, requestId: string): string {

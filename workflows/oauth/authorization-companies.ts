@@ -1,0 +1,101 @@
+import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
+import { failureMessage } from '../shared/anaf-failures';
+import { ANAF_PRIORITY } from '../shared/anaf-priorities';
+import { anafTaskQueueFor } from '../task-queues';
+import { current, type Lifecycle, record, view } from './authorization';
+import { forgetCompanyUpdate, linkCompanyUpdate } from './definitions';
+import { authorizationIdOf, type LinkCompanyResult, type OAuthScope, scopesOf } from './types';
+
+/**
+ * The companies an authorization serves (issue 16). Only new handlers and a start-up step gated
+ * on the new init fields live here: no stored history reaches any of it.
+ */
+
+export const CIF_NOT_COVERED = 'CifNotCovered';
+
+function companyActivities() {
+  const anaf = proxyActivities<OAuthAnafActivities>({
+    taskQueue: anafTaskQueueFor(workflowInfo().taskQueue),
+    startToCloseTimeout: '60 seconds',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+    priority: { priorityKey: ANAF_PRIORITY.READ },
+  });
+  const local = proxyActivities<OAuthOrchestrationActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+  });
+  return { checkCifCoverage: anaf.checkCifCoverage, linkOrganizationAuthorization: local.linkOrganizationAuthorization };
+}
+
+const sameCompany = (cif: string, scope: OAuthScope) => (c: { cif: string; scope: OAuthScope }) => c.cif === cif && c.scope === scope;
+
+/**
+ * Check at ANAF, then link the organization (an activity with the Temporal client, retried): the
+ * authorization lists a company only once its organization's link is set, so a failure anywhere
+ * leaves nothing half-linked, and doing it again is harmless.
+ */
+async function linkCompany(lc: Lifecycle, cif: string, scope: OAuthScope): Promise<LinkCompanyResult> {
+  const { state } = lc;
+  const acts = companyActivities();
+  const already = (state.companies ?? []).some(sameCompany(cif, scope));
+  if (!already) {
+    const check = await acts.checkCifCoverage({ authorizationWorkflowId: workflowInfo().workflowId, scope, cif });
+    if (!check.covered) {
+      record(lc, 'CIF_REFUSED', `${scope} ${cif}: ${check.reason}`);
+      throw ApplicationFailure.create({ type: CIF_NOT_COVERED, message: `ANAF refused this authorization for CIF ${cif} (${scope}): ${check.reason}`, nonRetryable: true });
+    }
+  }
+  const linked = await acts.linkOrganizationAuthorization({ tenant: state.init.tenant, cif, scope, authorizationId: authorizationIdOf(state.init) });
+  if (!(state.companies ?? []).some(sameCompany(cif, scope))) {
+    state.companies = [...(state.companies ?? []), { cif, scope, linkedAt: new Date(Date.now()).toISOString() }];
+    record(lc, 'CIF_LINKED', `${scope} ${cif}`);
+  }
+  return { cif, scope, ...(linked.previousAuthorizationId ? { previousAuthorizationId: linked.previousAuthorizationId } : {}) };
+}
+
+/** Why this authorization cannot serve a company now, or undefined. */
+function unusable(lc: Lifecycle): string | undefined {
+  if (current(lc) === null || lc.state.status === 'EXPIRED') return `this authorization is ${lc.state.status}`;
+  return undefined;
+}
+
+export function handleCompanies(lc: Lifecycle): void {
+  const { state } = lc;
+  setHandler(linkCompanyUpdate, ({ cif, scope }) => linkCompany(lc, cif, scope), {
+    validator: ({ scope }) => {
+      if (!scopesOf(state.init).includes(scope)) {
+        throw ApplicationFailure.create({ type: 'ScopeNotAuthorized', message: `this authorization was given for ${scopesOf(state.init).join(', ')}, not ${scope}` });
+      }
+      const why = unusable(lc);
+      if (why) throw ApplicationFailure.create({ type: 'AuthorizationNotUsable', message: why });
+    },
+  });
+  setHandler(forgetCompanyUpdate, ({ cif, scope }) => {
+    const before = state.companies?.length ?? 0;
+    state.companies = (state.companies ?? []).filter((c) => !sameCompany(cif, scope)(c));
+    if (state.companies.length !== before) record(lc, 'CIF_UNLINKED', `${scope} ${cif}`);
+    return view(lc);
+  });
+}
+
+/**
+ * The companies the sign-in listed: once the tokens are in, each is checked and linked for every
+ * scope of the authorization; one ANAF refused is recorded (CIF_REFUSED) and left unlinked.
+ */
+export async function linkPendingCompanies(lc: Lifecycle): Promise<void> {
+  const { state } = lc;
+  await condition(() => current(lc) !== null || state.status === 'REVOKED');
+  while (state.pendingCompanies?.length && current(lc) !== null) {
+    const cif = state.pendingCompanies[0]!;
+    for (const scope of scopesOf(state.init)) {
+      try {
+        await linkCompany(lc, cif, scope);
+      } catch (err) {
+        // CIF_REFUSED is recorded by linkCompany; anything else (organization gone, ANAF down for minutes) too.
+        if (!(err instanceof ApplicationFailure && err.type === CIF_NOT_COVERED)) record(lc, 'CIF_LINK_FAILED', `${scope} ${cif}: ${failureMessage(err)}`);
+      }
+    }
+    state.pendingCompanies.shift();
+  }
+}
