@@ -2,7 +2,8 @@ import { request } from 'undici';
 import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { eventually } from '../../devkit/wait';
-import { consentAtAnaf } from '../../devkit/oauth-walk';
+import { consentAtAnaf, walkAuthorizePage } from '../../devkit/oauth-walk';
+import { withCheckDigit } from '../../schemas/cif';
 import type { Recorder, Service } from './recording';
 
 const CIF = '14399840';
@@ -10,6 +11,24 @@ const CIF = '14399840';
 const GATEWAY_CIF = '18547290';
 /** The organization authorized and refreshed since the OAuth calls go first on the ANAF queue. */
 const PRIORITIES_CIF = '31000043';
+
+/** Issue 16's sign-in: a certificate with rights in SPV for two of the three companies it is asked for. */
+const FIRM_CIFS = ['14399840', '18547290', withCheckDigit('3100004')];
+const FIRM_CERTIFICATE = { serial: 'ACC0FF1CE0000016', subject: 'CN=IONESCU ANA, O=CABINET CONTABIL SRL, C=RO', cifs: FIRM_CIFS.slice(0, 2) };
+const ERP_CALLBACK = 'https://erp.example/anaf/callback';
+const TEST_CLIENT = { clientId: 'anaf-flow-test-client', clientSecret: 'anaf-flow-test-secret' };
+
+/** Approves at the sandbox's ANAF page with the firm's certificate; returns the redirect (code and state). */
+async function approve(r: Recorder, url: string): Promise<URL> {
+  const anafUrl = new URL(url);
+  const walked = await walkAuthorizePage(r.stack.sandbox.url, {
+    clientId: anafUrl.searchParams.get('client_id')!,
+    redirectUri: anafUrl.searchParams.get('redirect_uri')!,
+    state: anafUrl.searchParams.get('state')!,
+    certSerial: FIRM_CERTIFICATE.serial,
+  });
+  return walked.location;
+}
 
 /** An organization and its EFACTURA authorization through the user's consent; returns the request's id. */
 async function authorize(r: Recorder, cif: string): Promise<string> {
@@ -75,6 +94,42 @@ export const oauth: Service = {
         await operator('PUT', `/v1/oauth-clients/${set.id}/secret`, { clientSecret: 'recorded-secret-2' });
         await operator('DELETE', `/v1/oauth-clients/${set.id}`);
         await r.save('oauth-client-registry', 'system/oauth-clients');
+      },
+    },
+    // One sign-in for three companies: two linked, one refused; a re-link refused, an unlink, a refresh.
+    'multi-company-authorization': {
+      stack: { sandbox: { oauth: { certificates: [FIRM_CERTIFICATE] } } },
+      async run(r) {
+        for (const cif of FIRM_CIFS) await r.api('POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
+        const created = await r.api('POST', '/v1/authorization-requests', { json: { scope: 'EFACTURA', organizations: FIRM_CIFS, label: 'Cabinet Ionescu' } });
+        await (await request(await approve(r, created.url as string))).body.dump();
+        const id = created.authorizationId as string;
+        await eventually(
+          () => r.api('GET', `/v1/authorizations/${id}`),
+          (v) => (v.recentEvents as Array<{ event: string }>).filter((e) => /^CIF_(LINKED|REFUSED)$/.test(e.event)).length === 3,
+          'every listed company checked',
+        );
+        const refused = await callApi(r.stack, TENANT_A.key, 'PUT', `/v1/organizations/${FIRM_CIFS[2]}/authorizations/EFACTURA`, { json: { authorizationId: id } });
+        if (refused.status !== 422) throw new Error(`expected 422 CIF_NOT_COVERED, got ${refused.status} ${refused.text}`);
+        await r.api('PUT', `/v1/organizations/${FIRM_CIFS[0]}/authorizations/EFACTURA`, { json: { authorizationId: id } });
+        await r.api('DELETE', `/v1/organizations/${FIRM_CIFS[1]}/authorizations/EFACTURA`);
+        await r.api('POST', `/v1/authorizations/${id}/refresh`);
+        await r.save('oauth-multi-company-request', `${TENANT_A.tenant}/oauth-request/${created.id as string}`);
+        await r.save('oauth-multi-company-authorization', `${TENANT_A.tenant}/authorization/${id}`);
+        await r.save('organization-linked', `${TENANT_A.tenant}/org/${FIRM_CIFS[1]}`);
+      },
+    },
+    // The ERP's own callback: a state that does not match is refused, then the right one finalizes.
+    'finalized-request': {
+      stack: { configOverrides: { ANAF_OAUTH_CLIENTS: JSON.stringify([{ id: 'erp', ...TEST_CLIENT, redirectUri: ERP_CALLBACK, scopes: ['EFACTURA', 'ETRANSPORT'] }]) } },
+      async run(r) {
+        r.stack.sandbox.oauth.configure({ clients: [{ ...TEST_CLIENT, redirectUris: [r.stack.config.anaf.redirectUri!, ERP_CALLBACK] }] });
+        const created = await r.api('POST', '/v1/authorization-requests', { json: { scope: 'BOTH', oauthCallback: ERP_CALLBACK } });
+        const back = await approve(r, created.url as string);
+        const state = back.searchParams.get('state')!;
+        const code = back.searchParams.get('code')!;
+        await r.api('POST', `/v1/authorization-requests/${created.id as string}/finalize`, { json: { state, code } });
+        await r.save('oauth-finalized-request', `${TENANT_A.tenant}/oauth-request/${created.id as string}`);
       },
     },
     'refresh-sweep': {
