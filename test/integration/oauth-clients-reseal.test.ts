@@ -5,14 +5,14 @@ import { request } from 'undici';
 import type { SweepSummary } from '../../activities/oauth';
 import { newSealingKeyPair } from '../../lib/sealed-box';
 import { TokenSealBox } from '../../lib/token-seal';
-import type { TokenSealingKeys } from '../../lib/token-sealing-keys';
 import { withCheckDigit } from '../../schemas/cif';
 import { addClientUpdate, CLIENT_REGISTRY_WORKFLOW_ID, clientsQuery, type oauthClientRegistry } from '../../workflows/oauth/client-registry';
 import { callApi } from '../../devkit/api-client';
 import { TENANT_A } from '../../devkit/config';
 import { historyOf } from '../../devkit/history';
 import { consentAtAnaf } from '../../devkit/oauth-walk';
-import { type Stack, startStack, startWorkers } from '../../devkit/stack';
+import { ResealStack } from '../../devkit/reseal-stack';
+import type { Stack } from '../../devkit/stack';
 
 /**
  * The re-seal sweep covers the client secrets operators added through the API (issue 16
@@ -24,23 +24,13 @@ const NEW = newSealingKeyPair();
 const OLD = newSealingKeyPair();
 
 describe('re-seal sweep: OAuth client secrets', () => {
+  const keys = new ResealStack(NEW, OLD);
   let stack: Stack;
-  let workers: { stop(): Promise<void> } | undefined;
-
   before(async () => {
-    stack = await startStack({ workers: false, configOverrides: { TOKEN_SEALING_PRIVATE_KEYS: `new-2:${NEW.privateKey},old-1:${OLD.privateKey}` } });
-    workers = await startWorkers(stack);
+    stack = await keys.start();
   });
-  after(async () => {
-    await workers?.stop();
-    await stack?.close();
-  });
+  after(() => keys.close());
 
-  const only = (id: string): TokenSealingKeys => ({
-    publicKeys: stack.config.tokenSealing.publicKeys.filter((k) => k.id === id),
-    privateKeys: stack.config.tokenSealing.privateKeys.filter((k) => k.id === id),
-    legacyKeys: [],
-  });
   const sweep = (run: string): Promise<SweepSummary> =>
     stack.client.workflow.execute('oauthRefreshSweep', { taskQueue: stack.config.temporal.taskQueue, workflowId: `test-client-reseal-${process.pid}-${run}`, args: [] });
 
@@ -49,7 +39,7 @@ describe('re-seal sweep: OAuth client secrets', () => {
     const set = { id: 'resealed', clientId: 'erp-resealed', redirectUri, scopes: ['EFACTURA' as const] };
     stack.sandbox.oauth.configure({ clients: [...stack.sandbox.oauth.options.clients, { clientId: set.clientId, clientSecret: 'resealed-secret', redirectUris: [redirectUri] }] });
     // Added while old-1 was the newest key: the API sealed it to that one.
-    const sealedSecret = new TokenSealBox(only('old-1').publicKeys).seal('resealed-secret');
+    const sealedSecret = new TokenSealBox(keys.only('old-1').publicKeys).seal('resealed-secret');
     await stack.client.workflow.executeUpdateWithStart(addClientUpdate, {
       args: [{ ...set, sealedSecret }],
       startWorkflowOperation: new WithStartWorkflowOperation<typeof oauthClientRegistry>('oauthClientRegistry', {
@@ -72,8 +62,7 @@ describe('re-seal sweep: OAuth client secrets', () => {
     assert.equal(second.resealFailures, 0);
     assert.equal((await historyOf(stack.client, CLIENT_REGISTRY_WORKFLOW_ID)).events!.length, events);
 
-    await workers!.stop();
-    workers = await startWorkers({ ...stack, config: { ...stack.config, tokenSealing: only('new-2') } });
+    await keys.restartWorkersWith(keys.only('new-2'));
     const cif = withCheckDigit('33000001');
     const { callback } = await consentAtAnaf(stack, TENANT_A.key, cif, 'EFACTURA', { oauthCallback: redirectUri });
     const landed = await request(callback);

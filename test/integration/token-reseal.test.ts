@@ -7,11 +7,11 @@ import { AesGcmPayloadCodec } from '../../lib/codec';
 import { newSealingKeyPair } from '../../lib/sealed-box';
 import { sealTokens } from '../../lib/sealed-tokens';
 import { TokenSealBox, TokenSealer } from '../../lib/token-seal';
-import type { TokenSealingKeys } from '../../lib/token-sealing-keys';
 import { TENANT_A } from '../../devkit/config';
 import { historyOf, tenantHistoryTexts } from '../../devkit/history';
 import { hello, obtainTokens } from '../../devkit/oauth-walk';
-import { type Stack, startStack, startWorkers } from '../../devkit/stack';
+import { ResealStack } from '../../devkit/reseal-stack';
+import type { Stack } from '../../devkit/stack';
 import { eventually } from '../../devkit/wait';
 import type { oauthAuthorization } from '../../workflows/oauth/authorization';
 import { currentTokenQuery, refreshUpdate, statusQuery } from '../../workflows/oauth/definitions';
@@ -29,24 +29,16 @@ const OLD = newSealingKeyPair();
 const DAY = 24 * 3600 * 1000;
 
 describe('re-seal sweep', () => {
+  const twoKeys = new ResealStack(NEW, OLD);
   let stack: Stack;
-  let workers: { stop(): Promise<void> } | undefined;
 
   before(async () => {
-    stack = await startStack({ workers: false, configOverrides: { TOKEN_SEALING_PRIVATE_KEYS: `new-2:${NEW.privateKey},old-1:${OLD.privateKey}` } });
-    workers = await startWorkers(stack);
+    stack = await twoKeys.start();
   });
-  after(async () => {
-    await workers?.stop();
-    await stack?.close();
-  });
+  after(() => twoKeys.close());
 
   const keys = () => stack.config.tokenSealing;
-  const only = (id: string): TokenSealingKeys => ({
-    publicKeys: keys().publicKeys.filter((k) => k.id === id),
-    privateKeys: keys().privateKeys.filter((k) => k.id === id),
-    legacyKeys: [],
-  });
+  const only = (id: string) => twoKeys.only(id);
 
   /** Sealed as versions before public-key sealing did: AES-256-GCM under TOKEN_ENCRYPTION_KEYS. */
   function legacySealed(secret: string): string {
@@ -117,8 +109,7 @@ describe('re-seal sweep', () => {
     assert.deepEqual(await Promise.all(handles.map(async (h) => (await historyOf(stack.client, h.workflowId)).events!.length)), lengths);
 
     // The old public key and TOKEN_ENCRYPTION_KEYS retired: workers hold the newest key only.
-    await workers!.stop();
-    workers = await startWorkers({ ...stack, config: { ...stack.config, tokenSealing: only('new-2') } });
+    await twoKeys.restartWorkersWith(only('new-2'));
     const retired = new TokenSealer(only('new-2'));
     const used: string[] = [];
     for (const h of handles) {
