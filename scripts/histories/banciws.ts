@@ -2,6 +2,9 @@ import { buildDownloadAnswer } from '../../schemas/banciws/xml';
 import { api } from '../../devkit/api-client';
 import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
 import { TENANT_A } from '../../devkit/config';
+import { eventually } from '../../devkit/wait';
+import { viewWhen } from '../../devkit/views';
+import { banciwsMessageQuery, banciwsResolveSignal } from '../../workflows/banciws/definitions';
 import { uploadTurnsId, uploadTurnsQuery } from '../../workflows/banciws/upload-turns';
 import type { Recorder, Service } from './recording';
 
@@ -10,11 +13,17 @@ const CUI = '361820';
 
 const itemId = (idPortal: string) => `${TENANT_A.tenant}/banciws-inbox/${INSTITUTION}-${idPortal}`;
 
-async function submit(r: Recorder, name: string): Promise<void> {
+/** A report posted through the API; its workflow id. */
+async function start(r: Recorder, name: string): Promise<string> {
   const res = await api(r.stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', { json: { pdf: testSignedPdf(name).toString('base64') }, headers: { 'idempotency-key': `record-${name}` } });
   if (res.status !== 202) throw new Error(`${name}: ${res.status}`);
-  await r.stack.client.workflow.getHandle(res.json.id).result();
-  await r.save(`banciws-${name}`, res.json.id);
+  return res.json.id as string;
+}
+
+async function submit(r: Recorder, name: string): Promise<void> {
+  const id = await start(r, name);
+  await r.stack.client.workflow.getHandle(id).result();
+  await r.save(`banciws-${name}`, id);
 }
 
 /** One inbox poll (listaMesaje, then an item workflow per new message). */
@@ -67,6 +76,32 @@ export const banciws: Service = {
         await submit(r, 'uniform-records');
       },
     },
+    // Patch banciws-resolve-only-when-stuck: a resolve signal while the exchange polls (its stareMesaj answer held) is dropped (kept before).
+    'resolve-signal-while-polling': {
+      async run(r) {
+        r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/stareMesaj', method: 'POST', times: 1, holdAnswer: true });
+        const id = await start(r, 'resolve-signal-while-polling');
+        await eventually(async () => r.stack.sandbox.faults.held().length, (held) => held === 1, 'the status call held');
+        await r.stack.client.workflow.getHandle(id).signal(banciwsResolveSignal, { action: 'REUPLOAD', note: 'sent while polling' });
+        await viewWhen(r.stack.client, id, banciwsMessageQuery, (v) => v.decisions.some((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED') || v.stage === 'POLLING');
+        r.stack.sandbox.faults.release();
+        await r.stack.client.workflow.getHandle(id).result();
+        await r.save('banciws-resolve-signal-while-polling', id);
+      },
+    },
+    // Patch banciws-undated-receipt-to-operator: the lost upload's only receipt has a Data_mesaj no calendar has (sandbox
+    // fault): NEEDS_OPERATOR, and the operator adopts it with the resolve Update.
+    'undated-receipt-to-operator': {
+      async run(r) {
+        r.stack.sandbox.banciws!.service.misdateReceipts(1);
+        r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', times: 1, resetAfterReceive: true });
+        const id = await start(r, 'undated-receipt-to-operator');
+        const stuck = await viewWhen(r.stack.client, id, banciwsMessageQuery, (v) => v.stage === 'NEEDS_OPERATOR', 60_000);
+        await r.api('POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ADOPT_INDEX', uploadIndex: stuck.receiptCandidates![0]!.indexIncarcare } });
+        await r.stack.client.workflow.getHandle(id).result();
+        await r.save('banciws-undated-receipt-to-operator', id);
+      },
+    },
     inbox: {
       async run(r) {
         const message = r.stack.sandbox.banciws!.service.addRequest(CUI, 'Solicitare F3000');
@@ -94,5 +129,6 @@ export const banciws: Service = {
   },
   beforePatch: {
     'banciws-inbox-item-fails-on-download-error': ['inbox-item-download-failed'],
+    'banciws-resolve-only-when-stuck': ['resolve-signal-while-polling'],
   },
 };

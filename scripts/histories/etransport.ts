@@ -8,6 +8,7 @@ import type { Recorder, Service } from './recording';
 
 const CIF = withCheckDigit('2468024');
 const UPLOAD = `/test/ETRANSPORT/ws/v1/upload/ETRANSP/${CIF}/2`;
+const STATUS = '/test/ETRANSPORT/ws/v1/stareMesaj/';
 /** What the API fixes a declaration's operationsPerRun at (api/etransport-routes.ts). */
 const OPERATIONS_PER_RUN = 25;
 
@@ -101,6 +102,34 @@ export const etransport: Service = {
         await r.save('etransport-uniform-records', id);
       },
     },
+    // Patch etransport-resolve-only-when-stuck: a resolve signal while the UIT is active is dropped (kept before the patch); then deleted.
+    'resolve-signal-while-active': {
+      async run(r) {
+        const id = await declare(r, 'REC-ETR-8');
+        await active(r, id);
+        await r.stack.client.workflow.getHandle(id).signal(resolveSignal, { action: 'REUPLOAD', note: 'sent while active' });
+        await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-stray-del' } });
+        await ended(r, id);
+        await r.save('etransport-resolve-signal-while-active', id);
+      },
+    },
+    // Patch poll-authorization-gave-up-takes-action: a vehicle change polled while ANAF refuses the token waits for an
+    // authorization, an operator abandons it (the resolve Update, a signal before it), then the UIT is deleted.
+    'follow-up-authorization-abandoned': {
+      async run(r) {
+        const id = await declare(r, 'REC-ETR-9');
+        await active(r, id);
+        r.stack.sandbox.faults.add({ route: STATUS, method: 'GET', status: 403, body: 'Forbidden' });
+        await r.api('POST', operations(id), { json: { type: 'VEHICLE_CHANGE', vehicle: 'B44REC', date: today() }, headers: { 'idempotency-key': 'rec-auth-mvh' } });
+        await declarationWhen(r.stack.client, id, (v) => v.stage === 'WAITING_FOR_AUTHORIZATION', 60_000);
+        r.stack.sandbox.faults.clear();
+        await r.api('POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'recorded' } });
+        await declarationWhen(r.stack.client, id, (v) => v.stage === 'ACTIVE' && v.operations[1]?.stage === 'DONE', 60_000);
+        await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-auth-del' } });
+        await ended(r, id);
+        await r.save('etransport-follow-up-authorization-abandoned', id);
+      },
+    },
     lookup: {
       async run(r) {
         await r.api('GET', `/v1/etransport/messages?cif=${CIF}&days=1`);
@@ -114,5 +143,7 @@ export const etransport: Service = {
   beforePatch: {
     'upload-unclassified-failure-reconciles': ['unexpected-upload-answer'],
     'etransport-lost-follow-up-to-operator': ['lost-deletion-to-operator'],
+    'etransport-resolve-only-when-stuck': ['resolve-signal-while-active'],
+    'poll-authorization-gave-up-takes-action': ['follow-up-authorization-abandoned'],
   },
 };

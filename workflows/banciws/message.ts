@@ -110,7 +110,7 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
     finished: () => state.stage === 'DONE' || state.outcome !== undefined,
     codes: { finished: BANCIWS_RESOLVE_REFUSALS.FINISHED, notStuck: BANCIWS_RESOLVE_REFUSALS.NOT_STUCK },
     abandonWhileWaitingForAuthorization: false,
-    dropSignalPatch: PATCH_RESOLVE_ONLY_WHEN_STUCK,
+    dropStraySignal: () => patched(PATCH_RESOLVE_ONLY_WHEN_STUCK),
     recordDropped: (detail) => ledger.decide('RESOLVE_SIGNAL_DROPPED', detail),
   });
   const finish = (outcome: BanciwsOutcome, errors: string[] = [], code?: string) => {

@@ -270,7 +270,7 @@ class Declaration {
       finished: () => this.closing || state.stage === 'DONE',
       codes: { finished: RESOLVE_REFUSALS.FINISHED, notStuck: RESOLVE_REFUSALS.NOT_STUCK },
       abandonWhileWaitingForAuthorization: true,
-      dropSignalPatch: RESOLVE_ONLY_WHEN_STUCK,
+      dropStraySignal: () => patched(RESOLVE_ONLY_WHEN_STUCK),
       recordDropped: (detail) => this.decide('RESOLVE_SIGNAL_DROPPED', detail),
     });
   }

@@ -1,5 +1,5 @@
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
-import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import type { Ledger, LedgerView, OperatorAction } from './ledger';
 
 /**
@@ -28,8 +28,8 @@ export interface ResolveRules<V extends LedgerView, A extends OperatorAction> {
   codes: { finished: string; notStuck: string };
   /** While it waits for an authorization, ABANDON is awaited too (services with an authorization). */
   abandonWhileWaitingForAuthorization: boolean;
-  /** The service's patch: a signal arriving when nothing waits for it is dropped instead of kept. */
-  dropSignalPatch: string;
+  /** The service's patched('<service>-resolve-only-when-stuck'): a signal arriving when nothing waits for it is dropped instead of kept. */
+  dropStraySignal(): boolean;
   /** Records a dropped signal in the service's decisions. */
   recordDropped(detail: string): void;
 }
@@ -72,7 +72,7 @@ export function registerResolveHandlers<V extends LedgerView, A extends Operator
   );
   setHandler(rules.signal, (action) => {
     const refusal = resolveRefusal(rules, action);
-    if (refusal && patched(rules.dropSignalPatch)) {
+    if (refusal && rules.dropStraySignal()) {
       // A signal cannot be refused; kept, it would be applied at some later, unrelated moment.
       rules.recordDropped(`resolve signal (${action.action}${action.note ? `: ${action.note}` : ''}) dropped: ${refusal.message}`);
       return;
