@@ -186,16 +186,67 @@ program
     if (page.items.length === 0) progress('no submissions match');
   });
 
+/** `authorize --companies …`: one sign-in not tied to a company (POST /v1/authorization-requests). */
+async function signInForCompanies(api: ApiClient, o: { scope: string; companies?: string; label?: string }): Promise<void> {
+  const organizations = (o.companies ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  const created = await api.call<{ id: string; authorizationId: string; url: string; shortUrl: string; expiresAt: string }>('POST', '/v1/authorization-requests', {
+    json: { scope: o.scope, organizations, ...(o.label ? { label: o.label } : {}) },
+  });
+  if (globals().json) return out(JSON.stringify(created));
+  out(created.shortUrl);
+  progress(`authorization ${created.authorizationId}: open the URL above and sign in at ANAF (valid until ${created.expiresAt}); then: anaf-flow authorizations`);
+}
+
+interface AuthorizationRow {
+  id: string;
+  label: string | null;
+  scopes: string[];
+  companies: Array<{ cif: string; scope: string }>;
+  status: string;
+  accessTokenExpiresAt: string | null;
+  refreshTokenExpiresAt: string | null;
+}
+
+const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
+
+program
+  .command('authorizations')
+  .description("List the tenant's authorizations (sign-ins): companies, scopes, state, access/refresh token expiry")
+  .option('--cif <cif>', 'only those serving this company')
+  .action(async (o: { cif?: string }) => {
+    const { items } = await client().call<{ items: AuthorizationRow[] }>('GET', `/v1/authorizations${o.cif ? `?cif=${encodeURIComponent(o.cif)}` : ''}`);
+    if (globals().json) return out(JSON.stringify(items, null, 2));
+    const rows = items.map((a) => [
+      a.id,
+      a.label ?? '-',
+      a.scopes.join('+'),
+      [...new Set(a.companies.map((c) => c.cif))].join(',') || '-',
+      a.status,
+      day(a.accessTokenExpiresAt),
+      day(a.refreshTokenExpiresAt),
+    ]);
+    const head = ['ID', 'LABEL', 'SCOPES', 'COMPANIES', 'STATUS', 'ACCESS', 'REFRESH'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const r of [head, ...rows]) out(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+    if (items.length === 0) progress('no authorizations');
+  });
+
 program
   .command('authorize')
-  .description('Start an ANAF authorization for a company; prints the URL its representative opens')
-  .argument('<cif>')
-  .addOption(new Option('--scope <scope>').choices(['EFACTURA', 'ETRANSPORT']).default('EFACTURA'))
+  .description('Start an ANAF sign-in; prints the URL the person opens. One company: <cif>. Many (one sign-in for all): --companies')
+  .argument('[cif]')
+  .addOption(new Option('--scope <scope>').choices(['EFACTURA', 'ETRANSPORT', 'BOTH']).default('EFACTURA'))
+  .option('--companies <cifs>', 'comma-separated registered CIFs to link after one sign-in (each checked at ANAF)')
+  .option('--label <label>', 'who signs in (with --companies)')
   .option('--name <name>', 'register the organization first under this name, if it is not yet')
   .option('--wait', 'wait until the authorization is ACTIVE')
   .option('--timeout <seconds>', 'stop waiting after this long', seconds)
-  .action(async (cif: string, o: { scope: string; name?: string; wait?: boolean; timeout?: number }) => {
+  .action(async (cif: string | undefined, o: { scope: string; companies?: string; label?: string; name?: string; wait?: boolean; timeout?: number }) => {
     const api = client();
+    if (o.companies !== undefined) return signInForCompanies(api, o);
+    if (!cif || o.scope === 'BOTH') {
+      throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.authorize', 'error: give a <cif> (EFACTURA or ETRANSPORT), or --companies <cif,cif,…>');
+    }
     if (o.name) {
       try {
         await api.call('POST', '/v1/organizations', { json: { cif, name: o.name } });

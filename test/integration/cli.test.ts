@@ -4,11 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
 import { withCheckDigit } from '../../schemas/cif';
 import { OPERATOR, TENANT_A, TENANT_B } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
-import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { authorizeOrganization, walkAuthorizePage } from '../../devkit/oauth-walk';
 import { finished, submissionWhen } from '../../devkit/views';
 import { eventually } from '../../devkit/wait';
 import { type Stack, startStack } from '../../devkit/stack';
@@ -126,6 +127,31 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     assert.equal(run.code, 0, run.stderr);
     const url = new URL(run.stdout.trim());
     assert.ok(url.href.startsWith(stack.apiUrl) || url.href.startsWith(stack.sandbox.url), url.href);
+  });
+
+  test('authorize --companies prints one sign-in URL for several companies; authorizations lists it with them', async () => {
+    await callApi(stack, TENANT_A.key, 'POST', '/v1/organizations', { json: { cif: '18547290', name: 'Buyer SRL' } });
+    const run = await cli(['authorize', '--companies', `${SELLER},18547290`, '--scope', 'BOTH', '--label', 'Cabinet CLI']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = /authorization (az_[A-Za-z0-9]{20})/.exec(run.stderr)?.[1];
+    assert.ok(id, run.stderr);
+    const go = await request(run.stdout.trim());
+    await go.body.dump();
+    const anafUrl = new URL(String(go.headers.location));
+    const walked = await walkAuthorizePage(stack.sandbox.url, {
+      clientId: anafUrl.searchParams.get('client_id')!,
+      redirectUri: anafUrl.searchParams.get('redirect_uri')!,
+      state: anafUrl.searchParams.get('state')!,
+    });
+    await (await request(walked.location.toString())).body.dump();
+    const table = await eventually(
+      () => cli(['authorizations']),
+      (r) => r.stdout.split('\n').some((l) => l.startsWith(id) && l.includes(`${SELLER},18547290`)),
+      'the sign-in listed with both companies',
+    );
+    const row = table.stdout.split('\n').find((l) => l.startsWith(id))!;
+    assert.match(row, /Cabinet CLI\s+EFACTURA\+ETRANSPORT\s+\S+\s+ACTIVE\s+\d{4}-\d{2}-\d{2}\s+\d{4}-\d{2}-\d{2}$/);
+    assert.match(table.stdout.split('\n')[0]!, /^ID\s+LABEL\s+SCOPES\s+COMPANIES\s+STATUS\s+ACCESS\s+REFRESH$/);
   });
 
   test('cancel: a submission not yet sent ends CANCELLED and is never uploaded; a sent one is refused with exit 2', async () => {
