@@ -195,7 +195,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     })();
 
-    const numbers = Array.from({ length: options.lifecycles }, (_, i) => `CH-${options.seed}-${i + 1}`);
+    // A run tag in every number (and so every idempotency key and workflow id): a cluster keeps its
+    // data across runs, and a second run with the same seed would otherwise get the first run's
+    // workflows back as "already submitted" and compare them with a fresh sandbox.
+    const run = Date.now().toString(36);
+    const numbers = Array.from({ length: options.lifecycles }, (_, i) => `CH-${options.seed}-${run}-${i + 1}`);
     let submitted = 0;
     let restart: Promise<void> | undefined;
     const ids = await pool(numbers, 16, async (number) => {
