@@ -102,6 +102,21 @@ export const banciws: Service = {
         await r.save('banciws-undated-receipt-to-operator', id);
       },
     },
+    // Patch banciws-operator-wins-over-listing: the upload's answer lost, the operator's ABANDON (resolve Update) arrives
+    // while listaMesaje is read (its answer held) and the receipt is then found: the ABANDON ends it FAILED (before the
+    // patch: the receipt's index adopted and the report answered, the ABANDON left pending).
+    'operator-abandons-while-listing-read': {
+      async run(r) {
+        r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', times: 1, resetAfterReceive: true });
+        r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/listaMesaje', method: 'POST', times: 1, holdAnswer: true });
+        const id = await start(r, 'operator-abandons-while-listing-read');
+        await eventually(async () => r.stack.sandbox.faults.held().length, (held) => held === 1, 'the listaMesaje call held');
+        await r.api('POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'recorded' } });
+        r.stack.sandbox.faults.release();
+        await r.stack.client.workflow.getHandle(id).result();
+        await r.save('banciws-operator-abandons-while-listing-read', id);
+      },
+    },
     inbox: {
       async run(r) {
         const message = r.stack.sandbox.banciws!.service.addRequest(CUI, 'Solicitare F3000');
@@ -130,5 +145,6 @@ export const banciws: Service = {
   beforePatch: {
     'banciws-inbox-item-fails-on-download-error': ['inbox-item-download-failed'],
     'banciws-resolve-only-when-stuck': ['resolve-signal-while-polling'],
+    'banciws-operator-wins-over-listing': ['operator-abandons-while-listing-read'],
   },
 };

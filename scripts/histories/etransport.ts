@@ -3,12 +3,14 @@ import { TENANT_A } from '../../devkit/config';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { today, transportXml } from '../../devkit/fixtures/transport';
 import { declarationWhen } from '../../devkit/views';
+import { eventually } from '../../devkit/wait';
 import { followUpSignal, resolveSignal } from '../../workflows/etransport/definitions';
 import type { Recorder, Service } from './recording';
 
 const CIF = withCheckDigit('2468024');
 const UPLOAD = `/test/ETRANSPORT/ws/v1/upload/ETRANSP/${CIF}/2`;
 const STATUS = '/test/ETRANSPORT/ws/v1/stareMesaj/';
+const LISTA = '/test/ETRANSPORT/ws/v1/lista/';
 /** What the API fixes a declaration's operationsPerRun at (api/etransport-routes.ts). */
 const OPERATIONS_PER_RUN = 25;
 
@@ -130,6 +132,31 @@ export const etransport: Service = {
         await r.save('etransport-follow-up-authorization-abandoned', id);
       },
     },
+    // Patch etransport-operator-wins-over-listing: the notification's answer lost, the operator's ABANDON (resolve Update)
+    // arrives while lista is read (its answer held) and lista then shows the upload: the ABANDON ends it FAILED (before
+    // the patch: the listed index adopted, the ABANDON left pending; then the UIT is deleted).
+    'operator-abandons-while-listing-read': {
+      async run(r) {
+        const options = r.stack.sandbox.etransport.state.options;
+        const processingDelayMs = options.processingDelayMs;
+        // Listed at once: the held lista answer, computed when asked, shows the upload.
+        options.processingDelayMs = 0;
+        try {
+          r.stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
+          r.stack.sandbox.faults.add({ route: LISTA, method: 'GET', times: 1, holdAnswer: true });
+          const id = await declare(r, 'REC-ETR-10');
+          await eventually(async () => r.stack.sandbox.faults.held().length, (held) => held === 1, 'the lista call held');
+          await r.api('POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'recorded' } });
+          r.stack.sandbox.faults.release();
+          const v = await declarationWhen(r.stack.client, id, (d) => d.stage === 'ACTIVE' || d.stage === 'DONE', 60_000);
+          if (v.stage === 'ACTIVE') await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-race-del' } });
+          await ended(r, id);
+          await r.save('etransport-operator-abandons-while-listing-read', id);
+        } finally {
+          options.processingDelayMs = processingDelayMs;
+        }
+      },
+    },
     lookup: {
       async run(r) {
         await r.api('GET', `/v1/etransport/messages?cif=${CIF}&days=1`);
@@ -145,5 +172,6 @@ export const etransport: Service = {
     'etransport-lost-follow-up-to-operator': ['lost-deletion-to-operator'],
     'etransport-resolve-only-when-stuck': ['resolve-signal-while-active'],
     'poll-authorization-gave-up-takes-action': ['follow-up-authorization-abandoned'],
+    'etransport-operator-wins-over-listing': ['operator-abandons-while-listing-read'],
   },
 };
