@@ -4,7 +4,6 @@ import type { Router } from 'express';
 import { OAUTH_SCOPES, type OAuthScope } from '../lib/config';
 import { authorizeUrl, newRequestId, parseState, shortUrlFor, stateFor } from '../lib/oauth-requests';
 import { TokenSealBox } from '../lib/token-seal';
-import type { oauthAuthorizationRequest } from '../workflows';
 import { callbackUpdate, requestStatusQuery } from '../workflows/oauth/definitions';
 import {
   type AuthorizationRequestInit,
@@ -13,12 +12,12 @@ import {
   type CallbackResult,
   legacyAuthorizationId,
 } from '../workflows/oauth/types';
-import { AnafService, AnafTenant } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute, jsonResponse } from './define-route';
 import { ApiError } from './errors';
-import { credentialSetOr400, HttpsOrLocalUrl, lifecycleSettings } from './oauth-routes';
+import { callbackInput } from './oauth-callback-routes';
+import { credentialSetOr400, HttpsOrLocalUrl, lifecycleSettings, startAuthorizationRequest } from './oauth-routes';
 import { getOrganization, TaxpayerCodeSchema } from './organization-routes';
 import { visibilityString } from './workflow-access';
 import { z } from './zod';
@@ -168,15 +167,7 @@ function mountCreateAndList(router: Router, ctx: ApiContext): void {
       const links = linksFor(ctx, set, state);
       init.authorizeUrl = links.url;
       init.shortUrl = links.shortUrl;
-      await ctx.client.workflow.start<typeof oauthAuthorizationRequest>('oauthAuthorizationRequest', {
-        workflowId: authorizationRequestWorkflowId(tenant, requestId),
-        taskQueue: ctx.config.temporal.taskQueue,
-        args: [init],
-        typedSearchAttributes: [
-          { key: AnafTenant, value: tenant },
-          { key: AnafService, value: 'oauth-request' },
-        ],
-      });
+      await startAuthorizationRequest(ctx, init);
       res.status(201).json({ id: requestId, authorizationId: init.authorizationId, url: links.url, shortUrl: links.shortUrl, expiresAt: init.expiresAt });
     },
   );
@@ -249,17 +240,7 @@ export function mountAuthorizationRequestRoutes(router: Router, ctx: ApiContext)
       const handle = ctx.client.workflow.getHandle(authorizationRequestWorkflowId(tenant, params.id));
       let result: CallbackResult;
       try {
-        result = await handle.executeUpdate(callbackUpdate, {
-          args: [
-            {
-              state: body.state,
-              // Sealed before it enters Temporal: a code is a credential for its 60 seconds.
-              ...(body.code ? { sealedCode: sealer.seal(body.code) } : {}),
-              ...(body.error ? { error: body.error } : {}),
-              ...(body.errorDescription ? { errorDescription: body.errorDescription } : {}),
-            },
-          ],
-        });
+        result = await handle.executeUpdate(callbackUpdate, { args: [callbackInput(sealer, body)] });
       } catch (err) {
         throw stateInvalid(err) ?? err;
       }

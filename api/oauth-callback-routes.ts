@@ -3,7 +3,7 @@ import type { Response, Router } from 'express';
 import { parseState } from '../lib/oauth-requests';
 import { TokenSealBox } from '../lib/token-seal';
 import { authorizeUrlQuery, callbackUpdate } from '../workflows/oauth/definitions';
-import { authorizationRequestWorkflowId, type CallbackResult } from '../workflows/oauth/types';
+import { authorizationRequestWorkflowId, type CallbackInput, type CallbackResult } from '../workflows/oauth/types';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { perIpRateLimit } from './rate-limit';
@@ -54,6 +54,17 @@ async function refusal(err: unknown, handle: WorkflowHandle): Promise<string | u
   // A completed workflow no longer accepts updates: the link was used or has expired.
   if (err instanceof Error && /already completed|workflow execution.*(completed|closed)/i.test(err.message)) return USED_OR_EXPIRED;
   return undefined;
+}
+
+/** ANAF's redirect as the request workflow takes it (ours at /oauth/callback, or an ERP's through finalize). */
+export function callbackInput(sealer: TokenSealBox, r: { state: string; code?: string; error?: string; errorDescription?: string }): CallbackInput {
+  return {
+    state: r.state,
+    // Sealed before it enters Temporal: a code is a credential for its 60 seconds.
+    ...(r.code ? { sealedCode: sealer.seal(r.code) } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.errorDescription ? { errorDescription: r.errorDescription } : {}),
+  };
 }
 
 const CallbackQuery = z.object({
@@ -127,16 +138,8 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
       let result: CallbackResult;
       try {
         result = await handle.executeUpdate(callbackUpdate, {
-            args: [
-              {
-                state: query.state,
-                // Sealed before it enters Temporal: a code is a credential for its 60 seconds.
-                ...(query.code ? { sealedCode: sealer.seal(query.code) } : {}),
-                ...(query.error ? { error: query.error } : {}),
-                ...(query.error_description ? { errorDescription: query.error_description } : {}),
-              },
-            ],
-          });
+          args: [callbackInput(sealer, { state: query.state, code: query.code, error: query.error, errorDescription: query.error_description })],
+        });
       } catch (err) {
         const why = await refusal(err, handle);
         if (!why) throw err;

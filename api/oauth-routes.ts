@@ -121,6 +121,20 @@ export function credentialSetOr400(ctx: ApiContext, scope: (typeof OAUTH_SCOPES)
   return liveCredentialSet(ctx, scope, oauthCallback);
 }
 
+/** The request workflow; AnafCif only for a per-organization one (a sign-in for many companies has none). */
+export async function startAuthorizationRequest(ctx: ApiContext, init: AuthorizationRequestInit): Promise<void> {
+  await ctx.client.workflow.start<typeof oauthAuthorizationRequest>('oauthAuthorizationRequest', {
+    workflowId: authorizationRequestWorkflowId(init.tenant, init.requestId),
+    taskQueue: ctx.config.temporal.taskQueue,
+    args: [init],
+    typedSearchAttributes: [
+      { key: AnafTenant, value: init.tenant },
+      { key: AnafService, value: 'oauth-request' },
+      ...(init.cif ? [{ key: AnafCif, value: init.cif }] : []),
+    ],
+  });
+}
+
 export function lifecycleSettings(ctx: ApiContext) {
   return {
     refreshLeadMs: ctx.config.oauth.refreshLeadMs,
@@ -170,16 +184,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
         ...(body.onFailureReturnUrl ? { onFailureReturnUrl: body.onFailureReturnUrl } : {}),
         settings: lifecycleSettings(ctx),
       };
-      await ctx.client.workflow.start<typeof oauthAuthorizationRequest>('oauthAuthorizationRequest', {
-        workflowId: authorizationRequestWorkflowId(tenant, requestId),
-        taskQueue: ctx.config.temporal.taskQueue,
-        args: [init],
-        typedSearchAttributes: [
-          { key: AnafTenant, value: tenant },
-          { key: AnafService, value: 'oauth-request' },
-          { key: AnafCif, value: params.cif },
-        ],
-      });
+      await startAuthorizationRequest(ctx, init);
       res.status(201).json({ id: requestId, url: init.authorizeUrl, shortUrl: init.shortUrl, state, expiresAt: init.expiresAt });
     },
   );
