@@ -50,6 +50,9 @@ const PATH_VALUES: Record<string, string> = {
 
 /** The workflow kind an `{id}` of this collection names (lib/workflow-ids.ts): tenant A's, of the right kind. */
 function idFor(path: string): string {
+  // Ids that are not workflow ids: an authorization's (az_ + 20 base62) and an authorization request's (32 characters).
+  if (path.startsWith('/v1/authorizations/')) return 'az_routeMatrix000000000';
+  if (path.startsWith('/v1/authorization-requests/')) return 'r'.repeat(32);
   const kind = [
     ['/v1/efactura/inbox', 'efactura-inbox'],
     ['/v1/efactura/', 'efactura'],
