@@ -3,6 +3,7 @@ import { api } from '../../devkit/api-client';
 import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
 import { TENANT_A } from '../../devkit/config';
 import { eventually } from '../../devkit/wait';
+import { holdListingWhileReconciling } from '../../devkit/listing-hold';
 import { viewWhen } from '../../devkit/views';
 import { banciwsMessageQuery, banciwsResolveSignal } from '../../workflows/banciws/definitions';
 import { uploadTurnsId, uploadTurnsQuery } from '../../workflows/banciws/upload-turns';
@@ -108,11 +109,10 @@ export const banciws: Service = {
     'operator-abandons-while-listing-read': {
       async run(r) {
         r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', times: 1, resetAfterReceive: true });
-        r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/listaMesaje', method: 'POST', times: 1, holdAnswer: true });
         const id = await start(r, 'operator-abandons-while-listing-read');
-        await eventually(async () => r.stack.sandbox.faults.held().length, (held) => held === 1, 'the listaMesaje call held');
+        const release = await holdListingWhileReconciling(r.stack.sandbox.faults, '/BANCIWS/rest/listaMesaje', 'POST', async () => (await r.stack.client.workflow.getHandle(id).query(banciwsMessageQuery)).stage);
         await r.api('POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'recorded' } });
-        r.stack.sandbox.faults.release();
+        release();
         await r.stack.client.workflow.getHandle(id).result();
         await r.save('banciws-operator-abandons-while-listing-read', id);
       },

@@ -3,7 +3,7 @@ import { TENANT_A } from '../../devkit/config';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { today, transportXml } from '../../devkit/fixtures/transport';
 import { declarationWhen } from '../../devkit/views';
-import { eventually } from '../../devkit/wait';
+import { holdListingWhileReconciling } from '../../devkit/listing-hold';
 import { followUpSignal, resolveSignal } from '../../workflows/etransport/definitions';
 import type { Recorder, Service } from './recording';
 
@@ -143,11 +143,10 @@ export const etransport: Service = {
         options.processingDelayMs = 0;
         try {
           r.stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
-          r.stack.sandbox.faults.add({ route: LISTA, method: 'GET', times: 1, holdAnswer: true });
           const id = await declare(r, 'REC-ETR-10');
-          await eventually(async () => r.stack.sandbox.faults.held().length, (held) => held === 1, 'the lista call held');
+          const release = await holdListingWhileReconciling(r.stack.sandbox.faults, LISTA, 'GET', async () => (await declarationWhen(r.stack.client, id, () => true)).stage);
           await r.api('POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'recorded' } });
-          r.stack.sandbox.faults.release();
+          release();
           const v = await declarationWhen(r.stack.client, id, (d) => d.stage === 'ACTIVE' || d.stage === 'DONE', 60_000);
           if (v.stage === 'ACTIVE') await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-race-del' } });
           await ended(r, id);
