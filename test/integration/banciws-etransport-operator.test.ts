@@ -10,6 +10,7 @@ import { api, callApi } from '../../devkit/api-client';
 import { banciwsStackConfig, testSignedPdf } from '../../devkit/fixtures/banciws';
 import { OPERATOR, TENANT_A, TENANT_B } from '../../devkit/config';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { holdListingWhileReconciling } from '../../devkit/listing-hold';
 import { eventually } from '../../devkit/wait';
 import { today, transportXml } from '../../devkit/fixtures/transport';
 import { declarationWhen, viewWhen } from '../../devkit/views';
@@ -27,8 +28,10 @@ const CUI_A = '361820';
 const CUI_B = '18547290';
 const BANCIWS_UPLOAD = '/BANCIWS/rest/uploadMesaj';
 const BANCIWS_STATUS = '/BANCIWS/rest/stareMesaj';
+const BANCIWS_LISTING = '/BANCIWS/rest/listaMesaje';
 const ETRANSPORT_UPLOAD = `/test/ETRANSPORT/ws/v1/upload/ETRANSP/${CIF}/2`;
 const ETRANSPORT_STATUS = '/test/ETRANSPORT/ws/v1/stareMesaj/';
+const ETRANSPORT_LISTA = '/test/ETRANSPORT/ws/v1/lista/';
 /** The workflow's validator refused the resolve Update with this failure type. */
 const refusedWith = (type: string) => (err: unknown) => err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === type;
 const HOUR = 3_600_000;
@@ -158,6 +161,32 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     assert.ok(!done.decisions.some((d) => d.decision.startsWith('OPERATOR_')), JSON.stringify(done.decisions));
   });
 
+  test('BANCIWS: an ABANDON accepted while the listing is read wins over the receipt the listing then finds; nothing stays pending', async () => {
+    const options = stack.sandbox.banciws!.options;
+    const listingDelayMs = options.listingDelayMs;
+    // ANAF lists the receipt at once; the listing's answer (computed when asked) is held until the operator has decided.
+    options.listingDelayMs = 0;
+    let release = () => undefined as unknown;
+    try {
+      stack.sandbox.faults.add({ route: BANCIWS_UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
+      const id = await exchange();
+      release = await holdListingWhileReconciling(stack.sandbox.faults, BANCIWS_LISTING, 'POST', async () => (await stack.client.workflow.getHandle(id).query(banciwsMessageQuery)).stage);
+      const abandoned = await resolveExchange(id, { action: 'ABANDON', note: 'filed by hand' });
+      assert.equal(abandoned.status, 202, abandoned.body.toString());
+      release();
+      const done = await exchangeResult(id);
+      assert.equal(done.outcome, 'FAILED', JSON.stringify(done));
+      assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'filed by hand'), JSON.stringify(done.decisions));
+      assert.ok(!done.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'), JSON.stringify(done.decisions));
+      assert.equal(banciwsUploadsOf(done.document.sha256).length, 1, 'uploaded once');
+      const late = await resolveExchange(id, { action: 'REUPLOAD' });
+      assert.equal(late.json.error.code, 'EXCHANGE_FINISHED', 'nothing left pending');
+    } finally {
+      release();
+      options.listingDelayMs = listingDelayMs;
+    }
+  });
+
   // e-Transport
   const declare = async () => {
     const ref = next('ETR');
@@ -195,6 +224,32 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     assert.equal(view.stage, 'ACTIVE');
     assert.ok(!view.decisions.some((d) => d.decision.startsWith('OPERATOR_')), JSON.stringify(view.decisions));
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1);
+  });
+
+  test('e-Transport: an ABANDON accepted while lista is read wins over the upload lista then shows; nothing stays pending', async () => {
+    const options = stack.sandbox.etransport.state.options;
+    const { listingDelayMs, processingDelayMs } = options;
+    // ANAF lists the upload at once; lista's answer (computed when asked) is held until the operator has decided.
+    Object.assign(options, { listingDelayMs: 0, processingDelayMs: 0 });
+    let release = () => undefined as unknown;
+    try {
+      stack.sandbox.faults.add({ route: ETRANSPORT_UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
+      const { id, ref } = await declare();
+      release = await holdListingWhileReconciling(stack.sandbox.faults, ETRANSPORT_LISTA, 'GET', async () => (await declarationWhen(stack.client, id, () => true)).stage);
+      const abandoned = await resolveDeclaration(id, { action: 'ABANDON', note: 'declared by hand' });
+      assert.equal(abandoned.status, 202, abandoned.text);
+      release();
+      const done = await declarationWhen(stack.client, id, (v) => v.stage === 'DONE' || v.stage === 'ACTIVE');
+      assert.equal(done.outcome, 'FAILED', JSON.stringify(done));
+      assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'declared by hand'), JSON.stringify(done.decisions));
+      assert.ok(!done.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(done.decisions));
+      assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1, 'uploaded once');
+      const late = await resolveDeclaration(id, { action: 'REUPLOAD' });
+      assert.equal(late.json.error.code, 'DECLARATION_FINISHED', 'nothing left pending');
+    } finally {
+      release();
+      Object.assign(options, { listingDelayMs, processingDelayMs });
+    }
   });
 
   const operate = async (id: string, json: unknown, key: string) => {

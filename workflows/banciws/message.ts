@@ -48,6 +48,12 @@ const PATCH_UNIFORM_RECORDS = 'banciws-uniform-records';
 const PATCH_RESOLVE_ONLY_WHEN_STUCK = 'banciws-resolve-only-when-stuck';
 /** A lone receipt whose Data_mesaj cannot be read (it may predate the attempt) goes to an operator instead of being adopted. */
 const PATCH_UNDATED_RECEIPT_TO_OPERATOR = 'banciws-undated-receipt-to-operator';
+/**
+ * An operator's decision accepted while listaMesaje was being read wins over what that round
+ * found (as e-Factura's); before, the receipt was adopted (or the PDF re-sent) and the decision
+ * left pending, never applied.
+ */
+const PATCH_OPERATOR_WINS_OVER_LISTING = 'banciws-operator-wins-over-listing';
 /** The BANCIWS gateway dropped the session before it read the request: surely not sent. */
 const SESSION_LOST = 'AnafGatewaySessionLost';
 const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused', 'AnafUnauthorized'];
@@ -206,6 +212,7 @@ function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities, st
     absentDetail: (seconds, compared) => `no receipt of ours ${seconds} s after the attempt (${compared} receipts listed since it)`,
     unreadable: "could not search ANAF's receipts for the lost upload",
     delayFromLoss: () => patched(PATCH_DELAY_FROM_LOSS),
+    operatorWinsOverListing: () => patched(PATCH_OPERATOR_WINS_OVER_LISTING),
   };
 }
 

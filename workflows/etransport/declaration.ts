@@ -67,6 +67,13 @@ const UNLISTED_KINDS: ReadonlyArray<PreparedOperation['kind']> = ['CORRECTION', 
  * answer, however unrelated (as e-Factura's 'efactura-resolve-only-when-stuck').
  */
 const RESOLVE_ONLY_WHEN_STUCK = 'etransport-resolve-only-when-stuck';
+/**
+ * An operator's decision accepted while lista was being read wins over what that round found
+ * (as e-Factura's). Before this patch a round that found the upload adopted it (or re-sent it,
+ * the delay passed) and left the decision pending: an ABANDON answered 200 was not applied, and
+ * the leftover was taken by the next lost follow-up's reconcile or operator wait, however unrelated.
+ */
+const OPERATOR_WINS_OVER_LISTING = 'etransport-operator-wins-over-listing';
 
 export async function etransportDeclaration(input: DeclarationInput): Promise<DeclarationView> {
   const declaration = new Declaration(input);
@@ -348,6 +355,7 @@ class Declaration {
       },
       ...restListingPolicy(delay, 2_000, { listing: 'lista', compared: 'entries' }),
       delayFromLoss: () => patched(DEADLINE_FROM_LOSS),
+      operatorWinsOverListing: () => patched(OPERATOR_WINS_OVER_LISTING),
       absenceProvesNothing: () =>
         UNLISTED_KINDS.includes(prepared.kind) && patched(FOLLOW_UP_NOT_RESENT_BLINDLY)
           ? `the answer to the ${prepared.kind.toLowerCase()} of UIT ${prepared.uit ?? state.uit} was lost and ANAF's lista never shows a valid ${prepared.kind.toLowerCase()} (only one with errors), so whether ANAF took it cannot be seen; not sent again. Check the UIT in ANAF's e-Transport application, then decide: ADOPT_INDEX if you know its index, REUPLOAD if ANAF did not take it, ABANDON otherwise`
