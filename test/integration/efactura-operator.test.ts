@@ -7,6 +7,7 @@ import { ublInvoice } from '../../devkit/fixtures/invoice';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { finished, submissionWhen } from '../../devkit/views';
 import { type Stack, startStack } from '../../devkit/stack';
+import { resolveSignal } from '../../workflows/efactura/definitions';
 
 /**
  * The operator's resolve, end to end: submissions driven to NEEDS_OPERATOR by uploads that
@@ -127,10 +128,14 @@ describe('e-Factura: operator decisions on stuck submissions', () => {
       assert.equal(refused.json.error.code, 'SUBMISSION_NOT_STUCK', refused.text);
       assert.match(refused.json.error.message, /POLLING/);
     }
+    // The Web UI's and CLI's way: a signal cannot be refused, so the workflow drops it and records why.
+    await stack.client.workflow.getHandle(id).signal(resolveSignal, { action: 'REUPLOAD', note: 'sent while polling' });
+    await submissionWhen(stack, id, (v) => v.decisions.some((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED'));
     stack.sandbox.faults.clear();
     const done = await finished(stack, id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     assert.equal(done.attempts.length, 1);
+    assert.match(done.decisions.find((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED')?.detail ?? '', /REUPLOAD: sent while polling.*POLLING/, JSON.stringify(done.decisions));
     assert.ok(!done.decisions.some((d) => d.decision.startsWith('OPERATOR_')), JSON.stringify(done.decisions));
     assert.equal(uploadsOf(number), 1, 'the refused REUPLOAD was not applied later');
   });

@@ -15,7 +15,8 @@ export const cancelSubmissionUpdate = defineUpdate<SubmissionView, [{ reason?: s
 export const resolveSubmissionUpdate = defineUpdate<SubmissionView, [ResolveAction]>('resolveSubmission');
 /**
  * The same decision as a signal (Web UI, and histories recorded before the update existed).
- * A signal cannot be refused: one sent while the submission is not stuck is ignored.
+ * A signal cannot be refused: one sent while the submission is not stuck is dropped and recorded
+ * (RESOLVE_SIGNAL_DROPPED in `decisions`).
  */
 export const resolveSignal = defineSignal<[ResolveAction]>('resolve');
 

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, isCancellation, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EfacturaAnafActivities } from '../../activities/efactura';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { AnafOutcome } from '../search-attributes';
@@ -10,6 +10,7 @@ import { isoNow, Ledger } from '../shared/lifecycle/ledger';
 import { pollWithinDailyBudget } from '../shared/lifecycle/poll-status';
 import { recordingRules } from '../shared/lifecycle/recording';
 import { type Listing, restListingPolicy } from '../shared/lifecycle/reconcile';
+import { registerResolveHandlers } from '../shared/lifecycle/resolve';
 import { initialLifecycleView, nothingSent } from '../shared/lifecycle/types';
 import { ANAF_UPLOAD_POLICY, uploadOnce, type UploadEnd, type UploadPolicy } from '../shared/lifecycle/upload-once';
 import { anafTaskQueueFor } from '../task-queues';
@@ -227,44 +228,16 @@ function registerHandlers(ledger: SubmissionLedger): void {
       },
     },
   );
-  /** Why an operator's decision cannot be taken now; undefined when the submission is stuck and waits for one. */
-  const resolveRefusal = (action: ResolveAction): { type: string; message: string } | undefined => {
-    if (state.stage === 'DONE' || state.outcome !== undefined) return { type: RESOLVE_REFUSALS.FINISHED, message: 'The submission has already ended' };
-    if (ledger.pending !== undefined) {
-      return { type: RESOLVE_REFUSALS.ALREADY_PENDING, message: `An operator decision (${ledger.pending.action}) is already waiting to be applied` };
-    }
-    if (state.stage === 'NEEDS_OPERATOR' || state.stage === 'RECONCILING') return undefined;
-    if (state.stage === 'WAITING_FOR_AUTHORIZATION') {
-      return action.action === 'ABANDON'
-        ? undefined
-        : { type: RESOLVE_REFUSALS.ACTION_NOT_ALLOWED, message: 'While it waits for an authorization the submission can only be abandoned' };
-    }
-    return {
-      type: RESOLVE_REFUSALS.NOT_STUCK,
-      message: `The submission is not stuck (stage ${state.stage}); resolve applies in NEEDS_OPERATOR, RECONCILING or WAITING_FOR_AUTHORIZATION`,
-    };
-  };
-  setHandler(
-    resolveSubmissionUpdate,
-    (action) => {
-      ledger.pending = action;
-      ledger.touch();
-      return state;
-    },
-    {
-      validator: (action) => {
-        const refusal = resolveRefusal(action);
-        if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
-      },
-    },
-  );
-  setHandler(resolveSignal, (action) => {
-    const refusal = resolveRefusal(action);
-    if (refusal && patched(PATCH_RESOLVE_WHEN_STUCK)) {
-      // A signal cannot be refused; kept, it would be applied at some later, unrelated moment.
-      log.warn('e-Factura resolve signal ignored', { action: action.action, reason: refusal.message });
-      return;
-    }
-    ledger.pending = action;
+  registerResolveHandlers({
+    ledger,
+    update: resolveSubmissionUpdate,
+    signal: resolveSignal,
+    what: 'submission',
+    finished: () => state.stage === 'DONE' || state.outcome !== undefined,
+    codes: { finished: RESOLVE_REFUSALS.FINISHED, notStuck: RESOLVE_REFUSALS.NOT_STUCK },
+    abandonWhileWaitingForAuthorization: true,
+    dropStraySignal: () => patched(PATCH_RESOLVE_WHEN_STUCK),
+    // State only (the view's decisions, no attribute or memo write): no command, so histories from before it replay.
+    recordDropped: (detail) => ledger.decide('RESOLVE_SIGNAL_DROPPED', detail),
   });
 }

@@ -41,7 +41,7 @@ export interface SubmissionInput {
 /** Every choice the workflow makes about a possibly-duplicate upload, for the audit trail. */
 export interface Decision {
   at: string;
-  decision: ListingDecisionName | 'LINKED_TO_EARLIER_UPLOAD' | 'CANCELLED';
+  decision: ListingDecisionName | 'LINKED_TO_EARLIER_UPLOAD' | 'CANCELLED' | 'RESOLVE_SIGNAL_DROPPED';
   detail: string;
 }
 
