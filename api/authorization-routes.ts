@@ -101,6 +101,7 @@ function linkFailure(err: unknown, id: string, cif: string, scope: OAuthScope): 
   const message = cause?.message ?? err.message;
   if (type === 'ScopeNotAuthorized') return new ApiError(409, 'SCOPE_NOT_AUTHORIZED', `Authorization ${id} does not include ${scope}: ${message}`);
   if (type === 'CifNotCovered') return new ApiError(422, 'CIF_NOT_COVERED', message, { cif, scope, authorizationId: id });
+  if (type === 'AnafCheckInconclusive') return new ApiError(502, 'ANAF_CHECK_INCONCLUSIVE', message, { cif, scope, authorizationId: id });
   if (type === 'OrganizationNotFound') return new ApiError(404, 'ORGANIZATION_NOT_FOUND', `No organization with CIF ${cif}`);
   return updateFailure(err, cif, scope);
 }
@@ -116,12 +117,13 @@ function mountLinkRoutes(router: Router, ctx: ApiContext): void {
       path: '/v1/organizations/{cif}/authorizations/{scope}',
       summary: "Link the organization to an existing authorization (a sign-in that has rights for it in ANAF's SPV)",
       description:
-        "One cheap ANAF call with the authorization's token for this CIF first: ANAF's refusal is 422 CIF_NOT_COVERED and nothing is linked. " +
+        "One cheap ANAF call with the authorization's token for this CIF first: ANAF's refusal is 422 CIF_NOT_COVERED and nothing is linked; " +
+        "an answer that is neither a listing nor that refusal is 502 ANAF_CHECK_INCONCLUSIVE (nothing linked, try again). " +
         'Idempotent. From then on every ANAF call of the organization for this scope uses that authorization.',
       tags: ['OAuth'],
       request: { params: LinkParams, body: LinkBody },
       responses: { 200: jsonResponse('Linked', LinkResult) },
-      errors: [404, 409, 422, 503],
+      errors: [404, 409, 422, 502, 503],
     },
     async ({ params, body }, _req, res) => {
       const tenant = tenantOf(res);

@@ -9,7 +9,14 @@ import type { TokenCallResult } from './token-provider';
  */
 export const CIF_NOT_COVERED_TEXT = /Nu aveti drept(ul)? in SPV|Nu exista niciun CIF/i;
 
-export type CoverageAnswer = { covered: true } | { covered: false; reason: string };
+/** ANAF's documented "no messages" answers of both listings (the whole sentence: other wording proves nothing). */
+const NO_MESSAGES_TEXT = /^Nu exista mesaje (in ultimele \d+ zile|in intervalul selectat)\.?$/i;
+
+/**
+ * `inconclusive`: ANAF answered something that is neither a listing nor its refusal for the CIF
+ * (a quota, a changed wording, a gateway page read as JSON): the CIF is not linked, the caller may try again.
+ */
+export type CoverageAnswer = { covered: true } | { covered: false; reason: string; inconclusive?: true };
 
 /**
  * The cheapest call that proves a token may act for a CIF, per scope: e-Factura's simple listing
@@ -31,10 +38,36 @@ export async function coverageCall(apiBaseUrl: string, scope: OAuthScope, cif: s
     (problem) => CIF_NOT_COVERED_TEXT.test(problem.message) || /^Nu exista mesaje/i.test(problem.message),
   );
   if (!r.ok) return r;
-  const text = r.res.text();
-  if (CIF_NOT_COVERED_TEXT.test(text)) return { ok: true, value: { covered: false, reason: excerptOf(text, CIF_NOT_COVERED_TEXT) } };
-  return { ok: true, value: { covered: true } };
+  return { ok: true, value: coverageOf(r.res.text()) };
 }
+
+/**
+ * What a listing answer proves. Covered only by a listing (`mesaje` array) or ANAF's documented
+ * "no messages" sentence; ANAF's refusal for the CIF is not covered; anything else (e-Transport's
+ * `Errors[]` with another message, e-Factura's `eroare` with another text, no JSON) is inconclusive,
+ * never covered: linking on it would route a company's filings to a token that may not serve it.
+ */
+export function coverageOf(text: string): CoverageAnswer {
+  if (CIF_NOT_COVERED_TEXT.test(text)) return { covered: false, reason: excerptOf(text, CIF_NOT_COVERED_TEXT) };
+  let json: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  if (!json) return inconclusive(`not a listing: ${text.slice(0, 120)}`);
+  const errors = [
+    ...(typeof json.eroare === 'string' ? [json.eroare] : []),
+    ...(Array.isArray(json.Errors) ? json.Errors.map((e) => String((e as { errorMessage?: unknown })?.errorMessage ?? JSON.stringify(e))) : []),
+  ];
+  if (errors.length > 0) {
+    return errors.every((m) => NO_MESSAGES_TEXT.test(m.trim())) ? { covered: true } : inconclusive(errors.join('; ').slice(0, 200));
+  }
+  return Array.isArray(json.mesaje) ? { covered: true } : inconclusive('the answer holds no listing');
+}
+
+const inconclusive = (what: string): CoverageAnswer => ({ covered: false, inconclusive: true, reason: `ANAF's answer proves nothing about this CIF (${what})` });
 
 /** ANAF's sentence that matched, without the JSON around it (for the authorization's events and the 422). */
 function excerptOf(text: string, pattern: RegExp): string {

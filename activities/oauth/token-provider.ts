@@ -27,6 +27,8 @@ export interface TokenSource extends AuthorizationKey {
   workflowId: string;
 }
 
+const linkCacheKey = (key: AuthorizationKey) => `${key.tenant}/${key.cif}/${key.scope}`;
+
 function notAuthorized(key: AuthorizationKey, why: string): ApplicationFailure {
   return ApplicationFailure.create({
     type: FAILURE_TYPES.NOT_AUTHORIZED,
@@ -62,7 +64,7 @@ export class TokenProvider {
    * (PUT /v1/organizations/{cif}/authorizations/{scope}), else the legacy per-organization one.
    */
   async source(key: AuthorizationKey): Promise<TokenSource> {
-    const id = `${key.tenant}/${key.cif}/${key.scope}`;
+    const id = linkCacheKey(key);
     const cached = this.links.get(id);
     if (cached && Date.now() - cached.at < this.options.cacheMs) return { ...key, workflowId: cached.workflowId };
     let pending = this.linking.get(id);
@@ -200,11 +202,20 @@ export class TokenProvider {
   }
 
   /**
-   * Runs `call` with the current token; if ANAF answers 401/403, forces one refresh
-   * (unless someone already replaced that token) and tries exactly once more.
+   * Runs `call` with the current token; if ANAF answers 401/403, first asks again which
+   * authorization serves the CIF (the cached link may predate a relink or an unlink): a new one
+   * is used as is (never refreshing the old one, someone else's sign-in); the same one gets one
+   * forced refresh (unless someone already replaced that token), then exactly one more try.
    */
   async withToken<T>(key: AuthorizationKey, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
-    return this.withTokenFrom(await this.source(key), call);
+    const src = await this.source(key);
+    const first = await this.current(src);
+    const result = await call(this.sealer.open(first.sealedAccess));
+    if (result.ok) return result;
+    this.links.delete(linkCacheKey(key));
+    const now = await this.source(key);
+    if (now.workflowId !== src.workflowId) return this.withTokenFrom(now, call);
+    return this.retryRefreshed(src, first, call);
   }
 
   /** withToken with the token of one given authorization (checking that it covers a CIF before linking it). */
@@ -212,7 +223,11 @@ export class TokenProvider {
     const first = await this.current(key);
     const result = await call(this.sealer.open(first.sealedAccess));
     if (result.ok) return result;
-    const fresh = await this.refresh(key, { staleTokenId: first.tokenId, reason: 'REJECTED' });
+    return this.retryRefreshed(key, first, call);
+  }
+
+  private async retryRefreshed<T>(key: TokenSource, rejected: CurrentToken, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
+    const fresh = await this.refresh(key, { staleTokenId: rejected.tokenId, reason: 'REJECTED' });
     return call(this.sealer.open(fresh.sealedAccess));
   }
 }

@@ -4,6 +4,8 @@ import { request } from 'undici';
 import { AesGcmPayloadCodec } from '../../lib/codec';
 import { TokenSealer } from '../../lib/token-seal';
 import { withCheckDigit } from '../../schemas/cif';
+import { coverageCall } from '../../activities/oauth/cif-coverage';
+import { TokenProvider } from '../../activities/oauth/token-provider';
 import { currentTokenQuery } from '../../workflows/oauth/definitions';
 import { callApi, type ApiAnswer } from '../../devkit/api-client';
 import { TENANT_A, TENANT_B } from '../../devkit/config';
@@ -103,6 +105,8 @@ describe('accounting firms: one sign-in, many companies', () => {
   });
 
   let signedIn: { authorizationId: string };
+  /** The ERP's sign-in for both scopes (finalize test). */
+  let both: string;
 
   test('one sign-in for four companies: the three ANAF covers are linked, the fourth refused and never linked', async () => {
     signedIn = await signIn({ scope: 'EFACTURA', organizations: [...COVERED, NOT_COVERED], label: 'Cabinet Ionescu' });
@@ -225,6 +229,7 @@ describe('accounting firms: one sign-in, many companies', () => {
       'the listed company linked for both scopes',
     );
     assert.deepEqual(view.json.scopes, ['EFACTURA', 'ETRANSPORT']);
+    both = done.json.authorizationId;
 
     const reused = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, { state: ok.state, code: ok.code });
     assert.equal(reused.status, 400);
@@ -239,6 +244,53 @@ describe('accounting firms: one sign-in, many companies', () => {
     const expired = await api('POST', `/v1/authorization-requests/${second.json.id}/finalize`, { state: spent.state, code: spent.code });
     assert.equal(expired.status, 410, expired.text);
     assert.equal(expired.json.error.code, 'CODE_EXPIRED');
+  });
+
+  test("a coverage answer that is neither a listing nor ANAF's refusal links nothing: 502 ANAF_CHECK_INCONCLUSIVE", async () => {
+    const linkedFor = async (scope: string) =>
+      (await api('GET', `/v1/authorizations/${both}`)).json.companies.some((c: { cif: string; scope: string }) => c.cif === COVERED[0] && c.scope === scope);
+    // e-Transport's lista with another Errors[] message (documented: a bad day count); e-Factura's listing with neither mesaje nor eroare.
+    const odd = [
+      { scope: 'ETRANSPORT', route: '^/test/ETRANSPORT/ws/v1/lista/', body: { Errors: [{ errorMessage: 'Numarul de zile trebuie sa fie intre 1 si 60' }], ExecutionStatus: 1 } },
+      { scope: 'EFACTURA', route: '^/test/FCTEL/rest/listaMesajeFactura', body: { titlu: 'Lista Mesaje' } },
+    ];
+    for (const { scope, route, body } of odd) {
+      stack.sandbox.faults.add({ route, method: 'GET', times: 1, status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+      const put = await api('PUT', `/v1/organizations/${COVERED[0]}/authorizations/${scope}`, { authorizationId: both });
+      assert.equal(put.status, 502, `${scope}: ${put.text}`);
+      assert.equal(put.json.error.code, 'ANAF_CHECK_INCONCLUSIVE');
+      assert.equal(await linkedFor(scope), false, `${scope}: nothing linked`);
+    }
+    // The same PUT once ANAF answers with a listing (or its "no messages"): linked.
+    const ok = await api('PUT', `/v1/organizations/${COVERED[0]}/authorizations/ETRANSPORT`, { authorizationId: both });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(await linkedFor('ETRANSPORT'), true);
+  });
+
+  test("ANAF rejects a token after a relink: the worker's cached link is read again and the new sign-in used, the old one never refreshed", async () => {
+    const sealer = new TokenSealer(stack.config.tokenSealing);
+    // A worker's provider holding links a minute (the ANAF workers hold them 10 s): the race made deterministic.
+    const provider = new TokenProvider(stack.client, sealer, { cacheMs: 60_000 });
+    const key = { tenant: TENANT_A.tenant, cif: COVERED[0]!, scope: 'EFACTURA' as const };
+    const tokenOf = async (id: string) => sealer.open((await stack.client.workflow.getHandle(`${TENANT_A.tenant}/authorization/${id}`).query(currentTokenQuery))!.sealedAccess);
+    const listing = (token: string) => coverageCall(stack.config.anaf.apiBaseUrl, 'EFACTURA', COVERED[0]!, token);
+    const before = await provider.withToken(key, listing);
+    assert.equal(before.ok, true);
+    const relinked = await api('PUT', `/v1/organizations/${COVERED[0]}/authorizations/EFACTURA`, { authorizationId: both });
+    assert.equal(relinked.status, 200, relinked.text);
+    assert.equal(relinked.json.previousAuthorizationId, signedIn.authorizationId);
+    const refreshesOfA = (await api('GET', `/v1/authorizations/${signedIn.authorizationId}`)).json.refreshCount;
+    const refreshesAtAnaf = stack.sandbox.state.counters.oauth.refreshes;
+    // ANAF refuses the next listing once (401), as it does a token it no longer takes.
+    stack.sandbox.faults.add({ route: '^/test/FCTEL/rest/listaMesajeFactura', method: 'GET', times: 1, status: 401, contentType: 'application/json', body: '{"error":"invalid_token"}' });
+    const used: string[] = [];
+    const after = await provider.withToken(key, (token) => (used.push(token), listing(token)));
+    assert.equal(after.ok, true);
+    const [tokenA, tokenB] = [await tokenOf(signedIn.authorizationId), await tokenOf(both)];
+    // Named, never printed: a failing assertion would show the tokens.
+    assert.deepEqual(used.map((t) => (t === tokenA ? 'old sign-in' : t === tokenB ? 'new sign-in' : 'another token')), ['old sign-in', 'new sign-in']);
+    assert.equal((await api('GET', `/v1/authorizations/${signedIn.authorizationId}`)).json.refreshCount, refreshesOfA, 'the old sign-in is not refreshed');
+    assert.equal(stack.sandbox.state.counters.oauth.refreshes, refreshesAtAnaf, 'no refresh at ANAF at all');
   });
 
   test('nothing of a token or code in any answer, log or history; no state in a log', async () => {

@@ -13,6 +13,8 @@ import { authorizationIdOf, type LinkCompanyResult, type OAuthScope, scopesOf } 
  */
 
 export const CIF_NOT_COVERED = 'CifNotCovered';
+/** ANAF answered the coverage check with something that proves nothing: not linked, try again later. */
+export const ANAF_CHECK_INCONCLUSIVE = 'AnafCheckInconclusive';
 
 function companyActivities() {
   const anaf = proxyActivities<OAuthAnafActivities>({
@@ -41,6 +43,10 @@ async function linkCompany(lc: Lifecycle, cif: string, scope: OAuthScope): Promi
   const already = (state.companies ?? []).some(sameCompany(cif, scope));
   if (!already) {
     const check = await acts.checkCifCoverage({ authorizationWorkflowId: workflowInfo().workflowId, scope, cif });
+    if (!check.covered && check.inconclusive) {
+      record(lc, 'CIF_CHECK_INCONCLUSIVE', `${scope} ${cif}: ${check.reason}`);
+      throw ApplicationFailure.create({ type: ANAF_CHECK_INCONCLUSIVE, message: `CIF ${cif} (${scope}) not linked: ${check.reason}`, nonRetryable: true });
+    }
     if (!check.covered) {
       record(lc, 'CIF_REFUSED', `${scope} ${cif}: ${check.reason}`);
       throw ApplicationFailure.create({ type: CIF_NOT_COVERED, message: `ANAF refused this authorization for CIF ${cif} (${scope}): ${check.reason}`, nonRetryable: true });
