@@ -10,7 +10,7 @@ import { ApiError } from './errors';
 import { readSubmission, SubmissionQuery } from './efactura-submission-request';
 import { listSubmissions, SubmissionListQuery } from './efactura-listing';
 import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema } from './lifecycle-view';
-import { getOrganization } from './organization-routes';
+import { AnafEnvironmentField, effectiveEnvironment, getOrganization } from './organization-routes';
 import { SIGNATURE_CHECK_KEYS, SignatureCheckSchemaFields } from './efactura-signature-fields';
 import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { VisibilityPageSchema } from './visibility-listing';
@@ -45,6 +45,7 @@ export const SubmissionSchema = z
     cif: z.string(),
     standard: z.string(),
     flags: z.object({ extern: z.boolean(), autofactura: z.boolean(), executare: z.boolean(), b2c: z.boolean() }),
+    anafEnvironment: AnafEnvironmentField,
     stage: z.string().openapi({ description: 'QUEUED, WAITING_FOR_AUTHORIZATION, UPLOADING, RECONCILING, NEEDS_OPERATOR, POLLING, DOWNLOADING, NOTIFYING, DONE' }),
     outcome: z.string().optional().openapi({ description: 'ACCEPTED, REJECTED, REJECTED_AT_UPLOAD, FAILED, CANCELLED' }),
     uploadIndex: z.string().optional(),
@@ -91,7 +92,7 @@ function present(ctx: ApiContext, id: string, loaded: LoadedResource<SubmissionV
     standard: view.standard,
     flags: view.flags,
     stage: view.stage,
-    ...definedFields(view, 'outcome', 'uploadIndex', 'downloadId', 'anafState', 'duplicateUploadIndex', ...SIGNATURE_CHECK_KEYS),
+    ...definedFields(view, 'anafEnvironment', 'outcome', 'uploadIndex', 'downloadId', 'anafState', 'duplicateUploadIndex', ...SIGNATURE_CHECK_KEYS),
     errors: view.errors,
     attempts: view.attempts,
     statusChecks: view.statusChecks,
@@ -140,7 +141,7 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
     async ({ headers }, req, res) => {
       const tenant = tenantOf(res);
       const submission = await readSubmission(ctx, req, res);
-      await getOrganization(ctx, tenant, submission.cif);
+      const organization = await getOrganization(ctx, tenant, submission.cif);
       const invoice = await ctx.blobs.put(tenant, submission.xml, 'application/xml');
       const input: SubmissionInput = {
         tenant,
@@ -153,6 +154,8 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
         ...(submission.callbackUrl ? { callbackUrl: submission.callbackUrl } : {}),
         receivedAt: new Date().toISOString(),
         settings: { ...lifecycleSettings(ctx.config.efactura), dailyStatusBudget: DAILY_STATUS_BUDGET },
+        // Fixed for the submission's life: a later change of the organization's setting never moves it.
+        anafEnvironment: effectiveEnvironment(ctx, organization.environments, 'EFACTURA').environment,
       };
       await startResource<typeof efacturaSubmission>(ctx, res, EFACTURA_SUBMISSION, COLLECTION, {
         idempotencyKey: headers['Idempotency-Key'],

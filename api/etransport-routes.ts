@@ -12,7 +12,7 @@ import type { ApiContext } from './context';
 import { jsonResponse, routeDefiner } from './define-route';
 import { ApiError, etransportLookupError } from './errors';
 import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema, WebhookSchema } from './lifecycle-view';
-import { getOrganization, TaxpayerCodeSchema } from './organization-routes';
+import { AnafEnvironmentField, effectiveEnvironment, getOrganization, TaxpayerCodeSchema } from './organization-routes';
 import { mountResolveByUpdate } from './resolve-guard';
 import { mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { listVisibleWorkflows, VisibilityPageSchema, visibilityQuery } from './visibility-listing';
@@ -89,6 +89,7 @@ export const DeclarationSchema = z
   .object({
     ...resourceHeadFields,
     cif: z.string(),
+    anafEnvironment: AnafEnvironmentField,
     stage: z.string().openapi({ description: STAGES.join(', ') }),
     outcome: z.string().optional().openapi({ description: OUTCOMES.join(', ') }),
     uit: z.string().optional(),
@@ -135,7 +136,7 @@ function present(id: string, loaded: LoadedResource<DeclarationView>): z.infer<t
     ...resourceHead(id, loaded),
     cif: view.cif,
     stage: view.stage,
-    ...definedFields(view, 'outcome', 'uit', 'uitExpiresAt'),
+    ...definedFields(view, 'anafEnvironment', 'outcome', 'uit', 'uitExpiresAt'),
     confirmed: view.confirmed,
     confirmationExpected: view.confirmationExpected,
     expiryWarned: view.expiryWarned,
@@ -184,7 +185,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
         throw new ApiError(400, 'NOT_A_NOTIFICATION', `This document is a ${inspected.kind.toLowerCase()} of UIT ${inspected.uit}: send it to ${COLLECTION}/{id}/operations`);
       }
       checkCallbackUrl(ctx, body.callbackUrl);
-      await getOrganization(ctx, tenant, body.cif);
+      const organization = await getOrganization(ctx, tenant, body.cif);
       const requestSha256 = sha256Hex(JSON.stringify({ cif: body.cif, callbackUrl: body.callbackUrl ?? null, xml: sha256Hex(body.xml) }));
       const document = await ctx.blobs.put(tenant, body.xml, 'application/xml');
       const input: DeclarationInput = {
@@ -200,6 +201,8 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
           expiryWarningMs: ctx.config.etransport.expiryWarningMs,
           operationsPerRun: OPERATIONS_PER_RUN,
         },
+        // Fixed for the declaration's life (its follow-ups too): a later change of the organization's setting never moves it.
+        anafEnvironment: effectiveEnvironment(ctx, organization.environments, 'ETRANSPORT').environment,
       };
       await startResource<typeof etransportDeclaration>(ctx, res, ETRANSPORT_DECLARATION, COLLECTION, {
         idempotencyKey: headers['Idempotency-Key'],

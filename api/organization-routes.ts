@@ -1,8 +1,11 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Router } from 'express';
+import { ANAF_API_ENVIRONMENTS, type AnafApiEnvironment, defaultApiEnvironment, type EnvironmentOverrides, readEnvironmentOverrides } from '../lib/anaf-environments';
+import { OAUTH_SCOPES, type OAuthScope } from '../lib/config';
 import { isValidCif, isValidCifOrCnp, normalizeCif } from '../schemas/cif';
 import type { OrganizationRecord } from '../workflows/organization';
 import { deleteOrganizationSignal, organizationQuery, organizationWorkflowId } from '../workflows/organization';
+import { type EnvironmentChanges, setEnvironmentsUpdate } from '../workflows/organization-environments';
 import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
@@ -34,9 +37,35 @@ export const CifParams = z.object({ cif: CifSchema });
 /** Any organization: CIF or CNP. */
 export const OrganizationParams = z.object({ cif: TaxpayerCodeSchema });
 
+/** The ANAF environment a lifecycle's calls went to (issue 16 item 5). */
+export const AnafEnvironmentField = z.enum(ANAF_API_ENVIRONMENTS).optional().openapi({ description: "ANAF's /test or /prod where this lifecycle's calls go, fixed at its start" });
+
+const ScopeEnvironmentSchema = z
+  .object({
+    environment: z.enum(ANAF_API_ENVIRONMENTS),
+    default: z.boolean().openapi({ description: 'true: the global default (ANAF_ENV); false: set for this organization' }),
+  })
+  .openapi('ScopeEnvironment');
+
 export const OrganizationSchema = z
-  .object({ cif: z.string(), name: z.string(), createdAt: z.string().datetime() })
+  .object({
+    cif: z.string(),
+    name: z.string(),
+    createdAt: z.string().datetime(),
+    environments: z.object({ EFACTURA: ScopeEnvironmentSchema, ETRANSPORT: ScopeEnvironmentSchema }).openapi({
+      description: "ANAF's environment per scope for this organization's next calls (validare and transformare always go to /prod)",
+    }),
+  })
   .openapi('Organization');
+
+const EnvironmentChangesSchema = z
+  .object({
+    environments: z.record(z.string(), z.unknown()).openapi({
+      description: 'Per scope (EFACTURA, ETRANSPORT): "test" or "prod", or null for the global default; scopes left out are unchanged',
+      example: { EFACTURA: 'prod', ETRANSPORT: null },
+    }),
+  })
+  .openapi('OrganizationEnvironmentChanges');
 
 const CreateOrganization = z
   .object({ cif: TaxpayerCodeSchema, name: z.string().trim().min(1).max(200) })
@@ -44,8 +73,11 @@ const CreateOrganization = z
 
 const organizationNotFound = (cif: string) => new ApiError(404, 'ORGANIZATION_NOT_FOUND', `No organization with CIF ${cif}`);
 
+/** An organization and its environment overrides per scope (from the memo of the same describe). */
+export type OrganizationWithEnvironments = OrganizationRecord & { environments: EnvironmentOverrides };
+
 /** The tenant's organization, or 404 ORGANIZATION_NOT_FOUND (also for a deleted one). */
-export async function getOrganization(ctx: ApiContext, tenant: string, cif: string): Promise<OrganizationRecord> {
+export async function getOrganization(ctx: ApiContext, tenant: string, cif: string): Promise<OrganizationWithEnvironments> {
   const handle = ctx.client.workflow.getHandle(organizationWorkflowId(tenant, cif));
   try {
     const description = await handle.describe();
@@ -53,15 +85,40 @@ export async function getOrganization(ctx: ApiContext, tenant: string, cif: stri
     // The record is immutable and its name/createdAt ride in the memo: no query, so no workflow
     // task on a worker for every submission that checks its organization exists.
     const memo = (description.memo ?? {}) as { name?: unknown; createdAt?: unknown };
-    if (typeof memo.name === 'string' && typeof memo.createdAt === 'string') return { tenant, cif, name: memo.name, createdAt: memo.createdAt };
-    return await handle.query(organizationQuery);
+    const environments = readEnvironmentOverrides(memo);
+    if (typeof memo.name === 'string' && typeof memo.createdAt === 'string') return { tenant, cif, name: memo.name, createdAt: memo.createdAt, environments };
+    return { ...(await handle.query(organizationQuery)), environments };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw organizationNotFound(cif);
     throw err;
   }
 }
 
-const view = (r: OrganizationRecord) => ({ cif: r.cif, name: r.name, createdAt: r.createdAt });
+/** The environment of a scope's next calls for an organization: its own setting, else the global default. */
+export function effectiveEnvironment(ctx: ApiContext, overrides: EnvironmentOverrides, scope: OAuthScope): { environment: AnafApiEnvironment; default: boolean } {
+  const own = overrides[scope];
+  return own ? { environment: own, default: false } : { environment: defaultApiEnvironment(ctx.config.anaf.apiBaseUrl), default: true };
+}
+
+function view(ctx: ApiContext, r: Pick<OrganizationRecord, 'cif' | 'name' | 'createdAt'>, overrides: EnvironmentOverrides): z.infer<typeof OrganizationSchema> {
+  const environments = { EFACTURA: effectiveEnvironment(ctx, overrides, 'EFACTURA'), ETRANSPORT: effectiveEnvironment(ctx, overrides, 'ETRANSPORT') };
+  return { cif: r.cif, name: r.name, createdAt: r.createdAt, environments };
+}
+
+/** The PATCH body's changes, or 422: an unknown scope (UNKNOWN_SCOPE) or value (ENVIRONMENT_INVALID). */
+function environmentChanges(raw: Record<string, unknown>): EnvironmentChanges {
+  const changes: EnvironmentChanges = {};
+  for (const [scope, env] of Object.entries(raw)) {
+    if (!(OAUTH_SCOPES as readonly string[]).includes(scope)) {
+      throw new ApiError(422, 'UNKNOWN_SCOPE', `"${scope}" is not a scope; use ${OAUTH_SCOPES.join(' or ')}`, { scope });
+    }
+    if (env !== null && !(ANAF_API_ENVIRONMENTS as readonly unknown[]).includes(env)) {
+      throw new ApiError(422, 'ENVIRONMENT_INVALID', `${scope}: use "test", "prod" or null (the global default)`, { scope });
+    }
+    changes[scope as OAuthScope] = env as AnafApiEnvironment | null;
+  }
+  return changes;
+}
 
 export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
   defineRoute(
@@ -101,7 +158,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
         }
         throw err;
       }
-      res.status(201).location(`${ctx.config.api.publicUrl}/v1/organizations/${body.cif}`).json(view(record));
+      res.status(201).location(`${ctx.config.api.publicUrl}/v1/organizations/${body.cif}`).json(view(ctx, record, {}));
     },
   );
 
@@ -126,7 +183,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       for await (const wf of ctx.client.workflow.list({ query })) {
         const cif = wf.typedSearchAttributes.get(AnafCif);
         const memo = (wf.memo ?? {}) as { name?: string; createdAt?: string };
-        if (cif) items.push({ cif, name: memo.name ?? '', createdAt: memo.createdAt ?? wf.startTime.toISOString() });
+        if (cif) items.push(view(ctx, { cif, name: memo.name ?? '', createdAt: memo.createdAt ?? wf.startTime.toISOString() }, readEnvironmentOverrides(wf.memo ?? {})));
         if (items.length >= 1000) break;
       }
       items.sort((a, b) => a.cif.localeCompare(b.cif));
@@ -148,7 +205,40 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       errors: [404, 503],
     },
     async ({ params }, _req, res) => {
-      res.json(view(await getOrganization(ctx, tenantOf(res), params.cif)));
+      const organization = await getOrganization(ctx, tenantOf(res), params.cif);
+      res.json(view(ctx, organization, organization.environments));
+    },
+  );
+
+  defineRoute(
+    router,
+    ctx,
+    {
+      method: 'patch',
+      permission: 'submit',
+      path: '/v1/organizations/{cif}',
+      summary: "Set the organization's ANAF environment (test or prod) per scope",
+      description:
+        'Each scope (EFACTURA, ETRANSPORT) may use ANAF\'s test or production API (`/test` or `/prod`) instead of the global ANAF_ENV; ' +
+        'null returns it to the default. The same tokens serve both. Applies to calls made after it; a submission or declaration already ' +
+        'started stays where it was sent. validare and transformare always go to /prod. Unknown scope: 422 UNKNOWN_SCOPE; other value: 422 ENVIRONMENT_INVALID.',
+      request: { params: OrganizationParams, body: EnvironmentChangesSchema },
+      responses: { 200: { description: 'The organization with its environments', content: { 'application/json': { schema: OrganizationSchema } } } },
+      errors: [404, 422, 503],
+    },
+    async ({ params, body }, _req, res) => {
+      const tenant = tenantOf(res);
+      const changes = environmentChanges(body.environments);
+      const organization = await getOrganization(ctx, tenant, params.cif);
+      let overrides: EnvironmentOverrides;
+      try {
+        overrides = await ctx.client.workflow.getHandle(organizationWorkflowId(tenant, params.cif)).executeUpdate(setEnvironmentsUpdate, { args: [changes] });
+      } catch (err) {
+        // Deleted between the read and the update (the validator refuses), or gone: as a GET would answer.
+        if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) throw organizationNotFound(params.cif);
+        throw err;
+      }
+      res.json(view(ctx, organization, overrides));
     },
   );
 

@@ -1,5 +1,6 @@
 import { condition, defineQuery, defineSignal, defineUpdate, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OAuthScope } from './oauth/types';
+import { registerEnvironmentHandlers } from './organization-environments';
 import { AnafCif, AnafService, AnafStage, AnafTenant } from './search-attributes';
 
 export interface OrganizationRecord {
@@ -52,6 +53,7 @@ export async function organization(record: OrganizationRecord): Promise<Organiza
   setHandler(deleteOrganizationSignal, () => {
     deleted = true;
   });
+  registerEnvironmentHandlers(() => deleted);
   // In the memo too: submissions and token lookups read it with a describe, no workflow task per call.
   const publishLinks = () => upsertMemo({ [AUTHORIZATION_LINKS_MEMO]: { ...links } });
   const refuseWhenDeleted = (_req: unknown) => {

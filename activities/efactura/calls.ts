@@ -1,12 +1,14 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AuthorizationKey } from '../../workflows/oauth/types';
+import { clientsPerEnvironment, EnvironmentResolver, fixedEnvironment } from '../anaf/environments';
 import { ANAF_CALL_TOKEN_CACHE_MS, type TokenCallResult, TokenProvider } from '../oauth/token-provider';
 import { EfacturaClient } from './anaf-efactura-client';
 import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 
 /** The e-Factura client and a token-carrying call, built once per worker for every e-Factura activity. */
 export function efacturaCalls(deps: EfacturaActivityDeps) {
-  const anaf = new EfacturaClient({ apiBaseUrl: deps.config.anaf.apiBaseUrl, quotas: deps.quotas });
+  const anafIn = clientsPerEnvironment(deps.config.anaf.apiBaseUrl, (apiBaseUrl) => new EfacturaClient({ apiBaseUrl, quotas: deps.quotas }));
+  const environments = new EnvironmentResolver(deps.client, deps.config.anaf.apiBaseUrl, ANAF_CALL_TOKEN_CACHE_MS);
   const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS });
   const keyOf = (t: EfacturaTarget): AuthorizationKey => ({ tenant: t.tenant, cif: t.cif, scope: 'EFACTURA' });
 
@@ -21,5 +23,13 @@ export function efacturaCalls(deps: EfacturaActivityDeps) {
     });
   }
 
-  return { anaf, withToken };
+  return {
+    /** The client of an upload's lifecycle: the environment it was sent to, whatever the organization says now. */
+    lifecycleAnaf: (target: EfacturaTarget) => anafIn(fixedEnvironment(environments, target)),
+    /** The client of a call outside a lifecycle: the organization's EFACTURA environment now. */
+    currentAnaf: async (target: EfacturaTarget) => anafIn(await environments.environment(target, 'EFACTURA')),
+    /** validare, transformare and validaresemnatura: the same URLs from either client (they live outside /test). */
+    anyAnaf: anafIn(environments.defaultEnvironment),
+    withToken,
+  };
 }

@@ -10,6 +10,7 @@ import { efacturaCalls } from './calls';
 import { AnswerArchiveError, archiveFailure, readAnswerZip } from './answer-zip';
 import type { AnafMessage, AnswerArchive, EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
 import type { DailyQuotaGuard } from '../../lib/anaf-daily-quotas';
+import { type AnafApiEnvironment, defaultApiEnvironment } from '../../lib/anaf-environments';
 
 export interface EfacturaActivityDeps {
   config: Pick<AppConfig, 'anaf'>;
@@ -23,6 +24,8 @@ export interface EfacturaActivityDeps {
 export interface EfacturaTarget {
   tenant: string;
   cif: string;
+  /** An upload's lifecycle: the environment it was sent to (fixed at its start); absent in older workflows. */
+  anafEnvironment?: AnafApiEnvironment;
 }
 
 export interface DownloadedAnswer {
@@ -61,9 +64,12 @@ const RECONCILE_MARGIN_MS = 5 * 60_000;
 /** Downloads per reconcile round: one activity task should stay close to one ANAF call of budget. */
 const RECONCILE_DOWNLOADS_PER_ROUND = 5;
 
-/** The stored copy of ANAF's archive for a download id (a message id in the listings). */
-function archiveName(downloadId: string): string {
-  return `efactura-download-${downloadId}`;
+/**
+ * The stored copy of ANAF's archive for a download id (a message id in the listings). ANAF's test
+ * and prod number their messages apart, so the non-default environment's copies are named apart.
+ */
+function archiveName(downloadId: string, env: AnafApiEnvironment, defaultEnv: AnafApiEnvironment): string {
+  return env === defaultEnv ? `efactura-download-${downloadId}` : `efactura-download-${env}-${downloadId}`;
 }
 
 /**
@@ -80,8 +86,9 @@ export function couldBeOurs(message: Pick<AnafMessage, 'supplierCif' | 'buyerCif
 
 /** e-Factura activities that call ANAF: registered on the rate-limited ANAF task queue. */
 export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
-  const { anaf, withToken } = efacturaCalls(deps);
+  const { lifecycleAnaf, withToken } = efacturaCalls(deps);
   const { blobs } = deps;
+  const defaultEnv = defaultApiEnvironment(deps.config.anaf.apiBaseUrl);
 
   const storeXml = (tenant: string, bytes: Buffer) => blobs.put(tenant, bytes, 'application/xml');
 
@@ -95,17 +102,19 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
   type FetchedArchive = { bytes: Buffer; read: { archive: AnswerArchive } | { error: unknown }; downloaded: boolean };
   const fetching = new Map<string, Promise<FetchedArchive>>();
   const fetchArchive = (target: EfacturaTarget, downloadId: string): Promise<FetchedArchive> => {
-    const key = `${target.tenant}|${downloadId}`;
+    const env = target.anafEnvironment ?? defaultEnv;
+    const name = archiveName(downloadId, env, defaultEnv);
+    const key = `${target.tenant}|${name}`;
     const pending = fetching.get(key);
     if (pending) return pending.then((r) => ({ ...r, downloaded: false }));
     const fetch = (async (): Promise<FetchedArchive> => {
-      const kept = await blobs.getNamed(target.tenant, archiveName(downloadId));
-      const bytes = kept ?? (await withToken(target, 'e-Factura descarcare', (token) => anaf.download(token, downloadId)));
+      const kept = await blobs.getNamed(target.tenant, name);
+      const bytes = kept ?? (await withToken(target, 'e-Factura descarcare', (token) => lifecycleAnaf(target).download(token, downloadId)));
       const read = await readAnswerZip(bytes).then(
         (archive) => ({ archive }),
         (error: unknown) => ({ error }),
       );
-      if (!kept && 'archive' in read) await blobs.putNamed(target.tenant, archiveName(downloadId), bytes, 'application/zip');
+      if (!kept && 'archive' in read) await blobs.putNamed(target.tenant, name, bytes, 'application/zip');
       return { bytes, read, downloaded: !kept };
     })().finally(() => fetching.delete(key));
     fetching.set(key, fetch);
@@ -119,7 +128,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
      */
     async uploadInvoice(input: EfacturaTarget & { params: UploadParams; invoiceKey: string }): Promise<UploadAnswer> {
       const xml = await blobs.get(input.invoiceKey);
-      return await withToken(input, 'e-Factura upload', (token) => anaf.upload(token, input.params, xml));
+      return await withToken(input, 'e-Factura upload', (token) => lifecycleAnaf(input).upload(token, input.params, xml));
     },
 
     /**
@@ -128,7 +137,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
      */
     async checkUploadStatus(input: EfacturaTarget & { uploadIndex: string }): Promise<{ state: FinalStare; downloadId?: string; attempt: number }> {
       const attempt = Context.current().info.attempt;
-      const answer = await withToken(input, 'e-Factura stareMesaj', (token) => anaf.status(token, input.uploadIndex));
+      const answer = await withToken(input, 'e-Factura stareMesaj', (token) => lifecycleAnaf(input).status(token, input.uploadIndex));
       if (answer.state === 'in prelucrare') {
         throw ApplicationFailure.create({
           type: NOT_READY,
@@ -187,7 +196,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
       let downloads = 0;
       let lookAgain = false;
       for (let page = 1; ; page++) {
-        const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) => anaf.listPage(token, { cif: input.cif, startTime, endTime, page, filter: 'T' }));
+        const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) => lifecycleAnaf(input).listPage(token, { cif: input.cif, startTime, endTime, page, filter: 'T' }));
         listed += result.messages.length;
         for (const message of result.messages) {
           if (checked.has(message.id)) continue;

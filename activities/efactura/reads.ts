@@ -39,10 +39,11 @@ export interface ReceivedDocument {
 
 
 export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
-  const { anaf, withToken } = efacturaCalls(deps);
+  const { currentAnaf, anyAnaf, withToken } = efacturaCalls(deps);
   const { blobs } = deps;
 
   async function* pages(input: ListWindow): AsyncGenerator<MessagePage> {
+    const anaf = await currentAnaf(input);
     for (let page = 1; ; page++) {
       const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) =>
         anaf.listPage(token, { cif: input.cif, startTime: input.startTime, endTime: input.endTime, page, ...(input.filter ? { filter: input.filter } : {}) }),
@@ -55,6 +56,7 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
   return {
     /** One page of ANAF's paginated listing, typed. */
     async listMessagesPage(input: MessagesRequest): Promise<MessagePage> {
+      const anaf = await currentAnaf(input);
       return withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) => {
         // Workflows started before the API passed `days` carry the window it computed.
         const window = 'days' in input ? lastDaysWindow(input.days, Date.now()) : { startTime: input.startTime, endTime: input.endTime };
@@ -74,6 +76,7 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
 
     /** Downloads one received message once, keeps the archive and its documents. */
     async downloadReceived(input: InboxDownload): Promise<ReceivedDocument> {
+      const anaf = await currentAnaf(input);
       const bytes = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.message.id));
       const zip = await blobs.put(input.tenant, bytes, 'application/zip');
       const archive = await readAnswerZipOrFail(bytes, `message ${input.message.id}`);
@@ -93,13 +96,13 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
      */
     async checkAnswerSignature(input: EfacturaTarget & { documentKey: string; signatureKey: string }): Promise<SignatureAnswer & { checkedAt: string }> {
       const [xml, signature] = await Promise.all([blobs.get(input.documentKey), blobs.get(input.signatureKey)]);
-      const answer = await withToken(input, 'e-Factura validare semnatura', (token) => anaf.validateSignature(token, xml, signature));
+      const answer = await withToken(input, 'e-Factura validare semnatura', (token) => anyAnaf.validateSignature(token, xml, signature));
       return { ...answer, checkedAt: new Date().toISOString() };
     },
 
     async validateInvoice(input: EfacturaTarget & { standard: ValidationStandard; documentKey: string }): Promise<ValidationAnswer> {
       const xml = await blobs.get(input.documentKey);
-      return withToken(input, 'e-Factura validare', (token) => anaf.validate(token, input.standard, xml));
+      return withToken(input, 'e-Factura validare', (token) => anyAnaf.validate(token, input.standard, xml));
     },
 
     /** ANAF's PDF rendering; the PDF goes to the blob store, the workflow carries its reference. */
@@ -107,7 +110,7 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
       input: EfacturaTarget & { standard: ValidationStandard; documentKey: string; validate: boolean },
     ): Promise<{ ok: true; pdf: BlobRef } | { ok: false; messages: string[] }> {
       const xml = await blobs.get(input.documentKey);
-      const answer = await withToken(input, 'e-Factura transformare', (token) => anaf.toPdf(token, input.standard, xml, input.validate));
+      const answer = await withToken(input, 'e-Factura transformare', (token) => anyAnaf.toPdf(token, input.standard, xml, input.validate));
       if (!answer.ok) return answer;
       return { ok: true, pdf: await blobs.put(input.tenant, answer.pdf, 'application/pdf') };
     },

@@ -3,11 +3,13 @@ import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { BlobStore } from '../../lib/blob-store';
 import type { AppConfig } from '../../lib/config';
+import type { AnafApiEnvironment } from '../../lib/anaf-environments';
 import type { TokenSealer } from '../../lib/token-seal';
 import { followUpXml, matchListedDeclaration, type ListedDeclaration } from '../../schemas/etransport-declaration';
 import { prepareOperation } from '../../schemas/etransport-operation';
 import type { FollowUpRequest, PreparedOperation, ReconcileDeclarationInput, ReconcileDeclarationResult } from '../../workflows/etransport/types';
 import type { AuthorizationKey } from '../../workflows/oauth/types';
+import { clientsPerEnvironment, EnvironmentResolver, fixedEnvironment } from '../anaf/environments';
 import { ANAF_CALL_TOKEN_CACHE_MS, TokenProvider, type TokenCallResult } from '../oauth/token-provider';
 import { EtransportClient, type CarrierTransport, type EtransportUploadAnswer, type InfoQuery } from './anaf-etransport-client';
 
@@ -21,6 +23,8 @@ export interface EtransportActivityDeps {
 export interface EtransportTarget {
   tenant: string;
   cif: string;
+  /** A declaration's lifecycle: the environment its notification was sent to (fixed at its start); absent in older workflows. */
+  anafEnvironment?: AnafApiEnvironment;
 }
 
 export const ETRANSPORT_NOT_READY = 'EtransportNotReady';
@@ -48,7 +52,11 @@ export function listaDaysSince(sinceMs: number, now = Date.now()): number {
 
 /** e-Transport activities that call ANAF: registered on the rate-limited ANAF task queue. */
 export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
-  const anaf = new EtransportClient({ apiBaseUrl: deps.config.anaf.apiBaseUrl });
+  const anafIn = clientsPerEnvironment(deps.config.anaf.apiBaseUrl, (apiBaseUrl) => new EtransportClient({ apiBaseUrl }));
+  const environments = new EnvironmentResolver(deps.client, deps.config.anaf.apiBaseUrl, ANAF_CALL_TOKEN_CACHE_MS);
+  /** A declaration's own calls stay where its notification went; lookups follow the organization's setting now. */
+  const lifecycleAnaf = (target: EtransportTarget) => anafIn(fixedEnvironment(environments, target));
+  const currentAnaf = async (target: EtransportTarget) => anafIn(await environments.environment(target, 'ETRANSPORT'));
   const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS });
   const { blobs } = deps;
 
@@ -56,7 +64,7 @@ export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
     /** One upload (v2). A lost answer is a non-retryable AnafAnswerLost: the workflow reconciles instead of re-sending. */
     async uploadDeclaration(input: EtransportTarget & { documentKey: string }): Promise<EtransportUploadAnswer> {
       const xml = await blobs.get(input.documentKey);
-      return unwrap(await tokens.withToken(keyOf(input), (token) => anaf.upload(token, input.cif, xml)), 'e-Transport upload');
+      return unwrap(await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).upload(token, input.cif, xml)), 'e-Transport upload');
     },
 
     /** One stareMesaj; "in prelucrare" is a benign failure retried by Temporal with the workflow's backoff (no history event per poll). */
@@ -64,7 +72,7 @@ export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
       input: EtransportTarget & { uploadIndex: string },
     ): Promise<{ state: 'ok' | 'nok' | 'XML cu erori nepreluat de sistem'; errors: string[]; attempt: number }> {
       const attempt = Context.current().info.attempt;
-      const answer = unwrap(await tokens.withToken(keyOf(input), (token) => anaf.status(token, input.uploadIndex)), 'e-Transport stareMesaj');
+      const answer = unwrap(await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).status(token, input.uploadIndex)), 'e-Transport stareMesaj');
       if (answer.state === 'in prelucrare') {
         throw ApplicationFailure.create({
           type: ETRANSPORT_NOT_READY,
@@ -87,7 +95,7 @@ export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
     /** Did an upload whose answer was lost reach ANAF? Looks for it in lista since the attempt. */
     async findUploadedDeclaration(input: ReconcileDeclarationInput): Promise<ReconcileDeclarationResult> {
       const days = listaDaysSince(input.sinceMs);
-      const entries = unwrap(await tokens.withToken(keyOf(input), (token) => anaf.list(token, days, input.cif)), 'e-Transport lista');
+      const entries = unwrap(await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).list(token, days, input.cif)), 'e-Transport lista');
       const match = matchListedDeclaration(entries, {
         kind: input.kind,
         identity: input.identity,
@@ -108,10 +116,12 @@ export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
     },
 
     async listDeclarations(input: EtransportTarget & { days: number }): Promise<ListedDeclaration[]> {
+      const anaf = await currentAnaf(input);
       return unwrap(await tokens.withToken(keyOf(input), (token) => anaf.list(token, input.days, input.cif)), 'e-Transport lista');
     },
 
     async carrierTransports(input: EtransportTarget & { query: InfoQuery }): Promise<CarrierTransport[]> {
+      const anaf = await currentAnaf(input);
       return unwrap(await tokens.withToken(keyOf(input), (token) => anaf.info(token, input.query)), 'e-Transport info');
     },
   };

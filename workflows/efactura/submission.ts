@@ -84,9 +84,10 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
   registerHandlers(ledger);
 
   const { tenant, cif, standard } = input;
+  const at = environmentOf(input);
   const send = () =>
     uploadOnce(ledger, invoice, {
-      upload: () => uploads.uploadInvoice({ tenant, cif, params: { cif, standard, ...input.flags }, invoiceKey: input.invoice.key }),
+      upload: () => uploads.uploadInvoice({ tenant, cif, ...at, params: { cif, standard, ...input.flags }, invoiceKey: input.invoice.key }),
       policy: UPLOAD_POLICY,
       listing: invoiceListing(input, reads),
     });
@@ -99,7 +100,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
           settings: input.settings,
           notReadyType: T.NOT_READY,
           statusRefusedType: T.STATUS_REFUSED,
-          check: (options, index) => proxyActivities<EfacturaAnafActivities>(options).checkUploadStatus({ tenant, cif, uploadIndex: index }),
+          check: (options, index) => proxyActivities<EfacturaAnafActivities>(options).checkUploadStatus({ tenant, cif, ...at, uploadIndex: index }),
         }, uploadIndex),
       indexed: ({ uploadIndex }) => {
         state.uploadIndex = uploadIndex;
@@ -118,7 +119,7 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
       const { final, sent } = followed;
       if (final.state === 'XML cu erori nepreluat de sistem' || !final.downloadId) return await finish('REJECTED', [`ANAF: ${final.state}`]);
       const downloadId = (state.downloadId = final.downloadId);
-      const downloaded = await downloadAnswer(ledger, downloadId, () => reads.downloadAnswer({ tenant, cif, downloadId }));
+      const downloaded = await downloadAnswer(ledger, downloadId, () => reads.downloadAnswer({ tenant, cif, ...at, downloadId }));
       if ('failed' in downloaded) return await finish('FAILED', [downloaded.failed]);
       const { answer } = downloaded;
       state.files = {
@@ -163,7 +164,15 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
 
 function initialView(input: SubmissionInput): SubmissionView {
   const { tenant, cif, standard, flags, identity } = input;
-  return { tenant, cif, standard, flags, identity, ...initialLifecycleView(input), files: { invoice: input.invoice } };
+  return { tenant, cif, standard, flags, identity, ...environmentOf(input), ...initialLifecycleView(input), files: { invoice: input.invoice } };
+}
+
+/**
+ * The environment every ANAF call of this submission goes to, fixed at start (issue 16 item 5):
+ * nothing when the input has none (started before), so those histories' activity inputs are unchanged.
+ */
+function environmentOf(input: SubmissionInput): Pick<SubmissionInput, 'anafEnvironment'> {
+  return input.anafEnvironment ? { anafEnvironment: input.anafEnvironment } : {};
 }
 
 /** Where a lost upload shows up: ANAF's message listing, compared by the invoice's identity. */
@@ -171,7 +180,7 @@ function invoiceListing(input: SubmissionInput, reads: EfacturaAnafActivities): 
   const delay = input.settings.listingDelayMs;
   return {
     find: async (sinceMs, checked) => {
-      const found = await reads.findUploadedInvoice({ tenant: input.tenant, cif: input.cif, standard: input.standard, identity: input.identity, sinceMs, checkedMessageIds: checked });
+      const found = await reads.findUploadedInvoice({ tenant: input.tenant, cif: input.cif, ...environmentOf(input), standard: input.standard, identity: input.identity, sinceMs, checkedMessageIds: checked });
       const match = found.match && { uploadIndex: found.match.uploadIndex, detail: `ANAF lists our invoice as index ${found.match.uploadIndex} (message ${found.match.messageId})` };
       return { ...(match ? { match } : {}), newlyChecked: found.newlyChecked, more: found.more };
     },

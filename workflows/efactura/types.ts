@@ -1,4 +1,5 @@
 /** Shapes shared by the e-Factura workflows, their activities and the API. Workflow-safe: no I/O. */
+import type { AnafApiEnvironment } from '../../lib/anaf-environments';
 import type { BlobRef } from '../../lib/blob-store';
 import type { EfacturaStandard, InvoiceIdentity, SignatureCheckFields } from '../../activities/efactura/types';
 import type { LifecycleSettings, LifecycleStatus, ListingDecisionName, UploadAttempt, UploadStage, WebhookStatus } from '../shared/lifecycle/types';
@@ -36,6 +37,12 @@ export interface SubmissionInput {
   callbackUrl?: string;
   receivedAt: string;
   settings: SubmissionSettings;
+  /**
+   * ANAF's /test or /prod for every call of this submission (upload, stareMesaj, descarcare,
+   * reconcile), chosen by the API at start from the organization's EFACTURA setting: a later
+   * change never moves it. Absent (started before it existed): the global default.
+   */
+  anafEnvironment?: AnafApiEnvironment;
 }
 
 /** Every choice the workflow makes about a possibly-duplicate upload, for the audit trail. */
@@ -59,6 +66,8 @@ export interface SubmissionView extends LifecycleStatus, SignatureCheckFields {
   standard: EfacturaStandard;
   flags: SubmissionFlags;
   identity: InvoiceIdentity;
+  /** ANAF's /test or /prod where every call of this lifecycle went (absent: started before it was recorded; the global default). */
+  anafEnvironment?: AnafApiEnvironment;
   stage: SubmissionStage;
   outcome?: SubmissionOutcome;
   /** The index the result belongs to (after a duplicate link: the earlier upload's). */

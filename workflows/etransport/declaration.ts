@@ -286,12 +286,13 @@ class Declaration {
   async runOperation(op: OperationRecord, prepared: PreparedOperation): Promise<string | undefined> {
     const { ledger, state, input } = this;
     const { tenant, cif } = input;
+    const at = environmentOf(input);
     const subject = ledger.subject(op, { operationId: op.id }, (stage) => {
       op.stage = stage;
     });
     const send = () =>
       uploadOnce(ledger, subject, {
-        upload: () => this.uploads.uploadDeclaration({ tenant, cif, documentKey: prepared.document.key }),
+        upload: () => this.uploads.uploadDeclaration({ tenant, cif, ...at, documentKey: prepared.document.key }),
         policy: ANAF_UPLOAD_POLICY,
         listing: this.listing(prepared),
       });
@@ -308,7 +309,7 @@ class Declaration {
               settings: input.settings,
               notReadyType: T.NOT_READY,
               statusRefusedType: T.STATUS_REFUSED,
-              check: (options, index) => proxyActivities<EtransportAnafActivities>(options).checkDeclarationStatus({ tenant, cif, uploadIndex: index }),
+              check: (options, index) => proxyActivities<EtransportAnafActivities>(options).checkDeclarationStatus({ tenant, cif, ...at, uploadIndex: index }),
             },
             uploadIndex,
           ),
@@ -343,6 +344,7 @@ class Declaration {
         const found = await this.reads.findUploadedDeclaration({
           tenant: input.tenant,
           cif: input.cif,
+          ...environmentOf(input),
           kind: prepared.kind,
           identity: prepared.identity,
           ...(prepared.uit ? { uit: prepared.uit } : {}),
@@ -506,10 +508,19 @@ class Declaration {
   }
 }
 
+/**
+ * The environment every ANAF call of this declaration goes to, fixed at start (issue 16 item 5):
+ * nothing when the input has none (started before), so those histories' activity inputs are unchanged.
+ */
+function environmentOf(input: DeclarationInput): Pick<DeclarationInput, 'anafEnvironment'> {
+  return input.anafEnvironment ? { anafEnvironment: input.anafEnvironment } : {};
+}
+
 function initialView(input: DeclarationInput): DeclarationView {
   return {
     tenant: input.tenant,
     cif: input.cif,
+    ...environmentOf(input),
     identity: input.notification.identity,
     stage: 'QUEUED',
     confirmed: false,

@@ -1,4 +1,5 @@
 /** Shapes shared by the e-Transport workflows, their activities and the API. Workflow-safe: no I/O. */
+import type { AnafApiEnvironment } from '../../lib/anaf-environments';
 import type { BlobRef } from '../../lib/blob-store';
 import type { DeclarationIdentity, OperationKind } from '../../schemas/etransport-declaration';
 import type { LifecycleSettings, LifecycleStatus, ListingDecisionName, UploadAttempt, UploadStage, WebhookStatus as FinalWebhookStatus } from '../shared/lifecycle/types';
@@ -87,6 +88,8 @@ export interface DeclarationView extends LifecycleStatus<WebhookStatus> {
   tenant: string;
   cif: string;
   identity: DeclarationIdentity;
+  /** ANAF's /test or /prod where every call of this lifecycle went (absent: started before it was recorded; the global default). */
+  anafEnvironment?: AnafApiEnvironment;
   stage: DeclarationStage;
   outcome?: DeclarationOutcome;
   uit?: string;
@@ -114,6 +117,12 @@ export interface DeclarationInput {
   callbackUrl?: string;
   receivedAt: string;
   settings: DeclarationSettings;
+  /**
+   * ANAF's /test or /prod for every call of this declaration, chosen by the API at start (the
+   * organization's ETRANSPORT setting) and carried across continueAsNew. Absent (started before
+   * it existed): the global default.
+   */
+  anafEnvironment?: AnafApiEnvironment;
   /** Set by continueAsNew: the state so far. */
   carried?: DeclarationView;
   /**
@@ -131,6 +140,7 @@ export interface ReconcileDeclarationInput {
   uit?: string;
   knownIndexes: string[];
   sinceMs: number;
+  anafEnvironment?: AnafApiEnvironment;
 }
 
 export interface ReconcileDeclarationResult {
