@@ -20,6 +20,7 @@ import { callbackInput } from './oauth-callback-routes';
 import { credentialSetOr400, HttpsOrLocalUrl, lifecycleSettings, startAuthorizationRequest } from './oauth-routes';
 import { getOrganization, TaxpayerCodeSchema } from './organization-routes';
 import { visibilityString } from './workflow-access';
+import { checkCallbackUrl } from './xml-body';
 import { z } from './zod';
 
 /**
@@ -55,6 +56,7 @@ const CreateSignIn = z
     label: z.string().trim().min(1).max(200).optional().openapi({ description: 'Who signs in, e.g. "Cabinet Popescu – Ana"' }),
     returnUrl: HttpsOrLocalUrl.optional().openapi({ description: 'Where the browser goes after our callback (outcome=… added)' }),
     oauthCallback: HttpsOrLocalUrl.optional().openapi({ description: 'Use the credential set registered with this callback URL (an ERP with its own callback finalizes itself)' }),
+    webhookUrl: z.string().max(2000).optional().openapi({ format: 'uri', description: "Where the authorization's events are pushed, signed (authorization.active, needs_reauthorization, refresh_lapsing, revoked, cif_refused)" }),
   })
   .refine((b) => (b.scope === undefined) !== (b.scopes === undefined), { message: 'give exactly one of scope or scopes' })
   .openapi('CreateSignIn');
@@ -136,6 +138,7 @@ function mountCreateAndList(router: Router, ctx: ApiContext): void {
     },
     async ({ body }, _req, res) => {
       const tenant = tenantOf(res);
+      checkCallbackUrl(ctx, body.webhookUrl);
       const organizations = [...new Set(body.organizations ?? [])];
       for (const cif of organizations) await getOrganization(ctx, tenant, cif);
       const scopes = scopesOfBody(body);
@@ -163,6 +166,7 @@ function mountCreateAndList(router: Router, ctx: ApiContext): void {
         scopes,
         organizations,
         ...(body.label ? { label: body.label } : {}),
+        ...(body.webhookUrl ? { webhookUrl: body.webhookUrl } : {}),
       };
       const links = linksFor(ctx, set, state);
       init.authorizeUrl = links.url;

@@ -9,6 +9,7 @@ import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute, jsonResponse } from './define-route';
 import { ApiError } from './errors';
+import { mountAuthorizationWebhookRoutes } from './authorization-webhook-routes';
 import { publicAuthorization, updateFailure } from './oauth-authorizations';
 import { getOrganization, TaxpayerCodeSchema } from './organization-routes';
 import { visibilityString } from './workflow-access';
@@ -41,6 +42,7 @@ export const AuthorizationDetailSchema = z
     refreshCount: z.number().int(),
     lastError: z.string().nullable(),
     recentEvents: z.array(z.object({ at: z.string(), event: z.string(), detail: z.string().optional() })),
+    webhookUrl: z.string().nullable(),
   })
   .openapi('AuthorizationOfSignIn');
 
@@ -72,7 +74,7 @@ export async function authorizationView(ctx: ApiContext, tenant: string, id: str
   }
 }
 
-function detail(view: AuthorizationView): Detail {
+export function detail(view: AuthorizationView): Detail {
   const p = publicAuthorization(view);
   return {
     id: p.id,
@@ -89,6 +91,7 @@ function detail(view: AuthorizationView): Detail {
     refreshCount: p.refreshCount,
     lastError: p.lastError,
     recentEvents: p.recentEvents,
+    webhookUrl: view.webhookUrl ?? null,
   };
 }
 
@@ -179,6 +182,7 @@ async function listAuthorizationsOfTenant(ctx: ApiContext, tenant: string, filte
 
 export function mountAuthorizationRoutes(router: Router, ctx: ApiContext): void {
   mountLinkRoutes(router, ctx);
+  mountAuthorizationWebhookRoutes(router, ctx);
 
   defineRoute(
     router,

@@ -30,6 +30,7 @@ import {
 import { unlinkOrganization } from './authorization-routes';
 import { getOrganization, OrganizationParams, TaxpayerCodeSchema } from './organization-routes';
 import { visibilityString } from './workflow-access';
+import { checkCallbackUrl } from './xml-body';
 import { z } from './zod';
 
 const ScopeSchema = z.enum(OAUTH_SCOPES).openapi({ description: 'ANAF service the authorization is for' });
@@ -58,6 +59,7 @@ const CreateAuthorizationRequest = z
     oauthCallback: HttpsOrLocalUrl.optional().openapi({ description: 'Use the credential set registered with this callback URL' }),
     onSuccessReturnUrl: HttpsOrLocalUrl.optional(),
     onFailureReturnUrl: HttpsOrLocalUrl.optional(),
+    webhookUrl: z.string().max(2000).optional().openapi({ format: 'uri', description: "Where the authorization's events are pushed, signed (authorization.active, needs_reauthorization, refresh_lapsing, revoked, cif_refused)" }),
   })
   .openapi('CreateAuthorizationRequest');
 
@@ -139,6 +141,7 @@ export function lifecycleSettings(ctx: ApiContext) {
   return {
     refreshLeadMs: ctx.config.oauth.refreshLeadMs,
     warnBeforeRefreshExpiryMs: ctx.config.oauth.warnBeforeRefreshExpiryMs,
+    ...(ctx.config.oauth.lapsingWarnDays ? { lapsingWarnDays: ctx.config.oauth.lapsingWarnDays } : {}),
   };
 }
 
@@ -164,6 +167,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     async ({ params, body }, _req, res) => {
       const tenant = tenantOf(res);
       await getOrganization(ctx, tenant, params.cif);
+      checkCallbackUrl(ctx, body.webhookUrl);
       const set = await credentialSetOr400(ctx, body.scope, body.oauthCallback);
       const requestId = newRequestId();
       const state = stateFor(tenant, requestId);
@@ -182,6 +186,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
         expiresAt: new Date(now + ctx.config.oauth.requestTtlMs).toISOString(),
         ...(body.onSuccessReturnUrl ? { onSuccessReturnUrl: body.onSuccessReturnUrl } : {}),
         ...(body.onFailureReturnUrl ? { onFailureReturnUrl: body.onFailureReturnUrl } : {}),
+        ...(body.webhookUrl ? { webhookUrl: body.webhookUrl } : {}),
         settings: lifecycleSettings(ctx),
       };
       await startAuthorizationRequest(ctx, init);

@@ -104,6 +104,8 @@ export interface AppConfig {
     credentialSets: OAuthCredentialSet[];
     refreshLeadMs: number;
     warnBeforeRefreshExpiryMs: number;
+    /** Days before the refresh token lapses when authorization.refresh_lapsing is pushed: OAUTH_REFRESH_LAPSING_WARN_DAYS, 7 and 1. */
+    lapsingWarnDays?: number[];
     requestTtlMs: number;
     /** OAUTH_BROWSER_RATE_BURST / _PER_MINUTE: what one IP may ask of the public /oauth/go and /oauth/callback. */
     browserRateLimit: { burst: number; perMinute: number };
@@ -506,6 +508,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       credentialSets,
       refreshLeadMs: read(env, 'OAUTH_REFRESH_LEAD_DAYS', days, 30) * DAY_MS,
       warnBeforeRefreshExpiryMs: read(env, 'OAUTH_WARN_BEFORE_DAYS', days, 30) * DAY_MS,
+      lapsingWarnDays: [...new Set([read(env, 'OAUTH_REFRESH_LAPSING_WARN_DAYS', z.coerce.number().int().min(1).max(364), 30), 7, 1])].sort((a, b) => b - a),
       requestTtlMs: read(env, 'OAUTH_REQUEST_TTL_MINUTES', z.coerce.number().positive().max(7 * 24 * 60), 30) * 60_000,
       browserRateLimit: {
         burst: read(env, 'OAUTH_BROWSER_RATE_BURST', z.coerce.number().int().min(1).max(100_000), 20),

@@ -5,6 +5,7 @@ import { ANAF_PRIORITY } from '../shared/anaf-priorities';
 import { anafTaskQueueFor } from '../task-queues';
 import { current, type Lifecycle, record, view } from './authorization';
 import { forgetCompanyUpdate, linkCompanyUpdate } from './definitions';
+import { emit } from './events';
 import { authorizationIdOf, type LinkCompanyResult, type OAuthScope, scopesOf } from './types';
 
 /**
@@ -49,6 +50,7 @@ async function linkCompany(lc: Lifecycle, cif: string, scope: OAuthScope): Promi
     }
     if (!check.covered) {
       record(lc, 'CIF_REFUSED', `${scope} ${cif}: ${check.reason}`);
+      emit(lc, 'authorization.cif_refused', { cif, reason: check.reason });
       throw ApplicationFailure.create({ type: CIF_NOT_COVERED, message: `ANAF refused this authorization for CIF ${cif} (${scope}): ${check.reason}`, nonRetryable: true });
     }
   }

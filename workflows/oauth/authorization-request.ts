@@ -35,7 +35,16 @@ function activities() {
 
 /** The authorization the tokens go to: the organization's (legacy), or a new sign-in's with the companies to link. */
 function authorizationInitOf(init: AuthorizationRequestInit): AuthorizationInit {
-  const base = { tenant: init.tenant, cif: init.cif, scope: init.scope, credentialSetId: init.credentialSetId, clientId: init.clientId, settings: init.settings };
+  const base = {
+    tenant: init.tenant,
+    cif: init.cif,
+    scope: init.scope,
+    credentialSetId: init.credentialSetId,
+    clientId: init.clientId,
+    settings: init.settings,
+    // Only requests that asked for events (legacy activity inputs stay as they were).
+    ...(init.webhookUrl ? { webhookUrl: init.webhookUrl } : {}),
+  };
   if (!init.authorizationId) return base;
   return {
     ...base,
@@ -109,7 +118,7 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
         const tokens = await exchangeAuthorizationCode({ credentialSetId: init.credentialSetId, sealedCode: input.sealedCode });
         await installAuthorizationTokens({
           init: authorizationInitOf(init),
-          request: { tokens, source: 'AUTHORIZATION', credentialSetId: init.credentialSetId, clientId: init.clientId },
+          request: { tokens, source: 'AUTHORIZATION', credentialSetId: init.credentialSetId, clientId: init.clientId, ...(init.webhookUrl ? { webhookUrl: init.webhookUrl } : {}) },
         });
         finish('COMPLETED');
         return {

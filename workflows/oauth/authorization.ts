@@ -18,6 +18,7 @@ import { anafTaskQueueFor } from '../task-queues';
 import { revocationConfirmed } from './revocation';
 import { currentTokenQuery, installUpdate, refreshUpdate, resealUpdate, revokeUpdate, statusQuery } from './definitions';
 import { handleCompanies, linkPendingCompanies } from './authorization-companies';
+import { deliverQueuedEvents, emit, emitLapsing, type EventOutbox, handleWebhookSetting, nextLapsingAt, webhookView } from './events';
 import { authorizationIdOf, scopesOf } from './types';
 import type {
   AuthorizationCompany,
@@ -48,6 +49,8 @@ export interface LifecycleState {
   companies?: AuthorizationCompany[];
   /** CIFs the sign-in asked to link that are not checked yet (new authorizations only). */
   pendingCompanies?: string[];
+  /** Events for the webhook not delivered yet, and the last delivery (authorizations with a webhookUrl only). */
+  outbox?: EventOutbox;
 }
 
 export interface AuthorizationInput {
@@ -190,6 +193,7 @@ export function view(lc: Lifecycle): AuthorizationView {
     scopes: scopesOf(state.init),
     ...(state.init.label ? { label: state.init.label } : {}),
     companies: [...(state.companies ?? [])],
+    ...webhookView(lc),
   };
 }
 
@@ -207,6 +211,7 @@ async function refresh(lc: Lifecycle, reason: RefreshRequest['reason']): Promise
     setStatus(lc, 'NEEDS_REAUTHORIZATION');
     state.lastError = 'no refresh token: authorize again';
     record(lc, 'REFRESH_IMPOSSIBLE', state.lastError);
+    emit(lc, 'authorization.needs_reauthorization', { reason: state.lastError });
     throw ApplicationFailure.create({ type: 'NeedsReauthorization', message: state.lastError });
   }
   setStatus(lc, 'REFRESHING');
@@ -232,6 +237,7 @@ async function refresh(lc: Lifecycle, reason: RefreshRequest['reason']): Promise
     if (causeType(err) === 'OAuthInvalidGrant') {
       setStatus(lc, 'NEEDS_REAUTHORIZATION');
       record(lc, 'REFRESH_REJECTED', state.lastError);
+      emit(lc, 'authorization.needs_reauthorization', { reason: state.lastError });
       throw ApplicationFailure.create({ type: 'NeedsReauthorization', message: state.lastError });
     }
     state.consecutiveFailures += 1;
@@ -254,12 +260,13 @@ export function refreshOnce(lc: Lifecycle, reason: RefreshRequest['reason']): Pr
 function install(lc: Lifecycle, req: InstallTokensRequest): AuthorizationView {
   const { state } = lc;
   state.tokens = onWorkflowClock(req.tokens, now());
-  state.init = { ...state.init, credentialSetId: req.credentialSetId, clientId: req.clientId };
+  state.init = { ...state.init, credentialSetId: req.credentialSetId, clientId: req.clientId, ...(req.webhookUrl ? { webhookUrl: req.webhookUrl } : {}) };
   state.consecutiveFailures = 0;
   delete state.lastError;
   delete state.revocation;
   setStatus(lc, 'ACTIVE');
   record(lc, req.source === 'IMPORT' ? 'TOKENS_IMPORTED' : 'AUTHORIZED');
+  emit(lc, 'authorization.active');
   // Imported tokens are proven by refreshing at once.
   if (req.source === 'IMPORT') lc.refreshWanted = { reason: 'FORCED' };
   lc.wake = true;
@@ -325,6 +332,7 @@ async function revoke(lc: Lifecycle): Promise<AuthorizationView> {
   state.revocation = { at: now(), outcome };
   setStatus(lc, 'REVOKED');
   record(lc, 'REVOKED', outcome);
+  emit(lc, 'authorization.revoked');
   lc.wake = true;
   return view(lc);
 }
@@ -372,7 +380,10 @@ async function runLifecycle(lc: Lifecycle): Promise<never> {
   for (;;) {
     const due = nextRefreshAt(lc);
     const warnAt = state.tokens?.refreshTokenExpiresAt !== undefined ? state.tokens.refreshTokenExpiresAt - state.init.settings.warnBeforeRefreshExpiryMs : undefined;
-    const timers = [due, warnAt !== undefined && warnAt > now() ? warnAt : undefined].filter((t): t is number => t !== undefined);
+    const warnTimer = warnAt !== undefined && warnAt > now() ? warnAt : undefined;
+    // Authorizations with a webhook only (legacy histories: always undefined).
+    const lapsingAt = nextLapsingAt(lc);
+    const timers = [due, warnTimer, lapsingAt].filter((t): t is number => t !== undefined);
     const wakeAt = timers.length ? Math.min(...timers) : undefined;
     lc.wake = false;
     const woken = () => lc.wake || lc.refreshWanted !== undefined || workflowInfo().continueAsNewSuggested;
@@ -383,13 +394,14 @@ async function runLifecycle(lc: Lifecycle): Promise<never> {
       await continueAsNew<typeof oauthAuthorization>({ init: state.init, carried: state });
     }
 
+    emitLapsing(lc);
     const wanted = lc.refreshWanted;
     lc.refreshWanted = undefined;
     const isDue = !woke && due !== undefined && due <= now();
     if ((wanted || isDue) && current(lc) !== null) {
       await refreshOnce(lc, wanted?.reason ?? 'EXPIRED').catch(() => undefined);
-    } else if (!woke) {
-      // The warning timer fired: publish the flag for the Web UI.
+    } else if (!woke && (lapsingAt === undefined || (warnTimer !== undefined && warnTimer <= now()))) {
+      // The warning timer fired (not only a lapsing webhook's): publish the flag for the Web UI.
       record(lc, 'REFRESH_TOKEN_EXPIRING_SOON');
       publish(lc);
     }
@@ -422,10 +434,13 @@ export async function oauthAuthorization(input: AuthorizationInput): Promise<voi
   handleTokenRequests(lc);
   handleRevokeAndReseal(lc);
   handleCompanies(lc);
+  handleWebhookSetting(lc);
 
   if (input.install && !input.carried) install(lc, input.install);
   publish(lc);
   // Only sign-ins for many companies list some to link: gated on the new input, legacy histories never get here.
   if (lc.state.pendingCompanies?.length) void linkPendingCompanies(lc);
+  // Waits without a command until an event is queued (only with a webhookUrl).
+  void deliverQueuedEvents(lc);
   await runLifecycle(lc);
 }

@@ -11,6 +11,7 @@ import type {
   RefreshRequest,
   ResealRequest,
   ResealResult,
+  SetWebhookRequest,
 } from './types';
 
 // Message definitions live apart from the workflow bodies so the API and activities can
@@ -33,6 +34,9 @@ export const resealUpdate = defineUpdate<ResealResult, [ResealRequest]>('resealT
 export const linkCompanyUpdate = defineUpdate<LinkCompanyResult, [LinkCompanyRequest]>('linkCompany');
 /** The company no longer uses this authorization (its organization was unlinked or linked elsewhere). */
 export const forgetCompanyUpdate = defineUpdate<AuthorizationView, [LinkCompanyRequest]>('forgetCompany');
+
+/** PATCH /v1/authorizations/{id}: where its events are pushed (the URL is checked by the API); refused once revoked. */
+export const setWebhookUpdate = defineUpdate<AuthorizationView, [SetWebhookRequest]>('setWebhook');
 
 export const requestStatusQuery = defineQuery<AuthorizationRequestView>('requestStatus');
 export const callbackUpdate = defineUpdate<CallbackResult, [CallbackInput]>('callback');

@@ -29,6 +29,8 @@ export interface CurrentToken {
 export interface LifecycleSettings {
   refreshLeadMs: number;
   warnBeforeRefreshExpiryMs: number;
+  /** Days before the refresh token lapses when `authorization.refresh_lapsing` is pushed (OAUTH_REFRESH_LAPSING_WARN_DAYS, 7, 1); absent: 30, 7, 1. */
+  lapsingWarnDays?: number[];
 }
 
 export interface AuthorizationKey {
@@ -53,6 +55,11 @@ export interface AuthorizationInit extends AuthorizationKey {
   label?: string;
   /** Organizations to link (each checked at ANAF) once the tokens are installed. */
   companies?: string[];
+  /**
+   * Where its events are pushed (signed, events.ts); set by the request or PATCH /v1/authorizations/{id}.
+   * Every webhook command is gated on it: stored histories have none and replay unchanged.
+   */
+  webhookUrl?: string;
 }
 
 /** A company (CIF) this authorization serves, for one scope; linked after ANAF accepted the token for it. */
@@ -93,6 +100,24 @@ export interface AuthorizationView {
   scopes?: OAuthScope[];
   /** Companies linked to it (legacy: its own CIF is implied and not listed here). */
   companies?: AuthorizationCompany[];
+  /** Where its events are pushed, and the fate of the last delivery. */
+  webhookUrl?: string;
+  webhook?: AuthorizationWebhookState;
+}
+
+/** The last event delivery of an authorization (DELIVERED, or FAILED after days of retries). */
+export interface AuthorizationWebhookState {
+  lastEvent: string;
+  deliveryId: string;
+  state: 'DELIVERED' | 'FAILED';
+  attempts?: number;
+  error?: string;
+  pending: number;
+}
+
+/** PATCH /v1/authorizations/{id}: where its events go from now on; null stops them. */
+export interface SetWebhookRequest {
+  webhookUrl: string | null;
 }
 
 /** PUT /v1/organizations/{cif}/authorizations/{scope}: check the CIF at ANAF with this token, then link it. */
@@ -113,6 +138,8 @@ export interface InstallTokensRequest {
   source: 'AUTHORIZATION' | 'IMPORT';
   credentialSetId: string;
   clientId: string;
+  /** The request's webhook URL: a new sign-in into an existing (per-organization) authorization sets it too. */
+  webhookUrl?: string;
 }
 
 /** From the re-seal sweep: seal every held token to this (the newest) token-sealing key. */
@@ -156,6 +183,8 @@ export interface AuthorizationRequestInit {
   scopes?: OAuthScope[];
   label?: string;
   organizations?: string[];
+  /** Where the authorization's events go (authorization.active, …). */
+  webhookUrl?: string;
 }
 
 export interface AuthorizationRequestView {
