@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Router } from 'express';
 import { OAUTH_SCOPES, type OAuthScope } from '../lib/config';
-import { authorizeUrl, newRequestId, parseState, shortUrlFor, stateFor } from '../lib/oauth-requests';
+import { newRequestId, newRequestLinks, parseState } from '../lib/oauth-requests';
 import { TokenSealBox } from '../lib/token-seal';
 import { callbackUpdate, requestStatusQuery } from '../workflows/oauth/definitions';
 import {
@@ -106,11 +106,11 @@ const Finalized = z
 const scopesOfBody = (b: z.infer<typeof CreateSignIn>): OAuthScope[] =>
   b.scopes ? [...new Set(b.scopes)] : b.scope === 'BOTH' ? [...OAUTH_SCOPES] : [b.scope as OAuthScope];
 
-/** The link a person opens: our short link when ANAF sends them back to us, ANAF's own page when it sends them to the ERP's callback. */
-function linksFor(ctx: ApiContext, set: { clientId: string; redirectUri: string }, state: string): { url: string; shortUrl: string } {
-  const url = authorizeUrl(ctx.config.anaf.oauthBaseUrl, set, state);
+/** The links a person opens: our short link when ANAF sends them back to us, ANAF's own page when it sends them to the ERP's callback. */
+function linksFor(ctx: ApiContext, set: { clientId: string; redirectUri: string }, tenant: string, requestId: string) {
+  const links = newRequestLinks(ctx.config.anaf.oauthBaseUrl, set, tenant, requestId);
   const ours = new URL(set.redirectUri).origin === new URL(ctx.config.api.publicUrl).origin;
-  return { url, shortUrl: ours ? shortUrlFor(set, state) : url };
+  return { ...links, shortUrl: ours ? links.shortUrl : links.url };
 }
 
 const STATE_INVALID = () => new ApiError(400, 'STATE_INVALID', 'This state is unknown, expired or already used; start a new authorization request');
@@ -146,7 +146,7 @@ function mountCreateAndList(router: Router, ctx: ApiContext): void {
       const missing = scopes.filter((s) => !set.scopes.includes(s));
       if (missing.length) throw new ApiError(400, 'UNKNOWN_OAUTH_CALLBACK', `credential set ${set.id} does not serve ${missing.join(', ')}`);
       const requestId = newRequestId();
-      const state = stateFor(tenant, requestId);
+      const links = linksFor(ctx, set, tenant, requestId);
       const now = Date.now();
       const init: AuthorizationRequestInit = {
         tenant,
@@ -155,9 +155,7 @@ function mountCreateAndList(router: Router, ctx: ApiContext): void {
         scope: scopes[0]!,
         credentialSetId: set.id,
         clientId: set.clientId,
-        state,
-        authorizeUrl: '',
-        shortUrl: '',
+        ...links.init,
         createdAt: new Date(now).toISOString(),
         expiresAt: new Date(now + ctx.config.oauth.requestTtlMs).toISOString(),
         ...(body.returnUrl ? { onSuccessReturnUrl: body.returnUrl, onFailureReturnUrl: body.returnUrl } : {}),
@@ -168,9 +166,6 @@ function mountCreateAndList(router: Router, ctx: ApiContext): void {
         ...(body.label ? { label: body.label } : {}),
         ...(body.webhookUrl ? { webhookUrl: body.webhookUrl } : {}),
       };
-      const links = linksFor(ctx, set, state);
-      init.authorizeUrl = links.url;
-      init.shortUrl = links.shortUrl;
       await startAuthorizationRequest(ctx, init);
       res.status(201).json({ id: requestId, authorizationId: init.authorizationId, url: links.url, shortUrl: links.shortUrl, expiresAt: init.expiresAt });
     },

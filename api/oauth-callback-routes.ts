@@ -1,8 +1,8 @@
 import { type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Response, Router } from 'express';
-import { parseState } from '../lib/oauth-requests';
+import { parseState, sameStateHash, stateHash, stateOfLink, withState } from '../lib/oauth-requests';
 import { TokenSealBox } from '../lib/token-seal';
-import { authorizeUrlQuery, callbackUpdate } from '../workflows/oauth/definitions';
+import { authorizeUrlQuery, callbackUpdate, signInLinkQuery } from '../workflows/oauth/definitions';
 import { authorizationRequestWorkflowId, type CallbackInput, type CallbackResult } from '../workflows/oauth/types';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
@@ -59,12 +59,26 @@ async function refusal(err: unknown, handle: WorkflowHandle): Promise<string | u
 /** ANAF's redirect as the request workflow takes it (ours at /oauth/callback, or an ERP's through finalize). */
 export function callbackInput(sealer: TokenSealBox, r: { state: string; code?: string; error?: string; errorDescription?: string }): CallbackInput {
   return {
-    state: r.state,
+    // A new request's state (with its secret part) enters Temporal only as its hash; a legacy one as before.
+    ...(parseState(r.state)?.secret ? { stateHash: stateHash(r.state) } : { state: r.state }),
     // Sealed before it enters Temporal: a code is a credential for its 60 seconds.
     ...(r.code ? { sealedCode: sealer.seal(r.code) } : {}),
     ...(r.error ? { error: r.error } : {}),
     ...(r.errorDescription ? { errorDescription: r.errorDescription } : {}),
   };
+}
+
+/**
+ * Where a short link forwards: a new request's link leads to its state (one-way), checked against the
+ * hash the request keeps and added to ANAF's URL; a legacy link is its state, and the request keeps the URL.
+ * null: used or expired; false: not this request's link.
+ */
+async function forwardUrl(handle: WorkflowHandle, token: string): Promise<string | null | false> {
+  const state = stateOfLink(token);
+  if (!state) return handle.query(authorizeUrlQuery);
+  const link = await handle.query(signInLinkQuery);
+  if (!link) return null;
+  return sameStateHash(stateHash(state), link.stateHash) ? withState(link.url, state) : false;
 }
 
 const CallbackQuery = z.object({
@@ -102,7 +116,8 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
       if (!parsed) return page(res, 400, 'Invalid link', 'This authorization link is not valid.');
       const handle = ctx.client.workflow.getHandle(authorizationRequestWorkflowId(parsed.tenant, parsed.requestId));
       try {
-        const url = await handle.query(authorizeUrlQuery);
+        const url = await forwardUrl(handle, params.state);
+        if (url === false) return page(res, 400, 'Invalid link', 'This authorization link is not valid.');
         if (!url) return page(res, 410, 'Link no longer valid', 'This authorization link was already used or has expired.');
         redirect(res, url);
       } catch (err) {

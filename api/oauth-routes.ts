@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import type { Router } from 'express';
 import { OAUTH_SCOPES } from '../lib/config';
-import { authorizeUrl, newRequestId, shortUrlFor, stateFor } from '../lib/oauth-requests';
+import { newRequestId, newRequestLinks } from '../lib/oauth-requests';
 import { sealTokens } from '../lib/sealed-tokens';
 import { TokenSealBox } from '../lib/token-seal';
 import type { oauthAuthorization, oauthAuthorizationRequest, oauthTest } from '../workflows';
@@ -68,7 +68,6 @@ const AuthorizationRequestSchema = z
     id: z.string(),
     url: z.string().url(),
     shortUrl: z.string().url(),
-    state: z.string(),
     expiresAt: z.string().datetime(),
   })
   .openapi('AuthorizationRequest');
@@ -79,8 +78,6 @@ const AuthorizationRequestStatusSchema = z
     cif: z.string(),
     scope: ScopeSchema,
     status: z.enum(['WAITING', 'COMPLETED', 'DENIED', 'FAILED', 'EXPIRED']),
-    url: z.string(),
-    shortUrl: z.string(),
     createdAt: z.string(),
     expiresAt: z.string(),
     completedAt: z.string().optional(),
@@ -170,7 +167,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       checkCallbackUrl(ctx, body.webhookUrl);
       const set = await credentialSetOr400(ctx, body.scope, body.oauthCallback);
       const requestId = newRequestId();
-      const state = stateFor(tenant, requestId);
+      const links = newRequestLinks(ctx.config.anaf.oauthBaseUrl, set, tenant, requestId);
       const now = Date.now();
       const init: AuthorizationRequestInit = {
         tenant,
@@ -179,9 +176,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
         scope: body.scope,
         credentialSetId: set.id,
         clientId: set.clientId,
-        state,
-        authorizeUrl: authorizeUrl(ctx.config.anaf.oauthBaseUrl, set, state),
-        shortUrl: shortUrlFor(set, state),
+        ...links.init,
         createdAt: new Date(now).toISOString(),
         expiresAt: new Date(now + ctx.config.oauth.requestTtlMs).toISOString(),
         ...(body.onSuccessReturnUrl ? { onSuccessReturnUrl: body.onSuccessReturnUrl } : {}),
@@ -190,7 +185,8 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
         settings: lifecycleSettings(ctx),
       };
       await startAuthorizationRequest(ctx, init);
-      res.status(201).json({ id: requestId, url: init.authorizeUrl, shortUrl: init.shortUrl, state, expiresAt: init.expiresAt });
+      // The links go to the creator once (the person must reach ANAF with the state); no answer repeats them.
+      res.status(201).json({ id: requestId, url: links.url, shortUrl: links.shortUrl, expiresAt: init.expiresAt });
     },
   );
 
@@ -215,10 +211,12 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     async ({ params }, _req, res) => {
       const tenant = tenantOf(res);
       const query = `AnafTenant = ${visibilityString(tenant)} AND AnafService = 'oauth-request' AND AnafCif = ${visibilityString(params.cif)}`;
-      const items: AuthorizationRequestView[] = [];
+      const items: Array<Omit<AuthorizationRequestView, 'url' | 'shortUrl'>> = [];
       for await (const wf of ctx.client.workflow.list({ query, pageSize: 50 })) {
         try {
-          items.push(await ctx.client.workflow.getHandle(wf.workflowId).query(requestStatusQuery));
+          // Without the sign-in links: a legacy request's carry its state.
+          const { url: _url, shortUrl: _short, ...listed } = await ctx.client.workflow.getHandle(wf.workflowId).query(requestStatusQuery);
+          items.push(listed);
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         }

@@ -180,7 +180,7 @@ export async function consentAtAnaf(
   scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA',
   /** The request's other fields, e.g. `oauthCallback` to sign in with another credential set. */
   requestFields: Record<string, unknown> = {},
-): Promise<{ requestId: string; callback: URL }> {
+): Promise<{ requestId: string; callback: URL; shortUrl: string }> {
   const org = await callApi(stack, key, 'POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
   assert.ok(org.status === 201 || org.json?.error?.code === 'ORGANIZATION_EXISTS', org.text);
   const created = await callApi(stack, key, 'POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope, ...requestFields } });
@@ -192,7 +192,7 @@ export async function consentAtAnaf(
     state: anafUrl.searchParams.get('state')!,
     decision: 'approve',
   });
-  return { requestId: created.json.id as string, callback: walked.location };
+  return { requestId: created.json.id as string, callback: walked.location, shortUrl: created.json.shortUrl as string };
 }
 
 /** Registers the organization and walks the whole OAuth consent, as a user would, for one scope. */

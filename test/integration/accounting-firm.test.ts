@@ -78,7 +78,10 @@ describe('accounting firms: one sign-in, many companies', () => {
     const go = await request(created.json.shortUrl);
     await go.body.dump();
     assert.equal(go.statusCode, 302, 'our short link forwards to ANAF');
-    const { location } = await approveAtAnaf(String(go.headers.location));
+    const { location, state } = await approveAtAnaf(String(go.headers.location));
+    const secretPart = state.split('.')[2];
+    assert.ok(secretPart && secretPart.length === 32, 'a state with a secret part');
+    assert.ok(!created.json.shortUrl.includes(secretPart) && !created.json.shortUrl.includes(encodeURIComponent(state)), 'the short link is not the state');
     const callback = await request(location.toString());
     answers.push(await callback.body.text());
     assert.equal(callback.statusCode, 200);
@@ -214,9 +217,12 @@ describe('accounting firms: one sign-in, many companies', () => {
     assert.equal(old.json.error.code, 'CODE_EXPIRED');
     assert.equal(exchanges(), before, 'ANAF not called');
 
-    const wrong = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, { state: `${TENANT_A.tenant}.${'x'.repeat(32)}`, code: late.code });
-    assert.equal(wrong.status, 400);
-    assert.equal(wrong.json.error.code, 'STATE_INVALID');
+    // Knowing the request id (answers, workflow ids, logs) is not knowing the state.
+    for (const state of [`${TENANT_A.tenant}.${'x'.repeat(32)}`, `${TENANT_A.tenant}.${reqId}`, `${TENANT_A.tenant}.${reqId}.${'y'.repeat(32)}`]) {
+      const wrong = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, { state, code: late.code });
+      assert.equal(wrong.status, 400, state);
+      assert.equal(wrong.json.error.code, 'STATE_INVALID');
+    }
 
     const ok = await approveAtAnaf(created.json.url);
     const done = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, { state: ok.state, code: ok.code, receivedAt: new Date().toISOString() });
@@ -308,5 +314,12 @@ describe('accounting firms: one sign-in, many companies', () => {
       }
     }
     for (const state of states) assert.equal(stack.logs.find((l) => l.includes(state)), undefined, 'a state in a log line');
+    // Nor in history (the request workflows keep its sha256) nor in the listings; only the creator's answer had the link.
+    const listings = [(await api('GET', '/v1/authorization-requests')).text, (await api('GET', `/v1/organizations/${COVERED[1]}/authorization-requests`)).text];
+    for (const state of states) {
+      const secretPart = state.split('.')[2]!;
+      const leak = [...haystacks.filter((h) => !answers.includes(h)), ...listings].find((h) => h.includes(secretPart));
+      assert.equal(leak, undefined, `a state's secret part in: ${leak?.slice(0, 200)}`);
+    }
   });
 });

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OAuthCredentialSet } from '../../lib/config';
-import { authorizeUrl, newRequestId, parseState, pickCredentialSet, shortUrlFor, stateFor } from '../../lib/oauth-requests';
+import {
+  authorizeUrl,
+  newRequestId,
+  newRequestLinks,
+  parseState,
+  pickCredentialSet,
+  sameStateHash,
+  shortUrlFor,
+  stateFor,
+  stateHash,
+  stateOfLink,
+} from '../../lib/oauth-requests';
 
 const main: OAuthCredentialSet = { id: 'main', clientId: 'c1', clientSecret: 's1', redirectUri: 'https://erp.example/oauth/callback', scopes: ['EFACTURA', 'ETRANSPORT'] };
 const other: OAuthCredentialSet = { id: 'eu', clientId: 'c2', clientSecret: 's2', redirectUri: 'https://eu.erp.example/anaf/oauth/callback', scopes: ['EFACTURA'] };
@@ -37,4 +48,26 @@ test("ANAF's authorize URL carries code flow, client, callback, jwt and state", 
 test('the short URL lives on the callback host', () => {
   assert.equal(shortUrlFor(main, 'acme.x'), 'https://erp.example/oauth/go/acme.x');
   assert.equal(shortUrlFor(other, 'acme.x'), 'https://eu.erp.example/anaf/oauth/go/acme.x');
+});
+
+test("a new request's state has a secret part the request id does not give, kept only as its hash; its short link is not the state", () => {
+  const id = newRequestId();
+  const made = newRequestLinks('https://logincert.anaf.ro/anaf-oauth2/v1', main, 'acme', id);
+  const state = new URL(made.url).searchParams.get('state')!;
+  const parsed = parseState(state);
+  assert.equal(parsed?.tenant, 'acme');
+  assert.equal(parsed?.requestId, id);
+  assert.equal(parsed?.secret?.length, 32);
+  assert.deepEqual(made.init, { state: '', authorizeUrl: '', shortUrl: '', stateHash: stateHash(state), signInUrl: made.init.signInUrl });
+  assert.equal(new URL(made.init.signInUrl).searchParams.has('state'), false);
+  assert.ok(!JSON.stringify(made.init).includes(parsed!.secret!), 'nothing of the secret for Temporal');
+  const token = decodeURIComponent(made.shortUrl.split('/go/')[1]!);
+  assert.notEqual(token, state);
+  assert.ok(!made.shortUrl.includes(parsed!.secret!));
+  assert.equal(stateOfLink(token), state, 'the short link leads to the state');
+  assert.equal(stateOfLink(state) === state, false, 'the state does not lead to itself (one-way)');
+  assert.equal(stateOfLink(stateFor('acme', id)), undefined, 'a legacy link has no derived state');
+  assert.ok(sameStateHash(stateHash(state), made.init.stateHash));
+  assert.ok(!sameStateHash(stateHash(`${state}x`), made.init.stateHash));
+  assert.ok(!sameStateHash('abc', made.init.stateHash));
 });

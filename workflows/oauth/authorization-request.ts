@@ -12,7 +12,7 @@ import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../sea
 import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
 import { causeType, failureMessage } from '../shared/anaf-failures';
 import { anafTaskQueueFor } from '../task-queues';
-import { authorizeUrlQuery, callbackUpdate, requestStatusQuery } from './definitions';
+import { authorizeUrlQuery, callbackUpdate, requestStatusQuery, signInLinkQuery } from './definitions';
 import type { AuthorizationInit, AuthorizationRequestInit, AuthorizationRequestStatus, AuthorizationRequestView, CallbackResult } from './types';
 
 function activities() {
@@ -31,6 +31,19 @@ function activities() {
   });
   // proxyActivities returns a Proxy: pick the functions, a spread would copy nothing.
   return { exchangeAuthorizationCode: anaf.exchangeAuthorizationCode, installAuthorizationTokens: local.installAuthorizationTokens };
+}
+
+/** Equal hex digests, in time that does not depend on where they differ. */
+function sameDigest(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
+
+/** Does the callback carry this request's state? New requests compare hashes (the state is not kept), legacy ones the state. */
+function stateMatches(init: AuthorizationRequestInit, input: { state?: string; stateHash?: string }): boolean {
+  if (init.stateHash) return input.stateHash !== undefined && sameDigest(input.stateHash, init.stateHash);
+  return input.state !== undefined && input.state === init.state;
 }
 
 /** The authorization the tokens go to: the organization's (legacy), or a new sign-in's with the companies to link. */
@@ -104,6 +117,7 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
 
   setHandler(requestStatusQuery, view);
   setHandler(authorizeUrlQuery, () => (status === 'WAITING' ? init.authorizeUrl : null));
+  setHandler(signInLinkQuery, () => (status === 'WAITING' && init.stateHash && init.signInUrl ? { url: init.signInUrl, stateHash: init.stateHash } : null));
 
   setHandler(
     callbackUpdate,
@@ -142,7 +156,7 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
     {
       // Rejected updates leave no trace in history: a forged or replayed state costs nothing.
       validator: (input) => {
-        if (input.state !== init.state) throw ApplicationFailure.create({ type: 'StateMismatch', message: 'state does not match' });
+        if (!stateMatches(init, input)) throw ApplicationFailure.create({ type: 'StateMismatch', message: 'state does not match' });
         if (claimed || status !== 'WAITING') {
           throw ApplicationFailure.create({ type: 'StateAlreadyUsed', message: `this authorization request is ${status}` });
         }

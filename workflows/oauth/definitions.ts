@@ -41,3 +41,5 @@ export const setWebhookUpdate = defineUpdate<AuthorizationView, [SetWebhookReque
 export const requestStatusQuery = defineQuery<AuthorizationRequestView>('requestStatus');
 export const callbackUpdate = defineUpdate<CallbackResult, [CallbackInput]>('callback');
 export const authorizeUrlQuery = defineQuery<string | null>('authorizeUrl');
+/** New requests' short link: ANAF's URL without the state and the state's hash (null once used or expired, and for legacy requests). */
+export const signInLinkQuery = defineQuery<{ url: string; stateHash: string } | null>('signInLink');

@@ -167,9 +167,14 @@ export interface AuthorizationRequestInit {
   scope: OAuthScope;
   credentialSetId: string;
   clientId: string;
+  /** Legacy requests only: the state and the links that carry it. New ones hold '' (nothing of the state in history). */
   state: string;
   authorizeUrl: string;
   shortUrl: string;
+  /** New requests: sha256 (hex) of the state, whose secret part is nowhere in Temporal. */
+  stateHash?: string;
+  /** New requests: ANAF's authorize URL without `state` (the short link adds it). */
+  signInUrl?: string;
   createdAt: string;
   expiresAt: string;
   onSuccessReturnUrl?: string;
@@ -214,7 +219,9 @@ export interface CallbackResult {
 }
 
 export interface CallbackInput {
-  state: string;
+  /** A legacy request's state (`tenant.requestId`); a new request's is sent as stateHash only. */
+  state?: string;
+  stateHash?: string;
   sealedCode?: string;
   error?: string;
   errorDescription?: string;
