@@ -156,5 +156,6 @@ export const efactura: Service = {
     'upload-technical-error-retried': ['technical-error-retried'],
     'reconcile-look-again-after-a-round': ['lost-answer-truncated-archive'],
     'reconcile-absence-from-rounds-asked-after-deadline': ['answer-lost-reuploaded'],
+    'upload-listing-read-before-operator': ['operator-resolved'],
   },
 };
