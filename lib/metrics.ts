@@ -162,6 +162,18 @@ export const httpRequests = new Counter({
   registers: [registry],
 });
 
+/**
+ * BANCIWS receipts whose Data_mesaj is no calendar minute, seen while reconciling a lost upload
+ * (activities/banciws findBanciwsUpload): such a receipt cannot be ruled out by its date, so while
+ * ANAF lists it every lost answer of the institution goes to an operator (docs/banciws.md).
+ */
+export const banciwsUndatedReceipts = new Counter({
+  name: 'anaf_flow_banciws_undated_receipts_total',
+  help: 'BANCIWS receipts with an unreadable Data_mesaj seen by a reconciliation (each sends the lost answer to an operator), by institution',
+  labelNames: ['institution'] as const,
+  registers: [registry],
+});
+
 /** Untrusted XML the API refused to read (api/xml-parse-pool.ts): `reason` document (its own caps) or tenant / overall (load). */
 export const xmlParseRefusals = new Counter({
   name: 'anaf_flow_xml_parse_refusals_total',

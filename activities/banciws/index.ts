@@ -4,6 +4,7 @@ import type { BlobRef, BlobStore } from '../../lib/blob-store';
 import type { BanciwsInstitution } from '../../lib/banciws-config';
 import type { AppConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
+import { banciwsUndatedReceipts } from '../../lib/metrics';
 import { parseAnafMinute } from '../../lib/romanian-time';
 import { BanciwsUnexpectedAnswer, BanciwsXmlError, type ListAnswer, type ListedMessage } from '../../schemas/banciws/xml';
 import { FAILURE_TYPES, type FailureContext, failureForError, failureForProblem, unexpectedAnswer } from '../anaf/failures';
@@ -272,6 +273,8 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
           denumire,
           ...(at === undefined ? { undated: true as const } : {}),
         }));
+      const undated = candidates.filter((c) => c.undated).length;
+      if (undated) banciwsUndatedReceipts.inc({ institution: input.institutionId }, undated);
       const only = candidates.length === 1 ? candidates[0] : undefined;
       return {
         candidates,

@@ -8,6 +8,7 @@ import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { type Stack, startStack } from '../../devkit/stack';
 import { viewWhen } from '../../devkit/views';
 import { withCheckDigit } from '../../schemas/cif';
+import { banciwsUndatedReceipts } from '../../lib/metrics';
 
 /**
  * A BANCIWS upload whose answer was lost, reconciled on what ANAF's listaMesaje really gives:
@@ -51,6 +52,7 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
   };
   const result = async (id: string) => (await stack.client.workflow.getHandle(id).result()) as BanciwsMessageView;
   const uploadsOf = (sha256: string) => [...service().uploads.values()].filter((u) => u.sha256 === sha256);
+  const undatedSeen = async (institution: string) => (await banciwsUndatedReceipts.get()).values.find((v) => v.labels.institution === institution)?.value ?? 0;
 
   test('three reports of one institution at once, the first answer lost after ANAF filed it: each uploaded once, the lost one adopts its own receipt', async () => {
     const before = service().counters.uploads;
@@ -94,6 +96,7 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
   });
 
   test('the only receipt since the lost upload has a Data_mesaj that is no calendar minute: an operator decides (never "not found", never re-sent)', async () => {
+    const undatedBefore = await undatedSeen(UNDATED.id);
     service().misdateReceipts(1);
     stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
     const id = await submit(UNDATED.id, 'Raport cu recipisa fara data');
@@ -105,6 +108,10 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
     assert.match(stuck.receiptCandidates![0]!.dataMesaj, /^\d{4}0231\d{4}$/);
     const waiting = stuck.decisions.find((d) => d.decision === 'WAITING_FOR_OPERATOR');
     assert.ok(waiting?.detail.includes('cannot be read') && waiting.detail.includes(ours[0]!.index), JSON.stringify(stuck.decisions));
+    // Which receipt, and why it comes to an operator (and will again while ANAF lists it).
+    const receipt = stuck.receiptCandidates![0]!.idPortal;
+    assert.match(waiting!.detail, new RegExp(`Receipt ${receipt}: ANAF's Data_mesaj is no calendar minute.*every lost answer of this institution comes to an operator`), waiting!.detail);
+    assert.ok((await undatedSeen(UNDATED.id)) - undatedBefore >= 1, 'counted in anaf_flow_banciws_undated_receipts_total');
 
     const adopted = await api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ADOPT_INDEX', uploadIndex: ours[0]!.index } });
     assert.equal(adopted.status, 202, adopted.body.toString());

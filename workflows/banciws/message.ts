@@ -220,5 +220,10 @@ function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities, st
 function ambiguousReceipts(candidates: ReceiptCandidate[]): string {
   const listed = candidates.map((c) => `${c.indexIncarcare ? `index ${c.indexIncarcare}` : 'no index'} (receipt ${c.idPortal}, ${c.dataMesaj}${c.undated ? ', a date that cannot be read' : ''}, "${c.denumire}")`).join('; ');
   const what = candidates.length === 1 ? 'one receipt' : `${candidates.length} receipts`;
-  return `ANAF lists ${what} since the lost upload${candidates.some((c) => c.undated) ? ' (or undated)' : ''} that none of our other reports owns: ${listed}; adopt ours (resolve ADOPT_INDEX), re-upload or abandon`;
+  const undated = candidates.filter((c) => c.undated).map((c) => c.idPortal);
+  // Why an undated receipt is here at all: without its minute it cannot be ruled out, so it is offered again to every lost answer while ANAF lists it.
+  const why = undated.length
+    ? ` Receipt${undated.length > 1 ? 's' : ''} ${undated.join(', ')}: ANAF's Data_mesaj is no calendar minute, so it may predate the attempt and cannot be ruled out; while ANAF lists it, every lost answer of this institution comes to an operator (nothing is sent again).`
+    : '';
+  return `ANAF lists ${what} since the lost upload${undated.length ? ' (or undated)' : ''} that none of our other reports owns: ${listed}; adopt ours (resolve ADOPT_INDEX), re-upload or abandon.${why}`;
 }
