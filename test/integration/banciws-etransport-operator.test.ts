@@ -288,9 +288,11 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     stack.sandbox.faults.add({ route: ETRANSPORT_STATUS, method: 'GET', status: 403, body: 'Forbidden' });
     const change = await operate(id, { type: 'VEHICLE_CHANGE', vehicle: 'B77ABN', date: today() }, 'mvh');
     await declarationWhen(stack.client, id, (v) => v.stage === 'WAITING_FOR_AUTHORIZATION', 60_000);
-    stack.sandbox.faults.clear();
+    // ANAF keeps refusing until the operator has decided: cleared earlier, the next look (the authorization
+    // back-off) could poll through, and the ABANDON would find nothing waiting (409).
     const abandoned = await resolveDeclaration(id, { action: 'ABANDON', note: 'no authorization' });
     assert.equal(abandoned.status, 202, abandoned.text);
+    stack.sandbox.faults.clear();
     const gaveUp = await declarationWhen(stack.client, id, (v) => opOf(v, change)?.stage === 'DONE' && v.stage === 'ACTIVE');
     assert.equal(opOf(gaveUp, change)?.outcome, 'FAILED', JSON.stringify(gaveUp));
 
