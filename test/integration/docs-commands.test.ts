@@ -11,6 +11,7 @@ import { type DocStep, docSteps, mismatch } from '../../devkit/doc-commands';
 import { banciwsStackConfig } from '../../devkit/fixtures/banciws';
 import { walkAuthorizePage } from '../../devkit/oauth-walk';
 import { type Stack, startStack } from '../../devkit/stack';
+import { eventually } from '../../devkit/wait';
 
 /**
  * Every ```sh command of README.md and docs/*.md, run as written against a real stack (dev
@@ -83,16 +84,18 @@ async function runPage(page: string, env: NodeJS.ProcessEnv, work: string): Prom
       await approveInBrowser(previous);
       continue;
     }
-    const deadline = Date.now() + RETRY_MS;
-    for (;;) {
-      const ran = await runCommand(step.command, env, work, stateFile);
-      const failure = failureOf(step, ran);
-      previous = ran.stdout;
-      if (!failure) break;
+    const last = await eventually(
+      async () => {
+        const ran = await runCommand(step.command, env, work, stateFile);
+        previous = ran.stdout;
+        return { failure: failureOf(step, ran), code: ran.code, answer: ran.stdout.slice(0, 800) };
+      },
       // Only a promised answer is waited for (a read of something still being processed); anything else fails at once.
-      if (!step.expect || ran.code !== 0 || Date.now() > deadline) assert.fail(`${page}:${step.line}: ${step.command}\n→ ${failure}\nanswer: ${ran.stdout.slice(0, 800)}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+      ({ failure, code }) => !failure || !step.expect || code !== 0,
+      `${page}:${step.line}: ${step.command}`,
+      RETRY_MS,
+    );
+    if (last.failure) assert.fail(`${page}:${step.line}: ${step.command}\n→ ${last.failure}\nanswer: ${last.answer}`);
   }
 }
 
