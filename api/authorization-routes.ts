@@ -2,9 +2,9 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { Router } from 'express';
 import { OAUTH_SCOPES, type OAuthScope } from '../lib/config';
 import { forgetCompanyUpdate, linkCompanyUpdate, refreshUpdate, revokeUpdate, statusQuery } from '../workflows/oauth/definitions';
-import { servingAuthorization } from '../lib/authorization-links';
+import { authorizationLinksOf, servingAuthorization } from '../lib/authorization-links';
 import { type AuthorizationView, workflowIdOfAuthorization } from '../workflows/oauth/types';
-import { organizationWorkflowId, unlinkAuthorizationUpdate } from '../workflows/organization';
+import { LINK_CHANGED, organizationWorkflowId, unlinkAuthorizationUpdate } from '../workflows/organization';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute, jsonResponse } from './define-route';
@@ -95,6 +95,10 @@ export function detail(view: AuthorizationView): Detail {
   };
 }
 
+/** Another link or unlink of the same organization and scope landed while this one was under way. */
+const linkChanged = (message: string, cif: string, scope: OAuthScope) =>
+  new ApiError(409, 'LINK_CHANGED', `The ${scope} link of ${cif} changed while this request ran (${message}); read it again and retry`, { cif, scope });
+
 /** The link update refused or failed, as the API's typed errors. */
 function linkFailure(err: unknown, id: string, cif: string, scope: OAuthScope): unknown {
   if (err instanceof WorkflowNotFoundError) return notFound(id);
@@ -106,6 +110,7 @@ function linkFailure(err: unknown, id: string, cif: string, scope: OAuthScope): 
   if (type === 'CifNotCovered') return new ApiError(422, 'CIF_NOT_COVERED', message, { cif, scope, authorizationId: id });
   if (type === 'AnafCheckInconclusive') return new ApiError(502, 'ANAF_CHECK_INCONCLUSIVE', message, { cif, scope, authorizationId: id });
   if (type === 'OrganizationNotFound') return new ApiError(404, 'ORGANIZATION_NOT_FOUND', `No organization with CIF ${cif}`);
+  if (type === LINK_CHANGED) return linkChanged(message, cif, scope);
   return updateFailure(err, cif, scope);
 }
 
@@ -122,7 +127,8 @@ function mountLinkRoutes(router: Router, ctx: ApiContext): void {
       description:
         "One cheap ANAF call with the authorization's token for this CIF first: ANAF's refusal is 422 CIF_NOT_COVERED and nothing is linked; " +
         "an answer that is neither a listing nor that refusal is 502 ANAF_CHECK_INCONCLUSIVE (nothing linked, try again). " +
-        'Idempotent. From then on every ANAF call of the organization for this scope uses that authorization.',
+        'Idempotent. From then on every ANAF call of the organization for this scope uses that authorization. ' +
+        'Another PUT (or DELETE) of the same link that lands while ANAF is asked wins: this one is then 409 LINK_CHANGED and links nothing.',
       tags: ['OAuth'],
       request: { params: LinkParams, body: LinkBody },
       responses: { 200: jsonResponse('Linked', LinkResult) },
@@ -131,10 +137,12 @@ function mountLinkRoutes(router: Router, ctx: ApiContext): void {
     async ({ params, body }, _req, res) => {
       const tenant = tenantOf(res);
       await getOrganization(ctx, tenant, params.cif);
+      // What serves it now: the link is made only if that is still so after ANAF's check (a concurrent PUT wins otherwise).
+      const expectedAuthorizationId = (await authorizationLinksOf(ctx.client, tenant, params.cif))[params.scope] ?? null;
       const handle = ctx.client.workflow.getHandle(authorizationWorkflowFor(tenant, body.authorizationId));
       let linked;
       try {
-        linked = await handle.executeUpdate(linkCompanyUpdate, { args: [{ cif: params.cif, scope: params.scope }] });
+        linked = await handle.executeUpdate(linkCompanyUpdate, { args: [{ cif: params.cif, scope: params.scope, expectedAuthorizationId }] });
       } catch (err) {
         throw linkFailure(err, body.authorizationId, params.cif, params.scope);
       }
@@ -151,8 +159,15 @@ function mountLinkRoutes(router: Router, ctx: ApiContext): void {
 export async function unlinkOrganization(ctx: ApiContext, tenant: string, cif: string, scope: OAuthScope): Promise<Detail | undefined> {
   const serving = await servingAuthorization(ctx.client, { tenant, cif, scope });
   if (!serving.linked) return undefined;
-  const { workflowId } = serving;
-  await ctx.client.workflow.getHandle(organizationWorkflowId(tenant, cif)).executeUpdate(unlinkAuthorizationUpdate, { args: [{ scope }] });
+  const { workflowId, authorizationId } = serving;
+  try {
+    // Only the link read above: one made since (another authorization) stays, and that one keeps the company.
+    await ctx.client.workflow.getHandle(organizationWorkflowId(tenant, cif)).executeUpdate(unlinkAuthorizationUpdate, { args: [{ scope, authorizationId }] });
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? (err.cause as { type?: string; message?: string } | undefined) : undefined;
+    if (cause?.type === LINK_CHANGED) throw linkChanged(cause.message ?? 'linked to another', cif, scope);
+    throw err;
+  }
   try {
     return detail(await ctx.client.workflow.getHandle(workflowId).executeUpdate(forgetCompanyUpdate, { args: [{ cif, scope }] }));
   } catch (err) {

@@ -311,13 +311,14 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       path: `${org}/authorizations/{scope}`,
       summary: 'Revoke at ANAF and destroy the tokens here (or, for an organization linked to a shared sign-in, unlink it)',
       description:
-        'An organization linked to an authorization (PUT …/authorizations/{scope}) is only unlinked: the sign-in stays for the other companies, and the answer is that authorization with `unlinked: true`. ' +
+        'An organization linked to an authorization (PUT …/authorizations/{scope}) is only unlinked: the sign-in stays for the other companies, and the answer is that authorization with `unlinked: true` ' +
+        '(409 LINK_CHANGED if another link of the scope landed meanwhile: that one stays). ' +
         'Revoked only once ANAF confirms it. Otherwise (its gateway redirected or answered a page, an error, no answer) 502 ' +
         'REVOCATION_UNCONFIRMED: the tokens are no longer used but kept sealed so that calling this again can still revoke them.',
       tags: ['OAuth'],
       request: { params: ScopeParams },
       responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: AuthorizationSchema } } } },
-      errors: [404, 502, 503],
+      errors: [404, 409, 502, 503],
     },
     async ({ params }, _req, res) => {
       const tenant = tenantOf(res);

@@ -1,4 +1,4 @@
-import { condition, defineQuery, defineSignal, defineUpdate, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OAuthScope } from './oauth/types';
 import { registerEnvironmentHandlers } from './organization-environments';
 import { AnafCif, AnafService, AnafStage, AnafTenant } from './search-attributes';
@@ -16,7 +16,18 @@ export type AuthorizationLinks = Partial<Record<OAuthScope, string>>;
 export interface LinkAuthorizationRequest {
   scope: OAuthScope;
   authorizationId: string;
+  /** Link only if the scope is served by this one now (null: by none); else refused with LinkChanged. */
+  expectedAuthorizationId?: string | null;
 }
+
+/** Unlink `scope`; with `authorizationId`, only if that authorization is the one linked now (else LinkChanged). */
+export interface UnlinkAuthorizationRequest {
+  scope: OAuthScope;
+  authorizationId?: string;
+}
+
+/** The failure type of a link or unlink refused because the scope's link is not the one the caller expected. */
+export const LINK_CHANGED = 'LinkChanged';
 
 export const organizationQuery = defineQuery<OrganizationRecord>('organization');
 export const deleteOrganizationSignal = defineSignal('delete');
@@ -24,7 +35,7 @@ export const authorizationLinksQuery = defineQuery<AuthorizationLinks>('authoriz
 /** Returns the authorization that served the scope before (undefined: none). */
 export const linkAuthorizationUpdate = defineUpdate<{ previousAuthorizationId?: string }, [LinkAuthorizationRequest]>('linkAuthorization');
 /** Returns the authorization that served the scope (undefined: none was linked). */
-export const unlinkAuthorizationUpdate = defineUpdate<{ removedAuthorizationId?: string }, [{ scope: OAuthScope }]>('unlinkAuthorization');
+export const unlinkAuthorizationUpdate = defineUpdate<{ removedAuthorizationId?: string }, [UnlinkAuthorizationRequest]>('unlinkAuthorization');
 
 /** The memo key holding the links (only written by the link handlers: older organizations have none). */
 export const AUTHORIZATION_LINKS_MEMO = 'authorizationLinks';
@@ -59,6 +70,12 @@ export async function organization(record: OrganizationRecord): Promise<Organiza
   const refuseWhenDeleted = (_req: unknown) => {
     if (deleted) throw new Error('organization deleted');
   };
+  // Validators only: a refused link or unlink writes nothing to history, so older histories replay.
+  const refuseUnexpected = (scope: OAuthScope, expected: string | null, own?: string) => {
+    const now = links[scope];
+    if ((now ?? null) === expected || (own !== undefined && now === own)) return;
+    throw ApplicationFailure.create({ type: LINK_CHANGED, message: `${scope} is linked to ${now ?? 'no authorization'} now, not ${expected ?? 'none'}` });
+  };
   setHandler(
     linkAuthorizationUpdate,
     ({ scope, authorizationId }) => {
@@ -67,7 +84,12 @@ export async function organization(record: OrganizationRecord): Promise<Organiza
       publishLinks();
       return previous !== undefined && previous !== authorizationId ? { previousAuthorizationId: previous } : {};
     },
-    { validator: refuseWhenDeleted },
+    {
+      validator: (req) => {
+        refuseWhenDeleted(req);
+        if (req.expectedAuthorizationId !== undefined) refuseUnexpected(req.scope, req.expectedAuthorizationId, req.authorizationId);
+      },
+    },
   );
   setHandler(
     unlinkAuthorizationUpdate,
@@ -77,7 +99,12 @@ export async function organization(record: OrganizationRecord): Promise<Organiza
       publishLinks();
       return removed !== undefined ? { removedAuthorizationId: removed } : {};
     },
-    { validator: refuseWhenDeleted },
+    {
+      validator: (req) => {
+        refuseWhenDeleted(req);
+        if (req.authorizationId !== undefined) refuseUnexpected(req.scope, req.authorizationId);
+      },
+    },
   );
   await condition(() => deleted);
   upsertSearchAttributes([{ key: AnafStage, value: 'DELETED' }]);

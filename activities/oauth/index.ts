@@ -16,7 +16,7 @@ import { CLIENT_REGISTRY_WORKFLOW_ID, resealClientSecretsUpdate } from '../../wo
 import { installUpdate, refreshUpdate, resealUpdate, statusQuery } from '../../workflows/oauth/definitions';
 import { forgetCompanyUpdate } from '../../workflows/oauth/definitions';
 import { type OAuthScope, workflowIdOfAuthorization, workflowIdOfInit } from '../../workflows/oauth/types';
-import { linkAuthorizationUpdate, organizationWorkflowId } from '../../workflows/organization';
+import { authorizationLinksQuery, LINK_CHANGED, linkAuthorizationUpdate, organizationWorkflowId } from '../../workflows/organization';
 import { AnafAuthorizationId } from '../../workflows/search-attributes';
 import { type CoverageAnswer, coverageCall } from './cif-coverage';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
@@ -112,6 +112,15 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
   };
 }
 
+/** Link (tenant, CIF, scope) to `authorizationId`; with `expectedAuthorizationId`, only if that one (null: none) serves it now. */
+export interface LinkOrganizationInput {
+  tenant: string;
+  cif: string;
+  scope: OAuthScope;
+  authorizationId: string;
+  expectedAuthorizationId?: string | null;
+}
+
 export interface SweepSummary {
   checked: number;
   byStatus: Record<string, number>;
@@ -191,17 +200,20 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
      * The organization's link for a scope now names this authorization (an update its workflow
      * serializes); the authorization that served it before forgets the company. Idempotent.
      */
-    async linkOrganizationAuthorization(input: { tenant: string; cif: string; scope: OAuthScope; authorizationId: string }): Promise<{ previousAuthorizationId?: string }> {
+    async linkOrganizationAuthorization(input: LinkOrganizationInput): Promise<{ previousAuthorizationId?: string; linkedNow?: string }> {
       const client = deps.client;
       if (!client) throw new Error('linkOrganizationAuthorization needs a Temporal client');
+      const org = client.workflow.getHandle(organizationWorkflowId(input.tenant, input.cif));
+      const request = { scope: input.scope, authorizationId: input.authorizationId, ...(input.expectedAuthorizationId !== undefined ? { expectedAuthorizationId: input.expectedAuthorizationId } : {}) };
       let linked: { previousAuthorizationId?: string };
       try {
-        linked = await client.workflow
-          .getHandle(organizationWorkflowId(input.tenant, input.cif))
-          .executeUpdate(linkAuthorizationUpdate, { args: [{ scope: input.scope, authorizationId: input.authorizationId }] });
+        linked = await org.executeUpdate(linkAuthorizationUpdate, { args: [request] });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError || (err instanceof WorkflowUpdateFailedError && /deleted/.test(err.cause?.message ?? ''))) {
           throw ApplicationFailure.create({ type: 'OrganizationNotFound', message: `no organization with CIF ${input.cif}`, nonRetryable: true });
+        }
+        if (err instanceof WorkflowUpdateFailedError && (err.cause as { type?: string } | undefined)?.type === LINK_CHANGED) {
+          throw ApplicationFailure.create({ type: LINK_CHANGED, message: err.cause?.message ?? 'the link changed', nonRetryable: true });
         }
         throw err;
       }
@@ -213,7 +225,10 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
           .executeUpdate(forgetCompanyUpdate, { args: [{ cif: input.cif, scope: input.scope }] })
           .catch((err: unknown) => log.warn('previous authorization did not forget the company', { error: err instanceof Error ? err.name : 'unknown' }));
       }
-      return linked;
+      // Read again: a link that landed since ours made this authorization forget the company
+      // (maybe before its workflow lists it); the caller lists it only if it is still ours.
+      const linkedNow = (await org.query(authorizationLinksQuery))[input.scope];
+      return { ...linked, ...(linkedNow !== undefined ? { linkedNow } : {}) };
     },
 
     /**

@@ -6,7 +6,10 @@ import { TokenSealer } from '../../lib/token-seal';
 import { withCheckDigit } from '../../schemas/cif';
 import { coverageCall } from '../../activities/oauth/cif-coverage';
 import { TokenProvider } from '../../activities/oauth/token-provider';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { authorizationLinksOf } from '../../lib/authorization-links';
 import { currentTokenQuery } from '../../workflows/oauth/definitions';
+import { organizationWorkflowId, unlinkAuthorizationUpdate } from '../../workflows/organization';
 import { callApi, type ApiAnswer } from '../../devkit/api-client';
 import { TENANT_A, TENANT_B } from '../../devkit/config';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
@@ -297,6 +300,40 @@ describe('accounting firms: one sign-in, many companies', () => {
     assert.deepEqual(used.map((t) => (t === tokenA ? 'old sign-in' : t === tokenB ? 'new sign-in' : 'another token')), ['old sign-in', 'new sign-in']);
     assert.equal((await api('GET', `/v1/authorizations/${signedIn.authorizationId}`)).json.refreshCount, refreshesOfA, 'the old sign-in is not refreshed');
     assert.equal(stack.sandbox.state.counters.oauth.refreshes, refreshesAtAnaf, 'no refresh at ANAF at all');
+  });
+
+  test('two PUTs of one link at once: the one that lands while the other is checked at ANAF wins; the other links nothing and does not list the company', async () => {
+    const [a, b, cif] = [signedIn.authorizationId, both, COVERED[2]!];
+    const listsIt = async (id: string) =>
+      (await api('GET', `/v1/authorizations/${id}`)).json.companies.some((c: { cif: string; scope: string }) => c.cif === cif && c.scope === 'EFACTURA');
+    assert.equal((await authorizationLinksOf(stack.client, TENANT_A.tenant, cif)).EFACTURA, undefined, 'unlinked by an earlier test');
+    // A's coverage call at ANAF is held; B's PUT is made and answered meanwhile.
+    stack.sandbox.faults.add({ route: '^/test/FCTEL/rest/listaMesajeFactura', method: 'GET', times: 1, holdAnswer: true });
+    const putA = api('PUT', `/v1/organizations/${cif}/authorizations/EFACTURA`, { authorizationId: a });
+    await eventually(
+      async () => stack.sandbox.faults.held(),
+      (held) => held.some((h) => h.url.includes(cif)),
+      "A's coverage call held",
+    );
+    const putB = await api('PUT', `/v1/organizations/${cif}/authorizations/EFACTURA`, { authorizationId: b });
+    assert.equal(putB.status, 200, putB.text);
+    stack.sandbox.faults.release();
+    const answerA = await putA;
+    assert.equal(answerA.status, 409, answerA.text);
+    assert.equal(answerA.json.error.code, 'LINK_CHANGED');
+    assert.equal((await authorizationLinksOf(stack.client, TENANT_A.tenant, cif)).EFACTURA, b, 'the organization routes to B');
+    assert.equal(await listsIt(a), false, 'A does not list the company');
+    assert.equal(await listsIt(b), true, 'B does');
+
+    // An unlink that read A as the link (before B landed) leaves B linked.
+    const org = stack.client.workflow.getHandle(organizationWorkflowId(TENANT_A.tenant, cif));
+    await assert.rejects(org.executeUpdate(unlinkAuthorizationUpdate, { args: [{ scope: 'EFACTURA', authorizationId: a }] }), (err: Error) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError);
+      assert.equal((err.cause as { type?: string }).type, 'LinkChanged');
+      return true;
+    });
+    assert.equal((await authorizationLinksOf(stack.client, TENANT_A.tenant, cif)).EFACTURA, b, 'B still linked');
+    assert.equal(await listsIt(b), true);
   });
 
   test('nothing of a token or code in any answer, log or history; no state in a log', async () => {

@@ -6,7 +6,8 @@ import { anafTaskQueueFor } from '../task-queues';
 import { current, type Lifecycle, record, view } from './authorization';
 import { forgetCompanyUpdate, linkCompanyUpdate } from './definitions';
 import { emit } from './events';
-import { authorizationIdOf, type LinkCompanyResult, type OAuthScope, scopesOf } from './types';
+import { LINK_CHANGED } from '../organization';
+import { authorizationIdOf, type LinkCompanyRequest, type LinkCompanyResult, type OAuthScope, scopesOf } from './types';
 
 /**
  * The companies an authorization serves (issue 16). Only new handlers and a start-up step gated
@@ -38,7 +39,7 @@ const sameCompany = (cif: string, scope: OAuthScope) => (c: { cif: string; scope
  * authorization lists a company only once its organization's link is set, so a failure anywhere
  * leaves nothing half-linked, and doing it again is harmless.
  */
-async function linkCompany(lc: Lifecycle, cif: string, scope: OAuthScope): Promise<LinkCompanyResult> {
+async function linkCompany(lc: Lifecycle, { cif, scope, expectedAuthorizationId }: LinkCompanyRequest): Promise<LinkCompanyResult> {
   const { state } = lc;
   const acts = companyActivities();
   const already = (state.companies ?? []).some(sameCompany(cif, scope));
@@ -54,7 +55,16 @@ async function linkCompany(lc: Lifecycle, cif: string, scope: OAuthScope): Promi
       throw ApplicationFailure.create({ type: CIF_NOT_COVERED, message: `ANAF refused this authorization for CIF ${cif} (${scope}): ${check.reason}`, nonRetryable: true });
     }
   }
-  const linked = await acts.linkOrganizationAuthorization({ tenant: state.init.tenant, cif, scope, authorizationId: authorizationIdOf(state.init) });
+  const authorizationId = authorizationIdOf(state.init);
+  const expected = expectedAuthorizationId !== undefined ? { expectedAuthorizationId } : {};
+  const linked = await acts.linkOrganizationAuthorization({ tenant: state.init.tenant, cif, scope, authorizationId, ...expected });
+  // Absent in older histories' results: listed as before.
+  if (linked.linkedNow !== undefined && linked.linkedNow !== authorizationId) {
+    // Another link landed after ours and made us forget the company (maybe before this point): not listed.
+    state.companies = (state.companies ?? []).filter((c) => !sameCompany(cif, scope)(c));
+    record(lc, 'CIF_LINK_SUPERSEDED', `${scope} ${cif}: now ${linked.linkedNow}`);
+    throw ApplicationFailure.create({ type: LINK_CHANGED, message: `CIF ${cif} (${scope}) was linked to ${linked.linkedNow} meanwhile`, nonRetryable: true });
+  }
   if (!(state.companies ?? []).some(sameCompany(cif, scope))) {
     state.companies = [...(state.companies ?? []), { cif, scope, linkedAt: new Date(Date.now()).toISOString() }];
     record(lc, 'CIF_LINKED', `${scope} ${cif}`);
@@ -70,7 +80,7 @@ function unusable(lc: Lifecycle): string | undefined {
 
 export function handleCompanies(lc: Lifecycle): void {
   const { state } = lc;
-  setHandler(linkCompanyUpdate, ({ cif, scope }) => linkCompany(lc, cif, scope), {
+  setHandler(linkCompanyUpdate, (req) => linkCompany(lc, req), {
     validator: ({ scope }) => {
       if (!scopesOf(state.init).includes(scope)) {
         throw ApplicationFailure.create({ type: 'ScopeNotAuthorized', message: `this authorization was given for ${scopesOf(state.init).join(', ')}, not ${scope}` });
@@ -98,7 +108,7 @@ export async function linkPendingCompanies(lc: Lifecycle): Promise<void> {
     const cif = state.pendingCompanies[0]!;
     for (const scope of scopesOf(state.init)) {
       try {
-        await linkCompany(lc, cif, scope);
+        await linkCompany(lc, { cif, scope });
       } catch (err) {
         // CIF_REFUSED is recorded by linkCompany; anything else (organization gone, ANAF down for minutes) too.
         if (!(err instanceof ApplicationFailure && err.type === CIF_NOT_COVERED)) record(lc, 'CIF_LINK_FAILED', `${scope} ${cif}: ${failureMessage(err)}`);

@@ -124,6 +124,12 @@ export interface SetWebhookRequest {
 export interface LinkCompanyRequest {
   cif: string;
   scope: OAuthScope;
+  /**
+   * The authorization the caller saw serving the organization for this scope before it asked
+   * (null: none). Given, the link is made only if that is still so once ANAF has answered: a
+   * concurrent link that landed meanwhile wins (LinkChanged) instead of being silently replaced.
+   */
+  expectedAuthorizationId?: string | null;
 }
 
 export interface LinkCompanyResult {
