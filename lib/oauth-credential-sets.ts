@@ -31,6 +31,30 @@ export function publicCredentialSet(entry: CredentialSetEntry) {
 
 const DEFAULT_CACHE_MS = 30_000;
 
+/** An env set and an API-added set share an id: neither is used until one is renamed. */
+export class CredentialSetIdClashError extends Error {
+  override readonly name = 'CredentialSetIdClashError';
+  constructor(readonly ids: string[]) {
+    super(
+      `OAuth credential set id${ids.length > 1 ? 's' : ''} ${ids.map((id) => `"${id}"`).join(', ')} ` +
+        'both in env (ANAF_CLIENT_* / ANAF_OAUTH_CLIENTS) and added through the API: rename the env set. ' +
+        "Until then no credential set is read (the authorizations made with the API's set would otherwise refresh with the env set's client)",
+    );
+  }
+}
+
+/**
+ * One list of env and run-time sets. An id in both (an env set added after an operator added one
+ * with that id through the API) is refused outright rather than resolved: either choice would send
+ * some authorization's refresh to a client ANAF did not bind its refresh token to.
+ */
+export function mergeCredentialSets(envSets: readonly OAuthCredentialSet[], runtime: readonly RegisteredClient[]): CredentialSetEntry[] {
+  const envIds = new Set(envSets.map((s) => s.id));
+  const clashes = runtime.filter((c) => envIds.has(c.id)).map((c) => c.id);
+  if (clashes.length) throw new CredentialSetIdClashError(clashes);
+  return [...envSets.map((s): CredentialSetEntry => ({ ...s, source: 'env' })), ...runtime.map((c): CredentialSetEntry => ({ ...c, source: 'api' }))];
+}
+
 export interface CredentialSetRegistryOptions {
   config: Pick<AppConfig, 'oauth'>;
   client: Client;
@@ -74,11 +98,9 @@ export class CredentialSetRegistry {
     return clients;
   }
 
-  /** Env sets first (they win a callback tie, as before), then the run-time ones. */
+  /** Env sets first (they win a callback tie, as before), then the run-time ones; throws CredentialSetIdClashError (see mergeCredentialSets). */
   async all(options: { fresh?: boolean } = {}): Promise<CredentialSetEntry[]> {
-    const env: CredentialSetEntry[] = this.options.config.oauth.credentialSets.map((s) => ({ ...s, source: 'env' as const }));
-    const runtime = await this.runtimeClients(options.fresh ?? false);
-    return [...env, ...runtime.map((c): CredentialSetEntry => ({ ...c, source: 'api' }))];
+    return mergeCredentialSets(this.options.config.oauth.credentialSets, await this.runtimeClients(options.fresh ?? false));
   }
 
   /** The set `id`, retired or not (existing authorizations keep using a retired set); an unknown id asks the registry again at once. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type CredentialSetEntry, publicCredentialSet } from '../../lib/oauth-credential-sets';
+import { type CredentialSetEntry, CredentialSetIdClashError, mergeCredentialSets, publicCredentialSet } from '../../lib/oauth-credential-sets';
 import { CredentialSetNotFoundError, pickCredentialSetFrom } from '../../lib/oauth-requests';
 
 const env: CredentialSetEntry = { source: 'env', id: 'main', clientId: 'c-main', clientSecret: 'env-secret', redirectUri: 'https://a.example/oauth/callback', scopes: ['EFACTURA', 'ETRANSPORT'] };
@@ -30,4 +30,18 @@ test('the public view of a set holds no secret, sealed or not', () => {
     createdAt: '2026-12-01T00:00:00.000Z',
     retiredAt: '2026-12-02T00:00:00.000Z',
   });
+});
+
+test('an env set with the id of an API-added set is refused by name, never resolved one way or the other', () => {
+  const { source: _e, ...envSet } = env as Extract<CredentialSetEntry, { source: 'env' }>;
+  const { source: _l, ...added } = live as Extract<CredentialSetEntry, { source: 'api' }>;
+  assert.deepEqual(
+    mergeCredentialSets([envSet], [added]).map((s) => `${s.source}:${s.id}`),
+    ['env:main', 'api:erp'],
+  );
+  // The env set added later under the API set's id: every read fails, naming it (and no secret).
+  assert.throws(
+    () => mergeCredentialSets([envSet, { ...envSet, id: 'erp' }], [added]),
+    (err: Error) => err instanceof CredentialSetIdClashError && /"erp"/.test(err.message) && !/secret-|sealed:/.test(err.message),
+  );
 });
