@@ -255,6 +255,12 @@ export function parsePayloadKeys(raw: string, variable = 'PAYLOAD_ENCRYPTION_KEY
 }
 
 /** `tenant:key[:role]`: role `submit` (default) or `read`. Keys hold no `:` so the role cannot be mistaken for part of one. */
+/**
+ * Names no tenant may take: the first segment of the workflow ids that are not a tenant's
+ * (`system/oauth-clients`, `system/oauth-refresh-sweep…`); every other workflow id is `<tenant>/…`.
+ */
+export const RESERVED_TENANT_NAMES: readonly string[] = ['system'];
+
 export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
   const keys = raw
     .split(',')
@@ -265,6 +271,9 @@ export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
       if (!tenant || !key || rest.length) throw new ConfigError(variable, 'each entry must be tenant:key or tenant:key:role');
       if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
         throw new ConfigError(variable, `tenant "${tenant}" must be lowercase letters, digits and dashes`);
+      }
+      if (RESERVED_TENANT_NAMES.includes(tenant)) {
+        throw new ConfigError(variable, `tenant "${tenant}" is reserved: the product's own workflows use ids starting "${tenant}/"; choose another name`);
       }
       if (key.length < 16) throw new ConfigError(variable, `key of tenant "${tenant}" is shorter than 16 characters`);
       if (!(TENANT_ROLES as readonly string[]).includes(role)) {
