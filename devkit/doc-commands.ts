@@ -26,6 +26,28 @@ export function parseExpectation(text: string): Expectation {
   return { ...(status ? { status: Number(status) } : {}), keys, values, text: text.trim() };
 }
 
+/** Whether bash would still be inside a '…' or "…" string at the end of `text` (a command going on to the next line). */
+export function insideQuotes(text: string): boolean {
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+    } else if (quote === '"') {
+      if (c === '\\') i += 1;
+      else if (c === '"') quote = undefined;
+    } else if (c === '\\') i += 1;
+    else if (c === "'" || c === '"') quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      // A comment runs to the end of its line: quotes in it open nothing.
+      const end = text.indexOf('\n', i);
+      if (end < 0) break;
+      i = end;
+    }
+  }
+  return quote !== undefined;
+}
+
 /** The ```sh blocks of a Markdown page, as steps in order. */
 export function docSteps(markdown: string): DocStep[] {
   const steps: DocStep[] = [];
@@ -59,7 +81,7 @@ export function docSteps(markdown: string): DocStep[] {
     }
     const text = pending ? `${pending.text}\n${line}` : line;
     const start = pending?.line ?? i + 1;
-    if (line.endsWith('\\')) {
+    if (line.endsWith('\\') || insideQuotes(text)) {
       pending = { text, line: start };
       return;
     }
