@@ -73,8 +73,8 @@ describe('ANAF environment per organization and scope', () => {
     const id = await submit(ON_TEST, number);
     await submissionWhen(stack, id, (v) => v.uploadIndex !== undefined && v.stage === 'POLLING');
     assert.equal((await setEnvironments(ON_TEST, { EFACTURA: 'prod' })).status, 200);
-    const done = await finished(stack, id);
-    // Polled on /prod, the index would be unknown there ("Nu exista factura"): REJECTED or FAILED, not ACCEPTED.
+    // Polled on /prod, the index is unknown there ("Nu exista factura"): the submission waits for an operator instead.
+    const done = await submissionWhen(stack, id, (v) => v.outcome !== undefined || v.stage === 'NEEDS_OPERATOR', 60_000);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     assert.equal(done.anafEnvironment, 'test');
     assert.deepEqual(uploadEnvs(number), ['test']);
