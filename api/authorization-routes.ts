@@ -176,6 +176,36 @@ export async function unlinkOrganization(ctx: ApiContext, tenant: string, cif: s
   }
 }
 
+/**
+ * The authorizations an organization is linked to, one per linked scope (GET
+ * /v1/organizations/{cif}/authorizations lists them beside the legacy ones): `linked: true`, and
+ * the fields of the authorization itself (status, expiries), its `scope` being the link's.
+ */
+export async function linkedAuthorizationsOf(ctx: ApiContext, tenant: string, cif: string) {
+  const links = await authorizationLinksOf(ctx.client, tenant, cif);
+  const found = await Promise.all(
+    OAUTH_SCOPES.map(async (scope) => {
+      const id = links[scope];
+      if (!id) return undefined;
+      const view = await authorizationView(ctx, tenant, id).catch((err: unknown) => {
+        if (err instanceof ApiError && err.code === 'AUTHORIZATION_NOT_FOUND') return undefined;
+        throw err;
+      });
+      return view && { ...publicAuthorization(view), scope, authorizationId: id, linked: true };
+    }),
+  );
+  return found.filter((a) => a !== undefined);
+}
+
+/**
+ * DELETE /v1/organizations/{cif}: its links go first, each authorization forgetting the company
+ * (the sign-in stays for its other companies). 409 LINK_CHANGED if one changed meanwhile.
+ */
+export async function unlinkAllOf(ctx: ApiContext, tenant: string, cif: string): Promise<void> {
+  const links = await authorizationLinksOf(ctx.client, tenant, cif);
+  for (const scope of OAUTH_SCOPES) if (links[scope]) await unlinkOrganization(ctx, tenant, cif, scope);
+}
+
 /** The tenant's authorizations (running workflows of both kinds), newest first. */
 async function listAuthorizationsOfTenant(ctx: ApiContext, tenant: string, filter: z.infer<typeof ListQuery>): Promise<Detail[]> {
   const query = `AnafTenant = ${visibilityString(tenant)} AND AnafService = 'oauth' AND ExecutionStatus = 'Running'${

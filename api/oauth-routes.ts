@@ -27,7 +27,7 @@ import {
   publicAuthorization,
   updateFailure,
 } from './oauth-authorizations';
-import { unlinkOrganization } from './authorization-routes';
+import { linkedAuthorizationsOf, unlinkOrganization } from './authorization-routes';
 import { getOrganization, OrganizationParams, TaxpayerCodeSchema } from './organization-routes';
 import { visibilityString } from './workflow-access';
 import { checkCallbackUrl } from './xml-body';
@@ -104,6 +104,8 @@ const AuthorizationSchema = z
     recentEvents: z.array(z.object({ at: z.string(), event: z.string(), detail: z.string().optional() })),
   })
   .openapi('Authorization');
+
+const OrganizationAuthorizationSchema = AuthorizationSchema.extend({ authorizationId: z.string(), linked: z.boolean() }).openapi('OrganizationAuthorization');
 
 const ImportTokens = z
   .object({
@@ -234,18 +236,22 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       method: 'get',
       permission: 'read',
       path: `${org}/authorizations`,
-      summary: "The organization's authorizations (one per scope); never the tokens",
+      summary: "The organization's authorizations: its own (one per scope) and the sign-ins it is linked to; never the tokens",
+      description:
+        'Items with `linked: true` are the authorizations linked to it (PUT …/authorizations/{scope}): they serve the scope. ' +
+        'Its own (`linked: false`, a per-organization sign-in) serves a scope only while no link does.',
       tags: ['OAuth'],
       request: { params: OrganizationParams },
       responses: {
-        200: { description: 'Authorizations', content: { 'application/json': { schema: z.object({ items: z.array(AuthorizationSchema) }) } } },
+        200: { description: 'Authorizations', content: { 'application/json': { schema: z.object({ items: z.array(OrganizationAuthorizationSchema) }) } } },
       },
       errors: [404, 503],
     },
     async ({ params }, _req, res) => {
       const tenant = tenantOf(res);
       await getOrganization(ctx, tenant, params.cif);
-      res.json({ items: (await listAuthorizations(ctx, tenant, params.cif)).map(publicAuthorization) });
+      const own = (await listAuthorizations(ctx, tenant, params.cif)).map((v) => ({ ...publicAuthorization(v), authorizationId: publicAuthorization(v).id, linked: false }));
+      res.json({ items: [...own, ...(await linkedAuthorizationsOf(ctx, tenant, params.cif))] });
     },
   );
 

@@ -11,6 +11,7 @@ import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { ApiError } from './errors';
+import { unlinkAllOf } from './authorization-routes';
 import { listAuthorizations } from './oauth-authorizations';
 import { visibilityString } from './workflow-access';
 import { z } from './zod';
@@ -249,7 +250,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       method: 'delete',
       permission: 'submit',
       path: '/v1/organizations/{cif}',
-      summary: 'Remove an organization (revoke its authorizations first)',
+      summary: 'Remove an organization (revoke its own authorizations first; its links to shared sign-ins are removed with it)',
       tags: ['Organizations'],
       request: { params: OrganizationParams },
       responses: { 204: { description: 'Removed' } },
@@ -266,6 +267,8 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
           `Revoke the organization's authorizations first (${live.map((a) => a.scope).join(', ')})`,
         );
       }
+      // Linked to shared sign-ins: unlinked (they forget the company, and stay for the others).
+      await unlinkAllOf(ctx, tenant, params.cif);
       const handle = ctx.client.workflow.getHandle(organizationWorkflowId(tenant, params.cif));
       await handle.signal(deleteOrganizationSignal);
       // Answer once it is gone, so a GET right after sees 404.

@@ -336,6 +336,25 @@ describe('accounting firms: one sign-in, many companies', () => {
     assert.equal(await listsIt(b), true);
   });
 
+  test("an organization's authorizations include the sign-in linked per scope; deleting it unlinks it first", async () => {
+    const cif = COVERED[2]!;
+    const listed = await api('GET', `/v1/organizations/${cif}/authorizations`);
+    assert.equal(listed.status, 200, listed.text);
+    const linked = listed.json.items.filter((a: { linked: boolean }) => a.linked);
+    assert.deepEqual(
+      linked.map((a: { scope: string; authorizationId: string; status: string }) => [a.scope, a.authorizationId, a.status]),
+      [['EFACTURA', both, 'ACTIVE']],
+    );
+    assert.ok(linked[0].accessTokenExpiresAt && linked[0].refreshTokenExpiresAt, 'its expiries');
+    assert.ok(!listed.text.includes('sealed'), 'no token');
+
+    const removed = await api('DELETE', `/v1/organizations/${cif}`);
+    assert.equal(removed.status, 204, removed.text);
+    const stillListing = await api('GET', `/v1/authorizations?cif=${cif}`);
+    assert.deepEqual(stillListing.json.items, [], 'no authorization lists the deleted company');
+    assert.equal((await api('GET', `/v1/authorizations/${both}`)).json.status, 'ACTIVE', 'the sign-in stays for the others');
+  });
+
   test('nothing of a token or code in any answer, log or history; no state in a log', async () => {
     const sealer = new TokenSealer(stack.config.tokenSealing);
     const held = await stack.client.workflow.getHandle(`${TENANT_A.tenant}/authorization/${signedIn.authorizationId}`).query(currentTokenQuery);
