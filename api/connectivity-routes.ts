@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import type { connectivityCheck } from '../workflows';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
-import { defineRoute } from './define-route';
+import { routeDefiner } from './define-route';
 import type { TenantWorkflowKind } from './workflow-access';
 import {
   IdempotencyHeaders,
@@ -48,17 +48,15 @@ const ConnectivityCheckList = z.object({ items: z.array(ConnectivityCheckSummary
  * keeps every tenant inside its own workflows.
  */
 export function mountConnectivityRoutes(router: Router, ctx: ApiContext): void {
+  const route = routeDefiner(router, ctx, ['Connectivity']);
   const collection = '/v1/connectivity-checks';
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'post',
       permission: 'submit',
       path: collection,
       summary: 'Start a connectivity check (worker → ANAF hosts)',
-      tags: ['Connectivity'],
       request: { headers: IdempotencyHeaders },
       responses: {
         202: {
@@ -80,15 +78,12 @@ export function mountConnectivityRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       permission: 'read',
       path: collection,
       summary: "List this tenant's connectivity checks",
-      tags: ['Connectivity'],
       request: { query: ListLimitQuery },
       responses: {
         200: { description: 'Newest first', content: { 'application/json': { schema: ConnectivityCheckList } } },
@@ -101,15 +96,12 @@ export function mountConnectivityRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       permission: 'read',
       path: `${collection}/{id}`,
       summary: 'Status (and result, once completed) of a connectivity check',
-      tags: ['Connectivity'],
       request: { params: WorkflowIdParam },
       responses: { 200: { description: 'The check', content: { 'application/json': { schema: ConnectivityCheck } } } },
       errors: [404, 503],

@@ -17,7 +17,7 @@ import {
 import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
-import { defineRoute } from './define-route';
+import { routeDefiner } from './define-route';
 import { liveCredentialSet } from './oauth-credential-choice';
 import { ApiError } from './errors';
 import {
@@ -145,12 +145,11 @@ export function lifecycleSettings(ctx: ApiContext) {
 }
 
 export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
+  const route = routeDefiner(router, ctx, ['OAuth']);
   const sealer = new TokenSealBox(ctx.config.tokenSealing.publicKeys);
   const org = '/v1/organizations/{cif}';
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'post',
       permission: 'submit',
@@ -158,7 +157,6 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       summary: 'Start an authorization: returns the URL the company representative opens',
       description:
         'The representative opens `shortUrl` (or `url`), signs in at ANAF with the qualified certificate and is sent back to our callback; the tokens then live in the authorization lifecycle.',
-      tags: ['OAuth'],
       request: { params: OrganizationParams, body: CreateAuthorizationRequest },
       responses: { 201: { description: 'Created', content: { 'application/json': { schema: AuthorizationRequestSchema } } } },
       errors: [404, 503],
@@ -192,15 +190,12 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       permission: 'read',
       path: `${org}/authorization-requests`,
       summary: "The organization's authorization requests, newest first",
-      tags: ['OAuth'],
       request: { params: OrganizationParams },
       responses: {
         200: {
@@ -229,9 +224,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       permission: 'read',
@@ -240,7 +233,6 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       description:
         'Items with `linked: true` are the authorizations linked to it (PUT …/authorizations/{scope}): they serve the scope. ' +
         'Its own (`linked: false`, a per-organization sign-in) serves a scope only while no link does.',
-      tags: ['OAuth'],
       request: { params: OrganizationParams },
       responses: {
         200: { description: 'Authorizations', content: { 'application/json': { schema: z.object({ items: z.array(OrganizationAuthorizationSchema) }) } } },
@@ -255,15 +247,12 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'post',
       permission: 'submit',
       path: `${org}/authorizations/{scope}/refresh`,
       summary: 'Refresh the tokens now',
-      tags: ['OAuth'],
       request: { params: ScopeParams },
       responses: { 200: { description: 'Refreshed', content: { 'application/json': { schema: AuthorizationSchema } } } },
       errors: [404, 409, 502, 503],
@@ -279,15 +268,12 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'post',
       permission: 'submit',
       path: `${org}/authorizations/{scope}/test`,
       summary: "Call ANAF's TestOauth hello with the current token; returns ANAF's answer",
-      tags: ['OAuth'],
       request: { params: ScopeParams },
       responses: { 200: { description: "ANAF's answer", content: { 'application/json': { schema: TestResult } } } },
       errors: [404, 409, 503],
@@ -308,9 +294,7 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'delete',
       permission: 'submit',
@@ -321,7 +305,6 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
         '(409 LINK_CHANGED if another link of the scope landed meanwhile: that one stays). ' +
         'Revoked only once ANAF confirms it. Otherwise (its gateway redirected or answered a page, an error, no answer) 502 ' +
         'REVOCATION_UNCONFIRMED: the tokens are no longer used but kept sealed so that calling this again can still revoke them.',
-      tags: ['OAuth'],
       request: { params: ScopeParams },
       responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: AuthorizationSchema } } } },
       errors: [404, 409, 502, 503],
@@ -349,15 +332,12 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'post',
       permission: 'submit',
       path: `${org}/authorizations/{scope}/import`,
       summary: 'Adopt tokens obtained elsewhere; they are proven by an immediate refresh',
-      tags: ['OAuth'],
       request: { params: ScopeParams, body: ImportTokens },
       responses: { 200: { description: 'Imported and proven', content: { 'application/json': { schema: AuthorizationSchema } } } },
       errors: [404, 409, 422, 502, 503],

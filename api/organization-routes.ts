@@ -9,7 +9,7 @@ import { type EnvironmentChanges, setEnvironmentsUpdate } from '../workflows/org
 import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
-import { defineRoute } from './define-route';
+import { routeDefiner } from './define-route';
 import { ApiError } from './errors';
 import { unlinkAllOf } from './authorization-routes';
 import { listAuthorizations } from './oauth-authorizations';
@@ -122,15 +122,13 @@ function environmentChanges(raw: Record<string, unknown>): EnvironmentChanges {
 }
 
 export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
-  defineRoute(
-    router,
-    ctx,
+  const route = routeDefiner(router, ctx, ['Organizations']);
+  route(
     {
       method: 'post',
       permission: 'submit',
       path: '/v1/organizations',
       summary: 'Register an organization (a company, by CIF)',
-      tags: ['Organizations'],
       request: { body: CreateOrganization },
       responses: { 201: { description: 'Registered', content: { 'application/json': { schema: OrganizationSchema } } } },
       errors: [409, 503],
@@ -163,15 +161,12 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       permission: 'read',
       path: '/v1/organizations',
       summary: "List the tenant's organizations",
-      tags: ['Organizations'],
       responses: {
         200: { description: 'Organizations', content: { 'application/json': { schema: z.object({ items: z.array(OrganizationSchema) }) } } },
       },
@@ -192,15 +187,12 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'get',
       permission: 'read',
       path: '/v1/organizations/{cif}',
       summary: 'One organization',
-      tags: ['Organizations'],
       request: { params: OrganizationParams },
       responses: { 200: { description: 'The organization', content: { 'application/json': { schema: OrganizationSchema } } } },
       errors: [404, 503],
@@ -211,9 +203,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'patch',
       permission: 'submit',
@@ -243,15 +233,12 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     },
   );
 
-  defineRoute(
-    router,
-    ctx,
+  route(
     {
       method: 'delete',
       permission: 'submit',
       path: '/v1/organizations/{cif}',
       summary: 'Remove an organization (revoke its own authorizations first; its links to shared sign-ins are removed with it)',
-      tags: ['Organizations'],
       request: { params: OrganizationParams },
       responses: { 204: { description: 'Removed' } },
       errors: [404, 409, 503],
