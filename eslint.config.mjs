@@ -54,8 +54,7 @@ const workflowSandboxImports = {
       // `../activities`, `../activities/connectivity`, `../../activities/anaf/x`, …
       regex: '(^|/)activities(/|$)',
       allowTypeImports: true,
-      message:
-        'Workflows reach activities through proxyActivities; import activity modules with `import type` only.',
+      message: 'Workflows reach activities through proxyActivities; import activity modules with `import type` only.',
     },
   ],
 };
@@ -99,7 +98,10 @@ export default defineConfig(
         'error',
         {
           patterns: [
-            { regex: '^(\\.\\./)+bench(/|$)', message: 'Harnesses, fixtures and the chaos suite live in devkit/: import them from there, not from bench/.' },
+            {
+              regex: '^(\\.\\./)+bench(/|$)',
+              message: 'Harnesses, fixtures and the chaos suite live in devkit/: import them from there, not from bench/.',
+            },
             { regex: '^(\\.\\./)+test/', message: 'Shared helpers live in devkit/: bench, scripts and devkit never import test/.' },
             { regex: '(^|/)support/', message: 'test/support moved to devkit/: import from devkit/.' },
           ],

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { AppConfig } from '../lib/config';
+import type { AppConfig } from '../lib/config/config';
 
 export interface ProbeResult {
   name: 'oauth' | 'api';

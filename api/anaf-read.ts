@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowStartOptions } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
+import { AnafCif, AnafService, AnafTenant } from '../lib/temporal/search-attributes';
 import type { ApiContext } from './context';
 import { anafReadError } from './errors';
 

@@ -1,11 +1,11 @@
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import express from 'express';
-import { type BlobStore, blobStoreFor } from '../lib/blob-store';
-import { AesGcmPayloadCodec } from '../lib/codec';
-import type { AppConfig } from '../lib/config';
-import { sealOnlyKeys } from '../lib/token-sealing-keys';
-import type { Logger } from '../lib/logger';
+import { type BlobStore, blobStoreFor } from '../lib/storage/blob-store';
+import { AesGcmPayloadCodec } from '../lib/temporal/codec';
+import type { AppConfig } from '../lib/config/config';
+import { sealOnlyKeys } from '../lib/crypto/token-sealing-keys';
+import type { Logger } from '../lib/observability/logger';
 import { version } from '../package.json';
 import { ANAF_SERVICES, type AnafServiceDescriptor } from '../services';
 import { ApiKeyStore } from './auth';

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import type { ApiKey, OperatorKey, TenantRole } from '../lib/config';
-import { parseWorkflowId } from '../lib/workflow-ids';
+import type { ApiKey, OperatorKey, TenantRole } from '../lib/config/config';
+import { parseWorkflowId } from '../lib/temporal/workflow-ids';
 import { ApiError, unauthorized, workflowNotFound } from './errors';
 
 export const API_KEY_HEADER = 'x-api-key';
@@ -104,7 +104,12 @@ const forbidden = (permission: Exclude<Permission, 'public'>) =>
  * role does not carry `permission`. Sets `res.locals.principal`, and `res.locals.tenant` for
  * a tenant key; for an operator acting on a tenant's case, the tenant whose id `idParam` names.
  */
-export function requireApiKey(store: ApiKeyStore, permission: Exclude<Permission, 'public'>, sources: ApiKeySources = {}, idParam = 'id'): RequestHandler {
+export function requireApiKey(
+  store: ApiKeyStore,
+  permission: Exclude<Permission, 'public'>,
+  sources: ApiKeySources = {},
+  idParam = 'id',
+): RequestHandler {
   return (req, res, next) => {
     const key = presentedApiKey(req, sources);
     if (key === undefined) {

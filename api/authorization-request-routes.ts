@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Router } from 'express';
-import { OAUTH_SCOPES, type OAuthScope } from '../lib/config';
-import { newRequestId, newRequestLinks, parseState } from '../lib/oauth-requests';
-import { TokenSealBox } from '../lib/token-seal';
+import { OAUTH_SCOPES, type OAuthScope } from '../lib/config/config';
+import { newRequestId, newRequestLinks, parseState } from './oauth-requests';
+import { TokenSealBox } from '../lib/crypto/token-seal';
 import { callbackUpdate, requestStatusQuery } from '../workflows/oauth/definitions';
 import {
   type AuthorizationRequestInit,
@@ -46,23 +46,41 @@ export function newAuthorizationId(): string {
   return out.length === 20 ? `az_${out}` : newAuthorizationId();
 }
 
-const ScopeChoice = z.enum([...OAUTH_SCOPES, 'BOTH']).openapi({ description: 'EFACTURA, ETRANSPORT, or BOTH (one sign-in, one token for both)' });
+const ScopeChoice = z
+  .enum([...OAUTH_SCOPES, 'BOTH'])
+  .openapi({ description: 'EFACTURA, ETRANSPORT, or BOTH (one sign-in, one token for both)' });
 
 const CreateSignIn = z
   .object({
     scope: ScopeChoice.optional(),
     scopes: z.array(z.enum(OAUTH_SCOPES)).min(1).max(2).optional(),
-    organizations: z.array(TaxpayerCodeSchema).max(500).optional().openapi({ description: 'Registered organizations to link once signed in (each checked at ANAF)' }),
+    organizations: z
+      .array(TaxpayerCodeSchema)
+      .max(500)
+      .optional()
+      .openapi({ description: 'Registered organizations to link once signed in (each checked at ANAF)' }),
     label: z.string().trim().min(1).max(200).optional().openapi({ description: 'Who signs in, e.g. "Cabinet Popescu – Ana"' }),
     returnUrl: HttpsOrLocalUrl.optional().openapi({ description: 'Where the browser goes after our callback (outcome=… added)' }),
-    oauthCallback: HttpsOrLocalUrl.optional().openapi({ description: 'Use the credential set registered with this callback URL (an ERP with its own callback finalizes itself)' }),
-    webhookUrl: z.string().max(2000).optional().openapi({ format: 'uri', description: "Where the authorization's events are pushed, signed (authorization.active, needs_reauthorization, refresh_lapsing, revoked, cif_refused)" }),
+    oauthCallback: HttpsOrLocalUrl.optional().openapi({
+      description: 'Use the credential set registered with this callback URL (an ERP with its own callback finalizes itself)',
+    }),
+    webhookUrl: z.string().max(2000).optional().openapi({
+      format: 'uri',
+      description:
+        "Where the authorization's events are pushed, signed (authorization.active, needs_reauthorization, refresh_lapsing, revoked, cif_refused)",
+    }),
   })
   .refine((b) => (b.scope === undefined) !== (b.scopes === undefined), { message: 'give exactly one of scope or scopes' })
   .openapi('CreateSignIn');
 
 const SignInCreated = z
-  .object({ id: z.string(), authorizationId: z.string(), url: z.string().url(), shortUrl: z.string().url(), expiresAt: z.string().datetime() })
+  .object({
+    id: z.string(),
+    authorizationId: z.string(),
+    url: z.string().url(),
+    shortUrl: z.string().url(),
+    expiresAt: z.string().datetime(),
+  })
   .openapi('SignInRequest');
 
 const RequestView = z
@@ -94,7 +112,11 @@ const Finalize = z
     code: z.string().min(1).max(4000).optional(),
     error: z.string().max(200).optional(),
     errorDescription: z.string().max(1000).optional(),
-    receivedAt: z.string().datetime({ offset: true }).optional().openapi({ description: "When ANAF's redirect reached the ERP: a code older than 60 s is not sent to ANAF" }),
+    receivedAt: z
+      .string()
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: "When ANAF's redirect reached the ERP: a code older than 60 s is not sent to ANAF" }),
   })
   .refine((b) => Boolean(b.code) !== Boolean(b.error), { message: 'give either code or error' })
   .openapi('FinalizeAuthorizationRequest');
@@ -113,7 +135,8 @@ function linksFor(ctx: ApiContext, set: { clientId: string; redirectUri: string 
   return { ...links, shortUrl: ours ? links.shortUrl : links.url };
 }
 
-const STATE_INVALID = () => new ApiError(400, 'STATE_INVALID', 'This state is unknown, expired or already used; start a new authorization request');
+const STATE_INVALID = () =>
+  new ApiError(400, 'STATE_INVALID', 'This state is unknown, expired or already used; start a new authorization request');
 
 /** Which finalize failures say "this state is not (any more) good": 400 STATE_INVALID, the request unchanged. */
 function stateInvalid(err: unknown): ApiError | undefined {
@@ -144,7 +167,8 @@ function mountCreateAndList(router: Router, ctx: ApiContext): void {
       const scopes = scopesOfBody(body);
       const set = await credentialSetOr400(ctx, scopes[0]!, body.oauthCallback);
       const missing = scopes.filter((s) => !set.scopes.includes(s));
-      if (missing.length) throw new ApiError(400, 'UNKNOWN_OAUTH_CALLBACK', `credential set ${set.id} does not serve ${missing.join(', ')}`);
+      if (missing.length)
+        throw new ApiError(400, 'UNKNOWN_OAUTH_CALLBACK', `credential set ${set.id} does not serve ${missing.join(', ')}`);
       const requestId = newRequestId();
       const links = linksFor(ctx, set, tenant, requestId);
       const now = Date.now();
@@ -167,7 +191,13 @@ function mountCreateAndList(router: Router, ctx: ApiContext): void {
         ...(body.webhookUrl ? { webhookUrl: body.webhookUrl } : {}),
       };
       await startAuthorizationRequest(ctx, init);
-      res.status(201).json({ id: requestId, authorizationId: init.authorizationId, url: links.url, shortUrl: links.shortUrl, expiresAt: init.expiresAt });
+      res.status(201).json({
+        id: requestId,
+        authorizationId: init.authorizationId,
+        url: links.url,
+        shortUrl: links.shortUrl,
+        expiresAt: init.expiresAt,
+      });
     },
   );
 
@@ -234,7 +264,11 @@ export function mountAuthorizationRequestRoutes(router: Router, ctx: ApiContext)
       const parsed = parseState(body.state);
       if (!parsed || parsed.tenant !== tenant || parsed.requestId !== params.id) throw STATE_INVALID();
       if (body.code && body.receivedAt && Date.now() - Date.parse(body.receivedAt) > CODE_LIFETIME_MS) {
-        throw new ApiError(410, 'CODE_EXPIRED', "ANAF's code is valid for 60 s and this one was received earlier; have the user sign in again");
+        throw new ApiError(
+          410,
+          'CODE_EXPIRED',
+          "ANAF's code is valid for 60 s and this one was received earlier; have the user sign in again",
+        );
       }
       const handle = ctx.client.workflow.getHandle(authorizationRequestWorkflowId(tenant, params.id));
       let result: CallbackResult;
@@ -247,7 +281,12 @@ export function mountAuthorizationRequestRoutes(router: Router, ctx: ApiContext)
       if (result.outcome === 'FAILED') throw new ApiError(502, 'AUTHORIZATION_FAILED', result.message);
       const view = await handle.query(requestStatusQuery);
       const authorizationId = view.authorizationId ?? legacyAuthorizationId(view.cif, view.scope);
-      res.json({ id: params.id, outcome: result.outcome, message: result.message, authorizationId: result.outcome === 'AUTHORIZED' ? authorizationId : null });
+      res.json({
+        id: params.id,
+        outcome: result.outcome,
+        message: result.message,
+        authorizationId: result.outcome === 'AUTHORIZED' ? authorizationId : null,
+      });
     },
   );
 }

@@ -1,17 +1,16 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Router } from 'express';
-import { OAUTH_SCOPES, type OAuthScope } from '../lib/config';
+import { OAUTH_SCOPES, type OAuthScope } from '../lib/config/config';
 import { forgetCompanyUpdate, linkCompanyUpdate, refreshUpdate, revokeUpdate, statusQuery } from '../workflows/oauth/definitions';
-import { authorizationLinksOf, servingAuthorization } from '../lib/authorization-links';
+import { authorizationLinksOf, servingAuthorization } from '../services/clients/authorization-links';
 import { type AuthorizationView, workflowIdOfAuthorization } from '../workflows/oauth/types';
 import { LINK_CHANGED, organizationWorkflowId, unlinkAuthorizationUpdate } from '../workflows/organization';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { defineRoute, jsonResponse } from './define-route';
 import { ApiError } from './errors';
-import { mountAuthorizationWebhookRoutes } from './authorization-webhook-routes';
 import { publicAuthorization, updateFailure } from './oauth-authorizations';
-import { getOrganization, TaxpayerCodeSchema } from './organization-routes';
+import { getOrganization, TaxpayerCodeSchema } from './organizations';
 import { visibilityString } from './workflow-access';
 import { z } from './zod';
 
@@ -97,7 +96,10 @@ export function detail(view: AuthorizationView): Detail {
 
 /** Another link or unlink of the same organization and scope landed while this one was under way. */
 const linkChanged = (message: string, cif: string, scope: OAuthScope) =>
-  new ApiError(409, 'LINK_CHANGED', `The ${scope} link of ${cif} changed while this request ran (${message}); read it again and retry`, { cif, scope });
+  new ApiError(409, 'LINK_CHANGED', `The ${scope} link of ${cif} changed while this request ran (${message}); read it again and retry`, {
+    cif,
+    scope,
+  });
 
 /** The link update refused or failed, as the API's typed errors. */
 function linkFailure(err: unknown, id: string, cif: string, scope: OAuthScope): unknown {
@@ -106,7 +108,8 @@ function linkFailure(err: unknown, id: string, cif: string, scope: OAuthScope): 
   const cause = err.cause as { type?: string; message?: string; cause?: { type?: string; message?: string } } | undefined;
   const type = cause?.type ?? cause?.cause?.type;
   const message = cause?.message ?? err.message;
-  if (type === 'ScopeNotAuthorized') return new ApiError(409, 'SCOPE_NOT_AUTHORIZED', `Authorization ${id} does not include ${scope}: ${message}`);
+  if (type === 'ScopeNotAuthorized')
+    return new ApiError(409, 'SCOPE_NOT_AUTHORIZED', `Authorization ${id} does not include ${scope}: ${message}`);
   if (type === 'CifNotCovered') return new ApiError(422, 'CIF_NOT_COVERED', message, { cif, scope, authorizationId: id });
   if (type === 'AnafCheckInconclusive') return new ApiError(502, 'ANAF_CHECK_INCONCLUSIVE', message, { cif, scope, authorizationId: id });
   if (type === 'OrganizationNotFound') return new ApiError(404, 'ORGANIZATION_NOT_FOUND', `No organization with CIF ${cif}`);
@@ -126,7 +129,7 @@ function mountLinkRoutes(router: Router, ctx: ApiContext): void {
       summary: "Link the organization to an existing authorization (a sign-in that has rights for it in ANAF's SPV)",
       description:
         "One cheap ANAF call with the authorization's token for this CIF first: ANAF's refusal is 422 CIF_NOT_COVERED and nothing is linked; " +
-        "an answer that is neither a listing nor that refusal is 502 ANAF_CHECK_INCONCLUSIVE (nothing linked, try again). " +
+        'an answer that is neither a listing nor that refusal is 502 ANAF_CHECK_INCONCLUSIVE (nothing linked, try again). ' +
         'Idempotent. From then on every ANAF call of the organization for this scope uses that authorization. ' +
         'Another PUT (or DELETE) of the same link that lands while ANAF is asked wins: this one is then 409 LINK_CHANGED and links nothing.',
       tags: ['OAuth'],
@@ -142,11 +145,18 @@ function mountLinkRoutes(router: Router, ctx: ApiContext): void {
       const handle = ctx.client.workflow.getHandle(authorizationWorkflowFor(tenant, body.authorizationId));
       let linked;
       try {
-        linked = await handle.executeUpdate(linkCompanyUpdate, { args: [{ cif: params.cif, scope: params.scope, expectedAuthorizationId }] });
+        linked = await handle.executeUpdate(linkCompanyUpdate, {
+          args: [{ cif: params.cif, scope: params.scope, expectedAuthorizationId }],
+        });
       } catch (err) {
         throw linkFailure(err, body.authorizationId, params.cif, params.scope);
       }
-      res.json({ cif: params.cif, scope: params.scope, authorizationId: body.authorizationId, previousAuthorizationId: linked.previousAuthorizationId ?? null });
+      res.json({
+        cif: params.cif,
+        scope: params.scope,
+        authorizationId: body.authorizationId,
+        previousAuthorizationId: linked.previousAuthorizationId ?? null,
+      });
     },
   );
 }
@@ -162,7 +172,9 @@ export async function unlinkOrganization(ctx: ApiContext, tenant: string, cif: s
   const { workflowId, authorizationId } = serving;
   try {
     // Only the link read above: one made since (another authorization) stays, and that one keeps the company.
-    await ctx.client.workflow.getHandle(organizationWorkflowId(tenant, cif)).executeUpdate(unlinkAuthorizationUpdate, { args: [{ scope, authorizationId }] });
+    await ctx.client.workflow
+      .getHandle(organizationWorkflowId(tenant, cif))
+      .executeUpdate(unlinkAuthorizationUpdate, { args: [{ scope, authorizationId }] });
   } catch (err) {
     const cause = err instanceof WorkflowUpdateFailedError ? (err.cause as { type?: string; message?: string } | undefined) : undefined;
     if (cause?.type === LINK_CHANGED) throw linkChanged(cause.message ?? 'linked to another', cif, scope);
@@ -227,7 +239,6 @@ async function listAuthorizationsOfTenant(ctx: ApiContext, tenant: string, filte
 
 export function mountAuthorizationRoutes(router: Router, ctx: ApiContext): void {
   mountLinkRoutes(router, ctx);
-  mountAuthorizationWebhookRoutes(router, ctx);
 
   defineRoute(
     router,
@@ -281,7 +292,9 @@ export function mountAuthorizationRoutes(router: Router, ctx: ApiContext): void 
     async ({ params }, _req, res) => {
       const tenant = tenantOf(res);
       try {
-        await ctx.client.workflow.getHandle(authorizationWorkflowFor(tenant, params.id)).executeUpdate(refreshUpdate, { args: [{ reason: 'FORCED' }] });
+        await ctx.client.workflow
+          .getHandle(authorizationWorkflowFor(tenant, params.id))
+          .executeUpdate(refreshUpdate, { args: [{ reason: 'FORCED' }] });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw notFound(params.id);
         throw updateFailure(err, params.id, 'its scopes');
@@ -317,9 +330,14 @@ export function mountAuthorizationRoutes(router: Router, ctx: ApiContext): void 
       }
       const answer = { ...detail(view), companiesWithoutToken: detail(view).companies };
       if (view.status === 'REVOCATION_UNCONFIRMED') {
-        throw new ApiError(502, 'REVOCATION_UNCONFIRMED', `ANAF did not confirm the revocation (${view.revocation?.outcome ?? 'no answer'}); call again to revoke`, {
-          authorization: answer,
-        });
+        throw new ApiError(
+          502,
+          'REVOCATION_UNCONFIRMED',
+          `ANAF did not confirm the revocation (${view.revocation?.outcome ?? 'no answer'}); call again to revoke`,
+          {
+            authorization: answer,
+          },
+        );
       }
       res.json(answer);
     },

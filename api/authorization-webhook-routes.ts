@@ -18,7 +18,11 @@ import { z } from './zod';
 const Params = z.object({ id: z.string().min(3).max(64) });
 const Body = z
   .object({
-    webhookUrl: z.string().max(2000).nullable().openapi({ format: 'uri', description: 'Where events go from now on; null stops them (pending ones are dropped)' }),
+    webhookUrl: z
+      .string()
+      .max(2000)
+      .nullable()
+      .openapi({ format: 'uri', description: 'Where events go from now on; null stops them (pending ones are dropped)' }),
   })
   .strict()
   .openapi('SetAuthorizationWebhook');

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { assertTenantOwns } from '../lib/workflow-ids';
+import { assertTenantOwns } from '../lib/temporal/workflow-ids';
 import { BANCIWS_RESOLVE_REFUSALS, banciwsMessageQuery, banciwsResolveUpdate } from '../workflows/banciws/definitions';
 import type { banciwsMessage } from '../workflows/banciws/message';
 import type { BanciwsInboxItemView, BanciwsMessageInput, BanciwsMessageView } from '../workflows/banciws/types';
@@ -8,7 +8,16 @@ import { BanciwsJsonBody, readBanciwsSubmission } from './banciws-submission';
 import type { ApiContext } from './context';
 import { jsonResponse, routeDefiner } from './define-route';
 import { ApiError } from './errors';
-import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema } from './lifecycle-view';
+import {
+  DecisionSchema,
+  definedFields,
+  lifecycleSettings,
+  lifecycleTail,
+  lifecycleTailFields,
+  resourceHead,
+  resourceHeadFields,
+  UploadAttemptSchema,
+} from './lifecycle-view';
 import { mountResolveByUpdate } from './resolve-guard';
 import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { sendStoredDocument } from './stored-document';
@@ -34,7 +43,9 @@ const MessageSchema = z
     institutionId: z.string(),
     stage: z.string().openapi({ description: 'QUEUED, UPLOADING, RECONCILING, NEEDS_OPERATOR, POLLING, DOWNLOADING, NOTIFYING, DONE' }),
     outcome: z.string().optional().openapi({ description: 'ANSWERED, REJECTED, FAILED' }),
-    code: z.string().optional().openapi({ description: 'REJECTED: UPLOAD_REFUSED, STATUS_2 (unknown index), STATUS_3 (signature/PDF errors), STATUS_4 (bad request)' }),
+    code: z.string().optional().openapi({
+      description: 'REJECTED: UPLOAD_REFUSED, STATUS_2 (unknown index), STATUS_3 (signature/PDF errors), STATUS_4 (bad request)',
+    }),
     errors: z.array(z.string()),
     uploadIndex: z.string().optional(),
     idPortal: z.string().optional(),
@@ -89,8 +100,20 @@ function presentMessage(ctx: ApiContext, id: string, loaded: LoadedResource<Banc
 }
 
 const DOCUMENTS: Array<DocumentRoute<BanciwsMessageView>> = [
-  { suffix: 'answer.pdf', summary: "ANAF's answer (signed PDF)", pick: (v) => v.answer, what: "ANAF's answer", name: (v) => `raspuns_${v.idPortal ?? ''}.pdf` },
-  { suffix: 'document.pdf', summary: 'The document as submitted', pick: (v) => v.document, what: 'The document', name: (v) => v.fileName?.replace(/["\\\r\n]/g, '_') ?? 'document.pdf' },
+  {
+    suffix: 'answer.pdf',
+    summary: "ANAF's answer (signed PDF)",
+    pick: (v) => v.answer,
+    what: "ANAF's answer",
+    name: (v) => `raspuns_${v.idPortal ?? ''}.pdf`,
+  },
+  {
+    suffix: 'document.pdf',
+    summary: 'The document as submitted',
+    pick: (v) => v.document,
+    what: 'The document',
+    name: (v) => v.fileName?.replace(/["\\\r\n]/g, '_') ?? 'document.pdf',
+  },
 ];
 
 export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
@@ -138,7 +161,12 @@ export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
       path: COLLECTION,
       summary: "List the tenant's BANCIWS exchanges (newest first)",
       request: { query: ListLimitQuery },
-      responses: { 200: jsonResponse('Exchanges', z.object({ items: z.array(z.object({ id: z.string(), status: z.string(), statusUrl: z.string() })) })) },
+      responses: {
+        200: jsonResponse(
+          'Exchanges',
+          z.object({ items: z.array(z.object({ id: z.string(), status: z.string(), statusUrl: z.string() })) }),
+        ),
+      },
       errors: [503],
     },
     async ({ query }, _req, res) => {
@@ -219,7 +247,13 @@ export function mountBanciwsRoutes(router: Router, ctx: ApiContext): void {
         throw new ApiError(404, 'DOCUMENT_NOT_AVAILABLE', 'The document is not downloaded (yet)');
       }
       const view = (await handle.result()) as BanciwsInboxItemView;
-      await sendStoredDocument(ctx, res, view.document, 'The document', `${view.tipFisier.replace(/[^A-Za-z0-9]+/g, '_')}_${view.idPortal}.pdf`);
+      await sendStoredDocument(
+        ctx,
+        res,
+        view.document,
+        'The document',
+        `${view.tipFisier.replace(/[^A-Za-z0-9]+/g, '_')}_${view.idPortal}.pdf`,
+      );
     },
   );
 }

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import { sha256Hex } from '../lib/blob-store';
-import type { BanciwsInstitution } from '../lib/banciws-config';
+import { sha256Hex } from '../lib/storage/blob-store';
+import type { BanciwsInstitution } from '../lib/config/banciws-config';
 import { MAX_BANCIWS_PDF_BYTES } from '../schemas/banciws/signed-pdf';
 import type { ApiContext } from './context';
 import { ApiError, issuesOf, validationFailed } from './errors';
@@ -18,7 +18,11 @@ export const BanciwsJsonBody = z
   .object({
     pdf: z.string().min(1).openapi({ description: 'The digitally signed PDF, base64' }),
     fileName: z.string().max(200).optional(),
-    institution: z.string().max(40).optional().openapi({ description: 'Institution id (BANCIWS_INSTITUTIONS); optional when the tenant has one' }),
+    institution: z
+      .string()
+      .max(40)
+      .optional()
+      .openapi({ description: 'Institution id (BANCIWS_INSTITUTIONS); optional when the tenant has one' }),
     callbackUrl: z.string().url().max(2000).optional().openapi({ description: 'POSTed (HMAC-signed) when the exchange ends' }),
   })
   .strict()
@@ -59,11 +63,21 @@ export function institutionFor(ctx: ApiContext, tenant: string, requested: strin
     return found;
   }
   if (own.length === 1) return own[0]!;
-  if (own.length === 0) throw new ApiError(404, 'INSTITUTION_NOT_FOUND', 'No BANCIWS institution is configured for this tenant (BANCIWS_INSTITUTIONS)');
-  throw new ApiError(400, 'INSTITUTION_REQUIRED', `This tenant has ${own.length} institutions: name one (${own.map((i) => i.id).join(', ')})`);
+  if (own.length === 0)
+    throw new ApiError(404, 'INSTITUTION_NOT_FOUND', 'No BANCIWS institution is configured for this tenant (BANCIWS_INSTITUTIONS)');
+  throw new ApiError(
+    400,
+    'INSTITUTION_REQUIRED',
+    `This tenant has ${own.length} institutions: name one (${own.map((i) => i.id).join(', ')})`,
+  );
 }
 
-export async function readBanciwsSubmission(ctx: ApiContext, tenant: string, req: Request, res: Response): Promise<ParsedBanciwsSubmission> {
+export async function readBanciwsSubmission(
+  ctx: ApiContext,
+  tenant: string,
+  req: Request,
+  res: Response,
+): Promise<ParsedBanciwsSubmission> {
   let pdf: Buffer;
   let fields: { institution?: string; callbackUrl?: string; fileName?: string };
   if (req.is('multipart/form-data')) {
@@ -75,18 +89,25 @@ export async function readBanciwsSubmission(ctx: ApiContext, tenant: string, req
   } else if (req.is('application/json')) {
     const parsed = BanciwsJsonBody.safeParse(req.body);
     if (!parsed.success) throw validationFailed(issuesOf(parsed.error, 'body'));
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(parsed.data.pdf.replace(/\s+/g, ''))) throw new ApiError(400, 'PDF_NOT_BASE64', 'pdf must be the document in base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(parsed.data.pdf.replace(/\s+/g, '')))
+      throw new ApiError(400, 'PDF_NOT_BASE64', 'pdf must be the document in base64');
     pdf = Buffer.from(parsed.data.pdf, 'base64');
     fields = parsed.data;
   } else {
-    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the signed PDF as multipart/form-data (part "file") or as JSON { pdf: base64, … }');
+    throw new ApiError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Send the signed PDF as multipart/form-data (part "file") or as JSON { pdf: base64, … }',
+    );
   }
   if (pdf.length === 0) throw new ApiError(400, 'PDF_EMPTY', 'The request carries no document');
   const inspection = await inspectPdf(ctx, res, pdf);
   if (!inspection.ok) throw inspection.code === 'PDF_TOO_LARGE' ? tooLarge() : new ApiError(400, inspection.code, inspection.message);
   const institution = institutionFor(ctx, tenant, fields.institution);
   checkCallbackUrl(ctx, fields.callbackUrl);
-  const requestSha256 = sha256Hex(JSON.stringify({ institution: institution.id, callbackUrl: fields.callbackUrl ?? null, pdf: sha256Hex(pdf) }));
+  const requestSha256 = sha256Hex(
+    JSON.stringify({ institution: institution.id, callbackUrl: fields.callbackUrl ?? null, pdf: sha256Hex(pdf) }),
+  );
   return {
     institution,
     pdf,

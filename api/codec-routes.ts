@@ -1,6 +1,6 @@
 import { type Payload, ValueError } from '@temporalio/common';
 import type { RequestHandler, Response, Router } from 'express';
-import { UnknownEncryptionKeyError } from '../lib/codec';
+import { UnknownEncryptionKeyError } from '../lib/temporal/codec';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { ApiError, badRequest } from './errors';
@@ -93,7 +93,9 @@ function fromJson(body: CodecPayloadsJson): Payload[] {
 function toJson(payloads: Payload[]): CodecPayloadsJson {
   return {
     payloads: payloads.map((p) => ({
-      metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+      metadata: Object.fromEntries(
+        Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+      ),
       data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
     })),
   };

@@ -42,11 +42,7 @@ export function jsonResponse(description: string, schema: z.ZodType): ResponseCo
   return { description, content: { 'application/json': { schema } } };
 }
 
-export type RouteHandler<S extends RequestSchemas> = (
-  input: ValidatedRequest<S>,
-  req: Request,
-  res: Response,
-) => void | Promise<void>;
+export type RouteHandler<S extends RequestSchemas> = (input: ValidatedRequest<S>, req: Request, res: Response) => void | Promise<void>;
 
 const METHODS_WITH_BODY: ReadonlySet<HttpMethod> = new Set(['post', 'put', 'patch']);
 
@@ -74,12 +70,7 @@ function requireJsonContentType(): RequestHandler {
  * document cannot drift from what the server accepts. The chain is
  * auth → (415 check) → JSON body (size-limited) → validation → handler.
  */
-export function defineRoute<S extends RequestSchemas>(
-  router: Router,
-  ctx: ApiContext,
-  spec: RouteSpec<S>,
-  handler: RouteHandler<S>,
-): void {
+export function defineRoute<S extends RequestSchemas>(router: Router, ctx: ApiContext, spec: RouteSpec<S>, handler: RouteHandler<S>): void {
   // Undeclared (only possible around the type checker) means the most a tenant key can need; /openapi.json then lacks x-permission.
   const permission: Permission = spec.permission ?? 'submit';
   const isPublic = permission === 'public';

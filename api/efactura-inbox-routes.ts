@@ -1,8 +1,8 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Router } from 'express';
-import type { BlobRef } from '../lib/blob-store';
+import type { BlobRef } from '../lib/storage/blob-store';
 import type { InboxItemView, InboxSyncInput } from '../workflows/efactura/inbox';
-import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
+import { AnafCif, AnafService, AnafTenant } from '../lib/temporal/search-attributes';
 import { tenantOf } from './auth';
 import { checkCallbackUrl } from './xml-body';
 import type { ApiContext } from './context';
@@ -23,7 +23,11 @@ import { z } from './zod';
  * Temporal visibility, so there is no second store to keep in step.
  */
 
-export const EFACTURA_INBOX_ITEM: TenantWorkflowKind = { kind: 'efactura-inbox', service: 'efactura-inbox', workflowType: 'efacturaInboxItem' };
+export const EFACTURA_INBOX_ITEM: TenantWorkflowKind = {
+  kind: 'efactura-inbox',
+  service: 'efactura-inbox',
+  workflowType: 'efacturaInboxItem',
+};
 const INBOX = '/v1/efactura/inbox';
 const MAX_ITEMS_PER_RUN = 500;
 
@@ -31,7 +35,13 @@ export const inboxScheduleId = (tenant: string, cif: string) => `${tenant}/efact
 
 const SyncSettings = z
   .object({
-    intervalMinutes: z.number().int().min(5).max(24 * 60).default(60).openapi({ description: 'How often to look for new messages (default hourly)' }),
+    intervalMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(24 * 60)
+      .default(60)
+      .openapi({ description: 'How often to look for new messages (default hourly)' }),
     callbackUrl: z.string().url().max(2000).optional().openapi({ description: 'POSTed (HMAC-signed) once per received message' }),
   })
   .openapi('EfacturaInboxSyncSettings');
@@ -218,7 +228,12 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
       summary: 'Received invoices and buyer messages, newest first',
       tags: ['e-Factura inbox'],
       request: { query: InboxQuery },
-      responses: { 200: { description: 'Items', content: { 'application/json': { schema: z.object({ items: z.array(z.any()), nextPageToken: z.string().optional() }) } } } },
+      responses: {
+        200: {
+          description: 'Items',
+          content: { 'application/json': { schema: z.object({ items: z.array(z.any()), nextPageToken: z.string().optional() }) } },
+        },
+      },
       errors: [503],
     },
     async ({ query }, _req, res) => {
@@ -238,7 +253,12 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
         const id = info.execution?.workflowId ?? '';
         if (!id.startsWith(`${tenant}/efactura-inbox/`)) continue;
         const memo = await decodeMemo(ctx, info.memo?.fields);
-        items.push({ id, statusUrl: statusUrlFor(ctx, INBOX, id), ...memo, ...(typeof memo.createdAt === 'number' ? { createdAt: new Date(memo.createdAt).toISOString() } : {}) });
+        items.push({
+          id,
+          statusUrl: statusUrlFor(ctx, INBOX, id),
+          ...memo,
+          ...(typeof memo.createdAt === 'number' ? { createdAt: new Date(memo.createdAt).toISOString() } : {}),
+        });
       }
       const token = page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined;
       res.json({ items, ...(token ? { nextPageToken: token } : {}) });
@@ -315,13 +335,14 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
   }
 }
 
-async function decodeMemo(ctx: ApiContext, fields: Record<string, { data?: Uint8Array | null; metadata?: Record<string, Uint8Array> | null }> | null | undefined): Promise<Record<string, unknown>> {
+async function decodeMemo(
+  ctx: ApiContext,
+  fields: Record<string, { data?: Uint8Array | null; metadata?: Record<string, Uint8Array> | null }> | null | undefined,
+): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [k, payload] of Object.entries(fields ?? {})) {
     try {
-      out[k] = await ctx.client.options.loadedDataConverter.payloadConverter.fromPayload(
-        (await decodePayload(ctx, payload)) as never,
-      );
+      out[k] = await ctx.client.options.loadedDataConverter.payloadConverter.fromPayload((await decodePayload(ctx, payload)) as never);
     } catch {
       // A field we cannot read is left out rather than failing the listing.
     }

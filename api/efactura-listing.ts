@@ -7,10 +7,25 @@ import { z } from './zod';
 
 export const SubmissionListQuery = z.object({
   cif: CifSchema.optional(),
-  stage: z.enum(['QUEUED', 'WAITING_FOR_AUTHORIZATION', 'UPLOADING', 'RECONCILING', 'NEEDS_OPERATOR', 'POLLING', 'DOWNLOADING', 'NOTIFYING', 'DONE']).optional(),
+  stage: z
+    .enum([
+      'QUEUED',
+      'WAITING_FOR_AUTHORIZATION',
+      'UPLOADING',
+      'RECONCILING',
+      'NEEDS_OPERATOR',
+      'POLLING',
+      'DOWNLOADING',
+      'NOTIFYING',
+      'DONE',
+    ])
+    .optional(),
   outcome: z.enum(['ACCEPTED', 'REJECTED', 'REJECTED_AT_UPLOAD', 'FAILED', 'CANCELLED']).optional(),
   needsAttention: z.enum(['true', 'false']).optional(),
-  uploadIndex: z.string().regex(/^[0-9]{1,20}$/).optional(),
+  uploadIndex: z
+    .string()
+    .regex(/^[0-9]{1,20}$/)
+    .optional(),
   from: z.string().datetime({ offset: true }).optional().openapi({ description: 'Submitted at or after (ISO 8601)' }),
   to: z.string().datetime({ offset: true }).optional().openapi({ description: 'Submitted before (ISO 8601)' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -25,6 +40,10 @@ export function submissionListQuery(tenant: string, p: SubmissionListParams): st
   return visibilityQuery(tenant, { service: 'efactura', workflowType: 'efacturaSubmission' }, p);
 }
 
-export function listSubmissions(ctx: ApiContext, tenant: string, p: SubmissionListParams): Promise<{ items: SubmissionSummary[]; nextPageToken?: string }> {
+export function listSubmissions(
+  ctx: ApiContext,
+  tenant: string,
+  p: SubmissionListParams,
+): Promise<{ items: SubmissionSummary[]; nextPageToken?: string }> {
   return listVisibleWorkflows(ctx, tenant, 'efactura', { query: submissionListQuery(tenant, p), limit: p.limit, pageToken: p.pageToken });
 }

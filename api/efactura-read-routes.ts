@@ -23,7 +23,13 @@ const MAX_CHECK_BYTES = 5 * 1024 * 1024;
 const MessagesQuery = z
   .object({
     cif: CifSchema,
-    days: z.coerce.number().int().min(1).max(60).optional().openapi({ description: 'The last N days (1–60); or give startTime and endTime' }),
+    days: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .optional()
+      .openapi({ description: 'The last N days (1–60); or give startTime and endTime' }),
     startTime: z.coerce.number().int().positive().optional().openapi({ description: 'Epoch ms' }),
     endTime: z.coerce.number().int().positive().optional().openapi({ description: 'Epoch ms' }),
     filter: z.enum(['E', 'T', 'P', 'R']).optional().openapi({ description: 'E errors, T sent, P received, R buyer messages' }),
@@ -32,7 +38,9 @@ const MessagesQuery = z
   .refine((q) => q.days !== undefined || (q.startTime !== undefined && q.endTime !== undefined), {
     message: 'give days, or startTime and endTime',
   })
-  .refine((q) => q.startTime === undefined || q.endTime === undefined || q.endTime > q.startTime, { message: 'endTime must be after startTime' });
+  .refine((q) => q.startTime === undefined || q.endTime === undefined || q.endTime > q.startTime, {
+    message: 'endTime must be after startTime',
+  });
 
 const MessageSchema = z
   .object({
@@ -65,9 +73,19 @@ const PdfQuery = CheckQuery.extend({
   validate: z.enum(['true', 'false']).default('true').openapi({ description: 'false: render without ANAF validation' }),
 });
 
-async function readDocument(req: Parameters<typeof readXmlBody>[0], res: Parameters<typeof readXmlBody>[1], ctx: ApiContext, tenant: string) {
+async function readDocument(
+  req: Parameters<typeof readXmlBody>[0],
+  res: Parameters<typeof readXmlBody>[1],
+  ctx: ApiContext,
+  tenant: string,
+) {
   if (!req.is(XML_TYPES)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the invoice as application/xml');
-  const xml = await readXmlBody(req, res, MAX_CHECK_BYTES, () => new ApiError(400, 'INVOICE_TOO_LARGE', 'ANAF validates and renders documents of at most 5 MB'));
+  const xml = await readXmlBody(
+    req,
+    res,
+    MAX_CHECK_BYTES,
+    () => new ApiError(400, 'INVOICE_TOO_LARGE', 'ANAF validates and renders documents of at most 5 MB'),
+  );
   if (xml.length === 0) throw new ApiError(400, 'XML_EMPTY', 'The request carries no invoice');
   return ctx.blobs.put(tenant, xml, 'application/xml');
 }
@@ -83,7 +101,9 @@ export function mountEfacturaReadRoutes(router: Router, ctx: ApiContext): void {
       summary: "ANAF's message listing for an organization (listaMesajePaginatieFactura), one page, typed",
       tags: ['e-Factura'],
       request: { query: MessagesQuery },
-      responses: { 200: { description: 'One page, oldest first as ANAF orders it', content: { 'application/json': { schema: MessagesPageSchema } } } },
+      responses: {
+        200: { description: 'One page, oldest first as ANAF orders it', content: { 'application/json': { schema: MessagesPageSchema } } },
+      },
       errors: [404, 409, 422, 429, 502, 503],
     },
     async ({ query }, _req, res) => {
@@ -145,7 +165,8 @@ export function mountEfacturaReadRoutes(router: Router, ctx: ApiContext): void {
       const answer = await runAnafRead<typeof efacturaPdf>(ctx, tenant, query.cif, 'efacturaPdf', [
         { tenant, cif: query.cif, standard: query.standard, documentKey: doc.key, validate: query.validate === 'true' },
       ]);
-      if (!answer.ok) throw new ApiError(422, 'INVOICE_INVALID', 'ANAF did not render the invoice: it failed validation', { messages: answer.messages });
+      if (!answer.ok)
+        throw new ApiError(422, 'INVOICE_INVALID', 'ANAF did not render the invoice: it failed validation', { messages: answer.messages });
       const pdf = await ctx.blobs.get(answer.pdf.key);
       res.status(200).type('application/pdf').set('content-disposition', 'inline; filename="factura.pdf"').send(pdf);
     },

@@ -9,7 +9,16 @@ import { jsonResponse, routeDefiner } from './define-route';
 import { ApiError } from './errors';
 import { readSubmission, SubmissionQuery } from './efactura-submission-request';
 import { listSubmissions, SubmissionListQuery } from './efactura-listing';
-import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema } from './lifecycle-view';
+import {
+  DecisionSchema,
+  definedFields,
+  lifecycleSettings,
+  lifecycleTail,
+  lifecycleTailFields,
+  resourceHead,
+  resourceHeadFields,
+  UploadAttemptSchema,
+} from './lifecycle-view';
 import { AnafEnvironmentField, effectiveEnvironment, getOrganization } from './organization-routes';
 import { SIGNATURE_CHECK_KEYS, SignatureCheckSchemaFields } from './efactura-signature-fields';
 import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource, startRouteSpec } from './resource-routes';
@@ -46,7 +55,9 @@ export const SubmissionSchema = z
     standard: z.string(),
     flags: z.object({ extern: z.boolean(), autofactura: z.boolean(), executare: z.boolean(), b2c: z.boolean() }),
     anafEnvironment: AnafEnvironmentField,
-    stage: z.string().openapi({ description: 'QUEUED, WAITING_FOR_AUTHORIZATION, UPLOADING, RECONCILING, NEEDS_OPERATOR, POLLING, DOWNLOADING, NOTIFYING, DONE' }),
+    stage: z.string().openapi({
+      description: 'QUEUED, WAITING_FOR_AUTHORIZATION, UPLOADING, RECONCILING, NEEDS_OPERATOR, POLLING, DOWNLOADING, NOTIFYING, DONE',
+    }),
     outcome: z.string().optional().openapi({ description: 'ACCEPTED, REJECTED, REJECTED_AT_UPLOAD, FAILED, CANCELLED' }),
     uploadIndex: z.string().optional(),
     downloadId: z.string().optional(),
@@ -56,7 +67,12 @@ export const SubmissionSchema = z
     attempts: z.array(UploadAttemptSchema),
     statusChecks: z.number(),
     decisions: z.array(DecisionSchema),
-    invoice: z.object({ supplierCif: z.string().optional(), buyerCif: z.string().optional(), number: z.string().optional(), issueDate: z.string().optional() }),
+    invoice: z.object({
+      supplierCif: z.string().optional(),
+      buyerCif: z.string().optional(),
+      number: z.string().optional(),
+      issueDate: z.string().optional(),
+    }),
     files: BlobLinks,
     ...SignatureCheckSchemaFields,
     ...lifecycleTailFields,
@@ -92,7 +108,16 @@ function present(ctx: ApiContext, id: string, loaded: LoadedResource<SubmissionV
     standard: view.standard,
     flags: view.flags,
     stage: view.stage,
-    ...definedFields(view, 'anafEnvironment', 'outcome', 'uploadIndex', 'downloadId', 'anafState', 'duplicateUploadIndex', ...SIGNATURE_CHECK_KEYS),
+    ...definedFields(
+      view,
+      'anafEnvironment',
+      'outcome',
+      'uploadIndex',
+      'downloadId',
+      'anafState',
+      'duplicateUploadIndex',
+      ...SIGNATURE_CHECK_KEYS,
+    ),
     errors: view.errors,
     attempts: view.attempts,
     statusChecks: view.statusChecks,
@@ -104,7 +129,13 @@ function present(ctx: ApiContext, id: string, loaded: LoadedResource<SubmissionV
 }
 
 const DOCUMENTS: Array<DocumentRoute<SubmissionView>> = [
-  { suffix: 'zip', summary: "ANAF's answer archive", pick: (v) => v.files.zip, what: "ANAF's answer", name: (v) => `${v.downloadId ?? 'answer'}.zip` },
+  {
+    suffix: 'zip',
+    summary: "ANAF's answer archive",
+    pick: (v) => v.files.zip,
+    what: "ANAF's answer",
+    name: (v) => `${v.downloadId ?? 'answer'}.zip`,
+  },
   {
     suffix: 'invoice.xml',
     summary: 'The invoice as filed (ANAF’s copy once accepted, else as submitted)',
@@ -112,8 +143,20 @@ const DOCUMENTS: Array<DocumentRoute<SubmissionView>> = [
     what: 'The invoice',
     name: (v) => `${v.uploadIndex ?? 'invoice'}.xml`,
   },
-  { suffix: 'submitted.xml', summary: 'The invoice exactly as submitted', pick: (v) => v.files.invoice, what: 'The invoice', name: () => 'submitted.xml' },
-  { suffix: 'signature.xml', summary: "ANAF's signature file", pick: (v) => v.files.signature, what: "ANAF's signature", name: (v) => `semnatura_${v.uploadIndex ?? ''}.xml` },
+  {
+    suffix: 'submitted.xml',
+    summary: 'The invoice exactly as submitted',
+    pick: (v) => v.files.invoice,
+    what: 'The invoice',
+    name: () => 'submitted.xml',
+  },
+  {
+    suffix: 'signature.xml',
+    summary: "ANAF's signature file",
+    pick: (v) => v.files.signature,
+    what: "ANAF's signature",
+    name: (v) => `semnatura_${v.uploadIndex ?? ''}.xml`,
+  },
 ];
 
 /** A refused resolve update: the workflow's refusal type is the 409's code (RESOLVE_REFUSALS). */
@@ -121,7 +164,11 @@ function resolveRefusal(err: unknown): unknown {
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause;
     const known = cause instanceof ApplicationFailure && Object.values<string>(RESOLVE_REFUSALS).includes(cause.type ?? '');
-    return new ApiError(409, known ? (cause.type as string) : RESOLVE_REFUSALS.NOT_STUCK, cause?.message ?? 'The submission does not wait for a decision');
+    return new ApiError(
+      409,
+      known ? (cause.type as string) : RESOLVE_REFUSALS.NOT_STUCK,
+      cause?.message ?? 'The submission does not wait for a decision',
+    );
   }
   if (isClosedWorkflowError(err)) return new ApiError(409, RESOLVE_REFUSALS.FINISHED, 'The submission has already ended');
   return err;
@@ -201,7 +248,9 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
       path: `${item}/errors`,
       summary: "ANAF's messages for this submission (upload or validation errors)",
       request: { params: WorkflowIdParam },
-      responses: { 200: jsonResponse('Errors', z.object({ outcome: z.string().optional(), stage: z.string(), errors: z.array(z.string()) })) },
+      responses: {
+        200: jsonResponse('Errors', z.object({ outcome: z.string().optional(), stage: z.string(), errors: z.array(z.string()) })),
+      },
       errors: [404, 503],
     },
     async ({ params }, _req, res) => {

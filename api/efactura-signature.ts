@@ -20,7 +20,9 @@ const MAX_XML_CHARS = 10 * 1024 * 1024;
 
 const VerifyBody = z
   .union([
-    z.strictObject({ submissionId: z.string().min(1).max(600).openapi({ description: 'An accepted submission: its ANAF copy and signature are checked' }) }),
+    z.strictObject({
+      submissionId: z.string().min(1).max(600).openapi({ description: 'An accepted submission: its ANAF copy and signature are checked' }),
+    }),
     z.strictObject({
       cif: CifSchema.openapi({ description: 'Whose e-Factura authorization is used to call ANAF' }),
       xml: z.string().min(1).max(MAX_XML_CHARS).openapi({ description: 'The invoice XML as ANAF signed it' }),
@@ -54,7 +56,11 @@ export function mountSignatureVerifyRoute(router: Router, ctx: ApiContext): void
         const { view } = await loadResource(ctx, EFACTURA_SUBMISSION, tenant, body.submissionId);
         const { signedInvoice, signature } = view.files;
         if (!signedInvoice || !signature) {
-          throw new ApiError(409, 'SIGNATURE_NOT_AVAILABLE', 'The submission holds no ANAF signature: only an accepted invoice carries one');
+          throw new ApiError(
+            409,
+            'SIGNATURE_NOT_AVAILABLE',
+            'The submission holds no ANAF signature: only an accepted invoice carries one',
+          );
         }
         pair = { cif: view.cif, documentKey: signedInvoice.key, signatureKey: signature.key };
       } else {

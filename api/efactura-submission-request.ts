@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type express from 'express';
-import { sha256Hex } from '../lib/blob-store';
+import { sha256Hex } from '../lib/storage/blob-store';
 import { EFACTURA_STANDARDS, type EfacturaStandard, type InvoiceIdentity } from '../schemas/efactura-types';
 import { MAX_INVOICE_BYTES } from '../schemas/efactura-invoice';
 import type { SubmissionFlags } from '../workflows/efactura/types';
@@ -26,11 +26,10 @@ const Flag = z
  * The CIF as given ("RO" stripped); its form and check digit are checked in readSubmission,
  * so a bad one is refused as INVALID_CIF with the reason, not as a generic validation failure.
  */
-const SubmissionCif = z
-  .string()
-  .max(40)
-  .transform(normalizeCif)
-  .openapi({ description: 'Romanian fiscal code; "RO" prefix accepted and stripped; a bad check digit is 400 INVALID_CIF', example: '14399840' });
+const SubmissionCif = z.string().max(40).transform(normalizeCif).openapi({
+  description: 'Romanian fiscal code; "RO" prefix accepted and stripped; a bad check digit is 400 INVALID_CIF',
+  example: '14399840',
+});
 
 /** Why `cif` (normalized) is not a Romanian CIF; undefined when it is one. */
 export function cifProblem(cif: string): string | undefined {
@@ -49,7 +48,10 @@ export function cifProblem(cif: string): string | undefined {
 
 const optionFields = {
   cif: SubmissionCif,
-  standard: z.enum(EFACTURA_STANDARDS as [EfacturaStandard, ...EfacturaStandard[]]).default('UBL').openapi({ description: 'UBL, CN (credit note), CII or RASP (buyer message)' }),
+  standard: z
+    .enum(EFACTURA_STANDARDS as [EfacturaStandard, ...EfacturaStandard[]])
+    .default('UBL')
+    .openapi({ description: 'UBL, CN (credit note), CII or RASP (buyer message)' }),
   extern: Flag.openapi({ description: 'Buyer outside Romania (ANAF extern=DA)' }),
   autofactura: Flag.openapi({ description: 'Self-billing: the buyer issues it (ANAF autofactura=DA)' }),
   executare: Flag.openapi({ description: 'Filed by an enforcement body (ANAF executare=DA)' }),
@@ -77,7 +79,8 @@ export interface ParsedSubmission {
   requestSha256: string;
 }
 
-const invoiceTooLarge = () => new ApiError(400, 'INVOICE_TOO_LARGE', `The invoice exceeds ANAF's limit of ${MAX_INVOICE_BYTES / (1024 * 1024)} MB`);
+const invoiceTooLarge = () =>
+  new ApiError(400, 'INVOICE_TOO_LARGE', `The invoice exceeds ANAF's limit of ${MAX_INVOICE_BYTES / (1024 * 1024)} MB`);
 
 export async function readSubmission(ctx: ApiContext, req: Request, res: express.Response): Promise<ParsedSubmission> {
   let options: z.infer<typeof SubmissionOptions>;
@@ -90,7 +93,11 @@ export async function readSubmission(ctx: ApiContext, req: Request, res: express
     options = SubmissionOptions.parse(req.query);
     xml = await readXmlBody(req, res, MAX_INVOICE_BYTES, invoiceTooLarge);
   } else {
-    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the invoice as application/xml (parameters in the query) or as JSON { xml, cif, … }');
+    throw new ApiError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Send the invoice as application/xml (parameters in the query) or as JSON { xml, cif, … }',
+    );
   }
   const badCif = cifProblem(options.cif);
   if (badCif) throw new ApiError(400, 'INVALID_CIF', badCif, { cif: options.cif });
@@ -101,7 +108,12 @@ export async function readSubmission(ctx: ApiContext, req: Request, res: express
 
   checkCallbackUrl(ctx, options.callbackUrl);
 
-  const flags: SubmissionFlags = { extern: options.extern, autofactura: options.autofactura, executare: options.executare, b2c: options.b2c };
+  const flags: SubmissionFlags = {
+    extern: options.extern,
+    autofactura: options.autofactura,
+    executare: options.executare,
+    b2c: options.b2c,
+  };
   const requestSha256 = sha256Hex(
     JSON.stringify({ cif: options.cif, standard: options.standard, flags, callbackUrl: options.callbackUrl ?? null, xml: sha256Hex(xml) }),
   );

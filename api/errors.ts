@@ -1,8 +1,8 @@
 import { ActivityFailure, ApplicationFailure, isGrpcServiceError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
-import type { Logger } from '../lib/logger';
-import { InvalidWorkflowIdPartError, WorkflowNotOwnedError } from '../lib/workflow-ids';
+import type { Logger } from '../lib/observability/logger';
+import { InvalidWorkflowIdPartError, WorkflowNotOwnedError } from '../lib/temporal/workflow-ids';
 import { redactUrl } from './request-id';
 import { z } from './zod';
 
@@ -36,7 +36,9 @@ export type ErrorCode = (typeof ERROR_CODES)[number] | (string & {});
 export const ErrorResponseSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'VALIDATION_FAILED', description: `Stable machine-readable code, e.g. ${ERROR_CODES.join(', ')}` }),
+      code: z
+        .string()
+        .openapi({ example: 'VALIDATION_FAILED', description: `Stable machine-readable code, e.g. ${ERROR_CODES.join(', ')}` }),
       message: z.string().openapi({ example: 'Request validation failed' }),
       details: z.unknown().optional().openapi({ description: 'Code-specific; for VALIDATION_FAILED the list of issues' }),
     }),
@@ -209,7 +211,9 @@ function anafFailureOf(err: WorkflowFailedError): { type: string | undefined; me
 }
 
 /** How each ANAF failure type answers; `default` for any other (ANAF unreachable, an unexpected answer). */
-type AnafFailureAnswers = Record<string, (message: string, cif: string) => ApiError> & { default: (message: string, cif: string) => ApiError };
+type AnafFailureAnswers = Record<string, (message: string, cif: string) => ApiError> & {
+  default: (message: string, cif: string) => ApiError;
+};
 
 function answerAnafFailure(err: unknown, cif: string, answers: AnafFailureAnswers): unknown {
   if (!(err instanceof WorkflowFailedError)) return err;
@@ -236,7 +240,8 @@ export function anafReadError(err: unknown, cif: string): unknown {
   return answer instanceof ApiError ? new ApiError(answer.status, answer.code, answer.message, undefined, { cause: err }) : answer;
 }
 
-const authorizationNotUsable = (message: string, cif: string) => new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `No usable ETRANSPORT authorization for CIF ${cif}: ${message}`);
+const authorizationNotUsable = (message: string, cif: string) =>
+  new ApiError(409, 'AUTHORIZATION_NOT_USABLE', `No usable ETRANSPORT authorization for CIF ${cif}: ${message}`);
 const lookupRefused = (message: string) => new ApiError(502, 'ANAF_REFUSED', message);
 const lookupRateLimited = (message: string) => new ApiError(503, 'ANAF_RATE_LIMITED', message);
 

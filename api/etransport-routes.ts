@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import { sha256Hex } from '../lib/blob-store';
+import { sha256Hex } from '../lib/storage/blob-store';
 import { FOLLOW_UP_KINDS, followUpXml, MAX_DECLARATION_BYTES } from '../schemas/etransport-declaration';
 import { prepareOperation } from '../schemas/etransport-operation';
 import { declarationQuery, requestOperationUpdate, RESOLVE_REFUSALS, resolveDeclarationUpdate } from '../workflows/etransport/definitions';
@@ -11,7 +11,17 @@ import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { jsonResponse, routeDefiner } from './define-route';
 import { ApiError, etransportLookupError } from './errors';
-import { DecisionSchema, definedFields, lifecycleSettings, lifecycleTail, lifecycleTailFields, resourceHead, resourceHeadFields, UploadAttemptSchema, WebhookSchema } from './lifecycle-view';
+import {
+  DecisionSchema,
+  definedFields,
+  lifecycleSettings,
+  lifecycleTail,
+  lifecycleTailFields,
+  resourceHead,
+  resourceHeadFields,
+  UploadAttemptSchema,
+  WebhookSchema,
+} from './lifecycle-view';
 import { AnafEnvironmentField, effectiveEnvironment, getOrganization, TaxpayerCodeSchema } from './organization-routes';
 import { mountResolveByUpdate } from './resolve-guard';
 import { mountResourceView, startResource, startRouteSpec } from './resource-routes';
@@ -34,19 +44,41 @@ const DAILY_STATUS_BUDGET = 90;
 const OPERATIONS_PER_RUN = 25;
 const TAGS = ['e-Transport'];
 
-const STAGES = ['QUEUED', 'WAITING_FOR_AUTHORIZATION', 'UPLOADING', 'RECONCILING', 'NEEDS_OPERATOR', 'POLLING', 'ACTIVE', 'EXPIRING_UNCONFIRMED', 'NOTIFYING', 'DONE'] as const;
+const STAGES = [
+  'QUEUED',
+  'WAITING_FOR_AUTHORIZATION',
+  'UPLOADING',
+  'RECONCILING',
+  'NEEDS_OPERATOR',
+  'POLLING',
+  'ACTIVE',
+  'EXPIRING_UNCONFIRMED',
+  'NOTIFYING',
+  'DONE',
+] as const;
 const OUTCOMES = ['ACCEPTED', 'REJECTED', 'FAILED', 'DELETED', 'EXPIRED'] as const;
 
 const DeclarationQuery = z.object({
   cif: TaxpayerCodeSchema.optional(),
-  callbackUrl: z.string().url().max(2000).optional().openapi({ description: 'POSTed (HMAC-signed) when the notification ends, on each follow-up and before an unconfirmed UIT expires' }),
+  callbackUrl: z
+    .string()
+    .url()
+    .max(2000)
+    .optional()
+    .openapi({ description: 'POSTed (HMAC-signed) when the notification ends, on each follow-up and before an unconfirmed UIT expires' }),
 });
-const DeclarationJson = z.object({ cif: TaxpayerCodeSchema, xml: z.string().min(1), callbackUrl: z.string().url().max(2000).optional() }).openapi('EtransportDeclarationJson');
+const DeclarationJson = z
+  .object({ cif: TaxpayerCodeSchema, xml: z.string().min(1), callbackUrl: z.string().url().max(2000).optional() })
+  .openapi('EtransportDeclarationJson');
 
 const FollowUpJson = z
   .discriminatedUnion('type', [
     z.object({ type: z.literal('DELETION') }),
-    z.object({ type: z.literal('CONFIRMATION'), confirmationType: z.enum(['10', '20', '30']).openapi({ description: '10 confirmed, 20 partially, 30 denied' }), remarks: z.string().max(500).optional() }),
+    z.object({
+      type: z.literal('CONFIRMATION'),
+      confirmationType: z.enum(['10', '20', '30']).openapi({ description: '10 confirmed, 20 partially, 30 denied' }),
+      remarks: z.string().max(500).optional(),
+    }),
     z.object({
       type: z.literal('VEHICLE_CHANGE'),
       vehicle: z.string().min(1).max(20),
@@ -64,7 +96,10 @@ const ListQuery = z.object({
   state: z.enum(STAGES).optional().openapi({ description: 'The declaration’s stage' }),
   outcome: z.enum(OUTCOMES).optional(),
   needsAttention: z.enum(['true', 'false']).optional(),
-  uploadIndex: z.string().regex(/^[0-9]{1,20}$/).optional(),
+  uploadIndex: z
+    .string()
+    .regex(/^[0-9]{1,20}$/)
+    .optional(),
   from: z.string().datetime({ offset: true }).optional(),
   to: z.string().datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -91,14 +126,25 @@ export const DeclarationSchema = z
     cif: z.string(),
     anafEnvironment: AnafEnvironmentField,
     stage: z.string().openapi({ description: STAGES.join(', ') }),
-    outcome: z.string().optional().openapi({ description: OUTCOMES.join(', ') }),
+    outcome: z
+      .string()
+      .optional()
+      .openapi({ description: OUTCOMES.join(', ') }),
     uit: z.string().optional(),
     uitExpiresAt: z.string().optional(),
     confirmed: z.boolean(),
     confirmationExpected: z.boolean(),
     expiryWarned: z.boolean(),
     uploadIndex: z.string().optional(),
-    declaration: z.object({ declarantCif: z.string(), refDeclarant: z.string().optional(), operationType: z.string().optional(), transportDate: z.string().optional(), vehicle: z.string().optional() }).passthrough(),
+    declaration: z
+      .object({
+        declarantCif: z.string(),
+        refDeclarant: z.string().optional(),
+        operationType: z.string().optional(),
+        transportDate: z.string().optional(),
+        vehicle: z.string().optional(),
+      })
+      .passthrough(),
     operations: z.array(OperationSchema),
     errors: z.array(z.string()),
     decisions: z.array(DecisionSchema.extend({ operationId: z.string() })),
@@ -109,13 +155,19 @@ export const DeclarationSchema = z
 
 const ResolveBody = z
   .discriminatedUnion('action', [
-    z.object({ action: z.literal('ADOPT_INDEX'), uploadIndex: z.string().regex(/^[0-9]{1,20}$/), uit: z.string().max(40).optional(), note: z.string().max(500).optional() }),
+    z.object({
+      action: z.literal('ADOPT_INDEX'),
+      uploadIndex: z.string().regex(/^[0-9]{1,20}$/),
+      uit: z.string().max(40).optional(),
+      note: z.string().max(500).optional(),
+    }),
     z.object({ action: z.literal('REUPLOAD'), note: z.string().max(500).optional() }),
     z.object({ action: z.literal('ABANDON'), note: z.string().max(500).optional() }),
   ])
   .openapi('EtransportResolve');
 
-const tooLarge = () => new ApiError(400, 'DECLARATION_TOO_LARGE', `The declaration exceeds ANAF's limit of ${MAX_DECLARATION_BYTES / (1024 * 1024)} MB`);
+const tooLarge = () =>
+  new ApiError(400, 'DECLARATION_TOO_LARGE', `The declaration exceeds ANAF's limit of ${MAX_DECLARATION_BYTES / (1024 * 1024)} MB`);
 
 /** The request's XML (raw with the query's parameters, or JSON with `xml`). */
 async function readDeclarationBody(req: Request, res: Response): Promise<{ xml: Buffer; cif?: string; callbackUrl?: string }> {
@@ -125,9 +177,17 @@ async function readDeclarationBody(req: Request, res: Response): Promise<{ xml: 
   }
   if (req.is(XML_TYPES)) {
     const q = DeclarationQuery.parse(req.query);
-    return { xml: await readXmlBody(req, res, MAX_DECLARATION_BYTES, tooLarge), ...(q.cif ? { cif: q.cif } : {}), ...(q.callbackUrl ? { callbackUrl: q.callbackUrl } : {}) };
+    return {
+      xml: await readXmlBody(req, res, MAX_DECLARATION_BYTES, tooLarge),
+      ...(q.cif ? { cif: q.cif } : {}),
+      ...(q.callbackUrl ? { callbackUrl: q.callbackUrl } : {}),
+    };
   }
-  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the declaration as application/xml (cif in the query) or as JSON { xml, cif, callbackUrl }');
+  throw new ApiError(
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    'Send the declaration as application/xml (cif in the query) or as JSON { xml, cif, callbackUrl }',
+  );
 }
 
 function present(id: string, loaded: LoadedResource<DeclarationView>): z.infer<typeof DeclarationSchema> {
@@ -182,7 +242,11 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       const inspected = await inspectDeclaration(ctx, res, body.xml);
       if (!inspected.ok) throw new ApiError(400, inspected.code, inspected.message);
       if (inspected.kind !== 'NOTIFICATION') {
-        throw new ApiError(400, 'NOT_A_NOTIFICATION', `This document is a ${inspected.kind.toLowerCase()} of UIT ${inspected.uit}: send it to ${COLLECTION}/{id}/operations`);
+        throw new ApiError(
+          400,
+          'NOT_A_NOTIFICATION',
+          `This document is a ${inspected.kind.toLowerCase()} of UIT ${inspected.uit}: send it to ${COLLECTION}/{id}/operations`,
+        );
       }
       checkCallbackUrl(ctx, body.callbackUrl);
       const organization = await getOrganization(ctx, tenant, body.cif);
@@ -228,7 +292,9 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
     async ({ query }, _req, res) => {
       const tenant = tenantOf(res);
       const q = visibilityQuery(tenant, ETRANSPORT_DECLARATION, { ...query, stage: query.state });
-      res.json(await listVisibleWorkflows(ctx, tenant, ETRANSPORT_DECLARATION.kind, { query: q, limit: query.limit, pageToken: query.pageToken }));
+      res.json(
+        await listVisibleWorkflows(ctx, tenant, ETRANSPORT_DECLARATION.kind, { query: q, limit: query.limit, pageToken: query.pageToken }),
+      );
     },
   );
 
@@ -252,7 +318,9 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
         '`{"type":"DELETION"}` | `{"type":"CONFIRMATION","confirmationType":"10"}` | `{"type":"VEHICLE_CHANGE","vehicle","date"}`. ' +
         'Refused with 409 unless the declaration’s UIT is valid. The same Idempotency-Key names the same operation.',
       request: { params: WorkflowIdParam, headers: IdempotencyHeaders, bodyLimit: '8mb' },
-      responses: { 202: jsonResponse('Queued on the declaration', z.object({ id: z.string(), operationId: z.string(), statusUrl: z.string() })) },
+      responses: {
+        202: jsonResponse('Queued on the declaration', z.object({ id: z.string(), operationId: z.string(), statusUrl: z.string() })),
+      },
       errors: [404, 409, 415, 503],
     },
     async ({ params, headers }, req, res) => {
@@ -265,19 +333,35 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       let xml: Buffer;
       if (req.is('application/json')) {
         const body = FollowUpJson.parse(req.body);
-        xml = Buffer.from(body.type === 'XML' ? body.xml : followUpXml(view.identity.declarantCif, { ...body, uit: view.uit } as Parameters<typeof followUpXml>[1], view.identity.refDeclarant), 'utf8');
+        xml = Buffer.from(
+          body.type === 'XML'
+            ? body.xml
+            : followUpXml(
+                view.identity.declarantCif,
+                { ...body, uit: view.uit } as Parameters<typeof followUpXml>[1],
+                view.identity.refDeclarant,
+              ),
+          'utf8',
+        );
       } else if (req.is(XML_TYPES)) {
         xml = await readXmlBody(req, res, MAX_DECLARATION_BYTES, tooLarge);
       } else {
         throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the follow-up as application/xml or JSON');
       }
-      const prepared = await prepareOperation(ctx.blobs, tenant, xml, headers['Idempotency-Key'], (doc) => inspectDeclaration(ctx, res, doc));
+      const prepared = await prepareOperation(ctx.blobs, tenant, xml, headers['Idempotency-Key'], (doc) =>
+        inspectDeclaration(ctx, res, doc),
+      );
       if ('invalid' in prepared) throw new ApiError(400, prepared.invalid, prepared.message);
-      if (!FOLLOW_UP_KINDS.includes(prepared.kind)) throw new ApiError(400, 'NOT_A_FOLLOW_UP', 'A new notification is a new declaration: POST it to ' + COLLECTION);
-      if (prepared.uit !== view.uit) throw new ApiError(400, 'UIT_MISMATCH', `The document refers to UIT ${prepared.uit}; this declaration's UIT is ${view.uit}`);
+      if (!FOLLOW_UP_KINDS.includes(prepared.kind))
+        throw new ApiError(400, 'NOT_A_FOLLOW_UP', 'A new notification is a new declaration: POST it to ' + COLLECTION);
+      if (prepared.uit !== view.uit)
+        throw new ApiError(400, 'UIT_MISMATCH', `The document refers to UIT ${prepared.uit}; this declaration's UIT is ${view.uit}`);
       const handle = ctx.workflows.handleFor(tenant, ETRANSPORT_DECLARATION, params.id);
       const answer = await updateOr409('DECLARATION_NOT_ACTIVE', 'The declaration no longer accepts operations', () =>
-        handle.executeUpdate(requestOperationUpdate, { args: [prepared satisfies PreparedOperation], updateId: `op-${headers['Idempotency-Key']}` }),
+        handle.executeUpdate(requestOperationUpdate, {
+          args: [prepared satisfies PreparedOperation],
+          updateId: `op-${headers['Idempotency-Key']}`,
+        }),
       );
       if (answer.duplicate) res.set('idempotent-replayed', 'true');
       res.status(202).json({ id: params.id, operationId: answer.operationId, statusUrl: statusUrlFor(ctx, COLLECTION, params.id) });
@@ -304,9 +388,12 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       method: 'get',
       permission: 'read',
       path: '/v1/etransport/messages',
-      summary: "ANAF's lista: the organization's declarations of the last 1–60 days (valid ones in their final state, and every erroneous upload)",
+      summary:
+        "ANAF's lista: the organization's declarations of the last 1–60 days (valid ones in their final state, and every erroneous upload)",
       request: { query: z.object({ cif: TaxpayerCodeSchema, days: z.coerce.number().int().min(1).max(60).default(60) }) },
-      responses: { 200: jsonResponse('As ANAF lists them, typed', z.object({ cif: z.string(), days: z.number(), items: z.array(z.any()) })) },
+      responses: {
+        200: jsonResponse('As ANAF lists them, typed', z.object({ cif: z.string(), days: z.number(), items: z.array(z.any()) })),
+      },
       errors: [404, 409, 502, 503],
     },
     async ({ query }, _req, res) => {
@@ -325,7 +412,9 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       summary: "ANAF's info: the active transports a carrier (transport organizer) was named for",
       request: {
         query: z.object({
-          cui: TaxpayerCodeSchema.openapi({ description: 'The carrier’s fiscal code: an organization of this tenant authorized for ETRANSPORT' }),
+          cui: TaxpayerCodeSchema.openapi({
+            description: 'The carrier’s fiscal code: an organization of this tenant authorized for ETRANSPORT',
+          }),
           cuiDecl: TaxpayerCodeSchema.optional(),
           uit: z.string().max(40).optional(),
           refDecl: z.string().max(200).optional(),
@@ -341,7 +430,12 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
         tenant,
         cif: query.cui,
         kind: 'info',
-        query: { carrierCif: query.cui, ...(query.cuiDecl ? { declarantCif: query.cuiDecl } : {}), ...(query.uit ? { uit: query.uit } : {}), ...(query.refDecl ? { refDeclarant: query.refDecl } : {}) },
+        query: {
+          carrierCif: query.cui,
+          ...(query.cuiDecl ? { declarantCif: query.cuiDecl } : {}),
+          ...(query.uit ? { uit: query.uit } : {}),
+          ...(query.refDecl ? { refDeclarant: query.refDecl } : {}),
+        },
       });
       res.json({ cui: query.cui, items: result.info ?? [] });
     },

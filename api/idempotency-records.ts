@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { sha256Hex } from '../lib/blob-store';
+import { sha256Hex } from '../lib/storage/blob-store';
 
 /**
  * What an Idempotency-Key started, remembered beyond Temporal's retention. Temporal forgets a

@@ -19,7 +19,12 @@ export const UploadAttemptSchema = z.object({
 
 export const DecisionSchema = z.object({ at: z.string(), decision: z.string(), detail: z.string() });
 
-export const WebhookSchema = z.object({ url: z.string(), state: z.string(), attempts: z.number().optional(), error: z.string().optional() });
+export const WebhookSchema = z.object({
+  url: z.string(),
+  state: z.string(),
+  attempts: z.number().optional(),
+  error: z.string().optional(),
+});
 
 /** First in every resource: which workflow, and how Temporal sees it. */
 export const resourceHeadFields = {
@@ -61,5 +66,9 @@ export function lifecycleTail<W extends WebhookStatus>(view: LifecycleStatus<W>)
 
 /** The timing a lifecycle is started with, from its service's config section (fixed at start: replays see the same). */
 export function lifecycleSettings(section: { firstPollDelayMs: number; maxPollIntervalMs: number; listingDelayMs: number }) {
-  return { firstPollDelayMs: section.firstPollDelayMs, maxPollIntervalMs: section.maxPollIntervalMs, listingDelayMs: section.listingDelayMs };
+  return {
+    firstPollDelayMs: section.firstPollDelayMs,
+    maxPollIntervalMs: section.maxPollIntervalMs,
+    listingDelayMs: section.listingDelayMs,
+  };
 }

@@ -1,5 +1,5 @@
-import { loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
+import { loadConfig } from '../lib/config/config';
+import { createLogger } from '../lib/observability/logger';
 import { startApiServer } from './server';
 
 async function main(): Promise<void> {

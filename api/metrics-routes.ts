@@ -1,5 +1,12 @@
 import type { RequestHandler, Router } from 'express';
-import { enableProcessMetrics, httpRequestDuration, httpRequests, METRICS_CONTENT_TYPE, metricsRequestAllowed, metricsText } from '../lib/metrics';
+import {
+  enableProcessMetrics,
+  httpRequestDuration,
+  httpRequests,
+  METRICS_CONTENT_TYPE,
+  metricsRequestAllowed,
+  metricsText,
+} from '../lib/observability/metrics';
 import type { ApiContext } from './context';
 import { defineRoute } from './define-route';
 import { ApiError } from './errors';

@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { OAuthScope } from '../lib/config';
-import { OAUTH_SCOPES } from '../lib/config';
+import type { OAuthScope } from '../lib/config/config';
+import { OAUTH_SCOPES } from '../lib/config/config';
 import { statusQuery } from '../workflows/oauth/definitions';
 import { type AuthorizationView, authorizationWorkflowId, legacyAuthorizationId } from '../workflows/oauth/types';
 import type { ApiContext } from './context';

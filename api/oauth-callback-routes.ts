@@ -1,7 +1,7 @@
 import { type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Response, Router } from 'express';
-import { parseState, sameStateHash, stateHash, stateOfLink, withState } from '../lib/oauth-requests';
-import { TokenSealBox } from '../lib/token-seal';
+import { parseState, sameStateHash, stateHash, stateOfLink, withState } from './oauth-requests';
+import { TokenSealBox } from '../lib/crypto/token-seal';
 import { authorizeUrlQuery, callbackUpdate, signInLinkQuery } from '../workflows/oauth/definitions';
 import { authorizationRequestWorkflowId, type CallbackInput, type CallbackResult } from '../workflows/oauth/types';
 import type { ApiContext } from './context';
@@ -57,7 +57,10 @@ async function refusal(err: unknown, handle: WorkflowHandle): Promise<string | u
 }
 
 /** ANAF's redirect as the request workflow takes it (ours at /oauth/callback, or an ERP's through finalize). */
-export function callbackInput(sealer: TokenSealBox, r: { state: string; code?: string; error?: string; errorDescription?: string }): CallbackInput {
+export function callbackInput(
+  sealer: TokenSealBox,
+  r: { state: string; code?: string; error?: string; errorDescription?: string },
+): CallbackInput {
   return {
     // A new request's state (with its secret part) enters Temporal only as its hash; a legacy one as before.
     ...(parseState(r.state)?.secret ? { stateHash: stateHash(r.state) } : { state: r.state }),
@@ -148,12 +151,15 @@ export function mountOAuthCallbackRoutes(router: Router, ctx: ApiContext): void 
     async ({ query }, _req, res) => {
       const parsed = query.state ? parseState(query.state) : undefined;
       if (!parsed || !query.state) return page(res, 400, 'Authorization failed', 'The answer from ANAF carries no valid state.');
-      if (!query.code && !query.error) return page(res, 400, 'Authorization failed', 'The answer from ANAF carries neither a code nor an error.');
+      if (!query.code && !query.error)
+        return page(res, 400, 'Authorization failed', 'The answer from ANAF carries neither a code nor an error.');
       const handle = ctx.client.workflow.getHandle(authorizationRequestWorkflowId(parsed.tenant, parsed.requestId));
       let result: CallbackResult;
       try {
         result = await handle.executeUpdate(callbackUpdate, {
-          args: [callbackInput(sealer, { state: query.state, code: query.code, error: query.error, errorDescription: query.error_description })],
+          args: [
+            callbackInput(sealer, { state: query.state, code: query.code, error: query.error, errorDescription: query.error_description }),
+          ],
         });
       } catch (err) {
         const why = await refusal(err, handle);

@@ -1,8 +1,8 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Router } from 'express';
-import { OAUTH_SCOPES, type OAuthScope } from '../lib/config';
-import { publicCredentialSet } from '../lib/oauth-credential-sets';
-import { TokenSealBox } from '../lib/token-seal';
+import { OAUTH_SCOPES, type OAuthScope } from '../lib/config/config';
+import { publicCredentialSet } from '../services/clients/oauth-credential-sets';
+import { TokenSealBox } from '../lib/crypto/token-seal';
 import {
   addClientUpdate,
   CLIENT_REGISTRY_WORKFLOW_ID,
@@ -94,7 +94,11 @@ export function mountOAuthClientRoutes(router: Router, ctx: ApiContext): void {
   /** Env sets are configuration, not records: the API changes none of them. */
   const refuseEnvSet = (id: string) => {
     if (ctx.config.oauth.credentialSets.some((s) => s.id === id)) {
-      throw new ApiError(409, 'CREDENTIAL_SET_FROM_ENV', `credential set "${id}" comes from the environment (ANAF_CLIENT_* / ANAF_OAUTH_CLIENTS); change it there`);
+      throw new ApiError(
+        409,
+        'CREDENTIAL_SET_FROM_ENV',
+        `credential set "${id}" comes from the environment (ANAF_CLIENT_* / ANAF_OAUTH_CLIENTS); change it there`,
+      );
     }
   };
   const answer = (set: RegisteredClient) => publicCredentialSet({ ...set, source: 'api' });
@@ -138,9 +142,22 @@ export function mountOAuthClientRoutes(router: Router, ctx: ApiContext): void {
         throw new ApiError(422, 'INVALID_REDIRECT_URI', 'redirectUri must be an https URL (http only on localhost), without credentials');
       }
       const scopes = validScopes(body.scopes);
-      const clash = ctx.config.oauth.credentialSets.find((s) => s.redirectUri === body.redirectUri && s.scopes.some((x) => scopes.includes(x)));
-      if (clash) throw new ApiError(409, 'CALLBACK_IN_USE', `credential set "${clash.id}" (from env) already uses ${body.redirectUri} for one of these scopes`);
-      const request = { id: body.id, clientId: body.clientId, sealedSecret: sealer.seal(body.clientSecret), redirectUri: body.redirectUri, scopes };
+      const clash = ctx.config.oauth.credentialSets.find(
+        (s) => s.redirectUri === body.redirectUri && s.scopes.some((x) => scopes.includes(x)),
+      );
+      if (clash)
+        throw new ApiError(
+          409,
+          'CALLBACK_IN_USE',
+          `credential set "${clash.id}" (from env) already uses ${body.redirectUri} for one of these scopes`,
+        );
+      const request = {
+        id: body.id,
+        clientId: body.clientId,
+        sealedSecret: sealer.seal(body.clientSecret),
+        redirectUri: body.redirectUri,
+        scopes,
+      };
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof oauthClientRegistry>('oauthClientRegistry', {
         workflowId: CLIENT_REGISTRY_WORKFLOW_ID,
         taskQueue: ctx.config.temporal.taskQueue,
@@ -169,7 +186,9 @@ export function mountOAuthClientRoutes(router: Router, ctx: ApiContext): void {
     },
     async ({ params, body }, _req, res) => {
       const sealedSecret = sealer.seal(body.clientSecret);
-      res.json(await change(params.setId, (h) => h.executeUpdate(rotateClientSecretUpdate, { args: [{ id: params.setId, sealedSecret }] })));
+      res.json(
+        await change(params.setId, (h) => h.executeUpdate(rotateClientSecretUpdate, { args: [{ id: params.setId, sealedSecret }] })),
+      );
     },
   );
 
@@ -184,7 +203,10 @@ export function mountOAuthClientRoutes(router: Router, ctx: ApiContext): void {
       errors: [404, 409, 503],
     },
     async ({ params }, _req, res) => {
-      res.json({ ...(await change(params.setId, (h) => h.executeUpdate(retireClientUpdate, { args: [{ id: params.setId }] }))), note: RETIREMENT_NOTE });
+      res.json({
+        ...(await change(params.setId, (h) => h.executeUpdate(retireClientUpdate, { args: [{ id: params.setId }] }))),
+        note: RETIREMENT_NOTE,
+      });
     },
   );
 }

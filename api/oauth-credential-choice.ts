@@ -1,6 +1,6 @@
-import type { OAuthScope } from '../lib/config';
-import { type CredentialSetEntry, CredentialSetRegistry } from '../lib/oauth-credential-sets';
-import { CredentialSetNotFoundError, pickCredentialSetFrom } from '../lib/oauth-requests';
+import type { OAuthScope } from '../lib/config/config';
+import { type CredentialSetEntry, CredentialSetRegistry } from '../services/clients/oauth-credential-sets';
+import { CredentialSetNotFoundError, pickCredentialSetFrom } from './oauth-requests';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 
@@ -22,9 +22,12 @@ export async function liveCredentialSet(ctx: ApiContext, scope: OAuthScope, oaut
     if (!(err instanceof CredentialSetNotFoundError)) throw err;
     const retired = sets.find((s) => s.retiredAt && s.redirectUri === oauthCallback && s.scopes.includes(scope));
     if (retired) {
-      throw new ApiError(409, 'CREDENTIAL_SET_RETIRED', `OAuth credential set "${retired.id}" was retired at ${retired.retiredAt}: new sign-ins may not use it`);
+      throw new ApiError(
+        409,
+        'CREDENTIAL_SET_RETIRED',
+        `OAuth credential set "${retired.id}" was retired at ${retired.retiredAt}: new sign-ins may not use it`,
+      );
     }
     throw new ApiError(400, 'UNKNOWN_OAUTH_CALLBACK', err.message);
   }
 }
-

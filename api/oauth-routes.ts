@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import type { Router } from 'express';
-import { OAUTH_SCOPES } from '../lib/config';
-import { newRequestId, newRequestLinks } from '../lib/oauth-requests';
-import { sealTokens } from '../lib/sealed-tokens';
-import { TokenSealBox } from '../lib/token-seal';
+import { OAUTH_SCOPES } from '../lib/config/config';
+import { newRequestId, newRequestLinks } from './oauth-requests';
+import { sealTokens } from '../lib/crypto/sealed-tokens';
+import { TokenSealBox } from '../lib/crypto/token-seal';
 import type { oauthAuthorization, oauthAuthorizationRequest, oauthTest } from '../workflows';
 import { installUpdate, refreshUpdate, requestStatusQuery, revokeUpdate } from '../workflows/oauth/definitions';
 import {
@@ -14,19 +14,13 @@ import {
   authorizationRequestWorkflowId,
   authorizationWorkflowId,
 } from '../workflows/oauth/types';
-import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
+import { AnafCif, AnafService, AnafTenant } from '../lib/temporal/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { routeDefiner } from './define-route';
 import { liveCredentialSet } from './oauth-credential-choice';
 import { ApiError } from './errors';
-import {
-  authorizationHandle,
-  getAuthorization,
-  listAuthorizations,
-  publicAuthorization,
-  updateFailure,
-} from './oauth-authorizations';
+import { authorizationHandle, getAuthorization, listAuthorizations, publicAuthorization, updateFailure } from './oauth-authorizations';
 import { linkedAuthorizationsOf, unlinkOrganization } from './authorization-routes';
 import { getOrganization, OrganizationParams, TaxpayerCodeSchema } from './organization-routes';
 import { visibilityString } from './workflow-access';
@@ -59,7 +53,11 @@ const CreateAuthorizationRequest = z
     oauthCallback: HttpsOrLocalUrl.optional().openapi({ description: 'Use the credential set registered with this callback URL' }),
     onSuccessReturnUrl: HttpsOrLocalUrl.optional(),
     onFailureReturnUrl: HttpsOrLocalUrl.optional(),
-    webhookUrl: z.string().max(2000).optional().openapi({ format: 'uri', description: "Where the authorization's events are pushed, signed (authorization.active, needs_reauthorization, refresh_lapsing, revoked, cif_refused)" }),
+    webhookUrl: z.string().max(2000).optional().openapi({
+      format: 'uri',
+      description:
+        "Where the authorization's events are pushed, signed (authorization.active, needs_reauthorization, refresh_lapsing, revoked, cif_refused)",
+    }),
   })
   .openapi('CreateAuthorizationRequest');
 
@@ -105,7 +103,9 @@ const AuthorizationSchema = z
   })
   .openapi('Authorization');
 
-const OrganizationAuthorizationSchema = AuthorizationSchema.extend({ authorizationId: z.string(), linked: z.boolean() }).openapi('OrganizationAuthorization');
+const OrganizationAuthorizationSchema = AuthorizationSchema.extend({ authorizationId: z.string(), linked: z.boolean() }).openapi(
+  'OrganizationAuthorization',
+);
 
 const ImportTokens = z
   .object({
@@ -235,14 +235,21 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
         'Its own (`linked: false`, a per-organization sign-in) serves a scope only while no link does.',
       request: { params: OrganizationParams },
       responses: {
-        200: { description: 'Authorizations', content: { 'application/json': { schema: z.object({ items: z.array(OrganizationAuthorizationSchema) }) } } },
+        200: {
+          description: 'Authorizations',
+          content: { 'application/json': { schema: z.object({ items: z.array(OrganizationAuthorizationSchema) }) } },
+        },
       },
       errors: [404, 503],
     },
     async ({ params }, _req, res) => {
       const tenant = tenantOf(res);
       await getOrganization(ctx, tenant, params.cif);
-      const own = (await listAuthorizations(ctx, tenant, params.cif)).map((v) => ({ ...publicAuthorization(v), authorizationId: publicAuthorization(v).id, linked: false }));
+      const own = (await listAuthorizations(ctx, tenant, params.cif)).map((v) => ({
+        ...publicAuthorization(v),
+        authorizationId: publicAuthorization(v).id,
+        linked: false,
+      }));
       res.json({ items: [...own, ...(await linkedAuthorizationsOf(ctx, tenant, params.cif))] });
     },
   );
@@ -346,7 +353,10 @@ export function mountOAuthRoutes(router: Router, ctx: ApiContext): void {
       const tenant = tenantOf(res);
       await getOrganization(ctx, tenant, params.cif);
       const set = await credentialSetOr400(ctx, params.scope, body.oauthCallback);
-      const tokens = sealTokens(sealer, { refreshToken: body.refreshToken, ...(body.accessToken ? { accessToken: body.accessToken } : {}) });
+      const tokens = sealTokens(sealer, {
+        refreshToken: body.refreshToken,
+        ...(body.accessToken ? { accessToken: body.accessToken } : {}),
+      });
       const key = { tenant, cif: params.cif, scope: params.scope };
       const startOp = new WithStartWorkflowOperation<typeof oauthAuthorization>('oauthAuthorization', {
         workflowId: authorizationWorkflowId(key),

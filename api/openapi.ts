@@ -85,5 +85,9 @@ export function mountOpenApi(router: Router, ctx: ApiContext, info: DocumentInfo
     else next();
   });
   const uiOptions = { swaggerOptions: { url: '../openapi.json', persistAuthorization: false } };
-  router.use('/docs', ...swaggerUi.serveFiles(undefined, uiOptions), swaggerUi.setup(undefined, { ...uiOptions, customSiteTitle: info.title }));
+  router.use(
+    '/docs',
+    ...swaggerUi.serveFiles(undefined, uiOptions),
+    swaggerUi.setup(undefined, { ...uiOptions, customSiteTitle: info.title }),
+  );
 }

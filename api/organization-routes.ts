@@ -1,45 +1,41 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Router } from 'express';
-import { ANAF_API_ENVIRONMENTS, type AnafApiEnvironment, defaultApiEnvironment, type EnvironmentOverrides, readEnvironmentOverrides } from '../lib/anaf-environments';
-import { OAUTH_SCOPES, type OAuthScope } from '../lib/config';
-import { isValidCif, isValidCifOrCnp, normalizeCif } from '../schemas/cif';
+import {
+  ANAF_API_ENVIRONMENTS,
+  type AnafApiEnvironment,
+  defaultApiEnvironment,
+  type EnvironmentOverrides,
+  readEnvironmentOverrides,
+} from '../lib/anaf/anaf-environments';
+import { OAUTH_SCOPES, type OAuthScope } from '../lib/config/config';
 import type { OrganizationRecord } from '../workflows/organization';
-import { deleteOrganizationSignal, organizationQuery, organizationWorkflowId } from '../workflows/organization';
+import { deleteOrganizationSignal, organizationWorkflowId } from '../workflows/organization';
 import { type EnvironmentChanges, setEnvironmentsUpdate } from '../workflows/organization-environments';
-import { AnafCif, AnafService, AnafTenant } from '../workflows/search-attributes';
+import { AnafCif, AnafService, AnafTenant } from '../lib/temporal/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { routeDefiner } from './define-route';
 import { ApiError } from './errors';
 import { unlinkAllOf } from './authorization-routes';
+import { getOrganization, OrganizationParams, organizationNotFound, TaxpayerCodeSchema } from './organizations';
+
+export {
+  CifParams,
+  CifSchema,
+  getOrganization,
+  OrganizationParams,
+  type OrganizationWithEnvironments,
+  TaxpayerCodeSchema,
+} from './organizations';
 import { listAuthorizations } from './oauth-authorizations';
 import { visibilityString } from './workflow-access';
 import { z } from './zod';
 
-/** A company's CIF only: e-Factura, where an individual's CNP is not taken (see README, Identifiers). */
-export const CifSchema = z
-  .string()
-  .transform(normalizeCif)
-  .refine(isValidCif, { message: 'not a valid Romanian CIF (2–10 digits, check digit per ANAF); a CNP is not accepted here' })
-  .openapi({ description: 'Romanian fiscal code; "RO" prefix accepted and stripped', example: '14399840' });
-
-/**
- * A company's CIF or an individual's CNP (13 digits, its own check digit): organizations, their
- * authorizations and e-Transport, where ANAF takes individuals ("cif … maxim 13 cifre").
- */
-export const TaxpayerCodeSchema = z
-  .string()
-  .transform(normalizeCif)
-  .refine(isValidCifOrCnp, { message: 'not a valid Romanian CIF or CNP (check digit per ANAF)' })
-  .openapi({ description: 'Romanian fiscal code (CIF, "RO" prefix accepted and stripped) or an individual\'s CNP', example: '14399840' });
-
-/** An organization of e-Factura's: CIF only. */
-export const CifParams = z.object({ cif: CifSchema });
-/** Any organization: CIF or CNP. */
-export const OrganizationParams = z.object({ cif: TaxpayerCodeSchema });
-
 /** The ANAF environment a lifecycle's calls went to (issue 16 item 5). */
-export const AnafEnvironmentField = z.enum(ANAF_API_ENVIRONMENTS).optional().openapi({ description: "ANAF's /test or /prod where this lifecycle's calls go, fixed at its start" });
+export const AnafEnvironmentField = z
+  .enum(ANAF_API_ENVIRONMENTS)
+  .optional()
+  .openapi({ description: "ANAF's /test or /prod where this lifecycle's calls go, fixed at its start" });
 
 const ScopeEnvironmentSchema = z
   .object({
@@ -68,41 +64,27 @@ const EnvironmentChangesSchema = z
   })
   .openapi('OrganizationEnvironmentChanges');
 
-const CreateOrganization = z
-  .object({ cif: TaxpayerCodeSchema, name: z.string().trim().min(1).max(200) })
-  .openapi('CreateOrganization');
-
-const organizationNotFound = (cif: string) => new ApiError(404, 'ORGANIZATION_NOT_FOUND', `No organization with CIF ${cif}`);
-
-/** An organization and its environment overrides per scope (from the memo of the same describe). */
-export type OrganizationWithEnvironments = OrganizationRecord & { environments: EnvironmentOverrides };
-
-/** The tenant's organization, or 404 ORGANIZATION_NOT_FOUND (also for a deleted one). */
-export async function getOrganization(ctx: ApiContext, tenant: string, cif: string): Promise<OrganizationWithEnvironments> {
-  const handle = ctx.client.workflow.getHandle(organizationWorkflowId(tenant, cif));
-  try {
-    const description = await handle.describe();
-    if (description.status.name !== 'RUNNING') throw organizationNotFound(cif);
-    // The record is immutable and its name/createdAt ride in the memo: no query, so no workflow
-    // task on a worker for every submission that checks its organization exists.
-    const memo = (description.memo ?? {}) as { name?: unknown; createdAt?: unknown };
-    const environments = readEnvironmentOverrides(memo);
-    if (typeof memo.name === 'string' && typeof memo.createdAt === 'string') return { tenant, cif, name: memo.name, createdAt: memo.createdAt, environments };
-    return { ...(await handle.query(organizationQuery)), environments };
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw organizationNotFound(cif);
-    throw err;
-  }
-}
+const CreateOrganization = z.object({ cif: TaxpayerCodeSchema, name: z.string().trim().min(1).max(200) }).openapi('CreateOrganization');
 
 /** The environment of a scope's next calls for an organization: its own setting, else the global default. */
-export function effectiveEnvironment(ctx: ApiContext, overrides: EnvironmentOverrides, scope: OAuthScope): { environment: AnafApiEnvironment; default: boolean } {
+export function effectiveEnvironment(
+  ctx: ApiContext,
+  overrides: EnvironmentOverrides,
+  scope: OAuthScope,
+): { environment: AnafApiEnvironment; default: boolean } {
   const own = overrides[scope];
   return own ? { environment: own, default: false } : { environment: defaultApiEnvironment(ctx.config.anaf.apiBaseUrl), default: true };
 }
 
-function view(ctx: ApiContext, r: Pick<OrganizationRecord, 'cif' | 'name' | 'createdAt'>, overrides: EnvironmentOverrides): z.infer<typeof OrganizationSchema> {
-  const environments = { EFACTURA: effectiveEnvironment(ctx, overrides, 'EFACTURA'), ETRANSPORT: effectiveEnvironment(ctx, overrides, 'ETRANSPORT') };
+function view(
+  ctx: ApiContext,
+  r: Pick<OrganizationRecord, 'cif' | 'name' | 'createdAt'>,
+  overrides: EnvironmentOverrides,
+): z.infer<typeof OrganizationSchema> {
+  const environments = {
+    EFACTURA: effectiveEnvironment(ctx, overrides, 'EFACTURA'),
+    ETRANSPORT: effectiveEnvironment(ctx, overrides, 'ETRANSPORT'),
+  };
   return { cif: r.cif, name: r.name, createdAt: r.createdAt, environments };
 }
 
@@ -157,7 +139,10 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
         }
         throw err;
       }
-      res.status(201).location(`${ctx.config.api.publicUrl}/v1/organizations/${body.cif}`).json(view(ctx, record, {}));
+      res
+        .status(201)
+        .location(`${ctx.config.api.publicUrl}/v1/organizations/${body.cif}`)
+        .json(view(ctx, record, {}));
     },
   );
 
@@ -168,7 +153,10 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       path: '/v1/organizations',
       summary: "List the tenant's organizations",
       responses: {
-        200: { description: 'Organizations', content: { 'application/json': { schema: z.object({ items: z.array(OrganizationSchema) }) } } },
+        200: {
+          description: 'Organizations',
+          content: { 'application/json': { schema: z.object({ items: z.array(OrganizationSchema) }) } },
+        },
       },
       errors: [503],
     },
@@ -179,7 +167,14 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       for await (const wf of ctx.client.workflow.list({ query })) {
         const cif = wf.typedSearchAttributes.get(AnafCif);
         const memo = (wf.memo ?? {}) as { name?: string; createdAt?: string };
-        if (cif) items.push(view(ctx, { cif, name: memo.name ?? '', createdAt: memo.createdAt ?? wf.startTime.toISOString() }, readEnvironmentOverrides(wf.memo ?? {})));
+        if (cif)
+          items.push(
+            view(
+              ctx,
+              { cif, name: memo.name ?? '', createdAt: memo.createdAt ?? wf.startTime.toISOString() },
+              readEnvironmentOverrides(wf.memo ?? {}),
+            ),
+          );
         if (items.length >= 1000) break;
       }
       items.sort((a, b) => a.cif.localeCompare(b.cif));
@@ -210,11 +205,13 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       path: '/v1/organizations/{cif}',
       summary: "Set the organization's ANAF environment (test or prod) per scope",
       description:
-        'Each scope (EFACTURA, ETRANSPORT) may use ANAF\'s test or production API (`/test` or `/prod`) instead of the global ANAF_ENV; ' +
+        "Each scope (EFACTURA, ETRANSPORT) may use ANAF's test or production API (`/test` or `/prod`) instead of the global ANAF_ENV; " +
         'null returns it to the default. The same tokens serve both. Applies to calls made after it; a submission or declaration already ' +
         'started stays where it was sent. validare and transformare always go to /prod. Unknown scope: 422 UNKNOWN_SCOPE; other value: 422 ENVIRONMENT_INVALID.',
       request: { params: OrganizationParams, body: EnvironmentChangesSchema },
-      responses: { 200: { description: 'The organization with its environments', content: { 'application/json': { schema: OrganizationSchema } } } },
+      responses: {
+        200: { description: 'The organization with its environments', content: { 'application/json': { schema: OrganizationSchema } } },
+      },
       errors: [404, 422, 503],
     },
     async ({ params, body }, _req, res) => {
@@ -223,7 +220,9 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       const organization = await getOrganization(ctx, tenant, params.cif);
       let overrides: EnvironmentOverrides;
       try {
-        overrides = await ctx.client.workflow.getHandle(organizationWorkflowId(tenant, params.cif)).executeUpdate(setEnvironmentsUpdate, { args: [changes] });
+        overrides = await ctx.client.workflow
+          .getHandle(organizationWorkflowId(tenant, params.cif))
+          .executeUpdate(setEnvironmentsUpdate, { args: [changes] });
       } catch (err) {
         // Deleted between the read and the update (the validator refuses), or gone: as a GET would answer.
         if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) throw organizationNotFound(params.cif);

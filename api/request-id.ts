@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Logger } from '../lib/logger';
-import { runWithRequestId } from '../lib/request-context';
+import type { Logger } from '../lib/observability/logger';
+import { runWithRequestId } from '../lib/observability/request-context';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 /** Enough for UUIDs, ULIDs and the usual proxy formats; nothing that could forge a log line. */

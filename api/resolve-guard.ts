@@ -33,7 +33,10 @@ export interface ResolveByUpdateSpec<V extends { stage: string }, A extends { ac
 }
 
 /** A refused resolve Update as its 409: the workflow's refusal type is the code. */
-export function resolveRefusalError(err: unknown, spec: Pick<ResolveByUpdateSpec<{ stage: string }, { action: string }>, 'finished' | 'refusals' | 'notStuck'>): unknown {
+export function resolveRefusalError(
+  err: unknown,
+  spec: Pick<ResolveByUpdateSpec<{ stage: string }, { action: string }>, 'finished' | 'refusals' | 'notStuck'>,
+): unknown {
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause;
     const known = cause instanceof ApplicationFailure && spec.refusals.includes(cause.type ?? '');

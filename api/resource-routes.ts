@@ -1,11 +1,11 @@
 import type { Response } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import { workflowIdFor } from '../lib/workflow-ids';
-import type { BlobRef } from '../lib/blob-store';
-import { servingAuthorization } from '../lib/authorization-links';
-import type { OAuthScope } from '../lib/config';
-import { AnafAuthorizationId, AnafCif, AnafStage } from '../workflows/search-attributes';
+import { workflowIdFor } from '../lib/temporal/workflow-ids';
+import type { BlobRef } from '../lib/storage/blob-store';
+import { servingAuthorization } from '../services/clients/authorization-links';
+import type { OAuthScope } from '../lib/config/config';
+import { AnafAuthorizationId, AnafCif, AnafStage } from '../lib/temporal/search-attributes';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { jsonResponse, type RouteDefiner, type RouteSpec } from './define-route';
@@ -70,7 +70,10 @@ export async function startResource<W extends Workflow>(
     ],
     memo: { requestSha256: start.requestSha256, requestId, summary: `${start.summary}: queued` },
   });
-  const memo = ((await ctx.client.workflow.getHandle(started.workflowId).describe()).memo ?? {}) as { requestSha256?: string; requestId?: string };
+  const memo = ((await ctx.client.workflow.getHandle(started.workflowId).describe()).memo ?? {}) as {
+    requestSha256?: string;
+    requestId?: string;
+  };
   if (memo.requestSha256 !== start.requestSha256) {
     throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', start.conflictMessage, { id: started.workflowId });
   }
@@ -97,8 +100,14 @@ async function claimIdempotencyKey(
 ): Promise<IdempotencyRecord> {
   const records = idempotencyRecordsFor(ctx.config.dataDir);
   const workflowId = workflowIdFor(tenant, resource.kind, start.idempotencyKey);
-  const record = await records.claim({ workflowId, requestSha256: start.requestSha256, createdAt: new Date().toISOString(), started: false });
-  if (record.requestSha256 !== start.requestSha256) throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', start.conflictMessage, { id: workflowId });
+  const record = await records.claim({
+    workflowId,
+    requestSha256: start.requestSha256,
+    createdAt: new Date().toISOString(),
+    started: false,
+  });
+  if (record.requestSha256 !== start.requestSha256)
+    throw new ApiError(409, 'IDEMPOTENCY_KEY_REUSED', start.conflictMessage, { id: workflowId });
   // A record never marked started may still have started its workflow (the API died between the
   // start and the mark). Temporal keeps every workflow at least a day (its shortest retention), so
   // past that age "not found" no longer proves "never started": treated like a started one.
@@ -151,7 +160,13 @@ export function mountResourceView<V>(
   route: RouteDefiner,
   ctx: ApiContext,
   resource: WorkflowResource<V>,
-  spec: { path: string; summary: string; description: string; schema: z.ZodType; present: (id: string, loaded: LoadedResource<V>) => unknown },
+  spec: {
+    path: string;
+    summary: string;
+    description: string;
+    schema: z.ZodType;
+    present: (id: string, loaded: LoadedResource<V>) => unknown;
+  },
 ): void {
   route(
     {

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import type { AppConfig } from '../lib/config';
-import { clientInterceptors, dataConverterFor, temporalConnectionOptions } from '../lib/temporal-client';
+import type { AppConfig } from '../lib/config/config';
+import { clientInterceptors, dataConverterFor, temporalConnectionOptions } from '../lib/temporal/temporal-client';
 import { type ApiDeps, createApp } from './app';
 import { channelReady, temporalDeadlineInterceptors } from './temporal-deadlines';
 import { XmlParsePool } from './xml-parse-pool';
@@ -17,7 +17,10 @@ export function lazyTemporalClient(config: AppConfig): { client: Client; connect
   const made: { connection?: Connection } = {};
   const connection = Connection.lazy({
     ...temporalConnectionOptions(config),
-    interceptors: temporalDeadlineInterceptors(config.api.temporalRpcTimeoutMs, () => made.connection !== undefined && channelReady(made.connection)),
+    interceptors: temporalDeadlineInterceptors(
+      config.api.temporalRpcTimeoutMs,
+      () => made.connection !== undefined && channelReady(made.connection),
+    ),
   });
   made.connection = connection;
   const client = new Client({

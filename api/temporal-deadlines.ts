@@ -36,7 +36,10 @@ export function temporalDeadlineInterceptors(rpcTimeoutMs: number, connectionRea
     if (options.deadline !== undefined) return nextCall(options) as ReturnType<GrpcInterceptor>;
     const waiting = WAITING_METHODS.has(options.method_definition.path) && connectionReady();
     // grpc-js types nextCall as its interface and the interceptor as returning the class; they are the same object.
-    return nextCall({ ...options, deadline: Date.now() + (waiting ? WAITING_CALL_DEADLINE_MS : rpcTimeoutMs) }) as ReturnType<GrpcInterceptor>;
+    return nextCall({
+      ...options,
+      deadline: Date.now() + (waiting ? WAITING_CALL_DEADLINE_MS : rpcTimeoutMs),
+    }) as ReturnType<GrpcInterceptor>;
   };
   return [deadlines, makeGrpcRetryInterceptor(defaultGrpcRetryOptions())];
 }

@@ -17,7 +17,13 @@ import type { XmlParseTaskArgs, XmlParseTaskKind, XmlParseTaskResult } from './x
  * 429 TOO_MANY_PARSES with Retry-After (the load: try again).
  */
 
-async function parseOffThread<K extends XmlParseTaskKind>(ctx: ApiContext, res: Response, kind: K, xml: Buffer, args: XmlParseTaskArgs<K>): Promise<XmlParseTaskResult<K>> {
+async function parseOffThread<K extends XmlParseTaskKind>(
+  ctx: ApiContext,
+  res: Response,
+  kind: K,
+  xml: Buffer,
+  args: XmlParseTaskArgs<K>,
+): Promise<XmlParseTaskResult<K>> {
   const tenant = res.locals.tenant ?? 'anonymous';
   let result: XmlParseTaskResult<K>;
   try {

@@ -1,5 +1,5 @@
 import type { google, temporal } from '@temporalio/proto';
-import { parseWorkflowId } from '../lib/workflow-ids';
+import { parseWorkflowId } from '../lib/temporal/workflow-ids';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 import { publicStatus, visibilityString } from './workflow-access';
@@ -39,7 +39,11 @@ export interface VisibilityFilters {
 }
 
 export function visibilityQuery(tenant: string, what: { service: string; workflowType: string }, p: VisibilityFilters): string {
-  const clauses = [`AnafTenant = ${visibilityString(tenant)}`, `AnafService = ${visibilityString(what.service)}`, `WorkflowType = ${visibilityString(what.workflowType)}`];
+  const clauses = [
+    `AnafTenant = ${visibilityString(tenant)}`,
+    `AnafService = ${visibilityString(what.service)}`,
+    `WorkflowType = ${visibilityString(what.workflowType)}`,
+  ];
   if (p.cif) clauses.push(`AnafCif = ${visibilityString(p.cif)}`);
   if (p.stage) clauses.push(`AnafStage = ${visibilityString(p.stage)}`);
   if (p.outcome) clauses.push(`AnafOutcome = ${visibilityString(p.outcome)}`);
@@ -121,6 +125,7 @@ export async function listVisibleWorkflows(
       ...(isoOf(info.closeTime) ? { closedAt: isoOf(info.closeTime) } : {}),
     });
   }
-  const token = response.nextPageToken && response.nextPageToken.length > 0 ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
+  const token =
+    response.nextPageToken && response.nextPageToken.length > 0 ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
   return { items, ...(token ? { nextPageToken: token } : {}) };
 }

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { WebhookSecretStore } from '../lib/webhook-secrets';
+import { WebhookSecretStore } from '../lib/webhooks/webhook-secrets';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { jsonResponse, routeDefiner } from './define-route';
@@ -27,12 +27,14 @@ function info(tenant: string, state: ReturnType<WebhookSecretStore['state']>): z
   return {
     id: WebhookSecretStore.keyId(tenant, state.generation),
     createdAt: state.createdAt!,
-    ...(state.previous ? { previous: { id: WebhookSecretStore.keyId(tenant, state.previous.generation), validUntil: state.previous.validUntil } } : {}),
+    ...(state.previous
+      ? { previous: { id: WebhookSecretStore.keyId(tenant, state.previous.generation), validUntil: state.previous.validUntil } }
+      : {}),
   };
 }
 
 /**
- * The tenant's own webhook secret (lib/webhook-secrets.ts): issued or rotated by POST, which
+ * The tenant's own webhook secret (lib/webhooks/webhook-secrets.ts): issued or rotated by POST, which
  * is the only answer that ever holds it; GET tells which one is current.
  */
 export function mountWebhookSecretRoutes(router: Router, ctx: ApiContext): void {
@@ -54,7 +56,8 @@ export function mountWebhookSecretRoutes(router: Router, ctx: ApiContext): void 
     (_input, _req, res) => {
       const tenant = tenantOf(res);
       const state = store().state(tenant);
-      if (!state.createdAt) throw new ApiError(404, 'WEBHOOK_SECRET_NOT_ISSUED', 'no webhook secret issued yet: POST /v1/webhook-secret/rotate');
+      if (!state.createdAt)
+        throw new ApiError(404, 'WEBHOOK_SECRET_NOT_ISSUED', 'no webhook secret issued yet: POST /v1/webhook-secret/rotate');
       res.json(info(tenant, state));
     },
   );
@@ -74,7 +77,10 @@ export function mountWebhookSecretRoutes(router: Router, ctx: ApiContext): void 
     (_input, _req, res) => {
       const tenant = tenantOf(res);
       const { state, secret } = store().rotate(tenant);
-      res.status(201).set('Cache-Control', 'no-store').json({ ...info(tenant, state), secret });
+      res
+        .status(201)
+        .set('Cache-Control', 'no-store')
+        .json({ ...info(tenant, state), secret });
     },
   );
 }

@@ -7,8 +7,8 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { SearchAttributePair, Workflow } from '@temporalio/common';
-import { assertTenantOwns, parseWorkflowId, WorkflowNotOwnedError, workflowIdFor } from '../lib/workflow-ids';
-import { AnafService, type AnafServiceName, AnafTenant } from '../workflows/search-attributes';
+import { assertTenantOwns, parseWorkflowId, WorkflowNotOwnedError, workflowIdFor } from '../lib/temporal/workflow-ids';
+import { AnafService, type AnafServiceName, AnafTenant } from '../lib/temporal/search-attributes';
 import type { WorkflowFailureSchema, WorkflowStatusSchema } from './workflow-schemas';
 import type { z } from './zod';
 

@@ -25,7 +25,12 @@ export interface LoadedResource<V> {
  * kind or a workflow of another type is the same 404 as an unknown id. A completed workflow
  * answers from its result, so reading a finished case needs no worker.
  */
-export async function loadResource<V>(ctx: ApiContext, resource: WorkflowResource<V>, tenant: string, id: string): Promise<LoadedResource<V>> {
+export async function loadResource<V>(
+  ctx: ApiContext,
+  resource: WorkflowResource<V>,
+  tenant: string,
+  id: string,
+): Promise<LoadedResource<V>> {
   const handle = ctx.workflows.handleFor(tenant, resource, id);
   const description = await handle.describe();
   if (description.type !== resource.workflowType) throw new WorkflowNotFoundError('not found', id, undefined);

@@ -1,5 +1,5 @@
-import { IDEMPOTENCY_KEY_PATTERN } from '../lib/workflow-ids';
-import type { ApiContext } from './context';
+import { IDEMPOTENCY_KEY_PATTERN } from '../lib/temporal/workflow-ids';
+import type { AppConfig } from '../lib/config/config';
 import { z } from './zod';
 
 /** Schemas every "start a tenant workflow, then follow it" route shares (see connectivity-routes.ts). */
@@ -27,30 +27,22 @@ export const WorkflowAccepted = z
 
 /** Workflow ids contain "/": clients URL-encode them in paths, as statusUrl does. */
 export const WorkflowIdParam = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(300)
-    .openapi({ description: 'Workflow id, URL-encoded', example: 'acme%2Fconnectivity%2Ferp-2024-000123' }),
+  id: z.string().min(1).max(300).openapi({ description: 'Workflow id, URL-encoded', example: 'acme%2Fconnectivity%2Ferp-2024-000123' }),
 });
 
-export const WorkflowFailureSchema = z
-  .object({ message: z.string(), type: z.string().optional() })
-  .openapi('WorkflowFailure');
+export const WorkflowFailureSchema = z.object({ message: z.string(), type: z.string().optional() }).openapi('WorkflowFailure');
 
 /** Spread into a feature's own summary/detail schemas (which add a typed `result`). */
 export const workflowSummaryFields = {
   id: z.string(),
   status: WorkflowStatusSchema,
-  temporalStatus: z
-    .string()
-    .openapi({ description: 'Temporal execution status (RUNNING, COMPLETED, FAILED, TIMED_OUT, TERMINATED, …)' }),
+  temporalStatus: z.string().openapi({ description: 'Temporal execution status (RUNNING, COMPLETED, FAILED, TIMED_OUT, TERMINATED, …)' }),
   startedAt: z.string().datetime(),
   closedAt: z.string().datetime().optional(),
 };
 
 export const ListLimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
-export function statusUrlFor(ctx: Pick<ApiContext, 'config'>, collectionPath: string, workflowId: string): string {
+export function statusUrlFor(ctx: { config: AppConfig }, collectionPath: string, workflowId: string): string {
   return `${ctx.config.api.publicUrl}${collectionPath}/${encodeURIComponent(workflowId)}`;
 }

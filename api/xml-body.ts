@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import express from 'express';
-import { checkWebhookUrl, WebhookTargetError } from '../lib/webhook-target';
+import { checkWebhookUrl, WebhookTargetError } from '../lib/webhooks/webhook-target';
 import type { ApiContext } from './context';
 import { ApiError } from './errors';
 
@@ -13,7 +13,13 @@ export const XML_TYPES = ['application/xml', 'text/xml', 'text/plain', 'applicat
  * The raw body of a request whose content type `types` accepts (all by default), at most
  * `maxBytes`; a larger one is refused with `tooLarge()` before it is buffered.
  */
-export function readRawBody(req: Request, res: Response, maxBytes: number, tooLarge: () => ApiError, types: string[] | (() => boolean) = () => true): Promise<Buffer> {
+export function readRawBody(
+  req: Request,
+  res: Response,
+  maxBytes: number,
+  tooLarge: () => ApiError,
+  types: string[] | (() => boolean) = () => true,
+): Promise<Buffer> {
   const parse = express.raw({ type: types, limit: maxBytes });
   return new Promise((resolve, reject) => {
     parse(req, res, (err?: unknown) => {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { AppConfig } from '../lib/config';
-import { xmlParseRefusals } from '../lib/metrics';
+import type { AppConfig } from '../lib/config/config';
+import { xmlParseRefusals } from '../lib/observability/metrics';
 import type { XmlParseAnswer, XmlParseRequest, XmlParseTaskArgs, XmlParseTaskKind, XmlParseTaskResult } from './xml-parse-tasks';
 
 /**
@@ -17,7 +17,7 @@ import type { XmlParseAnswer, XmlParseRequest, XmlParseTaskArgs, XmlParseTaskKin
  * per-tenant admission sits in front of any pool anyway; the rest is a few lines.
  */
 
-/** Threads, admission and caps: XML_PARSE_* (lib/config.ts). */
+/** Threads, admission and caps: XML_PARSE_* (lib/config/config.ts). */
 export type XmlParseLimits = AppConfig['xmlParsing'];
 
 export type XmlParseRefusalCode = 'XML_TOO_COMPLEX' | 'XML_PARSE_TIMEOUT' | 'TOO_MANY_PARSES';
@@ -77,11 +77,20 @@ export class XmlParsePool {
     }
   }
 
-  private async admitAndParse<K extends XmlParseTaskKind>(tenant: string, kind: K, xml: Buffer, args: XmlParseTaskArgs<K>): Promise<XmlParseTaskResult<K>> {
+  private async admitAndParse<K extends XmlParseTaskKind>(
+    tenant: string,
+    kind: K,
+    xml: Buffer,
+    args: XmlParseTaskArgs<K>,
+  ): Promise<XmlParseTaskResult<K>> {
     if (this.closed) throw new XmlParseRefused('TOO_MANY_PARSES', 'The server is shutting down', 'overall');
     const own = this.pendingByTenant.get(tenant) ?? 0;
     if (own >= this.limits.perTenant) {
-      throw new XmlParseRefused('TOO_MANY_PARSES', `At most ${this.limits.perTenant} documents of one tenant are checked at a time; retry when one has finished`, 'tenant');
+      throw new XmlParseRefused(
+        'TOO_MANY_PARSES',
+        `At most ${this.limits.perTenant} documents of one tenant are checked at a time; retry when one has finished`,
+        'tenant',
+      );
     }
     if (this.pending >= this.limits.maxPending) {
       throw new XmlParseRefused('TOO_MANY_PARSES', 'The server is checking as many documents as it can; retry shortly', 'overall');
@@ -164,19 +173,32 @@ export class XmlParsePool {
     };
     const onMessage = (answer: XmlParseAnswer) => {
       if (answer.ok) finish({ result: answer.result }, true);
-      else if (answer.stackExhausted) finish({ error: new XmlParseRefused('XML_TOO_COMPLEX', 'The document is nested too deeply to be read') }, false);
+      else if (answer.stackExhausted)
+        finish({ error: new XmlParseRefused('XML_TOO_COMPLEX', 'The document is nested too deeply to be read') }, false);
       else finish({ error: new Error(`XML parse thread failed: ${answer.message}`) }, false);
     };
     const onError = (err: Error & { code?: string }) => {
       if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        finish({ error: new XmlParseRefused('XML_TOO_COMPLEX', `Reading the document needs more than the ${this.limits.memoryMb} MB a document may use`) }, false);
+        finish(
+          {
+            error: new XmlParseRefused(
+              'XML_TOO_COMPLEX',
+              `Reading the document needs more than the ${this.limits.memoryMb} MB a document may use`,
+            ),
+          },
+          false,
+        );
       } else {
         finish({ error: new Error(`XML parse thread failed: ${err.message}`, { cause: err }) }, false);
       }
     };
     const onExit = (code: number) => finish({ error: new Error(`XML parse thread exited (code ${code})`) }, false);
     const timer = setTimeout(
-      () => finish({ error: new XmlParseRefused('XML_PARSE_TIMEOUT', `Reading the document took longer than ${this.limits.timeoutMs} ms`) }, false),
+      () =>
+        finish(
+          { error: new XmlParseRefused('XML_PARSE_TIMEOUT', `Reading the document took longer than ${this.limits.timeoutMs} ms`) },
+          false,
+        ),
       this.limits.timeoutMs,
     );
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);

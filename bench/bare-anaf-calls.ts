@@ -41,7 +41,12 @@ export async function bareDownload(anaf: BareAnaf, downloadId: string): Promise<
 export async function bareSignatureCheck(anaf: BareAnaf, invoiceXml: string): Promise<string> {
   const form = multipartFormData([
     { name: 'file', filename: 'factura.xml', contentType: 'text/xml', bytes: Buffer.from(invoiceXml) },
-    { name: 'signature', filename: 'semnatura.xml', contentType: 'text/xml', bytes: Buffer.from('<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"/>') },
+    {
+      name: 'signature',
+      filename: 'semnatura.xml',
+      contentType: 'text/xml',
+      bytes: Buffer.from('<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"/>'),
+    },
   ]);
   const res = await request(new URL('/api/validate/signature', anaf.base).toString(), {
     method: 'POST',

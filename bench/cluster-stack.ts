@@ -11,9 +11,9 @@ import { clusterTlsEnv, ensureClusterTls } from '../scripts/cluster/tls';
 import { pool } from '../devkit/pool';
 import { BENCH_TENANT } from '../devkit/process-harness';
 import type { TemporalStackFactory } from '../devkit/temporal-stack';
-import type { AppConfig } from '../lib/config';
-import { connectClient } from '../lib/temporal-client';
-import { rateLimitedTaskQueuesFor } from '../workflows/task-queues';
+import type { AppConfig } from '../lib/config/config';
+import { connectClient } from '../lib/temporal/temporal-client';
+import { rateLimitedTaskQueuesFor } from '../lib/temporal/task-queues';
 
 /**
  * The harness's ANAF queues must run on one partition, as the cluster's own do (its dynamic config,
@@ -21,14 +21,19 @@ import { rateLimitedTaskQueuesFor } from '../workflows/task-queues';
  */
 async function assertSinglePartition(config: AppConfig, taskQueue: string): Promise<void> {
   if (!CLUSTER_HARNESS_TASK_QUEUES.includes(taskQueue)) {
-    throw new Error(`task queue ${taskQueue} is not in CLUSTER_HARNESS_TASK_QUEUES (scripts/cluster/server-config.ts): its ANAF queues would have 4 partitions`);
+    throw new Error(
+      `task queue ${taskQueue} is not in CLUSTER_HARNESS_TASK_QUEUES (scripts/cluster/server-config.ts): its ANAF queues would have 4 partitions`,
+    );
   }
   const client = await connectClient(config);
   try {
     for (const name of rateLimitedTaskQueuesFor(taskQueue)) {
       const listed = await client.workflowService.listTaskQueuePartitions({ namespace: config.temporal.namespace, taskQueue: { name } });
       const count = listed.activityTaskQueuePartitions?.length ?? 0;
-      if (count !== 1) throw new Error(`${name} has ${count} activity partitions on the cluster, not 1: restart it (npm run cluster -- --stop, then npm run cluster) so it reads its dynamic config`);
+      if (count !== 1)
+        throw new Error(
+          `${name} has ${count} activity partitions on the cluster, not 1: restart it (npm run cluster -- --stop, then npm run cluster) so it reads its dynamic config`,
+        );
     }
   } finally {
     await client.connection.close();
@@ -57,7 +62,11 @@ async function endEarlierHarnessRuns(config: AppConfig, onOutput: (line: string)
     } while (nextPageToken);
     await pool(executions, 16, (execution) =>
       client.workflowService
-        .terminateWorkflowExecution({ namespace, workflowExecution: execution, reason: 'an earlier bench harness run on the cluster (bench/cluster-stack.ts)' })
+        .terminateWorkflowExecution({
+          namespace,
+          workflowExecution: execution,
+          reason: 'an earlier bench harness run on the cluster (bench/cluster-stack.ts)',
+        })
         .catch((err: unknown) => {
           if (!/not found|already completed/i.test(String(err))) throw err;
         }),

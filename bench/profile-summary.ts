@@ -80,9 +80,17 @@ function main(): void {
   const [target, topArg] = process.argv.slice(2);
   if (!target) throw new Error('usage: profile-summary.ts <file.cpuprofile | dir> [top]');
   const files = fs.statSync(target).isDirectory()
-    ? fs.readdirSync(target).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(target, f))
+    ? fs
+        .readdirSync(target)
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .map((f) => path.join(target, f))
     : [target];
-  console.log(summarize(files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as CpuProfile), Number(topArg ?? 30)));
+  console.log(
+    summarize(
+      files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as CpuProfile),
+      Number(topArg ?? 30),
+    ),
+  );
 }
 
 if (require.main === module) main();

@@ -159,13 +159,21 @@ async function throughput(): Promise<void> {
     await harness.authorize(SELLER);
     // Numbers (idempotency keys, workflow ids) of this run only: on the cluster earlier runs' ids remain.
     const runTag = Date.now().toString(36);
-    const ours = await measure(harness, worker.pid, `TP-${runTag}`, n, concurrency, async (number) => {
-      const t = performance.now();
-      const id = await harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number);
-      const view = (await harness.client.workflow.getHandle(id).result()) as SubmissionView;
-      if (view.outcome !== 'ACCEPTED') throw new Error(`${id} ended ${view.outcome}`);
-      return { id, ms: performance.now() - t };
-    }, paced);
+    const ours = await measure(
+      harness,
+      worker.pid,
+      `TP-${runTag}`,
+      n,
+      concurrency,
+      async (number) => {
+        const t = performance.now();
+        const id = await harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number);
+        const view = (await harness.client.workflow.getHandle(id).result()) as SubmissionView;
+        if (view.outcome !== 'ACCEPTED') throw new Error(`${id} ended ${view.outcome}`);
+        return { id, ms: performance.now() - t };
+      },
+      paced,
+    );
     const events = await eventsPerLifecycle(harness, ours.ids);
     await harness.killWorker(worker, 'SIGTERM');
 
@@ -187,16 +195,24 @@ async function throughput(): Promise<void> {
       'bench/floor/worker.ts',
     );
     const plainClient = new Client({ connection: harness.client.connection, namespace: harness.config.temporal.namespace });
-    const floor = await measure(harness, floorWorker.pid, `FLOOR-${runTag}`, n, concurrency, async (number) => {
-      const t = performance.now();
-      const id = `bench-floor-${number}`;
-      await plainClient.workflow.execute('floorLifecycle', {
-        workflowId: id,
-        taskQueue: floorQueue,
-        args: [ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), `${floorQueue}-anaf`],
-      });
-      return { id, ms: performance.now() - t };
-    }, paced);
+    const floor = await measure(
+      harness,
+      floorWorker.pid,
+      `FLOOR-${runTag}`,
+      n,
+      concurrency,
+      async (number) => {
+        const t = performance.now();
+        const id = `bench-floor-${number}`;
+        await plainClient.workflow.execute('floorLifecycle', {
+          workflowId: id,
+          taskQueue: floorQueue,
+          args: [ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), `${floorQueue}-anaf`],
+        });
+        return { id, ms: performance.now() - t };
+      },
+      paced,
+    );
     const floorEvents = await eventsPerLifecycle(harness, floor.ids);
 
     const budgetRate = 1000 / 60 / 3;
@@ -204,13 +220,21 @@ async function throughput(): Promise<void> {
       `    ${label}: ${fmt(m.perSecond)} lifecycles/s; end to end ms p50 ${fmt(percentile(m.latencies, 50), 0)} p95 ${fmt(percentile(m.latencies, 95), 0)} p99 ${fmt(percentile(m.latencies, 99), 0)}; ` +
       `${fmt(ev)} history events; CPU-ms per lifecycle worker ${fmt(m.workerCpuMs / n)}, Temporal server ${fmt(m.serverCpuMs / n)}; worker RSS ${fmt(m.rssMb, 0)} MB; ` +
       `at ${paced.rate}/s the worker used ${fmt(m.pacedShare * 100)}% of one core`;
-    out(`\n[1] Throughput and overhead${ON_CLUSTER ? ' (on the cluster)' : ''}: ${n} e-Factura lifecycles (upload → stareMesaj → descarcare → stored → signature check), concurrency ${concurrency}, sandbox answering at once`);
+    out(
+      `\n[1] Throughput and overhead${ON_CLUSTER ? ' (on the cluster)' : ''}: ${n} e-Factura lifecycles (upload → stareMesaj → descarcare → stored → signature check), concurrency ${concurrency}, sandbox answering at once`,
+    );
     out(row('anaf-flow (API + worker + Temporal)', ours, events));
     out(row('plain Temporal floor (client + bench/floor worker, same shape, none of our code)', floor, floorEvents));
     out(`    bare async loop (same 4 HTTP calls, same concurrency): ${fmt(barePerSecond)} lifecycles/s`);
-    out(`    ratios: anaf-flow/bare = ${fmt(ours.perSecond / barePerSecond, 3)}; anaf-flow/floor = ${fmt(ours.perSecond / floor.perSecond, 2)} (lifecycles/s), worker CPU-ms anaf-flow/floor = ${fmt(ours.workerCpuMs / floor.workerCpuMs, 2)}`);
-    out(`    peak vs ANAF's budget (${fmt(budgetRate, 2)} lifecycles/s): anaf-flow ${fmt(ours.perSecond / budgetRate)}×, floor ${fmt(floor.perSecond / budgetRate)}× (target ≥ 10×: ${verdict(ours.perSecond / budgetRate >= 10)})`);
-    out(`    worker at ${paced.rate} lifecycles/s for ${paced.seconds} s: anaf-flow ${fmt(ours.pacedShare * 100)}%, floor ${fmt(floor.pacedShare * 100)}% of one core (target ≤ 10%: ${verdict(ours.pacedShare <= 0.1)})`);
+    out(
+      `    ratios: anaf-flow/bare = ${fmt(ours.perSecond / barePerSecond, 3)}; anaf-flow/floor = ${fmt(ours.perSecond / floor.perSecond, 2)} (lifecycles/s), worker CPU-ms anaf-flow/floor = ${fmt(ours.workerCpuMs / floor.workerCpuMs, 2)}`,
+    );
+    out(
+      `    peak vs ANAF's budget (${fmt(budgetRate, 2)} lifecycles/s): anaf-flow ${fmt(ours.perSecond / budgetRate)}×, floor ${fmt(floor.perSecond / budgetRate)}× (target ≥ 10×: ${verdict(ours.perSecond / budgetRate >= 10)})`,
+    );
+    out(
+      `    worker at ${paced.rate} lifecycles/s for ${paced.seconds} s: anaf-flow ${fmt(ours.pacedShare * 100)}%, floor ${fmt(floor.pacedShare * 100)}% of one core (target ≤ 10%: ${verdict(ours.pacedShare <= 0.1)})`,
+    );
   } finally {
     await harness.close();
   }
@@ -285,15 +309,27 @@ async function budget(): Promise<void> {
     perMinute.sort((a, b) => a - b);
     const total = samples.at(-1)?.calls ?? 0;
     const finished = (
-      await harness.client.workflow.count(`TaskQueue = '${harness.config.temporal.taskQueue}' AND ExecutionStatus = 'Completed' AND StartTime >= '${queuedSince}'`)
+      await harness.client.workflow.count(
+        `TaskQueue = '${harness.config.temporal.taskQueue}' AND ExecutionStatus = 'Completed' AND StartTime >= '${queuedSince}'`,
+      )
     ).count;
-    out(`\n[2] Budget${ON_CLUSTER ? ' (on the cluster)' : ''}: ${queued} submissions queued through the API (in ${fmt(queuedIn)} s, workers stopped), ANAF answering each after 30 s, against a sandbox enforcing 1000 calls/min; ${workers} worker processes, budget 950/min on the ANAF task queue`);
-    out(`    over ${minutes} min: ${total} ANAF calls = ${fmt(total / minutes, 0)}/min on average; sliding 60 s windows after the first minute: min ${fmt(perMinute[0] ?? NaN, 0)}, median ${fmt(percentile(perMinute, 50), 0)}, max ${fmt(perMinute.at(-1) ?? NaN, 0)} calls/min`);
+    out(
+      `\n[2] Budget${ON_CLUSTER ? ' (on the cluster)' : ''}: ${queued} submissions queued through the API (in ${fmt(queuedIn)} s, workers stopped), ANAF answering each after 30 s, against a sandbox enforcing 1000 calls/min; ${workers} worker processes, budget 950/min on the ANAF task queue`,
+    );
+    out(
+      `    over ${minutes} min: ${total} ANAF calls = ${fmt(total / minutes, 0)}/min on average; sliding 60 s windows after the first minute: min ${fmt(perMinute[0] ?? NaN, 0)}, median ${fmt(percentile(perMinute, 50), 0)}, max ${fmt(perMinute.at(-1) ?? NaN, 0)} calls/min`,
+    );
     out(`    429s from the sandbox: ${limited}; lifecycles completed: ${finished}`);
     const waiting = [...backlog].sort((a, b) => a - b);
-    out(`    ANAF queue backlog (every 5 s): min ${waiting[0] ?? 'n/a'}, median ${percentile(waiting, 50)}, max ${waiting.at(-1) ?? 'n/a'}; samples with nothing waiting: ${waiting.filter((b) => b === 0).length} of ${waiting.length}`);
-    out(`    target ≥ 950/min sustained with 0 × 429: ${verdict((perMinute[0] ?? 0) >= 940 && limited === 0)}${minutes < 5 ? ' (short window; BENCH_FULL=1 for 5 min)' : ''}`);
-    out(`    every 60 s window ≥ 95% of the budget (902.5) and ≤ ANAF's 1000, 0 × 429: ${verdict((perMinute[0] ?? 0) >= 0.95 * 950 && (perMinute.at(-1) ?? Infinity) <= 1000 && limited === 0)}`);
+    out(
+      `    ANAF queue backlog (every 5 s): min ${waiting[0] ?? 'n/a'}, median ${percentile(waiting, 50)}, max ${waiting.at(-1) ?? 'n/a'}; samples with nothing waiting: ${waiting.filter((b) => b === 0).length} of ${waiting.length}`,
+    );
+    out(
+      `    target ≥ 950/min sustained with 0 × 429: ${verdict((perMinute[0] ?? 0) >= 940 && limited === 0)}${minutes < 5 ? ' (short window; BENCH_FULL=1 for 5 min)' : ''}`,
+    );
+    out(
+      `    every 60 s window ≥ 95% of the budget (902.5) and ≤ ANAF's 1000, 0 × 429: ${verdict((perMinute[0] ?? 0) >= 0.95 * 950 && (perMinute.at(-1) ?? Infinity) <= 1000 && limited === 0)}`,
+    );
   } finally {
     await harness.close();
   }
@@ -346,18 +382,30 @@ async function waiting(): Promise<void> {
     const mean = polls / window;
     const sd = Math.sqrt(perSecond.reduce((a, x) => a + (x - mean) ** 2, 0) / perSecond.length);
     const sorted = [...perSecond].sort((a, b) => a - b);
-    const running = (await harness.client.workflow.count(`TaskQueue = '${harness.config.temporal.taskQueue}' AND ExecutionStatus = 'Running'`)).count;
-    out(`\n[3] Waiting at scale: ${count} submissions "in prelucrare" at once (uploaded in ${fmt(uploadSeconds)} s), ${running} workflows running; worker restarted with the 950/min budget, measured for ${window} s`);
-    if (harness.stallRestarts) out(`    workers restarted by the stall watchdog (workers/stall-watchdog.ts) during the run: ${harness.stallRestarts}`);
-    out(`    worker RSS max ${fmt(maxRss, 0)} MB (target ≤ 400: ${verdict(maxRss <= 400)}); worker CPU ${fmt(cpuShare * 100)}% of one core (target ≤ 5%: ${verdict(cpuShare <= 0.05)})`);
-    out(`    stareMesaj polls: ${polls} in ${window} s = ${fmt(mean)}/s; per second p50 ${percentile(sorted, 50)} max ${sorted.at(-1)} sd ${fmt(sd)} (spread = max within 2× mean: ${verdict((sorted.at(-1) ?? 0) <= Math.max(2 * mean, mean + 3))})`);
+    const running = (
+      await harness.client.workflow.count(`TaskQueue = '${harness.config.temporal.taskQueue}' AND ExecutionStatus = 'Running'`)
+    ).count;
+    out(
+      `\n[3] Waiting at scale: ${count} submissions "in prelucrare" at once (uploaded in ${fmt(uploadSeconds)} s), ${running} workflows running; worker restarted with the 950/min budget, measured for ${window} s`,
+    );
+    if (harness.stallRestarts)
+      out(`    workers restarted by the stall watchdog (workers/stall-watchdog.ts) during the run: ${harness.stallRestarts}`);
+    out(
+      `    worker RSS max ${fmt(maxRss, 0)} MB (target ≤ 400: ${verdict(maxRss <= 400)}); worker CPU ${fmt(cpuShare * 100)}% of one core (target ≤ 5%: ${verdict(cpuShare <= 0.05)})`,
+    );
+    out(
+      `    stareMesaj polls: ${polls} in ${window} s = ${fmt(mean)}/s; per second p50 ${percentile(sorted, 50)} max ${sorted.at(-1)} sd ${fmt(sd)} (spread = max within 2× mean: ${verdict((sorted.at(-1) ?? 0) <= Math.max(2 * mean, mean + 3))})`,
+    );
   } finally {
     await harness.close();
   }
 }
 
 function banciws(): void {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'banciws-session.ts')], { encoding: 'utf8', cwd: path.resolve(__dirname, '..') });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'banciws-session.ts')], {
+    encoding: 'utf8',
+    cwd: path.resolve(__dirname, '..'),
+  });
   out(`\n[4] ${(r.stdout ?? '').trim()}`);
   if (r.status !== 0) out(`    banciws-session exited ${r.status}: ${(r.stderr ?? '').slice(-500)}`);
 }
@@ -368,7 +416,9 @@ async function main(): Promise<void> {
   const chosen = wanted.length ? wanted : Object.keys(all);
   const cpus = os.cpus();
   out(`anaf-flow benchmark — ${new Date().toISOString()} — ${FULL ? 'full' : 'short'} sizes`);
-  out(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`);
+  out(
+    `machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`,
+  );
   for (const name of chosen) {
     const scenario = all[name as keyof typeof all];
     if (!scenario) throw new Error(`unknown scenario ${name}; choose from ${Object.keys(all).join(', ')}`);

@@ -54,7 +54,11 @@ function client(): ApiClient {
 function operatorClient(): ApiClient {
   const { api, operatorKey } = globals();
   if (!operatorKey) {
-    throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.noOperatorKey', 'error: an operator key is needed (--operator-key or ANAF_FLOW_OPERATOR_KEY)');
+    throw new CommanderError(
+      EXIT.USAGE_OR_API,
+      'anaf-flow.noOperatorKey',
+      'error: an operator key is needed (--operator-key or ANAF_FLOW_OPERATOR_KEY)',
+    );
   }
   return new ApiClient({ baseUrl: api, apiKey: operatorKey });
 }
@@ -110,7 +114,12 @@ async function follow(api: ApiClient, id: string, timeoutMs: number | undefined)
 
 const seconds = (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.badTimeout', `error: --timeout must be a positive number of seconds, got "${v}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CommanderError(
+      EXIT.USAGE_OR_API,
+      'anaf-flow.badTimeout',
+      `error: --timeout must be a positive number of seconds, got "${v}"`,
+    );
   return n * 1000;
 };
 
@@ -120,7 +129,10 @@ program
   .argument('<file>', 'the invoice XML')
   .requiredOption('--cif <cif>', 'CIF of the seller (the organization authorized at ANAF)')
   .addOption(new Option('--standard <standard>', 'UBL, CN, CII or RASP').choices(['UBL', 'CN', 'CII', 'RASP']).default('UBL'))
-  .option('--idempotency-key <key>', 'names the submission; default: derived from CIF, standard and file content, so repeating the command never files twice')
+  .option(
+    '--idempotency-key <key>',
+    'names the submission; default: derived from CIF, standard and file content, so repeating the command never files twice',
+  )
   .option('--b2c', "ANAF's uploadb2c")
   .option('--extern', 'foreign buyer')
   .option('--autofactura', 'self-billing')
@@ -128,28 +140,48 @@ program
   .option('--callback-url <url>', 'webhook when the submission ends')
   .option('--wait', 'follow the stages until the submission ends')
   .option('--timeout <seconds>', 'stop waiting after this long', seconds)
-  .action(async (file: string, o: { cif: string; standard: string; idempotencyKey?: string; b2c?: boolean; extern?: boolean; autofactura?: boolean; executare?: boolean; callbackUrl?: string; wait?: boolean; timeout?: number }) => {
-    let xml: Buffer;
-    try {
-      xml = fs.readFileSync(file);
-    } catch (err) {
-      throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.file', `error: cannot read ${file}: ${(err as Error).message}`);
-    }
-    const key = o.idempotencyKey ?? `cli-${createHash('sha256').update(`${o.cif}\n${o.standard}\n`).update(xml).digest('hex').slice(0, 40)}`;
-    const query = new URLSearchParams({ cif: o.cif, standard: o.standard });
-    for (const flag of ['b2c', 'extern', 'autofactura', 'executare'] as const) if (o[flag]) query.set(flag, 'true');
-    if (o.callbackUrl) query.set('callbackUrl', o.callbackUrl);
-    const api = client();
-    const started = await api.call<{ id: string; status: string }>('POST', `/v1/efactura/invoices?${query}`, { xml, headers: { 'idempotency-key': key } });
-    if (!o.wait) {
-      out(globals().json ? JSON.stringify(started) : started.id);
-      return;
-    }
-    progress(`submitted ${started.id}`);
-    const final = await follow(api, started.id, o.timeout);
-    printResult(final);
-    process.exitCode = exitCodeFor(final);
-  });
+  .action(
+    async (
+      file: string,
+      o: {
+        cif: string;
+        standard: string;
+        idempotencyKey?: string;
+        b2c?: boolean;
+        extern?: boolean;
+        autofactura?: boolean;
+        executare?: boolean;
+        callbackUrl?: string;
+        wait?: boolean;
+        timeout?: number;
+      },
+    ) => {
+      let xml: Buffer;
+      try {
+        xml = fs.readFileSync(file);
+      } catch (err) {
+        throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.file', `error: cannot read ${file}: ${(err as Error).message}`);
+      }
+      const key =
+        o.idempotencyKey ?? `cli-${createHash('sha256').update(`${o.cif}\n${o.standard}\n`).update(xml).digest('hex').slice(0, 40)}`;
+      const query = new URLSearchParams({ cif: o.cif, standard: o.standard });
+      for (const flag of ['b2c', 'extern', 'autofactura', 'executare'] as const) if (o[flag]) query.set(flag, 'true');
+      if (o.callbackUrl) query.set('callbackUrl', o.callbackUrl);
+      const api = client();
+      const started = await api.call<{ id: string; status: string }>('POST', `/v1/efactura/invoices?${query}`, {
+        xml,
+        headers: { 'idempotency-key': key },
+      });
+      if (!o.wait) {
+        out(globals().json ? JSON.stringify(started) : started.id);
+        return;
+      }
+      progress(`submitted ${started.id}`);
+      const final = await follow(api, started.id, o.timeout);
+      printResult(final);
+      process.exitCode = exitCodeFor(final);
+    },
+  );
 
 program
   .command('status')
@@ -180,21 +212,34 @@ program
     if (o.outcome) query.set('outcome', o.outcome);
     if (o.uploadIndex) query.set('uploadIndex', o.uploadIndex);
     if (o.needsAttention) query.set('needsAttention', 'true');
-    const page = await client().call<{ items: Array<SubmissionState & { cif?: string; startedAt?: string }> }>('GET', `/v1/efactura/invoices?${query}`);
+    const page = await client().call<{ items: Array<SubmissionState & { cif?: string; startedAt?: string }> }>(
+      'GET',
+      `/v1/efactura/invoices?${query}`,
+    );
     if (globals().json) return out(JSON.stringify(page, null, 2));
-    for (const s of page.items) out([s.startedAt ?? '', s.cif ?? '', s.outcome ?? s.stage ?? s.status, s.uploadIndex ?? '', s.id].join('\t'));
+    for (const s of page.items)
+      out([s.startedAt ?? '', s.cif ?? '', s.outcome ?? s.stage ?? s.status, s.uploadIndex ?? '', s.id].join('\t'));
     if (page.items.length === 0) progress('no submissions match');
   });
 
 /** `authorize --companies …`: one sign-in not tied to a company (POST /v1/authorization-requests). */
 async function signInForCompanies(api: ApiClient, o: { scope: string; companies?: string; label?: string }): Promise<void> {
-  const organizations = (o.companies ?? '').split(',').map((c) => c.trim()).filter(Boolean);
-  const created = await api.call<{ id: string; authorizationId: string; url: string; shortUrl: string; expiresAt: string }>('POST', '/v1/authorization-requests', {
-    json: { scope: o.scope, organizations, ...(o.label ? { label: o.label } : {}) },
-  });
+  const organizations = (o.companies ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  const created = await api.call<{ id: string; authorizationId: string; url: string; shortUrl: string; expiresAt: string }>(
+    'POST',
+    '/v1/authorization-requests',
+    {
+      json: { scope: o.scope, organizations, ...(o.label ? { label: o.label } : {}) },
+    },
+  );
   if (globals().json) return out(JSON.stringify(created));
   out(created.shortUrl);
-  progress(`authorization ${created.authorizationId}: open the URL above and sign in at ANAF (valid until ${created.expiresAt}); then: anaf-flow authorizations`);
+  progress(
+    `authorization ${created.authorizationId}: open the URL above and sign in at ANAF (valid until ${created.expiresAt}); then: anaf-flow authorizations`,
+  );
 }
 
 interface AuthorizationRow {
@@ -214,7 +259,10 @@ program
   .description("List the tenant's authorizations (sign-ins): companies, scopes, state, access/refresh token expiry")
   .option('--cif <cif>', 'only those serving this company')
   .action(async (o: { cif?: string }) => {
-    const { items } = await client().call<{ items: AuthorizationRow[] }>('GET', `/v1/authorizations${o.cif ? `?cif=${encodeURIComponent(o.cif)}` : ''}`);
+    const { items } = await client().call<{ items: AuthorizationRow[] }>(
+      'GET',
+      `/v1/authorizations${o.cif ? `?cif=${encodeURIComponent(o.cif)}` : ''}`,
+    );
     if (globals().json) return out(JSON.stringify(items, null, 2));
     const rows = items.map((a) => [
       a.id,
@@ -227,7 +275,13 @@ program
     ]);
     const head = ['ID', 'LABEL', 'SCOPES', 'COMPANIES', 'STATUS', 'ACCESS', 'REFRESH'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [head, ...rows]) out(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+    for (const r of [head, ...rows])
+      out(
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      );
     if (items.length === 0) progress('no authorizations');
   });
 
@@ -241,42 +295,58 @@ program
   .option('--name <name>', 'register the organization first under this name, if it is not yet')
   .option('--wait', 'wait until the authorization is ACTIVE')
   .option('--timeout <seconds>', 'stop waiting after this long', seconds)
-  .action(async (cif: string | undefined, o: { scope: string; companies?: string; label?: string; name?: string; wait?: boolean; timeout?: number }) => {
-    const api = client();
-    if (o.companies !== undefined) return signInForCompanies(api, o);
-    if (!cif || o.scope === 'BOTH') {
-      throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.authorize', 'error: give a <cif> (EFACTURA or ETRANSPORT), or --companies <cif,cif,…>');
-    }
-    if (o.name) {
-      try {
-        await api.call('POST', '/v1/organizations', { json: { cif, name: o.name } });
-      } catch (err) {
-        if (!(err instanceof ApiCallError && err.code === 'ORGANIZATION_EXISTS')) throw err;
+  .action(
+    async (
+      cif: string | undefined,
+      o: { scope: string; companies?: string; label?: string; name?: string; wait?: boolean; timeout?: number },
+    ) => {
+      const api = client();
+      if (o.companies !== undefined) return signInForCompanies(api, o);
+      if (!cif || o.scope === 'BOTH') {
+        throw new CommanderError(
+          EXIT.USAGE_OR_API,
+          'anaf-flow.authorize',
+          'error: give a <cif> (EFACTURA or ETRANSPORT), or --companies <cif,cif,…>',
+        );
       }
-    }
-    const created = await api.call<{ url: string; shortUrl: string; expiresAt: string }>('POST', `/v1/organizations/${encodeURIComponent(cif)}/authorization-requests`, {
-      json: { scope: o.scope },
-    });
-    out(globals().json ? JSON.stringify(created) : created.shortUrl ?? created.url);
-    if (!o.wait) return;
-    progress(`open the URL above and approve at ANAF (valid until ${created.expiresAt}); waiting…`);
-    const deadline = o.timeout === undefined ? Infinity : Date.now() + o.timeout;
-    let delay = 1000;
-    let last = '';
-    for (;;) {
-      const { items } = await api.call<{ items: Array<{ scope: string; status: string }> }>('GET', `/v1/organizations/${encodeURIComponent(cif)}/authorizations`);
-      const status = items.find((a) => a.scope === o.scope)?.status ?? 'NOT_YET';
-      if (status !== last) progress(`${o.scope}: ${status}`);
-      last = status;
-      if (status === 'ACTIVE') return;
-      if (Date.now() >= deadline) {
-        process.exitCode = EXIT.CASE_FAILED;
-        return progress('not authorized yet; stopped waiting');
+      if (o.name) {
+        try {
+          await api.call('POST', '/v1/organizations', { json: { cif, name: o.name } });
+        } catch (err) {
+          if (!(err instanceof ApiCallError && err.code === 'ORGANIZATION_EXISTS')) throw err;
+        }
       }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 1.5, 10_000);
-    }
-  });
+      const created = await api.call<{ url: string; shortUrl: string; expiresAt: string }>(
+        'POST',
+        `/v1/organizations/${encodeURIComponent(cif)}/authorization-requests`,
+        {
+          json: { scope: o.scope },
+        },
+      );
+      out(globals().json ? JSON.stringify(created) : (created.shortUrl ?? created.url));
+      if (!o.wait) return;
+      progress(`open the URL above and approve at ANAF (valid until ${created.expiresAt}); waiting…`);
+      const deadline = o.timeout === undefined ? Infinity : Date.now() + o.timeout;
+      let delay = 1000;
+      let last = '';
+      for (;;) {
+        const { items } = await api.call<{ items: Array<{ scope: string; status: string }> }>(
+          'GET',
+          `/v1/organizations/${encodeURIComponent(cif)}/authorizations`,
+        );
+        const status = items.find((a) => a.scope === o.scope)?.status ?? 'NOT_YET';
+        if (status !== last) progress(`${o.scope}: ${status}`);
+        last = status;
+        if (status === 'ACTIVE') return;
+        if (Date.now() >= deadline) {
+          process.exitCode = EXIT.CASE_FAILED;
+          return progress('not authorized yet; stopped waiting');
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 1.5, 10_000);
+      }
+    },
+  );
 
 async function resolve(id: string, body: Record<string, string>): Promise<void> {
   const s = await operatorClient().call<SubmissionState>('POST', `${item(id)}/resolve`, { json: body });
@@ -293,7 +363,8 @@ program
   .option('--note <text>', 'why, for the audit trail')
   .action(async (id: string, o: { adopt?: string; reupload?: boolean; abandon?: boolean; note?: string }) => {
     const chosen = [o.adopt !== undefined, Boolean(o.reupload), Boolean(o.abandon)].filter(Boolean).length;
-    if (chosen !== 1) throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.resolve', 'error: give exactly one of --adopt <index>, --reupload, --abandon');
+    if (chosen !== 1)
+      throw new CommanderError(EXIT.USAGE_OR_API, 'anaf-flow.resolve', 'error: give exactly one of --adopt <index>, --reupload, --abandon');
     const note = o.note ? { note: o.note } : {};
     if (o.adopt !== undefined) return resolve(id, { action: 'ADOPT_INDEX', uploadIndex: o.adopt, ...note });
     return resolve(id, { action: o.reupload ? 'REUPLOAD' : 'ABANDON', ...note });

@@ -48,7 +48,13 @@ export type ApiReply = Omit<ApiAnswer, 'text'>;
  * The same through fetch, for what callApi does not send: a prepared body such as a
  * multipart FormData (BANCIWS uploads), whose boundary fetch writes into the content type.
  */
-export async function api(apiUrl: string, key: string, method: string, path: string, init: { json?: unknown; body?: string | FormData; headers?: Record<string, string> } = {}): Promise<ApiReply> {
+export async function api(
+  apiUrl: string,
+  key: string,
+  method: string,
+  path: string,
+  init: { json?: unknown; body?: string | FormData; headers?: Record<string, string> } = {},
+): Promise<ApiReply> {
   const headers: Record<string, string> = { 'x-api-key': key, ...init.headers };
   let body: string | FormData | undefined = init.body;
   if (init.json !== undefined) {

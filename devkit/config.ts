@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { type AppConfig, loadConfig } from '../lib/config';
+import { type AppConfig, loadConfig } from '../lib/config/config';
 
 /** Fixed keys so every helper in one test process encrypts and authenticates alike. */
 export const TEST_PAYLOAD_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;

@@ -14,7 +14,8 @@ export interface Expectation {
   text: string;
 }
 
-export type DocStep = { kind: 'command'; command: string; line: number; expect?: Expectation } | { kind: 'browser'; text: string; line: number };
+export type DocStep =
+  { kind: 'command'; command: string; line: number; expect?: Expectation } | { kind: 'browser'; text: string; line: number };
 
 const ARROW = '# →';
 
@@ -88,7 +89,12 @@ export function docSteps(markdown: string): DocStep[] {
     pending = undefined;
     const arrowAt = text.lastIndexOf(` ${ARROW}`);
     const command = arrowAt >= 0 ? text.slice(0, arrowAt) : text;
-    steps.push({ kind: 'command', command, line: start, ...(arrowAt >= 0 ? { expect: parseExpectation(text.slice(arrowAt + ARROW.length + 1)) } : {}) });
+    steps.push({
+      kind: 'command',
+      command,
+      line: start,
+      ...(arrowAt >= 0 ? { expect: parseExpectation(text.slice(arrowAt + ARROW.length + 1)) } : {}),
+    });
   });
   return steps;
 }

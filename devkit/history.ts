@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../workflows/search-attributes';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../lib/temporal/search-attributes';
 import { eventually } from './wait';
 
 type History = temporal.api.history.v1.IHistory;
@@ -12,7 +12,7 @@ type Payload = temporal.api.common.v1.IPayload;
 /**
  * Every payload in a history (inputs, results, signals, updates, memos, failures) except
  * search attributes and headers: those stay plaintext by design (Temporal indexes the first;
- * the second carries only the request id, workflows/request-id-header.ts, and bypasses codecs).
+ * the second carries only the request id, lib/observability/request-id-header.ts, and bypasses codecs).
  */
 export function payloadsOf(history: History): Payload[] {
   const found: Payload[] = [];
@@ -61,9 +61,14 @@ export function attributeWrites(history: History): AttributeWrite[] {
     const upsert = e.upsertWorkflowSearchAttributesEventAttributes;
     const memo = e.workflowPropertiesModifiedEventAttributes;
     if (upsert && !upsert.searchAttributes?.indexedFields?.TemporalChangeVersion) {
-      writes.push({ task: String(upsert.workflowTaskCompletedEventId), kind: 'upsert', keys: Object.keys(upsert.searchAttributes?.indexedFields ?? {}) });
+      writes.push({
+        task: String(upsert.workflowTaskCompletedEventId),
+        kind: 'upsert',
+        keys: Object.keys(upsert.searchAttributes?.indexedFields ?? {}),
+      });
     }
-    if (memo) writes.push({ task: String(memo.workflowTaskCompletedEventId), kind: 'memo', keys: Object.keys(memo.upsertedMemo?.fields ?? {}) });
+    if (memo)
+      writes.push({ task: String(memo.workflowTaskCompletedEventId), kind: 'memo', keys: Object.keys(memo.upsertedMemo?.fields ?? {}) });
   }
   return writes;
 }
@@ -126,7 +131,11 @@ export async function tenantHistoryTexts(client: Client, tenant: string, codec: 
     for await (const wf of client.workflow.list({ query: `AnafTenant = '${tenant}'` })) ids.push(wf.workflowId);
     return ids;
   };
-  const ids = await eventually(listIds, (listed) => mustInclude.every((id) => listed.includes(id)), `visibility lists ${mustInclude.join(', ')}`);
+  const ids = await eventually(
+    listIds,
+    (listed) => mustInclude.every((id) => listed.includes(id)),
+    `visibility lists ${mustInclude.join(', ')}`,
+  );
   const texts: string[] = [];
   for (const workflowId of ids) {
     const history = await historyOf(client, workflowId);

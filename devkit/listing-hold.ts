@@ -8,7 +8,12 @@ import { eventually } from './wait';
  * session with a listaMesaje). Returns what lets the listing go: the rule removed (with every
  * other fault rule), the held answers released.
  */
-export async function holdListingWhileReconciling(faults: FaultControls, route: string, method: string, stage: () => Promise<string>): Promise<() => void> {
+export async function holdListingWhileReconciling(
+  faults: FaultControls,
+  route: string,
+  method: string,
+  stage: () => Promise<string>,
+): Promise<() => void> {
   faults.add({ route, method, holdAnswer: true });
   await eventually(
     async () => {

@@ -183,7 +183,9 @@ export async function consentAtAnaf(
 ): Promise<{ requestId: string; callback: URL; shortUrl: string }> {
   const org = await callApi(stack, key, 'POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
   assert.ok(org.status === 201 || org.json?.error?.code === 'ORGANIZATION_EXISTS', org.text);
-  const created = await callApi(stack, key, 'POST', `/v1/organizations/${cif}/authorization-requests`, { json: { scope, ...requestFields } });
+  const created = await callApi(stack, key, 'POST', `/v1/organizations/${cif}/authorization-requests`, {
+    json: { scope, ...requestFields },
+  });
   assert.equal(created.status, 201, created.text);
   const anafUrl = new URL(created.json.url as string);
   const walked = await walkAuthorizePage(stack.sandbox.url, {
@@ -196,7 +198,12 @@ export async function consentAtAnaf(
 }
 
 /** Registers the organization and walks the whole OAuth consent, as a user would, for one scope. */
-export async function authorizeOrganization(stack: { apiUrl: string; sandbox: { url: string } }, key: string, cif: string, scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA'): Promise<void> {
+export async function authorizeOrganization(
+  stack: { apiUrl: string; sandbox: { url: string } },
+  key: string,
+  cif: string,
+  scope: 'EFACTURA' | 'ETRANSPORT' = 'EFACTURA',
+): Promise<void> {
   const { callback } = await consentAtAnaf(stack, key, cif, scope);
   const res = await request(callback.toString());
   const page = await res.body.text();

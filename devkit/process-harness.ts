@@ -12,9 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../api/app';
-import { type AppConfig, loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { connectClient } from '../lib/temporal-client';
+import { type AppConfig, loadConfig } from '../lib/config/config';
+import { createLogger } from '../lib/observability/logger';
+import { connectClient } from '../lib/temporal/temporal-client';
 import type { RunningSandbox, SandboxOptions } from '../sandbox';
 import { callApi } from './api-client';
 import { authorizeOrganization } from './oauth-walk';
@@ -122,7 +122,10 @@ export class Harness {
 
   /** The API as the bench tenant. */
   api(method: string, urlPath: string, body?: { json?: unknown; xml?: string; headers?: Record<string, string> }) {
-    return callApi(this, BENCH_TENANT.key, method, urlPath, { ...(body?.json !== undefined ? { json: body.json } : { body: body?.xml }), headers: body?.headers ?? {} });
+    return callApi(this, BENCH_TENANT.key, method, urlPath, {
+      ...(body?.json !== undefined ? { json: body.json } : { body: body?.xml }),
+      headers: body?.headers ?? {},
+    });
   }
 
   /** Registers the organization and walks ANAF's consent page for e-Factura, as a user would. */
@@ -134,7 +137,10 @@ export class Harness {
   async submitInvoice(cif: string, xml: string, idempotencyKey: string): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.api('POST', `/v1/efactura/invoices?cif=${cif}&standard=UBL`, { xml, headers: { 'idempotency-key': idempotencyKey } });
+        const res = await this.api('POST', `/v1/efactura/invoices?cif=${cif}&standard=UBL`, {
+          xml,
+          headers: { 'idempotency-key': idempotencyKey },
+        });
         if (res.status === 202 || res.status === 200) return res.json.id as string;
         // The API answers 503 while Temporal is down (chaos), and 429 when too many documents are
         // being read at once (XML_PARSE_MAX_*), as an ERP would see: the same key makes the retry safe.

@@ -1,4 +1,4 @@
-import type { TokenSealingKeys } from '../lib/token-sealing-keys';
+import type { TokenSealingKeys } from '../lib/crypto/token-sealing-keys';
 import { type Stack, startStack, startWorkers } from './stack';
 
 type KeyPair = { publicKey: string; privateKey: string };
@@ -18,7 +18,10 @@ export class ResealStack {
   ) {}
 
   async start(): Promise<Stack> {
-    this.stack = await startStack({ workers: false, configOverrides: { TOKEN_SEALING_PRIVATE_KEYS: `new-2:${this.newest.privateKey},old-1:${this.old.privateKey}` } });
+    this.stack = await startStack({
+      workers: false,
+      configOverrides: { TOKEN_SEALING_PRIVATE_KEYS: `new-2:${this.newest.privateKey},old-1:${this.old.privateKey}` },
+    });
     this.workers = await startWorkers(this.stack);
     return this.stack;
   }
@@ -26,7 +29,11 @@ export class ResealStack {
   /** The stack's keys with id `id` only. */
   only(id: string): TokenSealingKeys {
     const keys = this.stack.config.tokenSealing;
-    return { publicKeys: keys.publicKeys.filter((k) => k.id === id), privateKeys: keys.privateKeys.filter((k) => k.id === id), legacyKeys: [] };
+    return {
+      publicKeys: keys.publicKeys.filter((k) => k.id === id),
+      privateKeys: keys.privateKeys.filter((k) => k.id === id),
+      legacyKeys: [],
+    };
   }
 
   async restartWorkersWith(tokenSealing: TokenSealingKeys): Promise<void> {

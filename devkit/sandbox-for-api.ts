@@ -16,7 +16,11 @@ export function sandboxForApi(client: OAuthClient, redirectUri: string, options:
 }
 
 /** The configuration that points the product at that sandbox and at its own API socket. */
-export function sandboxApiEnv(sandbox: RunningSandbox, client: OAuthClient, api: { port: number; url: string; redirectUri: string }): Record<string, string> {
+export function sandboxApiEnv(
+  sandbox: RunningSandbox,
+  client: OAuthClient,
+  api: { port: number; url: string; redirectUri: string },
+): Record<string, string> {
   return {
     ANAF_OAUTH_BASE_URL: `${sandbox.url}/anaf-oauth2/v1`,
     ANAF_API_BASE_URL: `${sandbox.url}/test`,

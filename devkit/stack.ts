@@ -3,8 +3,8 @@ import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../api/app';
-import type { AppConfig } from '../lib/config';
-import { createLogger, type Logger } from '../lib/logger';
+import type { AppConfig } from '../lib/config/config';
+import { createLogger, type Logger } from '../lib/observability/logger';
 import type { RunningSandbox, SandboxOptions } from '../sandbox';
 import { createWorkers, runWorkers } from '../workers/create-workers';
 import { testConfig } from './config';
@@ -55,7 +55,9 @@ export function captureLogs(): { lines: string[]; logger: Logger } {
   return { lines, logger: createLogger({ level: 'debug', destination }) };
 }
 
-export async function startWorkers(stack: Pick<Stack, 'env' | 'client' | 'config' | 'logger'>): Promise<{ workers: Worker[]; stop(): Promise<void> }> {
+export async function startWorkers(
+  stack: Pick<Stack, 'env' | 'client' | 'config' | 'logger'>,
+): Promise<{ workers: Worker[]; stop(): Promise<void> }> {
   const workers = await createWorkers({
     config: stack.config,
     connection: stack.env.nativeConnection,

@@ -1,10 +1,10 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { DEV_SERVER_DYNAMIC_CONFIG } from '../lib/dev-server';
-import { addSearchAttributes } from '../lib/search-attribute-registration';
-import { resolveTemporalCli, resolveTemporalTestServer } from '../lib/temporal-binaries';
-import { clientInterceptors, dataConverterFor } from '../lib/temporal-client';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../lib/temporal/dev-server';
+import { addSearchAttributes } from '../lib/temporal/search-attribute-registration';
+import { resolveTemporalCli, resolveTemporalTestServer } from '../lib/temporal/temporal-binaries';
+import { clientInterceptors, dataConverterFor } from '../lib/temporal/temporal-client';
+import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes';
 import { testConfig } from './config';
 
 // Worker state chatter would drown test output; warnings and errors still show.
@@ -15,7 +15,7 @@ try {
 }
 
 /**
- * A real Temporal dev server (the pinned CLI, lib/temporal-binaries.ts),
+ * A real Temporal dev server (the pinned CLI, lib/temporal/temporal-binaries.ts),
  * with our search attributes registered and the client encrypting payloads like prod.
  */
 export async function startDevServer(): Promise<TestWorkflowEnvironment> {

@@ -1,4 +1,4 @@
-import { type DevServer, startDevServer } from '../lib/dev-server';
+import { type DevServer, startDevServer } from '../lib/temporal/dev-server';
 import { freePort } from './ports';
 
 /**
@@ -17,7 +17,12 @@ export interface TemporalStack {
 }
 
 /** `taskQueue`: the harness's main queue (TEMPORAL_TASK_QUEUE), for a stack that configures its ANAF queues. */
-export type TemporalStackFactory = (o: { dataDir: string; namespace: string; taskQueue: string; onOutput: (line: string) => void }) => Promise<TemporalStack>;
+export type TemporalStackFactory = (o: {
+  dataDir: string;
+  namespace: string;
+  taskQueue: string;
+  onOutput: (line: string) => void;
+}) => Promise<TemporalStack>;
 
 /** A dev server of the harness's own, restarted on its SQLite file and port. */
 export const devServerStack: TemporalStackFactory = async ({ dataDir, namespace, onOutput }) => {

@@ -31,4 +31,3 @@ export function useSandbox(options: SandboxOptions = {}): SandboxHandle {
     },
   };
 }
-

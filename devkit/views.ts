@@ -9,14 +9,21 @@ import type { DeclarationView } from '../workflows/etransport/types';
  * A workflow's view (its query while running, its result once completed) as soon as `ready`
  * holds: checked as the workflow moves on, every 100 ms, bounded — no fixed sleeps.
  */
-export async function viewWhen<V>(client: Client, id: string, query: QueryDefinition<V>, ready: (v: V) => boolean, timeoutMs = 30_000): Promise<V> {
+export async function viewWhen<V>(
+  client: Client,
+  id: string,
+  query: QueryDefinition<V>,
+  ready: (v: V) => boolean,
+  timeoutMs = 30_000,
+): Promise<V> {
   const deadline = Date.now() + timeoutMs;
   const handle = client.workflow.getHandle(id);
   for (;;) {
     const description = await handle.describe();
     const view = description.status.name === 'COMPLETED' ? ((await handle.result()) as V) : await handle.query(query);
     if (ready(view)) return view;
-    if (description.status.name !== 'RUNNING') throw new Error(`${id} ended (${description.status.name}) without reaching the awaited state: ${JSON.stringify(view)}`);
+    if (description.status.name !== 'RUNNING')
+      throw new Error(`${id} ended (${description.status.name}) without reaching the awaited state: ${JSON.stringify(view)}`);
     if (Date.now() > deadline) throw new Error(`${id} did not reach the awaited state in ${timeoutMs} ms: ${JSON.stringify(view)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -28,11 +35,21 @@ export async function finished(stack: { client: Client }, id: string): Promise<S
 }
 
 /** The submission's view once `ready` holds, checked as the workflow moves on (bounded). */
-export function submissionWhen(stack: { client: Client }, id: string, ready: (v: SubmissionView) => boolean, timeoutMs = 30_000): Promise<SubmissionView> {
+export function submissionWhen(
+  stack: { client: Client },
+  id: string,
+  ready: (v: SubmissionView) => boolean,
+  timeoutMs = 30_000,
+): Promise<SubmissionView> {
   return viewWhen(stack.client, id, submissionQuery, ready, timeoutMs);
 }
 
 /** The declaration's state once `ready` holds (checked as the workflow moves on; no fixed sleeps). */
-export function declarationWhen(client: Client, id: string, ready: (v: DeclarationView) => boolean, timeoutMs = 30_000): Promise<DeclarationView> {
+export function declarationWhen(
+  client: Client,
+  id: string,
+  ready: (v: DeclarationView) => boolean,
+  timeoutMs = 30_000,
+): Promise<DeclarationView> {
   return viewWhen(client, id, declarationQuery, ready, timeoutMs);
 }

@@ -24,7 +24,8 @@ export async function webhookReceiver() {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
-    next(event: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    next(event: string): Promise<any> {
       const already = received.find((r) => r.event === event);
       return already ? Promise.resolve(already.body) : new Promise((resolve) => waiters.push({ event, resolve }));
     },

@@ -17,7 +17,10 @@ export function workflowBundleFile(dir: string): string {
   const prebuilt = process.env.ANAF_FLOW_TEST_WORKFLOW_BUNDLE;
   if (prebuilt && fs.existsSync(prebuilt)) return prebuilt;
   const bundlePath = path.join(dir, 'workflow-bundle.js');
-  const bundled = spawnSync(process.execPath, ['--import', 'tsx', 'workers/build-bundle.ts', bundlePath], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const bundled = spawnSync(process.execPath, ['--import', 'tsx', 'workers/build-bundle.ts', bundlePath], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+  });
   if (bundled.status !== 0) throw new Error('could not bundle the workflow code');
   return bundlePath;
 }

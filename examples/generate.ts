@@ -10,5 +10,8 @@ import { transportXml } from '../devkit/fixtures/transport';
 
 const here = __dirname;
 // A fixed date the docs replace with today's (docs/etransport.md): ANAF wants a transport not yet over.
-fs.writeFileSync(path.join(here, 'etransport/notification-v2.xml'), transportXml({ declarantCif: '14399840', ref: '2026-000123', date: '2026-12-03' }));
+fs.writeFileSync(
+  path.join(here, 'etransport/notification-v2.xml'),
+  transportXml({ declarantCif: '14399840', ref: '2026-000123', date: '2026-12-03' }),
+);
 fs.writeFileSync(path.join(here, 'banciws/raport-semnat.pdf'), testSignedPdf('Raport F2101 noiembrie 2026'));

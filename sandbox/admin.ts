@@ -37,7 +37,9 @@ export function adminRouter(ctx: SandboxContext, modules: SandboxModule[], reset
   router.put('/faults', (req, res) => {
     const body = faultsBody.safeParse(req.body);
     if (!body.success) {
-      res.status(400).json({ error: 'invalid_fault_rules', issues: body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) });
+      res
+        .status(400)
+        .json({ error: 'invalid_fault_rules', issues: body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) });
       return;
     }
     try {

@@ -93,10 +93,18 @@ function efacturaFromEnv(env: Env): Partial<EfacturaOptions> | undefined {
   if (cifs !== undefined) {
     o.knownCifs = cifs
       .split(',')
-      .map((c) => c.trim().toUpperCase().replace(/^RO\s*/, ''))
+      .map((c) =>
+        c
+          .trim()
+          .toUpperCase()
+          .replace(/^RO\s*/, ''),
+      )
       .filter((c) => c !== '');
     const bad = o.knownCifs.filter((c) => !/^[0-9]{1,13}$/.test(c));
-    if (bad.length) throw new Error(`SANDBOX_EFACTURA_KNOWN_CIFS must be a comma-separated list of CIFs, got ${bad.map((c) => JSON.stringify(c)).join(', ')}`);
+    if (bad.length)
+      throw new Error(
+        `SANDBOX_EFACTURA_KNOWN_CIFS must be a comma-separated list of CIFs, got ${bad.map((c) => JSON.stringify(c)).join(', ')}`,
+      );
   }
   return Object.keys(o).length ? o : undefined;
 }

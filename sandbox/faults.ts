@@ -68,7 +68,11 @@ export const faultRuleSchema = z
       }
     }
     if (rule.holdAnswer !== undefined && rule.resetAfterReceive === true) {
-      ctx.addIssue({ code: 'custom', path: ['holdAnswer'], message: 'an answer is either held or lost: drop resetAfterReceive or holdAnswer' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['holdAnswer'],
+        message: 'an answer is either held or lost: drop resetAfterReceive or holdAnswer',
+      });
     }
     const hasEffect =
       rule.latencyMs !== undefined ||
@@ -79,7 +83,11 @@ export const faultRuleSchema = z
       rule.html !== undefined ||
       rule.resetAfterReceive === true ||
       rule.holdAnswer !== undefined;
-    if (!hasEffect) ctx.addIssue({ code: 'custom', message: 'the rule does nothing: give it latencyMs, errorRate, status, body, burst429, html, resetAfterReceive or holdAnswer' });
+    if (!hasEffect)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'the rule does nothing: give it latencyMs, errorRate, status, body, burst429, html, resetAfterReceive or holdAnswer',
+      });
   });
 
 export type FaultRule = z.input<typeof faultRuleSchema>;
@@ -364,7 +372,15 @@ export class FaultInjector {
       forget();
       res.destroy();
     };
-    this.heldAnswers.set(id, { id, method: req.method, url: req.originalUrl, status: res.statusCode, heldSince: this.clock.now(), release, drop });
+    this.heldAnswers.set(id, {
+      id,
+      method: req.method,
+      url: req.originalUrl,
+      status: res.statusCode,
+      heldSince: this.clock.now(),
+      release,
+      drop,
+    });
     this.deps.state.countFault('holdAnswer');
     res.once('close', onGone);
     if (hold !== true) cancelCap = this.clock.after(hold, release);

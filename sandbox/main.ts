@@ -1,4 +1,4 @@
-import { createLogger } from '../lib/logger';
+import { createLogger } from '../lib/observability/logger';
 import { loadDevPki } from './banciws/dev-pki';
 import { sandboxOptionsFromEnv } from './env-options';
 import { createSandbox } from './server';

@@ -86,7 +86,12 @@ function countRequests(ctx: SandboxContext): RequestHandler {
     res.on('close', () => {
       closed(res.writableFinished);
       ctx.logger.debug(
-        { method: req.method, path: req.path, status: res.headersSent ? res.statusCode : undefined, ms: Math.round(performance.now() - started) },
+        {
+          method: req.method,
+          path: req.path,
+          status: res.headersSent ? res.statusCode : undefined,
+          ms: Math.round(performance.now() - started),
+        },
         'sandbox request',
       );
     });
@@ -99,7 +104,10 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
     if (status >= 500) logger.error({ err, method: req.method, path: req.path }, 'sandbox handler failed');
     if (res.headersSent) return res.destroy();
-    res.status(status).type('text/plain; charset=utf-8').send(status >= 500 ? 'Internal Server Error' : String((err as Error).message));
+    res
+      .status(status)
+      .type('text/plain; charset=utf-8')
+      .send(status >= 500 ? 'Internal Server Error' : String((err as Error).message));
   };
 }
 
@@ -138,7 +146,11 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Runni
     const part = await service.sandbox?.(ctx, serviceOptions, { ...(options.host ? { host: options.host } : {}) });
     if (part) parts.set(service.name, part);
   }
-  const modules = [...BUILTIN_MODULES.map((factory) => factory(ctx)), ...[...parts.values()].map((p) => p.module), ...(options.modules ?? []).map((factory) => factory(ctx))];
+  const modules = [
+    ...BUILTIN_MODULES.map((factory) => factory(ctx)),
+    ...[...parts.values()].map((p) => p.module),
+    ...(options.modules ?? []).map((factory) => factory(ctx)),
+  ];
   const serviceOf = (name: string) => parts.get(name)?.service;
   const banciws = serviceOf('banciws') as RunningBanciws | undefined;
 

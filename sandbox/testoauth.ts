@@ -31,7 +31,10 @@ export const testOauthModule: SandboxModuleFactory = (ctx) => ({
       const lines = [`Hello, ${name}`];
       const headers = helloHeaders(req, identity.subject, identity.familyId);
       headers.forEach(([key, val], i) => lines.push(`${i === 0 ? 'headers=' : ''}key=${key}`, `val=[${val}]`));
-      res.status(200).type('text/plain; charset=utf-8').send(`${lines.join('\n')}\n`);
+      res
+        .status(200)
+        .type('text/plain; charset=utf-8')
+        .send(`${lines.join('\n')}\n`);
     });
   },
 });

@@ -15,11 +15,11 @@ import { isValidCnp } from './cif';
 /** ANAF's upload limit. */
 export const MAX_INVOICE_BYTES = 10 * 1024 * 1024;
 
-export type InvoiceProblemCode = 'XML_NOT_WELL_FORMED' | 'XML_DOCTYPE_FORBIDDEN' | 'XML_WRONG_ROOT' | 'INVOICE_TOO_LARGE' | 'XML_EMPTY' | 'XML_TOO_COMPLEX';
+export type InvoiceProblemCode =
+  'XML_NOT_WELL_FORMED' | 'XML_DOCTYPE_FORBIDDEN' | 'XML_WRONG_ROOT' | 'INVOICE_TOO_LARGE' | 'XML_EMPTY' | 'XML_TOO_COMPLEX';
 
 export type InvoiceInspection =
-  | { ok: true; root: string; namespace: string; identity: InvoiceIdentity }
-  | { ok: false; code: InvoiceProblemCode; message: string };
+  { ok: true; root: string; namespace: string; identity: InvoiceIdentity } | { ok: false; code: InvoiceProblemCode; message: string };
 
 /** The root element (local name) and namespace each upload standard requires. */
 export const STANDARD_ROOTS: Record<EfacturaStandard, { root: string; namespace?: string }> = {
@@ -34,7 +34,10 @@ export const STANDARD_ROOTS: Record<EfacturaStandard, { root: string; namespace?
 /** "RO 14399840" / "ro14399840" / "14399840" → "14399840"; an individual's CNP (a B2C buyer) as it is. */
 export function cifDigitsOf(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const digits = value.trim().toUpperCase().replace(/^RO\s*/, '');
+  const digits = value
+    .trim()
+    .toUpperCase()
+    .replace(/^RO\s*/, '');
   return /^[0-9]{2,10}$/.test(digits) || isValidCnp(digits) ? digits : undefined;
 }
 

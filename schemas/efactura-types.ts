@@ -19,8 +19,7 @@ export interface UploadParams {
 
 /** `ExecutionStatus="0"` with `index_incarcare`, or `"1"` with ANAF's `Errors/@errorMessage`. */
 export type UploadAnswer =
-  | { accepted: true; uploadIndex: string; dateResponse?: string }
-  | { accepted: false; errors: string[]; dateResponse?: string };
+  { accepted: true; uploadIndex: string; dateResponse?: string } | { accepted: false; errors: string[]; dateResponse?: string };
 
 export type FinalStare = 'ok' | 'nok' | 'XML cu erori nepreluat de sistem';
 
@@ -101,7 +100,9 @@ export interface SignatureAnswer {
  * What a submission or inbox item keeps of the check of ANAF's signature: the verdict and when it
  * was made, or why no verdict came (the check failed; never fatal to the lifecycle).
  */
-export type SignatureCheck = { signatureValid: boolean; signatureCheckedAt: string; signatureMessage: string } | { signatureCheckError: string; signatureCheckedAt: string };
+export type SignatureCheck =
+  | { signatureValid: boolean; signatureCheckedAt: string; signatureMessage: string }
+  | { signatureCheckError: string; signatureCheckedAt: string };
 
 /** The same on a submission's or an inbox item's view: absent until checked (and for histories before the check). */
 export interface SignatureCheckFields {

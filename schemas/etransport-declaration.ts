@@ -1,7 +1,14 @@
 import { isValidCifOrCnp } from './cif';
 import { type OperationKind } from './etransport-uit';
 
-export { confirmationExpected, FOLLOW_UP_KINDS, type OperationKind, uitExpiresAt, uitValidityDays, UIT_VALIDITY_DAYS } from './etransport-uit';
+export {
+  confirmationExpected,
+  FOLLOW_UP_KINDS,
+  type OperationKind,
+  uitExpiresAt,
+  uitValidityDays,
+  UIT_VALIDITY_DAYS,
+} from './etransport-uit';
 import { attr, at, childNames, children, parseUntrustedXml } from './untrusted-xml';
 
 /**
@@ -125,7 +132,10 @@ export function inspectDeclarationXml(xml: Buffer): DeclarationInspection {
   const declarantCif = attr(root, 'codDeclarant');
   // An individual declares with a CNP: ANAF's e-Transport takes "cif … maxim 13 cifre".
   if (!declarantCif || !isValidCifOrCnp(declarantCif)) {
-    return fail('DECLARANT_CIF_INVALID', `codDeclarant ${JSON.stringify(declarantCif ?? null)} is not a valid Romanian fiscal code or CNP (check digit)`);
+    return fail(
+      'DECLARANT_CIF_INVALID',
+      `codDeclarant ${JSON.stringify(declarantCif ?? null)} is not a valid Romanian fiscal code or CNP (check digit)`,
+    );
   }
   const refDeclarant = attr(root, 'refDeclarant');
   const names = childNames(root);
@@ -144,12 +154,18 @@ export function inspectDeclarationXml(xml: Buffer): DeclarationInspection {
   if (element === 'notificare') {
     const operationType = attr(op, 'codTipOperatiune');
     if (!operationType || !(operationType in OPERATION_TYPES)) {
-      return fail('UNKNOWN_OPERATION', `codTipOperatiune ${JSON.stringify(operationType ?? null)} is not one of ${Object.keys(OPERATION_TYPES).join(', ')}`);
+      return fail(
+        'UNKNOWN_OPERATION',
+        `codTipOperatiune ${JSON.stringify(operationType ?? null)} is not one of ${Object.keys(OPERATION_TYPES).join(', ')}`,
+      );
     }
     const transport = at(op, 'dateTransport');
     const transportDate = attr(transport, 'dataTransport');
     if (!validDate(transportDate)) {
-      return fail('TRANSPORT_DATE_INVALID', `dateTransport/@dataTransport ${JSON.stringify(transportDate ?? null)} is not a date (yyyy-mm-dd)`);
+      return fail(
+        'TRANSPORT_DATE_INVALID',
+        `dateTransport/@dataTransport ${JSON.stringify(transportDate ?? null)} is not a date (yyyy-mm-dd)`,
+      );
     }
     const identity: DeclarationIdentity = compact({
       ...base,
@@ -180,9 +196,18 @@ export function inspectDeclarationXml(xml: Buffer): DeclarationInspection {
   }
   const vehicleChangeDate = attr(op, 'dataModificare');
   if (!validDate(vehicleChangeDate)) {
-    return fail('TRANSPORT_DATE_INVALID', `modifVehicul/@dataModificare ${JSON.stringify(vehicleChangeDate ?? null)} is not a date (yyyy-mm-dd)`);
+    return fail(
+      'TRANSPORT_DATE_INVALID',
+      `modifVehicul/@dataModificare ${JSON.stringify(vehicleChangeDate ?? null)} is not a date (yyyy-mm-dd)`,
+    );
   }
-  return { ok: true, kind: 'VEHICLE_CHANGE', uit, vehicleChangeDate: vehicleChangeDate!, identity: compact({ ...base, vehicle: attr(op, 'nrVehicul') }) };
+  return {
+    ok: true,
+    kind: 'VEHICLE_CHANGE',
+    uit,
+    vehicleChangeDate: vehicleChangeDate!,
+    identity: compact({ ...base, vehicle: attr(op, 'nrVehicul') }),
+  };
 }
 
 /** One entry of ANAF's lista, as our client reads it. */
@@ -246,10 +271,23 @@ export function matchListedDeclaration(entries: ListedDeclaration[], ours: Listi
         return e;
       }
     }
-    if (ours.kind === 'VEHICLE_CHANGE' && e.state === 'OK' && e.type === 'MVH' && e.uit === ours.uit && e.vehicle === ours.identity.vehicle && fresh(e, e.uploadIndex)) {
+    if (
+      ours.kind === 'VEHICLE_CHANGE' &&
+      e.state === 'OK' &&
+      e.type === 'MVH' &&
+      e.uit === ours.uit &&
+      e.vehicle === ours.identity.vehicle &&
+      fresh(e, e.uploadIndex)
+    ) {
       return e;
     }
-    if (ours.kind === 'CONFIRMATION' && e.state === 'OK' && e.uit === ours.uit && e.confirmation?.uploadIndex && fresh(e, e.confirmation.uploadIndex)) {
+    if (
+      ours.kind === 'CONFIRMATION' &&
+      e.state === 'OK' &&
+      e.uit === ours.uit &&
+      e.confirmation?.uploadIndex &&
+      fresh(e, e.confirmation.uploadIndex)
+    ) {
       return { ...e, uploadIndex: e.confirmation.uploadIndex };
     }
     // An upload ANAF took but found wrong: listed with its messages, whatever its kind.
@@ -280,7 +318,11 @@ export function followUpXml(
     op.type === 'DELETION'
       ? `<stergere${attrs([['uit', op.uit]])}/>`
       : op.type === 'CONFIRMATION'
-        ? `<confirmare${attrs([['uit', op.uit], ['tipConfirmare', op.confirmationType], ['observatii', op.remarks]])}/>`
+        ? `<confirmare${attrs([
+            ['uit', op.uit],
+            ['tipConfirmare', op.confirmationType],
+            ['observatii', op.remarks],
+          ])}/>`
         : `<modifVehicul${attrs([
             ['uit', op.uit],
             ['nrVehicul', op.vehicle],
@@ -291,7 +333,10 @@ export function followUpXml(
           ])}/>`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<eTransport xmlns="${ETRANSPORT_NAMESPACE}"${attrs([['codDeclarant', declarantCif], ['refDeclarant', refDeclarant]])}>`,
+    `<eTransport xmlns="${ETRANSPORT_NAMESPACE}"${attrs([
+      ['codDeclarant', declarantCif],
+      ['refDeclarant', refDeclarant],
+    ])}>`,
     `  ${body}`,
     '</eTransport>',
     '',

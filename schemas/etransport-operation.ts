@@ -1,4 +1,4 @@
-import type { BlobStore } from '../lib/blob-store';
+import type { BlobStore } from '../lib/storage/blob-store';
 import type { PreparedOperation } from '../workflows/etransport/types';
 import { type DeclarationInspection, inspectDeclarationXml } from './etransport-declaration';
 

@@ -1,4 +1,4 @@
-import { parseAnafMinute } from '../lib/romanian-time';
+import { parseAnafMinute } from '../lib/anaf/romanian-time';
 
 /**
  * The rules of a UIT's life that workflows need too (so: no XML parser here, workflow-safe):
@@ -34,4 +34,3 @@ export function uitExpiresAt(transportDate: string, operationType: string | unde
   const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + uitValidityDays(operationType)));
   return parseAnafMinute(`${day.toISOString().slice(0, 10).replace(/-/g, '')}0000`)!;
 }
-

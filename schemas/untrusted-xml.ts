@@ -1,5 +1,5 @@
 import { XMLValidator } from 'fast-xml-parser';
-import { hardenedXmlParser } from '../lib/xml-parser';
+import { hardenedXmlParser } from '../lib/anaf/xml-parser';
 
 /**
  * Reading XML that comes from outside (invoices, transport declarations) before anything
@@ -33,8 +33,7 @@ function countStartTags(text: string, stopAfter: number): number {
 }
 
 export type ParsedXml =
-  | { ok: true; root: string; namespace: string; node: XmlNode }
-  | { ok: false; code: UntrustedXmlProblemCode; message: string };
+  { ok: true; root: string; namespace: string; node: XmlNode } | { ok: false; code: UntrustedXmlProblemCode; message: string };
 
 const parser = hardenedXmlParser({ removeNSPrefix: false, maxDepth: MAX_XML_DEPTH });
 
@@ -106,7 +105,11 @@ export function parseUntrustedXml(xml: Buffer, emptyMessage: string): ParsedXml 
   }
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
-    return { ok: false, code: 'XML_NOT_WELL_FORMED', message: `Not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}` };
+    return {
+      ok: false,
+      code: 'XML_NOT_WELL_FORMED',
+      message: `Not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`,
+    };
   }
   let tree: XmlNode;
   try {

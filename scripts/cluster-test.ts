@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../lib/temporal-client';
+import { connectClient } from '../lib/temporal/temporal-client';
 import { withCheckDigit } from '../schemas/cif';
 import { DEV_BANCIWS_CUI } from '../sandbox/banciws/dev-pki';
 import { callApi } from '../devkit/api-client';
@@ -42,7 +42,9 @@ const workflows: Array<{ id: string; cif: string }> = [];
 
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)),
+  );
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -94,7 +96,9 @@ async function main(): Promise<void> {
     // Resolve takes an operator key (OPERATOR_API_KEYS), never a tenant's.
     const operatorKey = config.api.operatorKeys[0]?.key;
     assert.ok(operatorKey, 'cluster:test needs an operator key (OPERATOR_API_KEYS, generated in the sandbox)');
-    const resolved = await callApi(stack, operatorKey, 'POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'cluster:test' } });
+    const resolved = await callApi(stack, operatorKey, 'POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, {
+      json: { action: 'ABANDON', note: 'cluster:test' },
+    });
     assert.ok(resolved.status === 200 || resolved.status === 202, resolved.text);
     const view = await result<{ outcome: string }>(id);
     assert.equal(view.outcome, 'FAILED', JSON.stringify(view));
@@ -144,7 +148,10 @@ async function main(): Promise<void> {
     }),
     check('e-Transport: declaration → UIT', async () => {
       const ref = `${RUN}-T1`;
-      const res = await api('POST', `/v1/etransport/declarations?cif=${CARRIER}`, { body: transportXml({ declarantCif: CARRIER, ref }), headers: { 'idempotency-key': ref } });
+      const res = await api('POST', `/v1/etransport/declarations?cif=${CARRIER}`, {
+        body: transportXml({ declarantCif: CARRIER, ref }),
+        headers: { 'idempotency-key': ref },
+      });
       assert.equal(res.status, 202, res.text);
       workflows.push({ id: res.json.id as string, cif: CARRIER });
       const view = await eventually(

@@ -3,15 +3,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { type AppConfig, loadConfig } from '../lib/config';
-import { waitForTemporal } from '../lib/dev-server';
-import { ensureSearchAttributes } from '../lib/search-attribute-registration';
-import { temporalConnectionOptions } from '../lib/temporal-client';
+import { type AppConfig, loadConfig } from '../lib/config/config';
+import { waitForTemporal } from '../lib/temporal/dev-server';
+import { ensureSearchAttributes } from '../lib/temporal/search-attribute-registration';
+import { temporalConnectionOptions } from '../lib/temporal/temporal-client';
 import { ensureServerBinaries, TEMPORAL_SERVER_VERSION } from './cluster/binaries';
 import { externalPostgres, ManagedPostgres, portInUse, type PostgresTarget } from './cluster/postgres';
 import { type ChildSpec, type ChildStatus, ProcessDir, statusFile, stopProcess, type SupervisorSpec } from './cluster/processes';
 import { ensureSchemas } from './cluster/schema';
-import { allPorts, CLUSTER_HARNESS_TASK_QUEUES, FRONTEND_PORT, NUM_HISTORY_SHARDS, SERVICE_PORTS, TEMPORAL_SERVICES, type TemporalService, writeServerConfig } from './cluster/server-config';
+import {
+  allPorts,
+  CLUSTER_HARNESS_TASK_QUEUES,
+  FRONTEND_PORT,
+  NUM_HISTORY_SHARDS,
+  SERVICE_PORTS,
+  TEMPORAL_SERVICES,
+  type TemporalService,
+  writeServerConfig,
+} from './cluster/server-config';
 import { clusterTlsEnv, ensureClusterTls } from './cluster/tls';
 import { addSandboxEnv, productEnv, summary, waitForHttp } from './launch';
 
@@ -124,7 +133,11 @@ async function registerNamespace(config: AppConfig): Promise<string[]> {
 
 function bundleWorkflows(clusterDir: string): string {
   const bundle = path.join(clusterDir, 'workflow-bundle.js');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'workers/build-bundle.ts', bundle], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'workers/build-bundle.ts', bundle], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 300_000,
+  });
   if (r.status !== 0) throw new Error('could not bundle the workflow code (workers/build-bundle.ts)');
   return bundle;
 }
@@ -133,7 +146,8 @@ function productChildren(config: AppConfig, bundle: string): { children: ChildSp
   const publicPort = config.api.port;
   const apiPorts = Array.from({ length: CLUSTER_APIS }, (_, i) => publicPort + 1 + i);
   const children: ChildSpec[] = [];
-  if (config.anaf.env === 'sandbox') children.push({ name: 'sandbox', script: 'sandbox/main.ts', env: {}, readyLine: 'ANAF sandbox listening' });
+  if (config.anaf.env === 'sandbox')
+    children.push({ name: 'sandbox', script: 'sandbox/main.ts', env: {}, readyLine: 'ANAF sandbox listening' });
   for (let i = 0; i < CLUSTER_WORKERS; i++) {
     const metrics = config.metrics.workerPort ? config.metrics.workerPort + 2 * i : 0;
     children.push({
@@ -147,7 +161,9 @@ function productChildren(config: AppConfig, bundle: string): { children: ChildSp
       readyLine: 'worker started',
     });
   }
-  apiPorts.forEach((port, i) => children.push({ name: `api-${i + 1}`, script: 'api/main.ts', env: { API_PORT: String(port) }, readyLine: 'API listening' }));
+  apiPorts.forEach((port, i) =>
+    children.push({ name: `api-${i + 1}`, script: 'api/main.ts', env: { API_PORT: String(port) }, readyLine: 'API listening' }),
+  );
   return { children, apiPorts };
 }
 
@@ -158,20 +174,32 @@ async function waitForProducts(clusterDir: string, names: string[], timeoutMs: n
     const failed = names.find((n) => status[n]?.failed);
     if (failed) throw new Error(`${failed} ${status[failed]!.failed}`);
     if (names.every((n) => status[n]?.ready)) return;
-    if (Date.now() > deadline) throw new Error(`not ready within ${timeoutMs / 1000} s: ${names.filter((n) => !status[n]?.ready).join(', ')} (logs in ${clusterDir}/logs)`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `not ready within ${timeoutMs / 1000} s: ${names.filter((n) => !status[n]?.ready).join(', ')} (logs in ${clusterDir}/logs)`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
 function startService(paths: ClusterPaths, server: string, configFile: string, service: TemporalService): void {
-  paths.processes.spawnDaemon(`temporal-${service}`, server, ['--config-file', configFile, '--allow-no-auth', 'start', '--service', service], { marker: server });
+  paths.processes.spawnDaemon(
+    `temporal-${service}`,
+    server,
+    ['--config-file', configFile, '--allow-no-auth', 'start', '--service', service],
+    { marker: server },
+  );
 }
 
 /**
  * Chaos on the cluster: one Temporal service stopped (SIGTERM, or SIGKILL) and started again
  * on the same config; resolves once it listens again. Returns the ms it was away.
  */
-export async function restartTemporalService(config: Pick<AppConfig, 'dataDir'>, service: TemporalService, signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+export async function restartTemporalService(
+  config: Pick<AppConfig, 'dataDir'>,
+  service: TemporalService,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number> {
   const t0 = performance.now();
   const paths = clusterPaths(config);
   const record = paths.processes.alive(`temporal-${service}`);
@@ -227,7 +255,8 @@ async function start(paths: ClusterPaths, startedAt: number): Promise<void> {
 
   const missing = TEMPORAL_SERVICES.filter((s) => !state.services[s]);
   if (missing.length === TEMPORAL_SERVICES.length) {
-    for (const port of allPorts()) if (await portInUse(port)) throw new Error(`port ${port} is in use (a dev server on 7233?): stop it first`);
+    for (const port of allPorts())
+      if (await portInUse(port)) throw new Error(`port ${port} is in use (a dev server on 7233?): stop it first`);
   }
   for (const s of missing) startService(paths, binaries.server, configFile, s);
   if (missing.length) log(`started Temporal ${missing.join(', ')}`);
@@ -243,14 +272,22 @@ async function start(paths: ClusterPaths, startedAt: number): Promise<void> {
     Object.assign(env, clusterTlsEnv(tls), { API_PUBLIC_URL: config.api.publicUrl, API_PORT: String(config.api.port) });
     if (config.anaf.redirectUri) env.ANAF_REDIRECT_URI = config.anaf.redirectUri;
     const { children, apiPorts } = productChildren(config, bundle);
-    const spec: SupervisorSpec = { clusterDir: paths.clusterDir, children, proxy: { port: config.api.port, backends: apiPorts.map((port) => ({ host: '127.0.0.1', port })) } };
+    const spec: SupervisorSpec = {
+      clusterDir: paths.clusterDir,
+      children,
+      proxy: { port: config.api.port, backends: apiPorts.map((port) => ({ host: '127.0.0.1', port })) },
+    };
     fs.rmSync(statusFile(paths.clusterDir), { force: true });
     paths.processes.spawnDaemon('supervisor', process.execPath, ['--import', 'tsx', 'scripts/cluster/supervisor.ts'], {
       env: { ...env, CLUSTER_SUPERVISOR_SPEC: JSON.stringify(spec) },
       cwd: ROOT,
       marker: 'scripts/cluster/supervisor.ts',
     });
-    await waitForProducts(paths.clusterDir, children.map((c) => c.name), 180_000);
+    await waitForProducts(
+      paths.clusterDir,
+      children.map((c) => c.name),
+      180_000,
+    );
   }
   await waitForHttp(`http://127.0.0.1:${config.api.port}/readyz`, 60_000);
   process.stdout.write(summary({ what: 'anaf-flow (cluster)', startedAt, config, address, uiUrl, extra }));

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { exitedWedged, spawnProductProcess } from '../devkit/product-process';
-import { loadConfig } from '../lib/config';
-import { type DevServer, startDevServer, waitForTemporal } from '../lib/dev-server';
-import { MissingBinaryError } from '../lib/temporal-binaries';
-import { temporalConnectionOptions } from '../lib/temporal-client';
+import { loadConfig } from '../lib/config/config';
+import { type DevServer, startDevServer, waitForTemporal } from '../lib/temporal/dev-server';
+import { MissingBinaryError } from '../lib/temporal/temporal-binaries';
+import { temporalConnectionOptions } from '../lib/temporal/temporal-client';
 import { addSandboxEnv, productEnv, summary, waitForHttp } from './launch';
 
 /**
@@ -68,7 +68,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // The dev server's UI sends no credentials, so the operator key goes in the path: allowed with ANAF_ENV=sandbox only.
   const operatorKey = config.api.operatorKeys[0];
-  const codecEndpoint = operatorKey && config.anaf.env === 'sandbox' ? `${config.api.publicUrl}/codec/k/${encodeURIComponent(operatorKey.key)}` : `${config.api.publicUrl}/codec`;
+  const codecEndpoint =
+    operatorKey && config.anaf.env === 'sandbox'
+      ? `${config.api.publicUrl}/codec/k/${encodeURIComponent(operatorKey.key)}`
+      : `${config.api.publicUrl}/codec`;
 
   let address = config.temporal.address;
   let uiUrl = 'your Temporal UI';

@@ -1,4 +1,4 @@
-import type { AppConfig } from '../lib/config';
+import type { AppConfig } from '../lib/config/config';
 import { DEV_BANCIWS_CUI, ensureDevPki } from '../sandbox/banciws/dev-pki';
 
 /**
@@ -105,7 +105,9 @@ export function summary(o: SummaryOptions): string {
       ? `  API key       ${devKey.key}   (tenant "${devKey.tenant}", generated for development; header x-api-key)`
       : `  API keys      from API_KEYS (${config.api.keys.length})`,
     ...(config.api.keysGenerated && config.api.operatorKeys[0]
-      ? [`  Operator key  ${config.api.operatorKeys[0].key}   (operator "${config.api.operatorKeys[0].name}": codec, resolve; ANAF_FLOW_OPERATOR_KEY for the CLI)`]
+      ? [
+          `  Operator key  ${config.api.operatorKeys[0].key}   (operator "${config.api.operatorKeys[0].name}": codec, resolve; ANAF_FLOW_OPERATOR_KEY for the CLI)`,
+        ]
       : []),
     `  data          ${config.dataDir}`,
     ...(config.api.keysGenerated ? ['', `  for the docs' commands:  ${docsShellExports(config)}`] : []),

@@ -28,7 +28,12 @@ const SERVICES: Record<string, Service> = { connectivity, oauth, efactura, etran
 const ROOT = path.resolve(__dirname, '..');
 
 /** Runs the scenarios of one service: one stack for those on the service's stack, one each for those with their own. */
-async function record(name: string, service: Service, scenarios: string[], options: { prePatch: boolean; overwrite: boolean }): Promise<void> {
+async function record(
+  name: string,
+  service: Service,
+  scenarios: string[],
+  options: { prePatch: boolean; overwrite: boolean },
+): Promise<void> {
   const prefix = (file: string) => (options.prePatch ? file.replace(`${name}-`, `${name}-pre-patch-`) : file);
   const groups = new Map<StackOptions | undefined, Scenario[]>();
   for (const key of scenarios) {
@@ -53,7 +58,10 @@ async function record(name: string, service: Service, scenarios: string[], optio
 function beforePatch(patchId: string): { service: string; scenarios: string[]; commit: string } {
   const entry = Object.entries(SERVICES).find(([, s]) => s.beforePatch?.[patchId]);
   if (!entry) throw new Error(`no service lists scenarios for patch '${patchId}' (Service.beforePatch)`);
-  const introduced = execFileSync('git', ['log', '--format=%H', '--reverse', `-S${patchId}`, '--', 'workflows'], { cwd: ROOT, encoding: 'utf8' }).split('\n')[0];
+  const introduced = execFileSync('git', ['log', '--format=%H', '--reverse', `-S${patchId}`, '--', 'workflows'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  }).split('\n')[0];
   if (!introduced) throw new Error(`no commit introduced '${patchId}' in workflows/`);
   return { service: entry[0], scenarios: entry[1].beforePatch![patchId]!, commit: `${introduced}^` };
 }
@@ -70,9 +78,18 @@ function recordBeforePatch(patchId: string): void {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(worktree, 'node_modules'));
     fs.cpSync(path.join(ROOT, 'scripts/histories'), path.join(worktree, 'scripts/histories'), { recursive: true });
     // A commit from before devkit/ existed (it was test/support then): the recorder needs today's.
-    if (!fs.existsSync(path.join(worktree, 'devkit'))) fs.cpSync(path.join(ROOT, 'devkit'), path.join(worktree, 'devkit'), { recursive: true });
+    if (!fs.existsSync(path.join(worktree, 'devkit')))
+      fs.cpSync(path.join(ROOT, 'devkit'), path.join(worktree, 'devkit'), { recursive: true });
     fs.copyFileSync(__filename, path.join(worktree, 'scripts/record-histories.ts'));
-    const args = ['--import', 'tsx', 'scripts/record-histories.ts', '--only', service, '--pre-patch', ...scenarios.flatMap((s) => ['--scenario', s])];
+    const args = [
+      '--import',
+      'tsx',
+      'scripts/record-histories.ts',
+      '--only',
+      service,
+      '--pre-patch',
+      ...scenarios.flatMap((s) => ['--scenario', s]),
+    ];
     execFileSync(process.execPath, args, { cwd: worktree, stdio: 'inherit', env: { ...process.env, RECORD_HISTORIES_OUT: HISTORIES_DIR } });
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: ROOT, stdio: 'inherit' });
@@ -94,7 +111,10 @@ async function main(): Promise<void> {
   if (values.only && !SERVICES[values.only]) throw new Error(`--only: one of ${Object.keys(SERVICES).join(', ')}`);
   for (const [name, service] of Object.entries(SERVICES)) {
     if (values.only && name !== values.only) continue;
-    await record(name, service, values.scenario ?? Object.keys(service.scenarios), { prePatch: values['pre-patch'] ?? false, overwrite: values.overwrite ?? false });
+    await record(name, service, values.scenario ?? Object.keys(service.scenarios), {
+      prePatch: values['pre-patch'] ?? false,
+      overwrite: values.overwrite ?? false,
+    });
   }
 }
 

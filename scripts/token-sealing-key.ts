@@ -1,4 +1,4 @@
-import { newSealingKeyPair } from '../lib/sealed-box';
+import { newSealingKeyPair } from '../lib/crypto/sealed-box';
 
 /**
  * A new OAuth token-sealing key pair, as the two variables take it:

@@ -17,7 +17,14 @@ export const banciws: AnafServiceDescriptor = {
   sandbox: async (ctx, options, listen) => {
     if (!options) return undefined;
     const { startBanciwsSandbox } = require('../sandbox/banciws') as typeof import('../sandbox/banciws');
-    const running = await startBanciwsSandbox(ctx, { ...(listen.host ? { host: listen.host } : {}), ...(options as Partial<BanciwsSandboxOptions>) });
-    return { module: { name: 'banciws', admin: (router) => router.use(running.adminRouter), routes: () => undefined }, service: running, close: () => running.close() };
+    const running = await startBanciwsSandbox(ctx, {
+      ...(listen.host ? { host: listen.host } : {}),
+      ...(options as Partial<BanciwsSandboxOptions>),
+    });
+    return {
+      module: { name: 'banciws', admin: (router) => router.use(running.adminRouter), routes: () => undefined },
+      service: running,
+      close: () => running.close(),
+    };
   },
 };

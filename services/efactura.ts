@@ -7,7 +7,15 @@ export const efactura: AnafServiceDescriptor = {
   name: 'efactura',
   searchAttributeValues: ['efactura', 'efactura-read', 'efactura-inbox', 'efactura-inbox-sync'],
   configSection: 'efactura',
-  workflows: ['efacturaSubmission', 'efacturaMessages', 'efacturaPdf', 'efacturaValidation', 'efacturaInboxItem', 'efacturaInboxSync', 'efacturaSignature'],
+  workflows: [
+    'efacturaSubmission',
+    'efacturaMessages',
+    'efacturaPdf',
+    'efacturaValidation',
+    'efacturaInboxItem',
+    'efacturaInboxSync',
+    'efacturaSignature',
+  ],
   activities: (deps) => {
     const { createEfacturaAnafActivities } = require('../activities/efactura') as typeof import('../activities/efactura');
     const { createEfacturaReadActivities } = require('../activities/efactura/reads') as typeof import('../activities/efactura/reads');

@@ -9,7 +9,8 @@ export const etransport: AnafServiceDescriptor = {
   configSection: 'etransport',
   workflows: ['etransportDeclaration', 'etransportLookup'],
   activities: (deps) => {
-    const { createEtransportAnafActivities, createEtransportOrchestrationActivities } = require('../activities/etransport') as typeof import('../activities/etransport');
+    const { createEtransportAnafActivities, createEtransportOrchestrationActivities } =
+      require('../activities/etransport') as typeof import('../activities/etransport');
     return { orchestration: createEtransportOrchestrationActivities(deps), anafCalls: createEtransportAnafActivities(deps) };
   },
   api: () => [(require('../api/etransport-routes') as typeof import('../api/etransport-routes')).mountEtransportRoutes],

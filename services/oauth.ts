@@ -12,13 +12,17 @@ export const oauth: AnafServiceDescriptor = {
   configSection: 'oauth',
   workflows: ['oauthAuthorization', 'oauthAuthorizationRequest', 'oauthRefreshSweep', 'oauthTest', 'oauthClientRegistry'],
   activities: (deps) => {
-    const { createOAuthAnafActivities, createOAuthOrchestrationActivities } = require('../activities/oauth') as typeof import('../activities/oauth');
+    const { createOAuthAnafActivities, createOAuthOrchestrationActivities } =
+      require('../activities/oauth') as typeof import('../activities/oauth');
     return { orchestration: createOAuthOrchestrationActivities(deps), anafCalls: createOAuthAnafActivities(deps) };
   },
   api: () => [
     (require('../api/oauth-routes') as typeof import('../api/oauth-routes')).mountOAuthRoutes,
     (require('../api/oauth-callback-routes') as typeof import('../api/oauth-callback-routes')).mountOAuthCallbackRoutes,
     (require('../api/authorization-routes') as typeof import('../api/authorization-routes')).mountAuthorizationRoutes,
-    (require('../api/authorization-request-routes') as typeof import('../api/authorization-request-routes')).mountAuthorizationRequestRoutes,
+    (require('../api/authorization-webhook-routes') as typeof import('../api/authorization-webhook-routes'))
+      .mountAuthorizationWebhookRoutes,
+    (require('../api/authorization-request-routes') as typeof import('../api/authorization-request-routes'))
+      .mountAuthorizationRequestRoutes,
   ],
 };

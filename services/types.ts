@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
-import type { DailyQuotaGuard } from '../lib/anaf-daily-quotas';
-import type { BlobStore } from '../lib/blob-store';
-import type { AppConfig } from '../lib/config';
-import type { Logger } from '../lib/logger';
-import type { TokenSealer } from '../lib/token-seal';
+import type { DailyQuotaGuard } from '../lib/anaf/anaf-daily-quotas';
+import type { BlobStore } from '../lib/storage/blob-store';
+import type { AppConfig } from '../lib/config/config';
+import type { Logger } from '../lib/observability/logger';
+import type { TokenSealer } from '../lib/crypto/token-seal';
 import type { RouteModule } from '../api/context';
 import type { SandboxContext, SandboxModule } from '../sandbox/module';
-import type { AnafServiceName } from '../workflows/search-attributes';
+import type { AnafServiceName } from '../lib/temporal/search-attributes';
 
 /**
  * One ANAF API (e-Factura, e-Transport, BANCIWS, …) as the processes see it: a folder per
@@ -21,7 +21,7 @@ export interface AnafServiceDescriptor {
   name: string;
   /** The AnafService search attribute values its workflows carry (listings and the Web UI filter on them). */
   searchAttributeValues: readonly AnafServiceName[];
-  /** Its section of AppConfig (lib/config.ts), if it has one. */
+  /** Its section of AppConfig (lib/config/config.ts), if it has one. */
   configSection?: keyof AppConfig;
   /** The workflow functions it registers; each is exported from workflows/index.ts (a test checks both ways). */
   workflows: readonly string[];

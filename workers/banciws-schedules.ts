@@ -1,7 +1,7 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
-import type { BanciwsInstitution } from '../lib/banciws-config';
-import type { AppConfig } from '../lib/config';
-import type { Logger } from '../lib/logger';
+import type { BanciwsInstitution } from '../lib/config/banciws-config';
+import type { AppConfig } from '../lib/config/config';
+import type { Logger } from '../lib/observability/logger';
 import type { BanciwsInboxInput } from '../workflows/banciws/types';
 
 /**
@@ -42,7 +42,9 @@ export async function ensureBanciwsInboxSchedules(client: Client, config: AppCon
           args: [banciwsInboxInput(institution)],
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-        memo: { description: `BANCIWS inbox of ${institution.id} (CUI ${institution.cui}): listaMesaje ${institution.zile}, new items downloaded once` },
+        memo: {
+          description: `BANCIWS inbox of ${institution.id} (CUI ${institution.cui}): listaMesaje ${institution.zile}, new items downloaded once`,
+        },
       });
       logger.info({ scheduleId }, 'schedule created');
     } catch (err) {

@@ -2,14 +2,14 @@ import { ACTIVITY_SHUTDOWN_GRACE_MS } from './graceful-exit';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createWebhookActivities } from '../activities/webhooks';
-import { blobStoreFor } from '../lib/blob-store';
-import { anafBudget, plaintextPayloadsRefused } from '../lib/metrics';
-import type { AppConfig } from '../lib/config';
-import type { Logger } from '../lib/logger';
-import { dataConverterFor } from '../lib/temporal-client';
-import { TokenSealer } from '../lib/token-seal';
+import { blobStoreFor } from '../lib/storage/blob-store';
+import { anafBudget, plaintextPayloadsRefused } from '../lib/observability/metrics';
+import type { AppConfig } from '../lib/config/config';
+import type { Logger } from '../lib/observability/logger';
+import { dataConverterFor } from '../lib/temporal/temporal-client';
+import { TokenSealer } from '../lib/crypto/token-seal';
 import { activityInterceptors, lifecycleMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './interceptors';
-import { DailyQuotaGuard } from '../lib/anaf-daily-quotas';
+import { DailyQuotaGuard } from '../lib/anaf/anaf-daily-quotas';
 import { ANAF_SERVICES, type AnafServiceDescriptor, type ServiceActivities, type ServiceActivityDeps } from '../services';
 
 export interface WorkerDeps {
@@ -33,7 +33,7 @@ export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client' | 
     logger: deps.logger,
     sealer: new TokenSealer(deps.config.tokenSealing),
     blobs: blobStoreFor(deps.config.dataDir),
-    // Per process on purpose (lib/anaf-daily-quotas.ts): submission and read activities spend one count.
+    // Per process on purpose (lib/anaf/anaf-daily-quotas.ts): submission and read activities spend one count.
     quotas: new DailyQuotaGuard(deps.config.efactura.dailyQuotas),
   };
 }

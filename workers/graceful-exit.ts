@@ -1,5 +1,5 @@
 import type { Worker } from '@temporalio/worker';
-import type { Logger } from '../lib/logger';
+import type { Logger } from '../lib/observability/logger';
 
 /** How long a stopping worker lets in-flight activities (ANAF calls) run before cancelling them (Worker shutdownGraceTime). */
 export const ACTIVITY_SHUTDOWN_GRACE_MS = 8_000;
@@ -12,7 +12,10 @@ export const STALL_SHUTDOWN_GRACE_MS = 10_000;
  * may never finish shutting down. The exit code is set first, so a shutdown that completes
  * (main() returns) ends the process with it too.
  */
-export function shutDownThenExit(workers: readonly Worker[], options: { graceMs: number; exitCode: number; logger: Logger; exit?: (code: number) => void }): void {
+export function shutDownThenExit(
+  workers: readonly Worker[],
+  options: { graceMs: number; exitCode: number; logger: Logger; exit?: (code: number) => void },
+): void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   process.exitCode = options.exitCode;
   const timer = setTimeout(() => {

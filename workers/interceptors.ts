@@ -1,10 +1,10 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
-import type { Logger } from '../lib/logger';
-import { lifecyclesFinished } from '../lib/metrics';
-import { runWithRequestId } from '../lib/request-context';
+import type { Logger } from '../lib/observability/logger';
+import { lifecyclesFinished } from '../lib/observability/metrics';
+import { runWithRequestId } from '../lib/observability/request-context';
 import type { LifecycleMetricsSinks } from '../workflows/interceptors';
-import { requestIdFromHeaders } from '../workflows/request-id-header';
+import { requestIdFromHeaders } from '../lib/observability/request-id-header';
 
 /** Workflow interceptor modules; the prebundle (workers/build-bundle.ts) must list the same. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/interceptors')];
@@ -34,7 +34,10 @@ export function activityInterceptors(logger: Logger): ActivityInterceptorsFactor
           const line = (level: 'debug' | 'warn', fields: Record<string, unknown>, message: string) => {
             if (!logger.isLevelEnabled(level)) return;
             const { activityType: activity, workflowExecution, attempt } = info;
-            logger[level]({ activity, workflowId: workflowExecution?.workflowId, attempt, ...(requestId ? { requestId } : {}), ...fields }, message);
+            logger[level](
+              { activity, workflowId: workflowExecution?.workflowId, attempt, ...(requestId ? { requestId } : {}), ...fields },
+              message,
+            );
           };
           const started = Date.now();
           // A liveness heartbeat: when a worker dies (SIGKILL, OOM, lost host) its activities are
@@ -49,7 +52,11 @@ export function activityInterceptors(logger: Logger): ActivityInterceptorsFactor
             return result;
           } catch (err) {
             const e = err as { name?: string; type?: string; message?: string };
-            line(isBenign(err) ? 'debug' : 'warn', { durationMs: Date.now() - started, failure: e?.type ?? e?.name, message: e?.message }, 'activity failed');
+            line(
+              isBenign(err) ? 'debug' : 'warn',
+              { durationMs: Date.now() - started, failure: e?.type ?? e?.name, message: e?.message },
+              'activity failed',
+            );
             throw err;
           } finally {
             clearInterval(alive);

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { countNeedsAttentionWith } from '../lib/metrics';
-import { ensureSearchAttributes } from '../lib/search-attribute-registration';
-import { connectClient, temporalConnectionOptions } from '../lib/temporal-client';
-import { temporalLoggerFor } from '../lib/temporal-logger';
+import { loadConfig } from '../lib/config/config';
+import { createLogger } from '../lib/observability/logger';
+import { countNeedsAttentionWith } from '../lib/observability/metrics';
+import { ensureSearchAttributes } from '../lib/temporal/search-attribute-registration';
+import { connectClient, temporalConnectionOptions } from '../lib/temporal/temporal-client';
+import { temporalLoggerFor } from '../lib/temporal/temporal-logger';
 import { ensureBanciwsInboxSchedules } from './banciws-schedules';
 import { BUNDLE_PATH } from './build-bundle';
 import { createWorkers, runWorkers } from './create-workers';
@@ -26,7 +26,13 @@ async function main(): Promise<void> {
     ...(coreBind ? { telemetryOptions: { metrics: { prometheus: { bindAddress: coreBind } } } } : {}),
   });
   const metrics = config.metrics.workerPort
-    ? await startMetricsServer({ port: config.metrics.workerPort, host: config.metrics.workerHost, token: config.metrics.token, temporalCoreBind: coreBind, logger })
+    ? await startMetricsServer({
+        port: config.metrics.workerPort,
+        host: config.metrics.workerHost,
+        token: config.metrics.token,
+        temporalCoreBind: coreBind,
+        logger,
+      })
     : undefined;
 
   const connectionOptions = temporalConnectionOptions(config);
@@ -40,9 +46,7 @@ async function main(): Promise<void> {
   }
 
   const client = await connectClient(config, address);
-  countNeedsAttentionWith(
-    async () => (await client.workflow.count(`AnafNeedsAttention = true AND ExecutionStatus = 'Running'`)).count,
-  );
+  countNeedsAttentionWith(async () => (await client.workflow.count(`AnafNeedsAttention = true AND ExecutionStatus = 'Running'`)).count);
   await ensureSchedules(client, config, logger);
   await ensureBanciwsInboxSchedules(client, config, logger);
 
@@ -55,12 +59,15 @@ async function main(): Promise<void> {
     workflowBundle: prebundled ? { codePath: prebundled } : undefined,
   });
   const stopWatchdog = config.temporal.stallExitMs
-    ? watchWorkflowProgress(workflowQueueProbe(client, config.temporal.namespace, config.temporal.taskQueue, workers[0]!.options.identity), {
-        stallMs: config.temporal.stallExitMs,
-        logger,
-        // In-flight ANAF calls finish first (an upload cut mid-way costs a reconciliation), bounded.
-        onStall: () => shutDownThenExit(workers, { graceMs: STALL_SHUTDOWN_GRACE_MS, exitCode: WORKER_STALLED_EXIT_CODE, logger }),
-      })
+    ? watchWorkflowProgress(
+        workflowQueueProbe(client, config.temporal.namespace, config.temporal.taskQueue, workers[0]!.options.identity),
+        {
+          stallMs: config.temporal.stallExitMs,
+          logger,
+          // In-flight ANAF calls finish first (an upload cut mid-way costs a reconciliation), bounded.
+          onStall: () => shutDownThenExit(workers, { graceMs: STALL_SHUTDOWN_GRACE_MS, exitCode: WORKER_STALLED_EXIT_CODE, logger }),
+        },
+      )
     : undefined;
   logger.info(
     {

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import type { Logger } from '../lib/logger';
-import { enableProcessMetrics, METRICS_CONTENT_TYPE, metricsRequestAllowed, metricsText } from '../lib/metrics';
+import type { Logger } from '../lib/observability/logger';
+import { enableProcessMetrics, METRICS_CONTENT_TYPE, metricsRequestAllowed, metricsText } from '../lib/observability/metrics';
 
 export interface MetricsServerOptions {
   port: number;

@@ -1,6 +1,6 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
-import type { AppConfig } from '../lib/config';
-import type { Logger } from '../lib/logger';
+import type { AppConfig } from '../lib/config/config';
+import type { Logger } from '../lib/observability/logger';
 
 export const OAUTH_SWEEP_SCHEDULE_ID = 'anaf-flow-oauth-refresh-sweep';
 

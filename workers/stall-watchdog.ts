@@ -1,5 +1,5 @@
-import type { Logger } from '../lib/logger';
-import { workerStallSuspicions, workerWorkflowBacklogAge, workerWorkflowPollAge } from '../lib/metrics';
+import type { Logger } from '../lib/observability/logger';
+import { workerStallSuspicions, workerWorkflowBacklogAge, workerWorkflowPollAge } from '../lib/observability/metrics';
 
 /** The worker's exit code when the watchdog finds its workflow side wedged; supervisors restart on it. */
 export const WORKER_STALLED_EXIT_CODE = 75;
@@ -50,7 +50,8 @@ export function watchWorkflowProgress(probe: () => Promise<QueueObservation>, op
       const seen = await probe();
       const notPolling = (forMs: number) => seen.lastPollAgoMs === undefined || seen.lastPollAgoMs >= forMs;
       const peersPolling = seen.othersLastPollAgoMs !== undefined && seen.othersLastPollAgoMs < options.stallMs;
-      const wedged = (seen.backlogAgeMs >= options.stallMs && notPolling(options.stallMs)) || (peersPolling && notPolling(2 * options.stallMs));
+      const wedged =
+        (seen.backlogAgeMs >= options.stallMs && notPolling(options.stallMs)) || (peersPolling && notPolling(2 * options.stallMs));
       workerWorkflowBacklogAge.set(seen.backlogAgeMs / 1000);
       workerWorkflowPollAge.set(seen.lastPollAgoMs === undefined ? -1 : seen.lastPollAgoMs / 1000);
       if (wedged) workerStallSuspicions.inc();

@@ -1,7 +1,7 @@
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ConnectivityActivities, ProbeResult } from '../activities/connectivity';
-import { AnafOutcome, AnafService, AnafStage, AnafTenant } from './search-attributes';
-import { anafTaskQueueFor } from './task-queues';
+import { AnafOutcome, AnafService, AnafStage, AnafTenant } from '../lib/temporal/search-attributes';
+import { anafTaskQueueFor } from '../lib/temporal/task-queues';
 
 export interface ConnectivityCheckInput {
   tenant: string;

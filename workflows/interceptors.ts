@@ -6,8 +6,8 @@ import {
   type WorkflowInterceptorsFactory,
   ContinueAsNew,
 } from '@temporalio/workflow';
-import { requestIdFromHeaders, withRequestIdHeader } from './request-id-header';
-import { AnafOutcome, AnafService } from './search-attributes';
+import { requestIdFromHeaders, withRequestIdHeader } from '../lib/observability/request-id-header';
+import { AnafOutcome, AnafService } from '../lib/temporal/search-attributes';
 
 /**
  * Workflow interceptors every worker installs (WorkerOptions.interceptors.workflowModules

@@ -1,5 +1,5 @@
 import { defineQuery, defineUpdate, setHandler, upsertMemo } from '@temporalio/workflow';
-import { ENVIRONMENTS_MEMO, type AnafApiEnvironment, type EnvironmentOverrides } from '../lib/anaf-environments';
+import { ENVIRONMENTS_MEMO, type AnafApiEnvironment, type EnvironmentOverrides } from '../lib/anaf/anaf-environments';
 import type { OAuthScope } from './oauth/types';
 
 /**

@@ -1,7 +1,16 @@
-import { ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { OAuthScope } from './oauth/types';
 import { registerEnvironmentHandlers } from './organization-environments';
-import { AnafCif, AnafService, AnafStage, AnafTenant } from './search-attributes';
+import { AnafCif, AnafService, AnafStage, AnafTenant } from '../lib/temporal/search-attributes';
 
 export interface OrganizationRecord {
   tenant: string;
@@ -35,7 +44,9 @@ export const authorizationLinksQuery = defineQuery<AuthorizationLinks>('authoriz
 /** Returns the authorization that served the scope before (undefined: none). */
 export const linkAuthorizationUpdate = defineUpdate<{ previousAuthorizationId?: string }, [LinkAuthorizationRequest]>('linkAuthorization');
 /** Returns the authorization that served the scope (undefined: none was linked). */
-export const unlinkAuthorizationUpdate = defineUpdate<{ removedAuthorizationId?: string }, [UnlinkAuthorizationRequest]>('unlinkAuthorization');
+export const unlinkAuthorizationUpdate = defineUpdate<{ removedAuthorizationId?: string }, [UnlinkAuthorizationRequest]>(
+  'unlinkAuthorization',
+);
 
 /** The memo key holding the links (only written by the link handlers: older organizations have none). */
 export const AUTHORIZATION_LINKS_MEMO = 'authorizationLinks';
@@ -74,7 +85,10 @@ export async function organization(record: OrganizationRecord): Promise<Organiza
   const refuseUnexpected = (scope: OAuthScope, expected: string | null, own?: string) => {
     const now = links[scope];
     if ((now ?? null) === expected || (own !== undefined && now === own)) return;
-    throw ApplicationFailure.create({ type: LINK_CHANGED, message: `${scope} is linked to ${now ?? 'no authorization'} now, not ${expected ?? 'none'}` });
+    throw ApplicationFailure.create({
+      type: LINK_CHANGED,
+      message: `${scope} is linked to ${now ?? 'no authorization'} now, not ${expected ?? 'none'}`,
+    });
   };
   setHandler(
     linkAuthorizationUpdate,

@@ -1,7 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { type AnafApiEnvironment, apiBaseUrlFor, defaultApiEnvironment, type EnvironmentOverrides, readEnvironmentOverrides } from '../../lib/anaf-environments';
-import type { OAuthScope } from '../../lib/config';
+import {
+  type AnafApiEnvironment,
+  apiBaseUrlFor,
+  defaultApiEnvironment,
+  type EnvironmentOverrides,
+  readEnvironmentOverrides,
+} from '../../lib/anaf/anaf-environments';
+import type { OAuthScope } from '../../lib/config/config';
 import { organizationWorkflowId } from '../../workflows/organization';
 import { FAILURE_TYPES } from './failures';
 

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { QuotaRefusal } from '../../lib/anaf-daily-quotas';
-import { msUntilNextRomanianDay } from '../../lib/romanian-time';
+import type { QuotaRefusal } from '../../lib/anaf/anaf-daily-quotas';
+import { msUntilNextRomanianDay } from '../../lib/anaf/romanian-time';
 import { type AnafResponse, AnafTransportError, ResponseTooLargeError, redactUrl } from './http';
 
 /**
@@ -126,7 +126,12 @@ export function detectProblem(res: AnafResponse): AnafProblem | undefined {
   const text = res.text();
   const status = res.status;
   if (status === 429) {
-    return { kind: 'RATE_LIMITED', status, retryAfterMs: retryAfterMs(res.headers['retry-after']) ?? 60_000, message: excerpt(text) || 'Too Many Requests' };
+    return {
+      kind: 'RATE_LIMITED',
+      status,
+      retryAfterMs: retryAfterMs(res.headers['retry-after']) ?? 60_000,
+      message: excerpt(text) || 'Too Many Requests',
+    };
   }
   if (DAILY_LIMIT.test(text) && text.length < 2_000) return { kind: 'DAILY_LIMIT', status, message: excerpt(text) };
   if (isHtml(res, text)) {
@@ -196,7 +201,8 @@ export function detectGatewaySessionLoss(res: AnafResponse, requestUrl: string):
   const target = redirectTarget(res, requestUrl);
   if (target) {
     if (target.pathname === '/my.policy_nonce') return undefined;
-    if (target.pathname === '/vdesk/hangup.php3') return { reason: 'HANGUP', message: 'the gateway hung up the session (/vdesk/hangup.php3)' };
+    if (target.pathname === '/vdesk/hangup.php3')
+      return { reason: 'HANGUP', message: 'the gateway hung up the session (/vdesk/hangup.php3)' };
     if (target.pathname === '/my.policy') return { reason: 'POLICY_REDIRECT', message: 'the gateway asks for a new session (/my.policy)' };
     return undefined;
   }
@@ -214,7 +220,6 @@ export function detectGatewaySessionLoss(res: AnafResponse, requestUrl: string):
   }
   return undefined;
 }
-
 
 /** How long to wait before sending again a request the F5 WAF rejected ("The requested URL was rejected"). */
 export const GATEWAY_REJECTED_RETRY_MS = 30_000;

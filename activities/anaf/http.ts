@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher, errors, request } from 'undici';
-import { recordAnafCall } from '../../lib/metrics';
+import { recordAnafCall } from '../../lib/observability/metrics';
 
 /**
  * The one way anaf-flow speaks HTTP to ANAF (api.anaf.ro, logincert.anaf.ro). It keeps
@@ -91,7 +91,7 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
-/** Every ANAF call, answered or not, is measured here and nowhere else (lib/metrics.ts). */
+/** Every ANAF call, answered or not, is measured here and nowhere else (lib/observability/metrics.ts). */
 export async function anafFetch(req: AnafRequest): Promise<AnafResponse> {
   const started = process.hrtime.bigint();
   const record = (status: string) =>

@@ -16,7 +16,8 @@ export interface FilePart {
  */
 export function multipartFormData(parts: FilePart[]): { body: Buffer; contentType: string } {
   for (const p of parts) {
-    if (!/^[\w.-]+$/.test(p.name) || !/^[\w.-]+$/.test(p.filename)) throw new Error(`multipart: unsafe part name ${JSON.stringify(p.name)} / ${JSON.stringify(p.filename)}`);
+    if (!/^[\w.-]+$/.test(p.name) || !/^[\w.-]+$/.test(p.filename))
+      throw new Error(`multipart: unsafe part name ${JSON.stringify(p.name)} / ${JSON.stringify(p.filename)}`);
   }
   let boundary: string;
   do boundary = `----anaf-flow-${randomBytes(16).toString('hex')}`;
@@ -24,7 +25,9 @@ export function multipartFormData(parts: FilePart[]): { body: Buffer; contentTyp
   const chunks: Buffer[] = [];
   for (const p of parts) {
     chunks.push(
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"; filename="${p.filename}"\r\nContent-Type: ${p.contentType}\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"; filename="${p.filename}"\r\nContent-Type: ${p.contentType}\r\n\r\n`,
+      ),
       p.bytes,
       Buffer.from('\r\n'),
     );

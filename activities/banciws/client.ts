@@ -42,7 +42,8 @@ export class BanciwsClient {
     const res = await this.session.post(method, xml, timeoutMs);
     const problem = detectProblem(res);
     if (problem) throw new BanciwsAnswerError(problem);
-    if (res.status !== 200) throw new BanciwsAnswerError({ kind: 'ANAF_ERROR', status: res.status, message: `unexpected HTTP ${res.status} from ${method}` });
+    if (res.status !== 200)
+      throw new BanciwsAnswerError({ kind: 'ANAF_ERROR', status: res.status, message: `unexpected HTTP ${res.status} from ${method}` });
     return res.text();
   }
 

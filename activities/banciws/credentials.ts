@@ -36,7 +36,10 @@ export function tlsOptionsFor(paths: BanciwsCredentialPaths, label = 'BANCIWS'):
   if (paths.pfx) {
     identity = { pfx: readFile('PFX (BANCIWS_PFX)', paths.pfx), ...(paths.passphrase ? { passphrase: paths.passphrase } : {}) };
   } else if (paths.clientCert && paths.clientKey) {
-    identity = { cert: readFile('certificate (BANCIWS_CLIENT_CERT)', paths.clientCert), key: readFile('key (BANCIWS_CLIENT_KEY)', paths.clientKey) };
+    identity = {
+      cert: readFile('certificate (BANCIWS_CLIENT_CERT)', paths.clientCert),
+      key: readFile('key (BANCIWS_CLIENT_KEY)', paths.clientKey),
+    };
   } else {
     throw new BanciwsCredentialsError(
       `${label}: no client certificate configured; set BANCIWS_CLIENT_CERT + BANCIWS_CLIENT_KEY, or BANCIWS_PFX (+ BANCIWS_PASSPHRASE)`,

@@ -1,11 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
-import type { BlobRef, BlobStore } from '../../lib/blob-store';
-import type { BanciwsInstitution } from '../../lib/banciws-config';
-import type { AppConfig } from '../../lib/config';
-import type { Logger } from '../../lib/logger';
-import { banciwsUndatedReceipts } from '../../lib/metrics';
-import { parseAnafMinute } from '../../lib/romanian-time';
+import type { BlobRef, BlobStore } from '../../lib/storage/blob-store';
+import type { BanciwsInstitution } from '../../lib/config/banciws-config';
+import type { AppConfig } from '../../lib/config/config';
+import type { Logger } from '../../lib/observability/logger';
+import { banciwsUndatedReceipts } from '../../lib/observability/metrics';
+import { parseAnafMinute } from '../../lib/anaf/romanian-time';
 import { BanciwsUnexpectedAnswer, BanciwsXmlError, type ListAnswer, type ListedMessage } from '../../schemas/banciws/xml';
 import { FAILURE_TYPES, type FailureContext, failureForError, failureForProblem, unexpectedAnswer } from '../anaf/failures';
 import { BanciwsAnswerError, BanciwsClient } from './client';
@@ -87,7 +87,8 @@ const RECEIPT_CLOCK_MARGIN_MS = 60_000;
  * window), is read as empty; any other Mesaj_eroare, including one that starts the same way and
  * goes on ("…: acces interzis"), is an unknown answer: never "no receipt", so never a re-send.
  */
-const NO_MESSAGES = /^\s*Nu (?:exista|există|sunt) (?:niciun |nici un )?mesaj(?:e|ul)?(?: (?:in|în) (?:ultimele \d+ (?:zile|ore)|intervalul selectat|perioada selectata))?\s*\.?\s*$/i;
+const NO_MESSAGES =
+  /^\s*Nu (?:exista|există|sunt) (?:niciun |nici un )?mesaj(?:e|ul)?(?: (?:in|în) (?:ultimele \d+ (?:zile|ore)|intervalul selectat|perioada selectata))?\s*\.?\s*$/i;
 
 export function isNoMessagesAnswer(error: string | undefined): boolean {
   return error !== undefined && NO_MESSAGES.test(error);
@@ -110,7 +111,12 @@ export function receiptMinute(text: string): number | undefined {
   if (!m) return undefined;
   const [year, month, day, hour, minute] = m.slice(1).map(Number) as [number, number, number, number, number];
   const calendar = new Date(Date.UTC(year, month - 1, day, hour, minute));
-  const real = calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day && calendar.getUTCHours() === hour && calendar.getUTCMinutes() === minute;
+  const real =
+    calendar.getUTCFullYear() === year &&
+    calendar.getUTCMonth() === month - 1 &&
+    calendar.getUTCDate() === day &&
+    calendar.getUTCHours() === hour &&
+    calendar.getUTCMinutes() === minute;
   return real ? parseAnafMinute(m.slice(1).join('')) : undefined;
 }
 
@@ -127,7 +133,11 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
   function institution(ref: InstitutionRef): BanciwsInstitution {
     const found = institutions.get(ref.institutionId);
     if (!found || found.tenant !== ref.tenant) {
-      throw ApplicationFailure.create({ type: BANCIWS_FAILURES.NOT_CONFIGURED, message: `BANCIWS institution ${ref.institutionId} is not configured for tenant ${ref.tenant}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: BANCIWS_FAILURES.NOT_CONFIGURED,
+        message: `BANCIWS institution ${ref.institutionId} is not configured for tenant ${ref.tenant}`,
+        nonRetryable: true,
+      });
     }
     return found;
   }
@@ -144,12 +154,25 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
           label: `BANCIWS institution ${inst.id} (CUI ${inst.cui})`,
           ...(defaults.tlsMaxVersion ? { tlsMaxVersion: defaults.tlsMaxVersion } : {}),
           credentials: own
-            ? { clientCert: inst.clientCert, clientKey: inst.clientKey, pfx: inst.pfx, passphrase: inst.passphrase, ca: inst.ca ?? defaults.ca }
-            : { clientCert: defaults.clientCert, clientKey: defaults.clientKey, pfx: defaults.pfx, passphrase: defaults.passphrase, ca: inst.ca ?? defaults.ca },
+            ? {
+                clientCert: inst.clientCert,
+                clientKey: inst.clientKey,
+                pfx: inst.pfx,
+                passphrase: inst.passphrase,
+                ca: inst.ca ?? defaults.ca,
+              }
+            : {
+                clientCert: defaults.clientCert,
+                clientKey: defaults.clientKey,
+                pfx: defaults.pfx,
+                passphrase: defaults.passphrase,
+                ca: inst.ca ?? defaults.ca,
+              },
           ...(deps.logger ? { logger: deps.logger } : {}),
         });
       } catch (err) {
-        if (err instanceof BanciwsCredentialsError) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.NOT_CONFIGURED, message: err.message, nonRetryable: true });
+        if (err instanceof BanciwsCredentialsError)
+          throw ApplicationFailure.create({ type: BANCIWS_FAILURES.NOT_CONFIGURED, message: err.message, nonRetryable: true });
         throw err;
       }
       clients.set(inst.id, client);
@@ -161,12 +184,22 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
   function failure(err: unknown, ctx: FailureContext): unknown {
     if (err instanceof BanciwsGatewayError || err instanceof BanciwsAnswerError) return failureForProblem(err.problem, ctx);
     // Nothing was sent past the login; following it elsewhere would hand our certificate's session to another host.
-    if (err instanceof BanciwsRedirectRefused) return ApplicationFailure.create({ type: BANCIWS_FAILURES.REDIRECT_REFUSED, message: `${ctx.operation}: ${err.message}`, nonRetryable: true });
+    if (err instanceof BanciwsRedirectRefused)
+      return ApplicationFailure.create({
+        type: BANCIWS_FAILURES.REDIRECT_REFUSED,
+        message: `${ctx.operation}: ${err.message}`,
+        nonRetryable: true,
+      });
     // A read answered outside ANAF's documented shape goes to the operator with ANAF's text; an upload's may have been filed (below).
-    if (err instanceof BanciwsUnexpectedAnswer && ctx.idempotent) return unexpectedAnswer(ctx.operation, err.problems.slice(0, 3).join('; '), err.anafText);
+    if (err instanceof BanciwsUnexpectedAnswer && ctx.idempotent)
+      return unexpectedAnswer(ctx.operation, err.problems.slice(0, 3).join('; '), err.anafText);
     if (err instanceof BanciwsXmlError) {
       if (err.document.endsWith('Request')) {
-        return ApplicationFailure.create({ type: BANCIWS_FAILURES.INVALID_REQUEST, message: `${ctx.operation}: ${err.message}`, nonRetryable: true });
+        return ApplicationFailure.create({
+          type: BANCIWS_FAILURES.INVALID_REQUEST,
+          message: `${ctx.operation}: ${err.message}`,
+          nonRetryable: true,
+        });
       }
       // ANAF answered something we cannot read: for an upload that is an answer lost after sending.
       return ApplicationFailure.create({
@@ -190,7 +223,10 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
   async function storePdf(tenant: string, base64: string | undefined, what: string): Promise<BlobRef> {
     const pdf = Buffer.from(base64 ?? '', 'base64');
     if (!pdf.subarray(0, 1024).toString('latin1').includes('%PDF-')) {
-      throw ApplicationFailure.create({ type: BANCIWS_FAILURES.MALFORMED_ANSWER, message: `${what}: the downloaded document is not a PDF` });
+      throw ApplicationFailure.create({
+        type: BANCIWS_FAILURES.MALFORMED_ANSWER,
+        message: `${what}: the downloaded document is not a PDF`,
+      });
     }
     return deps.blobs.put(tenant, pdf, 'application/pdf');
   }
@@ -201,7 +237,8 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
       const pdf = await deps.blobs.get(input.pdfKey);
       const client = clientFor(input);
       const answer = await guarded({ operation: 'BANCIWS uploadMesaj', idempotent: false }, () => client.upload(pdf));
-      if (answer.executionStatus === 0 && answer.indexIncarcare) return { accepted: true, uploadIndex: answer.indexIncarcare, dateResponse: answer.dateResponse };
+      if (answer.executionStatus === 0 && answer.indexIncarcare)
+        return { accepted: true, uploadIndex: answer.indexIncarcare, dateResponse: answer.dateResponse };
       return { accepted: false, errors: answer.errors.length ? answer.errors : ['ANAF refused the upload without a message'] };
     },
 
@@ -220,7 +257,12 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
       }
       if (answer.executionStatus === 0) {
         // ANAF documents Id_portal as present if and only if ExecutionStatus is 0.
-        if (!answer.idPortal) throw unexpectedAnswer('BANCIWS stareMesaj', `ExecutionStatus 0 without Id_portal for index ${input.uploadIndex}`, JSON.stringify(answer));
+        if (!answer.idPortal)
+          throw unexpectedAnswer(
+            'BANCIWS stareMesaj',
+            `ExecutionStatus 0 without Id_portal for index ${input.uploadIndex}`,
+            JSON.stringify(answer),
+          );
         return { code: 0, idPortal: answer.idPortal, attempt };
       }
       return { code: answer.executionStatus, errors: answer.errors, attempt };
@@ -230,11 +272,24 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
     async downloadBanciwsDocument(input: InstitutionRef & { idPortal: string }): Promise<{ pdf: BlobRef }> {
       const client = clientFor(input);
       const answer = await guarded({ operation: 'BANCIWS descarcare', idempotent: true }, () => client.download(input.idPortal));
-      if (answer.errorCode === 2) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.TECHNICAL, message: `descarcare ${input.idPortal}: ANAF reports a technical error (2)` });
+      if (answer.errorCode === 2)
+        throw ApplicationFailure.create({
+          type: BANCIWS_FAILURES.TECHNICAL,
+          message: `descarcare ${input.idPortal}: ANAF reports a technical error (2)`,
+        });
       if (answer.errorCode === 1) {
-        throw ApplicationFailure.create({ type: BANCIWS_FAILURES.NO_RIGHTS, message: `descarcare ${input.idPortal}: no right to download this id, or it does not exist (1)`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: BANCIWS_FAILURES.NO_RIGHTS,
+          message: `descarcare ${input.idPortal}: no right to download this id, or it does not exist (1)`,
+          nonRetryable: true,
+        });
       }
-      if (answer.errorCode === 3) throw ApplicationFailure.create({ type: BANCIWS_FAILURES.INVALID_REQUEST, message: `descarcare ${input.idPortal}: ANAF calls the request malformed (3)`, nonRetryable: true });
+      if (answer.errorCode === 3)
+        throw ApplicationFailure.create({
+          type: BANCIWS_FAILURES.INVALID_REQUEST,
+          message: `descarcare ${input.idPortal}: ANAF calls the request malformed (3)`,
+          nonRetryable: true,
+        });
       return { pdf: await storePdf(input.tenant, answer.pdfBase64, `descarcare ${input.idPortal}`) };
     },
 
@@ -287,4 +342,3 @@ export function createBanciwsActivities(deps: BanciwsActivityDeps) {
 }
 
 export type BanciwsActivities = ReturnType<typeof createBanciwsActivities>;
-

@@ -1,9 +1,17 @@
 import { Agent } from 'undici';
 import { CookieJar } from 'tough-cookie';
 import { type AnafResponse, anafFetch, redactUrl } from '../anaf/http';
-import { type AnafProblem, detectGatewaySessionLoss, detectProblem, type GatewaySessionLoss, isGatewayNonceHop, isHtml, redirectTarget } from '../anaf/failures';
-import type { Logger } from '../../lib/logger';
-import { anafF5Rebootstraps } from '../../lib/metrics';
+import {
+  type AnafProblem,
+  detectGatewaySessionLoss,
+  detectProblem,
+  type GatewaySessionLoss,
+  isGatewayNonceHop,
+  isHtml,
+  redirectTarget,
+} from '../anaf/failures';
+import type { Logger } from '../../lib/observability/logger';
+import { anafF5Rebootstraps } from '../../lib/observability/metrics';
 import { type BanciwsCredentialPaths, tlsOptionsFor } from './credentials';
 
 /**
@@ -140,7 +148,13 @@ export class BanciwsSession {
     await this.agent.close();
   }
 
-  private async send(jar: CookieJar, method: 'GET' | 'POST', url: string, body: string | undefined, timeoutMs: number): Promise<AnafResponse> {
+  private async send(
+    jar: CookieJar,
+    method: 'GET' | 'POST',
+    url: string,
+    body: string | undefined,
+    timeoutMs: number,
+  ): Promise<AnafResponse> {
     const cookie = await jar.getCookieString(url);
     return anafFetch({
       method,
@@ -210,7 +224,15 @@ export class BanciwsSession {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new BanciwsGatewayError({ kind: 'SESSION_LOST', status: 0, reason: 'STATUS', message: `${this.label}: the gateway login did not finish within ${timeoutMs} ms` })),
+        () =>
+          reject(
+            new BanciwsGatewayError({
+              kind: 'SESSION_LOST',
+              status: 0,
+              reason: 'STATUS',
+              message: `${this.label}: the gateway login did not finish within ${timeoutMs} ms`,
+            }),
+          ),
         timeoutMs,
       );
     });
@@ -244,14 +266,28 @@ export class BanciwsSession {
           throw new BanciwsGatewayError(
             problem?.kind === 'GATEWAY_REJECTED'
               ? problem
-              : { kind: 'SESSION_LOST', status: res.status, reason: 'STATUS', message: `${this.label}: gateway login failed: the probe at ${redactUrl(current)} was answered HTTP ${res.status}` },
+              : {
+                  kind: 'SESSION_LOST',
+                  status: res.status,
+                  reason: 'STATUS',
+                  message: `${this.label}: gateway login failed: the probe at ${redactUrl(current)} was answered HTTP ${res.status}`,
+                },
           );
         }
         if (!loss) return jar;
         throw new BanciwsGatewayError(
           loss.reason === 'CERTIFICATE_NOT_PRESENTED' || current.endsWith('/my.policy')
-            ? { kind: 'CERTIFICATE_REFUSED', status: res.status, message: `${this.label}: the gateway did not accept the client certificate (${loss.message})` }
-            : { kind: 'SESSION_LOST', status: res.status, reason: loss.reason, message: `${this.label}: gateway login failed at ${redactUrl(current)}: ${loss.message}` },
+            ? {
+                kind: 'CERTIFICATE_REFUSED',
+                status: res.status,
+                message: `${this.label}: the gateway did not accept the client certificate (${loss.message})`,
+              }
+            : {
+                kind: 'SESSION_LOST',
+                status: res.status,
+                reason: loss.reason,
+                message: `${this.label}: gateway login failed at ${redactUrl(current)}: ${loss.message}`,
+              },
         );
       }
       if (target.pathname === '/vdesk/hangup.php3') {
@@ -263,9 +299,17 @@ export class BanciwsSession {
       }
       current = target.toString();
       // Back where we started: the session is up; the probe is sent again as a POST and must reach the service.
-      res = target.pathname === new URL(probeUrl).pathname ? await this.send(jar, 'POST', probeUrl, probe, timeoutMs) : await this.send(jar, 'GET', current, undefined, timeoutMs);
+      res =
+        target.pathname === new URL(probeUrl).pathname
+          ? await this.send(jar, 'POST', probeUrl, probe, timeoutMs)
+          : await this.send(jar, 'GET', current, undefined, timeoutMs);
       if (target.pathname === new URL(probeUrl).pathname) current = probeUrl;
     }
-    throw new BanciwsGatewayError({ kind: 'SESSION_LOST', status: res.status, reason: 'STATUS', message: `${this.label}: more than ${MAX_HOPS} gateway redirects while logging in` });
+    throw new BanciwsGatewayError({
+      kind: 'SESSION_LOST',
+      status: res.status,
+      reason: 'STATUS',
+      message: `${this.label}: more than ${MAX_HOPS} gateway redirects while logging in`,
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { AnafDailyQuota, DailyQuotaGuard } from '../../lib/anaf-daily-quotas';
-import { hardenedXmlParser } from '../../lib/xml-parser';
-import { parseAnafMinute } from '../../lib/romanian-time';
+import type { AnafDailyQuota, DailyQuotaGuard } from '../../lib/anaf/anaf-daily-quotas';
+import { hardenedXmlParser } from '../../lib/anaf/xml-parser';
+import { parseAnafMinute } from '../../lib/anaf/romanian-time';
 import { anafBearerCall, type BearerCallResult, type BearerRequest } from '../anaf/bearer-call';
 import { isDailyLimitFailure, isTechnicalError, quotaRefusedLocally, technicalErrorFailure } from '../anaf/failures';
 import { checkedAnafIdentifier, isAnafIdentifier } from '../anaf/identifiers';
@@ -149,12 +149,16 @@ export class EfacturaClient {
     const status = str(header, 'ExecutionStatus');
     const index = str(header, 'index_incarcare');
     const meta = dateResponse ? { dateResponse } : {};
-    if (status === '0' && index && isAnafIdentifier('upload index', index)) return { ok: true, value: { accepted: true, uploadIndex: index, ...meta } };
+    if (status === '0' && index && isAnafIdentifier('upload index', index))
+      return { ok: true, value: { accepted: true, uploadIndex: index, ...meta } };
     if (status === '1') {
       const errors = errorMessages(header);
       // "A aparut o eroare tehnica": not accepted, and not a verdict on the invoice either.
       if (isTechnicalError(errors)) throw technicalErrorFailure(operation, errors, { idempotent: false });
-      return { ok: true, value: { accepted: false, errors: errors.length ? errors : ['ANAF refused the upload without a message'], ...meta } };
+      return {
+        ok: true,
+        value: { accepted: false, errors: errors.length ? errors : ['ANAF refused the upload without a message'], ...meta },
+      };
     }
     throw ApplicationFailure.create({
       // The upload was received and answered oddly: it may have been filed, so reconcile.
@@ -175,7 +179,8 @@ export class EfacturaClient {
     const stare = str(header, 'stare');
     const rawDownloadId = str(header, 'id_descarcare');
     // Checked here, once: the download, the blob store and the view take it as it is.
-    const downloadId = rawDownloadId === undefined ? undefined : checkedAnafIdentifier('download id', rawDownloadId, operation, r.res.text());
+    const downloadId =
+      rawDownloadId === undefined ? undefined : checkedAnafIdentifier('download id', rawDownloadId, operation, r.res.text());
     if (stare === 'in prelucrare') return { ok: true, value: { state: 'in prelucrare' } };
     if ((stare === 'ok' || stare === 'nok') && downloadId) return { ok: true, value: { state: stare, downloadId } };
     if (stare === 'XML cu erori nepreluat de sistem') {
@@ -190,7 +195,14 @@ export class EfacturaClient {
   async download(token: string, downloadId: string): Promise<TokenCallResult<Buffer>> {
     const operation = 'e-Factura descarcare';
     const r = await this.call(
-      { method: 'GET', url: this.url('descarcare', { id: downloadId }), token, accept: 'application/zip', timeoutMs: 120_000, maxBytes: 40 * 1024 * 1024 },
+      {
+        method: 'GET',
+        url: this.url('descarcare', { id: downloadId }),
+        token,
+        accept: 'application/zip',
+        timeoutMs: 120_000,
+        maxBytes: 40 * 1024 * 1024,
+      },
       { operation, idempotent: true },
     );
     if (!r.ok) return r;
@@ -249,7 +261,15 @@ export class EfacturaClient {
   async validate(token: string, standard: ValidationStandard, invoice: Buffer): Promise<TokenCallResult<ValidationAnswer>> {
     const operation = 'e-Factura validare';
     const r = await this.call(
-      { method: 'POST', url: this.url(`validare/${standard}`, {}, this.prodBase), body: invoice, token, contentType: 'text/plain', accept: 'application/json', timeoutMs: 60_000 },
+      {
+        method: 'POST',
+        url: this.url(`validare/${standard}`, {}, this.prodBase),
+        body: invoice,
+        token,
+        contentType: 'text/plain',
+        accept: 'application/json',
+        timeoutMs: 60_000,
+      },
       { operation, idempotent: true },
     );
     if (!r.ok) return r;

@@ -1,4 +1,4 @@
-import { hardenedXmlParser } from '../../lib/xml-parser';
+import { hardenedXmlParser } from '../../lib/anaf/xml-parser';
 import { ApplicationFailure } from '@temporalio/common';
 import yauzl from 'yauzl';
 import type { AnswerArchive } from './types';
@@ -53,7 +53,8 @@ function openZip(bytes: Buffer): Promise<yauzl.ZipFile> {
 function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, stream) => {
-      if (err || !stream) return reject(new AnswerArchiveError('ZIP_MALFORMED', `entry ${entry.fileName}: ${err?.message ?? 'unreadable'}`));
+      if (err || !stream)
+        return reject(new AnswerArchiveError('ZIP_MALFORMED', `entry ${entry.fileName}: ${err?.message ?? 'unreadable'}`));
       const chunks: Buffer[] = [];
       let size = 0;
       stream.on('data', (chunk: Buffer) => {
@@ -65,7 +66,9 @@ function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
         }
         chunks.push(chunk);
       });
-      stream.on('error', (e: Error) => reject(e instanceof AnswerArchiveError ? e : new AnswerArchiveError('ZIP_MALFORMED', `entry ${entry.fileName}: ${e.message}`)));
+      stream.on('error', (e: Error) =>
+        reject(e instanceof AnswerArchiveError ? e : new AnswerArchiveError('ZIP_MALFORMED', `entry ${entry.fileName}: ${e.message}`)),
+      );
       stream.on('end', () => resolve(Buffer.concat(chunks)));
     });
   });
@@ -96,7 +99,10 @@ export async function unzipAnswer(bytes: Buffer): Promise<Map<string, Buffer>> {
         throw new AnswerArchiveError('ZIP_BOMB', `entry ${entry.fileName} declares ${declared} bytes; refused`);
       }
       if (declared > 1024 * 1024 && declared / Math.max(1, entry.compressedSize) > ARCHIVE_LIMITS.ratio) {
-        throw new AnswerArchiveError('ZIP_BOMB', `entry ${entry.fileName} compresses ${Math.round(declared / Math.max(1, entry.compressedSize))}:1; refused`);
+        throw new AnswerArchiveError(
+          'ZIP_BOMB',
+          `entry ${entry.fileName} compresses ${Math.round(declared / Math.max(1, entry.compressedSize))}:1; refused`,
+        );
       }
       files.set(entry.fileName, await readEntry(zip, entry));
     }
@@ -120,7 +126,8 @@ export async function readAnswerZip(bytes: Buffer): Promise<AnswerArchive> {
   const names = [...files.keys()];
   const signatureFileName = names.find((n) => /^semnatura_.*\.xml$/i.test(n));
   const mainFileName = names.find((n) => n !== signatureFileName && n.toLowerCase().endsWith('.xml'));
-  if (!mainFileName) throw new AnswerArchiveError('ZIP_UNEXPECTED_CONTENT', `no XML document in the answer (files: ${names.join(', ') || 'none'})`);
+  if (!mainFileName)
+    throw new AnswerArchiveError('ZIP_UNEXPECTED_CONTENT', `no XML document in the answer (files: ${names.join(', ') || 'none'})`);
   const main = files.get(mainFileName)!;
   const text = main.toString('utf8');
 
@@ -147,7 +154,8 @@ export async function readAnswerZip(bytes: Buffer): Promise<AnswerArchive> {
       ...(duplicateOfIndex ? { duplicateOfIndex } : {}),
     };
   }
-  if (!signatureFileName) throw new AnswerArchiveError('ZIP_UNEXPECTED_CONTENT', `the answer has no semnatura_*.xml (files: ${names.join(', ')})`);
+  if (!signatureFileName)
+    throw new AnswerArchiveError('ZIP_UNEXPECTED_CONTENT', `the answer has no semnatura_*.xml (files: ${names.join(', ')})`);
   return { kind: 'ok', invoiceFileName: mainFileName, invoiceXml: main, signatureFileName, signatureXml: files.get(signatureFileName)! };
 }
 

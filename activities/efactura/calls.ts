@@ -3,11 +3,14 @@ import type { AuthorizationKey } from '../../workflows/oauth/types';
 import { clientsPerEnvironment, EnvironmentResolver, fixedEnvironment } from '../anaf/environments';
 import { ANAF_CALL_TOKEN_CACHE_MS, type TokenCallResult, TokenProvider } from '../oauth/token-provider';
 import { EfacturaClient } from './anaf-efactura-client';
-import type { EfacturaActivityDeps, EfacturaTarget } from './index';
+import type { EfacturaActivityDeps, EfacturaTarget } from './deps';
 
 /** The e-Factura client and a token-carrying call, built once per worker for every e-Factura activity. */
 export function efacturaCalls(deps: EfacturaActivityDeps) {
-  const anafIn = clientsPerEnvironment(deps.config.anaf.apiBaseUrl, (apiBaseUrl) => new EfacturaClient({ apiBaseUrl, quotas: deps.quotas }));
+  const anafIn = clientsPerEnvironment(
+    deps.config.anaf.apiBaseUrl,
+    (apiBaseUrl) => new EfacturaClient({ apiBaseUrl, quotas: deps.quotas }),
+  );
   const environments = new EnvironmentResolver(deps.client, deps.config.anaf.apiBaseUrl, ANAF_CALL_TOKEN_CACHE_MS);
   const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS });
   const keyOf = (t: EfacturaTarget): AuthorizationKey => ({ tenant: t.tenant, cif: t.cif, scope: 'EFACTURA' });

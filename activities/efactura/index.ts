@@ -1,32 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
-import type { Client } from '@temporalio/client';
-import type { BlobRef, BlobStore } from '../../lib/blob-store';
-import type { AppConfig } from '../../lib/config';
-import type { TokenSealer } from '../../lib/token-seal';
+import type { BlobRef } from '../../lib/storage/blob-store';
 import { isValidCif } from '../../schemas/cif';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
 import { efacturaCalls } from './calls';
 import { AnswerArchiveError, archiveFailure, readAnswerZip } from './answer-zip';
 import type { AnafMessage, AnswerArchive, EfacturaStandard, FinalStare, InvoiceIdentity, UploadAnswer, UploadParams } from './types';
-import type { DailyQuotaGuard } from '../../lib/anaf-daily-quotas';
-import { type AnafApiEnvironment, defaultApiEnvironment } from '../../lib/anaf-environments';
-
-export interface EfacturaActivityDeps {
-  config: Pick<AppConfig, 'anaf'>;
-  client: Client;
-  sealer: TokenSealer;
-  blobs: BlobStore;
-  /** The worker process's one guard of ANAF's per-CUI daily quotas, shared by every e-Factura client it builds. */
-  quotas: DailyQuotaGuard;
-}
-
-export interface EfacturaTarget {
-  tenant: string;
-  cif: string;
-  /** An upload's lifecycle: the environment it was sent to (fixed at its start); absent in older workflows. */
-  anafEnvironment?: AnafApiEnvironment;
-}
+import { type AnafApiEnvironment, defaultApiEnvironment } from '../../lib/anaf/anaf-environments';
 
 export interface DownloadedAnswer {
   zip: BlobRef;
@@ -58,6 +38,9 @@ export interface ReconcileResult {
 export const NOT_READY = 'EfacturaNotReady';
 export const STATUS_REFUSED = 'EfacturaStatusRefused';
 export { ARCHIVE_MALFORMED, ARCHIVE_REFUSED } from './answer-zip';
+import type { EfacturaActivityDeps, EfacturaTarget } from './deps';
+
+export type { EfacturaActivityDeps, EfacturaTarget } from './deps';
 
 /** Clock skew and ANAF's minute-granular timestamps: look a little before the attempt. */
 const RECONCILE_MARGIN_MS = 5 * 60_000;
@@ -135,7 +118,9 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
      * One stareMesaj check. "in prelucrare" is thrown as a benign, retryable failure: Temporal
      * retries it with the workflow's backoff, and no poll leaves an event in the history.
      */
-    async checkUploadStatus(input: EfacturaTarget & { uploadIndex: string }): Promise<{ state: FinalStare; downloadId?: string; attempt: number }> {
+    async checkUploadStatus(
+      input: EfacturaTarget & { uploadIndex: string },
+    ): Promise<{ state: FinalStare; downloadId?: string; attempt: number }> {
       const attempt = Context.current().info.attempt;
       const answer = await withToken(input, 'e-Factura stareMesaj', (token) => lifecycleAnaf(input).status(token, input.uploadIndex));
       if (answer.state === 'in prelucrare') {
@@ -188,7 +173,7 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
      * sending again cannot duplicate it.
      */
     async findUploadedInvoice(input: ReconcileInput): Promise<ReconcileResult> {
-          const checked = new Set(input.checkedMessageIds);
+      const checked = new Set(input.checkedMessageIds);
       const newlyChecked: string[] = [];
       const endTime = Date.now() - 1_000;
       const startTime = Math.min(input.sinceMs - RECONCILE_MARGIN_MS, endTime - 60_000);
@@ -196,7 +181,9 @@ export function createEfacturaAnafActivities(deps: EfacturaActivityDeps) {
       let downloads = 0;
       let lookAgain = false;
       for (let page = 1; ; page++) {
-        const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) => lifecycleAnaf(input).listPage(token, { cif: input.cif, startTime, endTime, page, filter: 'T' }));
+        const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) =>
+          lifecycleAnaf(input).listPage(token, { cif: input.cif, startTime, endTime, page, filter: 'T' }),
+        );
         listed += result.messages.length;
         for (const message of result.messages) {
           if (checked.has(message.id)) continue;

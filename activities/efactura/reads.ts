@@ -1,11 +1,19 @@
 import { Context } from '@temporalio/activity';
-import type { BlobRef } from '../../lib/blob-store';
+import type { BlobRef } from '../../lib/storage/blob-store';
 import { inspectInvoiceXml } from '../../schemas/efactura-invoice';
 import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 import { efacturaCalls } from './calls';
 import { readAnswerZipOrFail } from './answer-zip';
 import { lastDaysWindow } from './listing-window';
-import type { AnafMessage, InvoiceIdentity, MessageFilter, MessagePage, SignatureAnswer, ValidationAnswer, ValidationStandard } from './types';
+import type {
+  AnafMessage,
+  InvoiceIdentity,
+  MessageFilter,
+  MessagePage,
+  SignatureAnswer,
+  ValidationAnswer,
+  ValidationStandard,
+} from './types';
 
 /**
  * e-Factura reads that are not part of a submission: ANAF's message listing (for the API
@@ -23,7 +31,9 @@ export interface ListWindow extends EfacturaTarget {
 }
 
 /** The API's listing: an explicit window, or the last `days` days counted when ANAF is called (listing-window.ts). */
-export type MessagesRequest = EfacturaTarget & { page: number; filter?: MessageFilter } & ({ startTime: number; endTime: number } | { days: number });
+export type MessagesRequest = EfacturaTarget & { page: number; filter?: MessageFilter } & (
+    { startTime: number; endTime: number } | { days: number }
+  );
 
 export interface InboxDownload extends EfacturaTarget {
   message: AnafMessage;
@@ -37,7 +47,6 @@ export interface ReceivedDocument {
   identity: InvoiceIdentity;
 }
 
-
 export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
   const { currentAnaf, anyAnaf, withToken } = efacturaCalls(deps);
   const { blobs } = deps;
@@ -46,7 +55,13 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
     const anaf = await currentAnaf(input);
     for (let page = 1; ; page++) {
       const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) =>
-        anaf.listPage(token, { cif: input.cif, startTime: input.startTime, endTime: input.endTime, page, ...(input.filter ? { filter: input.filter } : {}) }),
+        anaf.listPage(token, {
+          cif: input.cif,
+          startTime: input.startTime,
+          endTime: input.endTime,
+          page,
+          ...(input.filter ? { filter: input.filter } : {}),
+        }),
       );
       yield result;
       if (page >= result.totalPages) return;
@@ -81,7 +96,10 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
       const zip = await blobs.put(input.tenant, bytes, 'application/zip');
       const archive = await readAnswerZipOrFail(bytes, `message ${input.message.id}`);
       if (archive.kind !== 'ok') return { zip, identity: {} };
-      const inspected = inspectInvoiceXml(archive.invoiceXml, archive.invoiceXml.includes('CreditNote-2') ? 'CN' : archive.invoiceXml.includes('CrossIndustryInvoice') ? 'CII' : 'UBL');
+      const inspected = inspectInvoiceXml(
+        archive.invoiceXml,
+        archive.invoiceXml.includes('CreditNote-2') ? 'CN' : archive.invoiceXml.includes('CrossIndustryInvoice') ? 'CII' : 'UBL',
+      );
       return {
         zip,
         document: await blobs.put(input.tenant, archive.invoiceXml, 'application/xml'),
@@ -94,7 +112,9 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
      * ANAF's verdict on its own signature over an invoice (validaresemnatura), with when it was
      * asked. Throws like any read; the workflows record a failure instead of failing (signature.ts).
      */
-    async checkAnswerSignature(input: EfacturaTarget & { documentKey: string; signatureKey: string }): Promise<SignatureAnswer & { checkedAt: string }> {
+    async checkAnswerSignature(
+      input: EfacturaTarget & { documentKey: string; signatureKey: string },
+    ): Promise<SignatureAnswer & { checkedAt: string }> {
       const [xml, signature] = await Promise.all([blobs.get(input.documentKey), blobs.get(input.signatureKey)]);
       const answer = await withToken(input, 'e-Factura validare semnatura', (token) => anyAnaf.validateSignature(token, xml, signature));
       return { ...answer, checkedAt: new Date().toISOString() };

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { parseAnafMinute } from '../../lib/romanian-time';
+import { parseAnafMinute } from '../../lib/anaf/romanian-time';
 import type { ListedDeclaration } from '../../schemas/etransport-declaration';
 import { anafBearerCall, type BearerCallResult, type BearerRequest } from '../anaf/bearer-call';
 import { FAILURE_TYPES, isTechnicalError, technicalErrorFailure } from '../anaf/failures';
@@ -124,7 +124,9 @@ export function listedDeclarationOf(m: Json): ListedDeclaration {
       ? compact({ type: str(confirmation.tip_conf), uploadIndex: str(confirmation.id_incarcare), declaredAt: str(confirmation.data_decl) })
       : undefined,
     vehicleChanges: Array.isArray(m.modif_veh)
-      ? (m.modif_veh as Json[]).map((c) => compact({ vehicle: str(c.nr_veh), uploadIndex: str(c.id_incarcare), date: isoDay(c.data_modif_veh) }))
+      ? (m.modif_veh as Json[]).map((c) =>
+          compact({ vehicle: str(c.nr_veh), uploadIndex: str(c.id_incarcare), date: isoDay(c.data_modif_veh) }),
+        )
       : undefined,
     messages: messages.map((x) => ({ type: str(x?.tip) ?? 'ERR', text: str(x?.mesaj) ?? '' })),
   });
@@ -152,7 +154,12 @@ function carrierTransportOf(r: Json): CarrierTransport {
 
 function anafRefused(operation: string, errors: string[]): ApplicationFailure {
   // ANAF answered and said no (rights, bad parameter): asking again changes nothing.
-  return ApplicationFailure.create({ type: FAILURE_TYPES.ANAF_ERROR, message: `${operation}: ${errors.join('; ')}`, details: [{ errors }], nonRetryable: true });
+  return ApplicationFailure.create({
+    type: FAILURE_TYPES.ANAF_ERROR,
+    message: `${operation}: ${errors.join('; ')}`,
+    details: [{ errors }],
+    nonRetryable: true,
+  });
 }
 
 export class EtransportClient {
@@ -170,7 +177,14 @@ export class EtransportClient {
   async upload(token: string, cif: string, xml: Buffer): Promise<TokenCallResult<EtransportUploadAnswer>> {
     const operation = 'e-Transport upload';
     const r = await this.call(
-      { method: 'POST', url: `${this.base}/upload/ETRANSP/${encodeURIComponent(cif)}/2`, body: xml, token, contentType: 'application/xml', timeoutMs: 120_000 },
+      {
+        method: 'POST',
+        url: `${this.base}/upload/ETRANSP/${encodeURIComponent(cif)}/2`,
+        body: xml,
+        token,
+        contentType: 'application/xml',
+        timeoutMs: 120_000,
+      },
       { operation, idempotent: false },
     );
     if (!r.ok) return r;
@@ -179,7 +193,11 @@ export class EtransportClient {
       json = objectOf(r.res, operation);
     } catch {
       // Received, answered oddly: it may have been filed, so the workflow reconciles.
-      throw ApplicationFailure.create({ type: FAILURE_TYPES.ANSWER_LOST, message: `${operation}: the answer is not JSON`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.ANSWER_LOST,
+        message: `${operation}: the answer is not JSON`,
+        nonRetryable: true,
+      });
     }
     const status = str(json.ExecutionStatus);
     const index = str(json.index_incarcare);
@@ -187,14 +205,23 @@ export class EtransportClient {
       const uit = str(json.UIT);
       return {
         ok: true,
-        value: { accepted: true, uploadIndex: index, ...(uit ? { uit: checkedAnafIdentifier('UIT', uit, operation, r.res.text()) } : {}), ...(str(json.atentie) ? { warning: str(json.atentie)! } : {}), ...meta(json) },
+        value: {
+          accepted: true,
+          uploadIndex: index,
+          ...(uit ? { uit: checkedAnafIdentifier('UIT', uit, operation, r.res.text()) } : {}),
+          ...(str(json.atentie) ? { warning: str(json.atentie)! } : {}),
+          ...meta(json),
+        },
       };
     }
     if (status === '1') {
       const errors = errorsOf(json);
       // "A aparut o eroare tehnica": not accepted, and not a verdict on the declaration either.
       if (isTechnicalError(errors)) throw technicalErrorFailure(operation, errors, { idempotent: false });
-      return { ok: true, value: { accepted: false, errors: errors.length ? errors : ['ANAF refused the upload without a message'], ...meta(json) } };
+      return {
+        ok: true,
+        value: { accepted: false, errors: errors.length ? errors : ['ANAF refused the upload without a message'], ...meta(json) },
+      };
     }
     throw ApplicationFailure.create({
       type: FAILURE_TYPES.ANSWER_LOST,
@@ -205,13 +232,18 @@ export class EtransportClient {
 
   async status(token: string, uploadIndex: string): Promise<TokenCallResult<EtransportStare>> {
     const operation = 'e-Transport stareMesaj';
-    const r = await this.call({ method: 'GET', url: `${this.base}/stareMesaj/${encodeURIComponent(uploadIndex)}`, token, timeoutMs: 30_000 }, { operation, idempotent: true });
+    const r = await this.call(
+      { method: 'GET', url: `${this.base}/stareMesaj/${encodeURIComponent(uploadIndex)}`, token, timeoutMs: 30_000 },
+      { operation, idempotent: true },
+    );
     if (!r.ok) return r;
     const json = objectOf(r.res, operation);
     const stare = str(json.stare);
-    if (stare === 'in prelucrare' || stare === 'ok' || stare === 'XML cu erori nepreluat de sistem') return { ok: true, value: { state: stare } };
+    if (stare === 'in prelucrare' || stare === 'ok' || stare === 'XML cu erori nepreluat de sistem')
+      return { ok: true, value: { state: stare } };
     const errors = errorsOf(json);
-    if (stare === 'nok') return { ok: true, value: { state: 'nok', errors: errors.length ? errors : ['ANAF answered nok without messages'] } };
+    if (stare === 'nok')
+      return { ok: true, value: { state: 'nok', errors: errors.length ? errors : ['ANAF answered nok without messages'] } };
     if (isTechnicalError(errors)) throw technicalErrorFailure(operation, errors, { idempotent: true });
     if (errors.length) return { ok: true, value: { state: 'error', errors } };
     throw invalidAnswer(operation, `unknown stare ${JSON.stringify(stare ?? null)}`);
@@ -220,7 +252,10 @@ export class EtransportClient {
   /** `lista/{zile}/{cif}`; "Nu exista mesaje" is an empty list, not an error. */
   async list(token: string, days: number, cif: string): Promise<TokenCallResult<ListedDeclaration[]>> {
     const operation = 'e-Transport lista';
-    const r = await this.call({ method: 'GET', url: `${this.base}/lista/${days}/${encodeURIComponent(cif)}`, token, timeoutMs: 60_000 }, { operation, idempotent: true });
+    const r = await this.call(
+      { method: 'GET', url: `${this.base}/lista/${days}/${encodeURIComponent(cif)}`, token, timeoutMs: 60_000 },
+      { operation, idempotent: true },
+    );
     if (!r.ok) return r;
     const json = objectOf(r.res, operation);
     const errors = errorsOf(json);
@@ -239,7 +274,10 @@ export class EtransportClient {
     if (q.declarantCif) params.set('cui_decl', q.declarantCif);
     if (q.uit) params.set('uit', q.uit);
     if (q.refDeclarant) params.set('ref_decl', q.refDeclarant);
-    const r = await this.call({ method: 'GET', url: `${this.base}/info?${params.toString()}`, token, timeoutMs: 60_000 }, { operation, idempotent: true });
+    const r = await this.call(
+      { method: 'GET', url: `${this.base}/info?${params.toString()}`, token, timeoutMs: 60_000 },
+      { operation, idempotent: true },
+    );
     if (!r.ok) return r;
     const json = jsonOf(r.res, operation);
     if (Array.isArray(json)) return { ok: true, value: (json as Json[]).map(carrierTransportOf) };

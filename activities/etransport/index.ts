@@ -1,13 +1,18 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import type { BlobStore } from '../../lib/blob-store';
-import type { AppConfig } from '../../lib/config';
-import type { AnafApiEnvironment } from '../../lib/anaf-environments';
-import type { TokenSealer } from '../../lib/token-seal';
+import type { BlobStore } from '../../lib/storage/blob-store';
+import type { AppConfig } from '../../lib/config/config';
+import type { AnafApiEnvironment } from '../../lib/anaf/anaf-environments';
+import type { TokenSealer } from '../../lib/crypto/token-seal';
 import { followUpXml, matchListedDeclaration, type ListedDeclaration } from '../../schemas/etransport-declaration';
 import { prepareOperation } from '../../schemas/etransport-operation';
-import type { FollowUpRequest, PreparedOperation, ReconcileDeclarationInput, ReconcileDeclarationResult } from '../../workflows/etransport/types';
+import type {
+  FollowUpRequest,
+  PreparedOperation,
+  ReconcileDeclarationInput,
+  ReconcileDeclarationResult,
+} from '../../workflows/etransport/types';
 import type { AuthorizationKey } from '../../workflows/oauth/types';
 import { clientsPerEnvironment, EnvironmentResolver, fixedEnvironment } from '../anaf/environments';
 import { ANAF_CALL_TOKEN_CACHE_MS, TokenProvider, type TokenCallResult } from '../oauth/token-provider';
@@ -64,7 +69,10 @@ export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
     /** One upload (v2). A lost answer is a non-retryable AnafAnswerLost: the workflow reconciles instead of re-sending. */
     async uploadDeclaration(input: EtransportTarget & { documentKey: string }): Promise<EtransportUploadAnswer> {
       const xml = await blobs.get(input.documentKey);
-      return unwrap(await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).upload(token, input.cif, xml)), 'e-Transport upload');
+      return unwrap(
+        await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).upload(token, input.cif, xml)),
+        'e-Transport upload',
+      );
     },
 
     /** One stareMesaj; "in prelucrare" is a benign failure retried by Temporal with the workflow's backoff (no history event per poll). */
@@ -72,7 +80,10 @@ export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
       input: EtransportTarget & { uploadIndex: string },
     ): Promise<{ state: 'ok' | 'nok' | 'XML cu erori nepreluat de sistem'; errors: string[]; attempt: number }> {
       const attempt = Context.current().info.attempt;
-      const answer = unwrap(await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).status(token, input.uploadIndex)), 'e-Transport stareMesaj');
+      const answer = unwrap(
+        await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).status(token, input.uploadIndex)),
+        'e-Transport stareMesaj',
+      );
       if (answer.state === 'in prelucrare') {
         throw ApplicationFailure.create({
           type: ETRANSPORT_NOT_READY,
@@ -95,7 +106,10 @@ export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
     /** Did an upload whose answer was lost reach ANAF? Looks for it in lista since the attempt. */
     async findUploadedDeclaration(input: ReconcileDeclarationInput): Promise<ReconcileDeclarationResult> {
       const days = listaDaysSince(input.sinceMs);
-      const entries = unwrap(await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).list(token, days, input.cif)), 'e-Transport lista');
+      const entries = unwrap(
+        await tokens.withToken(keyOf(input), (token) => lifecycleAnaf(input).list(token, days, input.cif)),
+        'e-Transport lista',
+      );
       const match = matchListedDeclaration(entries, {
         kind: input.kind,
         identity: input.identity,
@@ -135,7 +149,13 @@ export type EtransportAnafActivities = ReturnType<typeof createEtransportAnafAct
  */
 export function createEtransportOrchestrationActivities(deps: Pick<EtransportActivityDeps, 'blobs'>) {
   return {
-    async prepareFollowUp(input: { tenant: string; declarantCif: string; uit: string; refDeclarant?: string; request: FollowUpRequest }): Promise<PreparedOperation | { invalid: string; message: string }> {
+    async prepareFollowUp(input: {
+      tenant: string;
+      declarantCif: string;
+      uit: string;
+      refDeclarant?: string;
+      request: FollowUpRequest;
+    }): Promise<PreparedOperation | { invalid: string; message: string }> {
       const r = input.request;
       const xml =
         r.type === 'XML'
@@ -145,8 +165,21 @@ export function createEtransportOrchestrationActivities(deps: Pick<EtransportAct
               r.type === 'DELETION'
                 ? { type: 'DELETION', uit: input.uit }
                 : r.type === 'CONFIRMATION'
-                  ? { type: 'CONFIRMATION', uit: input.uit, confirmationType: r.confirmationType, ...(r.remarks ? { remarks: r.remarks } : {}) }
-                  : { type: 'VEHICLE_CHANGE', uit: input.uit, vehicle: r.vehicle, date: r.date, ...(r.trailer1 ? { trailer1: r.trailer1 } : {}), ...(r.trailer2 ? { trailer2: r.trailer2 } : {}), ...(r.remarks ? { remarks: r.remarks } : {}) },
+                  ? {
+                      type: 'CONFIRMATION',
+                      uit: input.uit,
+                      confirmationType: r.confirmationType,
+                      ...(r.remarks ? { remarks: r.remarks } : {}),
+                    }
+                  : {
+                      type: 'VEHICLE_CHANGE',
+                      uit: input.uit,
+                      vehicle: r.vehicle,
+                      date: r.date,
+                      ...(r.trailer1 ? { trailer1: r.trailer1 } : {}),
+                      ...(r.trailer2 ? { trailer2: r.trailer2 } : {}),
+                      ...(r.remarks ? { remarks: r.remarks } : {}),
+                    },
               input.refDeclarant,
             );
       return prepareOperation(deps.blobs, input.tenant, Buffer.from(xml, 'utf8'), r.requestKey);
@@ -155,4 +188,3 @@ export function createEtransportOrchestrationActivities(deps: Pick<EtransportAct
 }
 
 export type EtransportOrchestrationActivities = ReturnType<typeof createEtransportOrchestrationActivities>;
-

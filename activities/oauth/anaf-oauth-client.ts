@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { OAuthCredentialSet } from '../../lib/config';
+import type { OAuthCredentialSet } from '../../lib/config/config';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { type AnafResponse, anafFetch, basicAuth } from '../anaf/http';
 import { classifyRevokeAnswer, type RevokeOutcome } from './revoke-answer';
@@ -16,7 +16,6 @@ export const OAUTH_FAILURES = {
   INVALID_CLIENT: 'OAuthInvalidClient',
   INVALID_ANSWER: 'OAuthInvalidAnswer',
 } as const;
-
 
 function oauthError(res: AnafResponse): { error: string; description?: string } | undefined {
   if (!res.contentType.includes('json')) return undefined;
@@ -82,9 +81,7 @@ export class AnafOAuthClient {
     return {
       accessToken: json.access_token,
       ...(typeof json.refresh_token === 'string' && json.refresh_token ? { refreshToken: json.refresh_token } : {}),
-      ...(typeof json.expires_in === 'number' || typeof json.expires_in === 'string'
-        ? { expiresIn: Number(json.expires_in) }
-        : {}),
+      ...(typeof json.expires_in === 'number' || typeof json.expires_in === 'string' ? { expiresIn: Number(json.expires_in) } : {}),
     };
   }
 

@@ -29,7 +29,12 @@ export function coverageUrl(apiBaseUrl: string, scope: OAuthScope, cif: string):
 }
 
 /** One coverage call with `token`; ANAF's refusal for the CIF is an answer, every other problem is thrown classified. */
-export async function coverageCall(apiBaseUrl: string, scope: OAuthScope, cif: string, token: string): Promise<TokenCallResult<CoverageAnswer>> {
+export async function coverageCall(
+  apiBaseUrl: string,
+  scope: OAuthScope,
+  cif: string,
+  token: string,
+): Promise<TokenCallResult<CoverageAnswer>> {
   const operation = scope === 'ETRANSPORT' ? 'e-Transport lista (CIF check)' : 'e-Factura listaMesajeFactura (CIF check)';
   const r = await anafBearerCall(
     { method: 'GET', url: coverageUrl(apiBaseUrl, scope, cif), token, accept: 'application/json', timeoutMs: 30_000 },
@@ -59,7 +64,9 @@ export function coverageOf(text: string): CoverageAnswer {
   if (!json) return inconclusive(`not a listing: ${text.slice(0, 120)}`);
   const errors = [
     ...(typeof json.eroare === 'string' ? [json.eroare] : []),
-    ...(Array.isArray(json.Errors) ? json.Errors.map((e) => String((e as { errorMessage?: unknown })?.errorMessage ?? JSON.stringify(e))) : []),
+    ...(Array.isArray(json.Errors)
+      ? json.Errors.map((e) => String((e as { errorMessage?: unknown })?.errorMessage ?? JSON.stringify(e)))
+      : []),
   ];
   if (errors.length > 0) {
     return errors.every((m) => NO_MESSAGES_TEXT.test(m.trim())) ? { covered: true } : inconclusive(errors.join('; ').slice(0, 200));
@@ -67,7 +74,11 @@ export function coverageOf(text: string): CoverageAnswer {
   return Array.isArray(json.mesaje) ? { covered: true } : inconclusive('the answer holds no listing');
 }
 
-const inconclusive = (what: string): CoverageAnswer => ({ covered: false, inconclusive: true, reason: `ANAF's answer proves nothing about this CIF (${what})` });
+const inconclusive = (what: string): CoverageAnswer => ({
+  covered: false,
+  inconclusive: true,
+  reason: `ANAF's answer proves nothing about this CIF (${what})`,
+});
 
 /** ANAF's sentence that matched, without the JSON around it (for the authorization's events and the 422). */
 function excerptOf(text: string, pattern: RegExp): string {

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { AppConfig, OAuthCredentialSet } from '../../lib/config';
-import { type CredentialSetEntry, CredentialSetRegistry } from '../../lib/oauth-credential-sets';
-import type { TokenSealer } from '../../lib/token-seal';
+import type { AppConfig, OAuthCredentialSet } from '../../lib/config/config';
+import { type CredentialSetEntry, CredentialSetRegistry } from '../../services/clients/oauth-credential-sets';
+import type { TokenSealer } from '../../lib/crypto/token-seal';
 import { OAUTH_FAILURES } from './anaf-oauth-client';
 
 /** The workers' client has no deadline of its own for the registry's query. */

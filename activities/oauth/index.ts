@@ -1,9 +1,15 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { type Client, type WorkflowHandle, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { AppConfig } from '../../lib/config';
-import { anafTokenRefreshes } from '../../lib/metrics';
-import { sealTokens } from '../../lib/sealed-tokens';
-import type { TokenSealer } from '../../lib/token-seal';
+import {
+  type Client,
+  type WorkflowHandle,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import type { AppConfig } from '../../lib/config/config';
+import { anafTokenRefreshes } from '../../lib/observability/metrics';
+import { sealTokens } from '../../lib/crypto/sealed-tokens';
+import type { TokenSealer } from '../../lib/crypto/token-seal';
 import type {
   AuthorizationKey,
   AuthorizationInit,
@@ -17,7 +23,7 @@ import { installUpdate, refreshUpdate, resealUpdate, statusQuery } from '../../w
 import { forgetCompanyUpdate } from '../../workflows/oauth/definitions';
 import { type OAuthScope, workflowIdOfAuthorization, workflowIdOfInit } from '../../workflows/oauth/types';
 import { authorizationLinksQuery, LINK_CHANGED, linkAuthorizationUpdate, organizationWorkflowId } from '../../workflows/organization';
-import { AnafAuthorizationId } from '../../workflows/search-attributes';
+import { AnafAuthorizationId } from '../../lib/temporal/search-attributes';
 import { type CoverageAnswer, coverageCall } from './cif-coverage';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { anafFetch } from '../anaf/http';
@@ -83,8 +89,9 @@ export function createOAuthAnafActivities(deps: OAuthActivityDeps) {
       if (!deps.client) throw new Error('checkCifCoverage needs a Temporal client');
       const provider = new TokenProvider(deps.client, sealer);
       const tenant = input.authorizationWorkflowId.split('/')[0]!;
-      const result = await provider.withTokenFrom({ tenant, cif: input.cif, scope: input.scope, workflowId: input.authorizationWorkflowId }, (token) =>
-        coverageCall(deps.config.anaf.apiBaseUrl, input.scope, input.cif, token),
+      const result = await provider.withTokenFrom(
+        { tenant, cif: input.cif, scope: input.scope, workflowId: input.authorizationWorkflowId },
+        (token) => coverageCall(deps.config.anaf.apiBaseUrl, input.scope, input.cif, token),
       );
       return result.ok ? result.value : { covered: false, reason: `ANAF rejected the token (HTTP ${result.status}) even after a refresh` };
     },
@@ -165,7 +172,15 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
     async sweepAuthorizations(): Promise<SweepSummary> {
       const client = deps.client;
       if (!client) throw new Error('sweepAuthorizations needs a Temporal client');
-      const summary: SweepSummary = { checked: 0, byStatus: {}, nudged: 0, nudgeFailures: 0, needsAttention: 0, resealed: 0, resealFailures: 0 };
+      const summary: SweepSummary = {
+        checked: 0,
+        byStatus: {},
+        nudged: 0,
+        nudgeFailures: 0,
+        needsAttention: 0,
+        resealed: 0,
+        resealFailures: 0,
+      };
       const now = Date.now();
       for await (const wf of client.workflow.list({ query: `AnafService = 'oauth' AND ExecutionStatus = 'Running'` })) {
         Context.current().heartbeat(summary.checked);
@@ -204,13 +219,24 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
       const client = deps.client;
       if (!client) throw new Error('linkOrganizationAuthorization needs a Temporal client');
       const org = client.workflow.getHandle(organizationWorkflowId(input.tenant, input.cif));
-      const request = { scope: input.scope, authorizationId: input.authorizationId, ...(input.expectedAuthorizationId !== undefined ? { expectedAuthorizationId: input.expectedAuthorizationId } : {}) };
+      const request = {
+        scope: input.scope,
+        authorizationId: input.authorizationId,
+        ...(input.expectedAuthorizationId !== undefined ? { expectedAuthorizationId: input.expectedAuthorizationId } : {}),
+      };
       let linked: { previousAuthorizationId?: string };
       try {
         linked = await org.executeUpdate(linkAuthorizationUpdate, { args: [request] });
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError || (err instanceof WorkflowUpdateFailedError && /deleted/.test(err.cause?.message ?? ''))) {
-          throw ApplicationFailure.create({ type: 'OrganizationNotFound', message: `no organization with CIF ${input.cif}`, nonRetryable: true });
+        if (
+          err instanceof WorkflowNotFoundError ||
+          (err instanceof WorkflowUpdateFailedError && /deleted/.test(err.cause?.message ?? ''))
+        ) {
+          throw ApplicationFailure.create({
+            type: 'OrganizationNotFound',
+            message: `no organization with CIF ${input.cif}`,
+            nonRetryable: true,
+          });
         }
         if (err instanceof WorkflowUpdateFailedError && (err.cause as { type?: string } | undefined)?.type === LINK_CHANGED) {
           throw ApplicationFailure.create({ type: LINK_CHANGED, message: err.cause?.message ?? 'the link changed', nonRetryable: true });
@@ -223,7 +249,9 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
         await client.workflow
           .getHandle(previous)
           .executeUpdate(forgetCompanyUpdate, { args: [{ cif: input.cif, scope: input.scope }] })
-          .catch((err: unknown) => log.warn('previous authorization did not forget the company', { error: err instanceof Error ? err.name : 'unknown' }));
+          .catch((err: unknown) =>
+            log.warn('previous authorization did not forget the company', { error: err instanceof Error ? err.name : 'unknown' }),
+          );
       }
       // Read again: a link that landed since ours made this authorization forget the company
       // (maybe before its workflow lists it); the caller lists it only if it is still ours.

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TokenSealer } from '../../lib/token-seal';
+import type { TokenSealer } from '../../lib/crypto/token-seal';
 import { currentTokenQuery, refreshUpdate } from '../../workflows/oauth/definitions';
-import { servingAuthorization } from '../../lib/authorization-links';
+import { servingAuthorization } from '../../services/clients/authorization-links';
 import type { AuthorizationKey, CurrentToken, RefreshRequest } from '../../workflows/oauth/types';
 import { FAILURE_TYPES } from '../anaf/failures';
 
@@ -78,7 +78,8 @@ export class TokenProvider {
       return { ...key, workflowId };
     } catch (err) {
       // Temporal slow or away: the link this worker read minutes ago still holds, as a cached token does.
-      if (cached && this.options.cacheMs > 0 && Date.now() - cached.at < STALE_TOKEN_MAX_AGE_MS) return { ...key, workflowId: cached.workflowId };
+      if (cached && this.options.cacheMs > 0 && Date.now() - cached.at < STALE_TOKEN_MAX_AGE_MS)
+        return { ...key, workflowId: cached.workflowId };
       throw err;
     }
   }
@@ -226,7 +227,11 @@ export class TokenProvider {
     return this.retryRefreshed(key, first, call);
   }
 
-  private async retryRefreshed<T>(key: TokenSource, rejected: CurrentToken, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
+  private async retryRefreshed<T>(
+    key: TokenSource,
+    rejected: CurrentToken,
+    call: (token: string) => Promise<TokenCallResult<T>>,
+  ): Promise<TokenCallResult<T>> {
     const fresh = await this.refresh(key, { staleTokenId: rejected.tokenId, reason: 'REJECTED' });
     return call(this.sealer.open(fresh.sealedAccess));
   }

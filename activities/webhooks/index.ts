@@ -1,10 +1,10 @@
 import type dns from 'node:dns';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Agent, request } from 'undici';
-import type { AppConfig } from '../../lib/config';
-import { checkWebhookUrl, publicOnlyLookup, WebhookTargetError } from '../../lib/webhook-target';
-import { signWebhook, WebhookSecretStore } from '../../lib/webhook-secrets';
-import { TENANT_PATTERN } from '../../lib/workflow-ids';
+import type { AppConfig } from '../../lib/config/config';
+import { checkWebhookUrl, publicOnlyLookup, WebhookTargetError } from '../../lib/webhooks/webhook-target';
+import { signWebhook, WebhookSecretStore } from '../../lib/webhooks/webhook-secrets';
+import { TENANT_PATTERN } from '../../lib/temporal/workflow-ids';
 
 export interface WebhookDelivery {
   url: string;
@@ -20,15 +20,19 @@ export const SIGNATURE_KEYS_HEADER = 'x-anaf-flow-signature-keys';
 
 /** `resolve`: the DNS resolver behind the address check (the system's; tests inject their own). */
 export function createWebhookActivities(config: Pick<AppConfig, 'webhooks' | 'dataDir'>, resolve?: typeof dns.lookup) {
-  const secrets = config.webhooks.secret ? new WebhookSecretStore(config.dataDir, config.webhooks.secret, config.webhooks.secretOverlapMs) : undefined;
+  const secrets = config.webhooks.secret
+    ? new WebhookSecretStore(config.dataDir, config.webhooks.secret, config.webhooks.secretOverlapMs)
+    : undefined;
   const agent = new Agent({ connect: { timeout: 10_000, lookup: publicOnlyLookup(config.webhooks.allowPrivateTargets, resolve) } });
   return {
     /** Retried by Temporal (durably, for days) until the receiver answers 2xx. */
     async deliverWebhook(delivery: WebhookDelivery): Promise<{ status: number; attempt: number }> {
-      if (!secrets) throw ApplicationFailure.create({ type: 'WebhooksNotConfigured', message: 'WEBHOOK_SECRET is not set', nonRetryable: true });
+      if (!secrets)
+        throw ApplicationFailure.create({ type: 'WebhooksNotConfigured', message: 'WEBHOOK_SECRET is not set', nonRetryable: true });
       // Every workflow that sends webhooks has an id `<tenant>/…`: the tenant's own secret signs.
       const tenant = Context.current().info.workflowExecution?.workflowId.split('/')[0] ?? '';
-      if (!TENANT_PATTERN.test(tenant)) throw ApplicationFailure.create({ type: 'WebhookTenantUnknown', message: 'no tenant in the workflow id', nonRetryable: true });
+      if (!TENANT_PATTERN.test(tenant))
+        throw ApplicationFailure.create({ type: 'WebhookTenantUnknown', message: 'no tenant in the workflow id', nonRetryable: true });
       const keys = secrets.signingKeys(tenant);
       try {
         checkWebhookUrl(delivery.url, config.webhooks.allowPrivateTargets);
@@ -60,7 +64,7 @@ export function createWebhookActivities(config: Pick<AppConfig, 'webhooks' | 'da
       } catch (err) {
         const cause = (err as { cause?: unknown }).cause;
         if (err instanceof WebhookTargetError || cause instanceof WebhookTargetError) {
-          throw ApplicationFailure.create({ type: 'WebhookTargetRefused', message: (cause as Error ?? err).message, nonRetryable: true });
+          throw ApplicationFailure.create({ type: 'WebhookTargetRefused', message: ((cause as Error) ?? err).message, nonRetryable: true });
         }
         throw ApplicationFailure.create({ type: 'WebhookUnreachable', message: `webhook ${delivery.event}: ${(err as Error).message}` });
       }

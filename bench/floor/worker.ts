@@ -18,7 +18,10 @@ async function main(): Promise<void> {
   // mTLS when the harness runs on the cluster (the same TEMPORAL_TLS_* files the product's worker reads).
   const file = (name: string) => (process.env[name] ? fs.readFileSync(process.env[name]) : undefined);
   const [crt, key, ca] = [file('TEMPORAL_TLS_CERT'), file('TEMPORAL_TLS_KEY'), file('TEMPORAL_TLS_CA')];
-  const tls = crt && key ? { clientCertPair: { crt, key }, serverRootCACertificate: ca, serverNameOverride: process.env.TEMPORAL_TLS_SERVER_NAME } : undefined;
+  const tls =
+    crt && key
+      ? { clientCertPair: { crt, key }, serverRootCACertificate: ca, serverNameOverride: process.env.TEMPORAL_TLS_SERVER_NAME }
+      : undefined;
   const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS'), tls });
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const taskQueue = env('FLOOR_TASK_QUEUE');

@@ -30,11 +30,16 @@ export async function lastActivityFailureType(client: Client, workflowId: string
 }
 
 /** For a lifecycle that took an index from ANAF's listing: why that index is not its invoice's, or undefined when it is. */
-export function adoptedIndexMismatch(view: SubmissionView, sandbox: EfacturaState, invoice: { supplierCif: string; number: string; issueDate: string }): string | undefined {
+export function adoptedIndexMismatch(
+  view: SubmissionView,
+  sandbox: EfacturaState,
+  invoice: { supplierCif: string; number: string; issueDate: string },
+): string | undefined {
   if (!view.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX')) return undefined;
   const record = view.uploadIndex ? sandbox.upload(view.uploadIndex) : undefined;
   if (!record) return `adopted index ${view.uploadIndex ?? '(none)'} is no upload the sandbox knows`;
   const found = { supplierCif: record.supplierCif, number: record.number, issueDate: record.issueDate };
-  if (found.supplierCif === invoice.supplierCif && found.number === invoice.number && found.issueDate === invoice.issueDate) return undefined;
+  if (found.supplierCif === invoice.supplierCif && found.number === invoice.number && found.issueDate === invoice.issueDate)
+    return undefined;
   return `adopted index ${record.index} is invoice ${JSON.stringify(found)}, not ${JSON.stringify(invoice)}`;
 }

@@ -92,7 +92,13 @@ export function chaosFaults(): FaultRule[] {
     { route: stare, errorRate: 0.03, html: 'gateway' },
     { route: stare, errorRate: 0.05, resetAfterReceive: true },
     { route: stare, burst429: 10 },
-    { route: download, errorRate: 0.05, status: 200, contentType: 'application/zip', body: 'PK\u0003\u0004\u0014\u0000\u0000\u0000\u0008\u0000truncated' },
+    {
+      route: download,
+      errorRate: 0.05,
+      status: 200,
+      contentType: 'application/zip',
+      body: 'PK\u0003\u0004\u0014\u0000\u0000\u0000\u0008\u0000truncated',
+    },
     { route: download, errorRate: 0.05, latencyMs: 2000 },
     { route: download, errorRate: 0.04, status: 500, body: 'Internal Server Error' },
   ];
@@ -116,7 +122,11 @@ function uploadInFlight(harness: Harness): { worker: WorkerProcess; answered: ()
   const workers = [...harness.workers];
   for (const request of harness.sandbox.state.inFlight('POST', UPLOAD_PATH)) {
     if (request.remotePort === undefined) continue;
-    const pid = pidHoldingConnection(request.remotePort, harness.sandbox.port, workers.map((w) => w.pid));
+    const pid = pidHoldingConnection(
+      request.remotePort,
+      harness.sandbox.port,
+      workers.map((w) => w.pid),
+    );
     const worker = workers.find((w) => w.pid === pid);
     if (worker) return { worker, answered: () => request.answered };
   }
@@ -160,10 +170,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ? (async () => {
           harness.sandbox.faults.set(chaosFaults(), { seed: options.seed });
           const burstSpent = () => !harness.sandbox.faults.list().some((r) => isUploadRule(r) && r.burst429 !== undefined);
-          if ((await until(() => stopChaos || burstSpent(), deadline)) && !stopChaos) sureLostAnswers = harness.sandbox.faults.add(SURE_LOST_ANSWERS);
+          if ((await until(() => stopChaos || burstSpent(), deadline)) && !stopChaos)
+            sureLostAnswers = harness.sandbox.faults.add(SURE_LOST_ANSWERS);
         })()
       : undefined;
-    log(`chaos: stack up in ${((performance.now() - started) / 1000).toFixed(1)} s; ${options.lifecycles} lifecycles, ${options.workers} workers`);
+    log(
+      `chaos: stack up in ${((performance.now() - started) / 1000).toFixed(1)} s; ${options.lifecycles} lifecycles, ${options.workers} workers`,
+    );
 
     // A supervisor: keeps `workers` processes alive, kills one at random intervals — aimed, when
     // it can be, at the worker whose upload the sandbox is answering right then.
@@ -182,7 +195,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           await harness.killWorker(victim, 'SIGKILL');
           workerKills += 1;
           // Landed during the upload when the sandbox then saw that exchange end without its answer written.
-          if (inFlight && (await until(() => aim!.answered() !== undefined, Date.now() + 5_000)) && aim!.answered() === false) killsDuringUpload += 1;
+          if (inFlight && (await until(() => aim!.answered() !== undefined, Date.now() + 5_000)) && aim!.answered() === false)
+            killsDuringUpload += 1;
         }
         while (!stopChaos && harness.workers.size < options.workers) {
           try {
@@ -268,7 +282,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // FAILED on ANAF's documented final answer is ANAF's verdict; anything else the product should have survived.
       const type = await lastActivityFailureType(harness.client, ids[i]!).catch((err: Error) => `history unreadable: ${err.message}`);
       if (view.outcome === 'FAILED' && type !== undefined && DOCUMENTED_FINAL_ANAF_ANSWERS.has(type)) return;
-      unexplainedFailures.push(`${number}: ${view.outcome ?? 'NONE'} (${type ?? 'no activity failure'}): ${(view.errors[0] ?? view.attentionReason ?? '').slice(0, 160)}`);
+      unexplainedFailures.push(
+        `${number}: ${view.outcome ?? 'NONE'} (${type ?? 'no activity failure'}): ${(view.errors[0] ?? view.attentionReason ?? '').slice(0, 160)}`,
+      );
     });
     numbers.forEach((number, i) => {
       const view = views.get(ids[i]!);
@@ -276,7 +292,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (uploads > 1) duplicateUploads += uploads - 1;
       if (uploads > 1 && view && !(view instanceof Error)) {
         // What the workflow decided on the way, so a failed run can be diagnosed from its output.
-        log(`chaos: ${number} uploaded ${uploads}×; attempts ${JSON.stringify(view.attempts)}; decisions ${JSON.stringify(view.decisions)}`);
+        log(
+          `chaos: ${number} uploaded ${uploads}×; attempts ${JSON.stringify(view.attempts)}; decisions ${JSON.stringify(view.decisions)}`,
+        );
       }
       if (!view) return;
       if (view instanceof Error) {
@@ -324,10 +342,12 @@ export function chaosShortfalls(report: ChaosReport): string[] {
   const shortfalls: string[] = [];
   if (report.lost !== 0) shortfalls.push(`${report.lost} lifecycles did not end`);
   if (report.duplicateUploads !== 0) shortfalls.push(`${report.duplicateUploads} duplicate uploads`);
-  if (report.acceptedWithoutExactlyOneUpload !== 0) shortfalls.push(`${report.acceptedWithoutExactlyOneUpload} accepted invoices not uploaded exactly once`);
+  if (report.acceptedWithoutExactlyOneUpload !== 0)
+    shortfalls.push(`${report.acceptedWithoutExactlyOneUpload} accepted invoices not uploaded exactly once`);
   if (report.outcomes.WORKFLOW_FAILED) shortfalls.push(`${report.outcomes.WORKFLOW_FAILED} workflows failed`);
   if (report.adoptedIndexMismatches.length) shortfalls.push(`adopted another invoice's index: ${report.adoptedIndexMismatches.join('; ')}`);
-  if (report.unexplainedFailures.length) shortfalls.push(`ended neither accepted nor on a documented ANAF answer: ${report.unexplainedFailures.join('; ')}`);
+  if (report.unexplainedFailures.length)
+    shortfalls.push(`ended neither accepted nor on a documented ANAF answer: ${report.unexplainedFailures.join('; ')}`);
   if (report.uploadAnswersLost < 1) shortfalls.push('no upload lost its answer after processing (resetAfterReceive never fired on upload)');
   if (report.workerKills > 0 && report.killsDuringUpload < 1) shortfalls.push('no SIGKILL landed while an upload was in flight');
   return shortfalls;

@@ -34,7 +34,9 @@ async function pemKey(key: X509Key): Promise<string> {
 }
 
 function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(12))).toString('hex').replace(/^[89a-f]/, '1');
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(12)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 }
 
 async function newKeys(): Promise<X509KeyPair> {
@@ -85,10 +87,12 @@ async function issue(ca: PemPair, subject: string, extensions: x509.Extension[],
 /** The gateway's certificate, valid for the loopback names the sandbox is reached by. */
 export function issueServerCertificate(ca: PemPair, hosts: string[] = ['127.0.0.1', 'localhost', '::1']): Promise<PemPair> {
   const names = hosts.map((h) => (/^[\d.]+$|:/.test(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }));
-  return issue(ca, 'CN=financiart.sandbox, O=anaf-flow sandbox', [
-    new x509.SubjectAlternativeNameExtension(names),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-  ], 825);
+  return issue(
+    ca,
+    'CN=financiart.sandbox, O=anaf-flow sandbox',
+    [new x509.SubjectAlternativeNameExtension(names), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])],
+    825,
+  );
 }
 
 /**
@@ -97,9 +101,12 @@ export function issueServerCertificate(ca: PemPair, hosts: string[] = ['127.0.0.
  */
 export function issueClientCertificate(ca: PemPair, institution: { cui: string; name?: string }, validDays = 365): Promise<PemPair> {
   const name = (institution.name ?? `Institutie ${institution.cui}`).replace(/[,=+<>#;"\\]/g, ' ');
-  return issue(ca, `CN=banciws-client-${institution.cui}, OU=${institution.cui}, O=${name}, C=RO`, [
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-  ], validDays);
+  return issue(
+    ca,
+    `CN=banciws-client-${institution.cui}, OU=${institution.cui}, O=${name}, C=RO`,
+    [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+    validDays,
+  );
 }
 
 export async function createSandboxPki(): Promise<SandboxPki> {

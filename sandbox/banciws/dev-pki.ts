@@ -26,7 +26,8 @@ export async function ensureDevPki(dataDir: string): Promise<DevPkiFiles> {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pki = await createSandboxPki();
     const client = await issueClientCertificate(pki.ca, { cui: DEV_BANCIWS_CUI, name: 'Banca Dev' });
-    const write = (name: (typeof FILES)[number], content: string, secret: boolean) => fs.writeFileSync(file(name), content, { mode: secret ? 0o600 : 0o644 });
+    const write = (name: (typeof FILES)[number], content: string, secret: boolean) =>
+      fs.writeFileSync(file(name), content, { mode: secret ? 0o600 : 0o644 });
     write('ca.pem', pki.ca.cert, false);
     write('ca.key', pki.ca.key, true);
     write('server.pem', pki.server.cert, false);

@@ -97,7 +97,10 @@ export class F5Gateway {
     if (session) {
       res.append('set-cookie', `LastMRH_Session=${session.id.slice(0, 8)};path=/;secure`);
       res.append('set-cookie', `MRHSession=${session.id};path=/;secure`);
-      res.append('set-cookie', `F5_ST=1z1z1z${Math.floor(this.now() / 1000)}z${Math.floor(this.options.sessionIdleMs / 1000)};path=/;secure`);
+      res.append(
+        'set-cookie',
+        `F5_ST=1z1z1z${Math.floor(this.now() / 1000)}z${Math.floor(this.options.sessionIdleMs / 1000)};path=/;secure`,
+      );
     }
     res.status(302).set({ server: 'BigIP', location, connection: 'close', 'content-length': '0' }).end();
   }
@@ -140,7 +143,8 @@ export class F5Gateway {
     router.get('/my.policy_nonce', (req, res) => {
       const session = this.live(req);
       const nonce = typeof req.query.nonce === 'string' ? req.query.nonce : '';
-      if (!session || !session.nonce || session.nonce !== nonce) return this.redirect(res, '/my.policy', this.startSession(session?.landing ?? '/'));
+      if (!session || !session.nonce || session.nonce !== nonce)
+        return this.redirect(res, '/my.policy', this.startSession(session?.landing ?? '/'));
       this.counters.nonceHops += 1;
       delete session.nonce;
       // Logging in rewrites MRHSession; a revalidation keeps it, so calls in flight on the session stay valid.
@@ -174,7 +178,8 @@ export class F5Gateway {
       if (err || answered) return refused(`renegotiation failed: ${err?.message ?? 'refused by TLS'}`);
       const peer = socket.getPeerCertificate();
       const cui = firstOu(peer?.subject);
-      if (!socket.authorized || !cui) return refused(socket.authorizationError ? String(socket.authorizationError) : 'no certificate or no OU');
+      if (!socket.authorized || !cui)
+        return refused(socket.authorizationError ? String(socket.authorizationError) : 'no certificate or no OU');
       this.counters.certificatesAccepted += 1;
       session.cui = cui;
       session.state = 'verified';

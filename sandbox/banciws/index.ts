@@ -117,7 +117,10 @@ function methods(service: BanciwsService, after: AfterProcessingFaults): Router 
     try {
       pdf = (await parseUploadRequest(body(req))).pdf;
     } catch {
-      return answer(res, buildUploadAnswer({ dateResponse: anafMinute(Date.now()), executionStatus: 1, errors: ['Format incorect: request eronat'] }));
+      return answer(
+        res,
+        buildUploadAnswer({ dateResponse: anafMinute(Date.now()), executionStatus: 1, errors: ['Format incorect: request eronat'] }),
+      );
     }
     await answer(res, buildUploadAnswer(service.upload(cuiOf(res), pdf)));
   });
@@ -140,7 +143,10 @@ function methods(service: BanciwsService, after: AfterProcessingFaults): Router 
     await answer(res, buildDownloadAnswer(service.download(cuiOf(res), idPortal)));
   });
   router.all('/{*rest}', (req, res) => {
-    res.status(req.method === 'POST' ? 404 : 405).type('text/plain').send(`${req.method} not allowed`);
+    res
+      .status(req.method === 'POST' ? 404 : 405)
+      .type('text/plain')
+      .send(`${req.method} not allowed`);
   });
   return router;
 }
@@ -151,7 +157,14 @@ function adminRoutes(gateway: F5Gateway, service: BanciwsService, after: AfterPr
     res.json({
       gateway: { ...gateway.counters, liveSessions: gateway.sessions.size },
       service: service.counters,
-      uploads: [...service.uploads.values()].map(({ index, cui, sha256, uploadedAt, errors, answerId }) => ({ index, cui, sha256, uploadedAt, errors, answerId })),
+      uploads: [...service.uploads.values()].map(({ index, cui, sha256, uploadedAt, errors, answerId }) => ({
+        index,
+        cui,
+        sha256,
+        uploadedAt,
+        errors,
+        answerId,
+      })),
       messages: [...service.messages.values()].map(({ pdf: _pdf, ...m }) => m),
     });
   });
@@ -166,7 +179,8 @@ function adminRoutes(gateway: F5Gateway, service: BanciwsService, after: AfterPr
   });
   router.post('/banciws/misdated-receipts', express.json(), (req, res) => {
     const { times } = (req.body ?? {}) as { times?: unknown };
-    if (times !== undefined && !(Number.isInteger(times) && (times as number) >= 1)) return res.status(400).json({ error: 'times must be a positive integer' });
+    if (times !== undefined && !(Number.isInteger(times) && (times as number) >= 1))
+      return res.status(400).json({ error: 'times must be a positive integer' });
     service.misdateReceipts((times as number | undefined) ?? 1);
     res.status(204).end();
   });

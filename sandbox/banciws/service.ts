@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { inspectSignedPdf } from '../../schemas/banciws/signed-pdf';
-import { type DownloadAnswer, type ListAnswer, type ListedMessage, type StatusAnswer, type UploadAnswer, ZILE_PATTERN } from '../../schemas/banciws/xml';
+import {
+  type DownloadAnswer,
+  type ListAnswer,
+  type ListedMessage,
+  type StatusAnswer,
+  type UploadAnswer,
+  ZILE_PATTERN,
+} from '../../schemas/banciws/xml';
 import { anafMinute } from '../efactura/time';
 import type { BanciwsSandboxOptions } from './options';
 import { signedPdf } from './signed-pdf';
@@ -85,7 +92,13 @@ export class BanciwsService {
     return String(this.next++);
   }
 
-  private addMessage(cui: string, tip: TipFisier, denumire: string, pdf: Buffer, options: { index?: string; visibleAt?: number } = {}): BanciwsMessage {
+  private addMessage(
+    cui: string,
+    tip: TipFisier,
+    denumire: string,
+    pdf: Buffer,
+    options: { index?: string; visibleAt?: number } = {},
+  ): BanciwsMessage {
     const at = this.now();
     const message: BanciwsMessage = {
       idPortal: this.id(),
@@ -104,7 +117,10 @@ export class BanciwsService {
 
   /** A request from ANAF to the institution (what the inbox schedule is for). */
   addRequest(cui: string, denumire = 'Solicitare informatii F3000'): BanciwsMessage {
-    const pdf = signedPdf({ title: 'Solicitare ANAF', lines: [denumire, `Catre institutia cu CUI ${cui}`, `Emis ${new Date(this.now()).toISOString()}`] }, 'ANAF');
+    const pdf = signedPdf(
+      { title: 'Solicitare ANAF', lines: [denumire, `Catre institutia cu CUI ${cui}`, `Emis ${new Date(this.now()).toISOString()}`] },
+      'ANAF',
+    );
     return this.addMessage(cui, 'Solicitare ANAF', denumire, pdf);
   }
 
@@ -145,7 +161,10 @@ export class BanciwsService {
     // Only what ANAF documents: the receipt is listed with its Index_incarcare and Data_mesaj; it names no digest of the
     // document (the sha256 above is the sandbox's own bookkeeping, for tests through /__sandbox/banciws/state).
     const receipt = signedPdf({ title: 'Recipisa', lines: [`Index incarcare ${index}`, `CUI ${cui}`] }, 'ANAF');
-    const listed = this.addMessage(cui, 'Recipisa', `Recipisa pentru incarcarea ${index}`, receipt, { index, visibleAt: at + this.options.listingDelayMs });
+    const listed = this.addMessage(cui, 'Recipisa', `Recipisa pentru incarcarea ${index}`, receipt, {
+      index,
+      visibleAt: at + this.options.listingDelayMs,
+    });
     if (this.misdated > 0) {
       this.misdated -= 1;
       listed.dataMesaj = `${listed.dataMesaj.slice(0, 4)}0231${listed.dataMesaj.slice(8)}`;

@@ -9,7 +9,9 @@ const BOMB_ENTRY_BYTES = 4 * 1024 * 1024;
 /** The archive `descarcare` answers: the named files, deflated, stamped with the answer's time. */
 export function zipFiles(files: Record<string, Buffer>, mtime: number): Buffer {
   const when = new Date(Math.max(mtime, Date.UTC(1980, 0, 2)));
-  const entries = Object.fromEntries(Object.entries(files).map(([name, content]) => [name, [new Uint8Array(content), { mtime: when }] as const]));
+  const entries = Object.fromEntries(
+    Object.entries(files).map(([name, content]) => [name, [new Uint8Array(content), { mtime: when }] as const]),
+  );
   return Buffer.from(zipSync(entries as Parameters<typeof zipSync>[0]));
 }
 
@@ -24,5 +26,8 @@ export function hostileArchive(kind: HostileArchiveKind, files: Record<string, B
     return whole.subarray(0, Math.max(30, Math.floor(whole.length / 2)));
   }
   const [first = 'answer.xml', ...rest] = Object.keys(files);
-  return zipFiles({ [first]: Buffer.alloc(BOMB_ENTRY_BYTES, 0x20), ...Object.fromEntries(rest.map((name) => [name, files[name]!])) }, mtime);
+  return zipFiles(
+    { [first]: Buffer.alloc(BOMB_ENTRY_BYTES, 0x20), ...Object.fromEntries(rest.map((name) => [name, files[name]!])) },
+    mtime,
+  );
 }

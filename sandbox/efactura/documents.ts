@@ -95,7 +95,10 @@ export function sandboxSignatureHolds(file: Buffer, signatureXml: string): boole
   const value = /<ds:SignatureValue>([^<]*)<\/ds:SignatureValue>/.exec(signatureXml)?.[1];
   const digest = signedInfo && /<ds:DigestValue>([^<]*)<\/ds:DigestValue>/.exec(signedInfo)?.[1];
   if (!signedInfo || !value || !digest) return false;
-  return createHmac('sha256', SANDBOX_SIGNING_SECRET).update(signedInfo).digest('base64') === value && createHash('sha256').update(file).digest('base64') === digest;
+  return (
+    createHmac('sha256', SANDBOX_SIGNING_SECRET).update(signedInfo).digest('base64') === value &&
+    createHash('sha256').update(file).digest('base64') === digest
+  );
 }
 
 export interface SampleInvoice {

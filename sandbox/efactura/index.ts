@@ -111,7 +111,10 @@ export function createEfacturaRouter(deps: EfacturaDeps): EfacturaService {
  * the sandbox, and serves its admin routes under /__sandbox/efactura/.
  * `onCreate` hands the service to the caller (tests inspect `state`; close() stops the generator).
  */
-export function efacturaModule(options: Partial<EfacturaOptions> = {}, onCreate?: (service: EfacturaService) => void): SandboxModuleFactory {
+export function efacturaModule(
+  options: Partial<EfacturaOptions> = {},
+  onCreate?: (service: EfacturaService) => void,
+): SandboxModuleFactory {
   return (ctx) => {
     const service = createEfacturaRouter({
       requireBearer: requireBearer(ctx),

@@ -103,7 +103,8 @@ export function parseXml(text: string): ParseResult {
   } catch (err) {
     return { ok: false, error: sax(1, 1, (err as Error).message) };
   }
-  const entries = tree && typeof tree === 'object' ? Object.entries(tree as Node).filter(([k]) => !k.startsWith('?') && !k.startsWith('#')) : [];
+  const entries =
+    tree && typeof tree === 'object' ? Object.entries(tree as Node).filter(([k]) => !k.startsWith('?') && !k.startsWith('#')) : [];
   const first = entries[0];
   if (!first) return { ok: false, error: sax(1, 1, 'Premature end of file.') };
   const qname = /<([A-Za-z_][\w.:-]*)/.exec(body.slice(body.search(/<[A-Za-z_]/)))?.[1] ?? first[0];
@@ -256,8 +257,16 @@ export type Verdict = { outcome: 'ok' } | { outcome: 'nok'; errors: string[] } |
 const schematron = (rule: string, ro: string, en: string) => `E: validari globale  SCHEMATRON   eroare: [${rule}]-${ro}     #${en}`;
 
 export const RULE_MESSAGES = {
-  missingNumber: schematron('BR-02', 'O factura trebuie sa aiba un numar de factura (BT-1).', 'An Invoice shall have an Invoice number (BT-1).'),
-  missingIssueDate: schematron('BR-03', 'O factura trebuie sa aiba o data de emitere a facturii (BT-2).', 'An Invoice shall have an Invoice issue date (BT-2).'),
+  missingNumber: schematron(
+    'BR-02',
+    'O factura trebuie sa aiba un numar de factura (BT-1).',
+    'An Invoice shall have an Invoice number (BT-1).',
+  ),
+  missingIssueDate: schematron(
+    'BR-03',
+    'O factura trebuie sa aiba o data de emitere a facturii (BT-2).',
+    'An Invoice shall have an Invoice issue date (BT-2).',
+  ),
   badIssueDate: (value: string) =>
     `E: sectiune IssueDate (1)  eroare regula: data de emitere (BT-2) = ${value} nu respecta formatul AAAA-LL-ZZ`,
   missingSeller: schematron(

@@ -80,7 +80,8 @@ export function resolveEfacturaOptions(partial: Partial<EfacturaOptions> = {}): 
   if (o.misreportedPageIndex !== undefined && (!Number.isInteger(o.misreportedPageIndex) || o.misreportedPageIndex < 0)) {
     problems.push('misreportedPageIndex: must be an integer >= 0');
   }
-  if (!Number.isSafeInteger(o.idOffset) || o.idOffset < 0 || o.idOffset > 4_000_000_000) problems.push('idOffset: must be an integer from 0 to 4e9');
+  if (!Number.isSafeInteger(o.idOffset) || o.idOffset < 0 || o.idOffset > 4_000_000_000)
+    problems.push('idOffset: must be an integer from 0 to 4e9');
   for (const cif of o.knownCifs) if (!/^[0-9]{1,13}$/.test(cif)) problems.push(`knownCifs: ${cif} is not numeric`);
   if (problems.length) throw new Error(`invalid sandbox e-Factura options: ${problems.join('; ')}`);
   return o;

@@ -204,7 +204,9 @@ export function buildRouter(deps: RouterDeps, options: { admin: boolean }): { ro
     // the sandbox refuses them under /test as ANAF does: a client must not depend on them there.
     if (env !== 'prod') {
       router.post([`${base}/validare/*rest`, `${base}/transformare/*rest`], (req, res) => {
-        res.status(404).json({ timestamp: new Date(now()).toISOString(), status: 404, error: 'Not Found', path: req.originalUrl.split('?')[0] });
+        res
+          .status(404)
+          .json({ timestamp: new Date(now()).toISOString(), status: 404, error: 'Not Found', path: req.originalUrl.split('?')[0] });
       });
       continue;
     }
@@ -248,11 +250,14 @@ function uploadHandler(deps: RouterDeps, env: EfacturaEnv, source: 'upload' | 'u
     const autofactura = flag('autofactura');
     const executare = flag('executare');
     if (extern !== undefined && extern !== 'DA') return reject('Daca parametrul extern trebuie completat, valoarea acceptata este DA');
-    if (autofactura !== undefined && autofactura !== 'DA') return reject('Daca parametrul autofacturare trebuie completat, valoarea acceptata este DA');
-    if (executare !== undefined && executare !== 'DA') return reject('Daca parametrul executare trebuie completat, valoarea acceptata este DA');
+    if (autofactura !== undefined && autofactura !== 'DA')
+      return reject('Daca parametrul autofacturare trebuie completat, valoarea acceptata este DA');
+    if (executare !== undefined && executare !== 'DA')
+      return reject('Daca parametrul executare trebuie completat, valoarea acceptata este DA');
     if (size > MAX_UPLOAD_BYTES) return reject('Marime fisier transmis mai mare de 10 MB.');
     const rights = rightsFor(deps.identityOf(req), [cif]);
-    if (!rights.ok) return reject(rights.none ? 'Nu exista niciun CIF pentru care sa aveti drept in SPV' : `Nu aveti drept in SPV pentru CIF=${cif}`);
+    if (!rights.ok)
+      return reject(rights.none ? 'Nu exista niciun CIF pentru care sa aveti drept in SPV' : `Nu aveti drept in SPV pentru CIF=${cif}`);
 
     const text = body.toString('utf8');
     const parsed = parseXml(text);
@@ -298,8 +303,10 @@ function uploadHandler(deps: RouterDeps, env: EfacturaEnv, source: 'upload' | 'u
     });
     state.noteCif(env, cif);
     if (invoiceFacts?.supplierCif) state.noteCif(env, invoiceFacts.supplierCif);
-    if (record.downloadId && invoiceFacts?.notes.some((n) => n.includes(MARKER_ZIP_BOMB))) state.serveHostileArchive(record.downloadId, 'bomb');
-    else if (record.downloadId && invoiceFacts?.notes.some((n) => n.includes(MARKER_ZIP_TRUNCATED))) state.serveHostileArchive(record.downloadId, 'truncated', 1);
+    if (record.downloadId && invoiceFacts?.notes.some((n) => n.includes(MARKER_ZIP_BOMB)))
+      state.serveHostileArchive(record.downloadId, 'bomb');
+    else if (record.downloadId && invoiceFacts?.notes.some((n) => n.includes(MARKER_ZIP_TRUNCATED)))
+      state.serveHostileArchive(record.downloadId, 'truncated', 1);
     sendXml(res, uploadAccepted(at, record.index));
   };
 }
@@ -343,18 +350,15 @@ function descarcareHandler(deps: RouterDeps, env: EfacturaEnv): RequestHandler {
     if (!download || download.env !== env || at < download.readyAt) {
       return sendEroare(res, `Pentru id=${id} nu exista inregistrata nici o factura`, TITLU_DESCARCARE);
     }
-    if (!rightsFor(deps.identityOf(req), download.owners).ok) return sendEroare(res, 'Nu aveti dreptul sa descarcati acesta factura', TITLU_DESCARCARE);
+    if (!rightsFor(deps.identityOf(req), download.owners).ok)
+      return sendEroare(res, 'Nu aveti dreptul sa descarcati acesta factura', TITLU_DESCARCARE);
     if (!state.takeDaily('descarcare', `${env}|${id}`, options.dailyDownloadLimit)) {
       return sendEroare(res, `S-au facut deja ${options.dailyDownloadLimit} descarcari de mesaj in cursul zilei`, TITLU_DESCARCARE);
     }
     state.counters.downloads += 1;
     const hostile = state.takeHostile(id);
     const zip = hostile ? hostileArchive(hostile, download.files, download.readyAt) : zipFiles(download.files, download.readyAt);
-    res
-      .status(200)
-      .set('content-disposition', `attachment; filename="${id}.zip"`)
-      .type('application/zip')
-      .send(zip);
+    res.status(200).set('content-disposition', `attachment; filename="${id}.zip"`).type('application/zip').send(zip);
   };
 }
 
@@ -383,7 +387,11 @@ function listCommon(
   }
   const rights = rightsFor(deps.identityOf(req), [cif]);
   if (!rights.ok) {
-    sendEroare(res, rights.none ? 'Nu exista niciun CIF pentru care sa aveti drept in SPV' : `Nu aveti drept in SPV pentru CIF=${cif}`, TITLU_LISTA);
+    sendEroare(
+      res,
+      rights.none ? 'Nu exista niciun CIF pentru care sa aveti drept in SPV' : `Nu aveti drept in SPV pentru CIF=${cif}`,
+      TITLU_LISTA,
+    );
     return { ok: false };
   }
   if (!deps.state.takeDaily(quota.name, `${env}|${cif}`, quota.limit)) {
@@ -442,7 +450,8 @@ function paginatedListHandler(deps: RouterDeps, env: EfacturaEnv): RequestHandle
       return sendSpring400(res, at, 'Parametrii startTime, endTime, cif si pagina sunt obligatorii');
     }
     const notANumber = (name: string, value: string) => `${name} = ${value} nu este un numar sau nu are o valoare acceptata de sistem`;
-    if (!isDigits(cif)) return sendEroare(res, `CIF introdus= ${cif} nu este un numar sau nu are o valoare acceptata de sistem`, TITLU_LISTA);
+    if (!isDigits(cif))
+      return sendEroare(res, `CIF introdus= ${cif} nu este un numar sau nu are o valoare acceptata de sistem`, TITLU_LISTA);
     if (!isDigits(startTime)) return sendEroare(res, notANumber('startTime', startTime), TITLU_LISTA);
     if (!isDigits(endTime)) return sendEroare(res, notANumber('endTime', endTime), TITLU_LISTA);
     if (!isDigits(pagina) || Number(pagina) < 1) return sendEroare(res, notANumber('pagina', pagina), TITLU_LISTA);
@@ -450,10 +459,15 @@ function paginatedListHandler(deps: RouterDeps, env: EfacturaEnv): RequestHandle
     const end = Number(endTime);
     const page = Number(pagina);
     if (start < at - LISTING_WINDOW_DAYS * DAY_MS) {
-      return sendEroare(res, `startTime = ${anafDateTime(start)} nu poate fi mai vechi de 60 de zile fata de momentul requestului`, TITLU_LISTA);
+      return sendEroare(
+        res,
+        `startTime = ${anafDateTime(start)} nu poate fi mai vechi de 60 de zile fata de momentul requestului`,
+        TITLU_LISTA,
+      );
     }
     if (end > at) return sendEroare(res, `endTime = ${anafDateTime(end)} nu poate in viitor fata de momentul requestului`, TITLU_LISTA);
-    if (end <= start) return sendEroare(res, `endTime = ${anafDateTime(end)} nu poate fi <= startTime = ${anafDateTime(start)}`, TITLU_LISTA);
+    if (end <= start)
+      return sendEroare(res, `endTime = ${anafDateTime(end)} nu poate fi <= startTime = ${anafDateTime(start)}`, TITLU_LISTA);
     const common = listCommon(deps, req, res, env, cif, { name: 'listaPaginata', limit: options.paginatedListDailyLimit });
     if (!common.ok) return;
     state.counters.paginatedLists += 1;
@@ -461,7 +475,8 @@ function paginatedListHandler(deps: RouterDeps, env: EfacturaEnv): RequestHandle
     if (found.length === 0) return sendEroare(res, 'Nu exista mesaje in intervalul selectat', TITLU_LISTA);
     const size = options.listPageSize;
     const pages = Math.ceil(found.length / size);
-    if (page > pages) return sendEroare(res, `Pagina solicitata ${page} este mai mare decat numarul toatal de pagini ${pages}`, TITLU_LISTA);
+    if (page > pages)
+      return sendEroare(res, `Pagina solicitata ${page} este mai mare decat numarul toatal de pagini ${pages}`, TITLU_LISTA);
     const slice = found.slice((page - 1) * size, page * size);
     res.status(200).json({
       mesaje: slice.map(messageView),
@@ -490,7 +505,8 @@ function validateDocument(standard: string, body: Buffer, size: number, check: b
   const text = body.toString('utf8');
   const parsed = parseXml(text);
   if (!parsed.ok) return { ok: false, messages: [`Fisierul transmis nu este valid. ${parsed.error}`] };
-  if (check && !roots.includes(parsed.xml.root)) return { ok: false, messages: [`Fisierul transmis nu este valid. ${unexpectedRoot(text, parsed.xml)}`] };
+  if (check && !roots.includes(parsed.xml.root))
+    return { ok: false, messages: [`Fisierul transmis nu este valid. ${unexpectedRoot(text, parsed.xml)}`] };
   const facts = extractFacts(parsed.xml);
   if (facts.kind !== 'invoice') return check ? { ok: false, messages: ['Fisierul transmis nu este o factura'] } : { ok: true };
   if (check) {
@@ -585,7 +601,10 @@ const receivedBody = z.strictObject({
   at: z.number().finite().optional(),
   env: z.enum(['test', 'prod']).optional(),
   number: z.string().min(1).optional(),
-  issueDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+  issueDate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
 });
 
 const hostileBody = z.strictObject({
@@ -598,7 +617,9 @@ function mountAdmin(router: Router, deps: RouterDeps): void {
   router.post('/efactura/received', express.json({ limit: '11mb' }), (req, res) => {
     const parsed = receivedBody.safeParse(req.body);
     if (!parsed.success) {
-      res.status(400).json({ error: 'invalid_received_invoice', issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) });
+      res
+        .status(400)
+        .json({ error: 'invalid_received_invoice', issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) });
       return;
     }
     try {
@@ -610,7 +631,9 @@ function mountAdmin(router: Router, deps: RouterDeps): void {
   router.post('/efactura/hostile-archive', express.json(), (req, res) => {
     const parsed = hostileBody.safeParse(req.body);
     if (!parsed.success) {
-      res.status(400).json({ error: 'invalid_hostile_archive', issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) });
+      res
+        .status(400)
+        .json({ error: 'invalid_hostile_archive', issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) });
       return;
     }
     try {

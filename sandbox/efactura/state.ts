@@ -420,7 +420,8 @@ export class EfacturaState {
       const buyer = u.buyerCif;
       const detalii = `Factura cu id_incarcare=${u.index} emisa de cif_emitent=${issuer} pentru cif_beneficiar=${buyer ?? ''}`;
       if (u.source !== 'received') message(u.requestCif, 'FACTURA TRIMISA', detalii);
-      const buyerGetsIt = buyer !== undefined && !u.extern && u.source !== 'uploadb2c' && (u.source === 'received' || buyer !== u.requestCif);
+      const buyerGetsIt =
+        buyer !== undefined && !u.extern && u.source !== 'uploadb2c' && (u.source === 'received' || buyer !== u.requestCif);
       if (buyerGetsIt) {
         owners.add(buyer);
         message(buyer, 'FACTURA PRIMITA', detalii);
@@ -450,7 +451,15 @@ export class EfacturaState {
   list(env: EfacturaEnv, cif: string, from: number, to: number, types?: readonly MessageType[]): MessageRecord[] {
     const now = this.now();
     return this.messageList
-      .filter((m) => m.env === env && m.cif === cif && m.visibleAt <= now && m.createdAt >= from && m.createdAt <= to && (!types || types.includes(m.tip)))
+      .filter(
+        (m) =>
+          m.env === env &&
+          m.cif === cif &&
+          m.visibleAt <= now &&
+          m.createdAt >= from &&
+          m.createdAt <= to &&
+          (!types || types.includes(m.tip)),
+      )
       .sort((a, b) => b.createdAt - a.createdAt || Number(b.id) - Number(a.id) || b.tip.localeCompare(a.tip));
   }
 

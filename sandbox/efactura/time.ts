@@ -5,10 +5,10 @@
  * sandbox's injected clock), never from the process clock.
  */
 
-import { romanianParts } from '../../lib/romanian-time';
+import { romanianParts } from '../../lib/anaf/romanian-time';
 
 // The sandbox counts its daily quotas by the same Romanian day as the product.
-export { romanianDay, romanianParts } from '../../lib/romanian-time';
+export { romanianDay, romanianParts } from '../../lib/anaf/romanian-time';
 
 /** "202210311452": upload's dateResponse and the listings' data_creare. */
 export function anafMinute(epochMs: number): string {

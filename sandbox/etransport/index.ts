@@ -27,7 +27,10 @@ function identityOf(req: Request): CallerRights | undefined {
   }
 }
 
-export function etransportModule(options: Partial<EtransportOptions> = {}, onCreate?: (service: EtransportService) => void): SandboxModuleFactory {
+export function etransportModule(
+  options: Partial<EtransportOptions> = {},
+  onCreate?: (service: EtransportService) => void,
+): SandboxModuleFactory {
   return (ctx) => {
     const resolved = resolveEtransportOptions(options);
     const state = new EtransportState(resolved, () => ctx.clock.now());

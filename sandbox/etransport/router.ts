@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { at as childAt, attr, children, childNames, parseUntrustedXml } from '../../schemas/untrusted-xml';
 import { anafDateTime, anafMinute, romanianParts } from '../efactura/time';
-import { ETRANSPORT_ENVS, type EtransportEnv, type EtransportKind, type EtransportState, type EtransportUpload, type Notification, type TransportFacts } from './state';
+import {
+  ETRANSPORT_ENVS,
+  type EtransportEnv,
+  type EtransportKind,
+  type EtransportState,
+  type EtransportUpload,
+  type Notification,
+  type TransportFacts,
+} from './state';
 
 /**
  * The HTTP face of the simulated e-Transport service, as ANAF's Swagger pages show it:
@@ -70,7 +78,8 @@ function strip<T extends Record<string, unknown>>(o: T): T {
 function attrsOf(node: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!node || typeof node !== 'object') return out;
-  for (const [k, v] of Object.entries(node as Record<string, unknown>)) if (k.startsWith('@') && !k.startsWith('@xmlns') && typeof v === 'string') out[k.slice(1)] = v;
+  for (const [k, v] of Object.entries(node as Record<string, unknown>))
+    if (k.startsWith('@') && !k.startsWith('@xmlns') && typeof v === 'string') out[k.slice(1)] = v;
   return out;
 }
 
@@ -84,13 +93,19 @@ function factsOf(op: unknown): TransportFacts {
     operationType: attr(op, 'codTipOperatiune'),
     transportDate: attr(transport, 'dataTransport'),
     partner: strip({ country: attr(partner, 'codTara'), code: attr(partner, 'cod'), name: attr(partner, 'denumire') }),
-    carrier: strip({ country: attr(transport, 'codTaraOrgTransport'), code: attr(transport, 'codOrgTransport'), name: attr(transport, 'denumireOrgTransport') }),
+    carrier: strip({
+      country: attr(transport, 'codTaraOrgTransport'),
+      code: attr(transport, 'codOrgTransport'),
+      name: attr(transport, 'denumireOrgTransport'),
+    }),
     vehicle: attr(transport, 'nrVehicul'),
     trailer1: attr(transport, 'nrRemorca1'),
     trailer2: attr(transport, 'nrRemorca2'),
     start: place('locStartTraseuRutier'),
     end: place('locFinalTraseuRutier'),
-    documents: children(op, 'documenteTransport').map((d) => [attr(d, 'tipDocument'), attr(d, 'numarDocument'), attr(d, 'dataDocument')].filter(Boolean).join(' ')),
+    documents: children(op, 'documenteTransport').map((d) =>
+      [attr(d, 'tipDocument'), attr(d, 'numarDocument'), attr(d, 'dataDocument')].filter(Boolean).join(' '),
+    ),
     goodsLines: goods.length,
     netWeight: sum('greutateNeta'),
     grossWeight: sum('greutateBruta'),
@@ -141,7 +156,9 @@ function uploadHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestH
     const parsed = parseUntrustedXml(body, 'empty');
     if (!parsed.ok) return reject(`Fisierul transmis nu este valid. org.xml.sax.SAXParseException; ${parsed.message}`);
     if (parsed.root !== 'eTransport' || parsed.namespace !== `${NAMESPACE_PREFIX}${versiune}`) {
-      return reject(`Fisierul transmis nu este valid. org.xml.sax.SAXParseException; lineNumber: 2; columnNumber: 4; cvc-elt.1.a: Cannot find the declaration of element '${parsed.root}'.`);
+      return reject(
+        `Fisierul transmis nu este valid. org.xml.sax.SAXParseException; lineNumber: 2; columnNumber: 4; cvc-elt.1.a: Cannot find the declaration of element '${parsed.root}'.`,
+      );
     }
     const root = parsed.node;
     const declarantCif = attr(root, 'codDeclarant') ?? '';
@@ -151,10 +168,17 @@ function uploadHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestH
     const op = element ? children(root, element)[0] : undefined;
     const text = body.toString('utf8');
     const correction = element === 'notificare' ? childAt(op, 'corectie') : undefined;
-    const kinds: Record<string, EtransportKind> = { notificare: correction ? 'COR' : 'NOT', stergere: 'DEL', confirmare: 'CON', modifVehicul: 'MVH' };
+    const kinds: Record<string, EtransportKind> = {
+      notificare: correction ? 'COR' : 'NOT',
+      stergere: 'DEL',
+      confirmare: 'CON',
+      modifVehicul: 'MVH',
+    };
     const kind = element ? kinds[element] : undefined;
     if (!kind || ops.length !== 1) {
-      return reject(`Fisierul transmis nu este valid. org.xml.sax.SAXParseException; cvc-complex-type.2.4.a: Invalid content was found starting with element '${element ?? ''}'.`);
+      return reject(
+        `Fisierul transmis nu este valid. org.xml.sax.SAXParseException; cvc-complex-type.2.4.a: Invalid content was found starting with element '${element ?? ''}'.`,
+      );
     }
 
     // What ANAF decides after the upload, visible through stareMesaj once processed.
@@ -163,7 +187,8 @@ function uploadHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestH
     const referenced = kind === 'NOT' ? undefined : attr(kind === 'COR' ? correction : op, 'uit');
     if (text.includes(MARKER_XML_ERRORS)) outcome = 'xml-errors';
     else if (text.includes(MARKER_NOK)) errors.push(NOK_MESSAGE);
-    if (outcome === 'ok' && declarantCif !== cif && kind !== 'MVH') errors.push(`Codul declarantului ${declarantCif} nu corespunde cu CIF-ul ${cif} din cerere.`);
+    if (outcome === 'ok' && declarantCif !== cif && kind !== 'MVH')
+      errors.push(`Codul declarantului ${declarantCif} nu corespunde cu CIF-ul ${cif} din cerere.`);
     if (outcome === 'ok' && kind === 'NOT' && !(attr(op, 'codTipOperatiune') ?? '').match(/^(10|12|14|20|22|24|30|40|50|60|70)$/)) {
       errors.push(`Valoarea ${attr(op, 'codTipOperatiune') ?? ''} pentru codTipOperatiune nu este permisa.`);
     }
@@ -188,7 +213,14 @@ function uploadHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestH
       ...(kind === 'CON' ? { confirmationType: attr(op, 'tipConfirmare') ?? '' } : {}),
       ...(attr(op, 'observatii') ? { remarks: attr(op, 'observatii') } : {}),
       ...(kind === 'MVH'
-        ? { vehicleChange: strip({ vehicle: attr(op, 'nrVehicul'), trailer1: attr(op, 'nrRemorca1'), trailer2: attr(op, 'nrRemorca2'), date: attr(op, 'dataModificare') }) }
+        ? {
+            vehicleChange: strip({
+              vehicle: attr(op, 'nrVehicul'),
+              trailer1: attr(op, 'nrRemorca1'),
+              trailer2: attr(op, 'nrRemorca2'),
+              date: attr(op, 'dataModificare'),
+            }),
+          }
         : {}),
       xml: body,
       uploadedAt: at,
@@ -202,7 +234,11 @@ function uploadHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestH
       index_incarcare: Number(index),
       ...(uit ? { UIT: uit } : {}),
       ref_declarant: refDeclarant ?? '',
-      ...(versiune === '2' ? { atentie: 'Verificati starea XML-ului transmis. Codul UIT este valabil din momentul in care apare ca valid dupa apelul de stare' } : {}),
+      ...(versiune === '2'
+        ? {
+            atentie: 'Verificati starea XML-ului transmis. Codul UIT este valabil din momentul in care apare ca valid dupa apelul de stare',
+          }
+        : {}),
     });
   };
 }
@@ -228,8 +264,16 @@ function apply(state: EtransportState, env: EtransportEnv, u: EtransportUpload):
     n.facts = u.facts!;
     n.corrections.push(u.index);
   } else if (u.kind === 'DEL') n.deletedAt = u.readyAt;
-  else if (u.kind === 'CON') n.confirmation = { type: u.confirmationType ?? '', ...(u.remarks ? { remarks: u.remarks } : {}), uploadIndex: u.index, at: u.readyAt };
-  else n.vehicleChanges.push({ ...u.vehicleChange, ...(u.remarks ? { remarks: u.remarks } : {}), declarantCif: u.declarantCif, uploadIndex: u.index, at: u.readyAt });
+  else if (u.kind === 'CON')
+    n.confirmation = { type: u.confirmationType ?? '', ...(u.remarks ? { remarks: u.remarks } : {}), uploadIndex: u.index, at: u.readyAt };
+  else
+    n.vehicleChanges.push({
+      ...u.vehicleChange,
+      ...(u.remarks ? { remarks: u.remarks } : {}),
+      declarantCif: u.declarantCif,
+      uploadIndex: u.index,
+      at: u.readyAt,
+    });
 }
 
 function stareHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestHandler {
@@ -244,7 +288,9 @@ function stareHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestHa
     if (!upload || upload.env !== env) return refuse(res, at, [`Nu exista declaratia de transport cu id_incarcare= ${id}`]);
     if (rightsProblem(rights, upload.cif)) return refuse(res, at, [`Nu aveti dreptul de inteorgare pentru id_incarcare= ${id}`]);
     if (!state.takeDaily('stare', `${env}|${id}`, state.options.dailyStareLimit)) {
-      return refuse(res, at, [`S-au facut deja ${state.options.dailyStareLimit} de verificari, pentru id-incarcare solicitat, in cursul zilei`]);
+      return refuse(res, at, [
+        `S-au facut deja ${state.options.dailyStareLimit} de verificari, pentru id-incarcare solicitat, in cursul zilei`,
+      ]);
     }
     state.counters.stareQueries += 1;
     if (at < upload.readyAt) return answer(res, at, { stare: 'in prelucrare' });
@@ -301,7 +347,14 @@ function notificationEntry(n: Notification, at: number) {
     gr_tot_bruta: f.grossWeight,
     val_tot: f.value,
     confirmare: confirmation
-      ? strip({ tip_conf: confirmation.type, obs: confirmation.remarks, post_avarie: 'N', sursa: 'A', data_decl: anafSeconds(confirmation.at), id_incarcare: confirmation.uploadIndex })
+      ? strip({
+          tip_conf: confirmation.type,
+          obs: confirmation.remarks,
+          post_avarie: 'N',
+          sursa: 'A',
+          data_decl: anafSeconds(confirmation.at),
+          id_incarcare: confirmation.uploadIndex,
+        })
       : undefined,
   });
 }
@@ -319,7 +372,9 @@ function listaHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestHa
     const rights = rightsProblem(identity, cif);
     if (rights) return refuse(res, at, [rights]);
     if (!state.takeDaily('lista', identity?.subject ?? 'anyone', state.options.dailyListLimit)) {
-      return refuse(res, at, [`S-au facut deja ${state.options.dailyListLimit} interogari de lista mesaje de catre utilizator in cursul zilei`]);
+      return refuse(res, at, [
+        `S-au facut deja ${state.options.dailyListLimit} interogari de lista mesaje de catre utilizator in cursul zilei`,
+      ]);
     }
     state.counters.lists += 1;
     const since = at - days * DAY_MS;
@@ -370,7 +425,12 @@ function listaHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestHa
       }
     }
     if (mesaje.length === 0) return refuse(res, at, [`Nu exista mesaje in ultimele ${days} zile`]);
-    answer(res, at, { mesaje, serial: identity?.subject ?? 'ANAFSANDBOX', cui: cif, titlu: `Lista Mesaje disponibile din ultimele ${days} zile` });
+    answer(res, at, {
+      mesaje,
+      serial: identity?.subject ?? 'ANAFSANDBOX',
+      cui: cif,
+      titlu: `Lista Mesaje disponibile din ultimele ${days} zile`,
+    });
   };
 }
 
@@ -385,7 +445,10 @@ function infoHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestHan
     const cuiOp = q('cui_op');
     const cuiDecl = q('cui_decl');
     const plain = (error: string) => res.status(200).json({ trace_id: randomUUID(), dateResponse: anafMinute(at), error });
-    if (!cuiOp) return res.status(400).json({ timestamp: anafDateTime(at), status: 400, error: 'Bad Request', message: 'Parametrul cui_op este obligatoriu' });
+    if (!cuiOp)
+      return res
+        .status(400)
+        .json({ timestamp: anafDateTime(at), status: 400, error: 'Bad Request', message: 'Parametrul cui_op este obligatoriu' });
     if (!isDigits(cuiOp)) return plain(`cui_op introdus= ${cuiOp} nu este un numar`);
     if (cuiDecl !== undefined && !isDigits(cuiDecl)) return plain(`cui_decl introdus= ${cuiDecl} nu este un numar`);
     const rights = rightsProblem(deps.identityOf(req), cuiOp);
@@ -425,7 +488,17 @@ function infoHandler(deps: EtransportRouterDeps, env: EtransportEnv): RequestHan
           nr_rem1: n.facts.trailer1,
           nr_rem2: n.facts.trailer2,
           modif_veh: n.vehicleChanges.length
-            ? n.vehicleChanges.map((c) => strip({ data_modif_veh: c.date, nr_veh: c.vehicle, nr_rem1: c.trailer1, nr_rem2: c.trailer2, obs: c.remarks, cod_decl: c.declarantCif, data_decl: iso(c.at) }))
+            ? n.vehicleChanges.map((c) =>
+                strip({
+                  data_modif_veh: c.date,
+                  nr_veh: c.vehicle,
+                  nr_rem1: c.trailer1,
+                  nr_rem2: c.trailer2,
+                  obs: c.remarks,
+                  cod_decl: c.declarantCif,
+                  data_decl: iso(c.at),
+                }),
+              )
             : undefined,
           loc_start: n.facts.start,
           loc_final: n.facts.end,

@@ -43,8 +43,10 @@ export function resolveEtransportOptions(partial: Partial<EtransportOptions> = {
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<EtransportOptions>;
   const o: EtransportOptions = { ...DEFAULT_ETRANSPORT_OPTIONS, ...defined };
   const problems: string[] = [];
-  for (const key of ['processingDelayMs', 'listingDelayMs'] as const) if (!Number.isFinite(o[key]) || o[key] < 0) problems.push(`${key}: must be >= 0`);
-  for (const key of ['dailyStareLimit', 'dailyListLimit', 'perMinuteLimit'] as const) if (!Number.isInteger(o[key]) || o[key] < 1) problems.push(`${key}: must be an integer >= 1`);
+  for (const key of ['processingDelayMs', 'listingDelayMs'] as const)
+    if (!Number.isFinite(o[key]) || o[key] < 0) problems.push(`${key}: must be >= 0`);
+  for (const key of ['dailyStareLimit', 'dailyListLimit', 'perMinuteLimit'] as const)
+    if (!Number.isInteger(o[key]) || o[key] < 1) problems.push(`${key}: must be an integer >= 1`);
   if (problems.length) throw new Error(`invalid sandbox e-Transport options: ${problems.join('; ')}`);
   return o;
 }
@@ -101,7 +103,16 @@ export interface Notification {
   deletedAt?: number;
   corrections: string[];
   confirmation?: { type: string; remarks?: string; uploadIndex: string; at: number };
-  vehicleChanges: Array<{ vehicle?: string; trailer1?: string; trailer2?: string; date?: string; remarks?: string; declarantCif: string; uploadIndex: string; at: number }>;
+  vehicleChanges: Array<{
+    vehicle?: string;
+    trailer1?: string;
+    trailer2?: string;
+    date?: string;
+    remarks?: string;
+    declarantCif: string;
+    uploadIndex: string;
+    at: number;
+  }>;
 }
 
 export interface EtransportCounters {
@@ -207,7 +218,9 @@ export class EtransportState {
 
   expiresAt(n: Pick<Notification, 'facts'>): number {
     const type = n.facts.operationType ?? '';
-    const days = ['10', '12', '14', '20', '22', '24'].includes(type) ? this.options.validityDays.intraCommunity : this.options.validityDays.national;
+    const days = ['10', '12', '14', '20', '22', '24'].includes(type)
+      ? this.options.validityDays.intraCommunity
+      : this.options.validityDays.national;
     const date = n.facts.transportDate ? Date.parse(`${n.facts.transportDate}T00:00:00+02:00`) : 0;
     return date + days * DAY_MS;
   }
@@ -215,7 +228,8 @@ export class EtransportState {
   /** Why a follow-up on `uit` cannot be applied at `at`, or undefined when it can. */
   followUpProblem(env: EtransportEnv, uit: string, at: number): string | undefined {
     const n = this.notifications.get(uit);
-    if (!n || n.env !== env || (n.deletedAt !== undefined && n.deletedAt <= at)) return 'Nu a fost identificat UIT-ul printre notificarile valide anterioare.';
+    if (!n || n.env !== env || (n.deletedAt !== undefined && n.deletedAt <= at))
+      return 'Nu a fost identificat UIT-ul printre notificarile valide anterioare.';
     if (at >= this.expiresAt(n)) return `UIT-ul ${uit} a expirat.`;
     return undefined;
   }

@@ -12,7 +12,12 @@ import { DECISION_PATH } from './paths';
 
 const SIMULATED_ISSUER = 'CN=ANAF Sandbox Qualified CA, O=anaf-flow sandbox, C=RO';
 
-function decisionForm(pending: PendingAuthorization, certificate: SimulatedCertificate, decision: 'approve' | 'deny', label: string): string {
+function decisionForm(
+  pending: PendingAuthorization,
+  certificate: SimulatedCertificate,
+  decision: 'approve' | 'deny',
+  label: string,
+): string {
   return [
     `<form method="post" action="${DECISION_PATH}" id="${decision}-form">`,
     `<input type="hidden" name="request" value="${escapeHtml(pending.id)}">`,
@@ -22,7 +27,11 @@ function decisionForm(pending: PendingAuthorization, certificate: SimulatedCerti
   ].join('\n');
 }
 
-export function renderAuthorizePage(pending: PendingAuthorization, client: OAuthClientRegistration, certificate: SimulatedCertificate): string {
+export function renderAuthorizePage(
+  pending: PendingAuthorization,
+  client: OAuthClientRegistration,
+  certificate: SimulatedCertificate,
+): string {
   const body = [
     '<h1>logincert.anaf.ro <small>(sandbox anaf-flow)</small></h1>',
     `<p>Aplicația <strong>${escapeHtml(client.clientId)}</strong> solicită acces la serviciile ANAF în numele titularului certificatului de mai jos.</p>`,
@@ -40,5 +49,8 @@ export function renderAuthorizePage(pending: PendingAuthorization, client: OAuth
 }
 
 export function renderAuthorizeError(message: string): string {
-  return htmlPage('Eroare autorizare - ANAF (sandbox)', `<h1>Cererea de autorizare nu este validă</h1>\n<p id="error">${escapeHtml(message)}</p>`);
+  return htmlPage(
+    'Eroare autorizare - ANAF (sandbox)',
+    `<h1>Cererea de autorizare nu este validă</h1>\n<p id="error">${escapeHtml(message)}</p>`,
+  );
 }

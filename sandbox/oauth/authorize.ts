@@ -15,7 +15,10 @@ function send(res: Response, outcome: AuthorizeOutcome): void {
     res.status(outcome.status).type('html').send(renderAuthorizeError(outcome.message));
     return;
   }
-  res.status(200).type('html').send(renderAuthorizePage(outcome.pending, outcome.client, outcome.certificate));
+  res
+    .status(200)
+    .type('html')
+    .send(renderAuthorizePage(outcome.pending, outcome.client, outcome.certificate));
 }
 
 function errorPage(res: Response, err: unknown): void {

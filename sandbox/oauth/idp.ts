@@ -131,7 +131,9 @@ export class OAuthIdp {
 
   /** A configured certificate, or one made up for a serial a test chose. */
   certificate(serial: string): SimulatedCertificate {
-    return this.current.certificates.find((c) => c.serial === serial) ?? { serial, subject: `CN=SANDBOX CERTIFICATE ${serial}, O=SANDBOX, C=RO` };
+    return (
+      this.current.certificates.find((c) => c.serial === serial) ?? { serial, subject: `CN=SANDBOX CERTIFICATE ${serial}, O=SANDBOX, C=RO` }
+    );
   }
 
   beginAuthorization(query: Record<string, string | undefined>): AuthorizeOutcome {
@@ -139,11 +141,16 @@ export class OAuthIdp {
     const clientId = query.client_id;
     const client = clientId ? this.client(clientId) : undefined;
     // Without a trusted client and redirect URI there is nowhere safe to send an error: show it.
-    if (!client) return { kind: 'error-page', status: 400, message: clientId ? `Unknown client_id "${clientId}".` : 'client_id is required.' };
+    if (!client)
+      return { kind: 'error-page', status: 400, message: clientId ? `Unknown client_id "${clientId}".` : 'client_id is required.' };
     const redirectUri = query.redirect_uri;
     if (!redirectUri) return { kind: 'error-page', status: 400, message: 'redirect_uri is required.' };
     if (!client.redirectUris.includes(redirectUri)) {
-      return { kind: 'error-page', status: 400, message: `redirect_uri "${redirectUri}" is not registered for client "${client.clientId}".` };
+      return {
+        kind: 'error-page',
+        status: 400,
+        message: `redirect_uri "${redirectUri}" is not registered for client "${client.clientId}".`,
+      };
     }
     const state = query.state;
     const fail = (error: string, description: string): AuthorizeOutcome => ({
@@ -175,9 +182,14 @@ export class OAuthIdp {
     const now = this.now();
     const pending = requestId ? this.grants.pending.get(requestId) : undefined;
     if (!pending || pending.expiresAt <= now) {
-      return { kind: 'error-page', status: 400, message: 'This authorization request is unknown, already answered or expired. Start again from the application.' };
+      return {
+        kind: 'error-page',
+        status: 400,
+        message: 'This authorization request is unknown, already answered or expired. Start again from the application.',
+      };
     }
-    if (decision !== 'approve' && decision !== 'deny') return { kind: 'error-page', status: 400, message: 'decision must be approve or deny.' };
+    if (decision !== 'approve' && decision !== 'deny')
+      return { kind: 'error-page', status: 400, message: 'decision must be approve or deny.' };
     const serial = certSerial !== undefined ? normalizeSerial(certSerial) : pending.certSerial;
     if (!serial) return { kind: 'error-page', status: 400, message: 'cert_serial must be a hexadecimal certificate serial.' };
     this.grants.pending.delete(pending.id);
@@ -212,7 +224,10 @@ export class OAuthIdp {
    * own token_content_type=jwt: ANAF's procedure asks for it on both requests, and a
    * client that forgets it at this step gets opaque tokens, so the sandbox does too.
    */
-  async exchangeCode(client: OAuthClientRegistration, params: { code?: string; redirectUri?: string; tokenContentType?: string }): Promise<TokenResponse> {
+  async exchangeCode(
+    client: OAuthClientRegistration,
+    params: { code?: string; redirectUri?: string; tokenContentType?: string },
+  ): Promise<TokenResponse> {
     if (!params.code) throw invalidRequest('code is required');
     if (!params.redirectUri) throw invalidRequest('redirect_uri is required');
     const now = this.now();

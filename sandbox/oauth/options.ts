@@ -111,13 +111,19 @@ export function validateOAuthOptions(o: OAuthOptions): void {
 /** What PATCH /__sandbox/oauth/options accepts: any option but the signing key. */
 export const oauthOptionsPatchSchema = z
   .strictObject({
-    clients: z.array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string().min(1), redirectUris: z.array(z.string().url()).min(1) })).min(1),
+    clients: z
+      .array(
+        z.strictObject({ clientId: z.string().min(1), clientSecret: z.string().min(1), redirectUris: z.array(z.string().url()).min(1) }),
+      )
+      .min(1),
     codeTtlSeconds: z.number().positive(),
     accessTokenTtlSeconds: z.number().positive(),
     refreshTokenTtlSeconds: z.number().positive(),
     rotateRefreshTokens: z.boolean(),
     rejectReusedRefreshToken: z.boolean(),
     revokeRedirectsToGateway: z.boolean(),
-    certificates: z.array(z.strictObject({ serial: z.string().min(1), subject: z.string().min(1), cifs: z.array(z.string()).optional() })).min(1),
+    certificates: z
+      .array(z.strictObject({ serial: z.string().min(1), subject: z.string().min(1), cifs: z.array(z.string()).optional() }))
+      .min(1),
   })
   .partial();

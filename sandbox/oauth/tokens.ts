@@ -11,9 +11,7 @@ import { ANAF_ISSUER } from './options';
  * as revoked, is refused even with a good signature (ANAF validates at the IdP).
  */
 
-export type DecodedToken =
-  | { ok: true; id: string; format: 'jwt' | 'opaque'; expired: boolean }
-  | { ok: false; reason: string };
+export type DecodedToken = { ok: true; id: string; format: 'jwt' | 'opaque'; expired: boolean } | { ok: false; reason: string };
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -53,7 +51,9 @@ export class TokenCodec {
         algorithms: [SIGNING_ALG],
         currentDate: new Date(now),
       });
-      return typeof payload.jti === 'string' ? { ok: true, id: payload.jti, format: 'jwt', expired: false } : { ok: false, reason: 'token has no jti' };
+      return typeof payload.jti === 'string'
+        ? { ok: true, id: payload.jti, format: 'jwt', expired: false }
+        : { ok: false, reason: 'token has no jti' };
     } catch (err) {
       // jose checks the signature before the claims: an expired token is still one of ours.
       if (err instanceof errors.JWTExpired) {

@@ -11,7 +11,7 @@ export { validateBanciws };
  * values anywhere; nothing unvalidated leaves or enters.
  */
 
-export { ZILE_PATTERN } from './zile';
+export { ZILE_PATTERN } from '../../lib/anaf/zile';
 
 export interface ListedMessage {
   idPortal: string;
@@ -136,8 +136,10 @@ const errorsOf = (header: Record<string, unknown>) => list(header.Errors).map((e
 // ---- requests: built and validated by the client, parsed by the sandbox ----
 
 export const listRequest = (zile: string) => assertValid('listRequest', build('listRequest', {}, { listaMesaje: { Zile: zile } }));
-export const statusRequest = (index: string) => assertValid('statusRequest', build('statusRequest', {}, { listaMesaje: { index_incarcare: index } }));
-export const uploadRequest = (pdf: Buffer) => assertValid('uploadRequest', build('uploadRequest', {}, { upload: { fisier: pdf.toString('base64') } }));
+export const statusRequest = (index: string) =>
+  assertValid('statusRequest', build('statusRequest', {}, { listaMesaje: { index_incarcare: index } }));
+export const uploadRequest = (pdf: Buffer) =>
+  assertValid('uploadRequest', build('uploadRequest', {}, { upload: { fisier: pdf.toString('base64') } }));
 export const downloadRequest = (idPortal: string) => assertValid('downloadRequest', build('downloadRequest', { id_portal: idPortal }));
 
 export async function parseListRequest(xml: string): Promise<{ zile: string }> {

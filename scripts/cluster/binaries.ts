@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findOnPath } from '../../lib/temporal-binaries';
+import { findOnPath } from '../../lib/temporal/temporal-binaries';
 
 /**
  * The Temporal server the cluster runs, built from the Go module proxy (the only place these
@@ -47,7 +47,12 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: s
       clearTimeout(timer);
       fs.closeSync(out);
       if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} ${signal === 'SIGKILL' ? `did not finish within ${timeoutMs / 60_000} min` : `exited with ${code}`}; see ${logFile}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} ${signal === 'SIGKILL' ? `did not finish within ${timeoutMs / 60_000} min` : `exited with ${code}`}; see ${logFile}`,
+          ),
+        );
     });
   });
 }
@@ -61,7 +66,8 @@ function copySchemas(go: string, target: string): void {
     timeout: 300_000,
   });
   const dir = r.status === 0 ? (JSON.parse(r.stdout) as { Dir?: string }).Dir : undefined;
-  if (!dir) throw new Error(`go mod download go.temporal.io/server@v${TEMPORAL_SERVER_VERSION} failed: ${(r.stderr || r.stdout).slice(-500)}`);
+  if (!dir)
+    throw new Error(`go mod download go.temporal.io/server@v${TEMPORAL_SERVER_VERSION} failed: ${(r.stderr || r.stdout).slice(-500)}`);
   fs.cpSync(path.join(dir, 'schema', 'postgresql', 'v12'), target, { recursive: true });
 }
 

@@ -26,7 +26,12 @@ const isRoot = process.getuid?.() === 0;
 function pgBinDir(log: (line: string) => void): string {
   const find = () => {
     const root = '/usr/lib/postgresql';
-    const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+    const versions = fs.existsSync(root)
+      ? fs
+          .readdirSync(root)
+          .filter((v) => /^\d+$/.test(v))
+          .sort((a, b) => Number(b) - Number(a))
+      : [];
     return versions.map((v) => path.join(root, v, 'bin')).find((d) => fs.existsSync(path.join(d, 'initdb')));
   };
   let dir = find();
@@ -34,7 +39,11 @@ function pgBinDir(log: (line: string) => void): string {
   if (!isRoot) throw new Error('PostgreSQL is not installed: apt-get install -y postgresql (or set CLUSTER_POSTGRES_URL)');
   log('PostgreSQL is not installed: apt-get install -y postgresql (a minute or two, once)');
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'postgresql']]) {
-    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000 });
+    const r = spawnSync('apt-get', args, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      timeout: 600_000,
+    });
     if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed`);
   }
   dir = find();
@@ -57,7 +66,8 @@ function ensureOwnedDir(dir: string): void {
   if (pwent.status !== 0) throw new Error('there is no "postgres" user to run PostgreSQL as (apt-get install postgresql creates it)');
   fs.chownSync(dir, Number(pwent.stdout.trim()), Number(gid.stdout.trim()));
   const probe = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-w', dir]);
-  if (probe.status !== 0) throw new Error(`the postgres user cannot reach ${dir}: give its parent directories o+x, or set DATA_DIR elsewhere`);
+  if (probe.status !== 0)
+    throw new Error(`the postgres user cannot reach ${dir}: give its parent directories o+x, or set DATA_DIR elsewhere`);
 }
 
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -98,7 +108,22 @@ export class ManagedPostgres {
     fs.writeFileSync(pwfile, password, { mode: 0o600 });
     try {
       if (isRoot) fs.chownSync(pwfile, fs.statSync(this.dataDir).uid, fs.statSync(this.dataDir).gid);
-      const r = pg(path.join(this.bin, 'initdb'), ['-D', this.dataDir, '-U', 'temporal', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=peer', '-E', 'UTF8', '--locale=C'], 120_000);
+      const r = pg(
+        path.join(this.bin, 'initdb'),
+        [
+          '-D',
+          this.dataDir,
+          '-U',
+          'temporal',
+          `--pwfile=${pwfile}`,
+          '--auth-host=scram-sha-256',
+          '--auth-local=peer',
+          '-E',
+          'UTF8',
+          '--locale=C',
+        ],
+        120_000,
+      );
       if (r.status !== 0) throw new Error(`initdb failed: ${r.output.slice(-2000)}`);
     } finally {
       fs.rmSync(pwfile, { force: true });
@@ -106,7 +131,13 @@ export class ManagedPostgres {
   }
 
   get target(): PostgresTarget {
-    return { host: '127.0.0.1', port: this.port, user: 'temporal', password: fs.readFileSync(this.secretsFile, 'utf8').trim(), managed: true };
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      user: 'temporal',
+      password: fs.readFileSync(this.secretsFile, 'utf8').trim(),
+      managed: true,
+    };
   }
 
   running(): boolean {
@@ -119,7 +150,11 @@ export class ManagedPostgres {
     if (await portInUse(this.port)) throw new Error(`port ${this.port} is taken by something else: set CLUSTER_POSTGRES_PORT`);
     // Frugal: the machine is shared; loopback TCP only, no Unix socket.
     const options = `-c listen_addresses=127.0.0.1 -p ${this.port} -c unix_socket_directories='' -c max_connections=200 -c shared_buffers=64MB -c fsync=on`;
-    const r = pg(path.join(this.bin, 'pg_ctl'), ['start', '-D', this.dataDir, '-l', path.join(this.dataDir, 'server.log'), '-o', options, '-w', '-t', '60'], 90_000);
+    const r = pg(
+      path.join(this.bin, 'pg_ctl'),
+      ['start', '-D', this.dataDir, '-l', path.join(this.dataDir, 'server.log'), '-o', options, '-w', '-t', '60'],
+      90_000,
+    );
     if (r.status !== 0) throw new Error(`PostgreSQL did not start: ${r.output.slice(-1000)} (log: ${this.dataDir}/server.log)`);
   }
 
@@ -139,6 +174,13 @@ export function externalPostgres(url: string): PostgresTarget {
   } catch {
     throw new Error('CLUSTER_POSTGRES_URL must be postgres://user:password@host:port');
   }
-  if (!/^postgres(ql)?:$/.test(u.protocol) || !u.username) throw new Error('CLUSTER_POSTGRES_URL must be postgres://user:password@host:port');
-  return { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), managed: false };
+  if (!/^postgres(ql)?:$/.test(u.protocol) || !u.username)
+    throw new Error('CLUSTER_POSTGRES_URL must be postgres://user:password@host:port');
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    managed: false,
+  };
 }

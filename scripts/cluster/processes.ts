@@ -52,7 +52,12 @@ export class ProcessDir {
   }
 
   /** Starts `command` detached (its own process group), output appended to its log, pid recorded. */
-  spawnDaemon(name: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; marker?: string } = {}): PidRecord {
+  spawnDaemon(
+    name: string,
+    command: string,
+    args: string[],
+    options: { env?: NodeJS.ProcessEnv; cwd?: string; marker?: string } = {},
+  ): PidRecord {
     const out = fs.openSync(this.logFile(name), 'a');
     const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out], env: options.env ?? process.env, cwd: options.cwd });
     fs.closeSync(out);

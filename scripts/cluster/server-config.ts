@@ -3,7 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { PostgresTarget } from './postgres';
 import type { ClusterTls } from './tls';
-import { rateLimitedTaskQueuesFor } from '../../workflows/task-queues';
+import { rateLimitedTaskQueuesFor } from '../../lib/temporal/task-queues';
 
 /**
  * The one Temporal server config file every service process reads (DATA_DIR/cluster/temporal.yaml,
@@ -26,7 +26,7 @@ export const PERSISTENCE_DB = 'temporal';
 export const VISIBILITY_DB = 'temporal_visibility';
 
 /**
- * What the dev server gets on its command line (lib/dev-server.ts) and a cluster needs too:
+ * What the dev server gets on its command line (lib/temporal/dev-server.ts) and a cluster needs too:
  * the new matcher honours task-queue priorities; search attributes take effect at once;
  * namespace changes reach every service within seconds.
  */
@@ -97,16 +97,24 @@ export function writeServerConfig(clusterDir: string, db: PostgresTarget, tls: C
           client: { serverName: 'localhost', rootCaFiles: [tls.ca] },
         },
         // Temporal's own system workers (schedules, batch, …) reach the frontend with theirs.
-        systemWorker: { certFile: tls.systemWorkerCert, keyFile: tls.systemWorkerKey, client: { serverName: 'localhost', rootCaFiles: [tls.ca] } },
+        systemWorker: {
+          certFile: tls.systemWorkerCert,
+          keyFile: tls.systemWorkerKey,
+          client: { serverName: 'localhost', rootCaFiles: [tls.ca] },
+        },
       },
     },
-    services: Object.fromEntries(Object.entries(SERVICE_PORTS).map(([name, ports]) => [name, { rpc: { ...ports, bindOnLocalHost: true } }])),
+    services: Object.fromEntries(
+      Object.entries(SERVICE_PORTS).map(([name, ports]) => [name, { rpc: { ...ports, bindOnLocalHost: true } }]),
+    ),
     clusterMetadata: {
       enableGlobalNamespace: false,
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `localhost:${FRONTEND_PORT}` } },
+      clusterInformation: {
+        active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `localhost:${FRONTEND_PORT}` },
+      },
     },
     dcRedirectionPolicy: { policy: 'noop' },
     dynamicConfigClient: { filepath: dynamicConfigFile, pollInterval: '10s' },

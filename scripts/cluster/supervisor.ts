@@ -50,7 +50,11 @@ async function main(): Promise<void> {
       const quick = Date.now() - startedAt < QUICK_EXIT_MS ? quickExits + 1 : 0;
       log(`${c.name} (pid ${child.pid}) exited (${signal ?? code})`);
       if (quick >= MAX_QUICK_EXITS) {
-        status[c.name] = { ...status[c.name]!, ready: false, failed: `exited ${quick} times within ${QUICK_EXIT_MS / 1000} s of starting; see ${dirs.logFile(c.name)}` };
+        status[c.name] = {
+          ...status[c.name]!,
+          ready: false,
+          failed: `exited ${quick} times within ${QUICK_EXIT_MS / 1000} s of starting; see ${dirs.logFile(c.name)}`,
+        };
         writeStatus();
         log(`${c.name}: giving up`);
         return;
@@ -63,7 +67,9 @@ async function main(): Promise<void> {
 
   const proxy = await startRoundRobinProxy(spec.proxy.port, spec.proxy.backends, '0.0.0.0');
   for (const c of spec.children) start(c, 0);
-  log(`supervising ${spec.children.map((c) => c.name).join(', ')}; API on :${spec.proxy.port} → ${spec.proxy.backends.map((b) => b.port).join(', ')}`);
+  log(
+    `supervising ${spec.children.map((c) => c.name).join(', ')}; API on :${spec.proxy.port} → ${spec.proxy.backends.map((b) => b.port).join(', ')}`,
+  );
 
   const shutdown = async () => {
     if (stopping) return;
@@ -71,7 +77,9 @@ async function main(): Promise<void> {
     log('stopping');
     proxy.close();
     await Promise.all(
-      [...running.entries()].map(([name, child]) => stopProcess({ pid: child.pid!, marker: spec.children.find((c) => c.name === name)!.script }, 15_000)),
+      [...running.entries()].map(([name, child]) =>
+        stopProcess({ pid: child.pid!, marker: spec.children.find((c) => c.name === name)!.script }, 15_000),
+      ),
     );
     for (const c of spec.children) fs.rmSync(dirs.pidFile(c.name), { force: true });
     process.exit(0);

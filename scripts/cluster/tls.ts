@@ -34,7 +34,15 @@ export async function ensureClusterTls(clusterDir: string): Promise<ClusterTls> 
     systemWorkerCert: f('system-worker.pem'),
     systemWorkerKey: f('system-worker.key'),
   };
-  const all = [files.ca, files.serverCert, files.serverKey, files.clientCert, files.clientKey, files.systemWorkerCert, files.systemWorkerKey];
+  const all = [
+    files.ca,
+    files.serverCert,
+    files.serverKey,
+    files.clientCert,
+    files.clientKey,
+    files.systemWorkerCert,
+    files.systemWorkerKey,
+  ];
   if (all.every((p) => fs.existsSync(p))) return files;
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = await createCa('anaf-flow cluster CA');

@@ -16,7 +16,10 @@ const itemId = (idPortal: string) => `${TENANT_A.tenant}/banciws-inbox/${INSTITU
 
 /** A report posted through the API; its workflow id. */
 async function start(r: Recorder, name: string): Promise<string> {
-  const res = await api(r.stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', { json: { pdf: testSignedPdf(name).toString('base64') }, headers: { 'idempotency-key': `record-${name}` } });
+  const res = await api(r.stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', {
+    json: { pdf: testSignedPdf(name).toString('base64') },
+    headers: { 'idempotency-key': `record-${name}` },
+  });
   if (res.status !== 202) throw new Error(`${name}: ${res.status}`);
   return res.json.id as string;
 }
@@ -82,9 +85,18 @@ export const banciws: Service = {
       async run(r) {
         r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/stareMesaj', method: 'POST', times: 1, holdAnswer: true });
         const id = await start(r, 'resolve-signal-while-polling');
-        await eventually(async () => r.stack.sandbox.faults.held().length, (held) => held === 1, 'the status call held');
+        await eventually(
+          async () => r.stack.sandbox.faults.held().length,
+          (held) => held === 1,
+          'the status call held',
+        );
         await r.stack.client.workflow.getHandle(id).signal(banciwsResolveSignal, { action: 'REUPLOAD', note: 'sent while polling' });
-        await viewWhen(r.stack.client, id, banciwsMessageQuery, (v) => v.decisions.some((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED') || v.stage === 'POLLING');
+        await viewWhen(
+          r.stack.client,
+          id,
+          banciwsMessageQuery,
+          (v) => v.decisions.some((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED') || v.stage === 'POLLING',
+        );
         r.stack.sandbox.faults.release();
         await r.stack.client.workflow.getHandle(id).result();
         await r.save('banciws-resolve-signal-while-polling', id);
@@ -98,7 +110,9 @@ export const banciws: Service = {
         r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', times: 1, resetAfterReceive: true });
         const id = await start(r, 'undated-receipt-to-operator');
         const stuck = await viewWhen(r.stack.client, id, banciwsMessageQuery, (v) => v.stage === 'NEEDS_OPERATOR', 60_000);
-        await r.api('POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ADOPT_INDEX', uploadIndex: stuck.receiptCandidates![0]!.indexIncarcare } });
+        await r.api('POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, {
+          json: { action: 'ADOPT_INDEX', uploadIndex: stuck.receiptCandidates![0]!.indexIncarcare },
+        });
         await r.stack.client.workflow.getHandle(id).result();
         await r.save('banciws-undated-receipt-to-operator', id);
       },
@@ -110,7 +124,12 @@ export const banciws: Service = {
       async run(r) {
         r.stack.sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', times: 1, resetAfterReceive: true });
         const id = await start(r, 'operator-abandons-while-listing-read');
-        const release = await holdListingWhileReconciling(r.stack.sandbox.faults, '/BANCIWS/rest/listaMesaje', 'POST', async () => (await r.stack.client.workflow.getHandle(id).query(banciwsMessageQuery)).stage);
+        const release = await holdListingWhileReconciling(
+          r.stack.sandbox.faults,
+          '/BANCIWS/rest/listaMesaje',
+          'POST',
+          async () => (await r.stack.client.workflow.getHandle(id).query(banciwsMessageQuery)).stage,
+        );
         await r.api('POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'recorded' } });
         release();
         await r.stack.client.workflow.getHandle(id).result();
@@ -137,7 +156,10 @@ export const banciws: Service = {
           times: 1,
         });
         await pollInbox(r, 'record-download-failed');
-        await r.stack.client.workflow.getHandle(itemId(message.idPortal)).result().catch(() => undefined);
+        await r.stack.client.workflow
+          .getHandle(itemId(message.idPortal))
+          .result()
+          .catch(() => undefined);
         await r.save('banciws-inbox-item-download-failed', itemId(message.idPortal));
       },
     },

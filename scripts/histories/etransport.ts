@@ -15,7 +15,12 @@ const LISTA = '/test/ETRANSPORT/ws/v1/lista/';
 const OPERATIONS_PER_RUN = 25;
 
 const declare = async (r: Recorder, ref: string, options: { marker?: string } = {}): Promise<string> =>
-  (await r.api('POST', `/v1/etransport/declarations?cif=${CIF}`, { body: transportXml({ declarantCif: CIF, ref, ...options }), headers: { 'idempotency-key': `record-${ref}` } })).id;
+  (
+    await r.api('POST', `/v1/etransport/declarations?cif=${CIF}`, {
+      body: transportXml({ declarantCif: CIF, ref, ...options }),
+      headers: { 'idempotency-key': `record-${ref}` },
+    })
+  ).id;
 const active = (r: Recorder, id: string) => declarationWhen(r.stack.client, id, (v) => v.stage === 'ACTIVE');
 const ended = (r: Recorder, id: string) => r.stack.client.workflow.getHandle(id).result();
 const operations = (id: string) => `/v1/etransport/declarations/${encodeURIComponent(id)}/operations`;
@@ -32,8 +37,14 @@ export const etransport: Service = {
         const life = await declare(r, 'REC-ETR-1');
         const { uit } = await active(r, life);
         const ops = operations(life);
-        await r.api('POST', ops, { body: transportXml({ declarantCif: CIF, ref: 'REC-ETR-1', correctsUit: uit!, vehicle: 'B22REC' }), headers: { 'idempotency-key': 'rec-cor' } });
-        await r.api('POST', ops, { json: { type: 'VEHICLE_CHANGE', vehicle: 'B33REC', date: today() }, headers: { 'idempotency-key': 'rec-mvh' } });
+        await r.api('POST', ops, {
+          body: transportXml({ declarantCif: CIF, ref: 'REC-ETR-1', correctsUit: uit!, vehicle: 'B22REC' }),
+          headers: { 'idempotency-key': 'rec-cor' },
+        });
+        await r.api('POST', ops, {
+          json: { type: 'VEHICLE_CHANGE', vehicle: 'B33REC', date: today() },
+          headers: { 'idempotency-key': 'rec-mvh' },
+        });
         await declarationWhen(r.stack.client, life, (v) => v.operations.length === 3 && v.operations.every((o) => o.stage === 'DONE'));
         await r.api('POST', ops, { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-del' } });
         await ended(r, life);
@@ -50,7 +61,12 @@ export const etransport: Service = {
     // The upload's answer lost, reconciled through lista; then deleted by the operator's signal.
     'answer-lost-signal-deleted': {
       async run(r) {
-        r.stack.sandbox.faults.add({ route: `/test/ETRANSPORT/ws/v1/upload/ETRANSP/${CIF}/2`, method: 'POST', times: 1, resetAfterReceive: true });
+        r.stack.sandbox.faults.add({
+          route: `/test/ETRANSPORT/ws/v1/upload/ETRANSP/${CIF}/2`,
+          method: 'POST',
+          times: 1,
+          resetAfterReceive: true,
+        });
         const lost = await declare(r, 'REC-ETR-3');
         await active(r, lost);
         await r.stack.client.workflow.getHandle(lost).signal(followUpSignal, { type: 'DELETION' });
@@ -65,7 +81,10 @@ export const etransport: Service = {
         await active(r, id);
         const { runId } = await r.stack.client.workflow.getHandle(id).describe();
         for (let n = 2; n <= OPERATIONS_PER_RUN; n++) {
-          await r.api('POST', operations(id), { json: { type: 'VEHICLE_CHANGE', vehicle: `B${String(n).padStart(2, '0')}CAN`, date: today() }, headers: { 'idempotency-key': `rec-can-${n}` } });
+          await r.api('POST', operations(id), {
+            json: { type: 'VEHICLE_CHANGE', vehicle: `B${String(n).padStart(2, '0')}CAN`, date: today() },
+            headers: { 'idempotency-key': `rec-can-${n}` },
+          });
         }
         await declarationWhen(r.stack.client, id, (v) => v.run === 2, 180_000);
         await r.save('etransport-continued-as-new', id, runId);
@@ -74,7 +93,14 @@ export const etransport: Service = {
     // The upload answered outside ANAF's shape (a UIT that is no UIT): reconciled, re-sent after the listing delay.
     'unexpected-upload-answer': {
       async run(r) {
-        r.stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, status: 200, contentType: 'application/json', body: JSON.stringify({ ExecutionStatus: 0, index_incarcare: '5001', UIT: 'not a uit!' }) });
+        r.stack.sandbox.faults.add({
+          route: UPLOAD,
+          method: 'POST',
+          times: 1,
+          status: 200,
+          contentType: 'application/json',
+          body: JSON.stringify({ ExecutionStatus: 0, index_incarcare: '5001', UIT: 'not a uit!' }),
+        });
         const id = await declare(r, 'REC-ETR-5');
         await declarationWhen(r.stack.client, id, (v) => v.stage === 'ACTIVE' || v.stage === 'DONE');
         await r.save('etransport-unexpected-upload-answer', id);
@@ -87,8 +113,14 @@ export const etransport: Service = {
         await active(r, id);
         r.stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
         await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-lost-del' } });
-        const v = await declarationWhen(r.stack.client, id, (d) => d.stage === 'NEEDS_OPERATOR' || d.operations[1]?.stage === 'DONE', 60_000);
-        if (v.stage === 'NEEDS_OPERATOR') await r.stack.client.workflow.getHandle(id).signal(resolveSignal, { action: 'ABANDON', note: 'recorded' });
+        const v = await declarationWhen(
+          r.stack.client,
+          id,
+          (d) => d.stage === 'NEEDS_OPERATOR' || d.operations[1]?.stage === 'DONE',
+          60_000,
+        );
+        if (v.stage === 'NEEDS_OPERATOR')
+          await r.stack.client.workflow.getHandle(id).signal(resolveSignal, { action: 'ABANDON', note: 'recorded' });
         await declarationWhen(r.stack.client, id, (d) => d.operations[1]?.stage === 'DONE', 60_000);
         await r.save('etransport-lost-deletion-to-operator', id);
       },
@@ -122,10 +154,15 @@ export const etransport: Service = {
         const id = await declare(r, 'REC-ETR-9');
         await active(r, id);
         r.stack.sandbox.faults.add({ route: STATUS, method: 'GET', status: 403, body: 'Forbidden' });
-        await r.api('POST', operations(id), { json: { type: 'VEHICLE_CHANGE', vehicle: 'B44REC', date: today() }, headers: { 'idempotency-key': 'rec-auth-mvh' } });
+        await r.api('POST', operations(id), {
+          json: { type: 'VEHICLE_CHANGE', vehicle: 'B44REC', date: today() },
+          headers: { 'idempotency-key': 'rec-auth-mvh' },
+        });
         await declarationWhen(r.stack.client, id, (v) => v.stage === 'WAITING_FOR_AUTHORIZATION', 60_000);
         r.stack.sandbox.faults.clear();
-        await r.api('POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'recorded' } });
+        await r.api('POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, {
+          json: { action: 'ABANDON', note: 'recorded' },
+        });
         await declarationWhen(r.stack.client, id, (v) => v.stage === 'ACTIVE' && v.operations[1]?.stage === 'DONE', 60_000);
         await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-auth-del' } });
         await ended(r, id);
@@ -144,11 +181,19 @@ export const etransport: Service = {
         try {
           r.stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
           const id = await declare(r, 'REC-ETR-10');
-          const release = await holdListingWhileReconciling(r.stack.sandbox.faults, LISTA, 'GET', async () => (await declarationWhen(r.stack.client, id, () => true)).stage);
-          await r.api('POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json: { action: 'ABANDON', note: 'recorded' } });
+          const release = await holdListingWhileReconciling(
+            r.stack.sandbox.faults,
+            LISTA,
+            'GET',
+            async () => (await declarationWhen(r.stack.client, id, () => true)).stage,
+          );
+          await r.api('POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, {
+            json: { action: 'ABANDON', note: 'recorded' },
+          });
           release();
           const v = await declarationWhen(r.stack.client, id, (d) => d.stage === 'ACTIVE' || d.stage === 'DONE', 60_000);
-          if (v.stage === 'ACTIVE') await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-race-del' } });
+          if (v.stage === 'ACTIVE')
+            await r.api('POST', operations(id), { json: { type: 'DELETION' }, headers: { 'idempotency-key': 'rec-race-del' } });
           await ended(r, id);
           await r.save('etransport-operator-abandons-while-listing-read', id);
         } finally {

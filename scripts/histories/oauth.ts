@@ -14,7 +14,11 @@ const PRIORITIES_CIF = '31000043';
 
 /** Issue 16's sign-in: a certificate with rights in SPV for two of the three companies it is asked for. */
 const FIRM_CIFS = ['14399840', '18547290', withCheckDigit('3100004')];
-const FIRM_CERTIFICATE = { serial: 'ACC0FF1CE0000016', subject: 'CN=IONESCU ANA, O=CABINET CONTABIL SRL, C=RO', cifs: FIRM_CIFS.slice(0, 2) };
+const FIRM_CERTIFICATE = {
+  serial: 'ACC0FF1CE0000016',
+  subject: 'CN=IONESCU ANA, O=CABINET CONTABIL SRL, C=RO',
+  cifs: FIRM_CIFS.slice(0, 2),
+};
 const ERP_CALLBACK = 'https://erp.example/anaf/callback';
 const TEST_CLIENT = { clientId: 'anaf-flow-test-client', clientSecret: 'anaf-flow-test-secret' };
 
@@ -88,8 +92,14 @@ export const oauth: Service = {
     // The credential-set registry: a set added, its secret rotated, then retired (operator routes).
     'client-registry': {
       async run(r) {
-        const operator = (method: string, path: string, json?: unknown) => callApi(r.stack, OPERATOR.key, method, path, json === undefined ? {} : { json });
-        const set = { id: 'recorded-erp', clientId: 'recorded-erp-client', redirectUri: 'https://erp.example/oauth/callback', scopes: ['EFACTURA'] };
+        const operator = (method: string, path: string, json?: unknown) =>
+          callApi(r.stack, OPERATOR.key, method, path, json === undefined ? {} : { json });
+        const set = {
+          id: 'recorded-erp',
+          clientId: 'recorded-erp-client',
+          redirectUri: 'https://erp.example/oauth/callback',
+          scopes: ['EFACTURA'],
+        };
         await operator('POST', '/v1/oauth-clients', { ...set, clientSecret: 'recorded-secret-1' });
         await operator('PUT', `/v1/oauth-clients/${set.id}/secret`, { clientSecret: 'recorded-secret-2' });
         await operator('DELETE', `/v1/oauth-clients/${set.id}`);
@@ -101,7 +111,9 @@ export const oauth: Service = {
       stack: { sandbox: { oauth: { certificates: [FIRM_CERTIFICATE] } } },
       async run(r) {
         for (const cif of FIRM_CIFS) await r.api('POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
-        const created = await r.api('POST', '/v1/authorization-requests', { json: { scope: 'EFACTURA', organizations: FIRM_CIFS, label: 'Cabinet Ionescu' } });
+        const created = await r.api('POST', '/v1/authorization-requests', {
+          json: { scope: 'EFACTURA', organizations: FIRM_CIFS, label: 'Cabinet Ionescu' },
+        });
         await (await request(await approve(r, created.url as string))).body.dump();
         const id = created.authorizationId as string;
         await eventually(
@@ -109,7 +121,9 @@ export const oauth: Service = {
           (v) => (v.recentEvents as Array<{ event: string }>).filter((e) => /^CIF_(LINKED|REFUSED)$/.test(e.event)).length === 3,
           'every listed company checked',
         );
-        const refused = await callApi(r.stack, TENANT_A.key, 'PUT', `/v1/organizations/${FIRM_CIFS[2]}/authorizations/EFACTURA`, { json: { authorizationId: id } });
+        const refused = await callApi(r.stack, TENANT_A.key, 'PUT', `/v1/organizations/${FIRM_CIFS[2]}/authorizations/EFACTURA`, {
+          json: { authorizationId: id },
+        });
         if (refused.status !== 422) throw new Error(`expected 422 CIF_NOT_COVERED, got ${refused.status} ${refused.text}`);
         await r.api('PUT', `/v1/organizations/${FIRM_CIFS[0]}/authorizations/EFACTURA`, { json: { authorizationId: id } });
         await r.api('DELETE', `/v1/organizations/${FIRM_CIFS[1]}/authorizations/EFACTURA`);
@@ -121,7 +135,13 @@ export const oauth: Service = {
     },
     // The ERP's own callback: a state that does not match is refused, then the right one finalizes.
     'finalized-request': {
-      stack: { configOverrides: { ANAF_OAUTH_CLIENTS: JSON.stringify([{ id: 'erp', ...TEST_CLIENT, redirectUri: ERP_CALLBACK, scopes: ['EFACTURA', 'ETRANSPORT'] }]) } },
+      stack: {
+        configOverrides: {
+          ANAF_OAUTH_CLIENTS: JSON.stringify([
+            { id: 'erp', ...TEST_CLIENT, redirectUri: ERP_CALLBACK, scopes: ['EFACTURA', 'ETRANSPORT'] },
+          ]),
+        },
+      },
       async run(r) {
         r.stack.sandbox.oauth.configure({ clients: [{ ...TEST_CLIENT, redirectUris: [r.stack.config.anaf.redirectUri!, ERP_CALLBACK] }] });
         const created = await r.api('POST', '/v1/authorization-requests', { json: { scope: 'BOTH', oauthCallback: ERP_CALLBACK } });

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveTemporalCli } from '../../lib/temporal-binaries';
+import { resolveTemporalCli } from '../../lib/temporal/temporal-binaries';
 import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import type { Stack, StackOptions } from '../../devkit/stack';
@@ -52,7 +52,17 @@ export function recorderFor(stack: Stack, prefix: (name: string) => string, over
       }
       const out = execFileSync(
         resolveTemporalCli(),
-        ['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--address', stack.env.address, '--output', 'json'],
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          workflowId,
+          ...(runId ? ['--run-id', runId] : []),
+          '--address',
+          stack.env.address,
+          '--output',
+          'json',
+        ],
         { encoding: 'utf8', env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: '1' } },
       );
       fs.mkdirSync(HISTORIES_DIR, { recursive: true });

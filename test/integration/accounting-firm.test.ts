@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { AesGcmPayloadCodec } from '../../lib/codec';
-import { TokenSealer } from '../../lib/token-seal';
+import { AesGcmPayloadCodec } from '../../lib/temporal/codec';
+import { TokenSealer } from '../../lib/crypto/token-seal';
 import { withCheckDigit } from '../../schemas/cif';
 import { coverageCall } from '../../activities/oauth/cif-coverage';
 import { TokenProvider } from '../../activities/oauth/token-provider';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { authorizationLinksOf } from '../../lib/authorization-links';
+import { authorizationLinksOf } from '../../services/clients/authorization-links';
 import { currentTokenQuery } from '../../workflows/oauth/definitions';
 import { organizationWorkflowId, unlinkAuthorizationUpdate } from '../../workflows/organization';
 import { callApi, type ApiAnswer } from '../../devkit/api-client';
@@ -28,7 +28,11 @@ import { eventually } from '../../devkit/wait';
 const COVERED = ['14399840', '18547290', withCheckDigit('3100004')];
 const NOT_COVERED = withCheckDigit('2345678');
 const BUYER = withCheckDigit('1234567');
-const ACCOUNTANT = { serial: 'ACC0FF1CE0000016', subject: 'CN=IONESCU ANA, SERIALNUMBER=PNORO-2800101000000, O=CABINET CONTABIL SRL, C=RO', cifs: COVERED };
+const ACCOUNTANT = {
+  serial: 'ACC0FF1CE0000016',
+  subject: 'CN=IONESCU ANA, SERIALNUMBER=PNORO-2800101000000, O=CABINET CONTABIL SRL, C=RO',
+  cifs: COVERED,
+};
 const ERP_CALLBACK = 'https://erp.example/anaf/callback';
 const OAUTH_CLIENT = { clientId: 'anaf-flow-test-client', clientSecret: 'anaf-flow-test-secret' };
 const DAY_MS = 24 * 3600_000;
@@ -84,7 +88,10 @@ describe('accounting firms: one sign-in, many companies', () => {
     const { location, state } = await approveAtAnaf(String(go.headers.location));
     const secretPart = state.split('.')[2];
     assert.ok(secretPart && secretPart.length === 32, 'a state with a secret part');
-    assert.ok(!created.json.shortUrl.includes(secretPart) && !created.json.shortUrl.includes(encodeURIComponent(state)), 'the short link is not the state');
+    assert.ok(
+      !created.json.shortUrl.includes(secretPart) && !created.json.shortUrl.includes(encodeURIComponent(state)),
+      'the short link is not the state',
+    );
     const callback = await request(location.toString());
     answers.push(await callback.body.text());
     assert.equal(callback.statusCode, 200);
@@ -156,7 +163,8 @@ describe('accounting firms: one sign-in, many companies', () => {
     const found = await eventually(
       async () => {
         const out: string[] = [];
-        for await (const wf of stack.client.workflow.list({ query: `AnafAuthorizationId = '${id}' AND AnafService = 'efactura'` })) out.push(wf.workflowId);
+        for await (const wf of stack.client.workflow.list({ query: `AnafAuthorizationId = '${id}' AND AnafService = 'efactura'` }))
+          out.push(wf.workflowId);
         return out;
       },
       (out) => ids.every((w) => out.includes(w)),
@@ -206,7 +214,11 @@ describe('accounting firms: one sign-in, many companies', () => {
   });
 
   test("the ERP's own callback: finalize with state and code; reused state 400, spent or late code 410", async () => {
-    const created = await api('POST', '/v1/authorization-requests', { scope: 'BOTH', oauthCallback: ERP_CALLBACK, organizations: [COVERED[1]] });
+    const created = await api('POST', '/v1/authorization-requests', {
+      scope: 'BOTH',
+      oauthCallback: ERP_CALLBACK,
+      organizations: [COVERED[1]],
+    });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.json.shortUrl, created.json.url, 'no page of ours on the ERP origin: straight to ANAF');
     const reqId = created.json.id as string;
@@ -215,20 +227,32 @@ describe('accounting firms: one sign-in, many companies', () => {
     // A code received more than 60 s ago is not sent to ANAF, and the request stays open.
     const late = await approveAtAnaf(created.json.url);
     const before = exchanges();
-    const old = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, { state: late.state, code: late.code, receivedAt: new Date(Date.now() - 90_000).toISOString() });
+    const old = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, {
+      state: late.state,
+      code: late.code,
+      receivedAt: new Date(Date.now() - 90_000).toISOString(),
+    });
     assert.equal(old.status, 410, old.text);
     assert.equal(old.json.error.code, 'CODE_EXPIRED');
     assert.equal(exchanges(), before, 'ANAF not called');
 
     // Knowing the request id (answers, workflow ids, logs) is not knowing the state.
-    for (const state of [`${TENANT_A.tenant}.${'x'.repeat(32)}`, `${TENANT_A.tenant}.${reqId}`, `${TENANT_A.tenant}.${reqId}.${'y'.repeat(32)}`]) {
+    for (const state of [
+      `${TENANT_A.tenant}.${'x'.repeat(32)}`,
+      `${TENANT_A.tenant}.${reqId}`,
+      `${TENANT_A.tenant}.${reqId}.${'y'.repeat(32)}`,
+    ]) {
       const wrong = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, { state, code: late.code });
       assert.equal(wrong.status, 400, state);
       assert.equal(wrong.json.error.code, 'STATE_INVALID');
     }
 
     const ok = await approveAtAnaf(created.json.url);
-    const done = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, { state: ok.state, code: ok.code, receivedAt: new Date().toISOString() });
+    const done = await api('POST', `/v1/authorization-requests/${reqId}/finalize`, {
+      state: ok.state,
+      code: ok.code,
+      receivedAt: new Date().toISOString(),
+    });
     assert.equal(done.status, 200, done.text);
     assert.equal(done.json.outcome, 'AUTHORIZED');
     assert.match(done.json.authorizationId, /^az_/);
@@ -247,7 +271,11 @@ describe('accounting firms: one sign-in, many companies', () => {
     // A code ANAF no longer takes (already exchanged: invalid_grant) → 410.
     const second = await api('POST', '/v1/authorization-requests', { scope: 'EFACTURA', oauthCallback: ERP_CALLBACK });
     const spent = await approveAtAnaf(second.json.url);
-    const direct = await tokenRequest(stack.sandbox.url, { grant_type: 'authorization_code', code: spent.code, redirect_uri: ERP_CALLBACK }, { basic: [OAUTH_CLIENT.clientId, OAUTH_CLIENT.clientSecret] });
+    const direct = await tokenRequest(
+      stack.sandbox.url,
+      { grant_type: 'authorization_code', code: spent.code, redirect_uri: ERP_CALLBACK },
+      { basic: [OAUTH_CLIENT.clientId, OAUTH_CLIENT.clientSecret] },
+    );
     assert.equal(direct.status, 200);
     secrets.add(String(direct.json.access_token)).add(String(direct.json.refresh_token));
     const expired = await api('POST', `/v1/authorization-requests/${second.json.id}/finalize`, { state: spent.state, code: spent.code });
@@ -257,14 +285,27 @@ describe('accounting firms: one sign-in, many companies', () => {
 
   test("a coverage answer that is neither a listing nor ANAF's refusal links nothing: 502 ANAF_CHECK_INCONCLUSIVE", async () => {
     const linkedFor = async (scope: string) =>
-      (await api('GET', `/v1/authorizations/${both}`)).json.companies.some((c: { cif: string; scope: string }) => c.cif === COVERED[0] && c.scope === scope);
+      (await api('GET', `/v1/authorizations/${both}`)).json.companies.some(
+        (c: { cif: string; scope: string }) => c.cif === COVERED[0] && c.scope === scope,
+      );
     // e-Transport's lista with another Errors[] message (documented: a bad day count); e-Factura's listing with neither mesaje nor eroare.
     const odd = [
-      { scope: 'ETRANSPORT', route: '^/test/ETRANSPORT/ws/v1/lista/', body: { Errors: [{ errorMessage: 'Numarul de zile trebuie sa fie intre 1 si 60' }], ExecutionStatus: 1 } },
+      {
+        scope: 'ETRANSPORT',
+        route: '^/test/ETRANSPORT/ws/v1/lista/',
+        body: { Errors: [{ errorMessage: 'Numarul de zile trebuie sa fie intre 1 si 60' }], ExecutionStatus: 1 },
+      },
       { scope: 'EFACTURA', route: '^/test/FCTEL/rest/listaMesajeFactura', body: { titlu: 'Lista Mesaje' } },
     ];
     for (const { scope, route, body } of odd) {
-      stack.sandbox.faults.add({ route, method: 'GET', times: 1, status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+      stack.sandbox.faults.add({
+        route,
+        method: 'GET',
+        times: 1,
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify(body),
+      });
       const put = await api('PUT', `/v1/organizations/${COVERED[0]}/authorizations/${scope}`, { authorizationId: both });
       assert.equal(put.status, 502, `${scope}: ${put.text}`);
       assert.equal(put.json.error.code, 'ANAF_CHECK_INCONCLUSIVE');
@@ -281,7 +322,8 @@ describe('accounting firms: one sign-in, many companies', () => {
     // A worker's provider holding links a minute (the ANAF workers hold them 10 s): the race made deterministic.
     const provider = new TokenProvider(stack.client, sealer, { cacheMs: 60_000 });
     const key = { tenant: TENANT_A.tenant, cif: COVERED[0]!, scope: 'EFACTURA' as const };
-    const tokenOf = async (id: string) => sealer.open((await stack.client.workflow.getHandle(`${TENANT_A.tenant}/authorization/${id}`).query(currentTokenQuery))!.sealedAccess);
+    const tokenOf = async (id: string) =>
+      sealer.open((await stack.client.workflow.getHandle(`${TENANT_A.tenant}/authorization/${id}`).query(currentTokenQuery))!.sealedAccess);
     const listing = (token: string) => coverageCall(stack.config.anaf.apiBaseUrl, 'EFACTURA', COVERED[0]!, token);
     const before = await provider.withToken(key, listing);
     assert.equal(before.ok, true);
@@ -291,21 +333,37 @@ describe('accounting firms: one sign-in, many companies', () => {
     const refreshesOfA = (await api('GET', `/v1/authorizations/${signedIn.authorizationId}`)).json.refreshCount;
     const refreshesAtAnaf = stack.sandbox.state.counters.oauth.refreshes;
     // ANAF refuses the next listing once (401), as it does a token it no longer takes.
-    stack.sandbox.faults.add({ route: '^/test/FCTEL/rest/listaMesajeFactura', method: 'GET', times: 1, status: 401, contentType: 'application/json', body: '{"error":"invalid_token"}' });
+    stack.sandbox.faults.add({
+      route: '^/test/FCTEL/rest/listaMesajeFactura',
+      method: 'GET',
+      times: 1,
+      status: 401,
+      contentType: 'application/json',
+      body: '{"error":"invalid_token"}',
+    });
     const used: string[] = [];
     const after = await provider.withToken(key, (token) => (used.push(token), listing(token)));
     assert.equal(after.ok, true);
     const [tokenA, tokenB] = [await tokenOf(signedIn.authorizationId), await tokenOf(both)];
     // Named, never printed: a failing assertion would show the tokens.
-    assert.deepEqual(used.map((t) => (t === tokenA ? 'old sign-in' : t === tokenB ? 'new sign-in' : 'another token')), ['old sign-in', 'new sign-in']);
-    assert.equal((await api('GET', `/v1/authorizations/${signedIn.authorizationId}`)).json.refreshCount, refreshesOfA, 'the old sign-in is not refreshed');
+    assert.deepEqual(
+      used.map((t) => (t === tokenA ? 'old sign-in' : t === tokenB ? 'new sign-in' : 'another token')),
+      ['old sign-in', 'new sign-in'],
+    );
+    assert.equal(
+      (await api('GET', `/v1/authorizations/${signedIn.authorizationId}`)).json.refreshCount,
+      refreshesOfA,
+      'the old sign-in is not refreshed',
+    );
     assert.equal(stack.sandbox.state.counters.oauth.refreshes, refreshesAtAnaf, 'no refresh at ANAF at all');
   });
 
   test('two PUTs of one link at once: the one that lands while the other is checked at ANAF wins; the other links nothing and does not list the company', async () => {
     const [a, b, cif] = [signedIn.authorizationId, both, COVERED[2]!];
     const listsIt = async (id: string) =>
-      (await api('GET', `/v1/authorizations/${id}`)).json.companies.some((c: { cif: string; scope: string }) => c.cif === cif && c.scope === 'EFACTURA');
+      (await api('GET', `/v1/authorizations/${id}`)).json.companies.some(
+        (c: { cif: string; scope: string }) => c.cif === cif && c.scope === 'EFACTURA',
+      );
     assert.equal((await authorizationLinksOf(stack.client, TENANT_A.tenant, cif)).EFACTURA, undefined, 'unlinked by an earlier test');
     // A's coverage call at ANAF is held; B's PUT is made and answered meanwhile.
     stack.sandbox.faults.add({ route: '^/test/FCTEL/rest/listaMesajeFactura', method: 'GET', times: 1, holdAnswer: true });
@@ -327,11 +385,14 @@ describe('accounting firms: one sign-in, many companies', () => {
 
     // An unlink that read A as the link (before B landed) leaves B linked.
     const org = stack.client.workflow.getHandle(organizationWorkflowId(TENANT_A.tenant, cif));
-    await assert.rejects(org.executeUpdate(unlinkAuthorizationUpdate, { args: [{ scope: 'EFACTURA', authorizationId: a }] }), (err: Error) => {
-      assert.ok(err instanceof WorkflowUpdateFailedError);
-      assert.equal((err.cause as { type?: string }).type, 'LinkChanged');
-      return true;
-    });
+    await assert.rejects(
+      org.executeUpdate(unlinkAuthorizationUpdate, { args: [{ scope: 'EFACTURA', authorizationId: a }] }),
+      (err: Error) => {
+        assert.ok(err instanceof WorkflowUpdateFailedError);
+        assert.equal((err.cause as { type?: string }).type, 'LinkChanged');
+        return true;
+      },
+    );
     assert.equal((await authorizationLinksOf(stack.client, TENANT_A.tenant, cif)).EFACTURA, b, 'B still linked');
     assert.equal(await listsIt(b), true);
   });
@@ -357,11 +418,17 @@ describe('accounting firms: one sign-in, many companies', () => {
 
   test('nothing of a token or code in any answer, log or history; no state in a log', async () => {
     const sealer = new TokenSealer(stack.config.tokenSealing);
-    const held = await stack.client.workflow.getHandle(`${TENANT_A.tenant}/authorization/${signedIn.authorizationId}`).query(currentTokenQuery);
+    const held = await stack.client.workflow
+      .getHandle(`${TENANT_A.tenant}/authorization/${signedIn.authorizationId}`)
+      .query(currentTokenQuery);
     assert.ok(held);
     secrets.add(sealer.open(held.sealedAccess));
     const codec = new AesGcmPayloadCodec(stack.config.payloadKeys);
-    const haystacks = [...stack.logs, ...answers, ...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, codec, [`${TENANT_A.tenant}/authorization/${signedIn.authorizationId}`]))];
+    const haystacks = [
+      ...stack.logs,
+      ...answers,
+      ...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, codec, [`${TENANT_A.tenant}/authorization/${signedIn.authorizationId}`])),
+    ];
     for (const secret of secrets) {
       const needles = secret.includes('.') && secret.length > 60 ? [secret, secret.slice(-40)] : [secret];
       for (const needle of needles) {
@@ -369,9 +436,17 @@ describe('accounting firms: one sign-in, many companies', () => {
         assert.equal(leak, undefined, `secret material found in: ${leak?.slice(0, 200)}`);
       }
     }
-    for (const state of states) assert.equal(stack.logs.find((l) => l.includes(state)), undefined, 'a state in a log line');
+    for (const state of states)
+      assert.equal(
+        stack.logs.find((l) => l.includes(state)),
+        undefined,
+        'a state in a log line',
+      );
     // Nor in history (the request workflows keep its sha256) nor in the listings; only the creator's answer had the link.
-    const listings = [(await api('GET', '/v1/authorization-requests')).text, (await api('GET', `/v1/organizations/${COVERED[1]}/authorization-requests`)).text];
+    const listings = [
+      (await api('GET', '/v1/authorization-requests')).text,
+      (await api('GET', `/v1/organizations/${COVERED[1]}/authorization-requests`)).text,
+    ];
     for (const state of states) {
       const secretPart = state.split('.')[2]!;
       const leak = [...haystacks.filter((h) => !answers.includes(h)), ...listings].find((h) => h.includes(secretPart));

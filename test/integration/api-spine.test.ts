@@ -12,13 +12,13 @@ import { request } from 'undici';
 import { createApp, type ApiDeps } from '../../api/app';
 import { startApiServer } from '../../api/server';
 import { tenantListQuery } from '../../api/workflow-access';
-import { AesGcmPayloadCodec } from '../../lib/codec';
-import type { AppConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
-import { dataConverterFor } from '../../lib/temporal-client';
+import { AesGcmPayloadCodec } from '../../lib/temporal/codec';
+import type { AppConfig } from '../../lib/config/config';
+import { createLogger } from '../../lib/observability/logger';
+import { dataConverterFor } from '../../lib/temporal/temporal-client';
 import { withCheckDigit } from '../../schemas/cif';
 import { organizationWorkflowId } from '../../workflows/organization';
-import { AnafService, AnafTenant } from '../../workflows/search-attributes';
+import { AnafService, AnafTenant } from '../../lib/temporal/search-attributes';
 import { OPERATOR, testConfig, TENANT_A, TENANT_A_READ, TENANT_B } from '../../devkit/config';
 import { startDevServer } from '../../devkit/temporal-env';
 import { eventually } from '../../devkit/wait';
@@ -86,7 +86,10 @@ function assertErrorShape(reply: Reply, status: number, code: string): void {
   assert.equal(typeof reply.json?.error?.message, 'string', reply.text);
   assert.equal(reply.json.error.code, code, reply.text);
   assert.deepEqual(Object.keys(reply.json), ['error']);
-  assert.ok(Object.keys(reply.json.error).every((k) => ['code', 'message', 'details'].includes(k)), reply.text);
+  assert.ok(
+    Object.keys(reply.json.error).every((k) => ['code', 'message', 'details'].includes(k)),
+    reply.text,
+  );
   assert.ok(!/\bat .+\.(ts|js):\d+/.test(reply.text), 'no stack trace in the body');
 }
 
@@ -154,7 +157,10 @@ describe('error shape', () => {
   });
 
   test('malformed JSON → 400 MALFORMED_JSON', async () => {
-    const r = await call(api.url, 'POST', '/codec/encode', { headers: { ...OP, 'content-type': 'application/json' }, body: '{"payloads": [' });
+    const r = await call(api.url, 'POST', '/codec/encode', {
+      headers: { ...OP, 'content-type': 'application/json' },
+      body: '{"payloads": [',
+    });
     assertErrorShape(r, 400, 'MALFORMED_JSON');
   });
 
@@ -254,7 +260,10 @@ describe('operations', () => {
 
     const onError = await call(api.url, 'GET', '/nope', { headers: { 'x-request-id': mine } });
     assert.equal(onError.headers['x-request-id'], mine);
-    assert.ok(logLines.some((l) => l.includes(`"reqId":"${mine}"`)), 'log lines carry the request id');
+    assert.ok(
+      logLines.some((l) => l.includes(`"reqId":"${mine}"`)),
+      'log lines carry the request id',
+    );
   });
 
   test('security headers', async () => {
@@ -289,7 +298,11 @@ describe('OpenAPI', () => {
     assert.ok(doc.components.schemas.Error);
     const post = doc.paths['/v1/connectivity-checks'].post;
     assert.deepEqual(post.security, [{ ApiKeyAuth: [] }]);
-    assert.ok(post.parameters.some((p: { name: string; in: string; required: boolean }) => p.name === 'Idempotency-Key' && p.in === 'header' && p.required));
+    assert.ok(
+      post.parameters.some(
+        (p: { name: string; in: string; required: boolean }) => p.name === 'Idempotency-Key' && p.in === 'header' && p.required,
+      ),
+    );
     assert.equal(post.responses['400'].content['application/json'].schema.$ref, '#/components/schemas/Error');
     assert.deepEqual(doc.paths['/healthz'].get.security, []);
   });
@@ -312,7 +325,10 @@ describe('codec server', () => {
   const original = [plainPayload('Factura 123 for CIF RO14399840'), plainPayload('second')];
 
   async function roundTrip(encodePath: string, decodePath: string, headers: Record<string, string>) {
-    const encoded = await call(api.url, 'POST', encodePath, { headers: { ...headers, 'X-Namespace': 'default' }, json: toCodecJson(original) });
+    const encoded = await call(api.url, 'POST', encodePath, {
+      headers: { ...headers, 'X-Namespace': 'default' },
+      json: toCodecJson(original),
+    });
     assert.equal(encoded.status, 200, encoded.text);
     assert.equal(encoded.json.payloads.length, 2);
     const encoding = Buffer.from(encoded.json.payloads[0].metadata.encoding, 'base64').toString();
@@ -331,7 +347,9 @@ describe('codec server', () => {
     const sdk = new AesGcmPayloadCodec(config.payloadKeys);
     const [first] = await sdk.decode([
       {
-        metadata: Object.fromEntries(Object.entries(encoded.payloads[0].metadata as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+        metadata: Object.fromEntries(
+          Object.entries(encoded.payloads[0].metadata as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+        ),
         data: Buffer.from(encoded.payloads[0].data, 'base64'),
       },
     ]);
@@ -351,7 +369,11 @@ describe('codec server', () => {
     const encoded = await roundTrip('/codec/encode', '/codec/decode', OP);
     for (const key of [TENANT_A.key, TENANT_B.key, TENANT_A_READ.key]) {
       assertErrorShape(await call(api.url, 'POST', '/codec/decode', { headers: { 'x-api-key': key }, json: encoded }), 403, 'FORBIDDEN');
-      assertErrorShape(await call(api.url, 'POST', '/codec/decode', { headers: { authorization: `Bearer ${key}` }, json: encoded }), 403, 'FORBIDDEN');
+      assertErrorShape(
+        await call(api.url, 'POST', '/codec/decode', { headers: { authorization: `Bearer ${key}` }, json: encoded }),
+        403,
+        'FORBIDDEN',
+      );
       assertErrorShape(await call(api.url, 'POST', `/codec/k/${encodeURIComponent(key)}/decode`, { json: encoded }), 403, 'FORBIDDEN');
     }
   });
@@ -376,11 +398,7 @@ describe('codec server', () => {
       401,
       'API_KEY_MISSING',
     );
-    assertErrorShape(
-      await call(api.url, 'POST', `/codec/k/${WRONG_KEY}/decode`, { json: toCodecJson(original) }),
-      401,
-      'API_KEY_INVALID',
-    );
+    assertErrorShape(await call(api.url, 'POST', `/codec/k/${WRONG_KEY}/decode`, { json: toCodecJson(original) }), 401, 'API_KEY_INVALID');
   });
 
   test('CORS preflight from the local Web UI', async () => {
@@ -400,7 +418,10 @@ describe('codec server', () => {
     assert.match(String(r.headers.vary), /Origin/i);
 
     // The UI must be able to read failures too.
-    const unauthorized = await call(api.url, 'POST', '/codec/decode', { headers: { origin: 'http://localhost:8233' }, json: toCodecJson(original) });
+    const unauthorized = await call(api.url, 'POST', '/codec/decode', {
+      headers: { origin: 'http://localhost:8233' },
+      json: toCodecJson(original),
+    });
     assert.equal(unauthorized.status, 401);
     assert.equal(unauthorized.headers['access-control-allow-origin'], 'http://localhost:8233');
   });
@@ -411,7 +432,10 @@ describe('codec server', () => {
     });
     assertErrorShape(r, 403, 'CORS_ORIGIN_NOT_ALLOWED');
     assert.equal(r.headers['access-control-allow-origin'], undefined);
-    const post = await call(api.url, 'POST', '/codec/decode', { headers: { ...OP, origin: 'https://evil.example' }, json: toCodecJson(original) });
+    const post = await call(api.url, 'POST', '/codec/decode', {
+      headers: { ...OP, origin: 'https://evil.example' },
+      json: toCodecJson(original),
+    });
     assert.equal(post.headers['access-control-allow-origin'], undefined);
   });
 
@@ -489,7 +513,12 @@ describe('tenancy (connectivity checks)', () => {
 
     const foreign = await call(api.url, 'GET', `/v1/connectivity-checks/${encodeURIComponent(id)}`, { headers: B });
     assertErrorShape(foreign, 404, 'WORKFLOW_NOT_FOUND');
-    const missing = await call(api.url, 'GET', `/v1/connectivity-checks/${encodeURIComponent(`globex/connectivity/never-${randomUUID()}`)}`, { headers: B });
+    const missing = await call(
+      api.url,
+      'GET',
+      `/v1/connectivity-checks/${encodeURIComponent(`globex/connectivity/never-${randomUUID()}`)}`,
+      { headers: B },
+    );
     assertErrorShape(missing, 404, 'WORKFLOW_NOT_FOUND');
     assert.deepEqual(foreign.json, missing.json);
     const garbage = await call(api.url, 'GET', '/v1/connectivity-checks/not-an-id', { headers: B });
@@ -524,7 +553,7 @@ describe('tenancy (connectivity checks)', () => {
 
   test('tenant values are escaped in visibility queries (Temporal parses them)', async () => {
     const kind = { kind: 'connectivity', service: 'system' as const, workflowType: 'connectivityCheck' };
-    for (const hostile of ["o'brien", 'back\\slash', "x' OR AnafTenant = 'acme", '\\\'']) {
+    for (const hostile of ["o'brien", 'back\\slash', "x' OR AnafTenant = 'acme", "\\'"]) {
       const found: string[] = [];
       for await (const w of env.client.workflow.list({ query: tenantListQuery(hostile, kind) })) found.push(w.workflowId);
       assert.deepEqual(found, [], hostile);
@@ -588,22 +617,41 @@ describe('tenancy (organizations)', () => {
   });
 
   test("GET /v1/organizations lists the tenant's organizations by CIF, never another tenant's", async () => {
-    const listA = await eventually(() => listing(A), (r) => r.status !== 200 || cifsOf(r).length >= 3, "A's organizations are listed");
+    const listA = await eventually(
+      () => listing(A),
+      (r) => r.status !== 200 || cifsOf(r).length >= 3,
+      "A's organizations are listed",
+    );
     assert.equal(listA.status, 200, listA.text);
     assert.deepEqual(cifsOf(listA), [onlyA, shared, ended].sort());
     assert.equal(listA.json.items.find((o: Listed) => o.cif === shared).name, 'Acme Shared SRL');
-    assert.ok(listA.json.items.every((o: Listed) => !Number.isNaN(Date.parse(o.createdAt))), listA.text);
+    assert.ok(
+      listA.json.items.every((o: Listed) => !Number.isNaN(Date.parse(o.createdAt))),
+      listA.text,
+    );
 
-    const listB = await eventually(() => listing(B), (r) => r.status !== 200 || cifsOf(r).length >= 2, "B's organizations are listed");
+    const listB = await eventually(
+      () => listing(B),
+      (r) => r.status !== 200 || cifsOf(r).length >= 2,
+      "B's organizations are listed",
+    );
     assert.equal(listB.status, 200, listB.text);
     assert.deepEqual(cifsOf(listB), [shared, onlyB].sort());
     assert.equal(listB.json.items.find((o: Listed) => o.cif === shared).name, 'Globex Shared SRL');
   });
 
   test('an organization whose workflow ended is no longer listed', async () => {
-    await eventually(() => listing(A), (r) => cifsOf(r).includes(ended), 'the organization is listed');
+    await eventually(
+      () => listing(A),
+      (r) => cifsOf(r).includes(ended),
+      'the organization is listed',
+    );
     await env.client.workflow.getHandle(organizationWorkflowId(TENANT_A.tenant, ended)).terminate('removed for the test');
-    const gone = await eventually(() => listing(A), (r) => r.status !== 200 || !cifsOf(r).includes(ended), 'the ended organization is no longer listed');
+    const gone = await eventually(
+      () => listing(A),
+      (r) => r.status !== 200 || !cifsOf(r).includes(ended),
+      'the ended organization is no longer listed',
+    );
     assert.equal(gone.status, 200, gone.text);
     assert.ok(!cifsOf(gone).includes(ended), gone.text);
     assert.ok(cifsOf(gone).includes(onlyA), gone.text);
@@ -667,6 +715,9 @@ describe('logs', () => {
       const leaking = logLines.filter((l) => l.includes(secret));
       assert.deepEqual(leaking, [], `a log line contains ${secret.slice(0, 4)}…`);
     }
-    assert.ok(logLines.some((l) => l.includes('/codec/k/[REDACTED]/decode')), 'path-key requests are logged, redacted');
+    assert.ok(
+      logLines.some((l) => l.includes('/codec/k/[REDACTED]/decode')),
+      'path-key requests are logged, redacted',
+    );
   });
 });

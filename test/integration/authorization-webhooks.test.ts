@@ -4,8 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { request } from 'undici';
 import { SIGNATURE_HEADER } from '../../activities/webhooks';
-import { sealTokens } from '../../lib/sealed-tokens';
-import { TokenSealer } from '../../lib/token-seal';
+import { sealTokens } from '../../lib/crypto/sealed-tokens';
+import { TokenSealer } from '../../lib/crypto/token-seal';
 import { withCheckDigit } from '../../schemas/cif';
 import type { oauthAuthorization } from '../../workflows';
 import { currentTokenQuery, statusQuery } from '../../workflows/oauth/definitions';
@@ -17,7 +17,7 @@ import { type Stack, startStack } from '../../devkit/stack';
 import { startTimeSkippingServer } from '../../devkit/temporal-env';
 import { eventually } from '../../devkit/wait';
 import { webhookReceiver } from '../../devkit/webhook-receiver';
-import { WebhookSecretStore } from '../../lib/webhook-secrets';
+import { WebhookSecretStore } from '../../lib/webhooks/webhook-secrets';
 
 /**
  * Issue 16 item 4: an authorization's events pushed to its webhookUrl, signed with the tenant's
@@ -28,9 +28,24 @@ import { WebhookSecretStore } from '../../lib/webhook-secrets';
 
 const COVERED = withCheckDigit('3100016');
 const NOT_COVERED = withCheckDigit('2345616');
-const ACCOUNTANT = { serial: 'ACC0FF1CE0000416', subject: 'CN=POPESCU ANA, SERIALNUMBER=PNORO-2800101000016, O=CABINET SRL, C=RO', cifs: [COVERED] };
+const ACCOUNTANT = {
+  serial: 'ACC0FF1CE0000416',
+  subject: 'CN=POPESCU ANA, SERIALNUMBER=PNORO-2800101000016, O=CABINET SRL, C=RO',
+  cifs: [COVERED],
+};
 const DAY = 86_400_000;
-const PAYLOAD_KEYS = new Set(['authorizationId', 'label', 'scopes', 'status', 'companies', 'occurredAt', 'cif', 'reason', 'refreshTokenExpiresAt', 'daysLeft']);
+const PAYLOAD_KEYS = new Set([
+  'authorizationId',
+  'label',
+  'scopes',
+  'status',
+  'companies',
+  'occurredAt',
+  'cif',
+  'reason',
+  'refreshTokenExpiresAt',
+  'daysLeft',
+]);
 
 type Receiver = Awaited<ReturnType<typeof webhookReceiver>>;
 type Delivery = Receiver['received'][number];
@@ -47,7 +62,12 @@ const deliveriesOf = (hooks: Receiver, authorizationId: string, event?: string) 
   hooks.received.filter((d) => d.body.data?.authorizationId === authorizationId && (!event || d.event === event));
 
 function waitForEvent(hooks: Receiver, authorizationId: string, event: string, count = 1): Promise<Delivery[]> {
-  return eventually(async () => deliveriesOf(hooks, authorizationId, event), (list) => list.length >= count, `${count} × ${event} for ${authorizationId}`, 30_000);
+  return eventually(
+    async () => deliveriesOf(hooks, authorizationId, event),
+    (list) => list.length >= count,
+    `${count} × ${event} for ${authorizationId}`,
+    30_000,
+  );
 }
 
 describe('authorization events as signed webhooks', () => {
@@ -56,14 +76,20 @@ describe('authorization events as signed webhooks', () => {
   let secret: string;
   /** Codes, states and tokens seen on the way: none may appear in a delivery. */
   const secrets = new Set<string>();
-  const api = (method: string, path: string, json?: unknown): Promise<ApiAnswer> => callApi(stack, TENANT_A.key, method, path, json === undefined ? {} : { json });
+  const api = (method: string, path: string, json?: unknown): Promise<ApiAnswer> =>
+    callApi(stack, TENANT_A.key, method, path, json === undefined ? {} : { json });
 
   /** One sign-in through POST /v1/authorization-requests, approved with the accountant's certificate. */
   async function signIn(body: Record<string, unknown>): Promise<string> {
     const created = await api('POST', '/v1/authorization-requests', body);
     assert.equal(created.status, 201, created.text);
     const q = new URL(created.json.url).searchParams;
-    const walked = await walkAuthorizePage(stack.sandbox.url, { clientId: q.get('client_id')!, redirectUri: q.get('redirect_uri')!, state: q.get('state')!, certSerial: ACCOUNTANT.serial });
+    const walked = await walkAuthorizePage(stack.sandbox.url, {
+      clientId: q.get('client_id')!,
+      redirectUri: q.get('redirect_uri')!,
+      state: q.get('state')!,
+      certSerial: ACCOUNTANT.serial,
+    });
     for (const s of [walked.code, walked.state]) if (s) secrets.add(s);
     const callback = await request(walked.location.toString());
     assert.equal(callback.statusCode, 200, await callback.body.text());
@@ -93,7 +119,8 @@ describe('authorization events as signed webhooks', () => {
     const rotated = await api('POST', '/v1/webhook-secret/rotate');
     assert.equal(rotated.status, 201, rotated.text);
     secret = rotated.json.secret;
-    for (const cif of [COVERED, NOT_COVERED]) assert.equal((await api('POST', '/v1/organizations', { cif, name: `Company ${cif}` })).status, 201);
+    for (const cif of [COVERED, NOT_COVERED])
+      assert.equal((await api('POST', '/v1/organizations', { cif, name: `Company ${cif}` })).status, 201);
   });
   after(async () => {
     await hooks?.close();
@@ -115,7 +142,10 @@ describe('authorization events as signed webhooks', () => {
     assert.match(refused!.body.data.reason, /Nu aveti drept in SPV/);
     const view = await api('GET', `/v1/authorizations/${signedIn}`);
     assert.equal(view.json.webhookUrl, hooks.url);
-    assert.equal((await api('POST', '/v1/authorization-requests', { scope: 'EFACTURA', webhookUrl: 'ftp://hooks.example/x' })).json.error.code, 'INVALID_CALLBACK_URL');
+    assert.equal(
+      (await api('POST', '/v1/authorization-requests', { scope: 'EFACTURA', webhookUrl: 'ftp://hooks.example/x' })).json.error.code,
+      'INVALID_CALLBACK_URL',
+    );
   });
 
   test('ANAF answers invalid_grant to a refresh: authorization.needs_reauthorization', async () => {
@@ -139,7 +169,10 @@ describe('authorization events as signed webhooks', () => {
 
   test('PATCH /v1/authorizations/{id} sets, checks and removes the webhook URL', async () => {
     const id = await signInOrganization(withCheckDigit('4200016'));
-    assert.equal((await api('PATCH', `/v1/authorizations/${id}`, { webhookUrl: 'ftp://hooks.example/x' })).json.error.code, 'INVALID_CALLBACK_URL');
+    assert.equal(
+      (await api('PATCH', `/v1/authorizations/${id}`, { webhookUrl: 'ftp://hooks.example/x' })).json.error.code,
+      'INVALID_CALLBACK_URL',
+    );
     assert.equal((await api('PATCH', `/v1/authorizations/${id}`, {})).status, 400);
     assert.equal((await api('PATCH', '/v1/authorizations/az_00000000000000000000', { webhookUrl: hooks.url })).status, 404);
     const set = await api('PATCH', `/v1/authorizations/${id}`, { webhookUrl: hooks.url });
@@ -147,10 +180,7 @@ describe('authorization events as signed webhooks', () => {
     assert.equal(set.json.webhookUrl, hooks.url);
     const removed = await api('PATCH', `/v1/authorizations/${id}`, { webhookUrl: null });
     assert.equal(removed.json.webhookUrl, null);
-    assert.deepEqual(
-      removed.json.recentEvents.map((e: { event: string }) => e.event).slice(-2),
-      ['WEBHOOK_SET', 'WEBHOOK_REMOVED'],
-    );
+    assert.deepEqual(removed.json.recentEvents.map((e: { event: string }) => e.event).slice(-2), ['WEBHOOK_SET', 'WEBHOOK_REMOVED']);
     // Set again: the revoke is pushed there.
     await api('PATCH', `/v1/authorizations/${id}`, { webhookUrl: hooks.url });
     assert.equal((await api('DELETE', `/v1/authorizations/${id}`)).status, 200);
@@ -206,7 +236,12 @@ describe('authorization.refresh_lapsing (time-skipping)', () => {
         webhookUrl: hooks.url,
       };
       const sealer = new TokenSealer(stack.config.tokenSealing);
-      const install = { tokens: sealTokens(sealer, { accessToken: tokens.access_token, refreshToken: tokens.refresh_token! }), source: 'AUTHORIZATION' as const, credentialSetId: 'main', clientId: 'anaf-flow-test-client' };
+      const install = {
+        tokens: sealTokens(sealer, { accessToken: tokens.access_token, refreshToken: tokens.refresh_token! }),
+        source: 'AUTHORIZATION' as const,
+        credentialSetId: 'main',
+        clientId: 'anaf-flow-test-client',
+      };
       const handle = await env.client.workflow.start<typeof oauthAuthorization>('oauthAuthorization', {
         workflowId: authorizationWorkflowId(key),
         taskQueue: stack.config.temporal.taskQueue,

@@ -33,7 +33,8 @@ const ETRANSPORT_UPLOAD = `/test/ETRANSPORT/ws/v1/upload/ETRANSP/${CIF}/2`;
 const ETRANSPORT_STATUS = '/test/ETRANSPORT/ws/v1/stareMesaj/';
 const ETRANSPORT_LISTA = '/test/ETRANSPORT/ws/v1/lista/';
 /** The workflow's validator refused the resolve Update with this failure type. */
-const refusedWith = (type: string) => (err: unknown) => err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === type;
+const refusedWith = (type: string) => (err: unknown) =>
+  err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === type;
 const HOUR = 3_600_000;
 
 describe('operator decisions on BANCIWS exchanges and e-Transport declarations; the BANCIWS listing', () => {
@@ -43,7 +44,10 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
 
   before(async () => {
     stack = await startStack({
-      sandbox: { banciws: { tlsPort: 0, processingDelayMs: 300, listingDelayMs: HOUR }, etransport: { processingDelayMs: 300, listingDelayMs: HOUR } },
+      sandbox: {
+        banciws: { tlsPort: 0, processingDelayMs: 300, listingDelayMs: HOUR },
+        etransport: { processingDelayMs: 300, listingDelayMs: HOUR },
+      },
       configFromSandbox: banciwsStackConfig([
         { id: 'banca-a', tenant: TENANT_A.tenant, cui: CUI_A, pollEveryMinutes: 0 },
         { id: 'banca-b', tenant: TENANT_B.tenant, cui: CUI_B, pollEveryMinutes: 0 },
@@ -65,9 +69,11 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     assert.equal(res.status, 202, res.body.toString());
     return res.json.id as string;
   };
-  const exchangeWhen = (id: string, ready: (v: BanciwsMessageView) => boolean) => viewWhen(stack.client, id, banciwsMessageQuery, ready, 90_000);
+  const exchangeWhen = (id: string, ready: (v: BanciwsMessageView) => boolean) =>
+    viewWhen(stack.client, id, banciwsMessageQuery, ready, 90_000);
   const exchangeResult = async (id: string) => (await stack.client.workflow.getHandle(id).result()) as BanciwsMessageView;
-  const resolveExchange = (id: string, json: unknown) => api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json });
+  const resolveExchange = (id: string, json: unknown) =>
+    api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json });
   const banciwsUploadsOf = (sha256: string) => [...stack.sandbox.banciws!.service.uploads.values()].filter((u) => u.sha256 === sha256);
 
   test("GET /v1/banciws/messages lists the tenant's exchanges only, newest first, and honours limit", async () => {
@@ -89,13 +95,23 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     const ids = mine.json.items.map((i: Listed) => i.id);
     assert.ok(ids.indexOf(second) < ids.indexOf(first), `newest first: ${ids.join(', ')}`);
     assert.ok(!ids.includes(foreign), "tenant B's exchange is not in tenant A's listing");
-    assert.ok(ids.every((id: string) => id.startsWith(`${TENANT_A.tenant}/banciws/`)), ids.join(', '));
+    assert.ok(
+      ids.every((id: string) => id.startsWith(`${TENANT_A.tenant}/banciws/`)),
+      ids.join(', '),
+    );
     const item = mine.json.items.find((i: Listed) => i.id === second);
     assert.equal(item.status, 'COMPLETED');
     assert.equal(item.statusUrl, `${stack.config.api.publicUrl}/v1/banciws/messages/${encodeURIComponent(second)}`);
 
-    const theirs = await eventually(() => list(TENANT_B.key), (r) => r.status === 200 && r.json.items.some((i: Listed) => i.id === foreign), "tenant B's exchange listed");
-    assert.deepEqual(theirs.json.items.map((i: Listed) => i.id), [foreign]);
+    const theirs = await eventually(
+      () => list(TENANT_B.key),
+      (r) => r.status === 200 && r.json.items.some((i: Listed) => i.id === foreign),
+      "tenant B's exchange listed",
+    );
+    assert.deepEqual(
+      theirs.json.items.map((i: Listed) => i.id),
+      [foreign],
+    );
 
     const one = await list(TENANT_A.key, '?limit=1');
     assert.equal(one.status, 200);
@@ -107,7 +123,11 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     stack.sandbox.faults.add({ route: BANCIWS_UPLOAD, method: 'POST', times: 4, resetAfterReceive: true });
     const id = await exchange();
     const stuck = await exchangeWhen(id, (v) => v.stage === 'NEEDS_OPERATOR');
-    assert.deepEqual(stuck.attempts.map((a) => a.result), ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST'], JSON.stringify(stuck));
+    assert.deepEqual(
+      stuck.attempts.map((a) => a.result),
+      ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST'],
+      JSON.stringify(stuck),
+    );
     assert.equal(stuck.needsAttention, true);
     const filed = banciwsUploadsOf(stuck.document.sha256);
     assert.equal(filed.length, 4);
@@ -118,7 +138,10 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     const done = await exchangeWhen(id, (v) => v.stage === 'DONE');
     assert.equal(done.outcome, 'ANSWERED', JSON.stringify(done));
     assert.equal(done.uploadIndex, filed[0]!.index);
-    assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_ADOPTED_INDEX' && d.detail.includes(filed[0]!.index)), JSON.stringify(done.decisions));
+    assert.ok(
+      done.decisions.some((d) => d.decision === 'OPERATOR_ADOPTED_INDEX' && d.detail.includes(filed[0]!.index)),
+      JSON.stringify(done.decisions),
+    );
     assert.equal(banciwsUploadsOf(stuck.document.sha256).length, 4, 'nothing uploaded after the decision');
 
     const late = await resolveExchange(id, { action: 'REUPLOAD' });
@@ -130,7 +153,11 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     // Its first stareMesaj answer is held back (sandbox only) until released: the exchange sits in POLLING.
     stack.sandbox.faults.add({ route: BANCIWS_STATUS, method: 'POST', times: 1, holdAnswer: true });
     const id = await exchange();
-    await eventually(async () => stack.sandbox.faults.held().length, (held) => held === 1, 'the status call held');
+    await eventually(
+      async () => stack.sandbox.faults.held().length,
+      (held) => held === 1,
+      'the status call held',
+    );
     assert.equal((await stack.client.workflow.getHandle(id).query(banciwsMessageQuery)).stage, 'POLLING');
     for (const action of [{ action: 'REUPLOAD' }, { action: 'ADOPT_INDEX', uploadIndex: '123' }, { action: 'ABANDON' }]) {
       const refused = await resolveExchange(id, action);
@@ -147,7 +174,11 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
   test('BANCIWS: the resolve Update is refused in the workflow unless stuck; a resolve signal then is dropped and recorded, never kept', async () => {
     stack.sandbox.faults.add({ route: BANCIWS_STATUS, method: 'POST', times: 1, holdAnswer: true });
     const id = await exchange();
-    await eventually(async () => stack.sandbox.faults.held().length, (held) => held === 1, 'the status call held');
+    await eventually(
+      async () => stack.sandbox.faults.held().length,
+      (held) => held === 1,
+      'the status call held',
+    );
     const handle = stack.client.workflow.getHandle(id);
     await assert.rejects(handle.executeUpdate(banciwsResolveUpdate, { args: [{ action: 'REUPLOAD' }] }), refusedWith('EXCHANGE_NOT_STUCK'));
     // The Web UI's and CLI's way: a signal cannot be refused, so the workflow drops it and says so.
@@ -170,13 +201,21 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     try {
       stack.sandbox.faults.add({ route: BANCIWS_UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
       const id = await exchange();
-      release = await holdListingWhileReconciling(stack.sandbox.faults, BANCIWS_LISTING, 'POST', async () => (await stack.client.workflow.getHandle(id).query(banciwsMessageQuery)).stage);
+      release = await holdListingWhileReconciling(
+        stack.sandbox.faults,
+        BANCIWS_LISTING,
+        'POST',
+        async () => (await stack.client.workflow.getHandle(id).query(banciwsMessageQuery)).stage,
+      );
       const abandoned = await resolveExchange(id, { action: 'ABANDON', note: 'filed by hand' });
       assert.equal(abandoned.status, 202, abandoned.body.toString());
       release();
       const done = await exchangeResult(id);
       assert.equal(done.outcome, 'FAILED', JSON.stringify(done));
-      assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'filed by hand'), JSON.stringify(done.decisions));
+      assert.ok(
+        done.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'filed by hand'),
+        JSON.stringify(done.decisions),
+      );
       assert.ok(!done.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'), JSON.stringify(done.decisions));
       assert.equal(banciwsUploadsOf(done.document.sha256).length, 1, 'uploaded once');
       const late = await resolveExchange(id, { action: 'REUPLOAD' });
@@ -190,24 +229,35 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
   // e-Transport
   const declare = async () => {
     const ref = next('ETR');
-    const res = await callApi(stack, TENANT_A.key, 'POST', `/v1/etransport/declarations?cif=${CIF}`, { body: transportXml({ declarantCif: CIF, ref }), headers: { 'idempotency-key': ref } });
+    const res = await callApi(stack, TENANT_A.key, 'POST', `/v1/etransport/declarations?cif=${CIF}`, {
+      body: transportXml({ declarantCif: CIF, ref }),
+      headers: { 'idempotency-key': ref },
+    });
     assert.equal(res.status, 202, res.text);
     return { id: res.json.id as string, ref };
   };
-  const resolveDeclaration = (id: string, json: unknown) => callApi(stack, OPERATOR.key, 'POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json });
+  const resolveDeclaration = (id: string, json: unknown) =>
+    callApi(stack, OPERATOR.key, 'POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/resolve`, { json });
 
   test('e-Transport: four lost answers wait for an operator; abandoning ends FAILED with nothing sent again', async () => {
     stack.sandbox.faults.add({ route: ETRANSPORT_UPLOAD, method: 'POST', times: 4, resetAfterReceive: true });
     const { id, ref } = await declare();
     const stuck = await declarationWhen(stack.client, id, (v) => v.stage === 'NEEDS_OPERATOR', 90_000);
-    assert.deepEqual(stuck.operations[0]!.attempts.map((a) => a.result), ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST'], JSON.stringify(stuck));
+    assert.deepEqual(
+      stuck.operations[0]!.attempts.map((a) => a.result),
+      ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST'],
+      JSON.stringify(stuck),
+    );
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 4);
 
     const abandoned = await resolveDeclaration(id, { action: 'ABANDON', note: 'declared again by hand' });
     assert.equal(abandoned.status, 202, abandoned.text);
     const done = await declarationWhen(stack.client, id, (v) => v.stage === 'DONE');
     assert.equal(done.outcome, 'FAILED', JSON.stringify(done));
-    assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'declared again by hand'), JSON.stringify(done.decisions));
+    assert.ok(
+      done.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'declared again by hand'),
+      JSON.stringify(done.decisions),
+    );
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 4, 'nothing uploaded after the decision');
   });
 
@@ -235,13 +285,21 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     try {
       stack.sandbox.faults.add({ route: ETRANSPORT_UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
       const { id, ref } = await declare();
-      release = await holdListingWhileReconciling(stack.sandbox.faults, ETRANSPORT_LISTA, 'GET', async () => (await declarationWhen(stack.client, id, () => true)).stage);
+      release = await holdListingWhileReconciling(
+        stack.sandbox.faults,
+        ETRANSPORT_LISTA,
+        'GET',
+        async () => (await declarationWhen(stack.client, id, () => true)).stage,
+      );
       const abandoned = await resolveDeclaration(id, { action: 'ABANDON', note: 'declared by hand' });
       assert.equal(abandoned.status, 202, abandoned.text);
       release();
       const done = await declarationWhen(stack.client, id, (v) => v.stage === 'DONE' || v.stage === 'ACTIVE');
       assert.equal(done.outcome, 'FAILED', JSON.stringify(done));
-      assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'declared by hand'), JSON.stringify(done.decisions));
+      assert.ok(
+        done.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'declared by hand'),
+        JSON.stringify(done.decisions),
+      );
       assert.ok(!done.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(done.decisions));
       assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1, 'uploaded once');
       const late = await resolveDeclaration(id, { action: 'REUPLOAD' });
@@ -253,7 +311,10 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
   });
 
   const operate = async (id: string, json: unknown, key: string) => {
-    const res = await callApi(stack, TENANT_A.key, 'POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/operations`, { json, headers: { 'idempotency-key': next(key) } });
+    const res = await callApi(stack, TENANT_A.key, 'POST', `/v1/etransport/declarations/${encodeURIComponent(id)}/operations`, {
+      json,
+      headers: { 'idempotency-key': next(key) },
+    });
     assert.equal(res.status, 202, res.text);
     return res.json.operationId as string;
   };
@@ -263,13 +324,23 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
     const { id } = await declare();
     const active = await declarationWhen(stack.client, id, (v) => v.outcome === 'ACCEPTED' && v.stage === 'ACTIVE');
     const handle = stack.client.workflow.getHandle(id);
-    await assert.rejects(handle.executeUpdate(resolveDeclarationUpdate, { args: [{ action: 'REUPLOAD' }] }), refusedWith('DECLARATION_NOT_STUCK'));
+    await assert.rejects(
+      handle.executeUpdate(resolveDeclarationUpdate, { args: [{ action: 'REUPLOAD' }] }),
+      refusedWith('DECLARATION_NOT_STUCK'),
+    );
     await handle.signal(resolveSignal, { action: 'REUPLOAD', note: 'stray' });
-    await declarationWhen(stack.client, id, (v) => v.decisions.some((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED' && /REUPLOAD: stray.*ACTIVE/.test(d.detail)));
+    await declarationWhen(stack.client, id, (v) =>
+      v.decisions.some((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED' && /REUPLOAD: stray.*ACTIVE/.test(d.detail)),
+    );
 
     stack.sandbox.faults.add({ route: ETRANSPORT_UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
     const deletion = await operate(id, { type: 'DELETION' }, 'del');
-    const stuck = await declarationWhen(stack.client, id, (v) => v.stage === 'NEEDS_OPERATOR' || opOf(v, deletion)?.stage === 'DONE', 60_000);
+    const stuck = await declarationWhen(
+      stack.client,
+      id,
+      (v) => v.stage === 'NEEDS_OPERATOR' || opOf(v, deletion)?.stage === 'DONE',
+      60_000,
+    );
     assert.equal(stuck.stage, 'NEEDS_OPERATOR', JSON.stringify(stuck));
     assert.ok(!stuck.decisions.some((d) => d.decision === 'OPERATOR_REUPLOAD'), JSON.stringify(stuck.decisions));
     assert.equal(stack.sandbox.etransport.state.followUpUploads(active.uit!, 'DEL'), 1, 'the deletion was sent once');
@@ -298,7 +369,12 @@ describe('operator decisions on BANCIWS exchanges and e-Transport declarations; 
 
     stack.sandbox.faults.add({ route: ETRANSPORT_UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
     const deletion = await operate(id, { type: 'DELETION' }, 'del');
-    const stuck = await declarationWhen(stack.client, id, (v) => v.stage === 'NEEDS_OPERATOR' || opOf(v, deletion)?.stage === 'DONE', 60_000);
+    const stuck = await declarationWhen(
+      stack.client,
+      id,
+      (v) => v.stage === 'NEEDS_OPERATOR' || opOf(v, deletion)?.stage === 'DONE',
+      60_000,
+    );
     assert.equal(stuck.stage, 'NEEDS_OPERATOR', JSON.stringify(stuck));
     assert.equal(opOf(stuck, deletion)?.stage, 'NEEDS_OPERATOR');
     assert.equal(stuck.decisions.filter((d) => d.decision === 'OPERATOR_ABANDONED').length, 1, JSON.stringify(stuck.decisions));

@@ -45,7 +45,8 @@ describe('BANCIWS lifecycle through the API', () => {
     await stack?.close();
   });
 
-  const submit = (key: string, json: unknown) => api(stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', { json, headers: { 'idempotency-key': key } });
+  const submit = (key: string, json: unknown) =>
+    api(stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', { json, headers: { 'idempotency-key': key } });
   const result = async (id: string) => (await stack.client.workflow.getHandle(id).result()) as BanciwsMessageView;
 
   test('a signed PDF goes upload → stareMesaj → descarcare → ANSWERED; the answer PDF is served; the webhook fires', async () => {
@@ -78,7 +79,7 @@ describe('BANCIWS lifecycle through the API', () => {
     for (const [sid] of stack.sandbox.banciws!.gateway.sessions) assert.ok(!text.includes(sid));
   });
 
-  test("ANAF's technical error on descarcare (Mesaj_eroare=2, \"momentan serviciul nu este disponibil\") is transient: downloaded again, ANSWERED", async () => {
+  test('ANAF\'s technical error on descarcare (Mesaj_eroare=2, "momentan serviciul nu este disponibil") is transient: downloaded again, ANSWERED', async () => {
     const res = await submit('rep-technical', { pdf: testSignedPdf('Raport eroare tehnica').toString('base64') });
     assert.equal(res.status, 202, res.body.toString());
     // The answer's id_portal is not known yet: the fault answers whichever download comes first, once.
@@ -91,18 +92,29 @@ describe('BANCIWS lifecycle through the API', () => {
     });
     const view = await result(res.json.id);
     assert.equal(view.outcome, 'ANSWERED', JSON.stringify(view));
-    assert.equal(stack.sandbox.faults.list().find((r) => r.route === '/BANCIWS/rest/descarcare'), undefined, 'the technical error was answered');
+    assert.equal(
+      stack.sandbox.faults.list().find((r) => r.route === '/BANCIWS/rest/descarcare'),
+      undefined,
+      'the technical error was answered',
+    );
     const events = (await historyOf(stack.client, res.json.id)).events ?? [];
-    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'downloadBanciwsDocument').map((e) => String(e.eventId));
-    const attempts = events.filter((e) => scheduled.includes(String(e.activityTaskStartedEventAttributes?.scheduledEventId))).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const scheduled = events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'downloadBanciwsDocument')
+      .map((e) => String(e.eventId));
+    const attempts = events
+      .filter((e) => scheduled.includes(String(e.activityTaskStartedEventAttributes?.scheduledEventId)))
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     assert.deepEqual(attempts, [2], 'one download activity, which succeeded on its second attempt');
   });
 
-  test('multipart upload of a PDF with signature errors ends REJECTED with ExecutionStatus 3 and ANAF\'s messages', async () => {
+  test("multipart upload of a PDF with signature errors ends REJECTED with ExecutionStatus 3 and ANAF's messages", async () => {
     const form = new FormData();
     form.set('file', new Blob([testSignedPdf('Raport cu erori', [MARKER_SIGNATURE_ERRORS])], { type: 'application/pdf' }), 'b101.pdf');
     form.set('institution', INSTITUTION);
-    const res = await api(stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', { body: form, headers: { 'idempotency-key': 'rep-bad-sig' } });
+    const res = await api(stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', {
+      body: form,
+      headers: { 'idempotency-key': 'rep-bad-sig' },
+    });
     assert.equal(res.status, 202, res.body.toString());
     const view = await result(res.json.id);
     assert.equal(view.outcome, 'REJECTED');
@@ -118,10 +130,16 @@ describe('BANCIWS lifecycle through the API', () => {
     const unsigned = await submit('bad-2', { pdf: minimalPdf({ title: 'x', lines: [] }).toString('base64') });
     assert.equal(unsigned.status, 400);
     assert.equal(unsigned.json.error.code, 'PDF_NOT_SIGNED');
-    const noInstitution = await api(stack.apiUrl, TENANT_B.key, 'POST', '/v1/banciws/messages', { json: { pdf: testSignedPdf('x').toString('base64') }, headers: { 'idempotency-key': 'b-1' } });
+    const noInstitution = await api(stack.apiUrl, TENANT_B.key, 'POST', '/v1/banciws/messages', {
+      json: { pdf: testSignedPdf('x').toString('base64') },
+      headers: { 'idempotency-key': 'b-1' },
+    });
     assert.equal(noInstitution.status, 404);
     assert.equal(noInstitution.json.error.code, 'INSTITUTION_NOT_FOUND');
-    const text = await api(stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', { body: 'x', headers: { 'idempotency-key': 'bad-3', 'content-type': 'text/plain' } });
+    const text = await api(stack.apiUrl, TENANT_A.key, 'POST', '/v1/banciws/messages', {
+      body: 'x',
+      headers: { 'idempotency-key': 'bad-3', 'content-type': 'text/plain' },
+    });
     assert.equal(text.status, 415);
     await submit('reuse', { pdf: testSignedPdf('A').toString('base64') });
     const reused = await submit('reuse', { pdf: testSignedPdf('B').toString('base64') });
@@ -139,7 +157,10 @@ describe('BANCIWS lifecycle through the API', () => {
     const view = await result(res.json.id);
     assert.equal(stack.sandbox.banciws!.service.counters.uploads, before + 1, 'exactly one upload reached ANAF');
     assert.equal(view.attempts[0]?.result, 'ANSWER_LOST');
-    assert.ok(view.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'), JSON.stringify(view.decisions));
+    assert.ok(
+      view.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'),
+      JSON.stringify(view.decisions),
+    );
     assert.equal(view.outcome, 'ANSWERED');
     const upload = [...stack.sandbox.banciws!.service.uploads.values()].find((u) => u.index === view.uploadIndex);
     assert.equal(upload?.sha256, view.document.sha256);
@@ -156,7 +177,10 @@ describe('BANCIWS lifecycle through the API', () => {
     assert.equal(view.attempts.length, 1, JSON.stringify(view.attempts));
     assert.equal(view.attempts[0]?.result, 'ANSWER_LOST');
     assert.ok(!view.decisions.some((d) => d.decision === 'SAFE_RETRY'), JSON.stringify(view.decisions));
-    assert.ok(view.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'), JSON.stringify(view.decisions));
+    assert.ok(
+      view.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'),
+      JSON.stringify(view.decisions),
+    );
     assert.equal(view.outcome, 'ANSWERED');
     assert.equal(stack.sandbox.banciws!.gateway.counters.sessionsStarted, bootstraps, 'the 502 did not cost a new F5 session');
   });
@@ -194,11 +218,18 @@ describe('BANCIWS lifecycle through the API', () => {
     assert.equal(second.started, 1, 'only the new item');
     assert.equal(second.alreadyKnown, listedBefore);
     // Each item's workflow downloads once; wait for all of them (Temporal tells us when each ends).
-    const itemIds = [...service.messages.values()].filter((m) => m.cuiBanca === CUI).map((m) => `${TENANT_A.tenant}/banciws-inbox/${INSTITUTION}-${m.idPortal}`);
+    const itemIds = [...service.messages.values()]
+      .filter((m) => m.cuiBanca === CUI)
+      .map((m) => `${TENANT_A.tenant}/banciws-inbox/${INSTITUTION}-${m.idPortal}`);
     await Promise.all(itemIds.map((id) => stack.client.workflow.getHandle(id).result()));
     assert.equal(service.counters.downloads - downloadsBefore, listedBefore + 1, 'every id_portal downloaded exactly once');
     const solicitare = [...service.messages.values()].find((m) => m.denumire === 'Solicitare F3000 nr. 3')!;
-    const doc = await api(stack.apiUrl, TENANT_A.key, 'GET', `/v1/banciws/inbox/${encodeURIComponent(`${TENANT_A.tenant}/banciws-inbox/${INSTITUTION}-${solicitare.idPortal}`)}/document.pdf`);
+    const doc = await api(
+      stack.apiUrl,
+      TENANT_A.key,
+      'GET',
+      `/v1/banciws/inbox/${encodeURIComponent(`${TENANT_A.tenant}/banciws-inbox/${INSTITUTION}-${solicitare.idPortal}`)}/document.pdf`,
+    );
     assert.equal(doc.status, 200);
     assert.ok(doc.body.equals(solicitare.pdf));
     const hook = await hooks.next('banciws.inbox.item');
@@ -266,11 +297,24 @@ describe('BANCIWS lifecycle through the API', () => {
     assert.equal(res.status, 202);
     const view = await result(res.json.id);
     assert.equal(view.outcome, 'ANSWERED');
-    assert.deepEqual(view.attempts.map((a) => a.result), ['NOT_SENT', 'ACCEPTED']);
-    assert.ok(view.decisions.some((d) => d.decision === 'SAFE_RETRY'), JSON.stringify(view.decisions));
+    assert.deepEqual(
+      view.attempts.map((a) => a.result),
+      ['NOT_SENT', 'ACCEPTED'],
+    );
+    assert.ok(
+      view.decisions.some((d) => d.decision === 'SAFE_RETRY'),
+      JSON.stringify(view.decisions),
+    );
 
     const { attributes, summary, writes } = await webUiRecord(stack.client, res.json.id);
-    assert.deepEqual(attributes, { tenant: TENANT_A.tenant, service: 'banciws', cif: CUI, stage: 'DONE', outcome: 'ANSWERED', uploadIndex: view.uploadIndex });
+    assert.deepEqual(attributes, {
+      tenant: TENANT_A.tenant,
+      service: 'banciws',
+      cif: CUI,
+      stage: 'DONE',
+      outcome: 'ANSWERED',
+      uploadIndex: view.uploadIndex,
+    });
     assert.equal(summary, `BANCIWS report of ${INSTITUTION}: ANSWERED (index ${view.uploadIndex})`);
     // One upsert and one memo write per workflow task at most, none of what the API already set, and no attention flag (it was never raised).
     assert.deepEqual(tasksWritingTwice(writes), [], 'workflow tasks with more than one upsert or memo write');

@@ -7,8 +7,8 @@ import { FAILURE_TYPES, failureForProblem } from '../../activities/anaf/failures
 import { BANCIWS_FAILURES, createBanciwsActivities } from '../../activities/banciws';
 import { BanciwsClient } from '../../activities/banciws/client';
 import { BanciwsGatewayError, BanciwsRedirectRefused } from '../../activities/banciws/transport';
-import type { BlobStore } from '../../lib/blob-store';
-import { ConfigError, loadConfig } from '../../lib/config';
+import type { BlobStore } from '../../lib/storage/blob-store';
+import { ConfigError, loadConfig } from '../../lib/config/config';
 import { createSandbox, type RunningSandbox } from '../../sandbox';
 import { createSandboxPki } from '../../sandbox/banciws';
 import { type TestCredentials, writeClientCredentials } from '../../devkit/fixtures/banciws';
@@ -39,7 +39,13 @@ describe('BANCIWS connections: TLS 1.2 and redirects pinned to the configured or
   let creds: TestCredentials;
   const clients: BanciwsClient[] = [];
   const client = (sandbox: RunningSandbox, tlsMaxVersion?: 'TLSv1.2' | 'TLSv1.3') => {
-    const c = new BanciwsClient({ baseUrl: sandbox.banciws!.baseUrl, credentials: creds, label: `institution ${CUI}`, bootstrapTimeoutMs: 10_000, ...(tlsMaxVersion ? { tlsMaxVersion } : {}) });
+    const c = new BanciwsClient({
+      baseUrl: sandbox.banciws!.baseUrl,
+      credentials: creds,
+      label: `institution ${CUI}`,
+      bootstrapTimeoutMs: 10_000,
+      ...(tlsMaxVersion ? { tlsMaxVersion } : {}),
+    });
     clients.push(c);
     return c;
   };
@@ -72,7 +78,9 @@ describe('BANCIWS connections: TLS 1.2 and redirects pinned to the configured or
     // The pin is what makes it work: offered TLS 1.3, the same client never presents its certificate.
     await assert.rejects(
       client(tls13, 'TLSv1.3').list('1/24'),
-      (err: unknown) => err instanceof BanciwsGatewayError && failureForProblem(err.problem, { operation: 'login', idempotent: true }).type === FAILURE_TYPES.CERTIFICATE_REFUSED,
+      (err: unknown) =>
+        err instanceof BanciwsGatewayError &&
+        failureForProblem(err.problem, { operation: 'login', idempotent: true }).type === FAILURE_TYPES.CERTIFICATE_REFUSED,
     );
     assert.equal(tls13.banciws!.gateway.counters.certificatesAccepted, 1);
   });
@@ -80,18 +88,33 @@ describe('BANCIWS connections: TLS 1.2 and redirects pinned to the configured or
   test('BANCIWS_TLS_MAX_VERSION configures it: TLS 1.2 unless set, TLSv1.3 allowed, anything else refused at start-up', () => {
     assert.equal(configWith().banciws.tlsMaxVersion, 'TLSv1.2');
     assert.equal(configWith({ BANCIWS_TLS_MAX_VERSION: 'TLSv1.3' }).banciws.tlsMaxVersion, 'TLSv1.3');
-    assert.throws(() => configWith({ BANCIWS_TLS_MAX_VERSION: 'TLSv1.1' }), (err: unknown) => err instanceof ConfigError && err.variable === 'BANCIWS_TLS_MAX_VERSION');
+    assert.throws(
+      () => configWith({ BANCIWS_TLS_MAX_VERSION: 'TLSv1.1' }),
+      (err: unknown) => err instanceof ConfigError && err.variable === 'BANCIWS_TLS_MAX_VERSION',
+    );
   });
 
   test('a login redirect to another host is refused, typed, and not followed: nothing connects there', async () => {
-    await assert.rejects(client(offOrigin).list('1/24'), (err: unknown) => err instanceof BanciwsRedirectRefused && err.message.includes('outside the configured BANCIWS origin'));
+    await assert.rejects(
+      client(offOrigin).list('1/24'),
+      (err: unknown) => err instanceof BanciwsRedirectRefused && err.message.includes('outside the configured BANCIWS origin'),
+    );
     assert.equal(connectionsElsewhere.length, 0, 'the client certificate agent never connected to the other host');
     // Through the activities: a typed failure that is not retried.
     const activities = createBanciwsActivities({
       config: {
         anaf: { banciwsBaseUrl: offOrigin.banciws!.baseUrl } as never,
-        banciws: { clientCert: undefined, clientKey: undefined, pfx: undefined, passphrase: undefined, ca: undefined, firstPollDelayMs: 0, maxPollIntervalMs: 0, listingDelayMs: 0,
-          institutions: [{ id: 'banca', tenant: 'acme', cui: CUI, zile: '1', pollEveryMinutes: 0, ...creds }] },
+        banciws: {
+          clientCert: undefined,
+          clientKey: undefined,
+          pfx: undefined,
+          passphrase: undefined,
+          ca: undefined,
+          firstPollDelayMs: 0,
+          maxPollIntervalMs: 0,
+          listingDelayMs: 0,
+          institutions: [{ id: 'banca', tenant: 'acme', cui: CUI, zile: '1', pollEveryMinutes: 0, ...creds }],
+        },
       },
       blobs: {} as BlobStore,
     });

@@ -8,7 +8,7 @@ import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { type Stack, startStack } from '../../devkit/stack';
 import { viewWhen } from '../../devkit/views';
 import { withCheckDigit } from '../../schemas/cif';
-import { banciwsUndatedReceipts } from '../../lib/metrics';
+import { banciwsUndatedReceipts } from '../../lib/observability/metrics';
 
 /**
  * A BANCIWS upload whose answer was lost, reconciled on what ANAF's listaMesaje really gives:
@@ -31,7 +31,9 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
   let n = 0;
 
   before(async () => {
-    const institutions = banciwsStackConfig([BUSY, PORTAL, LATE, UNDATED].map((i) => ({ ...i, tenant: TENANT_A.tenant, pollEveryMinutes: 0 })));
+    const institutions = banciwsStackConfig(
+      [BUSY, PORTAL, LATE, UNDATED].map((i) => ({ ...i, tenant: TENANT_A.tenant, pollEveryMinutes: 0 })),
+    );
     stack = await startStack({
       sandbox: { banciws: { tlsPort: 0, processingDelayMs: 300 } },
       configFromSandbox: async (sandbox) => ({ ...(await institutions(sandbox)), BANCIWS_LISTING_DELAY_SECONDS: String(LISTING_DELAY_S) }),
@@ -52,7 +54,8 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
   };
   const result = async (id: string) => (await stack.client.workflow.getHandle(id).result()) as BanciwsMessageView;
   const uploadsOf = (sha256: string) => [...service().uploads.values()].filter((u) => u.sha256 === sha256);
-  const undatedSeen = async (institution: string) => (await banciwsUndatedReceipts.get()).values.find((v) => v.labels.institution === institution)?.value ?? 0;
+  const undatedSeen = async (institution: string) =>
+    (await banciwsUndatedReceipts.get()).values.find((v) => v.labels.institution === institution)?.value ?? 0;
 
   test('three reports of one institution at once, the first answer lost after ANAF filed it: each uploaded once, the lost one adopts its own receipt', async () => {
     const before = service().counters.uploads;
@@ -67,10 +70,14 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
       assert.equal(uploadsOf(view.document.sha256).length, 1, 'uploaded once');
       assert.equal(service().uploads.get(view.uploadIndex!)?.sha256, view.document.sha256, 'the index is this report’s own upload');
     }
-    assert.ok(lost[0]!.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX' && d.detail.includes(lost[0]!.uploadIndex!)), JSON.stringify(lost[0]!.decisions));
+    assert.ok(
+      lost[0]!.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX' && d.detail.includes(lost[0]!.uploadIndex!)),
+      JSON.stringify(lost[0]!.decisions),
+    );
     // The receipts ANAF lists name no digest of the document: nothing the product could match on but what ANAF documents.
     for (const message of service().messages.values()) {
-      for (const upload of service().uploads.values()) assert.ok(!message.pdf.toString('latin1').includes(upload.sha256), `${message.tipFisier} ${message.idPortal} names a digest`);
+      for (const upload of service().uploads.values())
+        assert.ok(!message.pdf.toString('latin1').includes(upload.sha256), `${message.tipFisier} ${message.idPortal} names a digest`);
     }
   });
 
@@ -82,12 +89,18 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
     const stuck = await viewWhen(stack.client, id, banciwsMessageQuery, (v: BanciwsMessageView) => v.stage === 'NEEDS_OPERATOR', 60_000);
     const ours = uploadsOf(stuck.document.sha256);
     assert.equal(ours.length, 1, 'nothing re-sent');
-    assert.deepEqual(stuck.receiptCandidates?.map((c) => c.indexIncarcare).sort(), [portal.indexIncarcare, ours[0]!.index].sort(), JSON.stringify(stuck));
+    assert.deepEqual(
+      stuck.receiptCandidates?.map((c) => c.indexIncarcare).sort(),
+      [portal.indexIncarcare, ours[0]!.index].sort(),
+      JSON.stringify(stuck),
+    );
     assert.equal(stuck.needsAttention, true);
     const waiting = stuck.decisions.find((d) => d.decision === 'WAITING_FOR_OPERATOR');
     assert.ok(waiting?.detail.includes(portal.indexIncarcare!) && waiting.detail.includes(ours[0]!.index), JSON.stringify(stuck.decisions));
 
-    const adopted = await api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ADOPT_INDEX', uploadIndex: ours[0]!.index } });
+    const adopted = await api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, {
+      json: { action: 'ADOPT_INDEX', uploadIndex: ours[0]!.index },
+    });
     assert.equal(adopted.status, 202, adopted.body.toString());
     const done = await result(id);
     assert.equal(done.outcome, 'ANSWERED', JSON.stringify(done));
@@ -100,20 +113,36 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
     service().misdateReceipts(1);
     stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
     const id = await submit(UNDATED.id, 'Raport cu recipisa fara data');
-    const stuck = await viewWhen(stack.client, id, banciwsMessageQuery, (v: BanciwsMessageView) => v.stage === 'NEEDS_OPERATOR' || v.stage === 'DONE', 60_000);
+    const stuck = await viewWhen(
+      stack.client,
+      id,
+      banciwsMessageQuery,
+      (v: BanciwsMessageView) => v.stage === 'NEEDS_OPERATOR' || v.stage === 'DONE',
+      60_000,
+    );
     const ours = uploadsOf(stuck.document.sha256);
     assert.equal(stuck.stage, 'NEEDS_OPERATOR', JSON.stringify(stuck));
     assert.equal(ours.length, 1, 'nothing re-sent');
-    assert.deepEqual(stuck.receiptCandidates?.map((c) => [c.indexIncarcare, c.undated]), [[ours[0]!.index, true]], JSON.stringify(stuck));
+    assert.deepEqual(
+      stuck.receiptCandidates?.map((c) => [c.indexIncarcare, c.undated]),
+      [[ours[0]!.index, true]],
+      JSON.stringify(stuck),
+    );
     assert.match(stuck.receiptCandidates![0]!.dataMesaj, /^\d{4}0231\d{4}$/);
     const waiting = stuck.decisions.find((d) => d.decision === 'WAITING_FOR_OPERATOR');
     assert.ok(waiting?.detail.includes('cannot be read') && waiting.detail.includes(ours[0]!.index), JSON.stringify(stuck.decisions));
     // Which receipt, and why it comes to an operator (and will again while ANAF lists it).
     const receipt = stuck.receiptCandidates![0]!.idPortal;
-    assert.match(waiting!.detail, new RegExp(`Receipt ${receipt}: ANAF's Data_mesaj is no calendar minute.*every lost answer of this institution comes to an operator`), waiting!.detail);
+    assert.match(
+      waiting!.detail,
+      new RegExp(`Receipt ${receipt}: ANAF's Data_mesaj is no calendar minute.*every lost answer of this institution comes to an operator`),
+      waiting!.detail,
+    );
     assert.ok((await undatedSeen(UNDATED.id)) - undatedBefore >= 1, 'counted in anaf_flow_banciws_undated_receipts_total');
 
-    const adopted = await api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, { json: { action: 'ADOPT_INDEX', uploadIndex: ours[0]!.index } });
+    const adopted = await api(stack.apiUrl, OPERATOR.key, 'POST', `/v1/banciws/messages/${encodeURIComponent(id)}/resolve`, {
+      json: { action: 'ADOPT_INDEX', uploadIndex: ours[0]!.index },
+    });
     assert.equal(adopted.status, 202, adopted.body.toString());
     const done = await result(id);
     assert.equal(done.outcome, 'ANSWERED', JSON.stringify(done));
@@ -127,11 +156,24 @@ describe('BANCIWS: a lost upload answer is reconciled on the receipts ANAF lists
     const listingDelayMs = options.listingDelayMs;
     options.listingDelayMs = 2_500;
     try {
-      stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, latencyMs: (LISTING_DELAY_S + 2) * 1000, resetAfterReceive: true });
+      stack.sandbox.faults.add({
+        route: UPLOAD,
+        method: 'POST',
+        times: 1,
+        latencyMs: (LISTING_DELAY_S + 2) * 1000,
+        resetAfterReceive: true,
+      });
       const view = await result(await submit(LATE.id, 'Raport cu pierdere tarzie'));
       assert.equal(uploadsOf(view.document.sha256).length, 1, 'uploaded once');
-      assert.deepEqual(view.attempts.map((a) => a.result), ['ANSWER_LOST'], JSON.stringify(view.attempts));
-      assert.ok(view.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'), JSON.stringify(view.decisions));
+      assert.deepEqual(
+        view.attempts.map((a) => a.result),
+        ['ANSWER_LOST'],
+        JSON.stringify(view.attempts),
+      );
+      assert.ok(
+        view.decisions.some((d) => d.decision === 'ADOPTED_RECEIPT_INDEX'),
+        JSON.stringify(view.decisions),
+      );
       assert.equal(view.outcome, 'ANSWERED');
     } finally {
       options.listingDelayMs = listingDelayMs;

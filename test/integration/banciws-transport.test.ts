@@ -6,8 +6,8 @@ import { BANCIWS_FAILURES, createBanciwsActivities } from '../../activities/banc
 import { BanciwsAnswerError, BanciwsClient } from '../../activities/banciws/client';
 import { BanciwsCredentialsError } from '../../activities/banciws/credentials';
 import { BanciwsGatewayError } from '../../activities/banciws/transport';
-import type { BlobStore } from '../../lib/blob-store';
-import { anafF5Rebootstraps } from '../../lib/metrics';
+import type { BlobStore } from '../../lib/storage/blob-store';
+import { anafF5Rebootstraps } from '../../lib/observability/metrics';
 import { buildListAnswer } from '../../schemas/banciws/xml';
 import { createSandbox, type RunningSandbox } from '../../sandbox';
 import { NO_MESSAGES } from '../../sandbox/banciws';
@@ -97,7 +97,11 @@ describe('BANCIWS transport through the F5 sandbox', () => {
     assert.equal(sandbox.banciws!.service.counters.listings, 1 + 2 + 20, 'two probes plus every call exactly once');
     const metric = await rebootstraps(host);
     assert.equal((metric.INITIAL ?? 0) - (metricBefore.INITIAL ?? 0), 1, 'anaf_f5_rebootstraps_total{reason="INITIAL"}');
-    assert.equal((metric.POLICY_REDIRECT ?? 0) - (metricBefore.POLICY_REDIRECT ?? 0), 1, 'anaf_f5_rebootstraps_total{reason="POLICY_REDIRECT"}: one, not 20');
+    assert.equal(
+      (metric.POLICY_REDIRECT ?? 0) - (metricBefore.POLICY_REDIRECT ?? 0),
+      1,
+      'anaf_f5_rebootstraps_total{reason="POLICY_REDIRECT"}: one, not 20',
+    );
   });
 
   test('the APM logon page with 200 is a lost session: one new login, one replay, counted in anaf_f5_rebootstraps_total', async () => {
@@ -130,15 +134,29 @@ describe('BANCIWS transport through the F5 sandbox', () => {
     });
     assert.equal(service.counters.uploads, 1, 'the upload reached the service once and was not replayed');
     // …and a 504 page from the gateway's front (fault rule: the service never saw it) is classified the same way: we cannot tell them apart.
-    sandbox.faults.add({ route: '/BANCIWS/rest/uploadMesaj', method: 'POST', status: 504, body: '<html><body><h1>504 Gateway Time-out</h1></body></html>', times: 1 });
-    await assert.rejects(c.upload(testSignedPdf('Raport 504')), (err: unknown) => err instanceof BanciwsAnswerError && err.problem.kind === 'SERVER_ERROR');
+    sandbox.faults.add({
+      route: '/BANCIWS/rest/uploadMesaj',
+      method: 'POST',
+      status: 504,
+      body: '<html><body><h1>504 Gateway Time-out</h1></body></html>',
+      times: 1,
+    });
+    await assert.rejects(
+      c.upload(testSignedPdf('Raport 504')),
+      (err: unknown) => err instanceof BanciwsAnswerError && err.problem.kind === 'SERVER_ERROR',
+    );
     assert.equal(service.counters.uploads, 1);
     assert.equal(c.session.stats.bootstraps, 1, 'no new login');
     assert.equal(c.session.stats.replays, 0, 'nothing replayed');
     // A read meeting the same page is simply retried later (retryable SERVER_ERROR).
     sandbox.banciws!.failAfterProcessing({ method: 'stareMesaj', status: 503 });
     const index = [...service.uploads.keys()][0]!;
-    await assert.rejects(c.status(index), (err: unknown) => err instanceof BanciwsAnswerError && failureForProblem(err.problem, { operation: 'read', idempotent: true }).type === FAILURE_TYPES.SERVER_ERROR);
+    await assert.rejects(
+      c.status(index),
+      (err: unknown) =>
+        err instanceof BanciwsAnswerError &&
+        failureForProblem(err.problem, { operation: 'read', idempotent: true }).type === FAILURE_TYPES.SERVER_ERROR,
+    );
     assert.equal((await c.status(index)).executionStatus, 0);
   });
 
@@ -148,7 +166,17 @@ describe('BANCIWS transport through the F5 sandbox', () => {
     const activities = createBanciwsActivities({
       config: {
         anaf: { banciwsBaseUrl: sandbox.banciws!.baseUrl } as never,
-        banciws: { clientCert: undefined, clientKey: undefined, pfx: undefined, passphrase: undefined, ca: undefined, institutions: [institution], firstPollDelayMs: 0, maxPollIntervalMs: 0, listingDelayMs: 0 },
+        banciws: {
+          clientCert: undefined,
+          clientKey: undefined,
+          pfx: undefined,
+          passphrase: undefined,
+          ca: undefined,
+          institutions: [institution],
+          firstPollDelayMs: 0,
+          maxPollIntervalMs: 0,
+          listingDelayMs: 0,
+        },
       },
       blobs: {} as BlobStore,
       logger: logs.logger,
@@ -158,11 +186,19 @@ describe('BANCIWS transport through the F5 sandbox', () => {
     const raw = await client({ clientCert: creds.clientCert, clientKey: creds.clientKey }).list('1');
     assert.deepEqual(raw, { error: NO_MESSAGES, messages: [] });
     assert.deepEqual(await activities.listBanciwsMessages({ ...ref, zile: '1' }), []);
-    assert.deepEqual(await activities.findBanciwsUpload({ ...ref, sinceMs: Date.now() - 60_000, ownedIndexes: [] }), { candidates: [], newlyChecked: [], receipts: 0 });
+    assert.deepEqual(await activities.findBanciwsUpload({ ...ref, sinceMs: Date.now() - 60_000, ownedIndexes: [] }), {
+      candidates: [],
+      newlyChecked: [],
+      receipts: 0,
+    });
     // A real error stays one: a refused listing must not pass for "no receipt" either.
     const refused = await buildListAnswer({ error: 'Eroare tehnica la interogarea mesajelor', messages: [] });
     sandbox.faults.add({ route: '/BANCIWS/rest/listaMesaje', method: 'POST', body: refused, contentType: 'application/xml', times: 2 });
-    const isRefused = (err: unknown) => err instanceof ApplicationFailure && err.type === BANCIWS_FAILURES.LIST_REFUSED && err.nonRetryable && /Eroare tehnica/.test(err.message);
+    const isRefused = (err: unknown) =>
+      err instanceof ApplicationFailure &&
+      err.type === BANCIWS_FAILURES.LIST_REFUSED &&
+      err.nonRetryable &&
+      /Eroare tehnica/.test(err.message);
     await assert.rejects(activities.listBanciwsMessages({ ...ref, zile: '1' }), isRefused);
     await assert.rejects(activities.findBanciwsUpload({ ...ref, sinceMs: Date.now() - 60_000, ownedIndexes: [] }), isRefused);
   });
@@ -207,10 +243,15 @@ describe('BANCIWS transport through the F5 sandbox', () => {
   test('a missing certificate is a configuration error naming the variables', () => {
     assert.throws(
       () => new BanciwsClient({ baseUrl: sandbox.banciws!.baseUrl, credentials: { ca: creds.ca } }),
-      (err: unknown) => err instanceof BanciwsCredentialsError && /BANCIWS_CLIENT_CERT \+ BANCIWS_CLIENT_KEY, or BANCIWS_PFX/.test(err.message),
+      (err: unknown) =>
+        err instanceof BanciwsCredentialsError && /BANCIWS_CLIENT_CERT \+ BANCIWS_CLIENT_KEY, or BANCIWS_PFX/.test(err.message),
     );
     assert.throws(
-      () => new BanciwsClient({ baseUrl: sandbox.banciws!.baseUrl, credentials: { clientCert: creds.clientCert, clientKey: '/nonexistent/key.pem' } }),
+      () =>
+        new BanciwsClient({
+          baseUrl: sandbox.banciws!.baseUrl,
+          credentials: { clientCert: creds.clientCert, clientKey: '/nonexistent/key.pem' },
+        }),
       /BANCIWS key \(BANCIWS_CLIENT_KEY\) file \/nonexistent\/key.pem cannot be read/,
     );
   });

@@ -36,7 +36,12 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
   const cli = (args: string[], key = TENANT_A.key, operatorKey: string | undefined = OPERATOR.key): Promise<Run> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [CLI, ...args], {
-        env: { ...process.env, ANAF_FLOW_API: stack.apiUrl, ANAF_FLOW_API_KEY: key, ...(operatorKey ? { ANAF_FLOW_OPERATOR_KEY: operatorKey } : {}) },
+        env: {
+          ...process.env,
+          ANAF_FLOW_API: stack.apiUrl,
+          ANAF_FLOW_API_KEY: key,
+          ...(operatorKey ? { ANAF_FLOW_OPERATOR_KEY: operatorKey } : {}),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -58,7 +63,9 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     // Messages reach ANAF's listing an hour late: a lost upload cannot be reconciled, so it waits for an operator.
     stack = await startStack({ sandbox: { efactura: { processingDelayMs: 1500, listingDelayMs: 3_600_000 } } });
     await authorizeOrganization(stack, TENANT_A.key, SELLER);
-    const org = await callApi(stack, TENANT_A.key, 'POST', '/v1/organizations', { json: { cif: UNAUTHORIZED_SELLER, name: 'Not yet authorized' } });
+    const org = await callApi(stack, TENANT_A.key, 'POST', '/v1/organizations', {
+      json: { cif: UNAUTHORIZED_SELLER, name: 'Not yet authorized' },
+    });
     assert.equal(org.status, 201, org.text);
   });
 
@@ -115,7 +122,7 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     assert.equal(fs.readFileSync(zip).subarray(0, 2).toString(), 'PK');
   });
 
-  test('a rejected invoice: --wait exits 1 and prints ANAF\'s errors', async () => {
+  test("a rejected invoice: --wait exits 1 and prints ANAF's errors", async () => {
     const run = await cli(['submit', invoiceFile(`CLI-${process.pid}-2`, 'SANDBOX:NOK'), '--cif', SELLER, '--wait']);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /REJECTED/);
@@ -191,10 +198,13 @@ describe('operator CLI (bin/anaf-flow.js) against the running stack', () => {
     const done = await finished(stack, id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     assert.equal(uploads(), 5, 'exactly one more upload');
-    assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_REUPLOAD' && d.detail === 'retry from the CLI'), JSON.stringify(done.decisions));
+    assert.ok(
+      done.decisions.some((d) => d.decision === 'OPERATOR_REUPLOAD' && d.detail === 'retry from the CLI'),
+      JSON.stringify(done.decisions),
+    );
   });
 
-  test('usage and API errors exit 2: no action, a finished case, another tenant\'s case, a wrong key', async () => {
+  test("usage and API errors exit 2: no action, a finished case, another tenant's case, a wrong key", async () => {
     const { id: acceptedId } = await acceptedSubmission();
     const noAction = await cli(['resolve', acceptedId]);
     assert.equal(noAction.code, 2);

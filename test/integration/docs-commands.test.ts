@@ -24,7 +24,14 @@ import { eventually } from '../../devkit/wait';
 const ROOT = path.join(__dirname, '../..');
 const DEV_KEY = 'dev-docs-key-0123456789abcdef';
 const RETRY_MS = 45_000;
-const PAGES = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  ...fs
+    .readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
 interface Ran {
   code: number;
@@ -53,7 +60,11 @@ function runCommand(command: string, env: NodeJS.ProcessEnv, cwd: string, stateF
 }
 
 function failureOf(step: Extract<DocStep, { kind: 'command' }>, ran: Ran): string | undefined {
-  if (ran.code !== 0) return `exit ${ran.code}: ${ran.stderr.replace(/^@@HTTP.*$/gm, '').trim().slice(0, 500)}`;
+  if (ran.code !== 0)
+    return `exit ${ran.code}: ${ran.stderr
+      .replace(/^@@HTTP.*$/gm, '')
+      .trim()
+      .slice(0, 500)}`;
   const allowed = step.expect?.status && step.expect.status >= 400 ? step.expect.status : 399;
   const refused = ran.statuses.filter((s) => s > allowed || s === 0);
   if (refused.length) return `HTTP ${refused.join(', ')}: ${ran.stdout.slice(0, 500)}`;

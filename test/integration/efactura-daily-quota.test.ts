@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { msUntilNextRomanianDay, romanianDay } from '../../lib/romanian-time';
+import { msUntilNextRomanianDay, romanianDay } from '../../lib/anaf/romanian-time';
 import { TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
@@ -69,7 +69,7 @@ describe('per-CUI daily quotas at the worker', () => {
   };
   const raspRefusals = () => stack.sandbox.efactura.state.counters.dailyLimitHits.rasp ?? 0;
 
-  test('RASP uploads beyond ANAF\'s daily limit: one refused upload reaches the sandbox, later ones are refused by the worker', async () => {
+  test("RASP uploads beyond ANAF's daily limit: one refused upload reaches the sandbox, later ones are refused by the worker", async () => {
     const run = `${process.pid}-${Date.now()}`;
     // Spends the sandbox's one RASP of the day (the message it answers is unknown, so ANAF says nok).
     const first = await finished(stack, await submitRasp(`rasp-1-${run}`));
@@ -77,13 +77,21 @@ describe('per-CUI daily quotas at the worker', () => {
     assert.equal(raspRefusals(), 0);
 
     const second = await submitRasp(`rasp-2-${run}`);
-    const secondFailures = await eventually(() => uploadFailures(second), (f) => f.length > 0, 'the second RASP upload failed');
+    const secondFailures = await eventually(
+      () => uploadFailures(second),
+      (f) => f.length > 0,
+      'the second RASP upload failed',
+    );
     assert.equal(secondFailures[0]?.type, 'AnafDailyLimit');
     assert.match(secondFailures[0]?.message ?? '', /ANAF answered/);
     assert.equal(raspRefusals(), 1, 'ANAF refused it');
 
     const third = await submitRasp(`rasp-3-${run}`);
-    const thirdFailures = await eventually(() => uploadFailures(third), (f) => f.length > 0, 'the third RASP upload failed');
+    const thirdFailures = await eventually(
+      () => uploadFailures(third),
+      (f) => f.length > 0,
+      'the third RASP upload failed',
+    );
     assert.equal(thirdFailures[0]?.type, 'AnafDailyLimit');
     assert.match(thirdFailures[0]?.message ?? '', /refused locally by the daily quota guard, no ANAF call made/);
     assert.equal(raspRefusals(), 1, 'the sandbox saw no second refused upload');

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { strFromU8, unzipSync } from 'fflate';
 import { SIGNATURE_HEADER } from '../../activities/webhooks';
-import { WebhookSecretStore } from '../../lib/webhook-secrets';
+import { WebhookSecretStore } from '../../lib/webhooks/webhook-secrets';
 import { withCheckDigit } from '../../schemas/cif';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../../devkit/config';
 import { submissionWorkflowId } from '../../workflows/efactura/types';
@@ -32,7 +32,8 @@ describe('e-Factura submissions through the API', () => {
   let stack: Stack;
   let n = 0;
   const nextNumber = () => `AF-${process.pid}-${++n}`;
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) => callApi(stack, key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) =>
+    callApi(stack, key, method, path, options);
   const submitXml = (key: string, xml: string, query = `cif=${SELLER}`, extraHeaders: Record<string, string> = {}) =>
     api('POST', `/v1/efactura/invoices?${query}`, { body: xml, headers: { 'idempotency-key': key, ...extraHeaders } });
   const uploadsOf = (number: string) => stack.sandbox.efactura.state.uploadsFor(SELLER, number, '2026-11-20');
@@ -89,7 +90,14 @@ describe('e-Factura submissions through the API', () => {
     assert.equal(done.outcome, 'ACCEPTED');
 
     const { attributes, summary, writes } = await webUiRecord(stack.client, res.json.id);
-    assert.deepEqual(attributes, { tenant: TENANT_A.tenant, service: 'efactura', cif: SELLER, stage: 'DONE', outcome: 'ACCEPTED', uploadIndex: done.uploadIndex });
+    assert.deepEqual(attributes, {
+      tenant: TENANT_A.tenant,
+      service: 'efactura',
+      cif: SELLER,
+      stage: 'DONE',
+      outcome: 'ACCEPTED',
+      uploadIndex: done.uploadIndex,
+    });
     assert.equal(summary, `e-Factura UBL for CIF ${SELLER}: ACCEPTED (index ${done.uploadIndex})`);
 
     // Each workflow task writes its changes in one upsert and one memo command, and none of what the API already set.
@@ -106,18 +114,24 @@ describe('e-Factura submissions through the API', () => {
     assert.equal(done.anafState, 'nok');
     const errors = await api('GET', `/v1/efactura/invoices/${encodeURIComponent(res.json.id)}/errors`);
     assert.equal(errors.json.outcome, 'REJECTED');
-    assert.ok(errors.json.errors.some((e: string) => e.includes('BR-RO-999')), errors.text);
+    assert.ok(
+      errors.json.errors.some((e: string) => e.includes('BR-RO-999')),
+      errors.text,
+    );
   });
 
   test('"XML cu erori nepreluat de sistem" ends as REJECTED with ANAF\'s words', async () => {
     const number = nextNumber();
-    const res = await submitXml(`xmlerr-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:XML_ERRORS' }));
+    const res = await submitXml(
+      `xmlerr-${number}`,
+      ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:XML_ERRORS' }),
+    );
     const done = await finished(stack, res.json.id);
     assert.equal(done.outcome, 'REJECTED');
     assert.deepEqual(done.errors, ['ANAF: XML cu erori nepreluat de sistem']);
   });
 
-  test('rejected at upload (ExecutionStatus=1): REJECTED_AT_UPLOAD with ANAF\'s messages', async () => {
+  test("rejected at upload (ExecutionStatus=1): REJECTED_AT_UPLOAD with ANAF's messages", async () => {
     const number = nextNumber();
     stack.sandbox.faults.add({
       route: '/test/FCTEL/rest/upload',
@@ -148,8 +162,15 @@ describe('e-Factura submissions through the API', () => {
     assert.equal(uploadsOf(`${number}-other`), 1);
     const lost = [done, otherDone].find((d) => d.attempts.some((a) => a.result === 'ANSWER_LOST'));
     assert.ok(lost, 'one submission lost its answer');
-    assert.ok(lost.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(lost.decisions));
-    assert.equal(stack.sandbox.efactura.state.upload(lost.uploadIndex!)?.number, lost.identity.number, 'adopted the index of its own invoice');
+    assert.ok(
+      lost.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'),
+      JSON.stringify(lost.decisions),
+    );
+    assert.equal(
+      stack.sandbox.efactura.state.upload(lost.uploadIndex!)?.number,
+      lost.identity.number,
+      'adopted the index of its own invoice',
+    );
     assert.notEqual(done.uploadIndex, otherDone.uploadIndex);
   });
 
@@ -157,24 +178,44 @@ describe('e-Factura submissions through the API', () => {
     const number = nextNumber();
     stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', times: 1, resetAfterReceive: true });
     // The first download of this invoice's message is cut short: the reconciler's.
-    const res = await submitXml(`lost-cut-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:ZIP_TRUNCATED' }));
+    const res = await submitXml(
+      `lost-cut-${number}`,
+      ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:ZIP_TRUNCATED' }),
+    );
     const done = await finished(stack, res.json.id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     assert.equal(uploadsOf(number), 1);
-    assert.ok(done.attempts.some((a) => a.result === 'ANSWER_LOST'), JSON.stringify(done.attempts));
-    assert.ok(done.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(done.decisions));
+    assert.ok(
+      done.attempts.some((a) => a.result === 'ANSWER_LOST'),
+      JSON.stringify(done.attempts),
+    );
+    assert.ok(
+      done.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'),
+      JSON.stringify(done.decisions),
+    );
   });
 
   test('submissions reconciling at once share the archives they compare: no message is downloaded twice', async () => {
     const number = nextNumber();
-    const earlier = await Promise.all([1, 2, 3].map((i) => submitXml(`shared-${number}-${i}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number: `${number}-${i}` }))));
+    const earlier = await Promise.all(
+      [1, 2, 3].map((i) =>
+        submitXml(`shared-${number}-${i}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number: `${number}-${i}` })),
+      ),
+    );
     await Promise.all(earlier.map((r) => finished(stack, r.json.id)));
     stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', times: 3, resetAfterReceive: true });
-    const lost = await Promise.all([4, 5, 6].map((i) => submitXml(`shared-${number}-${i}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number: `${number}-${i}` }))));
+    const lost = await Promise.all(
+      [4, 5, 6].map((i) =>
+        submitXml(`shared-${number}-${i}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number: `${number}-${i}` })),
+      ),
+    );
     const views = await Promise.all(lost.map((r) => finished(stack, r.json.id)));
     for (const v of views) {
       assert.equal(v.outcome, 'ACCEPTED', JSON.stringify(v));
-      assert.ok(v.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(v.decisions));
+      assert.ok(
+        v.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'),
+        JSON.stringify(v.decisions),
+      );
     }
     for (let i = 1; i <= 6; i++) assert.equal(uploadsOf(`${number}-${i}`), 1);
     // Three reconcilers compared up to five candidates each and every submission downloaded its own
@@ -191,7 +232,10 @@ describe('e-Factura submissions through the API', () => {
     const res = await submitXml(`srv-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }));
     const done = await finished(stack, res.json.id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
-    assert.deepEqual(done.attempts.map((a) => a.result), ['ANSWER_LOST', 'ACCEPTED']);
+    assert.deepEqual(
+      done.attempts.map((a) => a.result),
+      ['ANSWER_LOST', 'ACCEPTED'],
+    );
     assert.ok(done.decisions.some((d) => d.decision === 'REUPLOAD_AFTER_LISTING_DELAY'));
     assert.equal(uploadsOf(number), 1);
   });
@@ -199,11 +243,21 @@ describe('e-Factura submissions through the API', () => {
   test('an unreadable answer to the upload is treated as lost: reconciled before any re-send, sent once', async () => {
     const number = nextNumber();
     // 200 with a body that is neither ANAF's XML nor a gateway page: EfacturaInvalidAnswer in the client.
-    stack.sandbox.faults.add({ route: '/test/FCTEL/rest/upload', method: 'POST', times: 1, status: 200, contentType: 'text/plain', body: 'garbage' });
+    stack.sandbox.faults.add({
+      route: '/test/FCTEL/rest/upload',
+      method: 'POST',
+      times: 1,
+      status: 200,
+      contentType: 'text/plain',
+      body: 'garbage',
+    });
     const res = await submitXml(`garbled-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }));
     const done = await finished(stack, res.json.id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
-    assert.deepEqual(done.attempts.map((a) => a.result), ['ANSWER_LOST', 'ACCEPTED']);
+    assert.deepEqual(
+      done.attempts.map((a) => a.result),
+      ['ANSWER_LOST', 'ACCEPTED'],
+    );
     assert.match(done.attempts[0]!.error ?? '', /e-Factura upload/);
     // The fault answered in ANAF's place, so the listing could not show it: one re-send, after the listing delay.
     assert.deepEqual(
@@ -231,7 +285,10 @@ describe('e-Factura submissions through the API', () => {
 
   test('a truncated answer archive is downloaded again and read', async () => {
     const number = nextNumber();
-    const res = await submitXml(`cut-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:ZIP_TRUNCATED' }));
+    const res = await submitXml(
+      `cut-${number}`,
+      ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, note: 'SANDBOX:ZIP_TRUNCATED' }),
+    );
     const downloadsBefore = stack.sandbox.efactura.state.counters.downloads;
     const done = await finished(stack, res.json.id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
@@ -246,12 +303,16 @@ describe('e-Factura submissions through the API', () => {
     const done = await finished(stack, res.json.id);
     assert.equal(done.outcome, 'ACCEPTED');
     // Each 429 is shown (a NOT_SENT attempt and a SAFE_RETRY decision), but is not an attempt that reached ANAF.
-    assert.deepEqual(done.attempts.map((a) => a.result), ['NOT_SENT', 'NOT_SENT', 'ACCEPTED'], 'a 429 is not an attempt that reached ANAF');
+    assert.deepEqual(
+      done.attempts.map((a) => a.result),
+      ['NOT_SENT', 'NOT_SENT', 'ACCEPTED'],
+      'a 429 is not an attempt that reached ANAF',
+    );
     assert.equal(done.decisions.filter((d) => d.decision === 'SAFE_RETRY').length, 2, JSON.stringify(done.decisions));
     assert.equal(uploadsOf(number), 1);
   });
 
-  test('ANAF\'s duplicate answer links to the earlier upload', async () => {
+  test("ANAF's duplicate answer links to the earlier upload", async () => {
     const number = nextNumber();
     const xml = ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number });
     const first = await finished(stack, (await submitXml(`dup1-${number}`, xml)).json.id);
@@ -296,17 +357,49 @@ describe('e-Factura submissions through the API', () => {
     const cases: Array<[string, Promise<Awaited<ReturnType<typeof api>>>, number, string]> = [
       ['malformed XML', submitXml('bad-1', '<Invoice><cbc:ID>1</Invoice>'), 400, 'XML_NOT_WELL_FORMED'],
       ['wrong standard', submitXml('bad-2', good, `cif=${SELLER}&standard=CN`), 400, 'XML_WRONG_ROOT'],
-      ['DOCTYPE (XXE)', submitXml('bad-3', `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${good.split('\n').slice(1).join('\n')}`), 400, 'XML_DOCTYPE_FORBIDDEN'],
+      [
+        'DOCTYPE (XXE)',
+        submitXml(
+          'bad-3',
+          `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${good.split('\n').slice(1).join('\n')}`,
+        ),
+        400,
+        'XML_DOCTYPE_FORBIDDEN',
+      ],
       ['bad CIF', submitXml('bad-4', good, 'cif=14399841'), 400, 'INVALID_CIF'],
-      ['bad CIF in JSON', api('POST', '/v1/efactura/invoices', { json: { cif: 'RO14399841', xml: good }, headers: { 'idempotency-key': 'bad-11' } }), 400, 'INVALID_CIF'],
+      [
+        'bad CIF in JSON',
+        api('POST', '/v1/efactura/invoices', { json: { cif: 'RO14399841', xml: good }, headers: { 'idempotency-key': 'bad-11' } }),
+        400,
+        'INVALID_CIF',
+      ],
       ['CIF that is no number', submitXml('bad-12', good, 'cif=ABC'), 400, 'INVALID_CIF'],
       ['missing CIF', submitXml('bad-5', good, ''), 400, 'VALIDATION_FAILED'],
       ['unknown standard', submitXml('bad-6', good, `cif=${SELLER}&standard=XYZ`), 400, 'VALIDATION_FAILED'],
-      ['oversize', submitXml('bad-7', good.replace('</Invoice>', `<!--${'x'.repeat(10 * 1024 * 1024)}--></Invoice>`)), 400, 'INVOICE_TOO_LARGE'],
+      [
+        'oversize',
+        submitXml('bad-7', good.replace('</Invoice>', `<!--${'x'.repeat(10 * 1024 * 1024)}--></Invoice>`)),
+        400,
+        'INVOICE_TOO_LARGE',
+      ],
       ['no Idempotency-Key', api('POST', `/v1/efactura/invoices?cif=${SELLER}`, { body: good }), 400, 'VALIDATION_FAILED'],
       ['unregistered organization', submitXml('bad-8', good, `cif=${withCheckDigit('7777777')}`), 404, 'ORGANIZATION_NOT_FOUND'],
-      ['private callbackUrl is checked for form', submitXml('bad-9', good, `cif=${SELLER}&callbackUrl=ftp://x`), 400, 'INVALID_CALLBACK_URL'],
-      ['unsupported content type', api('POST', `/v1/efactura/invoices?cif=${SELLER}`, { body: good, contentType: 'image/png', headers: { 'idempotency-key': 'bad-10' } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [
+        'private callbackUrl is checked for form',
+        submitXml('bad-9', good, `cif=${SELLER}&callbackUrl=ftp://x`),
+        400,
+        'INVALID_CALLBACK_URL',
+      ],
+      [
+        'unsupported content type',
+        api('POST', `/v1/efactura/invoices?cif=${SELLER}`, {
+          body: good,
+          contentType: 'image/png',
+          headers: { 'idempotency-key': 'bad-10' },
+        }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
     ];
     for (const [name, pending, status, code] of cases) {
       const res = await pending;
@@ -324,7 +417,11 @@ describe('e-Factura submissions through the API', () => {
 
   test('waiting for authorization; DELETE cancels it before any upload; DELETE after the upload is 409', async () => {
     const number = nextNumber();
-    const res = await submitXml(`wait-${number}`, ublInvoice({ supplierCif: UNAUTHORIZED_SELLER, buyerCif: BUYER, number }), `cif=${UNAUTHORIZED_SELLER}`);
+    const res = await submitXml(
+      `wait-${number}`,
+      ublInvoice({ supplierCif: UNAUTHORIZED_SELLER, buyerCif: BUYER, number }),
+      `cif=${UNAUTHORIZED_SELLER}`,
+    );
     assert.equal(res.status, 202, res.text);
     // The workflow says when it is waiting; no guessing with sleeps.
     await submissionWhen(stack, res.json.id, (v) => v.stage === 'WAITING_FOR_AUTHORIZATION', 20_000);
@@ -364,14 +461,18 @@ describe('e-Factura submissions through the API', () => {
     try {
       const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/anaf`;
       const number = nextNumber();
-      const res = await submitXml(`hook-${number}`, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), `cif=${SELLER}&callbackUrl=${encodeURIComponent(url)}`);
+      const res = await submitXml(
+        `hook-${number}`,
+        ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }),
+        `cif=${SELLER}&callbackUrl=${encodeURIComponent(url)}`,
+      );
       const done = await finished(stack, res.json.id);
       assert.equal(done.webhook?.state, 'DELIVERED');
       assert.equal(received.length, 1);
       const { headers, body } = received[0]!;
       const sig = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(headers[SIGNATURE_HEADER]));
       assert.ok(sig, String(headers[SIGNATURE_HEADER]));
-      // Signed with the tenant's own secret, derived from WEBHOOK_SECRET (lib/webhook-secrets.ts), never the master itself.
+      // Signed with the tenant's own secret, derived from WEBHOOK_SECRET (lib/webhooks/webhook-secrets.ts), never the master itself.
       const tenantSecret = new WebhookSecretStore(stack.config.dataDir, TEST_WEBHOOK_SECRET, 0).signingKeys(TENANT_A.tenant)[0]!.secret;
       assert.equal(sig[2], createHmac('sha256', tenantSecret).update(`${sig[1]}.${body}`).digest('hex'));
       const payload = JSON.parse(body);
@@ -389,15 +490,23 @@ describe('e-Factura submissions through the API', () => {
     const done = await finished(stack, res.json.id);
     // Visibility is eventually consistent: ask until the finished submission is indexed.
     const listed = (l: Awaited<ReturnType<typeof api>>) =>
-      l.status === 200 && l.json.items.find((i: { id: string; uploadIndex?: string }) => i.id === res.json.id && i.uploadIndex === done.uploadIndex);
-    const list = await eventually(() => api('GET', `/v1/efactura/invoices?cif=${SELLER}&outcome=ACCEPTED&limit=200`), listed, 'listed by CIF and outcome');
+      l.status === 200 &&
+      l.json.items.find((i: { id: string; uploadIndex?: string }) => i.id === res.json.id && i.uploadIndex === done.uploadIndex);
+    const list = await eventually(
+      () => api('GET', `/v1/efactura/invoices?cif=${SELLER}&outcome=ACCEPTED&limit=200`),
+      listed,
+      'listed by CIF and outcome',
+    );
     assert.equal(list.json.items.find((i: { id: string }) => i.id === res.json.id).uploadIndex, done.uploadIndex);
     const byIndex = await eventually(
       () => api('GET', `/v1/efactura/invoices?uploadIndex=${done.uploadIndex}`),
       (l) => l.json?.items?.length >= 1,
       'listed by upload index',
     );
-    assert.deepEqual(byIndex.json.items.map((i: { id: string }) => i.id), [res.json.id]);
+    assert.deepEqual(
+      byIndex.json.items.map((i: { id: string }) => i.id),
+      [res.json.id],
+    );
 
     const path = `/v1/efactura/invoices/${encodeURIComponent(res.json.id)}`;
     for (const suffix of ['', '/zip', '/invoice.xml', '/errors']) {

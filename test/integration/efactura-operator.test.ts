@@ -21,13 +21,15 @@ const BUYER = '18547290';
 const UNAUTHORIZED_SELLER = withCheckDigit('3456789');
 const UPLOAD = '/test/FCTEL/rest/upload';
 const STARE = '/test/FCTEL/rest/stareMesaj';
-const inPrelucrare = '<?xml version="1.0" encoding="UTF-8"?>\n<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1" stare="in prelucrare"/>';
+const inPrelucrare =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1" stare="in prelucrare"/>';
 
 describe('e-Factura: operator decisions on stuck submissions', () => {
   let stack: Stack;
   let n = 0;
   const nextNumber = () => `OP-${process.pid}-${++n}`;
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4]) => callApi(stack, TENANT_A.key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4]) =>
+    callApi(stack, TENANT_A.key, method, path, options);
   const submit = async (number: string, cif = SELLER) => {
     const res = await api('POST', `/v1/efactura/invoices?cif=${cif}`, {
       body: ublInvoice({ supplierCif: cif, buyerCif: BUYER, number }),
@@ -36,7 +38,8 @@ describe('e-Factura: operator decisions on stuck submissions', () => {
     assert.equal(res.status, 202, res.text);
     return res.json.id as string;
   };
-  const resolve = (id: string, json: unknown) => callApi(stack, OPERATOR.key, 'POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, { json });
+  const resolve = (id: string, json: unknown) =>
+    callApi(stack, OPERATOR.key, 'POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, { json });
   const uploadsOf = (number: string, cif = SELLER) => stack.sandbox.efactura.state.uploadsFor(cif, number, '2026-11-20');
 
   before(async () => {
@@ -59,7 +62,11 @@ describe('e-Factura: operator decisions on stuck submissions', () => {
     const stuck = (v: { stage: string }) => v.stage === 'NEEDS_OPERATOR';
     const [a, b] = await Promise.all([submissionWhen(stack, adoptId, stuck, 90_000), submissionWhen(stack, abandonId, stuck, 90_000)]);
     for (const v of [a, b]) {
-      assert.deepEqual(v.attempts.map((x) => x.result), ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST'], JSON.stringify(v));
+      assert.deepEqual(
+        v.attempts.map((x) => x.result),
+        ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST'],
+        JSON.stringify(v),
+      );
       assert.equal(v.needsAttention, true);
       assert.equal(v.decisions.filter((d) => d.decision === 'REUPLOAD_AFTER_LISTING_DELAY').length, 3, JSON.stringify(v.decisions));
       assert.equal(v.decisions.at(-1)?.decision, 'WAITING_FOR_OPERATOR');
@@ -83,7 +90,10 @@ describe('e-Factura: operator decisions on stuck submissions', () => {
     assert.equal(adoptDone.outcome, 'ACCEPTED', JSON.stringify(adoptDone));
     assert.equal(adoptDone.uploadIndex, rightIndex);
     assert.equal(adoptDone.needsAttention, false);
-    assert.ok(adoptDone.decisions.some((d) => d.decision === 'OPERATOR_ADOPTED_INDEX' && d.detail.includes(rightIndex)), JSON.stringify(adoptDone.decisions));
+    assert.ok(
+      adoptDone.decisions.some((d) => d.decision === 'OPERATOR_ADOPTED_INDEX' && d.detail.includes(rightIndex)),
+      JSON.stringify(adoptDone.decisions),
+    );
     assert.equal(abandonDone.outcome, 'FAILED', JSON.stringify(abandonDone));
     assert.deepEqual(abandonDone.errors, ['abandoned by an operator while the upload was uncertain']);
     assert.ok(abandonDone.decisions.some((d) => d.decision === 'OPERATOR_ABANDONED' && d.detail === 'will be issued again'));
@@ -107,12 +117,21 @@ describe('e-Factura: operator decisions on stuck submissions', () => {
     const done = await finished(stack, id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     assert.equal(uploadsOf(number), 5, 'exactly one more upload');
-    assert.deepEqual(done.attempts.map((a) => a.result), ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ACCEPTED']);
+    assert.deepEqual(
+      done.attempts.map((a) => a.result),
+      ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ACCEPTED'],
+    );
     // ANAF knows the invoice from the first lost upload: it answers "duplicate", and the submission follows that filing.
     const firstFiling = stack.sandbox.efactura.state.uploads.find((u) => u.number === number)!.index;
     assert.equal(done.uploadIndex, firstFiling);
-    assert.ok(done.decisions.some((d) => d.decision === 'LINKED_TO_EARLIER_UPLOAD' && d.detail.includes(firstFiling)), JSON.stringify(done.decisions));
-    assert.ok(done.decisions.some((d) => d.decision === 'OPERATOR_REUPLOAD' && d.detail === 'none of the four is in SPV'), JSON.stringify(done.decisions));
+    assert.ok(
+      done.decisions.some((d) => d.decision === 'LINKED_TO_EARLIER_UPLOAD' && d.detail.includes(firstFiling)),
+      JSON.stringify(done.decisions),
+    );
+    assert.ok(
+      done.decisions.some((d) => d.decision === 'OPERATOR_REUPLOAD' && d.detail === 'none of the four is in SPV'),
+      JSON.stringify(done.decisions),
+    );
     assert.equal(done.needsAttention, false);
   });
 
@@ -135,7 +154,11 @@ describe('e-Factura: operator decisions on stuck submissions', () => {
     const done = await finished(stack, id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     assert.equal(done.attempts.length, 1);
-    assert.match(done.decisions.find((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED')?.detail ?? '', /REUPLOAD: sent while polling.*POLLING/, JSON.stringify(done.decisions));
+    assert.match(
+      done.decisions.find((d) => d.decision === 'RESOLVE_SIGNAL_DROPPED')?.detail ?? '',
+      /REUPLOAD: sent while polling.*POLLING/,
+      JSON.stringify(done.decisions),
+    );
     assert.ok(!done.decisions.some((d) => d.decision.startsWith('OPERATOR_')), JSON.stringify(done.decisions));
     assert.equal(uploadsOf(number), 1, 'the refused REUPLOAD was not applied later');
   });

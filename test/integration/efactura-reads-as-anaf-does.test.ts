@@ -22,7 +22,7 @@ interface ListedMessage {
   buyerCif?: string;
 }
 
-describe('listing pages: our own counter and numar_total_pagini, never ANAF\'s index_pagina_curenta', () => {
+describe("listing pages: our own counter and numar_total_pagini, never ANAF's index_pagina_curenta", () => {
   let stack: Stack;
   const api = (path: string) => callApi(stack, TENANT_A.key, 'GET', path);
 
@@ -37,7 +37,12 @@ describe('listing pages: our own counter and numar_total_pagini, never ANAF\'s i
 
   test('following nextPage visits every page exactly once, each message once, with cif_emitent and cif_beneficiar kept', async () => {
     const received = [1, 2, 3, 4, 5].map((i) =>
-      stack.sandbox.efactura.addReceivedInvoice({ buyerCif: BUYER, supplierCif: SELLER, number: `PG-${process.pid}-${i}`, at: stack.sandbox.clock.now() - 60_000 }),
+      stack.sandbox.efactura.addReceivedInvoice({
+        buyerCif: BUYER,
+        supplierCif: SELLER,
+        number: `PG-${process.pid}-${i}`,
+        at: stack.sandbox.clock.now() - 60_000,
+      }),
     );
     const visited: number[] = [];
     const listed: ListedMessage[] = [];
@@ -60,7 +65,7 @@ describe('listing pages: our own counter and numar_total_pagini, never ANAF\'s i
   });
 });
 
-describe("the last 60 days: counted when ANAF is called, not when the API was asked", () => {
+describe('the last 60 days: counted when ANAF is called, not when the API was asked', () => {
   let stack: Stack;
   let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
 
@@ -74,8 +79,13 @@ describe("the last 60 days: counted when ANAF is called, not when the API was as
     await stack?.close();
   });
 
-  test('days=60 asked while no worker runs, served 8 s later by a worker, ANAF\'s clock 55 s ahead of ours: 200 with a 59-day-old invoice', async () => {
-    const old = stack.sandbox.efactura.addReceivedInvoice({ buyerCif: BUYER, supplierCif: SELLER, number: `OLD-${process.pid}`, at: stack.sandbox.clock.now() - 59 * DAY_MS });
+  test("days=60 asked while no worker runs, served 8 s later by a worker, ANAF's clock 55 s ahead of ours: 200 with a 59-day-old invoice", async () => {
+    const old = stack.sandbox.efactura.addReceivedInvoice({
+      buyerCif: BUYER,
+      supplierCif: SELLER,
+      number: `OLD-${process.pid}`,
+      at: stack.sandbox.clock.now() - 59 * DAY_MS,
+    });
     await workers!.stop();
     workers = undefined;
     // ANAF's clock a little ahead of ours (within the product's margin), as real clocks are.
@@ -87,6 +97,9 @@ describe("the last 60 days: counted when ANAF is called, not when the API was as
     workers = await startWorkers(stack);
     const res = await answer;
     assert.equal(res.status, 200, res.text);
-    assert.ok((res.json.messages as ListedMessage[]).some((m) => m.id === old.id), res.text);
+    assert.ok(
+      (res.json.messages as ListedMessage[]).some((m) => m.id === old.id),
+      res.text,
+    );
   });
 });

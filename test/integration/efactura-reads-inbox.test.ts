@@ -25,7 +25,8 @@ describe('e-Factura reads and inbox', () => {
   const hooks: Array<{ event: string; messageId: string }> = [];
   let receiver: http.Server;
   let hookUrl: string;
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) => callApi(stack, key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) =>
+    callApi(stack, key, method, path, options);
 
   before(async () => {
     stack = await startStack({ sandbox: { efactura: { processingDelayMs: 0, listingDelayMs: 0 } } });
@@ -63,14 +64,21 @@ describe('e-Factura reads and inbox', () => {
     assert.match(mine.createdAt, /^\d{4}-\d{2}-\d{2}T/);
     assert.equal(list.json.page, 1);
     const received = await api('GET', `/v1/efactura/messages?cif=${BUYER}&days=1&filter=P`);
-    assert.ok(received.json.messages.some((m: { uploadIndex: string }) => m.uploadIndex === done.uploadIndex), 'the buyer sees it as received');
+    assert.ok(
+      received.json.messages.some((m: { uploadIndex: string }) => m.uploadIndex === done.uploadIndex),
+      'the buyer sees it as received',
+    );
     const none = await api('GET', `/v1/efactura/messages?cif=${SELLER}&days=1&filter=E`);
     assert.equal(none.status, 200, none.text);
     assert.deepEqual(none.json.messages, [], '"Nu exista mesaje" is an empty page, not an error');
     const bad = await api('GET', `/v1/efactura/messages?cif=${SELLER}&days=61`);
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.code, 'VALIDATION_FAILED');
-    assert.equal((await api('GET', `/v1/efactura/messages?cif=${SELLER}&days=1`, undefined, TENANT_B.key)).status, 404, 'not B’s organization');
+    assert.equal(
+      (await api('GET', `/v1/efactura/messages?cif=${SELLER}&days=1`, undefined, TENANT_B.key)).status,
+      404,
+      'not B’s organization',
+    );
   });
 
   test('validate and pdf: ANAF’s verdict and rendering, with and without validation', async () => {
@@ -80,7 +88,10 @@ describe('e-Factura reads and inbox', () => {
     assert.deepEqual(ok.json, { valid: true, messages: [] });
     const nok = await api('POST', `/v1/efactura/validate?cif=${SELLER}`, { body: bad });
     assert.equal(nok.json.valid, false);
-    assert.ok(nok.json.messages.some((m: string) => m.includes('BR-RO-999')), nok.text);
+    assert.ok(
+      nok.json.messages.some((m: string) => m.includes('BR-RO-999')),
+      nok.text,
+    );
 
     const pdf = await api('POST', `/v1/efactura/pdf?cif=${SELLER}`, { body: good });
     assert.equal(pdf.status, 200, pdf.text);
@@ -97,7 +108,9 @@ describe('e-Factura reads and inbox', () => {
     const sandbox = stack.sandbox.efactura;
     // Stamped a little in the past: a sync window ends before the moment it runs, as ANAF requires.
     const receive = (number: string) => sandbox.addReceivedInvoice({ buyerCif: BUYER, number, at: Date.now() - 10_000 });
-    const enable = await api('PUT', `/v1/organizations/${BUYER}/efactura/inbox-sync`, { json: { intervalMinutes: 60, callbackUrl: hookUrl } });
+    const enable = await api('PUT', `/v1/organizations/${BUYER}/efactura/inbox-sync`, {
+      json: { intervalMinutes: 60, callbackUrl: hookUrl },
+    });
     assert.equal(enable.status, 200, enable.text);
     assert.equal(enable.json.intervalMinutes, 60);
 
@@ -111,13 +124,14 @@ describe('e-Factura reads and inbox', () => {
         const schedule = await eventually(
           () => api('GET', `/v1/organizations/${BUYER}/efactura/inbox-sync`),
           (s) => s.status === 200 && Array.isArray(s.json.recentRuns) && s.json.recentRuns.length > before,
-          'the triggered sync run is among the schedule\'s recent runs',
+          "the triggered sync run is among the schedule's recent runs",
         );
         actions = schedule.json.recentRuns;
       }
       return (await stack.client.workflow.getHandle(actions.at(-1)!.workflowId).result()) as InboxSyncResult;
     };
-    const itemDone = (messageId: string) => stack.client.workflow.getHandle(inboxItemWorkflowId(TENANT_A.tenant, BUYER, messageId)).result();
+    const itemDone = (messageId: string) =>
+      stack.client.workflow.getHandle(inboxItemWorkflowId(TENANT_A.tenant, BUYER, messageId)).result();
 
     const first = [receive('IN-1'), receive('IN-2')];
     const downloadsBefore = sandbox.state.counters.downloads;
@@ -146,7 +160,9 @@ describe('e-Factura reads and inbox', () => {
     // Visibility is eventually consistent: ask until every item is indexed.
     const inbox = await eventually(
       () => api('GET', `/v1/efactura/inbox?cif=${BUYER}&limit=200`),
-      (l) => l.status === 200 && ours.every((id) => l.json.items.some((i: { id: string }) => i.id === inboxItemWorkflowId(TENANT_A.tenant, BUYER, id))),
+      (l) =>
+        l.status === 200 &&
+        ours.every((id) => l.json.items.some((i: { id: string }) => i.id === inboxItemWorkflowId(TENANT_A.tenant, BUYER, id))),
       'every received invoice listed in the inbox',
     );
     assert.equal(inbox.status, 200, inbox.text);

@@ -20,15 +20,21 @@ const SELLER = '14399840';
 const BUYER = '18547290';
 const SIGNATURE_ROUTE = '/api/validate/signature';
 /** ANAF's documented 400 (validaresemnatura). */
-const TECHNICAL_400 = JSON.stringify({ msg: 'Eroare tehnică: request incorect. Cauza: cel puțin unul din documente NU a fost încărcat sau NU este un fisier de tip XML specific facturii electronice.' });
+const TECHNICAL_400 = JSON.stringify({
+  msg: 'Eroare tehnică: request incorect. Cauza: cel puțin unul din documente NU a fost încărcat sau NU este un fisier de tip XML specific facturii electronice.',
+});
 
 describe("ANAF's signature over accepted and received invoices", () => {
   let stack: Stack;
   let n = 0;
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) => callApi(stack, key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) =>
+    callApi(stack, key, method, path, options);
   const submit = async () => {
     const number = `SIG-${process.pid}-${++n}`;
-    const res = await api('POST', `/v1/efactura/invoices?cif=${SELLER}`, { body: ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), headers: { 'idempotency-key': `sig-${number}` } });
+    const res = await api('POST', `/v1/efactura/invoices?cif=${SELLER}`, {
+      body: ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }),
+      headers: { 'idempotency-key': `sig-${number}` },
+    });
     assert.equal(res.status, 202, res.text);
     return res.json.id as string;
   };
@@ -54,7 +60,11 @@ describe("ANAF's signature over accepted and received invoices", () => {
     const verified = await api('POST', '/v1/efactura/signature/verify', { json: { submissionId: id } });
     assert.equal(verified.status, 200, verified.text);
     assert.equal(verified.json.valid, true);
-    assert.equal((await api('POST', '/v1/efactura/signature/verify', { json: { submissionId: id } }, TENANT_B.key)).status, 404, "not B's submission");
+    assert.equal(
+      (await api('POST', '/v1/efactura/signature/verify', { json: { submissionId: id } }, TENANT_B.key)).status,
+      404,
+      "not B's submission",
+    );
   });
 
   test('an uploaded pair: the signed invoice verifies, one byte changed does not (ANAF\'s "NU au putut fi validate")', async () => {
@@ -65,7 +75,9 @@ describe("ANAF's signature over accepted and received invoices", () => {
     const good = await api('POST', '/v1/efactura/signature/verify', { json: { cif: SELLER, xml, signature } });
     assert.equal(good.status, 200, good.text);
     assert.equal(good.json.valid, true, good.text);
-    const tampered = await api('POST', '/v1/efactura/signature/verify', { json: { cif: SELLER, xml: xml.replace('SIG-', 'SIG_'), signature } });
+    const tampered = await api('POST', '/v1/efactura/signature/verify', {
+      json: { cif: SELLER, xml: xml.replace('SIG-', 'SIG_'), signature },
+    });
     assert.equal(tampered.status, 200, tampered.text);
     assert.equal(tampered.json.valid, false, tampered.text);
     assert.match(tampered.json.message, /NU au putut fi validate/);
@@ -89,7 +101,12 @@ describe("ANAF's signature over accepted and received invoices", () => {
   });
 
   test('a received invoice: its ANAF signature checked and kept on the inbox item', async () => {
-    const received = stack.sandbox.efactura.addReceivedInvoice({ buyerCif: BUYER, supplierCif: SELLER, number: `SIG-IN-${process.pid}`, at: Date.now() - 10_000 });
+    const received = stack.sandbox.efactura.addReceivedInvoice({
+      buyerCif: BUYER,
+      supplierCif: SELLER,
+      number: `SIG-IN-${process.pid}`,
+      at: Date.now() - 10_000,
+    });
     assert.equal((await api('PUT', `/v1/organizations/${BUYER}/efactura/inbox-sync`, { json: { intervalMinutes: 60 } })).status, 200);
     assert.equal((await api('POST', `/v1/organizations/${BUYER}/efactura/inbox-sync/run`)).status, 202);
     const itemId = inboxItemWorkflowId(TENANT_A.tenant, BUYER, received.id);

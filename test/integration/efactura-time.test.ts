@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { GATEWAY_REJECTED_RETRY_MS } from '../../activities/anaf/failures';
-import { romanianDay } from '../../lib/romanian-time';
+import { romanianDay } from '../../lib/anaf/romanian-time';
 import { TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
@@ -22,7 +22,8 @@ const SELLER = '14399840';
 const BUYER = '18547290';
 const HOUR = 3_600_000;
 const STARE = '/test/FCTEL/rest/stareMesaj';
-const inPrelucrare = '<?xml version="1.0" encoding="UTF-8"?>\n<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1" stare="in prelucrare"/>';
+const inPrelucrare =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1" stare="in prelucrare"/>';
 const dailyLimit =
   '<?xml version="1.0" encoding="UTF-8"?>\n<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1"><Errors errorMessage="S-au facut deja 100 descarcari de mesaj in cursul zilei"/></header>';
 
@@ -51,12 +52,16 @@ describe('e-Factura waits measured in hours and days (time-skipping)', () => {
     await env?.teardown();
   });
 
-  test('ANAF\'s daily limit on stareMesaj: wait for the next Romanian day instead of hammering', async () => {
+  test("ANAF's daily limit on stareMesaj: wait for the next Romanian day instead of hammering", async () => {
     const number = `T-${++n}`;
     stack.sandbox.faults.add({ route: STARE, times: 1, contentType: 'application/xml', body: dailyLimit });
     const done = await finished(stack, await submit(number));
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
-    assert.notEqual(romanianDay(Date.parse(done.finishedAt!)), romanianDay(Date.parse(done.receivedAt)), 'waited for the next Romanian day');
+    assert.notEqual(
+      romanianDay(Date.parse(done.finishedAt!)),
+      romanianDay(Date.parse(done.receivedAt)),
+      'waited for the next Romanian day',
+    );
     assert.ok(elapsed(done) <= 24 * HOUR + 10 * 60_000, `no longer than that (${elapsed(done)} ms)`);
   });
 
@@ -67,13 +72,19 @@ describe('e-Factura waits measured in hours and days (time-skipping)', () => {
     const done = await finished(stack, id);
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     // The rejected page is shown as a re-send ANAF never saw; one attempt reached ANAF.
-    assert.deepEqual(done.attempts.map((a) => a.result), ['NOT_SENT', 'ACCEPTED']);
+    assert.deepEqual(
+      done.attempts.map((a) => a.result),
+      ['NOT_SENT', 'ACCEPTED'],
+    );
     assert.equal(stack.sandbox.efactura.state.uploadsFor(SELLER, number, '2026-11-20'), 1);
     // Backed off: the second upload was scheduled no sooner than the WAF back-off after the first
     // (the server's clock, which time-skipping moves; the sandbox answered both at once).
     const [rejected, sent] = activitySchedules(await historyOf(stack.client, id), 'uploadInvoice').map(eventTimeMs);
     assert.ok(rejected !== undefined && sent !== undefined, 'two uploads: the rejected one and the one sent');
-    assert.ok(sent - rejected >= GATEWAY_REJECTED_RETRY_MS, `sent again ${sent - rejected} ms after the WAF page, not before ${GATEWAY_REJECTED_RETRY_MS} ms`);
+    assert.ok(
+      sent - rejected >= GATEWAY_REJECTED_RETRY_MS,
+      `sent again ${sent - rejected} ms after the WAF page, not before ${GATEWAY_REJECTED_RETRY_MS} ms`,
+    );
   });
 
   test('a message "in prelucrare" for long: at most 90 status checks per day, then the next day', async () => {
@@ -82,6 +93,10 @@ describe('e-Factura waits measured in hours and days (time-skipping)', () => {
     const done = await finished(stack, await submit(number));
     assert.equal(done.outcome, 'ACCEPTED', JSON.stringify(done));
     assert.equal(done.statusChecks, 121, 'every check counted, none lost');
-    assert.notEqual(romanianDay(Date.parse(done.finishedAt!)), romanianDay(Date.parse(done.receivedAt)), 'the checks beyond 90 waited for the next day');
+    assert.notEqual(
+      romanianDay(Date.parse(done.finishedAt!)),
+      romanianDay(Date.parse(done.receivedAt)),
+      'the checks beyond 90 waited for the next day',
+    );
   });
 });

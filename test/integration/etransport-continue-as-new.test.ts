@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { prepareOperation } from '../../schemas/etransport-operation';
-import { blobStoreFor } from '../../lib/blob-store';
+import { blobStoreFor } from '../../lib/storage/blob-store';
 import type { etransportDeclaration } from '../../workflows/etransport/declaration';
 import { followUpSignal } from '../../workflows/etransport/definitions';
 import type { DeclarationInput, DeclarationView, OperationRecord, PreparedOperation } from '../../workflows/etransport/types';
@@ -38,7 +38,8 @@ describe('e-Transport continue-as-new while a webhook is slow', () => {
     for (const respond of held.splice(0)) respond();
   };
 
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4]) => callApi(stack, TENANT_A.key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4]) =>
+    callApi(stack, TENANT_A.key, method, path, options);
   const operations = (id: string) => `/v1/etransport/declarations/${encodeURIComponent(id)}/operations`;
   const op = (v: DeclarationView, id: string): OperationRecord | undefined => v.operations.find((o) => o.id === id);
 
@@ -48,7 +49,10 @@ describe('e-Transport continue-as-new while a webhook is slow', () => {
     return p;
   }
 
-  async function start(key: string, input: Omit<DeclarationInput, 'tenant' | 'cif' | 'requestSha256' | 'receivedAt' | 'settings' | 'callbackUrl'>): Promise<string> {
+  async function start(
+    key: string,
+    input: Omit<DeclarationInput, 'tenant' | 'cif' | 'requestSha256' | 'receivedAt' | 'settings' | 'callbackUrl'>,
+  ): Promise<string> {
     const id = `${TENANT_A.tenant}/etransport/${key}`;
     const e = stack.config.etransport;
     await stack.client.workflow.start<typeof etransportDeclaration>('etransportDeclaration', {
@@ -111,14 +115,20 @@ describe('e-Transport continue-as-new while a webhook is slow', () => {
     holdOperation = 'op-2';
     held = [];
     firstHeld = new Promise<void>((r) => (heldSeen = r));
-    const first = await api('POST', operations(id), { json: { type: 'VEHICLE_CHANGE', vehicle: 'B02BBB', date: today() }, headers: { 'idempotency-key': `mvh1-${ref}` } });
+    const first = await api('POST', operations(id), {
+      json: { type: 'VEHICLE_CHANGE', vehicle: 'B02BBB', date: today() },
+      headers: { 'idempotency-key': `mvh1-${ref}` },
+    });
     assert.equal(first.status, 202, first.text);
     assert.equal(first.json.operationId, 'op-2');
     await firstHeld;
 
     try {
       // Meanwhile: one follow-up by the API (answered with its operationId), one by signal.
-      const second = await api('POST', operations(id), { json: { type: 'VEHICLE_CHANGE', vehicle: 'B03CCC', date: today() }, headers: { 'idempotency-key': `mvh2-${ref}` } });
+      const second = await api('POST', operations(id), {
+        json: { type: 'VEHICLE_CHANGE', vehicle: 'B03CCC', date: today() },
+        headers: { 'idempotency-key': `mvh2-${ref}` },
+      });
       assert.equal(second.status, 202, second.text);
       assert.equal(second.json.operationId, 'op-3');
       await stack.client.workflow.getHandle(id).signal(followUpSignal, { type: 'VEHICLE_CHANGE', vehicle: 'B04DDD', date: today() });
@@ -143,13 +153,19 @@ describe('e-Transport continue-as-new while a webhook is slow', () => {
     const next = await declarationWhen(stack.client, id, (v) => v.run === 2);
     assert.equal(next.stage, 'ACTIVE');
     assert.equal(next.uit, uit);
-    assert.ok(next.operations.every((o) => o.stage === 'DONE' && o.outcome === 'ACCEPTED'), JSON.stringify(next.operations));
+    assert.ok(
+      next.operations.every((o) => o.stage === 'DONE' && o.outcome === 'ACCEPTED'),
+      JSON.stringify(next.operations),
+    );
     assert.equal(next.decisions.filter((d) => d.decision === 'CONTINUED_AS_NEW').length, 1);
     assert.equal(stack.sandbox.etransport.state.followUpUploads(uit!, 'MVH'), 3, 'each vehicle change uploaded once');
     assert.equal(stack.sandbox.etransport.state.notification(uit!)?.vehicleChanges.at(-1)?.vehicle, 'B04DDD');
 
     // The next run serves follow-ups too.
-    const third = await api('POST', operations(id), { json: { type: 'VEHICLE_CHANGE', vehicle: 'B05EEE', date: today() }, headers: { 'idempotency-key': `mvh3-${ref}` } });
+    const third = await api('POST', operations(id), {
+      json: { type: 'VEHICLE_CHANGE', vehicle: 'B05EEE', date: today() },
+      headers: { 'idempotency-key': `mvh3-${ref}` },
+    });
     assert.equal(third.status, 202, third.text);
     assert.equal(third.json.operationId, 'op-5');
     const done = await declarationWhen(stack.client, id, (v) => op(v, 'op-5')?.outcome !== undefined);

@@ -25,7 +25,8 @@ describe('e-Transport declarations through the API', () => {
   let stack: Stack;
   let n = 0;
   const nextRef = () => `ETR-${process.pid}-${++n}`;
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) => callApi(stack, key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) =>
+    callApi(stack, key, method, path, options);
   const declare = (key: string, xml: string, query = `cif=${CIF}`) =>
     api('POST', `/v1/etransport/declarations?${query}`, { body: xml, headers: { 'idempotency-key': key } });
   const item = (id: string) => `/v1/etransport/declarations/${encodeURIComponent(id)}`;
@@ -91,7 +92,10 @@ describe('e-Transport declarations through the API', () => {
     assert.equal(stack.sandbox.etransport.state.notification(uit!)?.facts.vehicle, 'CJ99XYZ');
     assert.equal(stack.sandbox.etransport.state.followUpUploads(uit!, 'COR'), 1);
 
-    const del = await api('POST', `${item(res.json.id)}/operations`, { json: { type: 'DELETION' }, headers: { 'idempotency-key': `del-${ref}` } });
+    const del = await api('POST', `${item(res.json.id)}/operations`, {
+      json: { type: 'DELETION' },
+      headers: { 'idempotency-key': `del-${ref}` },
+    });
     assert.equal(del.status, 202, del.text);
     const done = await finished(res.json.id);
     assert.equal(done.outcome, 'DELETED');
@@ -105,7 +109,10 @@ describe('e-Transport declarations through the API', () => {
       ],
     );
     assert.ok(stack.sandbox.etransport.state.notification(uit!)?.deletedAt !== undefined);
-    const late = await api('POST', `${item(res.json.id)}/operations`, { json: { type: 'CONFIRMATION', confirmationType: '10' }, headers: { 'idempotency-key': `late-${ref}` } });
+    const late = await api('POST', `${item(res.json.id)}/operations`, {
+      json: { type: 'CONFIRMATION', confirmationType: '10' },
+      headers: { 'idempotency-key': `late-${ref}` },
+    });
     assert.equal(late.status, 409, late.text);
     assert.equal(late.json.error.code, 'DECLARATION_NOT_ACTIVE');
   });
@@ -120,12 +127,25 @@ describe('e-Transport declarations through the API', () => {
     const done = await finished(res.json.id);
     assert.equal(done.outcome, 'DELETED');
     // The 429 is shown as a re-send ANAF never saw: a NOT_SENT attempt and a SAFE_RETRY decision.
-    assert.deepEqual(done.operations[0]!.attempts.map((a) => a.result), ['NOT_SENT', 'ACCEPTED']);
-    assert.ok(done.decisions.some((d) => d.decision === 'SAFE_RETRY'), JSON.stringify(done.decisions));
+    assert.deepEqual(
+      done.operations[0]!.attempts.map((a) => a.result),
+      ['NOT_SENT', 'ACCEPTED'],
+    );
+    assert.ok(
+      done.decisions.some((d) => d.decision === 'SAFE_RETRY'),
+      JSON.stringify(done.decisions),
+    );
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1);
 
     const { attributes, summary, writes } = await webUiRecord(stack.client, res.json.id);
-    assert.deepEqual(attributes, { tenant: TENANT_A.tenant, service: 'etransport', cif: CIF, stage: 'DONE', outcome: 'DELETED', uploadIndex: done.uploadIndex });
+    assert.deepEqual(attributes, {
+      tenant: TENANT_A.tenant,
+      service: 'etransport',
+      cif: CIF,
+      stage: 'DONE',
+      outcome: 'DELETED',
+      uploadIndex: done.uploadIndex,
+    });
     assert.equal(summary, `e-Transport for CIF ${CIF} (UIT ${uit}): DELETED`);
     // One upsert and one memo write per workflow task at most, none of what the API already set, and no attention flag (it was never raised).
     assert.deepEqual(tasksWritingTwice(writes), [], 'workflow tasks with more than one upsert or memo write');
@@ -144,7 +164,10 @@ describe('e-Transport declarations through the API', () => {
     assert.equal(view.operations[1]!.outcome, 'REJECTED');
     assert.deepEqual(view.operations[1]!.errors, [NOK_MESSAGE]);
     assert.equal(view.outcome, 'ACCEPTED');
-    const other = await api('POST', `${item(res.json.id)}/operations`, { json: { type: 'XML', xml: transportXml({ declarantCif: CIF, ref, correctsUit: 'NOTTHISUIT000000' }) }, headers: { 'idempotency-key': `mismatch-${ref}` } });
+    const other = await api('POST', `${item(res.json.id)}/operations`, {
+      json: { type: 'XML', xml: transportXml({ declarantCif: CIF, ref, correctsUit: 'NOTTHISUIT000000' }) },
+      headers: { 'idempotency-key': `mismatch-${ref}` },
+    });
     assert.equal(other.status, 400, other.text);
     assert.equal(other.json.error.code, 'UIT_MISMATCH');
   });
@@ -169,7 +192,12 @@ describe('e-Transport declarations through the API', () => {
       method: 'POST',
       times: 1,
       contentType: 'application/json',
-      body: JSON.stringify({ Errors: [{ errorMessage: `Nu aveti drept in SPV pentru CIF=${CIF}` }], dateResponse: '202611241200', ExecutionStatus: 1, trace_id: 'x' }),
+      body: JSON.stringify({
+        Errors: [{ errorMessage: `Nu aveti drept in SPV pentru CIF=${CIF}` }],
+        dateResponse: '202611241200',
+        ExecutionStatus: 1,
+        trace_id: 'x',
+      }),
     });
     const done = await finished((await declare(`upl-${ref}`, transportXml({ declarantCif: CIF, ref }))).json.id);
     assert.equal(done.outcome, 'REJECTED');
@@ -184,7 +212,10 @@ describe('e-Transport declarations through the API', () => {
     const view = await declarationWhen(stack.client, res.json.id, active);
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1, 'uploaded once');
     assert.equal(view.operations[0]!.attempts[0]!.result, 'ANSWER_LOST');
-    assert.ok(view.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'), JSON.stringify(view.decisions));
+    assert.ok(
+      view.decisions.some((d) => d.decision === 'ADOPTED_LISTED_INDEX'),
+      JSON.stringify(view.decisions),
+    );
     assert.equal(stack.sandbox.etransport.state.notification(view.uit!)?.refDeclarant, ref, 'adopted its own UIT');
   });
 
@@ -193,7 +224,10 @@ describe('e-Transport declarations through the API', () => {
     stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, status: 500, body: 'Internal Server Error' });
     const res = await declare(`srv-${ref}`, transportXml({ declarantCif: CIF, ref }));
     const view = await declarationWhen(stack.client, res.json.id, active);
-    assert.deepEqual(view.operations[0]!.attempts.map((a) => a.result), ['ANSWER_LOST', 'ACCEPTED']);
+    assert.deepEqual(
+      view.operations[0]!.attempts.map((a) => a.result),
+      ['ANSWER_LOST', 'ACCEPTED'],
+    );
     assert.ok(view.decisions.some((d) => d.decision === 'REUPLOAD_AFTER_LISTING_DELAY'));
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CIF, ref), 1);
   });
@@ -225,7 +259,12 @@ describe('e-Transport declarations through the API', () => {
       route: `/test/ETRANSPORT/ws/v1/lista/`,
       times: 1,
       contentType: 'application/json',
-      body: JSON.stringify({ Errors: [{ errorMessage: 'Nu exista niciun CIF petru care sa aveti drept in SPV' }], dateResponse: '202611241200', ExecutionStatus: 1, trace_id: 'y' }),
+      body: JSON.stringify({
+        Errors: [{ errorMessage: 'Nu exista niciun CIF petru care sa aveti drept in SPV' }],
+        dateResponse: '202611241200',
+        ExecutionStatus: 1,
+        trace_id: 'y',
+      }),
     });
     const refused = await api('GET', `/v1/etransport/messages?cif=${CIF}&days=1`);
     assert.equal(refused.status, 502, refused.text);
@@ -241,12 +280,27 @@ describe('e-Transport declarations through the API', () => {
       ['malformed XML', '<eTransport><notificare></eTransport>', `cif=${CIF}`, 'XML_NOT_WELL_FORMED'],
       ['wrong namespace', good.replace('declaratie:v2', 'declaratie:v9'), `cif=${CIF}`, 'XML_WRONG_ROOT'],
       ['an invoice', '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>', `cif=${CIF}`, 'XML_WRONG_ROOT'],
-      ['DOCTYPE', `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${good.split('\n').slice(1).join('\n')}`, `cif=${CIF}`, 'XML_DOCTYPE_FORBIDDEN'],
+      [
+        'DOCTYPE',
+        `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${good.split('\n').slice(1).join('\n')}`,
+        `cif=${CIF}`,
+        'XML_DOCTYPE_FORBIDDEN',
+      ],
       ['bad declarant CIF', good.replace(`codDeclarant="${CIF}"`, 'codDeclarant="14399841"'), `cif=${CIF}`, 'DECLARANT_CIF_INVALID'],
       ['bad request CIF', good, 'cif=14399841', 'VALIDATION_FAILED'],
       ['unknown operation type', good.replace('codTipOperatiune="30"', 'codTipOperatiune="99"'), `cif=${CIF}`, 'UNKNOWN_OPERATION'],
-      ['unknown operation element', good.replace(/<notificare[\s\S]*<\/notificare>/, '<anulare uit="X"/>'), `cif=${CIF}`, 'UNKNOWN_OPERATION'],
-      ['a follow-up posted as a declaration', good.replace(/<notificare[\s\S]*<\/notificare>/, '<stergere uit="ABC"/>'), `cif=${CIF}`, 'NOT_A_NOTIFICATION'],
+      [
+        'unknown operation element',
+        good.replace(/<notificare[\s\S]*<\/notificare>/, '<anulare uit="X"/>'),
+        `cif=${CIF}`,
+        'UNKNOWN_OPERATION',
+      ],
+      [
+        'a follow-up posted as a declaration',
+        good.replace(/<notificare[\s\S]*<\/notificare>/, '<stergere uit="ABC"/>'),
+        `cif=${CIF}`,
+        'NOT_A_NOTIFICATION',
+      ],
       ['bad transport date', good.replace(/dataTransport="[^"]+"/, 'dataTransport="2026-02-30"'), `cif=${CIF}`, 'TRANSPORT_DATE_INVALID'],
     ];
     for (const [what, xml, query, code] of cases) {
@@ -254,7 +308,11 @@ describe('e-Transport declarations through the API', () => {
       assert.equal(r.status, 400, `${what}: ${r.text}`);
       assert.equal(r.json.error.code, code, `${what}: ${r.text}`);
     }
-    const unknownOrg = await declare(`bad-${ref}-org`, transportXml({ declarantCif: withCheckDigit('7654321'), ref }), `cif=${withCheckDigit('7654321')}`);
+    const unknownOrg = await declare(
+      `bad-${ref}-org`,
+      transportXml({ declarantCif: withCheckDigit('7654321'), ref }),
+      `cif=${withCheckDigit('7654321')}`,
+    );
     assert.equal(unknownOrg.status, 404, unknownOrg.text);
     assert.equal(stack.sandbox.etransport.state.counters.uploads, before, 'nothing reached ANAF');
   });

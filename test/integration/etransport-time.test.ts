@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { AnafNeedsAttention, AnafStage } from '../../workflows/search-attributes';
+import { AnafNeedsAttention, AnafStage } from '../../lib/temporal/search-attributes';
 import type { DeclarationView } from '../../workflows/etransport/types';
 import { TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
@@ -39,10 +39,16 @@ describe('e-Transport UIT expiry (time-skipping)', () => {
   // The server's clock, not the process's: earlier tests skipped it ahead.
   const declare = async (ref: string, operationType: string) => {
     const date = new Date(await env.currentTimeMs()).toISOString().slice(0, 10);
-    const res = await callApi(stack, TENANT_A.key, 'POST', `/v1/etransport/declarations?cif=${CIF}&callbackUrl=${encodeURIComponent(hookUrl)}`, {
-      body: transportXml({ declarantCif: CIF, ref, operationType, date }),
-      headers: { 'idempotency-key': `time-${ref}` },
-    });
+    const res = await callApi(
+      stack,
+      TENANT_A.key,
+      'POST',
+      `/v1/etransport/declarations?cif=${CIF}&callbackUrl=${encodeURIComponent(hookUrl)}`,
+      {
+        body: transportXml({ declarantCif: CIF, ref, operationType, date }),
+        headers: { 'idempotency-key': `time-${ref}` },
+      },
+    );
     assert.equal(res.status, 202, res.text);
     return res.json.id as string;
   };
@@ -92,11 +98,17 @@ describe('e-Transport UIT expiry (time-skipping)', () => {
     const warning = done.decisions.find((d) => d.decision === 'EXPIRY_WARNING');
     const expiry = done.decisions.find((d) => d.decision === 'UIT_EXPIRED');
     assert.ok(warning && expiry, JSON.stringify(done.decisions));
-    assert.ok(Math.abs(expiresAt - 24 * HOUR - Date.parse(warning.at)) < HOUR, `warned a day ahead (${warning.at} vs ${accepted.uitExpiresAt})`);
+    assert.ok(
+      Math.abs(expiresAt - 24 * HOUR - Date.parse(warning.at)) < HOUR,
+      `warned a day ahead (${warning.at} vs ${accepted.uitExpiresAt})`,
+    );
     assert.ok(Date.parse(expiry.at) >= expiresAt, 'closed once expired');
 
     const mine = received.filter((r) => r.payload.id === id);
-    assert.deepEqual(mine.map((r) => r.event), ['etransport.declaration.accepted', 'etransport.uit.expiring', 'etransport.declaration.closed']);
+    assert.deepEqual(
+      mine.map((r) => r.event),
+      ['etransport.declaration.accepted', 'etransport.uit.expiring', 'etransport.declaration.closed'],
+    );
     const expiring = mine[1]!;
     assert.equal(expiring.payload.stage, 'EXPIRING_UNCONFIRMED');
     assert.equal(expiring.stage, 'EXPIRING_UNCONFIRMED', 'search attribute while warned');
@@ -130,7 +142,10 @@ describe('e-Transport UIT expiry (time-skipping)', () => {
     assert.ok(!done.decisions.some((d) => d.decision === 'EXPIRY_WARNING'));
     const expiresAt = Date.parse(accepted.uitExpiresAt!);
     const transportDay = Date.parse(`${accepted.identity.transportDate}T00:00:00Z`);
-    assert.ok(expiresAt - transportDay > 4 * 24 * HOUR && expiresAt - transportDay <= 5 * 24 * HOUR, `five days from the transport date: ${accepted.uitExpiresAt}`);
+    assert.ok(
+      expiresAt - transportDay > 4 * 24 * HOUR && expiresAt - transportDay <= 5 * 24 * HOUR,
+      `five days from the transport date: ${accepted.uitExpiresAt}`,
+    );
     const closedAfter = Date.parse(done.finishedAt!) - expiresAt;
     assert.ok(closedAfter >= 0 && closedAfter < HOUR, `closed at expiry (${closedAfter} ms after)`);
   });

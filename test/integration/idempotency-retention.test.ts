@@ -33,9 +33,19 @@ describe('idempotency outlives retention', () => {
   /** Temporal forgets the workflow, as retention would. */
   async function deleteWorkflow(id: string): Promise<void> {
     const { runId } = await stack.client.workflow.getHandle(id).describe();
-    await stack.client.workflowService.deleteWorkflowExecution({ namespace: stack.config.temporal.namespace, workflowExecution: { workflowId: id, runId } });
+    await stack.client.workflowService.deleteWorkflowExecution({
+      namespace: stack.config.temporal.namespace,
+      workflowExecution: { workflowId: id, runId },
+    });
     await eventually(
-      () => stack.client.workflow.getHandle(id).describe().then((d) => `still ${d.status.name}`, (err: unknown) => (err instanceof WorkflowNotFoundError ? true : String(err))),
+      () =>
+        stack.client.workflow
+          .getHandle(id)
+          .describe()
+          .then(
+            (d) => `still ${d.status.name}`,
+            (err: unknown) => (err instanceof WorkflowNotFoundError ? true : String(err)),
+          ),
       (gone) => gone === true,
       `${id} deleted`,
       60_000,
@@ -45,18 +55,28 @@ describe('idempotency outlives retention', () => {
   test('a record the API never marked started (it died between the start and the mark), older than the shortest retention: the gone workflow is not started again', async () => {
     const number = `RET-CRASH-${process.pid}`;
     const body = ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number });
-    const submit = () => callApi(stack, TENANT_A.key, 'POST', `/v1/efactura/invoices?cif=${SELLER}`, { body, headers: { 'idempotency-key': `ret-crash-${number}` } });
+    const submit = () =>
+      callApi(stack, TENANT_A.key, 'POST', `/v1/efactura/invoices?cif=${SELLER}`, {
+        body,
+        headers: { 'idempotency-key': `ret-crash-${number}` },
+      });
     const first = await submit();
     assert.equal(first.status, 202, first.text);
     const id = first.json.id as string;
     assert.equal((await finished(stack, id)).outcome, 'ACCEPTED');
     // The crash: the record says "not started", and it was written two days ago.
     const dir = path.join(stack.config.dataDir, 'idempotency');
-    const files = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isFile());
+    const files = fs
+      .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .map((f) => path.join(dir, f))
+      .filter((f) => fs.statSync(f).isFile());
     const file = files.find((f) => JSON.parse(fs.readFileSync(f, 'utf8')).workflowId === id);
     assert.ok(file, `the key's record under ${dir}`);
     const record = JSON.parse(fs.readFileSync(file, 'utf8'));
-    fs.writeFileSync(file, JSON.stringify({ ...record, started: false, createdAt: new Date(Date.now() - 2 * 24 * 3600_000).toISOString() }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ ...record, started: false, createdAt: new Date(Date.now() - 2 * 24 * 3600_000).toISOString() }),
+    );
     await deleteWorkflow(id);
 
     const again = await submit();
@@ -68,7 +88,11 @@ describe('idempotency outlives retention', () => {
   test('the same key after the workflow is gone answers 409 IDEMPOTENCY_KEY_EXPIRED with the original id; nothing is uploaded again', async () => {
     const number = `RET-${process.pid}`;
     const body = ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number });
-    const submit = () => callApi(stack, TENANT_A.key, 'POST', `/v1/efactura/invoices?cif=${SELLER}`, { body, headers: { 'idempotency-key': `ret-${number}` } });
+    const submit = () =>
+      callApi(stack, TENANT_A.key, 'POST', `/v1/efactura/invoices?cif=${SELLER}`, {
+        body,
+        headers: { 'idempotency-key': `ret-${number}` },
+      });
     const first = await submit();
     assert.equal(first.status, 202, first.text);
     const id = first.json.id as string;

@@ -22,7 +22,8 @@ const CNP = '1960529460020';
 
 describe('a CNP where ANAF takes one, and not where it does not', () => {
   let stack: Stack;
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4]) => callApi(stack, TENANT_A.key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4]) =>
+    callApi(stack, TENANT_A.key, method, path, options);
 
   before(async () => {
     stack = await startStack({ sandbox: { efactura: { processingDelayMs: 0 }, etransport: { processingDelayMs: 0 } } });
@@ -39,7 +40,11 @@ describe('a CNP where ANAF takes one, and not where it does not', () => {
       headers: { 'idempotency-key': `pf-${ref}` },
     });
     assert.equal(res.status, 202, res.text);
-    const view = await declarationWhen(stack.client, res.json.id, (v: DeclarationView) => (v.outcome === 'ACCEPTED' && v.stage === 'ACTIVE') || v.stage === 'DONE');
+    const view = await declarationWhen(
+      stack.client,
+      res.json.id,
+      (v: DeclarationView) => (v.outcome === 'ACCEPTED' && v.stage === 'ACTIVE') || v.stage === 'DONE',
+    );
     assert.equal(view.outcome, 'ACCEPTED', JSON.stringify(view));
     assert.equal(stack.sandbox.etransport.state.notificationUploads(CNP, ref), 1);
   });

@@ -3,10 +3,15 @@ import { after, before, describe, test } from 'node:test';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { request } from 'undici';
 import type { SweepSummary } from '../../activities/oauth';
-import { newSealingKeyPair } from '../../lib/sealed-box';
-import { TokenSealBox } from '../../lib/token-seal';
+import { newSealingKeyPair } from '../../lib/crypto/sealed-box';
+import { TokenSealBox } from '../../lib/crypto/token-seal';
 import { withCheckDigit } from '../../schemas/cif';
-import { addClientUpdate, CLIENT_REGISTRY_WORKFLOW_ID, clientsQuery, type oauthClientRegistry } from '../../workflows/oauth/client-registry';
+import {
+  addClientUpdate,
+  CLIENT_REGISTRY_WORKFLOW_ID,
+  clientsQuery,
+  type oauthClientRegistry,
+} from '../../workflows/oauth/client-registry';
 import { callApi } from '../../devkit/api-client';
 import { TENANT_A } from '../../devkit/config';
 import { historyOf } from '../../devkit/history';
@@ -32,12 +37,21 @@ describe('re-seal sweep: OAuth client secrets', () => {
   after(() => keys.close());
 
   const sweep = (run: string): Promise<SweepSummary> =>
-    stack.client.workflow.execute('oauthRefreshSweep', { taskQueue: stack.config.temporal.taskQueue, workflowId: `test-client-reseal-${process.pid}-${run}`, args: [] });
+    stack.client.workflow.execute('oauthRefreshSweep', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId: `test-client-reseal-${process.pid}-${run}`,
+      args: [],
+    });
 
   test('a secret sealed to a retired key is re-sealed by the sweep, once, and still signs a company in on workers without that key', async () => {
     const redirectUri = `${stack.apiUrl}/oauth/callback?client=resealed`;
     const set = { id: 'resealed', clientId: 'erp-resealed', redirectUri, scopes: ['EFACTURA' as const] };
-    stack.sandbox.oauth.configure({ clients: [...stack.sandbox.oauth.options.clients, { clientId: set.clientId, clientSecret: 'resealed-secret', redirectUris: [redirectUri] }] });
+    stack.sandbox.oauth.configure({
+      clients: [
+        ...stack.sandbox.oauth.options.clients,
+        { clientId: set.clientId, clientSecret: 'resealed-secret', redirectUris: [redirectUri] },
+      ],
+    });
     // Added while old-1 was the newest key: the API sealed it to that one.
     const sealedSecret = new TokenSealBox(keys.only('old-1').publicKeys).seal('resealed-secret');
     await stack.client.workflow.executeUpdateWithStart(addClientUpdate, {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { request } from 'undici';
-import { AesGcmPayloadCodec } from '../../lib/codec';
+import { AesGcmPayloadCodec } from '../../lib/temporal/codec';
 import { withCheckDigit } from '../../schemas/cif';
 import { CLIENT_REGISTRY_WORKFLOW_ID } from '../../workflows/oauth/client-registry';
 import { type ApiAnswer, callApi } from '../../devkit/api-client';
@@ -36,7 +36,12 @@ describe('OAuth client credential sets at run time', () => {
 
   /** A client registered at ANAF (the sandbox) with a callback of its own that still reaches our API, then added through the API. */
   async function addSet(id: string): Promise<{ id: string; clientId: string; clientSecret: string; redirectUri: string }> {
-    const set = { id, clientId: `erp-${id}`, clientSecret: `secret-${id}-${Math.random().toString(36).slice(2)}`, redirectUri: `${stack.apiUrl}/oauth/callback?client=${id}` };
+    const set = {
+      id,
+      clientId: `erp-${id}`,
+      clientSecret: `secret-${id}-${Math.random().toString(36).slice(2)}`,
+      redirectUri: `${stack.apiUrl}/oauth/callback?client=${id}`,
+    };
     secrets.push(set.clientSecret);
     registerAtAnaf(set.clientId, set.clientSecret, set.redirectUri);
     const added = await api('POST', '/v1/oauth-clients', { ...set, scopes: ['EFACTURA'] });
@@ -61,7 +66,9 @@ describe('OAuth client credential sets at run time', () => {
   }
 
   const authorization = async (cif: string) =>
-    (await api('GET', `/v1/organizations/${cif}/authorizations`, undefined, TENANT_A.key)).json.items.find((a: { scope: string }) => a.scope === 'EFACTURA');
+    (await api('GET', `/v1/organizations/${cif}/authorizations`, undefined, TENANT_A.key)).json.items.find(
+      (a: { scope: string }) => a.scope === 'EFACTURA',
+    );
   const refresh = (cif: string) => api('POST', `/v1/organizations/${cif}/authorizations/EFACTURA/refresh`, undefined, TENANT_A.key);
 
   before(async () => {
@@ -83,7 +90,10 @@ describe('OAuth client credential sets at run time', () => {
     const list = await api('GET', '/v1/oauth-clients');
     assert.equal(list.status, 200, list.text);
     const listed = list.json.items.find((s: { id: string }) => s.id === set.id);
-    assert.deepEqual({ ...listed, createdAt: undefined }, { id: set.id, source: 'api', clientId: set.clientId, redirectUri: set.redirectUri, scopes: ['EFACTURA'], createdAt: undefined });
+    assert.deepEqual(
+      { ...listed, createdAt: undefined },
+      { id: set.id, source: 'api', clientId: set.clientId, redirectUri: set.redirectUri, scopes: ['EFACTURA'], createdAt: undefined },
+    );
     assert.equal(list.json.items.find((s: { id: string }) => s.id === 'main').source, 'env');
     assert.doesNotMatch(list.text, /secret|sealed/i);
   });
@@ -103,7 +113,12 @@ describe('OAuth client credential sets at run time', () => {
     const refreshed = await refresh(cif);
     assert.equal(refreshed.status, 200, refreshed.text);
     assert.equal(refreshed.json.refreshCount, 1);
-    const withOld = await tokenRequest(stack.sandbox.url, { grant_type: 'refresh_token', refresh_token: 'any' }, { basic: [set.clientId, set.clientSecret] }, TOKEN_PATH);
+    const withOld = await tokenRequest(
+      stack.sandbox.url,
+      { grant_type: 'refresh_token', refresh_token: 'any' },
+      { basic: [set.clientId, set.clientSecret] },
+      TOKEN_PATH,
+    );
     assert.equal(withOld.status, 401);
     assert.equal(withOld.json.error, 'invalid_client');
   });
@@ -116,17 +131,30 @@ describe('OAuth client credential sets at run time', () => {
     assert.ok(retired.json.retiredAt);
     assert.match(retired.json.note, /keep refreshing and revoking/);
 
-    const refused = await api('POST', `/v1/organizations/${cif}/authorization-requests`, { scope: 'EFACTURA', oauthCallback: set.redirectUri }, TENANT_A.key);
+    const refused = await api(
+      'POST',
+      `/v1/organizations/${cif}/authorization-requests`,
+      { scope: 'EFACTURA', oauthCallback: set.redirectUri },
+      TENANT_A.key,
+    );
     assert.equal(refused.status, 409, refused.text);
     assert.equal(refused.json.error.code, 'CREDENTIAL_SET_RETIRED');
     const refreshed = await refresh(cif);
     assert.equal(refreshed.status, 200, refreshed.text);
     assert.equal(refreshed.json.status, 'ACTIVE');
-    assert.equal((await api('GET', '/v1/oauth-clients')).json.items.find((s: { id: string }) => s.id === set.id).retiredAt, retired.json.retiredAt);
+    assert.equal(
+      (await api('GET', '/v1/oauth-clients')).json.items.find((s: { id: string }) => s.id === set.id).retiredAt,
+      retired.json.retiredAt,
+    );
   });
 
   test('env sets cannot be changed; bad input gets typed answers; a tenant key gets 403', async () => {
-    const fromEnv = { clientId: 'x', clientSecret: 'not-a-real-secret-1', redirectUri: 'https://erp.example/oauth/callback', scopes: ['EFACTURA'] };
+    const fromEnv = {
+      clientId: 'x',
+      clientSecret: 'not-a-real-secret-1',
+      redirectUri: 'https://erp.example/oauth/callback',
+      scopes: ['EFACTURA'],
+    };
     secrets.push(fromEnv.clientSecret);
     for (const [method, path, body] of [
       ['PUT', '/v1/oauth-clients/main/secret', { clientSecret: fromEnv.clientSecret }],
@@ -152,7 +180,11 @@ describe('OAuth client credential sets at run time', () => {
       assert.equal(res.json.error.code, code);
     }
     for (const path of ['/v1/oauth-clients/nobody/secret', '/v1/oauth-clients/nobody']) {
-      const res = await api(path.endsWith('secret') ? 'PUT' : 'DELETE', path, path.endsWith('secret') ? { clientSecret: 'whatever-1' } : undefined);
+      const res = await api(
+        path.endsWith('secret') ? 'PUT' : 'DELETE',
+        path,
+        path.endsWith('secret') ? { clientSecret: 'whatever-1' } : undefined,
+      );
       assert.equal(res.status, 404, res.text);
       assert.equal(res.json.error.code, 'CREDENTIAL_SET_NOT_FOUND');
     }
@@ -167,7 +199,10 @@ describe('OAuth client credential sets at run time', () => {
     const history = await historyOf(stack.client, CLIENT_REGISTRY_WORKFLOW_ID);
     const codec = new AesGcmPayloadCodec(stack.config.payloadKeys);
     const decoded = (await codec.decode(payloadsOf(history) as never)).map((p) => JSON.stringify(defaultPayloadConverter.fromPayload(p)));
-    assert.ok(decoded.some((t) => t.includes('sealed:v2:')), 'the decoded history holds the sealed secrets (so the scan reads it)');
+    assert.ok(
+      decoded.some((t) => t.includes('sealed:v2:')),
+      'the decoded history holds the sealed secrets (so the scan reads it)',
+    );
     const texts = [...answers, ...stack.logs, historyText(history), ...decoded];
     for (const secret of secrets) {
       assert.ok(!texts.some((t) => t.includes(secret)), `a client secret appeared in an answer, a log line or the history`);

@@ -25,7 +25,7 @@ const CALLS_PER_MINUTE = 90;
 /**
  * The server orders by priority inside each partition of a task queue, not across them (4 by
  * default): with them, up to a couple of turns of every partition went by first (8 uploads were
- * allowed to overtake). The ANAF queue runs on one partition (lib/dev-server.ts
+ * allowed to overtake). The ANAF queue runs on one partition (lib/temporal/dev-server.ts
  * DEV_SERVER_DYNAMIC_CONFIG; per queue on the cluster), so "first" is exact: at most the one upload
  * already being handed to a poller as the exchange is scheduled. Measured: 0 in both cases.
  */
@@ -42,7 +42,9 @@ describe('OAuth calls go first on a saturated ANAF queue', () => {
       taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
       reportStats: true,
     });
-    const byKey = Object.fromEntries(Object.entries(res.statsByPriorityKey ?? {}).map(([key, s]) => [key, Number(s.approximateBacklogCount ?? 0)]));
+    const byKey = Object.fromEntries(
+      Object.entries(res.statsByPriorityKey ?? {}).map(([key, s]) => [key, Number(s.approximateBacklogCount ?? 0)]),
+    );
     return { total: Number(res.stats?.approximateBacklogCount ?? 0), byKey };
   }
 
@@ -55,7 +57,9 @@ describe('OAuth calls go first on a saturated ANAF queue', () => {
     const scheduled = activitySchedules(history, name).at(-1);
     assert.ok(scheduled, `${workflowId} scheduled no ${name}`);
     // The server writes a retried activity's start with its completion, stamped with the time it started.
-    const started = history.events?.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId?.toString());
+    const started = history.events?.find(
+      (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId?.toString(),
+    );
     return {
       priorityKey: scheduled.activityTaskScheduledEventAttributes?.priority?.priorityKey ?? 0,
       scheduledAt: eventTimeMs(scheduled),
@@ -71,7 +75,9 @@ describe('OAuth calls go first on a saturated ANAF queue', () => {
 
   before(async () => {
     // Batches of 25 submissions at once from one tenant: room for them in the API's document checks.
-    stack = await startStack({ configOverrides: { ANAF_CALLS_PER_MINUTE: String(CALLS_PER_MINUTE), XML_PARSE_MAX_PER_TENANT: '50', XML_PARSE_MAX_PENDING: '100' } });
+    stack = await startStack({
+      configOverrides: { ANAF_CALLS_PER_MINUTE: String(CALLS_PER_MINUTE), XML_PARSE_MAX_PER_TENANT: '50', XML_PARSE_MAX_PENDING: '100' },
+    });
     await authorizeOrganization(stack, TENANT_A.key, SELLER);
     // Hundreds of invoices at once: their uploads queue behind the budget.
     for (let batch = 0; batch < QUEUED_UPLOADS; batch += 25) {
@@ -109,7 +115,9 @@ describe('OAuth calls go first on a saturated ANAF queue', () => {
     assert.ok(exchange.startedAt !== undefined);
     const overtaken = await uploadsStartedBetween(exchange.scheduledAt, exchange.startedAt);
     const backlog = await anafBacklog();
-    t.diagnostic(`exchanged ${exchangedAfterMs} ms after ANAF issued the code; ${overtaken} uploads handed out meanwhile; backlog ${JSON.stringify(backlog)}`);
+    t.diagnostic(
+      `exchanged ${exchangedAfterMs} ms after ANAF issued the code; ${overtaken} uploads handed out meanwhile; backlog ${JSON.stringify(backlog)}`,
+    );
     assert.equal(exchange.priorityKey, 1);
     assert.ok(exchangedAfterMs <= 10_000, `exchanged ${exchangedAfterMs} ms after ANAF issued it (sandbox clock)`);
     assert.ok(overtaken <= MAX_OVERTAKING, `${overtaken} uploads were handed out between the exchange's scheduling and its start`);
@@ -131,7 +139,9 @@ describe('OAuth calls go first on a saturated ANAF queue', () => {
     assert.ok(refresh.startedAt !== undefined);
     const overtaken = await uploadsStartedBetween(refresh.scheduledAt, refresh.startedAt);
     const backlog = await anafBacklog();
-    t.diagnostic(`refresh handed out ${refresh.startedAt - refresh.scheduledAt} ms after its scheduling; ${overtaken} uploads meanwhile; backlog ${JSON.stringify(backlog)}`);
+    t.diagnostic(
+      `refresh handed out ${refresh.startedAt - refresh.scheduledAt} ms after its scheduling; ${overtaken} uploads meanwhile; backlog ${JSON.stringify(backlog)}`,
+    );
     assert.equal(refresh.priorityKey, 2);
     assert.ok(overtaken <= MAX_OVERTAKING, `${overtaken} uploads were handed out between the refresh's scheduling and its start`);
     assert.ok(backlog.total >= QUEUED_UPLOADS / 2, `the uploads still wait: ${JSON.stringify(backlog)}`);

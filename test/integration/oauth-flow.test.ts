@@ -4,9 +4,9 @@ import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { request } from 'undici';
 import { TokenProvider } from '../../activities/oauth/token-provider';
-import { AesGcmPayloadCodec } from '../../lib/codec';
-import { dataConverterFor } from '../../lib/temporal-client';
-import { TokenSealer } from '../../lib/token-seal';
+import { AesGcmPayloadCodec } from '../../lib/temporal/codec';
+import { dataConverterFor } from '../../lib/temporal/temporal-client';
+import { TokenSealer } from '../../lib/crypto/token-seal';
 import { withCheckDigit } from '../../schemas/cif';
 import { currentTokenQuery, refreshUpdate, statusQuery } from '../../workflows/oauth/definitions';
 import { type AuthorizationKey, authorizationWorkflowId, type OAuthScope } from '../../workflows/oauth/types';
@@ -61,7 +61,11 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
   }
 
   /** The user's side: open the short link, approve at the (sandbox) ANAF page, come back to our callback. */
-  async function authorize(cif: string, scope: 'EFACTURA' | 'ETRANSPORT', opts: { decision?: 'approve' | 'deny'; beforeCallback?: () => void } = {}) {
+  async function authorize(
+    cif: string,
+    scope: 'EFACTURA' | 'ETRANSPORT',
+    opts: { decision?: 'approve' | 'deny'; beforeCallback?: () => void } = {},
+  ) {
     const created = await api('POST', `/v1/organizations/${cif}/authorization-requests`, { scope });
     assert.equal(created.status, 201, created.text);
     const go = await browser(created.json.shortUrl);
@@ -112,7 +116,9 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
   /** Refresh updates the authorization workflow has accepted so far (its history says so, not a timer). */
   async function acceptedRefreshUpdates(key: AuthorizationKey): Promise<number> {
     const history = await stack.client.workflow.getHandle(authorizationWorkflowId(key)).fetchHistory();
-    return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === refreshUpdate.name).length;
+    return (history.events ?? []).filter(
+      (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === refreshUpdate.name,
+    ).length;
   }
 
   before(async () => {
@@ -120,7 +126,13 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
       configOverrides: {
         ANAF_OAUTH_CLIENTS: JSON.stringify([
           // Registered here but not at ANAF (the sandbox): ANAF must refuse its authorize requests.
-          { id: 'stray', clientId: 'anaf-flow-test-client', clientSecret: 'x', redirectUri: 'http://127.0.0.1:9/elsewhere/oauth/callback', scopes: ['ETRANSPORT'] },
+          {
+            id: 'stray',
+            clientId: 'anaf-flow-test-client',
+            clientSecret: 'x',
+            redirectUri: 'http://127.0.0.1:9/elsewhere/oauth/callback',
+            scopes: ['ETRANSPORT'],
+          },
         ]),
       },
     });
@@ -303,13 +315,25 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
       stack.sandbox.faults.set([{ route: TOKEN_PATH, holdAnswer: true, times: 1 }]);
       try {
         const first = workers[0]!.provider.withToken(key, rejectingTheOldToken);
-        await eventually(async () => stack.sandbox.faults.held().length, (n) => n === 1, "the first worker's refresh is at ANAF, its answer held");
+        await eventually(
+          async () => stack.sandbox.faults.held().length,
+          (n) => n === 1,
+          "the first worker's refresh is at ANAF, its answer held",
+        );
         const second = workers[1]!.provider.withToken(key, rejectingTheOldToken);
-        await eventually(() => acceptedRefreshUpdates(key), (n) => n === start.accepted + 2, "the second worker's refresh reached the workflow while the first was in flight");
+        await eventually(
+          () => acceptedRefreshUpdates(key),
+          (n) => n === start.accepted + 2,
+          "the second worker's refresh reached the workflow while the first was in flight",
+        );
         stack.sandbox.faults.release();
         const results = await Promise.all([first, second]);
 
-        assert.equal(stack.sandbox.state.requestsTo('POST', TOKEN_PATH) - start.tokenRequests, 1, 'one token request reached ANAF: the old refresh token was presented once');
+        assert.equal(
+          stack.sandbox.state.requestsTo('POST', TOKEN_PATH) - start.tokenRequests,
+          1,
+          'one token request reached ANAF: the old refresh token was presented once',
+        );
         assert.equal((oauth.refreshesByFamily[family] ?? 0) - start.refreshes, 1, 'exactly one refresh at ANAF');
         const fresh = results.map((r) => (r.ok ? r.value : 'failed'));
         for (const t of fresh) tokensSeen.add(t);
@@ -321,7 +345,11 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
         assert.equal(view.refreshCount - start.refreshCount, 1, 'the workflow kept one rotated pair');
         assert.equal(view.status, 'ACTIVE');
         const held = await handle.query(currentTokenQuery);
-        assert.equal(new TokenSealer(stack.config.tokenSealing).open(held!.sealedAccess), fresh[0], 'the pair the workflow holds is the one both workers got');
+        assert.equal(
+          new TokenSealer(stack.config.tokenSealing).open(held!.sealedAccess),
+          fresh[0],
+          'the pair the workflow holds is the one both workers got',
+        );
         const inspected = await stack.sandbox.oauth.inspect(fresh[0]!);
         assert.equal(inspected?.familyId, family);
         assert.equal(inspected?.revoked, false);
@@ -391,7 +419,9 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     const hi = await api('POST', `/v1/organizations/${cif}/authorizations/ETRANSPORT/test`);
     assert.equal(hi.json.status, 200);
 
-    const bogus = await api('POST', `/v1/organizations/${cif}/authorizations/EFACTURA/import`, { refreshToken: 'not-a-real-refresh-token' });
+    const bogus = await api('POST', `/v1/organizations/${cif}/authorizations/EFACTURA/import`, {
+      refreshToken: 'not-a-real-refresh-token',
+    });
     assert.equal(bogus.status, 422);
     assert.equal(bogus.json.error.code, 'IMPORTED_TOKENS_REJECTED');
     const state = (await api('GET', `/v1/organizations/${cif}/authorizations`)).json.items.find(
@@ -445,7 +475,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     return (await api('GET', `/v1/organizations/${cif}/authorizations`)).json.items.find((a: { scope: string }) => a.scope === 'EFACTURA');
   }
 
-  test('a revoke ANAF\'s gateway redirected to /my.policy is no revocation: REVOCATION_UNCONFIRMED, the tokens unused but kept to revoke again', async () => {
+  test("a revoke ANAF's gateway redirected to /my.policy is no revocation: REVOCATION_UNCONFIRMED, the tokens unused but kept to revoke again", async () => {
     const key = await authorizedOrganization();
     const current = await currentToken(key.cif, 'EFACTURA');
     stack.sandbox.oauth.configure({ revokeRedirectsToGateway: true });
@@ -463,7 +493,11 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     assert.equal((await hello(stack.sandbox.url, current.token)).status, 200, 'ANAF still honours the token');
     await assert.rejects(provider.accessToken(key), /revoked or needs re-authorization/, 'we stop using it all the same');
     assert.equal((await api('POST', `/v1/organizations/${key.cif}/authorizations/EFACTURA/test`)).status, 409);
-    assert.equal((await api('DELETE', `/v1/organizations/${key.cif}`)).json.error.code, 'ORGANIZATION_HAS_AUTHORIZATIONS', 'its tokens still live at ANAF');
+    assert.equal(
+      (await api('DELETE', `/v1/organizations/${key.cif}`)).json.error.code,
+      'ORGANIZATION_HAS_AUTHORIZATIONS',
+      'its tokens still live at ANAF',
+    );
 
     // ANAF answers the next DELETE: revoked there, and only now here.
     const revoked = await api('DELETE', `/v1/organizations/${key.cif}/authorizations/EFACTURA`);
@@ -474,7 +508,7 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     assert.deepEqual(events.slice(-2), ['REVOCATION_UNCONFIRMED', 'REVOKED']);
   });
 
-  test('the gateway\'s logon page answered with 200 to a revoke is no revocation either', async () => {
+  test("the gateway's logon page answered with 200 to a revoke is no revocation either", async () => {
     const key = await authorizedOrganization();
     const current = await currentToken(key.cif, 'EFACTURA');
     stack.sandbox.faults.add({ route: '/anaf-oauth2/v1/revoke', method: 'POST', html: 'gateway', times: 2 });
@@ -513,7 +547,11 @@ describe('OAuth: authorization requests and the token lifecycle, end to end', ()
     assert.ok(tokensSeen.size >= 4);
     const codec = new AesGcmPayloadCodec(stack.config.payloadKeys);
     const haystacks: string[] = [...stack.logs, ...answers];
-    haystacks.push(...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, codec, [authorizationWorkflowId({ tenant: TENANT_A.tenant, cif, scope: 'EFACTURA' })])));
+    haystacks.push(
+      ...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, codec, [
+        authorizationWorkflowId({ tenant: TENANT_A.tenant, cif, scope: 'EFACTURA' }),
+      ])),
+    );
     assert.ok(haystacks.length > 20);
     for (const token of tokensSeen) {
       // A JWT's signature part alone would already be a leak: check the whole token and its tail.

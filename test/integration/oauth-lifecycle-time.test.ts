@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { sealTokens } from '../../lib/sealed-tokens';
-import { TokenSealer } from '../../lib/token-seal';
+import { sealTokens } from '../../lib/crypto/sealed-tokens';
+import { TokenSealer } from '../../lib/crypto/token-seal';
 import type { oauthAuthorization } from '../../workflows';
 import { statusQuery } from '../../workflows/oauth/definitions';
 import { authorizationWorkflowId, type OAuthScope } from '../../workflows/oauth/types';

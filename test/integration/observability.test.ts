@@ -40,7 +40,7 @@ describe('observability: request ids and metrics', () => {
     await stack?.close();
   });
 
-  test("every activity of the lifecycle logs with the id of the API request that started it", () => {
+  test('every activity of the lifecycle logs with the id of the API request that started it', () => {
     const lines = stack.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     const activityLines = lines.filter((l) => l.workflowId === submitted.id && typeof l.activity === 'string');
     const activities = new Set(activityLines.map((l) => l.activity));
@@ -68,7 +68,9 @@ describe('observability: request ids and metrics', () => {
     assert.match(String(res.headers['content-type']), /^text\/plain/);
     const text = await res.body.text();
     const sample = (name: string, labels: Record<string, string>) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
       return line ? Number(line.split(' ').at(-1)) : undefined;
     };
     const host = new URL(stack.sandbox.url).host;

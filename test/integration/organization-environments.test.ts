@@ -24,15 +24,20 @@ describe('ANAF environment per organization and scope', () => {
   let stack: Stack;
   let n = 0;
   const nextNumber = () => `ENV-${process.pid}-${++n}`;
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) => callApi(stack, key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) =>
+    callApi(stack, key, method, path, options);
   const submit = async (cif: string, number: string) => {
-    const res = await api('POST', `/v1/efactura/invoices?cif=${cif}`, { body: ublInvoice({ supplierCif: cif, buyerCif: BUYER, number }), headers: { 'idempotency-key': `env-${number}` } });
+    const res = await api('POST', `/v1/efactura/invoices?cif=${cif}`, {
+      body: ublInvoice({ supplierCif: cif, buyerCif: BUYER, number }),
+      headers: { 'idempotency-key': `env-${number}` },
+    });
     assert.equal(res.status, 202, res.text);
     return res.json.id as string;
   };
   /** The environment the sandbox saw the invoice's uploads come to. */
   const uploadEnvs = (number: string) => stack.sandbox.efactura.state.uploads.filter((u) => u.number === number).map((u) => u.env);
-  const setEnvironments = (cif: string, environments: Record<string, unknown>, key = TENANT_A.key) => api('PATCH', `/v1/organizations/${cif}`, { json: { environments } }, key);
+  const setEnvironments = (cif: string, environments: Record<string, unknown>, key = TENANT_A.key) =>
+    api('PATCH', `/v1/organizations/${cif}`, { json: { environments } }, key);
 
   before(async () => {
     stack = await startStack({ sandbox: { efactura: { processingDelayMs: PROCESSING_MS }, etransport: { processingDelayMs: 300 } } });
@@ -50,8 +55,14 @@ describe('ANAF environment per organization and scope', () => {
     assert.deepEqual(before.json.environments.EFACTURA, { environment: 'test', default: true });
     const patched = await setEnvironments(ON_PROD, { EFACTURA: 'prod' });
     assert.equal(patched.status, 200, patched.text);
-    assert.deepEqual(patched.json.environments, { EFACTURA: { environment: 'prod', default: false }, ETRANSPORT: { environment: 'test', default: true } });
-    assert.deepEqual((await api('GET', `/v1/organizations/${ON_PROD}`)).json.environments.EFACTURA, { environment: 'prod', default: false });
+    assert.deepEqual(patched.json.environments, {
+      EFACTURA: { environment: 'prod', default: false },
+      ETRANSPORT: { environment: 'test', default: true },
+    });
+    assert.deepEqual((await api('GET', `/v1/organizations/${ON_PROD}`)).json.environments.EFACTURA, {
+      environment: 'prod',
+      default: false,
+    });
 
     const [prodNumber, testNumber] = [nextNumber(), nextNumber()];
     const [prodId, testId] = await Promise.all([submit(ON_PROD, prodNumber), submit(ON_TEST, testNumber)]);
@@ -89,7 +100,10 @@ describe('ANAF environment per organization and scope', () => {
   test('ETRANSPORT set to prod: the declaration goes to /prod and its UIT lives there', async () => {
     assert.equal((await setEnvironments(ON_PROD, { ETRANSPORT: 'prod' })).status, 200);
     const ref = `ENVT-${process.pid}`;
-    const res = await api('POST', `/v1/etransport/declarations?cif=${ON_PROD}`, { body: transportXml({ declarantCif: ON_PROD, ref }), headers: { 'idempotency-key': `env-${ref}` } });
+    const res = await api('POST', `/v1/etransport/declarations?cif=${ON_PROD}`, {
+      body: transportXml({ declarantCif: ON_PROD, ref }),
+      headers: { 'idempotency-key': `env-${ref}` },
+    });
     assert.equal(res.status, 202, res.text);
     const view = await declarationWhen(stack.client, res.json.id, (v) => v.outcome !== undefined);
     assert.equal(view.outcome, 'ACCEPTED', JSON.stringify(view));

@@ -49,7 +49,11 @@ describe('reconcile: absence proven only by a listing read after the listing del
     assert.equal(res.status, 202, res.text);
     const view = await finished(stack, res.json.id as string);
     const decisions = view.decisions.map((d) => d.decision);
-    assert.equal(stack.sandbox.efactura.state.uploadsFor(SELLER, number, ISSUE_DATE), 1, `uploaded once; decisions ${JSON.stringify(view.decisions)}`);
+    assert.equal(
+      stack.sandbox.efactura.state.uploadsFor(SELLER, number, ISSUE_DATE),
+      1,
+      `uploaded once; decisions ${JSON.stringify(view.decisions)}`,
+    );
     assert.ok(decisions.includes('ADOPTED_LISTED_INDEX'), JSON.stringify(view.decisions));
     assert.ok(!decisions.includes('REUPLOAD_AFTER_LISTING_DELAY'), JSON.stringify(view.decisions));
     assert.equal(view.outcome, 'ACCEPTED', JSON.stringify(view));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type RunningApi, startApiServer } from '../../api/server';
-import { createLogger } from '../../lib/logger';
+import { createLogger } from '../../lib/observability/logger';
 import { OPERATOR, TENANT_A, TENANT_A_READ, TENANT_B, testConfig } from '../../devkit/config';
 import { startDevServer } from '../../devkit/temporal-env';
 
@@ -48,7 +48,7 @@ const PATH_VALUES: Record<string, string> = {
   setId: 'route-matrix-set',
 };
 
-/** The workflow kind an `{id}` of this collection names (lib/workflow-ids.ts): tenant A's, of the right kind. */
+/** The workflow kind an `{id}` of this collection names (lib/temporal/workflow-ids.ts): tenant A's, of the right kind. */
 function idFor(path: string): string {
   // Ids that are not workflow ids: an authorization's (az_ + 20 base62) and an authorization request's (32 characters).
   if (path.startsWith('/v1/authorizations/')) return 'az_routeMatrix000000000';
@@ -74,7 +74,12 @@ function urlFor(route: Route, principal: Principal): string {
   });
 }
 
-async function call(base: string, route: Route, principal: Principal, extraHeaders: Record<string, string> = {}): Promise<{ status: number; code?: string; ms: number }> {
+async function call(
+  base: string,
+  route: Route,
+  principal: Principal,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; code?: string; ms: number }> {
   const key = KEYS[principal];
   const headers: Record<string, string> = { ...extraHeaders };
   if (key && !route.keyInPath) headers['x-api-key'] = key;
@@ -108,8 +113,16 @@ describe('route matrix: every route, every principal', () => {
     env = await startDevServer();
     const config = testConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS) });
     // The API as production runs it: its own lazy connection, with its deadlines.
-    api = await startApiServer({ config, logger: createLogger({ level: 'silent' }), host: '127.0.0.1', port: 0, readinessTimeoutMs: RPC_TIMEOUT_MS });
-    const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, Record<string, unknown>>> };
+    api = await startApiServer({
+      config,
+      logger: createLogger({ level: 'silent' }),
+      host: '127.0.0.1',
+      port: 0,
+      readinessTimeoutMs: RPC_TIMEOUT_MS,
+    });
+    const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
     routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops).map(([method, op]) => ({
         method: method.toUpperCase(),
@@ -125,18 +138,25 @@ describe('route matrix: every route, every principal', () => {
     if (!temporalStopped) await env?.teardown();
   });
 
-  test('every route declares its permission; only the allow-list is public, only decisions, the codec and OAuth client sets are operators\'', () => {
+  test("every route declares its permission; only the allow-list is public, only decisions, the codec and OAuth client sets are operators'", () => {
     assert.ok(routes.length > 40, `${routes.length} routes`);
     const name = (r: Route) => `${r.method} ${r.path}`;
     assert.deepEqual(routes.filter((r) => r.permission === undefined).map(name), [], 'routes without a declared permission');
-    assert.deepEqual(routes.filter((r) => r.permission === 'public').map(name).sort(), [...PUBLIC_ROUTES].sort());
+    assert.deepEqual(
+      routes
+        .filter((r) => r.permission === 'public')
+        .map(name)
+        .sort(),
+      [...PUBLIC_ROUTES].sort(),
+    );
     assert.deepEqual(
       routes.filter((r) => r.permission === 'operate').map(name),
       routes.filter((r) => OPERATOR_ROUTE.test(name(r))).map(name),
       'operator routes: the codec, resolve and the OAuth client credential sets, nothing else',
     );
     for (const r of routes) {
-      if (r.method === 'GET' && r.permission !== 'public' && !OPERATOR_ROUTE.test(name(r))) assert.equal(r.permission, 'read', `${name(r)}: reading needs no more than read`);
+      if (r.method === 'GET' && r.permission !== 'public' && !OPERATOR_ROUTE.test(name(r)))
+        assert.equal(r.permission, 'read', `${name(r)}: reading needs no more than read`);
       if (r.method !== 'GET' && !OPERATOR_ROUTE.test(name(r))) assert.equal(r.permission, 'submit', `${name(r)}: a change needs submit`);
     }
   });
@@ -185,7 +205,10 @@ describe('route matrix: every route, every principal', () => {
       const principal: Principal = route.permission === 'operate' ? 'operator' : route.permission === 'public' ? 'none' : 'tenantA';
       // An Idempotency-Key so the starts get as far as Temporal.
       const { status, code, ms } = await call(api.url, route, principal, { 'idempotency-key': 'route-matrix-down-1' });
-      assert.ok(ms <= RPC_TIMEOUT_MS + ANSWER_MARGIN_MS, `${route.method} ${route.path} answered ${status} after ${ms} ms, past ${RPC_TIMEOUT_MS} + ${ANSWER_MARGIN_MS} ms`);
+      assert.ok(
+        ms <= RPC_TIMEOUT_MS + ANSWER_MARGIN_MS,
+        `${route.method} ${route.path} answered ${status} after ${ms} ms, past ${RPC_TIMEOUT_MS} + ${ANSWER_MARGIN_MS} ms`,
+      );
       if (status === 503) {
         assert.equal(code, 'TEMPORAL_UNAVAILABLE', `${route.method} ${route.path}`);
         unavailable.push(`${route.method} ${route.path}`);
@@ -194,7 +217,14 @@ describe('route matrix: every route, every principal', () => {
       }
     }
     // Routes that read a case by its id, readiness, the short link and a start need Temporal: each said so.
-    for (const needs of ['GET /readyz', 'GET /oauth/go/{state}', 'GET /v1/efactura/invoices/{id}', 'GET /v1/etransport/declarations/{id}', 'GET /v1/banciws/messages/{id}', 'POST /v1/connectivity-checks']) {
+    for (const needs of [
+      'GET /readyz',
+      'GET /oauth/go/{state}',
+      'GET /v1/efactura/invoices/{id}',
+      'GET /v1/etransport/declarations/{id}',
+      'GET /v1/banciws/messages/{id}',
+      'POST /v1/connectivity-checks',
+    ]) {
       assert.ok(unavailable.includes(needs), `${needs} should answer 503; 503s: ${unavailable.join(', ')}`);
     }
   });

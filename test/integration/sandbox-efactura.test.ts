@@ -134,7 +134,10 @@ interface InvoiceSpec {
 
 function ubl(spec: InvoiceSpec = {}): string {
   const root = spec.root ?? 'Invoice';
-  const ns = root === 'Invoice' ? 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2' : 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2';
+  const ns =
+    root === 'Invoice'
+      ? 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'
+      : 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2';
   const number = spec.number === undefined ? 'FX-0001' : spec.number;
   const date = spec.issueDate === undefined ? '2026-03-09' : spec.issueDate;
   return [
@@ -153,7 +156,8 @@ function ubl(spec: InvoiceSpec = {}): string {
     .join('\n');
 }
 
-const UPLOAD_HEADER = /^<\?xml version="1\.0" encoding="UTF-8" standalone="yes"\?>\r?\n<header xmlns="mfp:anaf:dgti:spv:respUploadFisier:v1" dateResponse="(\d{12})" ExecutionStatus="0" index_incarcare="(\d+)"\/>$/;
+const UPLOAD_HEADER =
+  /^<\?xml version="1\.0" encoding="UTF-8" standalone="yes"\?>\r?\n<header xmlns="mfp:anaf:dgti:spv:respUploadFisier:v1" dateResponse="(\d{12})" ExecutionStatus="0" index_incarcare="(\d+)"\/>$/;
 
 async function upload(host: Host, xml: string, query = `standard=UBL&cif=${SELLER}`, env = 'test'): Promise<string> {
   const r = await call(host.url, 'POST', `/${env}/FCTEL/rest/upload?${query}`, xml);
@@ -223,7 +227,10 @@ describe('upload → stareMesaj → descarcare', () => {
     const early = await stare(h, index);
     assert.equal(early.stare, 'in prelucrare');
     assert.equal(early.id, undefined);
-    assert.match(early.text, /^<\?xml version="1\.0" encoding="UTF-8" standalone="yes"\?>\n<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1" stare="in prelucrare"\/>$/);
+    assert.match(
+      early.text,
+      /^<\?xml version="1\.0" encoding="UTF-8" standalone="yes"\?>\n<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1" stare="in prelucrare"\/>$/,
+    );
 
     h.clock.advance(1999);
     assert.equal((await stare(h, index)).stare, 'in prelucrare');
@@ -231,7 +238,10 @@ describe('upload → stareMesaj → descarcare', () => {
     const done = await stare(h, index);
     assert.equal(done.stare, 'ok');
     assert.match(done.id ?? '', /^\d+$/);
-    assert.match(done.text, new RegExp(`<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1" stare="ok" id_descarcare="${done.id}"/>`));
+    assert.match(
+      done.text,
+      new RegExp(`<header xmlns="mfp:anaf:dgti:efactura:stareMesajFactura:v1" stare="ok" id_descarcare="${done.id}"/>`),
+    );
 
     const files = await download(h, done.id as string);
     assert.deepEqual(Object.keys(files).sort(), [`${index}.xml`, `semnatura_${index}.xml`].sort());
@@ -249,7 +259,10 @@ describe('upload → stareMesaj → descarcare', () => {
     const d = await upload(h, ubl({ number: 'SEQ-4' }), `standard=UBL&cif=${SELLER}`, 'prod');
     assert.ok(c);
     const all = [a, b, c, d].map(Number);
-    assert.deepEqual([...all].sort((x, y) => x - y), all);
+    assert.deepEqual(
+      [...all].sort((x, y) => x - y),
+      all,
+    );
     assert.equal(new Set(all).size, 4);
     // An index of one environment does not exist in the other.
     const cross = await call(h.url, 'GET', `/prod/FCTEL/rest/stareMesaj?id_incarcare=${a}`);
@@ -276,7 +289,7 @@ describe('upload → stareMesaj → descarcare', () => {
 describe('nok and XML with errors', () => {
   const host = useHost({ processingDelayMs: 0 });
 
-  test('the SANDBOX:NOK marker ends nok; the archive holds the error XML in ANAF\'s (misspelt) namespace', async () => {
+  test("the SANDBOX:NOK marker ends nok; the archive holds the error XML in ANAF's (misspelt) namespace", async () => {
     const h = host();
     const { index, id, stare: s } = await processed(h, ubl({ number: 'NOK-1', note: 'please SANDBOX:NOK thanks' }));
     assert.equal(s, 'nok');
@@ -284,7 +297,10 @@ describe('nok and XML with errors', () => {
     assert.deepEqual(Object.keys(files).sort(), [`${index}.xml`, `semnatura_${index}.xml`].sort());
     const errors = files[`${index}.xml`] ?? '';
     assert.equal(NS_ERRORS, 'mfp:anaf:dgti:efactura:mesajEroriFactuta:v1');
-    assert.match(errors, new RegExp(`<header xmlns="mfp:anaf:dgti:efactura:mesajEroriFactuta:v1" Index_incarcare="${index}" Cif_emitent="${SELLER}">`));
+    assert.match(
+      errors,
+      new RegExp(`<header xmlns="mfp:anaf:dgti:efactura:mesajEroriFactuta:v1" Index_incarcare="${index}" Cif_emitent="${SELLER}">`),
+    );
     assert.match(errors, /<Error errorMessage="E: validari globale {2}SCHEMATRON {3}eroare: \[BR-RO-999\]-[^"]+"\/>/);
   });
 
@@ -298,7 +314,7 @@ describe('nok and XML with errors', () => {
     assert.equal(h.service.state.messages.filter((m) => m.idSolicitare === index).length, 0);
   });
 
-  test('missing number or issue date, and a seller other than the request\'s cif, end nok with ANAF-style errors', async () => {
+  test("missing number or issue date, and a seller other than the request's cif, end nok with ANAF-style errors", async () => {
     const h = host();
     const noNumber = await processed(h, ubl({ number: null, issueDate: null }));
     assert.equal(noNumber.stare, 'nok');
@@ -323,7 +339,9 @@ describe('upload errors', () => {
 
   test('bad standard, non-numeric cif, invalid flags: ExecutionStatus="1" with ANAF\'s messages', async () => {
     const h = host();
-    assert.deepEqual(await uploadErrors(h, ubl(), `standard=XYZ&cif=${SELLER}`), ['Valorile acceptate pentru parametrul standard sunt UBL, CN, CII sau RASP']);
+    assert.deepEqual(await uploadErrors(h, ubl(), `standard=XYZ&cif=${SELLER}`), [
+      'Valorile acceptate pentru parametrul standard sunt UBL, CN, CII sau RASP',
+    ]);
     assert.deepEqual(await uploadErrors(h, ubl(), 'standard=UBL&cif=123a'), ['CIF introdus= 123a nu este un numar']);
     assert.deepEqual(await uploadErrors(h, ubl(), `standard=UBL&cif=RO${SELLER}`), [`CIF introdus= RO${SELLER} nu este un numar`]);
     assert.deepEqual(await uploadErrors(h, ubl(), `standard=UBL&cif=${SELLER}&extern=NU`), [
@@ -337,16 +355,23 @@ describe('upload errors', () => {
   test('a body that is not XML, or not the declared standard, or carries a DOCTYPE, is refused at upload', async () => {
     const h = host();
     const [notXml] = await uploadErrors(h, 'hello, not xml', `standard=UBL&cif=${SELLER}`);
-    assert.equal(notXml, 'Fisierul transmis nu este valid. org.xml.sax.SAXParseException; lineNumber: 1; columnNumber: 1; Content is not allowed in prolog.');
+    assert.equal(
+      notXml,
+      'Fisierul transmis nu este valid. org.xml.sax.SAXParseException; lineNumber: 1; columnNumber: 1; Content is not allowed in prolog.',
+    );
     const [broken] = await uploadErrors(h, '<Invoice><cbc:ID>1</Invoice>', `standard=UBL&cif=${SELLER}`);
     assert.match(broken ?? '', /^Fisierul transmis nu este valid\. org\.xml\.sax\.SAXParseException; lineNumber: \d+; columnNumber: \d+; /);
     const [wrongRoot] = await uploadErrors(h, ubl(), `standard=CN&cif=${SELLER}`);
     assert.match(wrongRoot ?? '', /cvc-elt\.1\.a: Cannot find the declaration of element 'Invoice'\./);
-    const [doctype] = await uploadErrors(h, '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Invoice>&a;</Invoice>', `standard=UBL&cif=${SELLER}`);
+    const [doctype] = await uploadErrors(
+      h,
+      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Invoice>&a;</Invoice>',
+      `standard=UBL&cif=${SELLER}`,
+    );
     assert.match(doctype ?? '', /DOCTYPE is disallowed/);
   });
 
-  test('a file over 10 MB gets ANAF\'s size message', async () => {
+  test("a file over 10 MB gets ANAF's size message", async () => {
     const h = host();
     const big = Buffer.alloc(10 * 1024 * 1024 + 1, 0x20);
     big.write('<Invoice>', 0);
@@ -379,7 +404,10 @@ describe('duplicates and the upload counter', () => {
     const second = await processed(h, xml);
     assert.equal(second.stare, 'nok');
     const errs = (await download(h, second.id))[`${second.index}.xml`] ?? '';
-    assert.match(errs, new RegExp(`<Error errorMessage="Factura a mai fost transmisa anterior cu index=${first.index} si data incarcare=2026-03-10"/>`));
+    assert.match(
+      errs,
+      new RegExp(`<Error errorMessage="Factura a mai fost transmisa anterior cu index=${first.index} si data incarcare=2026-03-10"/>`),
+    );
     assert.equal(h.service.state.upload(second.index)?.duplicateOf, first.index);
 
     // Uploaded again while the second is still being processed: still the first index.
@@ -444,7 +472,7 @@ describe('stareMesaj', () => {
 describe('descarcare', () => {
   const host = useHost({ processingDelayMs: 0 });
 
-  test('10 downloads per message per day, then ANAF\'s exact JSON; errors for bad and unknown ids', async () => {
+  test("10 downloads per message per day, then ANAF's exact JSON; errors for bad and unknown ids", async () => {
     const h = host();
     const { id } = await processed(h, ubl({ number: 'DL-1' }));
     for (let i = 0; i < 10; i++) await download(h, id);
@@ -471,7 +499,7 @@ describe('listaMesajeFactura (simple)', () => {
 
   const list = async (h: Host, query: string) => call(h.url, 'GET', `/test/FCTEL/rest/listaMesajeFactura?${query}`);
 
-  test('messages appear only after the listing delay, with ANAF\'s fields, newest first, filtered by letter', async () => {
+  test("messages appear only after the listing delay, with ANAF's fields, newest first, filtered by letter", async () => {
     const h = host();
     const empty = await list(h, `zile=15&cif=${SELLER}`);
     assert.equal(empty.status, 200);
@@ -502,22 +530,37 @@ describe('listaMesajeFactura (simple)', () => {
     assert.equal(sent.detalii, `Factura cu id_incarcare=${ok.index} emisa de cif_emitent=${SELLER} pentru cif_beneficiar=${BUYER}`);
     assert.equal(errors.detalii, `Erori de validare identificate la factura primita cu id_incarcare=${nok.index}`);
 
-    assert.deepEqual((await list(h, `zile=1&cif=${SELLER}&filtru=E`)).json.mesaje.map((m: { tip: string }) => m.tip), ['ERORI FACTURA']);
-    assert.deepEqual((await list(h, `zile=1&cif=${SELLER}&filtru=T`)).json.mesaje.map((m: { tip: string }) => m.tip), ['FACTURA TRIMISA']);
+    assert.deepEqual(
+      (await list(h, `zile=1&cif=${SELLER}&filtru=E`)).json.mesaje.map((m: { tip: string }) => m.tip),
+      ['ERORI FACTURA'],
+    );
+    assert.deepEqual(
+      (await list(h, `zile=1&cif=${SELLER}&filtru=T`)).json.mesaje.map((m: { tip: string }) => m.tip),
+      ['FACTURA TRIMISA'],
+    );
     assert.equal((await list(h, `zile=1&cif=${SELLER}&filtru=P`)).json.eroare, 'Nu exista mesaje in ultimele 1 zile');
 
     // The buyer sees the same invoice as FACTURA PRIMITA, same download id.
     const buyer = await list(h, `zile=1&cif=${BUYER}&filtru=P`);
-    assert.deepEqual(buyer.json.mesaje.map((m: Record<string, string>) => [m.tip, m.cif, m.id]), [['FACTURA PRIMITA', BUYER, ok.id]]);
+    assert.deepEqual(
+      buyer.json.mesaje.map((m: Record<string, string>) => [m.tip, m.cif, m.id]),
+      [['FACTURA PRIMITA', BUYER, ok.id]],
+    );
   });
 
   test('parameter errors: zile out of 1..60, non-numeric, bad cif, bad filtru, missing parameters', async () => {
     const h = host();
-    assert.deepEqual((await list(h, `zile=61&cif=${SELLER}`)).json, { eroare: 'Numarul de zile trebuie sa fie intre 1 si 60', titlu: 'Lista Mesaje' });
+    assert.deepEqual((await list(h, `zile=61&cif=${SELLER}`)).json, {
+      eroare: 'Numarul de zile trebuie sa fie intre 1 si 60',
+      titlu: 'Lista Mesaje',
+    });
     assert.equal((await list(h, `zile=0&cif=${SELLER}`)).json.eroare, 'Numarul de zile trebuie sa fie intre 1 si 60');
     assert.equal((await list(h, `zile=aaa&cif=${SELLER}`)).json.eroare, 'Numarul de zile introdus= aaa nu este un numar intreg');
     assert.equal((await list(h, 'zile=5&cif=aaa')).json.eroare, 'CIF introdus= aaa nu este un numar');
-    assert.equal((await list(h, `zile=5&cif=${SELLER}&filtru=X`)).json.eroare, 'Valorile acceptate pentru parametrul filtru sunt E, T, P sau R');
+    assert.equal(
+      (await list(h, `zile=5&cif=${SELLER}&filtru=X`)).json.eroare,
+      'Valorile acceptate pentru parametrul filtru sunt E, T, P sau R',
+    );
     const missing = await list(h, 'zile=5');
     assert.equal(missing.status, 400);
     assert.equal(missing.json.message, 'Parametrii zile si cif sunt obligatorii');
@@ -542,7 +585,7 @@ describe('listaMesajePaginatieFactura', () => {
   const host = useHost({ processingDelayMs: 0, listPageSize: 2 });
   const list = async (h: Host, query: string) => call(h.url, 'GET', `/test/FCTEL/rest/listaMesajePaginatieFactura?${query}`);
 
-  test('pages of listPageSize with ANAF\'s totals; a page past the end and the time window are checked', async () => {
+  test("pages of listPageSize with ANAF's totals; a page past the end and the time window are checked", async () => {
     const h = host();
     const from = h.clock.now();
     const indexes: string[] = [];
@@ -580,23 +623,38 @@ describe('listaMesajePaginatieFactura', () => {
     const seen = [p1, await list(h, q(2)), p3].flatMap((p) => p.json.mesaje.map((m: { id_solicitare: string }) => m.id_solicitare));
     assert.deepEqual(seen, [...indexes].reverse(), 'newest first, every message once');
 
-    assert.deepEqual((await list(h, q(4))).json, { eroare: 'Pagina solicitata 4 este mai mare decat numarul toatal de pagini 3', titlu: 'Lista Mesaje' });
+    assert.deepEqual((await list(h, q(4))).json, {
+      eroare: 'Pagina solicitata 4 este mai mare decat numarul toatal de pagini 3',
+      titlu: 'Lista Mesaje',
+    });
     assert.equal((await list(h, q(1, '&filtru=E'))).json.eroare, 'Nu exista mesaje in intervalul selectat');
     // A window that ends before the first message.
-    assert.equal((await list(h, `startTime=${from - DAY}&endTime=${from - 1}&cif=${SELLER}&pagina=1`)).json.eroare, 'Nu exista mesaje in intervalul selectat');
+    assert.equal(
+      (await list(h, `startTime=${from - DAY}&endTime=${from - 1}&cif=${SELLER}&pagina=1`)).json.eroare,
+      'Nu exista mesaje in intervalul selectat',
+    );
   });
 
   test('startTime older than 60 days, endTime before startTime or in the future, non-numeric values, missing parameters', async () => {
     const h = host();
     const now = h.clock.now();
     const old = await list(h, `startTime=${now - 61 * DAY}&endTime=${now}&cif=${SELLER}&pagina=1`);
-    assert.match(old.json.eroare, /^startTime = \d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2} nu poate fi mai vechi de 60 de zile fata de momentul requestului$/);
+    assert.match(
+      old.json.eroare,
+      /^startTime = \d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2} nu poate fi mai vechi de 60 de zile fata de momentul requestului$/,
+    );
     const backwards = await list(h, `startTime=${now - 1000}&endTime=${now - 2000}&cif=${SELLER}&pagina=1`);
     assert.match(backwards.json.eroare, /^endTime = .+ nu poate fi <= startTime = .+$/);
     const future = await list(h, `startTime=${now - 1000}&endTime=${now + DAY}&cif=${SELLER}&pagina=1`);
     assert.match(future.json.eroare, /^endTime = .+ nu poate in viitor fata de momentul requestului$/);
-    assert.equal((await list(h, `startTime=aaa&endTime=${now}&cif=${SELLER}&pagina=1`)).json.eroare, 'startTime = aaa nu este un numar sau nu are o valoare acceptata de sistem');
-    assert.equal((await list(h, `startTime=1&endTime=${now}&cif=${SELLER}&pagina=aa`)).json.eroare, 'pagina = aa nu este un numar sau nu are o valoare acceptata de sistem');
+    assert.equal(
+      (await list(h, `startTime=aaa&endTime=${now}&cif=${SELLER}&pagina=1`)).json.eroare,
+      'startTime = aaa nu este un numar sau nu are o valoare acceptata de sistem',
+    );
+    assert.equal(
+      (await list(h, `startTime=1&endTime=${now}&cif=${SELLER}&pagina=aa`)).json.eroare,
+      'pagina = aa nu este un numar sau nu are o valoare acceptata de sistem',
+    );
     assert.equal(
       (await list(h, `startTime=${now - 1000}&endTime=${now}&cif=aaa&pagina=1`)).json.eroare,
       'CIF introdus= aaa nu este un numar sau nu are o valoare acceptata de sistem',
@@ -620,7 +678,10 @@ describe('received invoices', () => {
     assert.equal(m.tip, 'FACTURA PRIMITA');
     assert.equal(m.id, received.id);
     assert.equal(m.id_solicitare, received.index);
-    assert.equal(m.detalii, `Factura cu id_incarcare=${received.index} emisa de cif_emitent=${received.supplierCif} pentru cif_beneficiar=${OTHER}`);
+    assert.equal(
+      m.detalii,
+      `Factura cu id_incarcare=${received.index} emisa de cif_emitent=${received.supplierCif} pentru cif_beneficiar=${OTHER}`,
+    );
     const files = await download(h, received.id);
     assert.match(files[`${received.index}.xml`] ?? '', /<cbc:ID>IN-1<\/cbc:ID>/);
     assert.match(files[`${received.index}.xml`] ?? '', new RegExp(`<cbc:CompanyID>RO${OTHER}</cbc:CompanyID>`));
@@ -642,7 +703,10 @@ describe('received invoices', () => {
     assert.ok(!listNow.json.mesaje?.some((m: { id: string }) => m.id === body.id), 'not before `at`');
     h.clock.advance(3600_000);
     const listLater = await call(h.url, 'GET', `/test/FCTEL/rest/listaMesajeFactura?zile=1&cif=${BUYER}&filtru=P`);
-    assert.ok(listLater.json.mesaje.some((m: { id: string }) => m.id === body.id), listLater.text);
+    assert.ok(
+      listLater.json.mesaje.some((m: { id: string }) => m.id === body.id),
+      listLater.text,
+    );
 
     const invalid = await request(`${h.url}/__sandbox/efactura/received`, {
       method: 'POST',
@@ -653,7 +717,7 @@ describe('received invoices', () => {
     await invalid.body.dump();
   });
 
-  test('receivedEveryMs generates one per known CIF on an unref\'d timer, stopped by close()', async () => {
+  test("receivedEveryMs generates one per known CIF on an unref'd timer, stopped by close()", async () => {
     mock.timers.enable({ apis: ['setInterval'] });
     try {
       const clock = new SandboxClock(() => START);
@@ -689,9 +753,15 @@ describe('RASP (buyer messages)', () => {
     const answer = await processed(h, rasp, `standard=RASP&cif=${BUYER}`);
     assert.equal(answer.stare, 'ok');
     const sellerSide = await call(h.url, 'GET', `/test/FCTEL/rest/listaMesajeFactura?zile=1&cif=${SELLER}&filtru=R`);
-    assert.deepEqual(sellerSide.json.mesaje.map((m: { tip: string }) => m.tip), ['MESAJ CUMPARATOR PRIMIT']);
+    assert.deepEqual(
+      sellerSide.json.mesaje.map((m: { tip: string }) => m.tip),
+      ['MESAJ CUMPARATOR PRIMIT'],
+    );
     const buyerSide = await call(h.url, 'GET', `/test/FCTEL/rest/listaMesajeFactura?zile=1&cif=${BUYER}&filtru=R`);
-    assert.deepEqual(buyerSide.json.mesaje.map((m: { tip: string }) => m.tip), ['MESAJ CUMPARATOR TRANSMIS']);
+    assert.deepEqual(
+      buyerSide.json.mesaje.map((m: { tip: string }) => m.tip),
+      ['MESAJ CUMPARATOR TRANSMIS'],
+    );
     // Someone who is not the buyer cannot answer it.
     const stranger = await processed(h, rasp, `standard=RASP&cif=${OTHER}`);
     assert.equal(stranger.stare, 'nok');
@@ -722,13 +792,12 @@ describe('rate limit and bearer', () => {
     assert.equal(wrong.status, 403);
     assert.equal(h.service.state.totalUploads, 0);
   });
-
 });
 
 describe('rights', () => {
   const host = useHost({ processingDelayMs: 0 });
 
-  test('a token whose certificate lacks the CIF gets ANAF\'s rights errors on every endpoint', async () => {
+  test("a token whose certificate lacks the CIF gets ANAF's rights errors on every endpoint", async () => {
     const h = host();
     const limited = { authorization: 'Bearer limited-token' };
     const noCif = { authorization: 'Bearer no-cif-token' };
@@ -771,7 +840,11 @@ describe('validare and transformare', () => {
     const cn = await call(h.url, 'POST', '/prod/FCTEL/rest/validare/FCN', ubl({ root: 'CreditNote' }));
     assert.equal(cn.json.stare, 'ok');
     // ANAF serves them under /prod only: /test is refused, as at ANAF.
-    for (const path of ['/test/FCTEL/rest/validare/FACT1', '/test/FCTEL/rest/transformare/FACT1', '/test/FCTEL/rest/transformare/FACT1/DA']) {
+    for (const path of [
+      '/test/FCTEL/rest/validare/FACT1',
+      '/test/FCTEL/rest/transformare/FACT1',
+      '/test/FCTEL/rest/transformare/FACT1/DA',
+    ]) {
       assert.equal((await call(h.url, 'POST', path, ubl())).status, 404, path);
     }
     const noStandard = await call(h.url, 'POST', '/test/FCTEL/rest/validare', ubl());
@@ -821,7 +894,7 @@ describe('as a module of the sandbox framework (real IdP tokens, certificate CIF
     await sandbox?.close();
   });
 
-  test('requireBearer gates, the certificate\'s CIFs are the rights, the sandbox clock and reset drive the state', async () => {
+  test("requireBearer gates, the certificate's CIFs are the rights, the sandbox clock and reset drive the state", async () => {
     assert.ok(sandbox && service);
     const { access_token: token } = await obtainTokens(sandbox.url, { certSerial: CERT.serial });
     const auth = { authorization: `Bearer ${token}` };

@@ -25,7 +25,12 @@ async function token(): Promise<string> {
 
 describe('fault rules over HTTP', () => {
   test('PUT replaces the rules, GET lists them, DELETE clears them', async () => {
-    const put = await adminJson('PUT', '/faults', { rules: [{ route: '/TestOauth', status: 503 }, { route: '^/anaf-oauth2/v1/token', latencyMs: 5 }] });
+    const put = await adminJson('PUT', '/faults', {
+      rules: [
+        { route: '/TestOauth', status: 503 },
+        { route: '^/anaf-oauth2/v1/token', latencyMs: 5 },
+      ],
+    });
     assert.equal(put.status, 200);
     const listed = await adminJson('GET', '/faults');
     assert.deepEqual(
@@ -41,7 +46,12 @@ describe('fault rules over HTTP', () => {
   test('an invalid rule is a 400 listing the problems, and the old rules stay', async () => {
     await adminJson('PUT', '/faults', { rules: [{ route: '/TestOauth', status: 503 }] });
     const bad = await adminJson('PUT', '/faults', {
-      rules: [{ route: '^(', status: 503 }, { route: '/y' }, { route: '/z', burst429: 2, status: 500 }, { route: '/w', holdAnswer: true, resetAfterReceive: true }],
+      rules: [
+        { route: '^(', status: 503 },
+        { route: '/y' },
+        { route: '/z', burst429: 2, status: 500 },
+        { route: '/w', holdAnswer: true, resetAfterReceive: true },
+      ],
     });
     assert.equal(bad.status, 400);
     const issues = (bad.json?.issues as string[]).join('\n');
@@ -118,13 +128,21 @@ describe('fault effects', () => {
     const pending = hello(ctx.url, access, 'held').finally(() => {
       answered = true;
     });
-    const held = await eventually(async () => ctx.sandbox.faults.held(), (h) => h.length === 1, 'the answer is held', 10_000);
+    const held = await eventually(
+      async () => ctx.sandbox.faults.held(),
+      (h) => h.length === 1,
+      'the answer is held',
+      10_000,
+    );
     assert.equal(held[0]?.method, 'GET');
     assert.match(held[0]?.url ?? '', /^\/TestOauth\/jaxrs\/hello\?name=held$/);
     assert.equal(held[0]?.status, 200);
     assert.equal(ctx.sandbox.state.counters.oauth.bearerAccepted, 1, 'the handler ran');
     assert.equal(ctx.sandbox.state.counters.faults.holdAnswer, 1);
-    assert.deepEqual(((await adminJson('GET', '/faults')).json?.held as Array<{ id: number }>).map((h) => h.id), [held[0]?.id]);
+    assert.deepEqual(
+      ((await adminJson('GET', '/faults')).json?.held as Array<{ id: number }>).map((h) => h.id),
+      [held[0]?.id],
+    );
     assert.equal(answered, false);
     const released = await adminJson('POST', '/faults/release', {});
     assert.deepEqual(released.json, { released: 1 });
@@ -138,11 +156,24 @@ describe('fault effects', () => {
     const access = await token();
     ctx.sandbox.faults.set([{ route: HELLO_PATH, holdAnswer: true }]);
     const abort = new AbortController();
-    const pending = request(new URL(`${HELLO_PATH}?name=gone`, ctx.url), { headers: { authorization: `Bearer ${access}` }, signal: abort.signal });
-    await eventually(async () => ctx.sandbox.faults.held().length, (n) => n === 1, 'the answer is held', 10_000);
+    const pending = request(new URL(`${HELLO_PATH}?name=gone`, ctx.url), {
+      headers: { authorization: `Bearer ${access}` },
+      signal: abort.signal,
+    });
+    await eventually(
+      async () => ctx.sandbox.faults.held().length,
+      (n) => n === 1,
+      'the answer is held',
+      10_000,
+    );
     abort.abort();
     await assert.rejects(pending);
-    await eventually(async () => ctx.sandbox.faults.held().length, (n) => n === 0, 'the held answer is dropped', 10_000);
+    await eventually(
+      async () => ctx.sandbox.faults.held().length,
+      (n) => n === 0,
+      'the held answer is dropped',
+      10_000,
+    );
     assert.equal(ctx.sandbox.state.counters.faults.heldAnswerLost, 1);
     assert.equal(ctx.sandbox.state.counters.oauth.bearerAccepted, 1, 'processed once');
     assert.equal(ctx.sandbox.faults.release(), 0, 'nothing left to release');
@@ -237,32 +268,46 @@ describe('delays on the sandbox clock', () => {
   const timed = useSandbox({ seed: 42, now: () => base });
   beforeEach(() => timed.sandbox.reset());
 
-  test('latency holds the answer until the sandbox clock has moved latencyMs, and the answer is the real one', { timeout: 30_000 }, async () => {
-    const access = (await obtainTokens(timed.url)).access_token;
-    timed.sandbox.faults.set([{ route: HELLO_PATH, latencyMs: 60_000 }]);
-    let answered = false;
-    const pending = hello(timed.url, access).finally(() => {
-      answered = true;
-    });
-    await eventually(async () => timed.sandbox.state.counters.faults.latency, (n) => n === 1, 'the request met the latency rule', 10_000);
-    assert.equal(timed.sandbox.clock.pendingTimers, 1, 'its answer waits on the clock');
-    timed.sandbox.clock.advance(59_999);
-    assert.equal(timed.sandbox.clock.pendingTimers, 1, 'one ms short of latencyMs: still waiting');
-    assert.equal(timed.sandbox.state.counters.oauth.bearerAccepted, 0, 'the handler has not run yet');
-    assert.equal(answered, false);
-    timed.sandbox.clock.advance(1);
-    assert.equal(timed.sandbox.clock.pendingTimers, 0, 'latencyMs reached: let through');
-    const res = await pending;
-    assert.equal(res.status, 200);
-    assert.match(res.body, /anaf-flow/);
-    assert.equal(timed.sandbox.state.counters.oauth.bearerAccepted, 1);
-  });
+  test(
+    'latency holds the answer until the sandbox clock has moved latencyMs, and the answer is the real one',
+    { timeout: 30_000 },
+    async () => {
+      const access = (await obtainTokens(timed.url)).access_token;
+      timed.sandbox.faults.set([{ route: HELLO_PATH, latencyMs: 60_000 }]);
+      let answered = false;
+      const pending = hello(timed.url, access).finally(() => {
+        answered = true;
+      });
+      await eventually(
+        async () => timed.sandbox.state.counters.faults.latency,
+        (n) => n === 1,
+        'the request met the latency rule',
+        10_000,
+      );
+      assert.equal(timed.sandbox.clock.pendingTimers, 1, 'its answer waits on the clock');
+      timed.sandbox.clock.advance(59_999);
+      assert.equal(timed.sandbox.clock.pendingTimers, 1, 'one ms short of latencyMs: still waiting');
+      assert.equal(timed.sandbox.state.counters.oauth.bearerAccepted, 0, 'the handler has not run yet');
+      assert.equal(answered, false);
+      timed.sandbox.clock.advance(1);
+      assert.equal(timed.sandbox.clock.pendingTimers, 0, 'latencyMs reached: let through');
+      const res = await pending;
+      assert.equal(res.status, 200);
+      assert.match(res.body, /anaf-flow/);
+      assert.equal(timed.sandbox.state.counters.oauth.bearerAccepted, 1);
+    },
+  );
 
   test('holdAnswer with a number: the answer goes out once the sandbox clock has moved that far', { timeout: 30_000 }, async () => {
     const access = (await obtainTokens(timed.url)).access_token;
     timed.sandbox.faults.set([{ route: HELLO_PATH, holdAnswer: 120_000, times: 1 }]);
     const pending = hello(timed.url, access);
-    await eventually(async () => timed.sandbox.faults.held().length, (n) => n === 1, 'the answer is held', 10_000);
+    await eventually(
+      async () => timed.sandbox.faults.held().length,
+      (n) => n === 1,
+      'the answer is held',
+      10_000,
+    );
     timed.sandbox.clock.advance(119_999);
     assert.equal(timed.sandbox.faults.held().length, 1, 'one ms short: still held');
     timed.sandbox.clock.advance(1);

@@ -4,7 +4,17 @@ import { beforeEach, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { request } from 'undici';
 import { ANAF_ISSUER, createSandbox, REVOKE_PATH, TOKEN_PATH, type TokenResponse } from '../../sandbox';
-import { authorizeUrl, type ClientAuth, hello, obtainTokens, parseForms, SANDBOX_CLIENT, SANDBOX_REDIRECT_URI, tokenRequest, walkAuthorizePage } from '../../devkit/oauth-walk';
+import {
+  authorizeUrl,
+  type ClientAuth,
+  hello,
+  obtainTokens,
+  parseForms,
+  SANDBOX_CLIENT,
+  SANDBOX_REDIRECT_URI,
+  tokenRequest,
+  walkAuthorizePage,
+} from '../../devkit/oauth-walk';
 import { useSandbox } from '../../devkit/use-sandbox';
 
 const OTHER_CLIENT = { clientId: 'other-erp', clientSecret: 'other-erp-secret', redirectUris: ['https://erp.example/callback'] };
@@ -24,7 +34,10 @@ type RevokeKind = 'access_token' | 'refresh_token';
 
 /** ANAF's documented revoke: the token as Bearer, and client_id, client_secret and <kind>=<token> in a form. */
 function revoke(token: string, kind: RevokeKind, client: { clientId: string; clientSecret: string } = SANDBOX_CLIENT) {
-  return revokeRequest({ authorization: `Bearer ${token}` }, { client_id: client.clientId, client_secret: client.clientSecret, [kind]: token });
+  return revokeRequest(
+    { authorization: `Bearer ${token}` },
+    { client_id: client.clientId, client_secret: client.clientSecret, [kind]: token },
+  );
 }
 
 async function revokeRequest(headers: Record<string, string>, form: Record<string, string>) {
@@ -142,7 +155,7 @@ describe('authorize page and code exchange', () => {
     assert.equal(second.headers.location, undefined);
   });
 
-  test('the certificate chosen on the form becomes the tokens\' subject, bound to the token', async () => {
+  test("the certificate chosen on the form becomes the tokens' subject, bound to the token", async () => {
     const tokens = await obtainTokens(ctx.url, { postedCertSerial: 'FEEDBEEF' });
     const helloAnswer = await hello(ctx.url, tokens.access_token, 'Test Hello App!');
     assert.equal(helloAnswer.status, 200);
@@ -175,10 +188,18 @@ describe('authorization code rules', () => {
     const fresh = await walkAuthorizePage(ctx.url);
     const stale = await walkAuthorizePage(ctx.url);
     ctx.sandbox.clock.advance(59_000);
-    const inTime = await tokenRequest(ctx.url, { grant_type: 'authorization_code', code: fresh.code as string, redirect_uri: SANDBOX_REDIRECT_URI });
+    const inTime = await tokenRequest(ctx.url, {
+      grant_type: 'authorization_code',
+      code: fresh.code as string,
+      redirect_uri: SANDBOX_REDIRECT_URI,
+    });
     assert.equal(inTime.status, 200);
     ctx.sandbox.clock.advance(1_000);
-    const late = await tokenRequest(ctx.url, { grant_type: 'authorization_code', code: stale.code as string, redirect_uri: SANDBOX_REDIRECT_URI });
+    const late = await tokenRequest(ctx.url, {
+      grant_type: 'authorization_code',
+      code: stale.code as string,
+      redirect_uri: SANDBOX_REDIRECT_URI,
+    });
     assert.equal(late.status, 400);
     assert.equal(late.json.error, 'invalid_grant');
     assert.match(String(late.json.error_description), /expired/);
@@ -187,7 +208,11 @@ describe('authorization code rules', () => {
 
   test('the redirect_uri of the exchange must equal the authorize one', async () => {
     const { code } = await walkAuthorizePage(ctx.url);
-    const res = await tokenRequest(ctx.url, { grant_type: 'authorization_code', code: code as string, redirect_uri: SANDBOX_CLIENT.redirectUris[1] as string });
+    const res = await tokenRequest(ctx.url, {
+      grant_type: 'authorization_code',
+      code: code as string,
+      redirect_uri: SANDBOX_CLIENT.redirectUris[1] as string,
+    });
     assert.equal(res.status, 400);
     assert.equal(res.json.error, 'invalid_grant');
   });
@@ -358,7 +383,7 @@ describe('refresh token reuse detection (rejectReusedRefreshToken)', () => {
     assert.match(String((await strict.sandbox.oauth.inspect(second.json.access_token))?.familyRevokedReason), /reuse/);
   });
 
-  test('a different grant of the same user is not touched by another family\'s reuse', async () => {
+  test("a different grant of the same user is not touched by another family's reuse", async () => {
     const a = await obtainTokens(strict.url);
     const b = await obtainTokens(strict.url);
     await tokenRequest(strict.url, { grant_type: 'refresh_token', refresh_token: a.refresh_token });
@@ -386,7 +411,7 @@ describe('revocation', () => {
     assert.equal((await hello(ctx.url, refreshed.json.access_token)).status, 403);
   });
 
-  test('an unknown token is a 200 (RFC 7009); another client\'s token is refused and stays valid', async () => {
+  test("an unknown token is a 200 (RFC 7009); another client's token is refused and stays valid", async () => {
     assert.equal((await revoke('not-a-token', 'access_token')).status, 200);
     const tokens = await obtainTokens(ctx.url);
     const res = await revoke(tokens.access_token, 'access_token', OTHER_CLIENT);
@@ -396,7 +421,7 @@ describe('revocation', () => {
     assert.equal(ctx.sandbox.state.counters.oauth.revocations, 0);
   });
 
-  test('revoke needs the client\'s id and secret in the form', async () => {
+  test("revoke needs the client's id and secret in the form", async () => {
     const tokens = await obtainTokens(ctx.url);
     const wrong = await revoke(tokens.access_token, 'access_token', { clientId: SANDBOX_CLIENT.clientId, clientSecret: 'ghost' });
     assert.equal(wrong.status, 401);
@@ -406,16 +431,22 @@ describe('revocation', () => {
     assert.equal((await hello(ctx.url, tokens.access_token)).status, 200);
   });
 
-  test('only ANAF\'s form is accepted: RFC 7009 token/token_type_hint, no Bearer, a different Bearer, or both tokens are refused', async () => {
+  test("only ANAF's form is accepted: RFC 7009 token/token_type_hint, no Bearer, a different Bearer, or both tokens are refused", async () => {
     const tokens = await obtainTokens(ctx.url);
     const credentials = { client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret };
     const basic = `Basic ${Buffer.from(`${SANDBOX_CLIENT.clientId}:${SANDBOX_CLIENT.clientSecret}`).toString('base64')}`;
     const refused = [
       await revokeRequest({ authorization: basic }, { token: tokens.refresh_token, token_type_hint: 'refresh_token' }),
-      await revokeRequest({ authorization: `Bearer ${tokens.refresh_token}` }, { ...credentials, token: tokens.refresh_token, token_type_hint: 'refresh_token' }),
+      await revokeRequest(
+        { authorization: `Bearer ${tokens.refresh_token}` },
+        { ...credentials, token: tokens.refresh_token, token_type_hint: 'refresh_token' },
+      ),
       await revokeRequest({}, { ...credentials, refresh_token: tokens.refresh_token }),
       await revokeRequest({ authorization: `Bearer ${tokens.access_token}` }, { ...credentials, refresh_token: tokens.refresh_token }),
-      await revokeRequest({ authorization: `Bearer ${tokens.refresh_token}` }, { ...credentials, refresh_token: tokens.refresh_token, access_token: tokens.access_token }),
+      await revokeRequest(
+        { authorization: `Bearer ${tokens.refresh_token}` },
+        { ...credentials, refresh_token: tokens.refresh_token, access_token: tokens.access_token },
+      ),
     ];
     for (const res of refused) {
       assert.ok(res.status === 400 || res.status === 401, `${res.status} ${res.body}`);
@@ -426,7 +457,7 @@ describe('revocation', () => {
     assert.equal((await refresh(tokens.refresh_token)).status, 200, 'the refresh token still works');
   });
 
-  test('revokeRedirectsToGateway: 302 to /my.policy like ANAF\'s F5, and nothing is revoked', async () => {
+  test("revokeRedirectsToGateway: 302 to /my.policy like ANAF's F5, and nothing is revoked", async () => {
     ctx.sandbox.oauth.configure({ revokeRedirectsToGateway: true });
     const tokens = await obtainTokens(ctx.url);
     const res = await revoke(tokens.access_token, 'access_token');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TokenProvider } from '../../activities/oauth/token-provider';
-import { AesGcmPayloadCodec } from '../../lib/codec';
-import { TokenSealer } from '../../lib/token-seal';
+import { AesGcmPayloadCodec } from '../../lib/temporal/codec';
+import { TokenSealer } from '../../lib/crypto/token-seal';
 import { callApi } from '../../devkit/api-client';
 import { OPERATOR, TENANT_A, TENANT_B } from '../../devkit/config';
 import { historyOf, historyText, payloadsOf, tenantHistoryTexts } from '../../devkit/history';
@@ -77,7 +77,9 @@ describe('secret scan: /oauth/go, /oauth/callback and /codec leave no code, stat
 
   /** Issue 16's routes: a sign-in listing the company, walked through the short link and our callback, then its listings and a re-link. */
   async function signInForManyCompanies(): Promise<void> {
-    const created = await callApi(stack, TENANT_A.key, 'POST', '/v1/authorization-requests', { json: { scope: 'EFACTURA', organizations: [CIF], label: 'scan' } });
+    const created = await callApi(stack, TENANT_A.key, 'POST', '/v1/authorization-requests', {
+      json: { scope: 'EFACTURA', organizations: [CIF], label: 'scan' },
+    });
     assert.equal(created.status, 201, created.text);
     Object.assign(signIn, { requestId: created.json.id, authorizationId: created.json.authorizationId });
     const go = await fetch(created.json.shortUrl, { redirect: 'manual' });
@@ -98,11 +100,28 @@ describe('secret scan: /oauth/go, /oauth/callback and /codec leave no code, stat
     assert.equal(back.status, 200, backText);
     answers.push(backText);
     // A finalize replaying that state and code: refused, and its answer scanned too.
-    answers.push((await callApi(stack, TENANT_A.key, 'POST', `/v1/authorization-requests/${signIn.requestId}/finalize`, { json: { state: signIn.state, code: signIn.code } })).text);
-    for (const path of ['/v1/authorization-requests', `/v1/organizations/${CIF}/authorization-requests`, '/v1/authorizations', `/v1/authorizations/${signIn.authorizationId}`]) {
+    answers.push(
+      (
+        await callApi(stack, TENANT_A.key, 'POST', `/v1/authorization-requests/${signIn.requestId}/finalize`, {
+          json: { state: signIn.state, code: signIn.code },
+        })
+      ).text,
+    );
+    for (const path of [
+      '/v1/authorization-requests',
+      `/v1/organizations/${CIF}/authorization-requests`,
+      '/v1/authorizations',
+      `/v1/authorizations/${signIn.authorizationId}`,
+    ]) {
       answers.push((await callApi(stack, TENANT_A.key, 'GET', path)).text);
     }
-    answers.push((await callApi(stack, TENANT_A.key, 'PUT', `/v1/organizations/${CIF}/authorizations/EFACTURA`, { json: { authorizationId: signIn.authorizationId } })).text);
+    answers.push(
+      (
+        await callApi(stack, TENANT_A.key, 'PUT', `/v1/organizations/${CIF}/authorizations/EFACTURA`, {
+          json: { authorizationId: signIn.authorizationId },
+        })
+      ).text,
+    );
   }
 
   after(async () => {
@@ -119,8 +138,14 @@ describe('secret scan: /oauth/go, /oauth/callback and /codec leave no code, stat
     const stored = await Promise.all(ids.map(async (id) => historyText(await historyOf(stack.client, id))));
     // …and what an operator sees decoded: the code and tokens are sealed inside, so still never in clear.
     const decoded = await tenantHistoryTexts(stack.client, TENANT_A.tenant, new AesGcmPayloadCodec(stack.config.payloadKeys), ids);
-    assert.ok(stack.logs.some((l) => l.includes('/oauth/callback')), 'the callback was logged');
-    assert.ok(stack.logs.some((l) => l.includes('/oauth/go/[REDACTED]')), 'the short link was logged, redacted');
+    assert.ok(
+      stack.logs.some((l) => l.includes('/oauth/callback')),
+      'the callback was logged',
+    );
+    assert.ok(
+      stack.logs.some((l) => l.includes('/oauth/go/[REDACTED]')),
+      'the short link was logged, redacted',
+    );
 
     const everywhere = { logs: stack.logs, stored, answers };
     const secrets: Record<string, string[]> = {

@@ -4,8 +4,8 @@ import { zipSync } from 'fflate';
 import { request } from 'undici';
 import { AnswerArchiveError, readAnswerZip } from '../../activities/efactura/answer-zip';
 import { TokenProvider } from '../../activities/oauth/token-provider';
-import { AesGcmPayloadCodec } from '../../lib/codec';
-import { TokenSealer } from '../../lib/token-seal';
+import { AesGcmPayloadCodec } from '../../lib/temporal/codec';
+import { TokenSealer } from '../../lib/crypto/token-seal';
 import { TENANT_A, TENANT_B, TEST_WEBHOOK_SECRET } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
@@ -34,12 +34,16 @@ describe('security suite', () => {
   let stack: Stack;
   let acceptedId: string;
   const accessTokens = new Set<string>();
-  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) => callApi(stack, key, method, path, options);
+  const api = (method: string, path: string, options?: Parameters<typeof callApi>[4], key = TENANT_A.key) =>
+    callApi(stack, key, method, path, options);
   const item = (id: string) => `/v1/efactura/invoices/${encodeURIComponent(id)}`;
 
   before(async () => {
     // Webhooks to private addresses refused, as in production.
-    stack = await startStack({ configOverrides: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' }, sandbox: { efactura: { processingDelayMs: 200 } } });
+    stack = await startStack({
+      configOverrides: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' },
+      sandbox: { efactura: { processingDelayMs: 200 } },
+    });
     await authorizeOrganization(stack, TENANT_A.key, SELLER);
     const number = `SEC-${process.pid}`;
     const res = await api('POST', `/v1/efactura/invoices?cif=${SELLER}`, {
@@ -103,7 +107,11 @@ describe('security suite', () => {
       ['GET', item('acme/efactura/x/../../y')],
       ['GET', `${item(`acme/efactura/${'%2e%2e'}`)}/zip`],
       ['GET', item('acme/oauth/14399840/EFACTURA')],
-      ['POST', `/v1/efactura/invoices?cif=${encodeURIComponent('14399840/../x')}`, { body: '<Invoice/>', headers: { 'idempotency-key': 'inj-1' } }],
+      [
+        'POST',
+        `/v1/efactura/invoices?cif=${encodeURIComponent('14399840/../x')}`,
+        { body: '<Invoice/>', headers: { 'idempotency-key': 'inj-1' } },
+      ],
       ['POST', `/v1/efactura/invoices?cif=${SELLER}`, { body: '<Invoice/>', headers: { 'idempotency-key': '../../x' } }],
     ];
     for (const [i, [method, path, options]] of probes.entries()) {
@@ -115,13 +123,23 @@ describe('security suite', () => {
     // request sent after the probes starts a workflow whose activity calls ANAF (TestOauth hello), and
     // the API answers it when that workflow has ended.
     const controlId = `control-${process.pid}`;
-    const control = await api('POST', `/v1/organizations/${SELLER}/authorizations/EFACTURA/test`, { headers: { 'x-request-id': controlId } });
+    const control = await api('POST', `/v1/organizations/${SELLER}/authorizations/EFACTURA/test`, {
+      headers: { 'x-request-id': controlId },
+    });
     assert.equal(control.status, 200, control.text);
     // The dev server lists workflows in the order they started (one shard): when the control's shows, a probe's would too.
-    const started = await eventually(() => workflowsStartedSince(probesFrom), (ids) => ids.length > 0, "the control's workflow is listed");
+    const started = await eventually(
+      () => workflowsStartedSince(probesFrom),
+      (ids) => ids.length > 0,
+      "the control's workflow is listed",
+    );
     assert.equal(started.length, 1, `only the control started a workflow: ${started.join(', ')}`);
     assert.match(started[0]!, /\/oauth-test\//);
-    const activities = await eventually(async () => activityLinesSince(before), (lines) => lines.some((l) => l.includes(controlId)), "the control's activity logged");
+    const activities = await eventually(
+      async () => activityLinesSince(before),
+      (lines) => lines.some((l) => l.includes(controlId)),
+      "the control's activity logged",
+    );
     assert.deepEqual(
       activities.filter((l) => !l.includes(controlId)),
       [],
@@ -154,7 +172,10 @@ describe('security suite', () => {
     await assert.rejects(readAnswerZip(bomb), (e: unknown) => e instanceof AnswerArchiveError && e.code === 'ZIP_BOMB');
     const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`f${i}.xml`, new TextEncoder().encode('<a/>')]));
     await assert.rejects(readAnswerZip(Buffer.from(zipSync(many))), (e: unknown) => e instanceof AnswerArchiveError);
-    await assert.rejects(readAnswerZip(Buffer.from('PK\u0003\u0004 not really a zip')), (e: unknown) => e instanceof AnswerArchiveError && e.code === 'ZIP_MALFORMED');
+    await assert.rejects(
+      readAnswerZip(Buffer.from('PK\u0003\u0004 not really a zip')),
+      (e: unknown) => e instanceof AnswerArchiveError && e.code === 'ZIP_MALFORMED',
+    );
   });
 
   test('callbackUrl webhooks cannot target loopback, link-local or private addresses', async () => {
@@ -209,7 +230,12 @@ describe('security suite', () => {
     const res = await request(`${stack.apiUrl}/metrics`);
     const haystacks: string[] = [...stack.logs, await res.body.text()];
     const authorization = authorizationWorkflowId({ tenant: TENANT_A.tenant, cif: SELLER, scope: 'EFACTURA' });
-    haystacks.push(...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, new AesGcmPayloadCodec(stack.config.payloadKeys), [acceptedId, authorization])));
+    haystacks.push(
+      ...(await tenantHistoryTexts(stack.client, TENANT_A.tenant, new AesGcmPayloadCodec(stack.config.payloadKeys), [
+        acceptedId,
+        authorization,
+      ])),
+    );
     assert.ok(haystacks.length > 20);
     assert.ok(accessTokens.size > 0);
     const secrets = [

@@ -8,7 +8,7 @@ import { createApp } from '../../api/app';
 import { callApi } from '../../devkit/api-client';
 import { TENANT_A, testConfig } from '../../devkit/config';
 import { startDevServer } from '../../devkit/temporal-env';
-import { createLogger } from '../../lib/logger';
+import { createLogger } from '../../lib/observability/logger';
 import { createSandbox, type RunningSandbox } from '../../sandbox';
 import { ANAF_SERVICES } from '../../services';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
@@ -57,7 +57,14 @@ describe('a toy service registered through the same list', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // The toy's workflow is bundled with the product's: the worker's list is workflows/index.ts plus it.
-    workers = await createWorkers({ config, connection: env.nativeConnection, client: env.client, logger, services, workflowsPath: require.resolve('../toy-service/workflows') });
+    workers = await createWorkers({
+      config,
+      connection: env.nativeConnection,
+      client: env.client,
+      logger,
+      services,
+      workflowsPath: require.resolve('../toy-service/workflows'),
+    });
     running = runWorkers(workers);
   });
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { SweepSummary } from '../../activities/oauth';
-import { KeyRing } from '../../lib/aes-gcm';
-import { AesGcmPayloadCodec } from '../../lib/codec';
-import { newSealingKeyPair } from '../../lib/sealed-box';
-import { sealTokens } from '../../lib/sealed-tokens';
-import { TokenSealBox, TokenSealer } from '../../lib/token-seal';
+import { KeyRing } from '../../lib/crypto/aes-gcm';
+import { AesGcmPayloadCodec } from '../../lib/temporal/codec';
+import { newSealingKeyPair } from '../../lib/crypto/sealed-box';
+import { sealTokens } from '../../lib/crypto/sealed-tokens';
+import { TokenSealBox, TokenSealer } from '../../lib/crypto/token-seal';
 import { TENANT_A } from '../../devkit/config';
 import { historyOf, tenantHistoryTexts } from '../../devkit/history';
 import { hello, obtainTokens } from '../../devkit/oauth-walk';
@@ -60,7 +60,12 @@ describe('re-seal sweep', () => {
     return stack.client.workflow.start<typeof oauthAuthorization>('oauthAuthorization', {
       workflowId: authorizationWorkflowId(key),
       taskQueue: stack.config.temporal.taskQueue,
-      args: [{ init: { ...key, ...client, settings: { refreshLeadMs: 30 * DAY, warnBeforeRefreshExpiryMs: 30 * DAY } }, install: { tokens, source: 'AUTHORIZATION', ...client } }],
+      args: [
+        {
+          init: { ...key, ...client, settings: { refreshLeadMs: 30 * DAY, warnBeforeRefreshExpiryMs: 30 * DAY } },
+          install: { tokens, source: 'AUTHORIZATION', ...client },
+        },
+      ],
     });
   }
 
@@ -74,9 +79,15 @@ describe('re-seal sweep', () => {
 
   test('tokens under a retired key or TOKEN_ENCRYPTION_KEYS are re-sealed by the sweep and still work on workers without those keys; no secret in logs or histories', async () => {
     const plain = [await freshTokens(), await freshTokens()];
-    const underOldKey = sealTokens(new TokenSealBox(only('old-1').publicKeys), { accessToken: plain[0]!.access_token, refreshToken: plain[0]!.refresh_token! });
+    const underOldKey = sealTokens(new TokenSealBox(only('old-1').publicKeys), {
+      accessToken: plain[0]!.access_token,
+      refreshToken: plain[0]!.refresh_token!,
+    });
     const underLegacyKey = {
-      ...sealTokens(new TokenSealBox(only('old-1').publicKeys), { accessToken: plain[1]!.access_token, refreshToken: plain[1]!.refresh_token! }),
+      ...sealTokens(new TokenSealBox(only('old-1').publicKeys), {
+        accessToken: plain[1]!.access_token,
+        refreshToken: plain[1]!.refresh_token!,
+      }),
       sealedAccess: legacySealed(plain[1]!.access_token),
       sealedRefresh: legacySealed(plain[1]!.refresh_token!),
     };
@@ -86,7 +97,10 @@ describe('re-seal sweep', () => {
     await eventually(
       async () => {
         let n = 0;
-        for await (const wf of stack.client.workflow.list({ query: `AnafService = 'oauth' AND AnafTenant = '${TENANT_A.tenant}' AND ExecutionStatus = 'Running'` })) n += wf ? 1 : 0;
+        for await (const wf of stack.client.workflow.list({
+          query: `AnafService = 'oauth' AND AnafTenant = '${TENANT_A.tenant}' AND ExecutionStatus = 'Running'`,
+        }))
+          n += wf ? 1 : 0;
         return n;
       },
       (n) => n === handles.length,
@@ -120,7 +134,12 @@ describe('re-seal sweep', () => {
       assert.equal((await h.query(statusQuery)).status, 'ACTIVE');
     }
 
-    const histories = await tenantHistoryTexts(stack.client, TENANT_A.tenant, new AesGcmPayloadCodec(stack.config.payloadKeys), handles.map((h) => h.workflowId));
+    const histories = await tenantHistoryTexts(
+      stack.client,
+      TENANT_A.tenant,
+      new AesGcmPayloadCodec(stack.config.payloadKeys),
+      handles.map((h) => h.workflowId),
+    );
     const secrets = [
       ...plain.flatMap((t) => [t.access_token, t.refresh_token!]),
       ...used,

@@ -49,7 +49,10 @@ async function activityRuns(client: Client, workflowId: string, activityType: st
   const scheduled = new Map<string, ActivityRun>();
   for (const e of events) {
     const id = String(e.eventId);
-    if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) {
+    if (
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+      e.activityTaskScheduledEventAttributes?.activityType?.name === activityType
+    ) {
       scheduled.set(id, { attempt: 0, closedBy: 'OPEN' });
     }
     const started = e.activityTaskStartedEventAttributes;
@@ -84,9 +87,20 @@ async function assertLostThenAdopted(
   adoption: string,
 ): Promise<void> {
   const runs = await activityRuns(client, workflowId, activityType);
-  assert.deepEqual(runs, [{ attempt: 1, closedBy: 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', timeoutType: 'TIMEOUT_TYPE_HEARTBEAT' }], `${workflowId}: ${activityType} runs`);
-  assert.deepEqual(view.attempts.map((a) => a.result), ['ANSWER_LOST'], JSON.stringify(view.attempts));
-  assert.ok(view.decisions.some((d) => d.decision === adoption), JSON.stringify(view.decisions));
+  assert.deepEqual(
+    runs,
+    [{ attempt: 1, closedBy: 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', timeoutType: 'TIMEOUT_TYPE_HEARTBEAT' }],
+    `${workflowId}: ${activityType} runs`,
+  );
+  assert.deepEqual(
+    view.attempts.map((a) => a.result),
+    ['ANSWER_LOST'],
+    JSON.stringify(view.attempts),
+  );
+  assert.ok(
+    view.decisions.some((d) => d.decision === adoption),
+    JSON.stringify(view.decisions),
+  );
 }
 
 describe('an upload whose answer is lost because its worker process died: reconciled, never re-sent', { timeout: 300_000 }, () => {
@@ -99,7 +113,11 @@ describe('an upload whose answer is lost because its worker process died: reconc
   before(async () => {
     harness = await Harness.start({
       label: `answer-lost-${process.pid}`,
-      sandbox: { efactura: { processingDelayMs: 300 }, etransport: { processingDelayMs: 300 }, banciws: { tlsPort: 0, processingDelayMs: 400 } },
+      sandbox: {
+        efactura: { processingDelayMs: 300 },
+        etransport: { processingDelayMs: 300 },
+        banciws: { tlsPort: 0, processingDelayMs: 400 },
+      },
       env: FAST_LIFECYCLE_ENV,
       envFromSandbox: banciwsStackConfig([{ id: 'banca-test', tenant: BENCH_TENANT.tenant, cui: CUI, pollEveryMinutes: 0 }]),
     });
@@ -111,7 +129,12 @@ describe('an upload whose answer is lost because its worker process died: reconc
     // BANCIWS uploads of one institution take turns (ANAF's receipts cannot tell documents apart otherwise): one is in
     // flight when the worker dies, the other two wait for their turn and upload after it.
     harness.sandbox.faults.set(
-      [EFACTURA_UPLOAD, ETRANSPORT_UPLOAD, BANCIWS_UPLOAD].map((route) => ({ route, method: 'POST', holdAnswer: true, times: route === BANCIWS_UPLOAD ? 1 : DOCS_PER_SERVICE })),
+      [EFACTURA_UPLOAD, ETRANSPORT_UPLOAD, BANCIWS_UPLOAD].map((route) => ({
+        route,
+        method: 'POST',
+        holdAnswer: true,
+        times: route === BANCIWS_UPLOAD ? 1 : DOCS_PER_SERVICE,
+      })),
     );
     const tag = `${process.pid}`;
     await Promise.all(
@@ -119,13 +142,23 @@ describe('an upload whose answer is lost because its worker process died: reconc
         // Same seller, different numbers and issue dates: the listing holds all three.
         const number = `LOST-${tag}-${i}`;
         const issueDate = `2026-11-${18 + i}`;
-        invoices.push({ id: await harness.submitInvoice(CIF, ublInvoice({ supplierCif: CIF, buyerCif: BUYER, number, issueDate }), `lost-${number}`), number, issueDate });
+        invoices.push({
+          id: await harness.submitInvoice(CIF, ublInvoice({ supplierCif: CIF, buyerCif: BUYER, number, issueDate }), `lost-${number}`),
+          number,
+          issueDate,
+        });
         const ref = `ETR-LOST-${tag}-${i}`;
-        const declared = await api('POST', `/v1/etransport/declarations?cif=${CIF}`, { xml: transportXml({ declarantCif: CIF, ref }), headers: { 'idempotency-key': `lost-${ref}` } });
+        const declared = await api('POST', `/v1/etransport/declarations?cif=${CIF}`, {
+          xml: transportXml({ declarantCif: CIF, ref }),
+          headers: { 'idempotency-key': `lost-${ref}` },
+        });
         assert.equal(declared.status, 202, declared.text);
         declarations.push({ id: declared.json.id, ref });
         const title = `Raport pierdut ${tag}-${i}`;
-        const sent = await api('POST', '/v1/banciws/messages', { json: { pdf: testSignedPdf(title).toString('base64') }, headers: { 'idempotency-key': `lost-${tag}-${i}` } });
+        const sent = await api('POST', '/v1/banciws/messages', {
+          json: { pdf: testSignedPdf(title).toString('base64') },
+          headers: { 'idempotency-key': `lost-${tag}-${i}` },
+        });
         assert.equal(sent.status, 202, sent.text);
         messages.push({ id: sent.json.id, title });
       }),
@@ -138,7 +171,11 @@ describe('an upload whose answer is lost because its worker process died: reconc
       90_000,
     );
     for (const route of [EFACTURA_UPLOAD, ETRANSPORT_UPLOAD, BANCIWS_UPLOAD]) {
-      assert.equal(held.filter((h) => h.url.startsWith(route)).length, route === BANCIWS_UPLOAD ? 1 : DOCS_PER_SERVICE, `held on ${route}: ${JSON.stringify(held)}`);
+      assert.equal(
+        held.filter((h) => h.url.startsWith(route)).length,
+        route === BANCIWS_UPLOAD ? 1 : DOCS_PER_SERVICE,
+        `held on ${route}: ${JSON.stringify(held)}`,
+      );
     }
     await harness.killWorker(first, 'SIGKILL');
     await harness.spawnWorker();
@@ -149,7 +186,12 @@ describe('an upload whose answer is lost because its worker process died: reconc
   });
 
   test('the sandbox filed each upload and lost each answer with the killed process', async () => {
-    await eventually(async () => harness.sandbox.faults.held().length, (n) => n === 0, 'held answers dropped with their client', 30_000);
+    await eventually(
+      async () => harness.sandbox.faults.held().length,
+      (n) => n === 0,
+      'held answers dropped with their client',
+      30_000,
+    );
     assert.equal(harness.sandbox.state.counters.faults.holdAnswer, HELD);
     assert.equal(harness.sandbox.state.counters.faults.heldAnswerLost, HELD, 'no answer reached a worker');
   });
@@ -175,15 +217,27 @@ describe('an upload whose answer is lost because its worker process died: reconc
   test('e-Transport: one upload attempt, timed out; ADOPTED_LISTED_INDEX of that very declaration; one upload at ANAF', async () => {
     const state = harness.sandbox.etransport.state;
     const views = await Promise.all(
-      declarations.map((d) => declarationWhen(harness.client, d.id, (v: DeclarationView) => v.outcome === 'ACCEPTED' && v.stage === 'ACTIVE', 180_000)),
+      declarations.map((d) =>
+        declarationWhen(harness.client, d.id, (v: DeclarationView) => v.outcome === 'ACCEPTED' && v.stage === 'ACTIVE', 180_000),
+      ),
     );
     for (const [i, decl] of declarations.entries()) {
       const view = views[i]!;
       assert.equal(view.operations.length, 1, JSON.stringify(view.operations));
-      await assertLostThenAdopted(harness.client, decl.id, 'uploadDeclaration', { attempts: view.operations[0]!.attempts, decisions: view.decisions }, 'ADOPTED_LISTED_INDEX');
+      await assertLostThenAdopted(
+        harness.client,
+        decl.id,
+        'uploadDeclaration',
+        { attempts: view.operations[0]!.attempts, decisions: view.decisions },
+        'ADOPTED_LISTED_INDEX',
+      );
       assert.equal(state.notificationUploads(CIF, decl.ref), 1, `${decl.ref} uploaded once`);
       const record = state.upload(view.uploadIndex!);
-      assert.deepEqual({ ref: record?.refDeclarant, uit: record?.uit }, { ref: decl.ref, uit: view.uit }, 'the adopted index is this declaration’s upload');
+      assert.deepEqual(
+        { ref: record?.refDeclarant, uit: record?.uit },
+        { ref: decl.ref, uit: view.uit },
+        'the adopted index is this declaration’s upload',
+      );
       assert.equal(state.notification(view.uit!)?.refDeclarant, decl.ref, 'and the UIT is its own');
     }
     assert.equal(new Set(views.map((v) => v.uit)).size, DOCS_PER_SERVICE);
@@ -191,14 +245,21 @@ describe('an upload whose answer is lost because its worker process died: reconc
 
   test('BANCIWS: the report in flight: one upload attempt, timed out, ADOPTED_RECEIPT_INDEX of that very document; the others took their turn after it; one upload each at ANAF', async () => {
     const service = harness.sandbox.banciws!.service;
-    const views = await Promise.all(messages.map(async (m) => (await harness.client.workflow.getHandle(m.id).result()) as BanciwsMessageView));
+    const views = await Promise.all(
+      messages.map(async (m) => (await harness.client.workflow.getHandle(m.id).result()) as BanciwsMessageView),
+    );
     const lost = messages.filter((_, i) => views[i]!.attempts[0]?.result === 'ANSWER_LOST');
     assert.equal(lost.length, 1, `one report was in flight when the worker died: ${JSON.stringify(views.map((v) => v.attempts))}`);
     for (const [i, m] of messages.entries()) {
       const view = views[i]!;
       assert.equal(view.outcome, 'ANSWERED', JSON.stringify(view));
       if (m === lost[0]) await assertLostThenAdopted(harness.client, m.id, 'uploadBanciwsMessage', view, 'ADOPTED_RECEIPT_INDEX');
-      else assert.deepEqual(view.attempts.map((a) => a.result), ['ACCEPTED'], JSON.stringify(view.attempts));
+      else
+        assert.deepEqual(
+          view.attempts.map((a) => a.result),
+          ['ACCEPTED'],
+          JSON.stringify(view.attempts),
+        );
       const uploads = [...service.uploads.values()].filter((u) => u.sha256 === view.document.sha256);
       assert.equal(uploads.length, 1, `${m.title} uploaded once`);
       assert.equal(service.uploads.get(view.uploadIndex!)?.sha256, view.document.sha256, 'the adopted index is this document’s upload');

@@ -24,7 +24,10 @@ describe('upload: the listing is read before an operator is asked', () => {
   let stack: Stack;
 
   before(async () => {
-    stack = await startStack({ sandbox: { efactura: { processingDelayMs: 200 } }, configOverrides: { EFACTURA_LISTING_DELAY_SECONDS: '2' } });
+    stack = await startStack({
+      sandbox: { efactura: { processingDelayMs: 200 } },
+      configOverrides: { EFACTURA_LISTING_DELAY_SECONDS: '2' },
+    });
     await authorizeOrganization(stack, TENANT_A.key, SELLER);
   });
   after(async () => {
@@ -41,11 +44,20 @@ describe('upload: the listing is read before an operator is asked', () => {
     });
     assert.equal(res.status, 202, res.text);
     // Once the three are spent, the fourth upload is filed and its answer lost.
-    await eventually(async () => stack.sandbox.faults.list().some((r) => r.id === gateway.id), (live) => !live, 'the three 503s answered', 60_000);
+    await eventually(
+      async () => stack.sandbox.faults.list().some((r) => r.id === gateway.id),
+      (live) => !live,
+      'the three 503s answered',
+      60_000,
+    );
     stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
     // Ended, or stuck waiting for an operator (what happened before the fix): whichever comes first.
     const view = await submissionWhen(stack, res.json.id as string, (v) => v.outcome !== undefined || v.stage === 'NEEDS_OPERATOR', 90_000);
-    assert.deepEqual(view.attempts.map((a) => a.result), ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST'], JSON.stringify(view.attempts));
+    assert.deepEqual(
+      view.attempts.map((a) => a.result),
+      ['ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST', 'ANSWER_LOST'],
+      JSON.stringify(view.attempts),
+    );
     const decisions = view.decisions.map((d) => d.decision);
     assert.equal(decisions.filter((d) => d === 'REUPLOAD_AFTER_LISTING_DELAY').length, 3, JSON.stringify(view.decisions));
     assert.ok(!decisions.includes('WAITING_FOR_OPERATOR'), JSON.stringify(view.decisions));

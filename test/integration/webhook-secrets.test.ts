@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SIGNATURE_HEADER, SIGNATURE_KEYS_HEADER } from '../../activities/webhooks';
-import { AesGcmPayloadCodec } from '../../lib/codec';
+import { AesGcmPayloadCodec } from '../../lib/temporal/codec';
 import { callApi } from '../../devkit/api-client';
 import { TENANT_B, TEST_WEBHOOK_SECRET } from '../../devkit/config';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
@@ -121,10 +121,16 @@ describe('per-tenant webhook secrets', () => {
   });
 
   test('no webhook secret in any log line or history', async () => {
-    const histories = await tenantHistoryTexts(stack.client, TENANT_B.tenant, new AesGcmPayloadCodec(stack.config.payloadKeys), submissionIds);
+    const histories = await tenantHistoryTexts(
+      stack.client,
+      TENANT_B.tenant,
+      new AesGcmPayloadCodec(stack.config.payloadKeys),
+      submissionIds,
+    );
     assert.ok(shown.length >= 3);
     for (const haystack of [...stack.logs, ...histories]) {
-      for (const secret of [...shown, TEST_WEBHOOK_SECRET]) assert.ok(!haystack.includes(secret), `webhook secret in: ${haystack.slice(0, 200)}`);
+      for (const secret of [...shown, TEST_WEBHOOK_SECRET])
+        assert.ok(!haystack.includes(secret), `webhook secret in: ${haystack.slice(0, 200)}`);
     }
   });
 });

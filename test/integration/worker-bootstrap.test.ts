@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { request } from 'undici';
-import { dataConverterFor } from '../../lib/temporal-client';
+import { dataConverterFor } from '../../lib/temporal/temporal-client';
 import { ensureSchedules, OAUTH_SWEEP_SCHEDULE_ID } from '../../workers/schedules';
 import { TENANT_A } from '../../devkit/config';
 import { encodingOf, historyOf, historyText, payloadsOf } from '../../devkit/history';
@@ -26,7 +26,7 @@ describe('a workflow end to end through the worker bootstrap', () => {
     const described = await handle.describe();
     assert.equal(described.action.type, 'startWorkflow');
     assert.equal(described.action.type === 'startWorkflow' ? described.action.workflowType : '', 'oauthRefreshSweep');
-    assert.equal(described.state.paused, true, 'the second start-up did not reset the operator\'s pause');
+    assert.equal(described.state.paused, true, "the second start-up did not reset the operator's pause");
     assert.equal(described.spec.timezone, 'Europe/Bucharest');
     await handle.delete();
   });
@@ -44,7 +44,10 @@ describe('a workflow end to end through the worker bootstrap', () => {
       headers: { 'x-api-key': TENANT_A.key },
     });
     assert.equal(read.statusCode, 200);
-    const body = (await read.body.json()) as { status: string; result: { ok: boolean; probes: Array<{ name: string; reachable: boolean; status: number }> } };
+    const body = (await read.body.json()) as {
+      status: string;
+      result: { ok: boolean; probes: Array<{ name: string; reachable: boolean; status: number }> };
+    };
     assert.equal(body.status, 'COMPLETED');
     assert.equal(body.result.ok, true);
     const byName = Object.fromEntries(body.result.probes.map((p) => [p.name, p]));
@@ -61,7 +64,11 @@ describe('a workflow end to end through the worker bootstrap', () => {
 
     // Guard for workflow changes: the recorded history must replay against today's code.
     await Worker.runReplayHistory(
-      { workflowBundle: prebuiltWorkflowBundle(), ...(prebuiltWorkflowBundle() ? {} : { workflowsPath: require.resolve('../../workflows') }), dataConverter: dataConverterFor(stack.config) },
+      {
+        workflowBundle: prebuiltWorkflowBundle(),
+        ...(prebuiltWorkflowBundle() ? {} : { workflowsPath: require.resolve('../../workflows') }),
+        dataConverter: dataConverterFor(stack.config),
+      },
       history,
       id,
     );

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createLogger } from '../../lib/logger';
-import { dataConverterFor } from '../../lib/temporal-client';
+import { createLogger } from '../../lib/observability/logger';
+import { dataConverterFor } from '../../lib/temporal/temporal-client';
 import { testConfig } from '../../devkit/config';
 import { startDevServer } from '../../devkit/temporal-env';
-import { anafTaskQueueFor } from '../../workflows/task-queues';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import { ACTIVITY_SHUTDOWN_GRACE_MS, shutDownThenExit } from '../../workers/graceful-exit';
 
 /**
@@ -61,7 +61,12 @@ test('a stalled worker lets the in-flight ANAF call finish, then leaves with exi
   const exits: number[] = [];
   const t0 = Date.now();
   try {
-    shutDownThenExit([orchestration, anafCalls], { graceMs: 10_000, exitCode: 75, logger: createLogger({ level: 'silent' }), exit: (code) => exits.push(code) });
+    shutDownThenExit([orchestration, anafCalls], {
+      graceMs: 10_000,
+      exitCode: 75,
+      logger: createLogger({ level: 'silent' }),
+      exit: (code) => exits.push(code),
+    });
     assert.equal(process.exitCode, 75, 'the stall code is set at once, so a finished shutdown exits with it');
     await done;
     assert.deepEqual(exits, [], 'nothing exited while the ANAF call was in flight');

@@ -10,7 +10,7 @@ import { BENCH_TENANT, Harness } from '../../devkit/process-harness';
 import { freePort } from '../../devkit/ports';
 import { spawnProductProcess } from '../../devkit/product-process';
 import { eventually } from '../../devkit/wait';
-import { loadConfig } from '../../lib/config';
+import { loadConfig } from '../../lib/config/config';
 
 /**
  * Issue 15 item 6, the resource test: ten worst-case ~10 MB XML bodies posted at once to an
@@ -28,7 +28,10 @@ import { loadConfig } from '../../lib/config';
  * from its configuration (see rssCeilingMb).
  */
 
-const STORM_TENANTS = ['storm1', 'storm2', 'storm3', 'storm4', 'storm5'].map((tenant) => ({ tenant, key: `${tenant}-key-0123456789abcdef` }));
+const STORM_TENANTS = ['storm1', 'storm2', 'storm3', 'storm4', 'storm5'].map((tenant) => ({
+  tenant,
+  key: `${tenant}-key-0123456789abcdef`,
+}));
 const CIF = '14399840';
 /** The issue's budget: /healthz p99 under 200 ms during the storm. */
 const LOOP_BUDGET_MS = 200;
@@ -38,9 +41,11 @@ const LOOP_BUDGET_MS = 200;
  */
 const LOOP_MAX_MS = 1000;
 
-const statusLine = (pid: number, field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const statusLine = (pid: number, field: string): number =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const metric = (text: string, name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
 
 describe('XML storm: the API stays responsive and bounded while hostile XML is refused', { timeout: 240_000 }, () => {
   let harness: Harness;
@@ -55,12 +60,22 @@ describe('XML storm: the API stays responsive and bounded while hostile XML is r
     await harness.spawnWorker();
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
-    api = spawnProductProcess('api/main.ts', { ...process.env, ...harness.env, API_PORT: String(port), API_PUBLIC_URL: apiUrl, LOG_LEVEL: 'warn' });
+    api = spawnProductProcess('api/main.ts', {
+      ...process.env,
+      ...harness.env,
+      API_PORT: String(port),
+      API_PUBLIC_URL: apiUrl,
+      LOG_LEVEL: 'warn',
+    });
     api.stdout?.resume();
     api.stderr?.on('data', (chunk: Buffer) => (apiStderr = (apiStderr + chunk.toString()).slice(-2000)));
     api.once('exit', (code, signal) => (apiExit = `${code ?? signal}`));
     await eventually(
-      () => request(`${apiUrl}/healthz`).then((r) => r.statusCode, () => 0),
+      () =>
+        request(`${apiUrl}/healthz`).then(
+          (r) => r.statusCode,
+          () => 0,
+        ),
       (status) => status === 200,
       'the API process answers /healthz',
       60_000,
@@ -79,7 +94,10 @@ describe('XML storm: the API stays responsive and bounded while hostile XML is r
   });
 
   const postInvoice = (key: string, xml: Buffer | string, idempotencyKey: string) =>
-    callApi({ apiUrl }, key, 'POST', `/v1/efactura/invoices?cif=${CIF}&standard=UBL`, { body: xml, headers: { 'idempotency-key': idempotencyKey } });
+    callApi({ apiUrl }, key, 'POST', `/v1/efactura/invoices?cif=${CIF}&standard=UBL`, {
+      body: xml,
+      headers: { 'idempotency-key': idempotencyKey },
+    });
 
   test('ten worst-case bodies: each a typed 4xx, /healthz answered throughout, a normal invoice accepted, RSS bounded', async () => {
     const config = loadConfig({ ...harness.env }, { generateDevSecrets: false }).xmlParsing;
@@ -87,7 +105,10 @@ describe('XML storm: the API stays responsive and bounded while hostile XML is r
     // Warm-up: the parse threads exist and a normal invoice goes through before anything is measured.
     assert.equal((await postInvoice(BENCH_TENANT.key, invoice('WARM-1'), 'warm-1')).status, 202);
     const baselineMb = statusLine(api.pid!, 'VmRSS');
-    const bodies = Array.from({ length: 10 }, (_, i) => ({ tenant: STORM_TENANTS[i % STORM_TENANTS.length]!, kind: HOSTILE_XML_KINDS[i % HOSTILE_XML_KINDS.length]! }));
+    const bodies = Array.from({ length: 10 }, (_, i) => ({
+      tenant: STORM_TENANTS[i % STORM_TENANTS.length]!,
+      kind: HOSTILE_XML_KINDS[i % HOSTILE_XML_KINDS.length]!,
+    }));
     const xml = new Map(HOSTILE_XML_KINDS.map((k) => [k, hostileXml(k)]));
     // Resets the event-loop histogram: the next scrape reports the storm only.
     await request(`${apiUrl}/metrics`).then((r) => r.body.text());
@@ -115,13 +136,24 @@ describe('XML storm: the API stays responsive and bounded while hostile XML is r
     let answers: Array<(typeof bodies)[number] & { r: Awaited<ReturnType<typeof postInvoice>>; ms: number }>;
     let normal: Awaited<ReturnType<typeof postInvoice>>;
     try {
-      const storm = Promise.all(bodies.map((b, i) => postInvoice(b.tenant.key, xml.get(b.kind)!, `storm-${i}`).then((r) => ({ ...b, r, ms: Date.now() - started }))));
+      const storm = Promise.all(
+        bodies.map((b, i) =>
+          postInvoice(b.tenant.key, xml.get(b.kind)!, `storm-${i}`).then((r) => ({ ...b, r, ms: Date.now() - started })),
+        ),
+      );
       // While the hostile bodies are being parsed, another tenant's normal invoice is accepted.
-      await eventually(async () => healthMs.length, (polls) => polls >= 5, '/healthz polled during the storm', 30_000);
+      await eventually(
+        async () => healthMs.length,
+        (polls) => polls >= 5,
+        '/healthz polled during the storm',
+        30_000,
+      );
       normal = await postInvoice(BENCH_TENANT.key, invoice('INV-DURING-STORM'), 'during-storm');
       answers = await storm;
     } catch (err) {
-      throw new Error(`the storm failed (API process exit: ${apiExit ?? 'still running'}; its stderr: ${apiStderr.slice(-500)})`, { cause: err });
+      throw new Error(`the storm failed (API process exit: ${apiExit ?? 'still running'}; its stderr: ${apiStderr.slice(-500)})`, {
+        cause: err,
+      });
     } finally {
       clearInterval(ticker);
       await Promise.allSettled(inFlight);
@@ -134,7 +166,12 @@ describe('XML storm: the API stays responsive and bounded while hostile XML is r
     const report = {
       answers: answers.map((a) => `${a.kind}/${a.tenant.tenant}: ${a.r.status} ${a.r.json?.error?.code} in ${a.ms} ms`),
       normal: normal.status,
-      healthz: { polls: healthMs.length, p50: percentile(healthMs, 50).toFixed(1), p99: percentile(healthMs, 99).toFixed(1), max: Math.max(...healthMs).toFixed(1) },
+      healthz: {
+        polls: healthMs.length,
+        p50: percentile(healthMs, 50).toFixed(1),
+        p99: percentile(healthMs, 99).toFixed(1),
+        max: Math.max(...healthMs).toFixed(1),
+      },
       serverLoop: { maxMs: loopMaxMs.toFixed(1), p99Ms: loopP99Ms.toFixed(1) },
       rss: { baselineMb: Math.round(baselineMb), peakMb: Math.round(peakMb), ceilingMb: Math.round(ceilingMb) },
     };
@@ -142,7 +179,10 @@ describe('XML storm: the API stays responsive and bounded while hostile XML is r
 
     for (const a of answers) {
       assert.ok([422, 429].includes(a.r.status), `${a.kind}: ${a.r.status} ${a.r.text.slice(0, 200)}`);
-      assert.ok(['XML_TOO_COMPLEX', 'XML_PARSE_TIMEOUT', 'TOO_MANY_PARSES'].includes(a.r.json?.error?.code), `${a.kind}: ${a.r.text.slice(0, 200)}`);
+      assert.ok(
+        ['XML_TOO_COMPLEX', 'XML_PARSE_TIMEOUT', 'TOO_MANY_PARSES'].includes(a.r.json?.error?.code),
+        `${a.kind}: ${a.r.text.slice(0, 200)}`,
+      );
       if (a.r.status === 429) assert.match(String(a.r.headers['retry-after']), /^\d+$/);
     }
     assert.ok(answers.filter((a) => a.r.status === 422).length >= 4, 'most bodies were parsed and stopped by a cap, not only turned away');

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { AppConfig } from '../../lib/config';
+import type { AppConfig } from '../../lib/config/config';
 
 /** The toy's activity: one GET to ANAF's API host (the sandbox in tests). */
 export function createToyActivities(config: Pick<AppConfig, 'anaf'>) {

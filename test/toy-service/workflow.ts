@@ -1,5 +1,5 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import { anafTaskQueueFor } from '../../workflows/task-queues';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import type { ToyActivities } from './activities';
 
 /** The toy service's one workflow: ask the (simulated) ANAF for an echo, on the rate-limited ANAF queue. */

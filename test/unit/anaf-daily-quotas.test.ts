@@ -6,9 +6,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { detectProblem, FAILURE_TYPES, failureForProblem, quotaRefusedLocally } from '../../activities/anaf/failures';
 import type { AnafResponse } from '../../activities/anaf/http';
 import { EfacturaClient } from '../../activities/efactura/anaf-efactura-client';
-import { ANAF_PUBLISHED_DAILY_QUOTAS, DailyQuotaGuard, type QuotaRefusal } from '../../lib/anaf-daily-quotas';
-import { loadConfig } from '../../lib/config';
-import { romanianDay } from '../../lib/romanian-time';
+import { ANAF_PUBLISHED_DAILY_QUOTAS, DailyQuotaGuard, type QuotaRefusal } from '../../lib/anaf/anaf-daily-quotas';
+import { loadConfig } from '../../lib/config/config';
+import { romanianDay } from '../../lib/anaf/romanian-time';
 import { TEST_API_KEYS, TEST_PAYLOAD_KEYS, TEST_TOKEN_KEYS } from '../../devkit/config';
 
 /** The worker's per-CUI daily quota guard: counted ahead, refused before calling, reset by the Romanian day. */
@@ -49,7 +49,7 @@ describe('DailyQuotaGuard', () => {
     assert.equal(romanianDay(SUMMER_MIDNIGHT), '2026-07-16');
   });
 
-  test('defaults are ANAF\'s published limits', () => {
+  test("defaults are ANAF's published limits", () => {
     assert.deepEqual(ANAF_PUBLISHED_DAILY_QUOTAS, { RASP_UPLOAD: 1000, PAGINATED_LIST: 100_000 });
     const quotas = new DailyQuotaGuard(undefined, () => WINTER_MIDNIGHT);
     for (let i = 0; i < 1000; i++) assert.equal(quotas.take('RASP_UPLOAD', CIF).allowed, true);
@@ -63,7 +63,15 @@ describe('DailyQuotaGuard', () => {
       assert.equal(quotas.usedToday('RASP_UPLOAD', CIF), i);
     }
     const refusal = refusalOf(quotas.take('RASP_UPLOAD', CIF));
-    assert.deepEqual(refusal, { allowed: false, reason: 'LIMIT_REACHED', quota: 'RASP_UPLOAD', cif: CIF, day: '2026-01-15', used: 3, limit: 3 });
+    assert.deepEqual(refusal, {
+      allowed: false,
+      reason: 'LIMIT_REACHED',
+      quota: 'RASP_UPLOAD',
+      cif: CIF,
+      day: '2026-01-15',
+      used: 3,
+      limit: 3,
+    });
     assert.equal(quotas.usedToday('RASP_UPLOAD', CIF), 3, 'a refusal is not a call');
     assert.equal(quotas.take('RASP_UPLOAD', OTHER).allowed, true, 'another CUI has its own quota');
     assert.equal(quotas.take('PAGINATED_LIST', CIF).allowed, true, 'another quota of the same CUI is untouched');
@@ -88,7 +96,7 @@ describe('DailyQuotaGuard', () => {
     assert.equal(quotas.take('RASP_UPLOAD', CIF).allowed, true);
   });
 
-  test('ANAF\'s refusal marks the quota of that CUI spent for the rest of the Romanian day, whatever the count', () => {
+  test("ANAF's refusal marks the quota of that CUI spent for the rest of the Romanian day, whatever the count", () => {
     const { c, quotas } = guard(WINTER_LAST_MINUTE - 60_000);
     assert.equal(quotas.take('PAGINATED_LIST', CIF).allowed, true);
     quotas.markRefusedByAnaf('PAGINATED_LIST', CIF);
@@ -122,14 +130,17 @@ describe('DailyQuotaGuard', () => {
   });
 });
 
-describe('the refusal the guard throws is ANAF\'s daily-limit failure', () => {
+describe("the refusal the guard throws is ANAF's daily-limit failure", () => {
   test('same type, same wait until the next Romanian day, retryable as before; says no call was made', () => {
     const now = Date.UTC(2026, 10, 20, 10, 0);
-    const anaf = failureForProblem(detectProblem(answer(200, 'S-au incarcat deja 1000 de mesaje de tip RASP pentru cui=1 in cursul zilei', 'text/plain'))!, {
-      operation: 'e-Factura upload',
-      idempotent: false,
-      now,
-    });
+    const anaf = failureForProblem(
+      detectProblem(answer(200, 'S-au incarcat deja 1000 de mesaje de tip RASP pentru cui=1 in cursul zilei', 'text/plain'))!,
+      {
+        operation: 'e-Factura upload',
+        idempotent: false,
+        now,
+      },
+    );
     const { quotas } = guard(now, { RASP_UPLOAD: 1, PAGINATED_LIST: 1 });
     quotas.take('RASP_UPLOAD', CIF);
     const local = quotaRefusedLocally('e-Factura upload', refusalOf(quotas.take('RASP_UPLOAD', CIF)), now);
@@ -138,20 +149,37 @@ describe('the refusal the guard throws is ANAF\'s daily-limit failure', () => {
     assert.equal(local.type, anaf.type);
     assert.equal(local.nextRetryDelay, anaf.nextRetryDelay);
     assert.equal(local.nonRetryable, anaf.nonRetryable);
-    assert.match(local.message, /^e-Factura upload: refused locally by the daily quota guard, no ANAF call made: 1 RASP_UPLOAD calls for CUI 14399840/);
+    assert.match(
+      local.message,
+      /^e-Factura upload: refused locally by the daily quota guard, no ANAF call made: 1 RASP_UPLOAD calls for CUI 14399840/,
+    );
     assert.equal((local.details?.[0] as { refusedLocally?: boolean }).refusedLocally, true);
   });
 });
 
 describe('configuration', () => {
-  const base = { ANAF_ENV: 'sandbox', PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS, TOKEN_ENCRYPTION_KEYS: TEST_TOKEN_KEYS, API_KEYS: TEST_API_KEYS };
+  const base = {
+    ANAF_ENV: 'sandbox',
+    PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS,
+    TOKEN_ENCRYPTION_KEYS: TEST_TOKEN_KEYS,
+    API_KEYS: TEST_API_KEYS,
+  };
 
   test('defaults to the published quotas; EFACTURA_DAILY_* override them; nonsense stops start-up', () => {
     assert.deepEqual(loadConfig(base, { generateDevSecrets: false }).efactura.dailyQuotas, { RASP_UPLOAD: 1000, PAGINATED_LIST: 100_000 });
-    const raised = loadConfig({ ...base, EFACTURA_DAILY_RASP_UPLOADS: '5000', EFACTURA_DAILY_PAGINATED_LISTINGS: '200000' }, { generateDevSecrets: false });
+    const raised = loadConfig(
+      { ...base, EFACTURA_DAILY_RASP_UPLOADS: '5000', EFACTURA_DAILY_PAGINATED_LISTINGS: '200000' },
+      { generateDevSecrets: false },
+    );
     assert.deepEqual(raised.efactura.dailyQuotas, { RASP_UPLOAD: 5000, PAGINATED_LIST: 200_000 });
-    assert.throws(() => loadConfig({ ...base, EFACTURA_DAILY_RASP_UPLOADS: '0' }, { generateDevSecrets: false }), /EFACTURA_DAILY_RASP_UPLOADS/);
-    assert.throws(() => loadConfig({ ...base, EFACTURA_DAILY_PAGINATED_LISTINGS: '1.5' }, { generateDevSecrets: false }), /EFACTURA_DAILY_PAGINATED_LISTINGS/);
+    assert.throws(
+      () => loadConfig({ ...base, EFACTURA_DAILY_RASP_UPLOADS: '0' }, { generateDevSecrets: false }),
+      /EFACTURA_DAILY_RASP_UPLOADS/,
+    );
+    assert.throws(
+      () => loadConfig({ ...base, EFACTURA_DAILY_PAGINATED_LISTINGS: '1.5' }, { generateDevSecrets: false }),
+      /EFACTURA_DAILY_PAGINATED_LISTINGS/,
+    );
   });
 });
 
@@ -164,7 +192,8 @@ describe('EfacturaClient spends the quotas', () => {
   /** A fake ANAF that refuses every RASP upload and every listing with its daily-limit answer. */
   const seen: string[] = [];
   let server: http.Server;
-  const clientWith = (quotas: DailyQuotaGuard) => new EfacturaClient({ apiBaseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/test`, quotas });
+  const clientWith = (quotas: DailyQuotaGuard) =>
+    new EfacturaClient({ apiBaseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/test`, quotas });
 
   before(async () => {
     server = http.createServer((req, res) => {
@@ -173,12 +202,19 @@ describe('EfacturaClient spends the quotas', () => {
       req.on('end', () => {
         if (req.url?.includes('listaMesajePaginatieFactura')) {
           res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify({ eroare: 'S-au facut deja 100000 interogari de lista mesaje de catre utilizator in cursul zilei', titlu: 'Lista Mesaje' }));
+          res.end(
+            JSON.stringify({
+              eroare: 'S-au facut deja 100000 interogari de lista mesaje de catre utilizator in cursul zilei',
+              titlu: 'Lista Mesaje',
+            }),
+          );
           return;
         }
         res.setHeader('content-type', 'application/xml');
         if (req.url?.includes('standard=RASP')) {
-          res.end(`<header xmlns="mfp:anaf:dgti:spv:respUploadFisier:v1" ExecutionStatus="1"><Errors errorMessage="S-au incarcat deja 1000 de mesaje de tip RASP pentru cui=${CIF} in cursul zilei"/></header>`);
+          res.end(
+            `<header xmlns="mfp:anaf:dgti:spv:respUploadFisier:v1" ExecutionStatus="1"><Errors errorMessage="S-au incarcat deja 1000 de mesaje de tip RASP pentru cui=${CIF} in cursul zilei"/></header>`,
+          );
         } else {
           res.end('<header xmlns="mfp:anaf:dgti:spv:respUploadFisier:v1" ExecutionStatus="0" index_incarcare="5001"/>');
         }
@@ -202,7 +238,7 @@ describe('EfacturaClient spends the quotas', () => {
   };
   const rasp = Buffer.from('<header xmlns="mfp:anaf:dgti:spv:reqMesaj:v1" index_incarcare="1" message="x"/>');
 
-  test('ANAF\'s daily-limit answer to a RASP upload: every later RASP upload of that CUI is refused without a call', async () => {
+  test("ANAF's daily-limit answer to a RASP upload: every later RASP upload of that CUI is refused without a call", async () => {
     seen.length = 0;
     const client = clientWith(new DailyQuotaGuard());
     const first = await failureOf(client.upload('token', { cif: CIF, standard: 'RASP' }, rasp));
@@ -212,7 +248,7 @@ describe('EfacturaClient spends the quotas', () => {
       const again = await failureOf(client.upload('token', { cif: CIF, standard: 'RASP' }, rasp));
       assert.equal(again.type, FAILURE_TYPES.DAILY_LIMIT);
       assert.match(again.message, /refused locally by the daily quota guard, no ANAF call made: ANAF already answered/);
-      assert.ok(Math.abs(Number(again.nextRetryDelay) - Number(first.nextRetryDelay)) < 5_000, 'the same wait as ANAF\'s answer');
+      assert.ok(Math.abs(Number(again.nextRetryDelay) - Number(first.nextRetryDelay)) < 5_000, "the same wait as ANAF's answer");
     }
     assert.equal(seen.length, 1, 'one refused call reached ANAF');
     // Invoices have no daily limit: they still go.
@@ -228,11 +264,14 @@ describe('EfacturaClient spends the quotas', () => {
     quotas.take('RASP_UPLOAD', OTHER);
     quotas.take('RASP_UPLOAD', OTHER);
     const refused = await failureOf(clientWith(quotas).upload('token', { cif: OTHER, standard: 'RASP' }, rasp));
-    assert.match(refused.message, /no ANAF call made: 2 RASP_UPLOAD calls for CUI 18547290 were made on \d{4}-\d{2}-\d{2} \(Romanian day\), the daily limit is 2/);
+    assert.match(
+      refused.message,
+      /no ANAF call made: 2 RASP_UPLOAD calls for CUI 18547290 were made on \d{4}-\d{2}-\d{2} \(Romanian day\), the daily limit is 2/,
+    );
     assert.equal(seen.length, 0);
   });
 
-  test('the paginated listing: ANAF\'s refusal stops the next pages and listings of that CUI', async () => {
+  test("the paginated listing: ANAF's refusal stops the next pages and listings of that CUI", async () => {
     seen.length = 0;
     const client = clientWith(new DailyQuotaGuard());
     const q = { cif: CIF, startTime: Date.now() - 3_600_000, endTime: Date.now(), page: 1 };

@@ -15,7 +15,7 @@ import {
   parseWorkflowId,
   WorkflowNotOwnedError,
   workflowIdFor,
-} from '../../lib/workflow-ids';
+} from '../../lib/temporal/workflow-ids';
 
 describe('workflow ids', () => {
   test('workflowIdFor builds tenant/kind/key', () => {
@@ -151,7 +151,8 @@ describe('request ids and URL redaction', () => {
 
 describe('return URLs', () => {
   test('https anywhere, http only on this machine; javascript:, data:, file: and credentials refused', () => {
-    for (const ok of ['https://erp.example/done', 'http://localhost:3000/cb', 'http://127.0.0.1/x', 'http://[::1]:8080/']) assert.ok(isHttpsOrLocalUrl(ok), ok);
+    for (const ok of ['https://erp.example/done', 'http://localhost:3000/cb', 'http://127.0.0.1/x', 'http://[::1]:8080/'])
+      assert.ok(isHttpsOrLocalUrl(ok), ok);
     for (const bad of [
       'javascript:alert(1)',
       'data:text/html,<script>alert(1)</script>',

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AnafResponse } from '../../activities/anaf/http';
-import { detectGatewaySessionLoss, detectProblem, failureForProblem, FAILURE_TYPES, isGatewayNonceHop } from '../../activities/anaf/failures';
+import {
+  detectGatewaySessionLoss,
+  detectProblem,
+  failureForProblem,
+  FAILURE_TYPES,
+  isGatewayNonceHop,
+} from '../../activities/anaf/failures';
 import { isNoMessagesAnswer, zileSince } from '../../activities/banciws';
-import { parseBanciwsInstitutions } from '../../lib/banciws-config';
+import { parseBanciwsInstitutions } from '../../lib/config/banciws-config';
 import { inspectSignedPdf } from '../../schemas/banciws/signed-pdf';
 import { gatewayLogonPage, wafRejectedPage } from '../../sandbox/gateway-pages';
 import { certificateNotPresentedPage, upstreamErrorPage } from '../../sandbox/banciws/gateway-pages';
@@ -20,7 +26,10 @@ function response(status: number, body = '', headers: Record<string, string> = {
 describe('F5 session-loss detection', () => {
   test('a redirect to bare /my.policy or to the hang-up page is a lost session; a nonce hop is not', () => {
     assert.equal(detectGatewaySessionLoss(response(302, '', { location: '/my.policy' }), URL_)?.reason, 'POLICY_REDIRECT');
-    assert.equal(detectGatewaySessionLoss(response(302, '', { location: 'https://financiart.anaf.ro/my.policy' }), URL_)?.reason, 'POLICY_REDIRECT');
+    assert.equal(
+      detectGatewaySessionLoss(response(302, '', { location: 'https://financiart.anaf.ro/my.policy' }), URL_)?.reason,
+      'POLICY_REDIRECT',
+    );
     assert.equal(detectGatewaySessionLoss(response(302, '', { location: '/vdesk/hangup.php3' }), URL_)?.reason, 'HANGUP');
     const nonce = response(302, '', { location: '/my.policy_nonce?nonce=abc' });
     assert.equal(detectGatewaySessionLoss(nonce, URL_), undefined);
@@ -32,10 +41,22 @@ describe('F5 session-loss detection', () => {
   });
 
   test('the 200 page "Certificatul nu a fost prezentat" and an HTML page with 200 (the APM logon page) are detected; XML is not', () => {
-    assert.equal(detectGatewaySessionLoss(response(200, certificateNotPresentedPage(), { 'content-type': 'text/html' }), URL_)?.reason, 'CERTIFICATE_NOT_PRESENTED');
-    assert.equal(detectGatewaySessionLoss(response(200, '<!DOCTYPE html><html><body>Pagina login</body></html>'), URL_)?.reason, 'HTML_PAGE');
-    assert.equal(detectGatewaySessionLoss(response(200, gatewayLogonPage(), { 'content-type': 'text/html; charset=utf-8' }), URL_)?.reason, 'HTML_PAGE');
-    assert.equal(detectGatewaySessionLoss(response(200, '<?xml version="1.0"?><header xmlns="x"/>', { 'content-type': 'application/xml' }), URL_), undefined);
+    assert.equal(
+      detectGatewaySessionLoss(response(200, certificateNotPresentedPage(), { 'content-type': 'text/html' }), URL_)?.reason,
+      'CERTIFICATE_NOT_PRESENTED',
+    );
+    assert.equal(
+      detectGatewaySessionLoss(response(200, '<!DOCTYPE html><html><body>Pagina login</body></html>'), URL_)?.reason,
+      'HTML_PAGE',
+    );
+    assert.equal(
+      detectGatewaySessionLoss(response(200, gatewayLogonPage(), { 'content-type': 'text/html; charset=utf-8' }), URL_)?.reason,
+      'HTML_PAGE',
+    );
+    assert.equal(
+      detectGatewaySessionLoss(response(200, '<?xml version="1.0"?><header xmlns="x"/>', { 'content-type': 'application/xml' }), URL_),
+      undefined,
+    );
   });
 
   test('an HTML 5xx page is not a lost session: for an upload it "may have been sent" (reconcile), for a read a retry', () => {
@@ -62,10 +83,16 @@ describe('F5 session-loss detection', () => {
   });
 
   test('a lost session is retryable even for uploads (the gateway intercepted it); a refused certificate is not', () => {
-    const lost = failureForProblem({ kind: 'SESSION_LOST', status: 302, reason: 'POLICY_REDIRECT', message: 'x' }, { operation: 'upload', idempotent: false });
+    const lost = failureForProblem(
+      { kind: 'SESSION_LOST', status: 302, reason: 'POLICY_REDIRECT', message: 'x' },
+      { operation: 'upload', idempotent: false },
+    );
     assert.equal(lost.type, FAILURE_TYPES.SESSION_LOST);
     assert.equal(lost.nonRetryable, false);
-    const refused = failureForProblem({ kind: 'CERTIFICATE_REFUSED', status: 200, message: 'x' }, { operation: 'upload', idempotent: false });
+    const refused = failureForProblem(
+      { kind: 'CERTIFICATE_REFUSED', status: 200, message: 'x' },
+      { operation: 'upload', idempotent: false },
+    );
     assert.equal(refused.nonRetryable, true);
   });
 });
@@ -91,20 +118,43 @@ describe('BANCIWS configuration and helpers', () => {
     assert.throws(() => parseBanciwsInstitutions('{'), /JSON array/);
     // Lost uploads are matched on receipts by taking turns per institution: one bank, one entry, one certificate.
     assert.throws(
-      () => parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820","clientCert":"/a.pem","clientKey":"/a.key"},{"id":"b","tenant":"globex","cui":"361820","clientCert":"/b.pem","clientKey":"/b.key"}]'),
+      () =>
+        parseBanciwsInstitutions(
+          '[{"id":"a","tenant":"acme","cui":"361820","clientCert":"/a.pem","clientKey":"/a.key"},{"id":"b","tenant":"globex","cui":"361820","clientCert":"/b.pem","clientKey":"/b.key"}]',
+        ),
       /CUIs must be unique \(361820/,
     );
-    assert.throws(() => parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820"},{"id":"b","tenant":"acme","cui":"18547290"}]'), /at most one institution may use the shared .*a, b/);
-    assert.equal(parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820"},{"id":"b","tenant":"acme","cui":"18547290","pfx":"/b.pfx"}]').length, 2);
+    assert.throws(
+      () => parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820"},{"id":"b","tenant":"acme","cui":"18547290"}]'),
+      /at most one institution may use the shared .*a, b/,
+    );
+    assert.equal(
+      parseBanciwsInstitutions('[{"id":"a","tenant":"acme","cui":"361820"},{"id":"b","tenant":"acme","cui":"18547290","pfx":"/b.pfx"}]')
+        .length,
+      2,
+    );
   });
 
   test('ANAF\'s "no messages" Mesaj_eroare is an empty list; other errors, and any text that only starts like it, are not', () => {
-    for (const empty of [NO_MESSAGES, 'Nu exista mesaje', 'Nu exista mesaje in intervalul selectat', 'nu există mesaje', 'Nu sunt mesaje', 'Nu exista mesaje in ultimele 3 zile.']) {
+    for (const empty of [
+      NO_MESSAGES,
+      'Nu exista mesaje',
+      'Nu exista mesaje in intervalul selectat',
+      'nu există mesaje',
+      'Nu sunt mesaje',
+      'Nu exista mesaje in ultimele 3 zile.',
+    ]) {
       assert.equal(isNoMessagesAnswer(empty), true, empty);
     }
     // ANAF documents no wording for an empty list: an unknown text is never read as "empty" (a lost upload would be re-sent).
-    const unknown = ['Nu exista mesaje: certificatul nu are drept pentru CUI 361820', 'Nu exista mesajele solicitate, serviciul este indisponibil', 'Nu exista mesaje pentru ca a aparut o eroare tehnica', 'Lista goala?'];
-    for (const error of [undefined, '', 'Format incorect pentru Zile: 0', 'Nu aveti drept de interogare', 'Eroare tehnica', ...unknown]) assert.equal(isNoMessagesAnswer(error), false, String(error));
+    const unknown = [
+      'Nu exista mesaje: certificatul nu are drept pentru CUI 361820',
+      'Nu exista mesajele solicitate, serviciul este indisponibil',
+      'Nu exista mesaje pentru ca a aparut o eroare tehnica',
+      'Lista goala?',
+    ];
+    for (const error of [undefined, '', 'Format incorect pentru Zile: 0', 'Nu aveti drept de interogare', 'Eroare tehnica', ...unknown])
+      assert.equal(isNoMessagesAnswer(error), false, String(error));
   });
 
   test('zileSince covers the attempt: hours up to a day, then days', () => {

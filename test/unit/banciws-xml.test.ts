@@ -37,7 +37,9 @@ describe('BANCIWS XML', () => {
 
   test('a value with "<& is escaped and round-trips exactly', async () => {
     const tricky = 'Raspuns "F2101" <urgent> & anexe \'A\'';
-    const xml = await buildListAnswer({ messages: [{ idPortal: '7', cuiBanca: '361820', tipFisier: 'Raspuns ANAF', denumire: tricky, dataMesaj: '202611201530' }] });
+    const xml = await buildListAnswer({
+      messages: [{ idPortal: '7', cuiBanca: '361820', tipFisier: 'Raspuns ANAF', denumire: tricky, dataMesaj: '202611201530' }],
+    });
     assert.ok(!xml.includes(tricky), 'the raw value must not appear unescaped');
     assert.match(xml, /&quot;F2101&quot; &lt;urgent&gt; &amp; anexe/);
     const parsed = await parseListAnswer(xml);
@@ -54,13 +56,22 @@ describe('BANCIWS XML', () => {
   test('answers are validated before they are trusted', async () => {
     const ns = BANCIWS_NS;
     // ExecutionStatus out of range.
-    await assert.rejects(parseStatusAnswer(`<header xmlns="${ns.statusAnswer}" Index_incarcare="1" ExecutionStatus="7"/>`), BanciwsXmlError);
+    await assert.rejects(
+      parseStatusAnswer(`<header xmlns="${ns.statusAnswer}" Index_incarcare="1" ExecutionStatus="7"/>`),
+      BanciwsXmlError,
+    );
     // Missing required index.
     await assert.rejects(parseStatusAnswer(`<header xmlns="${ns.statusAnswer}" ExecutionStatus="0"/>`), BanciwsXmlError);
     // Wrong namespace.
-    await assert.rejects(parseUploadAnswer(`<header xmlns="${ns.listAnswer}" dateResponse="202611201530" ExecutionStatus="0"/>`), BanciwsXmlError);
+    await assert.rejects(
+      parseUploadAnswer(`<header xmlns="${ns.listAnswer}" dateResponse="202611201530" ExecutionStatus="0"/>`),
+      BanciwsXmlError,
+    );
     // Bad timestamp.
-    await assert.rejects(parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="2026-11-20" ExecutionStatus="0"/>`), BanciwsXmlError);
+    await assert.rejects(
+      parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="2026-11-20" ExecutionStatus="0"/>`),
+      BanciwsXmlError,
+    );
     // Not XML at all (an HTML page).
     await assert.rejects(parseListAnswer('<html><body>Pagina login</body></html>'), BanciwsXmlError);
     // Mesaj_eroare outside 1–3.
@@ -69,41 +80,78 @@ describe('BANCIWS XML', () => {
 
   test('ANAF’s identifiers are N(15) digits, checked where the answer is parsed and kept as strings; anything else is an unexpected answer carrying ANAF’s text', async () => {
     const ns = BANCIWS_NS;
-    const status = (idPortal: string) => `<header xmlns="${ns.statusAnswer}" Index_incarcare="4100000001" ExecutionStatus="0" Id_portal="${idPortal}"/>`;
+    const status = (idPortal: string) =>
+      `<header xmlns="${ns.statusAnswer}" Index_incarcare="4100000001" ExecutionStatus="0" Id_portal="${idPortal}"/>`;
     // Beyond 2^53 would lose digits as a number: it stays the string ANAF sent.
     assert.equal((await parseStatusAnswer(status('999999999999999'))).idPortal, '999999999999999');
-    assert.equal((await parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="000123"/>`)).indexIncarcare, '000123');
+    assert.equal(
+      (
+        await parseUploadAnswer(
+          `<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="000123"/>`,
+        )
+      ).indexIncarcare,
+      '000123',
+    );
     for (const bad of ['+4100000002', ' 4100000002', '41000000x2', '-1', '1234567890123456', '../../etc']) {
-      await assert.rejects(parseStatusAnswer(status(bad)), (err: unknown) => err instanceof BanciwsUnexpectedAnswer && err.anafText.includes(bad), `Id_portal "${bad}"`);
+      await assert.rejects(
+        parseStatusAnswer(status(bad)),
+        (err: unknown) => err instanceof BanciwsUnexpectedAnswer && err.anafText.includes(bad),
+        `Id_portal "${bad}"`,
+      );
     }
-    const listed = (index: string) => `<header xmlns="${ns.listAnswer}"><listaMesaje id_portal="1" cui_banca="361820" Tip_fisier="Recipisa" denumire="r" Index_incarcare="${index}" Data_mesaj="202611201530"/></header>`;
+    const listed = (index: string) =>
+      `<header xmlns="${ns.listAnswer}"><listaMesaje id_portal="1" cui_banca="361820" Tip_fisier="Recipisa" denumire="r" Index_incarcare="${index}" Data_mesaj="202611201530"/></header>`;
     await assert.rejects(parseListAnswer(listed('12a')), BanciwsUnexpectedAnswer);
-    await assert.rejects(parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="+7"/>`), BanciwsUnexpectedAnswer);
+    await assert.rejects(
+      parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="+7"/>`),
+      BanciwsUnexpectedAnswer,
+    );
     // Not well-formed (a cut answer) is not "unexpected": it may come out whole when asked again.
-    await assert.rejects(parseStatusAnswer(status('4100000002').slice(0, 40)), (err: unknown) => err instanceof BanciwsXmlError && !(err instanceof BanciwsUnexpectedAnswer));
+    await assert.rejects(
+      parseStatusAnswer(status('4100000002').slice(0, 40)),
+      (err: unknown) => err instanceof BanciwsXmlError && !(err instanceof BanciwsUnexpectedAnswer),
+    );
   });
 
-    test('answers parse into typed objects', async () => {
+  test('answers parse into typed objects', async () => {
     const ns = BANCIWS_NS;
-    assert.deepEqual(await parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="55"/>`), {
-      dateResponse: '202611201530',
-      executionStatus: 0,
-      indexIncarcare: '55',
-      errors: [],
-    });
-    assert.deepEqual(await parseStatusAnswer(`<header xmlns="${ns.statusAnswer}" Index_incarcare="55" Cui_banca="361820" ExecutionStatus="0" Id_portal="77"/>`), {
-      indexIncarcare: '55',
-      cuiBanca: '361820',
-      executionStatus: 0,
+    assert.deepEqual(
+      await parseUploadAnswer(`<header xmlns="${ns.uploadAnswer}" dateResponse="202611201530" ExecutionStatus="0" index_incarcare="55"/>`),
+      {
+        dateResponse: '202611201530',
+        executionStatus: 0,
+        indexIncarcare: '55',
+        errors: [],
+      },
+    );
+    assert.deepEqual(
+      await parseStatusAnswer(
+        `<header xmlns="${ns.statusAnswer}" Index_incarcare="55" Cui_banca="361820" ExecutionStatus="0" Id_portal="77"/>`,
+      ),
+      {
+        indexIncarcare: '55',
+        cuiBanca: '361820',
+        executionStatus: 0,
+        idPortal: '77',
+        errors: [],
+      },
+    );
+    assert.deepEqual(await parseDownloadAnswer(`<header xmlns="${ns.downloadAnswer}" id_portal="77" Mesaj_eroare="2"/>`), {
       idPortal: '77',
-      errors: [],
+      errorCode: 2,
     });
-    assert.deepEqual(await parseDownloadAnswer(`<header xmlns="${ns.downloadAnswer}" id_portal="77" Mesaj_eroare="2"/>`), { idPortal: '77', errorCode: 2 });
-    assert.deepEqual(await parseListAnswer(`<header xmlns="${ns.listAnswer}" Mesaj_eroare="Nu exista mesaje"/>`), { error: 'Nu exista mesaje', messages: [] });
+    assert.deepEqual(await parseListAnswer(`<header xmlns="${ns.listAnswer}" Mesaj_eroare="Nu exista mesaje"/>`), {
+      error: 'Nu exista mesaje',
+      messages: [],
+    });
   });
 
   test('concurrent validations share xmllint runs and still report per document', async () => {
-    const docs = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `<header xmlns="${BANCIWS_NS.downloadRequest}" id_portal="x${i}"/>` : `<header xmlns="${BANCIWS_NS.downloadRequest}" id_portal="${i}"/>`));
+    const docs = Array.from({ length: 12 }, (_, i) =>
+      i % 3 === 0
+        ? `<header xmlns="${BANCIWS_NS.downloadRequest}" id_portal="x${i}"/>`
+        : `<header xmlns="${BANCIWS_NS.downloadRequest}" id_portal="${i}"/>`,
+    );
     const results = await Promise.all(docs.map((d) => validateBanciws('downloadRequest', d)));
     results.forEach((problems, i) => assert.equal(problems.length > 0, i % 3 === 0, `document ${i}: ${problems.join('; ')}`));
   });

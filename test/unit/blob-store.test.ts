@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { BlobNotFoundError, FileBlobStore } from '../../lib/blob-store';
+import { BlobNotFoundError, FileBlobStore } from '../../lib/storage/blob-store';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-flow-blobs-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -36,7 +36,10 @@ test('names are opaque: whatever an identifier from ANAF holds is stored under i
   assert.equal(await store.getNamed('acme', 'escape'), undefined);
   // Every entry stayed in the tenant's own names directory.
   const names = fs.readdirSync(path.join(root, 'acme', 'names'));
-  assert.ok(fs.readdirSync(root).every((f) => ['acme', 'globex'].includes(f)), 'nothing written beside the tenants');
+  assert.ok(
+    fs.readdirSync(root).every((f) => ['acme', 'globex'].includes(f)),
+    'nothing written beside the tenants',
+  );
   assert.ok(names.length >= odd.length);
 });
 

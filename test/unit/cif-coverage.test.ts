@@ -8,7 +8,9 @@ test('a listing or ANAF\'s documented "no messages" proves coverage; its refusal
   assert.deepEqual(coverageOf(j({ mesaje: [], serial: 's', cui: '1', titlu: 'Lista Mesaje' })), { covered: true });
   assert.deepEqual(coverageOf(j({ eroare: 'Nu exista mesaje in ultimele 15 zile', titlu: 'Lista Mesaje' })), { covered: true });
   assert.deepEqual(coverageOf(j({ eroare: 'Nu exista mesaje in intervalul selectat', titlu: 'Lista Mesaje' })), { covered: true });
-  assert.deepEqual(coverageOf(j({ Errors: [{ errorMessage: 'Nu exista mesaje in ultimele 60 zile' }], ExecutionStatus: 1 })), { covered: true });
+  assert.deepEqual(coverageOf(j({ Errors: [{ errorMessage: 'Nu exista mesaje in ultimele 60 zile' }], ExecutionStatus: 1 })), {
+    covered: true,
+  });
   const refused = coverageOf(j({ eroare: 'Nu aveti drept in SPV pentru CIF=8000000000', titlu: 'Lista Mesaje' }));
   assert.deepEqual(refused, { covered: false, reason: 'Nu aveti drept in SPV pentru CIF=8000000000' });
   const none = coverageOf(j({ Errors: [{ errorMessage: 'Nu exista niciun CIF petru care sa aveti drept in SPV' }], ExecutionStatus: 1 }));

@@ -35,7 +35,10 @@ function ask(port: number): Promise<string> {
 describe('npm run cluster', () => {
   test('one config file: PostgreSQL (postgres12) for persistence and visibility, mTLS on the frontend, 4 shards, the new matcher, one partition per ANAF queue', async () => {
     const tls = await ensureClusterTls(dir);
-    const file = writeServerConfig(dir, { host: '127.0.0.1', port: 5433, user: 'temporal', password: 'pw-from-file', managed: true }, tls, ['anaf-flow', 'chaos']);
+    const file = writeServerConfig(dir, { host: '127.0.0.1', port: 5433, user: 'temporal', password: 'pw-from-file', managed: true }, tls, [
+      'anaf-flow',
+      'chaos',
+    ]);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'it holds the database password');
     const config = YAML.parse(fs.readFileSync(file, 'utf8'));
     assert.equal(config.persistence.numHistoryShards, NUM_HISTORY_SHARDS);
@@ -56,7 +59,10 @@ describe('npm run cluster', () => {
     for (const key of ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions']) {
       assert.deepEqual(
         dynamic[key],
-        ['anaf-flow-anaf-calls', 'anaf-flow-banciws-calls', 'chaos-anaf-calls', 'chaos-banciws-calls'].map((taskQueueName) => ({ value: 1, constraints: { taskQueueName } })),
+        ['anaf-flow-anaf-calls', 'anaf-flow-banciws-calls', 'chaos-anaf-calls', 'chaos-banciws-calls'].map((taskQueueName) => ({
+          value: 1,
+          constraints: { taskQueueName },
+        })),
         key,
       );
     }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { IV_BYTES } from '../../lib/aes-gcm';
-import { AesGcmPayloadCodec, KEY_ID_METADATA, UnknownEncryptionKeyError } from '../../lib/codec';
+import { IV_BYTES } from '../../lib/crypto/aes-gcm';
+import { AesGcmPayloadCodec, KEY_ID_METADATA, UnknownEncryptionKeyError } from '../../lib/temporal/codec';
 
 const k1 = { id: 'k1', key: Buffer.alloc(32, 1) };
 const k2 = { id: 'k2', key: Buffer.alloc(32, 2) };

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../lib/config';
+import { ConfigError, loadConfig } from '../../lib/config/config';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
 const base = {
@@ -92,7 +92,10 @@ describe('configuration', () => {
   });
 
   test('API_KEYS: tenant:key[:role], role submit by default or read; anything else names the variable', () => {
-    const c = loadConfig({ ...base, API_KEYS: 'acme:0123456789abcdef0123,acme:read-0123456789abcdef:read,beta:beta-0123456789abcdef:submit' }, { generateDevSecrets: false });
+    const c = loadConfig(
+      { ...base, API_KEYS: 'acme:0123456789abcdef0123,acme:read-0123456789abcdef:read,beta:beta-0123456789abcdef:submit' },
+      { generateDevSecrets: false },
+    );
     assert.deepEqual(
       c.api.keys.map((k) => [k.tenant, k.role]),
       [
@@ -108,8 +111,14 @@ describe('configuration', () => {
 
   test('OPERATOR_API_KEYS: name:key, none by default outside generated dev secrets; short, malformed or tenant-shared keys refused', () => {
     assert.deepEqual(loadConfig(base, { generateDevSecrets: false }).api.operatorKeys, []);
-    const c = loadConfig({ ...base, OPERATOR_API_KEYS: 'alice:alice-operator-key-0123456789, bob:bob-operator-key-0123456789ab' }, { generateDevSecrets: false });
-    assert.deepEqual(c.api.operatorKeys.map((k) => k.name), ['alice', 'bob']);
+    const c = loadConfig(
+      { ...base, OPERATOR_API_KEYS: 'alice:alice-operator-key-0123456789, bob:bob-operator-key-0123456789ab' },
+      { generateDevSecrets: false },
+    );
+    assert.deepEqual(
+      c.api.operatorKeys.map((k) => k.name),
+      ['alice', 'bob'],
+    );
     expectConfigError({ ...base, OPERATOR_API_KEYS: 'alice' }, 'OPERATOR_API_KEYS', /name:key/);
     expectConfigError({ ...base, OPERATOR_API_KEYS: 'alice:short-key' }, 'OPERATOR_API_KEYS', /24/);
     expectConfigError({ ...base, OPERATOR_API_KEYS: 'Alice:alice-operator-key-0123456789' }, 'OPERATOR_API_KEYS', /lowercase/);
@@ -128,9 +137,22 @@ describe('configuration', () => {
   });
 
   test('XML_PARSE_*: caps of the threads that parse untrusted XML, with defaults, each bad value naming its variable', () => {
-    assert.deepEqual(loadConfig(base, { generateDevSecrets: false }).xmlParsing, { threads: 2, perTenant: 8, maxPending: 32, timeoutMs: 10_000, memoryMb: 256 });
+    assert.deepEqual(loadConfig(base, { generateDevSecrets: false }).xmlParsing, {
+      threads: 2,
+      perTenant: 8,
+      maxPending: 32,
+      timeoutMs: 10_000,
+      memoryMb: 256,
+    });
     const set = loadConfig(
-      { ...base, XML_PARSE_THREADS: '4', XML_PARSE_MAX_PER_TENANT: '3', XML_PARSE_MAX_PENDING: '20', XML_PARSE_TIMEOUT_MS: '2500', XML_PARSE_MEMORY_MB: '128' },
+      {
+        ...base,
+        XML_PARSE_THREADS: '4',
+        XML_PARSE_MAX_PER_TENANT: '3',
+        XML_PARSE_MAX_PENDING: '20',
+        XML_PARSE_TIMEOUT_MS: '2500',
+        XML_PARSE_MEMORY_MB: '128',
+      },
       { generateDevSecrets: false },
     );
     assert.deepEqual(set.xmlParsing, { threads: 4, perTenant: 3, maxPending: 20, timeoutMs: 2500, memoryMb: 128 });

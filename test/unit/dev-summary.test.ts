@@ -4,14 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { docSteps } from '../../devkit/doc-commands';
-import { loadConfig } from '../../lib/config';
+import { loadConfig } from '../../lib/config/config';
 import { summary } from '../../scripts/launch';
 
 const root = path.resolve(__dirname, '../..');
 
 /** Every page whose ```sh blocks a reader runs (test/integration/docs-commands.test.ts runs them too). */
 function docPages(): string[] {
-  const docs = fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => path.join(root, 'docs', f));
+  const docs = fs
+    .readdirSync(path.join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => path.join(root, 'docs', f));
   return [path.join(root, 'README.md'), ...docs];
 }
 
@@ -32,7 +35,8 @@ test("npm run dev's summary exports every variable the docs' commands use and do
     for (const c of commands) {
       for (const m of c.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)/g)) {
         const name = m[1]!;
-        if (!exported.has(name) && !setHere.has(name) && !(name in process.env && ['HOME', 'PATH', 'PWD'].includes(name))) missing.add(`${path.relative(root, page)}: $${name}`);
+        if (!exported.has(name) && !setHere.has(name) && !(name in process.env && ['HOME', 'PATH', 'PWD'].includes(name)))
+          missing.add(`${path.relative(root, page)}: $${name}`);
       }
     }
   }

@@ -149,7 +149,9 @@ function envOf(service: Service): Map<string, string> {
 function publishedPorts(service: Service): Array<{ ip: string; host: string; container: string }> {
   return (service.ports ?? []).map((p) => {
     if (typeof p === 'object') return { ip: '', host: resolved(p.published ?? ''), container: String(p.target) };
-    const parts = resolved(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = resolved(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     const container = parts.pop()!;
     const host = parts.pop() ?? '';
     return { ip: parts.join(':'), host, container };
@@ -233,7 +235,8 @@ describe('interpolate (Compose variable syntax)', () => {
 
 describe('docker-compose.yml', () => {
   test('defines the production-like stack', () => {
-    for (const name of ['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'temporal-ui', 'worker', 'api', 'sandbox']) service(name);
+    for (const name of ['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'temporal-ui', 'worker', 'api', 'sandbox'])
+      service(name);
   });
 
   test('the sandbox runs only under the "sandbox" profile; the core stack has no profile', () => {
@@ -290,7 +293,8 @@ describe('docker-compose.yml', () => {
     const schema = service('temporal-schema');
     assert.equal((schema.depends_on as Record<string, { condition?: string }>).postgresql?.condition, 'service_healthy');
     const steps = commandWords(schema.command).join(' ');
-    for (const step of ['create-database', 'setup-schema -v 0.0', 'update-schema -d /etc/temporal/schema/postgresql/v12/$dir/versioned']) assert.ok(steps.includes(step), step);
+    for (const step of ['create-database', 'setup-schema -v 0.0', 'update-schema -d /etc/temporal/schema/postgresql/v12/$dir/versioned'])
+      assert.ok(steps.includes(step), step);
     assert.ok(envOf(schema).has('SQL_PASSWORD'), 'the password goes through the environment');
   });
 
@@ -315,8 +319,14 @@ describe('docker-compose.yml', () => {
       const end = rest.findIndex((l) => /^FROM\s/i.test(l));
       return end < 0 ? rest : rest.slice(0, end);
     };
-    assert.ok(stage('deps').some((l) => /\bnpm ci\b.*--omit=dev/.test(l)), 'the product installs with --omit=dev');
-    assert.ok(stage('sandbox').some((l) => /\bnpm ci\b.*--include=dev/.test(l)), 'the sandbox stage installs dev dependencies');
+    assert.ok(
+      stage('deps').some((l) => /\bnpm ci\b.*--omit=dev/.test(l)),
+      'the product installs with --omit=dev',
+    );
+    assert.ok(
+      stage('sandbox').some((l) => /\bnpm ci\b.*--include=dev/.test(l)),
+      'the sandbox stage installs dev dependencies',
+    );
   });
 
   test('the Web UI points at temporal:7233, decodes through the codec endpoint and is published on 8233', () => {
@@ -374,7 +384,8 @@ describe('docker-compose.yml', () => {
     const worker = envOf(service('worker'));
     assert.equal(resolved(api.get('TOKEN_SEALING_PUBLIC_KEYS')), '<required:TOKEN_SEALING_PUBLIC_KEYS>');
     assert.equal(resolved(worker.get('TOKEN_SEALING_PRIVATE_KEYS')), '<required:TOKEN_SEALING_PRIVATE_KEYS>');
-    for (const name of ['TOKEN_SEALING_PRIVATE_KEYS', 'TOKEN_ENCRYPTION_KEYS']) assert.ok(!api.has(name), `the API must not receive ${name}`);
+    for (const name of ['TOKEN_SEALING_PRIVATE_KEYS', 'TOKEN_ENCRYPTION_KEYS'])
+      assert.ok(!api.has(name), `the API must not receive ${name}`);
   });
 
   test('secrets are required, ANAF defaults to the sandbox service, and both share the /data volume', () => {
@@ -385,7 +396,11 @@ describe('docker-compose.yml', () => {
       if (name === 'api') assert.equal(resolved(env.get('API_KEYS')), '<required:API_KEYS>', name);
       assert.equal(resolved(env.get('TEMPORAL_ADDRESS')), 'temporal:7233', name);
       assert.equal(resolved(env.get('ANAF_ENV')), 'sandbox', name);
-      assert.equal(resolved(env.get('ANAF_ENV')), interpolate(env.get('ANAF_ENV')!, { ANAF_ENV: '' }), 'empty ANAF_ENV still means sandbox');
+      assert.equal(
+        resolved(env.get('ANAF_ENV')),
+        interpolate(env.get('ANAF_ENV')!, { ANAF_ENV: '' }),
+        'empty ANAF_ENV still means sandbox',
+      );
       assert.equal(interpolate(env.get('ANAF_ENV')!, { ANAF_ENV: 'prod' }), 'prod', 'ANAF_ENV is overridable');
       for (const variable of ['ANAF_OAUTH_BASE_URL', 'ANAF_API_BASE_URL', 'BANCIWS_BASE_URL']) {
         const url = new URL(resolved(env.get(variable)));
@@ -405,7 +420,11 @@ describe('docker-compose.yml', () => {
 
   test('the sandbox publishes 9400 and 9443', () => {
     const ports = publishedPorts(service('sandbox'));
-    for (const port of ['9400', '9443']) assert.ok(ports.some((p) => p.host === port && p.container === port), port);
+    for (const port of ['9400', '9443'])
+      assert.ok(
+        ports.some((p) => p.host === port && p.container === port),
+        port,
+      );
   });
 
   test('two worker processes by default (WORKER_REPLICAS), none publishing a port', () => {
@@ -416,7 +435,8 @@ describe('docker-compose.yml', () => {
   });
 
   test('metrics: a required METRICS_TOKEN for workers and API; the workers listen on the compose network, not published', () => {
-    for (const name of ['worker', 'api']) assert.equal(resolved(envOf(service(name)).get('METRICS_TOKEN')), '<required:METRICS_TOKEN>', name);
+    for (const name of ['worker', 'api'])
+      assert.equal(resolved(envOf(service(name)).get('METRICS_TOKEN')), '<required:METRICS_TOKEN>', name);
     assert.equal(resolved(envOf(service('worker')).get('WORKER_METRICS_HOST')), '0.0.0.0');
     assert.equal(resolved(compose.configs?.['prometheus-metrics-token']?.content), '<required:METRICS_TOKEN>');
   });
@@ -424,12 +444,18 @@ describe('docker-compose.yml', () => {
   test('ops profile: Prometheus scrapes every worker and the API with the alert rules loaded; Grafana provisions the dashboard; both on loopback', () => {
     const prometheus = service('prometheus');
     const grafana = service('grafana');
-    for (const [name, s] of [['prometheus', prometheus], ['grafana', grafana]] as const) {
+    for (const [name, s] of [
+      ['prometheus', prometheus],
+      ['grafana', grafana],
+    ] as const) {
       assert.deepEqual(s.profiles, ['ops'], `${name} starts with --profile ops`);
       const ports = publishedPorts(s);
       assert.ok(ports.length > 0 && ports.every((p) => p.ip === '127.0.0.1'), `${name} on the host's loopback only`);
     }
-    const mounts = (s: Service) => new Map((s.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source ?? '', v.target])).map(([src, dst]) => [dst!, src!]));
+    const mounts = (s: Service) =>
+      new Map(
+        (s.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source ?? '', v.target])).map(([src, dst]) => [dst!, src!]),
+      );
     const prom = mounts(prometheus);
     const configFile = prom.get('/etc/prometheus/prometheus.yml');
     const rulesFile = prom.get('/etc/prometheus/anaf-flow-alerts.yml');
@@ -437,7 +463,12 @@ describe('docker-compose.yml', () => {
     assert.equal(rulesFile, './ops/prometheus/anaf-flow-alerts.yml');
     const config = parse(fs.readFileSync(path.join(root, configFile!), 'utf8')) as {
       rule_files: string[];
-      scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }>; static_configs?: Array<{ targets: string[] }>; authorization?: { credentials_file?: string } }>;
+      scrape_configs: Array<{
+        job_name: string;
+        dns_sd_configs?: Array<{ names: string[]; port: number }>;
+        static_configs?: Array<{ targets: string[] }>;
+        authorization?: { credentials_file?: string };
+      }>;
     };
     assert.deepEqual(config.rule_files, ['/etc/prometheus/anaf-flow-alerts.yml']);
     const job = (name: string) => config.scrape_configs.find((j) => j.job_name === name);
@@ -447,7 +478,13 @@ describe('docker-compose.yml', () => {
       assert.ok(job(name), `scrape job ${name}`);
       assert.match(rules, new RegExp(`job="${name}"`));
       const tokenFile = job(name)!.authorization?.credentials_file;
-      assert.ok(tokenFile && (prometheus.configs ?? []).some((c) => typeof c === 'object' && c.source === 'prometheus-metrics-token' && c.target === tokenFile), `${name} sends the METRICS_TOKEN`);
+      assert.ok(
+        tokenFile &&
+          (prometheus.configs ?? []).some(
+            (c) => typeof c === 'object' && c.source === 'prometheus-metrics-token' && c.target === tokenFile,
+          ),
+        `${name} sends the METRICS_TOKEN`,
+      );
     }
     // Service discovery of the worker service: every replica, on the workers' metrics port.
     const workerPort = resolved(envOf(service('worker')).get('WORKER_METRICS_PORT') ?? '9464');
@@ -456,10 +493,17 @@ describe('docker-compose.yml', () => {
     const graf = mounts(grafana);
     assert.equal(graf.get('/var/lib/grafana/dashboards/anaf-flow-dashboard.json'), './ops/grafana/anaf-flow-dashboard.json');
     const provisioning = graf.get('/etc/grafana/provisioning')!;
-    const dashboards = parse(fs.readFileSync(path.join(root, provisioning, 'dashboards/anaf-flow.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
+    const dashboards = parse(fs.readFileSync(path.join(root, provisioning, 'dashboards/anaf-flow.yml'), 'utf8')) as {
+      providers: Array<{ options: { path: string } }>;
+    };
     assert.equal(dashboards.providers[0]!.options.path, '/var/lib/grafana/dashboards');
-    const sources = parse(fs.readFileSync(path.join(root, provisioning, 'datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ type: string; url: string; isDefault: boolean }> };
-    assert.deepEqual(sources.datasources.map((d) => [d.type, d.url, d.isDefault]), [['prometheus', 'http://prometheus:9090', true]]);
+    const sources = parse(fs.readFileSync(path.join(root, provisioning, 'datasources/prometheus.yml'), 'utf8')) as {
+      datasources: Array<{ type: string; url: string; isDefault: boolean }>;
+    };
+    assert.deepEqual(
+      sources.datasources.map((d) => [d.type, d.url, d.isDefault]),
+      [['prometheus', 'http://prometheus:9090', true]],
+    );
     assert.equal(resolved(envOf(grafana).get('GF_SECURITY_ADMIN_PASSWORD')), '<required:GRAFANA_ADMIN_PASSWORD>');
   });
 
@@ -517,8 +561,14 @@ describe('Dockerfile', () => {
   });
 
   test('installs with npm ci, prebundles the workflows and runs as a non-root user', () => {
-    assert.ok(instructions.some((l) => /^RUN\s.*\bnpm ci\b/.test(l)), 'npm ci');
-    assert.ok(instructions.some((l) => /^RUN\s.*npx tsx workers\/build-bundle\.ts/.test(l)), 'workflow bundle at build time');
+    assert.ok(
+      instructions.some((l) => /^RUN\s.*\bnpm ci\b/.test(l)),
+      'npm ci',
+    );
+    assert.ok(
+      instructions.some((l) => /^RUN\s.*npx tsx workers\/build-bundle\.ts/.test(l)),
+      'workflow bundle at build time',
+    );
     const lastStage = instructions.slice(instructions.lastIndexOf(froms.at(-1)!));
     const user = lastStage.filter((l) => /^USER\s/i.test(l)).at(-1);
     const cmd = lastStage.filter((l) => /^CMD\s/i.test(l)).at(-1);

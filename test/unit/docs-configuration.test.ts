@@ -4,12 +4,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 /**
- * docs/configuration.md names every environment variable lib/config.ts (and the config modules
+ * docs/configuration.md names every environment variable lib/config/config.ts (and the config modules
  * it reads from) takes: a variable added without its documentation fails here.
  */
 
 const ROOT = path.join(__dirname, '../..');
-const CONFIG_SOURCES = ['lib/config.ts', 'lib/banciws-config.ts'];
+const CONFIG_SOURCES = ['lib/config/config.ts', 'lib/config/banciws-config.ts'];
 
 function variablesRead(): string[] {
   const names = new Set<string>();
@@ -21,9 +21,12 @@ function variablesRead(): string[] {
   return [...names].sort();
 }
 
-test('docs/configuration.md names every variable lib/config.ts reads', () => {
+test('docs/configuration.md names every variable lib/config/config.ts reads', () => {
   const variables = variablesRead();
-  assert.ok(variables.length > 50, `found only ${variables.length} variables: the pattern no longer matches lib/config.ts`);
+  assert.ok(variables.length > 50, `found only ${variables.length} variables: the pattern no longer matches lib/config/config.ts`);
   const page = fs.readFileSync(path.join(ROOT, 'docs/configuration.md'), 'utf8');
-  assert.deepEqual(variables.filter((v) => !page.includes(`\`${v}\``)), []);
+  assert.deepEqual(
+    variables.filter((v) => !page.includes(`\`${v}\``)),
+    [],
+  );
 });

@@ -3,14 +3,16 @@ import { deflateRawSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { AnswerArchiveError, readAnswerZip } from '../../activities/efactura/answer-zip';
-import { parseAnafMinute, romanianDay } from '../../lib/romanian-time';
+import { parseAnafMinute, romanianDay } from '../../lib/anaf/romanian-time';
 import { hostileArchive } from '../../sandbox/efactura/archive';
 import { inspectInvoiceXml, sameInvoice } from '../../schemas/efactura-invoice';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
 
 const xml = (s: string) => Buffer.from(s, 'utf8');
 const zip = (files: Record<string, string | Buffer>) =>
-  Buffer.from(zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, new Uint8Array(typeof v === 'string' ? Buffer.from(v) : v)]))));
+  Buffer.from(
+    zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, new Uint8Array(typeof v === 'string' ? Buffer.from(v) : v)]))),
+  );
 
 async function refused(bytes: Buffer): Promise<string> {
   try {
@@ -53,16 +55,21 @@ describe('invoice inspection before anything is sent', () => {
     assert.equal(code('not xml at all'), 'XML_NOT_WELL_FORMED');
     assert.equal(code(invoice, 'CN'), 'XML_WRONG_ROOT');
     assert.equal(code(invoice.replace('urn:oasis:names:specification:ubl:schema:xsd:Invoice-2', 'urn:example:other')), 'XML_WRONG_ROOT');
-    assert.equal(code(`<?xml version="1.0"?><!DOCTYPE Invoice [<!ENTITY x SYSTEM "file:///etc/passwd">]>${invoice.split('\n').slice(1).join('\n')}`), 'XML_DOCTYPE_FORBIDDEN');
+    assert.equal(
+      code(`<?xml version="1.0"?><!DOCTYPE Invoice [<!ENTITY x SYSTEM "file:///etc/passwd">]>${invoice.split('\n').slice(1).join('\n')}`),
+      'XML_DOCTYPE_FORBIDDEN',
+    );
     // Billion laughs needs a DOCTYPE to declare its entities: refused before any expansion.
     const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">&lol2;</Invoice>`;
     assert.equal(code(laughs), 'XML_DOCTYPE_FORBIDDEN');
     assert.equal(inspectInvoiceXml(Buffer.alloc(10 * 1024 * 1024 + 1, 0x20), 'UBL').ok, false);
   });
 
-  test('RASP: the buyer message root <header> in ANAF\'s namespace mfp:anaf:dgti:spv:reqMesaj:v1', () => {
+  test("RASP: the buyer message root <header> in ANAF's namespace mfp:anaf:dgti:spv:reqMesaj:v1", () => {
     const rasp = (ns: string | undefined) =>
-      xml(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<header${ns === undefined ? '' : ` xmlns="${ns}"`} index_incarcare="191823" message="mesaj de test, standard RASP"/>`);
+      xml(
+        `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<header${ns === undefined ? '' : ` xmlns="${ns}"`} index_incarcare="191823" message="mesaj de test, standard RASP"/>`,
+      );
     const ok = inspectInvoiceXml(rasp('mfp:anaf:dgti:spv:reqMesaj:v1'), 'RASP');
     assert.ok(ok.ok, JSON.stringify(ok));
     const prefixed = inspectInvoiceXml(

@@ -34,7 +34,7 @@ describe('sandbox e-Factura options from the environment (npm run sandbox)', () 
     assert.deepEqual(sandboxOptionsFromEnv({ SANDBOX_EFACTURA_PROCESSING_MS: '0' }).efactura, { processingDelayMs: 0 });
   });
 
-  test('bad values are refused with the variable\'s name', () => {
+  test("bad values are refused with the variable's name", () => {
     assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_EFACTURA_PROCESSING_MS: 'soon' }), /SANDBOX_EFACTURA_PROCESSING_MS/);
     assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_EFACTURA_RECEIVED_EVERY_MS: '-1' }), /SANDBOX_EFACTURA_RECEIVED_EVERY_MS/);
     assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_EFACTURA_KNOWN_CIFS: '14399840,acme' }), /SANDBOX_EFACTURA_KNOWN_CIFS.*"ACME"/);

@@ -35,7 +35,9 @@ describe('examples/ are valid for what they claim', () => {
       const parsed = parseXml(xml.toString());
       assert.ok(parsed.ok, JSON.stringify(parsed));
       assert.equal(rootError(xml.toString(), parsed.xml, inv.standard), undefined);
-      assert.deepEqual(judgeInvoice(extractFacts(parsed.xml) as Parameters<typeof judgeInvoice>[0], { requestCif: SELLER }), { outcome: 'ok' });
+      assert.deepEqual(judgeInvoice(extractFacts(parsed.xml) as Parameters<typeof judgeInvoice>[0], { requestCif: SELLER }), {
+        outcome: 'ok',
+      });
     });
   }
 
@@ -54,7 +56,13 @@ describe('examples/ are valid for what they claim', () => {
 
   test('every file in examples/ is one of the above or their README and generator', () => {
     const files = fs.readdirSync(EXAMPLES, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-    const known = new Set([...INVOICES.map((i) => i.file), 'etransport/notification-v2.xml', 'banciws/raport-semnat.pdf', 'README.md', 'generate.ts']);
+    const known = new Set([
+      ...INVOICES.map((i) => i.file),
+      'etransport/notification-v2.xml',
+      'banciws/raport-semnat.pdf',
+      'README.md',
+      'generate.ts',
+    ]);
     for (const f of files) assert.ok(known.has(path.relative(EXAMPLES, path.join(f.parentPath, f.name))), `${f.name} has no test`);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { chooseLogFormat, createLogger } from '../../lib/logger';
+import { chooseLogFormat, createLogger } from '../../lib/observability/logger';
 
 /** Issue 13: human-readable logs on a terminal, JSON wherever a machine reads them; LOG_FORMAT decides when set. */
 

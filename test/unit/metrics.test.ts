@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { anafFetch } from '../../activities/anaf/http';
-import { ConfigError } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
-import { endpointTemplate, metricsRequestAllowed, metricsText } from '../../lib/metrics';
+import { ConfigError } from '../../lib/config/config';
+import { createLogger } from '../../lib/observability/logger';
+import { endpointTemplate, metricsRequestAllowed, metricsText } from '../../lib/observability/metrics';
 import { startMetricsServer } from '../../workers/metrics-server';
 import { testConfig } from '../../devkit/config';
 
@@ -41,7 +41,10 @@ describe('metrics', () => {
       ['METRICS_TOKEN', 'short'],
       ['BANCIWS_CALLS_PER_MINUTE', '-1'],
     ]) {
-      assert.throws(() => testConfig({ [name!]: value! }), (e: unknown) => e instanceof ConfigError && e.variable === name);
+      assert.throws(
+        () => testConfig({ [name!]: value! }),
+        (e: unknown) => e instanceof ConfigError && e.variable === name,
+      );
     }
   });
 
@@ -59,7 +62,13 @@ describe('metrics', () => {
     after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     const sample = (text: string, name: string, needle: string) =>
-      Number(text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(needle))?.split(' ').at(-1) ?? 0);
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${name}{`) && l.includes(needle))
+          ?.split(' ')
+          .at(-1) ?? 0,
+      );
 
     test('anafFetch counts every call once: status, 429s and transport failures', async () => {
       const host = new URL(base).host;
@@ -76,7 +85,9 @@ describe('metrics', () => {
     });
 
     test("the worker's /metrics server: bearer token, our series, the core exporter's appended", async () => {
-      const core = http.createServer((_req, res) => res.writeHead(200).end('# TYPE temporal_worker_start counter\ntemporal_worker_start 1\n'));
+      const core = http.createServer((_req, res) =>
+        res.writeHead(200).end('# TYPE temporal_worker_start counter\ntemporal_worker_start 1\n'),
+      );
       await new Promise<void>((resolve) => core.listen(0, '127.0.0.1', resolve));
       const metrics = await startMetricsServer({
         port: 0,
@@ -94,7 +105,9 @@ describe('metrics', () => {
         const text = await ok.body.text();
         assert.match(text, /^anaf_calls_total\{/m);
         assert.match(text, /^temporal_worker_start 1$/m);
-        const other = await request(metrics.url.replace('/metrics', '/other'), { headers: { authorization: 'Bearer metrics-token-0123456789' } });
+        const other = await request(metrics.url.replace('/metrics', '/other'), {
+          headers: { authorization: 'Bearer metrics-token-0123456789' },
+        });
         assert.equal(other.statusCode, 404);
         await other.body.dump();
       } finally {

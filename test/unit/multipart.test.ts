@@ -21,5 +21,8 @@ test('multipart/form-data written directly reads back, part by part and byte for
 });
 
 test('part names that could break the header are refused', () => {
-  assert.throws(() => multipartFormData([{ name: 'a"; x="', filename: 'f.xml', contentType: 'text/xml', bytes: Buffer.from('') }]), /unsafe part name/);
+  assert.throws(
+    () => multipartFormData([{ name: 'a"; x="', filename: 'f.xml', contentType: 'text/xml', bytes: Buffer.from('') }]),
+    /unsafe part name/,
+  );
 });

@@ -1,11 +1,37 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type CredentialSetEntry, CredentialSetIdClashError, mergeCredentialSets, publicCredentialSet } from '../../lib/oauth-credential-sets';
-import { CredentialSetNotFoundError, pickCredentialSetFrom } from '../../lib/oauth-requests';
+import {
+  type CredentialSetEntry,
+  CredentialSetIdClashError,
+  mergeCredentialSets,
+  publicCredentialSet,
+} from '../../services/clients/oauth-credential-sets';
+import { CredentialSetNotFoundError, pickCredentialSetFrom } from '../../api/oauth-requests';
 
-const env: CredentialSetEntry = { source: 'env', id: 'main', clientId: 'c-main', clientSecret: 'env-secret', redirectUri: 'https://a.example/oauth/callback', scopes: ['EFACTURA', 'ETRANSPORT'] };
-const live: CredentialSetEntry = { source: 'api', id: 'erp', clientId: 'c-erp', sealedSecret: 'sealed:v2:k1:AAAA', redirectUri: 'https://erp.example/oauth/callback', scopes: ['EFACTURA'], createdAt: '2026-12-01T00:00:00.000Z' };
-const retired: CredentialSetEntry = { ...live, id: 'old', clientId: 'c-old', redirectUri: 'https://old.example/oauth/callback', retiredAt: '2026-12-02T00:00:00.000Z' };
+const env: CredentialSetEntry = {
+  source: 'env',
+  id: 'main',
+  clientId: 'c-main',
+  clientSecret: 'env-secret',
+  redirectUri: 'https://a.example/oauth/callback',
+  scopes: ['EFACTURA', 'ETRANSPORT'],
+};
+const live: CredentialSetEntry = {
+  source: 'api',
+  id: 'erp',
+  clientId: 'c-erp',
+  sealedSecret: 'sealed:v2:k1:AAAA',
+  redirectUri: 'https://erp.example/oauth/callback',
+  scopes: ['EFACTURA'],
+  createdAt: '2026-12-01T00:00:00.000Z',
+};
+const retired: CredentialSetEntry = {
+  ...live,
+  id: 'old',
+  clientId: 'c-old',
+  redirectUri: 'https://old.example/oauth/callback',
+  retiredAt: '2026-12-02T00:00:00.000Z',
+};
 
 test('a new sign-in picks a live set by callback, env sets first without one, and never a retired set', () => {
   const sets = [env, live, retired];

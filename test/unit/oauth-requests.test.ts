@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OAuthCredentialSet } from '../../lib/config';
+import type { OAuthCredentialSet } from '../../lib/config/config';
 import {
   authorizeUrl,
   newRequestId,
@@ -12,11 +12,31 @@ import {
   stateFor,
   stateHash,
   stateOfLink,
-} from '../../lib/oauth-requests';
+} from '../../api/oauth-requests';
 
-const main: OAuthCredentialSet = { id: 'main', clientId: 'c1', clientSecret: 's1', redirectUri: 'https://erp.example/oauth/callback', scopes: ['EFACTURA', 'ETRANSPORT'] };
-const other: OAuthCredentialSet = { id: 'eu', clientId: 'c2', clientSecret: 's2', redirectUri: 'https://eu.erp.example/anaf/oauth/callback', scopes: ['EFACTURA'] };
-const config = { oauth: { credentialSets: [main, other], refreshLeadMs: 0, warnBeforeRefreshExpiryMs: 0, requestTtlMs: 0, browserRateLimit: { burst: 1, perMinute: 1 } } };
+const main: OAuthCredentialSet = {
+  id: 'main',
+  clientId: 'c1',
+  clientSecret: 's1',
+  redirectUri: 'https://erp.example/oauth/callback',
+  scopes: ['EFACTURA', 'ETRANSPORT'],
+};
+const other: OAuthCredentialSet = {
+  id: 'eu',
+  clientId: 'c2',
+  clientSecret: 's2',
+  redirectUri: 'https://eu.erp.example/anaf/oauth/callback',
+  scopes: ['EFACTURA'],
+};
+const config = {
+  oauth: {
+    credentialSets: [main, other],
+    refreshLeadMs: 0,
+    warnBeforeRefreshExpiryMs: 0,
+    requestTtlMs: 0,
+    browserRateLimit: { burst: 1, perMinute: 1 },
+  },
+};
 
 test('the callback URL picks its credential set; otherwise the main one', () => {
   assert.equal(pickCredentialSet(config, 'EFACTURA').id, 'main');

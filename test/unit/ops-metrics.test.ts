@@ -3,16 +3,31 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import YAML from 'yaml';
-import { enableProcessMetrics, registry } from '../../lib/metrics';
+import { enableProcessMetrics, registry } from '../../lib/observability/metrics';
 
 /**
  * ops/: the Grafana dashboard and the Prometheus alert rules name only series the product exports
- * (lib/metrics.ts, with the Node process metrics the worker and the API turn on), so a renamed
+ * (lib/observability/metrics.ts, with the Node process metrics the worker and the API turn on), so a renamed
  * metric cannot leave a panel empty or an alert silent.
  */
 
 const OPS = path.resolve(__dirname, '..', '..', 'ops');
-const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'inf', 'nan', 'le']);
+const PROMQL_WORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+  'le',
+]);
 
 /** The metric names a PromQL expression selects: identifiers that are neither functions, keywords, labels nor durations. */
 function metricNames(expr: string): string[] {
@@ -45,7 +60,9 @@ interface Rule {
 }
 
 function alertExpressions(): Array<{ where: string; expr: string }> {
-  const doc = YAML.parse(fs.readFileSync(path.join(OPS, 'prometheus', 'anaf-flow-alerts.yml'), 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> };
+  const doc = YAML.parse(fs.readFileSync(path.join(OPS, 'prometheus', 'anaf-flow-alerts.yml'), 'utf8')) as {
+    groups: Array<{ name: string; rules: Rule[] }>;
+  };
   return doc.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })));
 }
 
@@ -62,7 +79,12 @@ describe('ops/ dashboards and alerts', () => {
       metricNames('histogram_quantile(0.95, sum by (le, host) (rate(anaf_call_duration_seconds_bucket{status=~"5.."}[10m]))) > 30'),
       ['anaf_call_duration_seconds_bucket'],
     );
-    assert.deepEqual(metricNames('sum(a_total) / max(b{queue=~".*-x"}) > 0.95 and on (host) c unless d offset 5m'), ['a_total', 'b', 'c', 'd']);
+    assert.deepEqual(metricNames('sum(a_total) / max(b{queue=~".*-x"}) > 0.95 and on (host) c unless d offset 5m'), [
+      'a_total',
+      'b',
+      'c',
+      'd',
+    ]);
   });
 
   test('every metric the alert rules and the dashboard name is exported', async () => {
@@ -74,7 +96,7 @@ describe('ops/ dashboards and alerts', () => {
       const found = metricNames(expr);
       assert.ok(found.length, `${where} names no metric: ${expr}`);
       for (const name of found) {
-        assert.ok(names.has(name), `${where} uses ${name}, which lib/metrics.ts does not export`);
+        assert.ok(names.has(name), `${where} uses ${name}, which lib/observability/metrics.ts does not export`);
         used.add(name);
       }
     }

@@ -8,7 +8,11 @@ import { perIpRateLimit } from '../../api/rate-limit';
 function call(limit: ReturnType<typeof perIpRateLimit>, ip: string): { error?: unknown; retryAfter?: string } {
   const headers: Record<string, string> = {};
   let error: unknown = 'not called';
-  limit({ ip } as Request, { setHeader: (k: string, v: string) => (headers[k] = v) } as unknown as Response, (err?: unknown) => (error = err));
+  limit(
+    { ip } as Request,
+    { setHeader: (k: string, v: string) => (headers[k] = v) } as unknown as Response,
+    (err?: unknown) => (error = err),
+  );
   return { error, ...(headers['retry-after'] ? { retryAfter: headers['retry-after'] } : {}) };
 }
 
@@ -16,7 +20,10 @@ test('a burst passes, the next request of that address is 429 RATE_LIMITED with 
   const limit = perIpRateLimit({ burst: 3, perMinute: 6 });
   for (let i = 0; i < 3; i++) assert.equal(call(limit, '203.0.113.7').error, undefined, `request ${i + 1} of the burst`);
   const refused = call(limit, '203.0.113.7');
-  assert.ok(refused.error instanceof ApiError && refused.error.status === 429 && refused.error.code === 'RATE_LIMITED', String(refused.error));
+  assert.ok(
+    refused.error instanceof ApiError && refused.error.status === 429 && refused.error.code === 'RATE_LIMITED',
+    String(refused.error),
+  );
   assert.equal(refused.retryAfter, '10', 'one token back after 60 s / 6');
   assert.equal(call(limit, '198.51.100.9').error, undefined);
 });

@@ -6,7 +6,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, type InjectedSinks, Worker } from '@temporalio/worker';
 import ts from 'typescript';
-import { dataConverterFor } from '../../lib/temporal-client';
+import { dataConverterFor } from '../../lib/temporal/temporal-client';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../workers/interceptors';
 import * as workflows from '../../workflows';
 import type { LifecycleMetricsSinks } from '../../workflows/interceptors';
@@ -83,7 +83,8 @@ function workflowTypeOf(history: History): string | undefined {
 /** Patch ids whose marker the history records (core_patch markers; TemporalChangeVersion search attributes). */
 function markersOf(history: History): Set<string> {
   const ids = new Set<string>();
-  const json = (payload: temporal.api.common.v1.IPayload | undefined): unknown => (payload?.data ? JSON.parse(Buffer.from(payload.data).toString('utf8')) : undefined);
+  const json = (payload: temporal.api.common.v1.IPayload | undefined): unknown =>
+    payload?.data ? JSON.parse(Buffer.from(payload.data).toString('utf8')) : undefined;
   for (const event of history.events ?? []) {
     const marker = event.markerRecordedEventAttributes;
     if (marker?.markerName === 'core_patch') {
@@ -161,6 +162,7 @@ test('every patch has a history recorded with its marker and one recorded before
       );
     }
   }
-  for (const id of Object.keys(UNRECORDABLE_BEFORE_PATCH)) if (!ids.has(id)) problems.push(`UNRECORDABLE_BEFORE_PATCH names '${id}', which no patched() call uses`);
+  for (const id of Object.keys(UNRECORDABLE_BEFORE_PATCH))
+    if (!ids.has(id)) problems.push(`UNRECORDABLE_BEFORE_PATCH names '${id}', which no patched() call uses`);
   assert.deepEqual(problems, [], `${problems.join('\n')}\n${RECORD}; a pre-patch history is recorded with \`--before-patch <id>\``);
 });

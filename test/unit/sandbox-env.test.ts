@@ -17,13 +17,15 @@ describe('sandbox options from the environment', () => {
     assert.equal(o.oauth.accessTokenTtlSeconds, undefined, 'ANAF defaults apply');
   });
 
-  test('the app\'s own client settings are registered, so npm run dev works on any API port', () => {
+  test("the app's own client settings are registered, so npm run dev works on any API port", () => {
     const o = sandboxOptionsFromEnv({
       SANDBOX_PORT: '9555',
       API_PORT: '8181',
       SANDBOX_ACCESS_TOKEN_TTL: '120',
       SANDBOX_REFRESH_TOKEN_TTL: '600',
-      ANAF_OAUTH_CLIENTS: JSON.stringify([{ id: 'second', clientId: 'c2', clientSecret: 's2', redirectUri: 'http://localhost:8181/oauth/callback' }]),
+      ANAF_OAUTH_CLIENTS: JSON.stringify([
+        { id: 'second', clientId: 'c2', clientSecret: 's2', redirectUri: 'http://localhost:8181/oauth/callback' },
+      ]),
     });
     assert.equal(o.port, 9555);
     assert.equal(o.oauth.accessTokenTtlSeconds, 120);
@@ -34,7 +36,7 @@ describe('sandbox options from the environment', () => {
     assert.deepEqual(o.oauth.clients?.find((c) => c.clientId === 'c2')?.redirectUris, ['http://localhost:8181/oauth/callback']);
   });
 
-  test('bad values are refused with the variable\'s name', () => {
+  test("bad values are refused with the variable's name", () => {
     assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_PORT: 'ninety' }), /SANDBOX_PORT/);
     assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_ACCESS_TOKEN_TTL: '-5' }), /SANDBOX_ACCESS_TOKEN_TTL/);
     assert.throws(() => sandboxOptionsFromEnv({ ANAF_OAUTH_CLIENTS: '{' }), /ANAF_OAUTH_CLIENTS/);

@@ -13,7 +13,10 @@ function injector(seed = 1) {
 describe('fault rule matching and planning', () => {
   test('a plain route is a path prefix; one starting with ^ is a regex over path and query', () => {
     const { faults } = injector();
-    faults.set([{ route: '/test/FCTEL', status: 500 }, { route: '^/prod/.*[?&]cif=123(&|$)', status: 503 }]);
+    faults.set([
+      { route: '/test/FCTEL', status: 500 },
+      { route: '^/prod/.*[?&]cif=123(&|$)', status: 503 },
+    ]);
     assert.equal(faults.plan('GET', '/test/FCTEL/rest/upload?standard=UBL')?.answer?.status, 500);
     assert.equal(faults.plan('GET', '/prod/FCTEL/rest/listaMesaje?zile=1&cif=123')?.answer?.status, 503);
     assert.equal(faults.plan('GET', '/prod/FCTEL/rest/listaMesaje?zile=1&cif=1234'), undefined);

@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { newSealingKeyPair, openBox, rawPublicKey, SealedBoxOpenFailed, sealTo, x25519PrivateKey, x25519PublicKey } from '../../lib/sealed-box';
+import {
+  newSealingKeyPair,
+  openBox,
+  rawPublicKey,
+  SealedBoxOpenFailed,
+  sealTo,
+  x25519PrivateKey,
+  x25519PublicKey,
+} from '../../lib/crypto/sealed-box';
 
-// A box sealed by lib/sealed-box.ts as it was before keys went in and out as JWK (DER then):
+// A box sealed by lib/crypto/sealed-box.ts as it was before keys went in and out as JWK (DER then):
 // tokens sealed since issue 15 sit in workflow state, so every one of them must still open.
 const PRIVATE = (() => {
   const raw = Buffer.alloc(32, 7);
@@ -12,14 +20,16 @@ const PRIVATE = (() => {
   return raw;
 })();
 const PUBLIC_B64 = 'E75P6uryBMf9M1j8nAByGIHRdCeBKCJ+xnTzf3/pe20=';
-const SEALED_BEFORE =
-  'bg3Qowa0sCK57NuoaylIfwlKlmtYsS91Gd6mOk6gDU4dAyRczMvGoGzDzvsA/UFTKDaZmgm5Z2sHbjRAVnL679FunWXzvbpC6AlCfxR+LC2anVfc';
+const SEALED_BEFORE = 'bg3Qowa0sCK57NuoaylIfwlKlmtYsS91Gd6mOk6gDU4dAyRczMvGoGzDzvsA/UFTKDaZmgm5Z2sHbjRAVnL679FunWXzvbpC6AlCfxR+LC2anVfc';
 
 describe('sealed box', () => {
   test('a box sealed before the JWK key encoding opens, and the raw public key is the same bytes', () => {
     const privateKey = x25519PrivateKey(PRIVATE);
     assert.equal(rawPublicKey(createPublicKey(privateKey)).toString('base64'), PUBLIC_B64);
-    assert.equal(openBox(privateKey, Buffer.from(SEALED_BEFORE, 'base64'), 'sealed:v2:k1').toString(), 'a token sealed before the JWK change');
+    assert.equal(
+      openBox(privateKey, Buffer.from(SEALED_BEFORE, 'base64'), 'sealed:v2:k1').toString(),
+      'a token sealed before the JWK change',
+    );
     assert.throws(() => openBox(privateKey, Buffer.from(SEALED_BEFORE, 'base64'), 'sealed:v2:k2'), SealedBoxOpenFailed);
   });
 

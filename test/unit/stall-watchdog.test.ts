@@ -63,8 +63,25 @@ test('one healthy observation in between resets it; a failed probe says nothing'
 
 test('peers keep the queue drained: this worker not polling for 2 × stallMs while another polls is wedged', async () => {
   const idleQueue = { backlogAgeMs: 0, othersLastPollAgoMs: 2_000 };
-  assert.equal((await run([{ ...idleQueue, lastPollAgoMs: STALL + 10_000 }, { ...idleQueue, lastPollAgoMs: STALL + 25_000 }])).stalled, 0, 'not yet 2 × stallMs');
-  assert.equal((await run([{ ...idleQueue, lastPollAgoMs: 2 * STALL }, { ...idleQueue, lastPollAgoMs: 2 * STALL + SAMPLE }])).stalled, 1);
+  assert.equal(
+    (
+      await run([
+        { ...idleQueue, lastPollAgoMs: STALL + 10_000 },
+        { ...idleQueue, lastPollAgoMs: STALL + 25_000 },
+      ])
+    ).stalled,
+    0,
+    'not yet 2 × stallMs',
+  );
+  assert.equal(
+    (
+      await run([
+        { ...idleQueue, lastPollAgoMs: 2 * STALL },
+        { ...idleQueue, lastPollAgoMs: 2 * STALL + SAMPLE },
+      ])
+    ).stalled,
+    1,
+  );
   // Nobody polled lately (the server just restarted and forgot every poller): no verdict from that alone.
   const forgotten = { backlogAgeMs: 0, lastPollAgoMs: undefined, othersLastPollAgoMs: undefined };
   assert.equal((await run([forgotten, forgotten, forgotten])).stalled, 0);

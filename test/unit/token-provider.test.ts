@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
 import { TokenProvider } from '../../activities/oauth/token-provider';
-import { TokenSealer } from '../../lib/token-seal';
+import { TokenSealer } from '../../lib/crypto/token-seal';
 import { testConfig } from '../../devkit/config';
 
 test('Temporal unreachable while reading the token: a retryable "not sent" failure, never a final one', { timeout: 120_000 }, async () => {

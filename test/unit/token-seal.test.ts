@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KeyRing } from '../../lib/aes-gcm';
-import { ConfigError, loadConfig } from '../../lib/config';
-import { newSealingKeyPair } from '../../lib/sealed-box';
-import { TokenNotOpenable, TokenSealBox, TokenSealer } from '../../lib/token-seal';
+import { KeyRing } from '../../lib/crypto/aes-gcm';
+import { ConfigError, loadConfig } from '../../lib/config/config';
+import { newSealingKeyPair } from '../../lib/crypto/sealed-box';
+import { TokenNotOpenable, TokenSealBox, TokenSealer } from '../../lib/crypto/token-seal';
 
 const LEGACY = `t1:${Buffer.alloc(32, 1).toString('base64')}`;
 const OLD = newSealingKeyPair();
@@ -52,23 +52,44 @@ describe('token sealing (issue 15 item 5)', () => {
     const sandbox = { ...workerEnv, ANAF_ENV: 'sandbox' };
     const api = loadConfig(sandbox, { role: 'api', generateDevSecrets: false });
     assert.deepEqual([api.tokenSealing.privateKeys, api.tokenSealing.legacyKeys], [[], []]);
-    for (const k of api.tokenSealing.publicKeys) assert.deepEqual(Object.keys(k).sort(), ['id', 'publicKey'], 'no private half rides along');
+    for (const k of api.tokenSealing.publicKeys)
+      assert.deepEqual(Object.keys(k).sort(), ['id', 'publicKey'], 'no private half rides along');
     assert.ok(api.tokenSealing.publicKeys.every((k) => k.publicKey.type === 'public'));
     assert.equal(loadConfig(sandbox, { generateDevSecrets: false }).tokenSealing.privateKeys.length, 2);
   });
 
   test('outside the sandbox the API refuses to start with a key that opens tokens', () => {
-    expectConfigError(() => loadConfig({ ...apiEnv, TOKEN_SEALING_PRIVATE_KEYS: `new:${NEW.privateKey}` }, { role: 'api' }), 'TOKEN_SEALING_PRIVATE_KEYS', /API process/);
-    expectConfigError(() => loadConfig({ ...apiEnv, TOKEN_ENCRYPTION_KEYS: LEGACY }, { role: 'api' }), 'TOKEN_ENCRYPTION_KEYS', /API process/);
+    expectConfigError(
+      () => loadConfig({ ...apiEnv, TOKEN_SEALING_PRIVATE_KEYS: `new:${NEW.privateKey}` }, { role: 'api' }),
+      'TOKEN_SEALING_PRIVATE_KEYS',
+      /API process/,
+    );
+    expectConfigError(
+      () => loadConfig({ ...apiEnv, TOKEN_ENCRYPTION_KEYS: LEGACY }, { role: 'api' }),
+      'TOKEN_ENCRYPTION_KEYS',
+      /API process/,
+    );
     expectConfigError(() => loadConfig(prod, { role: 'api' }), 'TOKEN_SEALING_PUBLIC_KEYS', /required/);
     expectConfigError(() => loadConfig(prod, { role: 'worker' }), 'TOKEN_SEALING_PRIVATE_KEYS', /required/);
   });
 
   test('TOKEN_SEALING_PUBLIC_KEYS / TOKEN_SEALING_PRIVATE_KEYS parsing names the variable and never the key', () => {
     const short = Buffer.alloc(16, 1).toString('base64');
-    expectConfigError(() => loadConfig({ ...prod, TOKEN_SEALING_PUBLIC_KEYS: `a:${short}` }, { role: 'api' }), 'TOKEN_SEALING_PUBLIC_KEYS', /key "a".*32 bytes/);
-    expectConfigError(() => loadConfig({ ...prod, TOKEN_SEALING_PUBLIC_KEYS: NEW.publicKey }, { role: 'api' }), 'TOKEN_SEALING_PUBLIC_KEYS', /keyId:base64Key/);
-    expectConfigError(() => loadConfig({ ...prod, TOKEN_SEALING_PRIVATE_KEYS: `a:${short}` }), 'TOKEN_SEALING_PRIVATE_KEYS', /key "a".*32 bytes/);
+    expectConfigError(
+      () => loadConfig({ ...prod, TOKEN_SEALING_PUBLIC_KEYS: `a:${short}` }, { role: 'api' }),
+      'TOKEN_SEALING_PUBLIC_KEYS',
+      /key "a".*32 bytes/,
+    );
+    expectConfigError(
+      () => loadConfig({ ...prod, TOKEN_SEALING_PUBLIC_KEYS: NEW.publicKey }, { role: 'api' }),
+      'TOKEN_SEALING_PUBLIC_KEYS',
+      /keyId:base64Key/,
+    );
+    expectConfigError(
+      () => loadConfig({ ...prod, TOKEN_SEALING_PRIVATE_KEYS: `a:${short}` }),
+      'TOKEN_SEALING_PRIVATE_KEYS',
+      /key "a".*32 bytes/,
+    );
     expectConfigError(
       () => loadConfig({ ...prod, TOKEN_SEALING_PRIVATE_KEYS: `a:${NEW.privateKey},a:${OLD.privateKey}` }),
       'TOKEN_SEALING_PRIVATE_KEYS',
@@ -80,12 +101,18 @@ describe('token sealing (issue 15 item 5)', () => {
       /not the public half/,
     );
     const worker = loadConfig(workerEnv, { role: 'worker' }).tokenSealing;
-    assert.deepEqual(worker.publicKeys.map((k) => k.id), ['new', 'old'], 'workers derive the public keys; the first seals');
+    assert.deepEqual(
+      worker.publicKeys.map((k) => k.id),
+      ['new', 'old'],
+      'workers derive the public keys; the first seals',
+    );
   });
 
   test('a worker still opens tokens sealed the old ways, and re-seals them to the newest key; then the old keys can go', () => {
     const worker = new TokenSealer(loadConfig(workerEnv, { role: 'worker' }).tokenSealing);
-    const underOld = new TokenSealBox(loadConfig({ ...prod, TOKEN_SEALING_PUBLIC_KEYS: `old:${OLD.publicKey}` }, { role: 'api' }).tokenSealing.publicKeys).seal('refresh-A');
+    const underOld = new TokenSealBox(
+      loadConfig({ ...prod, TOKEN_SEALING_PUBLIC_KEYS: `old:${OLD.publicKey}` }, { role: 'api' }).tokenSealing.publicKeys,
+    ).seal('refresh-A');
     const legacy = legacySealed('refresh-B');
     assert.equal(worker.open(underOld), 'refresh-A');
     assert.equal(worker.open(legacy), 'refresh-B');
@@ -93,7 +120,10 @@ describe('token sealing (issue 15 item 5)', () => {
     for (const s of resealed) assert.match(s, /^sealed:v2:new:/);
     assert.equal(worker.reseal(resealed[0]!), resealed[0], 'already under the newest key: unchanged');
     const retired = new TokenSealer(loadConfig({ ...prod, TOKEN_SEALING_PRIVATE_KEYS: `new:${NEW.privateKey}` }).tokenSealing);
-    assert.deepEqual(resealed.map((s) => retired.open(s)), ['refresh-A', 'refresh-B']);
+    assert.deepEqual(
+      resealed.map((s) => retired.open(s)),
+      ['refresh-A', 'refresh-B'],
+    );
     assert.throws(() => retired.open(underOld), TokenNotOpenable);
     assert.throws(() => retired.open(legacy), TokenNotOpenable);
   });

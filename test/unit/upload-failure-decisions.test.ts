@@ -22,9 +22,21 @@ const DECISIONS: ReadonlyArray<{ type: string | undefined; why: string; expected
   { type: ANAF_FAILURE.BAD_REQUEST, why: '400: ANAF refused the request itself', expected: 'REFUSED' },
   { type: ANAF_FAILURE.ANAF_ERROR, why: '{eroare}: ANAF refused the request itself', expected: 'REFUSED' },
   // Changed deliberately (issue 14): a bare 5xx is not ANAF refusing the request; it may have been filed.
-  { type: ANAF_FAILURE.SERVER_ERROR, why: 'an upload\'s 5xx arrives as AnswerLost; a bare one may have been filed too: reconcile', expected: 'MAYBE_SENT' },
-  { type: ANAF_FAILURE.TECHNICAL_ERROR, why: '"A aparut o eroare tehnica": ANAF answered, not accepted; send again after a bounded delay', expected: 'TECHNICAL' },
-  { type: ANAF_FAILURE.UNEXPECTED_ANSWER, why: 'ANAF answered outside its documented shape: it got the upload, so reconcile', expected: 'MAYBE_SENT' },
+  {
+    type: ANAF_FAILURE.SERVER_ERROR,
+    why: "an upload's 5xx arrives as AnswerLost; a bare one may have been filed too: reconcile",
+    expected: 'MAYBE_SENT',
+  },
+  {
+    type: ANAF_FAILURE.TECHNICAL_ERROR,
+    why: '"A aparut o eroare tehnica": ANAF answered, not accepted; send again after a bounded delay',
+    expected: 'TECHNICAL',
+  },
+  {
+    type: ANAF_FAILURE.UNEXPECTED_ANSWER,
+    why: 'ANAF answered outside its documented shape: it got the upload, so reconcile',
+    expected: 'MAYBE_SENT',
+  },
   // Types only one service throws, and any type nobody classified: "may have been sent" (the product's rule), never REFUSED.
   { type: 'EfacturaInvalidAnswer', why: 'an e-Factura answer we cannot read came from ANAF', expected: 'MAYBE_SENT' },
   { type: 'EtransportInvalidAnswer', why: 'an e-Transport answer we cannot read came from ANAF', expected: 'MAYBE_SENT' },
@@ -37,7 +49,11 @@ describe('upload failure decisions', () => {
     test(`${type ?? '(no type)'} is ${expected}: ${why}`, () => {
       assert.equal(classifyUploadFailure(type), expected);
       // The set e-Factura's submission reads directly must agree with the table.
-      assert.equal(type !== undefined && UPLOAD_SAFE_TO_RETRY.has(type), expected === 'SAFE_TO_RETRY', `UPLOAD_SAFE_TO_RETRY disagrees on ${type}`);
+      assert.equal(
+        type !== undefined && UPLOAD_SAFE_TO_RETRY.has(type),
+        expected === 'SAFE_TO_RETRY',
+        `UPLOAD_SAFE_TO_RETRY disagrees on ${type}`,
+      );
     });
   }
 

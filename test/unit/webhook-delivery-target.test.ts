@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createWebhookActivities } from '../../activities/webhooks';
-import { checkWebhookUrl, isPublicAddress, WebhookTargetError } from '../../lib/webhook-target';
+import { checkWebhookUrl, isPublicAddress, WebhookTargetError } from '../../lib/webhooks/webhook-target';
 
 /**
  * SSRF at delivery: a callbackUrl whose host NAME passes the submission check (not a literal
@@ -22,7 +22,10 @@ const SECRET = 'webhook-secret-for-the-unit-test';
 /** A dns.lookup that answers `addresses` for every name (as `all: true` asks). */
 function resolverAnswering(addresses: string[]): typeof dns.lookup {
   return ((_host: string, _options: dns.LookupOptions, callback: (err: Error | null, list: dns.LookupAddress[]) => void) => {
-    callback(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    callback(
+      null,
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+    );
   }) as unknown as typeof dns.lookup;
 }
 
@@ -43,7 +46,10 @@ describe('webhook delivery refuses host names that resolve to non-public address
   after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
   const deliver = (allowPrivateTargets: boolean, addresses: string[]) => {
-    const { deliverWebhook } = createWebhookActivities({ webhooks: { secret: SECRET, allowPrivateTargets, secretOverlapMs: 0 }, dataDir: os.tmpdir() }, resolverAnswering(addresses));
+    const { deliverWebhook } = createWebhookActivities(
+      { webhooks: { secret: SECRET, allowPrivateTargets, secretOverlapMs: 0 }, dataDir: os.tmpdir() },
+      resolverAnswering(addresses),
+    );
     return new MockActivityEnvironment().run(deliverWebhook, {
       // Refusals are checked on 443 (the only ports allowed with the guard on); allowed, the receiver's own port.
       url: `http://${HOST}:${allowPrivateTargets ? port : 443}/hooks`,
@@ -53,7 +59,15 @@ describe('webhook delivery refuses host names that resolve to non-public address
     });
   };
 
-  for (const addresses of [['127.0.0.1'], ['10.1.2.3'], ['169.254.169.254'], ['::1'], ['::7f00:1'], ['::ffff:10.0.0.1'], ['93.184.215.14', '192.168.1.10']]) {
+  for (const addresses of [
+    ['127.0.0.1'],
+    ['10.1.2.3'],
+    ['169.254.169.254'],
+    ['::1'],
+    ['::7f00:1'],
+    ['::ffff:10.0.0.1'],
+    ['93.184.215.14', '192.168.1.10'],
+  ]) {
     test(`a name resolving to ${addresses.join(', ')} is refused, non-retryable, and nothing is sent`, async () => {
       const before = received;
       await assert.rejects(deliver(false, addresses), (err: unknown) => {
@@ -85,8 +99,14 @@ describe('webhook targets at submission: IPv4 inside IPv6, and ports', () => {
   });
 
   test('only ports 443 and 8443, unless private targets are allowed (development)', () => {
-    for (const url of ['https://hooks.erp.example/x', 'https://hooks.erp.example:443/x', 'https://hooks.erp.example:8443/x']) assert.ok(checkWebhookUrl(url, false));
-    for (const url of ['http://hooks.erp.example/x', 'https://hooks.erp.example:22/x', 'https://hooks.erp.example:6379/x', 'http://hooks.erp.example:7233/x']) {
+    for (const url of ['https://hooks.erp.example/x', 'https://hooks.erp.example:443/x', 'https://hooks.erp.example:8443/x'])
+      assert.ok(checkWebhookUrl(url, false));
+    for (const url of [
+      'http://hooks.erp.example/x',
+      'https://hooks.erp.example:22/x',
+      'https://hooks.erp.example:6379/x',
+      'http://hooks.erp.example:7233/x',
+    ]) {
       assert.throws(() => checkWebhookUrl(url, false), /port 443 or 8443/, url);
     }
     assert.ok(checkWebhookUrl('http://127.0.0.1:38123/hooks', true));

@@ -64,7 +64,9 @@ describe('XML parse pool: untrusted XML parsed on worker threads under caps', ()
   test("one tenant's parses are capped (TOO_MANY_PARSES, tenant) while another tenant's are admitted; overall too", async () => {
     const pool = poolWith({ perTenant: 2, maxPending: 3, timeoutMs: 20_000 });
     const slow = hostileXml('hugeAttributeCount', 2 * 1024 * 1024);
-    const first = [pool.run('acme', 'invoice', slow, { standard: 'UBL' }), pool.run('acme', 'invoice', slow, { standard: 'UBL' })].map((p) => p.catch((e: unknown) => e));
+    const first = [pool.run('acme', 'invoice', slow, { standard: 'UBL' }), pool.run('acme', 'invoice', slow, { standard: 'UBL' })].map(
+      (p) => p.catch((e: unknown) => e),
+    );
     const tenantCapped = await refusal(pool.run('acme', 'invoice', invoice, { standard: 'UBL' }));
     assert.deepEqual([tenantCapped.code, tenantCapped.busy], ['TOO_MANY_PARSES', 'tenant']);
     const other = pool.run('globex', 'invoice', invoice, { standard: 'UBL' });
@@ -80,9 +82,14 @@ describe('XML parse pool: untrusted XML parsed on worker threads under caps', ()
     const pool = poolWith({ threads: 1, perTenant: 5, timeoutMs: 400, memoryMb: 4096 });
     const slow = hostileXml('hugeAttributeCount');
     // One thread: the second slow parse takes it when the first is stopped; the invoice behind them waits too long.
-    const running = [pool.run('acme', 'invoice', slow, { standard: 'UBL' }), pool.run('acme', 'invoice', slow, { standard: 'UBL' })].map(refusal);
+    const running = [pool.run('acme', 'invoice', slow, { standard: 'UBL' }), pool.run('acme', 'invoice', slow, { standard: 'UBL' })].map(
+      refusal,
+    );
     const waiting = await refusal(pool.run('globex', 'invoice', invoice, { standard: 'UBL' }));
     assert.deepEqual([waiting.code, waiting.busy], ['TOO_MANY_PARSES', 'overall']);
-    assert.deepEqual((await Promise.all(running)).map((r) => r.code), ['XML_PARSE_TIMEOUT', 'XML_PARSE_TIMEOUT']);
+    assert.deepEqual(
+      (await Promise.all(running)).map((r) => r.code),
+      ['XML_PARSE_TIMEOUT', 'XML_PARSE_TIMEOUT'],
+    );
   });
 });

@@ -13,8 +13,8 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BanciwsActivities } from '../../activities/banciws';
 import type { WebhookActivities } from '../../activities/webhooks';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
-import { banciwsTaskQueueFor } from '../task-queues';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../../lib/temporal/search-attributes';
+import { banciwsTaskQueueFor } from '../../lib/temporal/task-queues';
 import { inboxItemKey } from './definitions';
 import type { BanciwsInboxInput, BanciwsInboxItemInput, BanciwsInboxItemView, BanciwsInboxRunResult } from './types';
 
@@ -35,7 +35,13 @@ export async function banciwsInbox(input: BanciwsInboxInput): Promise<BanciwsInb
   const reads = proxyActivities<BanciwsActivities>({
     taskQueue: banciwsTaskQueueFor(workflowInfo().taskQueue),
     startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '10 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '5 minutes',
+      maximumAttempts: 6,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   });
   upsertSearchAttributes([
     { key: AnafTenant, value: input.tenant },
@@ -69,7 +75,13 @@ export async function banciwsInbox(input: BanciwsInboxInput): Promise<BanciwsInb
           { key: AnafCif, value: input.cui },
           { key: AnafStage, value: 'DOWNLOADING' },
         ],
-        memo: { idPortal: item.idPortal, tipFisier: item.tipFisier, denumire: item.denumire, dataMesaj: item.dataMesaj, institutionId: input.institutionId },
+        memo: {
+          idPortal: item.idPortal,
+          tipFisier: item.tipFisier,
+          denumire: item.denumire,
+          dataMesaj: item.dataMesaj,
+          institutionId: input.institutionId,
+        },
       });
       started += 1;
     } catch (err) {
@@ -87,7 +99,13 @@ export async function banciwsInboxItem(input: BanciwsInboxItemInput): Promise<Ba
   const reads = proxyActivities<BanciwsActivities>({
     taskQueue: banciwsTaskQueueFor(workflowInfo().taskQueue),
     startToCloseTimeout: '4 minutes',
-    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 12, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '10 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '10 minutes',
+      maximumAttempts: 12,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   });
   const webhooks = proxyActivities<WebhookActivities>({
     startToCloseTimeout: '1 minute',
@@ -96,7 +114,11 @@ export async function banciwsInboxItem(input: BanciwsInboxItemInput): Promise<Ba
   });
   const view: BanciwsInboxItemView = { ...input };
   try {
-    const { pdf } = await reads.downloadBanciwsDocument({ tenant: input.tenant, institutionId: input.institutionId, idPortal: input.idPortal });
+    const { pdf } = await reads.downloadBanciwsDocument({
+      tenant: input.tenant,
+      institutionId: input.institutionId,
+      idPortal: input.idPortal,
+    });
     view.document = pdf;
     view.downloadedAt = new Date(Date.now()).toISOString();
     upsertSearchAttributes([
@@ -126,7 +148,15 @@ export async function banciwsInboxItem(input: BanciwsInboxItemInput): Promise<Ba
         url: input.callbackUrl,
         event: 'banciws.inbox.item',
         deliveryId: workflowInfo().workflowId,
-        payload: { id: workflowInfo().workflowId, institutionId: input.institutionId, idPortal: input.idPortal, tipFisier: input.tipFisier, denumire: input.denumire, downloaded: Boolean(view.document), error: view.error },
+        payload: {
+          id: workflowInfo().workflowId,
+          institutionId: input.institutionId,
+          idPortal: input.idPortal,
+          tipFisier: input.tipFisier,
+          denumire: input.denumire,
+          downloaded: Boolean(view.document),
+          error: view.error,
+        },
       });
     } catch {
       // Recorded by Temporal; the document is stored either way.

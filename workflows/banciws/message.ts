@@ -10,7 +10,7 @@ import type { Listing } from '../shared/lifecycle/reconcile';
 import { registerResolveHandlers } from '../shared/lifecycle/resolve';
 import { initialLifecycleView } from '../shared/lifecycle/types';
 import { uploadOnce, type UploadPolicy } from '../shared/lifecycle/upload-once';
-import { banciwsTaskQueueFor } from '../task-queues';
+import { banciwsTaskQueueFor } from '../../lib/temporal/task-queues';
 import { BANCIWS_RESOLVE_REFUSALS, banciwsMessageQuery, banciwsResolveSignal, banciwsResolveUpdate } from './definitions';
 import type { BanciwsMessageInput, BanciwsMessageView, BanciwsOutcome, BanciwsResolveAction, ReceiptCandidate } from './types';
 import { withUploadTurn } from './upload-turns';
@@ -56,7 +56,14 @@ const PATCH_UNDATED_RECEIPT_TO_OPERATOR = 'banciws-undated-receipt-to-operator';
 const PATCH_OPERATOR_WINS_OVER_LISTING = 'banciws-operator-wins-over-listing';
 /** The BANCIWS gateway dropped the session before it read the request: surely not sent. */
 const SESSION_LOST = 'AnafGatewaySessionLost';
-const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', 'BanciwsInvalidRequest', 'BanciwsNoRights', 'BanciwsListRefused', 'AnafUnauthorized'];
+const NON_RETRYABLE_READS = [
+  'AnafCertificateRefused',
+  'BanciwsNotConfigured',
+  'BanciwsInvalidRequest',
+  'BanciwsNoRights',
+  'BanciwsListRefused',
+  'AnafUnauthorized',
+];
 
 /**
  * BANCIWS's upload policy: the gateway losing the session is also "surely not sent"; no
@@ -64,7 +71,13 @@ const NON_RETRYABLE_READS = ['AnafCertificateRefused', 'BanciwsNotConfigured', '
  * message FAILED).
  */
 const UPLOAD_POLICY: UploadPolicy = {
-  safeToRetry: new Set<string>([ANAF_FAILURE.NOT_SENT, ANAF_FAILURE.RATE_LIMITED, ANAF_FAILURE.GATEWAY, SESSION_LOST, ANAF_FAILURE.DAILY_LIMIT]),
+  safeToRetry: new Set<string>([
+    ANAF_FAILURE.NOT_SENT,
+    ANAF_FAILURE.RATE_LIMITED,
+    ANAF_FAILURE.GATEWAY,
+    SESSION_LOST,
+    ANAF_FAILURE.DAILY_LIMIT,
+  ]),
   maxSafeRetries: 30,
   safeRetryFallbackMs: (n) => Math.min(10 * 60_000, 2_000 * 2 ** Math.min(n, 8)),
   authTypes: new Set(),
@@ -102,7 +115,12 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
 
   const ref = { tenant: input.tenant, institutionId: input.institutionId };
   const ledger = new Ledger<BanciwsMessageView, BanciwsResolveAction>(initialView(input), {
-    ...recordingRules(patched(PATCH_UNIFORM_RECORDS), () => ({ coalesceAttributes: false, trimFrom: 1, attentionWrites: 'always', recordSafeRetries: true })),
+    ...recordingRules(patched(PATCH_UNIFORM_RECORDS), () => ({
+      coalesceAttributes: false,
+      trimFrom: 1,
+      attentionWrites: 'always',
+      recordSafeRetries: true,
+    })),
     maxDecisions: MAX_DECISIONS,
     summary: (what) => `BANCIWS report of ${input.institutionId}: ${what}`,
   });
@@ -122,21 +140,44 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
   const finish = (outcome: BanciwsOutcome, errors: string[] = [], code?: string) => {
     if (code) state.code = code;
     const id = workflowInfo().workflowId;
-    return finishLifecycle(ledger, outcome, errors, input.callbackUrl ? {
-      activities: webhooks,
-      url: input.callbackUrl,
-      event: 'banciws.message.finished',
-      deliveryId: id,
-      payload: () => ({ id, institutionId: input.institutionId, outcome, code: state.code, uploadIndex: state.uploadIndex, idPortal: state.idPortal, errors: state.errors }),
-    } : undefined);
+    return finishLifecycle(
+      ledger,
+      outcome,
+      errors,
+      input.callbackUrl
+        ? {
+            activities: webhooks,
+            url: input.callbackUrl,
+            event: 'banciws.message.finished',
+            deliveryId: id,
+            payload: () => ({
+              id,
+              institutionId: input.institutionId,
+              outcome,
+              code: state.code,
+              uploadIndex: state.uploadIndex,
+              idPortal: state.idPortal,
+              errors: state.errors,
+            }),
+          }
+        : undefined,
+    );
   };
 
   ledger.started('banciws', input.tenant, input.cui);
   try {
     const upload = (listing: Listing) =>
-      uploadOnce(ledger, ledger.subject(state), { upload: () => uploads.uploadBanciwsMessage({ ...ref, pdfKey: input.document.key }), policy: UPLOAD_POLICY, listing });
+      uploadOnce(ledger, ledger.subject(state), {
+        upload: () => uploads.uploadBanciwsMessage({ ...ref, pdfKey: input.document.key }),
+        policy: UPLOAD_POLICY,
+        listing,
+      });
     const uploaded = patched(PATCH_UPLOAD_TURNS)
-      ? await withUploadTurn(ref, (owned) => upload(receiptListing(input, reads, state, owned)), (r) => ('sent' in r ? r.sent.uploadIndex : undefined))
+      ? await withUploadTurn(
+          ref,
+          (owned) => upload(receiptListing(input, reads, state, owned)),
+          (r) => ('sent' in r ? r.sent.uploadIndex : undefined),
+        )
       : await upload(receiptListing(input, reads, state));
     if (!('sent' in uploaded)) {
       if (uploaded.ended === 'REJECTED_AT_UPLOAD') return await finish('REJECTED', uploaded.errors, 'UPLOAD_REFUSED');
@@ -156,7 +197,8 @@ export async function banciwsMessage(input: BanciwsMessageInput): Promise<Banciw
       state.statusChecks += attemptOf(err) ?? 1;
       return await finish('FAILED', [`stareMesaj for index ${index}: ${failureMessage(err)}`]);
     }
-    if (polled.code !== 0) return await finish('REJECTED', polled.errors.length ? polled.errors : [STATUS_CODE_MEANS[polled.code]!], `STATUS_${polled.code}`);
+    if (polled.code !== 0)
+      return await finish('REJECTED', polled.errors.length ? polled.errors : [STATUS_CODE_MEANS[polled.code]!], `STATUS_${polled.code}`);
     const idPortal = (state.idPortal = polled.idPortal);
     const downloaded = await downloadAnswer(ledger, idPortal, () => reads.downloadBanciwsDocument({ ...ref, idPortal }));
     if ('failed' in downloaded) return await finish('FAILED', [downloaded.failed]);
@@ -190,14 +232,23 @@ function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities, st
     find: async (sinceMs, checked) => {
       if (!owned) {
         const found = await reads.findBanciwsUpload({ ...ref, sha256: input.document.sha256, sinceMs, checkedIds: checked });
-        const match = found.match && { uploadIndex: found.match.uploadIndex, detail: `ANAF's receipt ${found.match.receiptId} acknowledges our document as index ${found.match.uploadIndex}` };
+        const match = found.match && {
+          uploadIndex: found.match.uploadIndex,
+          detail: `ANAF's receipt ${found.match.receiptId} acknowledges our document as index ${found.match.uploadIndex}`,
+        };
         return { ...(match ? { match } : {}), newlyChecked: found.newlyChecked };
       }
       const found = await reads.findBanciwsUpload({ ...ref, sinceMs, ownedIndexes: owned });
       const [only, ...more] = found.candidates;
       const undatedToOperator = patched(PATCH_UNDATED_RECEIPT_TO_OPERATOR);
       if (only?.indexIncarcare && more.length === 0 && !(only.undated && undatedToOperator)) {
-        return { match: { uploadIndex: only.indexIncarcare, detail: `ANAF's receipt ${only.idPortal} (${only.dataMesaj}, "${only.denumire}") is the only one since the attempt, and index ${only.indexIncarcare} is no other report's` }, compared: found.receipts };
+        return {
+          match: {
+            uploadIndex: only.indexIncarcare,
+            detail: `ANAF's receipt ${only.idPortal} (${only.dataMesaj}, "${only.denumire}") is the only one since the attempt, and index ${only.indexIncarcare} is no other report's`,
+          },
+          compared: found.receipts,
+        };
       }
       if (only) {
         state.receiptCandidates = found.candidates;
@@ -218,7 +269,12 @@ function receiptListing(input: BanciwsMessageInput, reads: BanciwsActivities, st
 
 /** Said to the operator: which receipts could be ours, and how to adopt one. */
 function ambiguousReceipts(candidates: ReceiptCandidate[]): string {
-  const listed = candidates.map((c) => `${c.indexIncarcare ? `index ${c.indexIncarcare}` : 'no index'} (receipt ${c.idPortal}, ${c.dataMesaj}${c.undated ? ', a date that cannot be read' : ''}, "${c.denumire}")`).join('; ');
+  const listed = candidates
+    .map(
+      (c) =>
+        `${c.indexIncarcare ? `index ${c.indexIncarcare}` : 'no index'} (receipt ${c.idPortal}, ${c.dataMesaj}${c.undated ? ', a date that cannot be read' : ''}, "${c.denumire}")`,
+    )
+    .join('; ');
   const what = candidates.length === 1 ? 'one receipt' : `${candidates.length} receipts`;
   const undated = candidates.filter((c) => c.undated).map((c) => c.idPortal);
   // Why an undated receipt is here at all: without its minute it cannot be ruled out, so it is offered again to every lost answer while ANAF lists it.

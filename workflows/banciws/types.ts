@@ -1,4 +1,4 @@
-import type { BlobRef } from '../../lib/blob-store';
+import type { BlobRef } from '../../lib/storage/blob-store';
 import type { LifecycleStatus } from '../shared/lifecycle/types';
 
 export type BanciwsStage = 'QUEUED' | 'UPLOADING' | 'RECONCILING' | 'NEEDS_OPERATOR' | 'POLLING' | 'DOWNLOADING' | 'NOTIFYING' | 'DONE';

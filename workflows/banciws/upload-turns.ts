@@ -82,7 +82,13 @@ export async function banciwsUploadTurns(input: UploadTurnsInput): Promise<void>
       await condition(allHandlersFinished);
       const keptFrom = Date.now() - OWNED_KEPT_MS;
       owned = owned.filter((o) => o.at >= keptFrom).slice(-OWNED_KEPT_MAX);
-      await continueAsNew<typeof banciwsUploadTurns>({ tenant: input.tenant, institutionId: input.institutionId, ...(holder ? { holder } : {}), queue, owned });
+      await continueAsNew<typeof banciwsUploadTurns>({
+        tenant: input.tenant,
+        institutionId: input.institutionId,
+        ...(holder ? { holder } : {}),
+        queue,
+        owned,
+      });
     }
     const next = queue.shift()!;
     holder = next;
@@ -101,7 +107,11 @@ export async function banciwsUploadTurns(input: UploadTurnsInput): Promise<void>
  * run yet), wait for it, run `work`, give the turn back with the index it got, also when the
  * report is cancelled.
  */
-export async function withUploadTurn<T>(ref: { tenant: string; institutionId: string }, work: (ownedIndexes: string[]) => Promise<T>, indexOf: (result: T) => string | undefined): Promise<T> {
+export async function withUploadTurn<T>(
+  ref: { tenant: string; institutionId: string },
+  work: (ownedIndexes: string[]) => Promise<T>,
+  indexOf: (result: T) => string | undefined,
+): Promise<T> {
   const turnsId = uploadTurnsId(ref.tenant, ref.institutionId);
   const me = workflowInfo().workflowId;
   let granted: string[] | undefined;
@@ -126,6 +136,8 @@ export async function withUploadTurn<T>(ref: { tenant: string; institutionId: st
     uploadIndex = indexOf(result);
     return result;
   } finally {
-    await CancellationScope.nonCancellable(() => turns.signal(releaseUploadTurnSignal, { workflowId: me, ...(uploadIndex ? { uploadIndex } : {}) }));
+    await CancellationScope.nonCancellable(() =>
+      turns.signal(releaseUploadTurnSignal, { workflowId: me, ...(uploadIndex ? { uploadIndex } : {}) }),
+    );
   }
 }

@@ -11,8 +11,8 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { EfacturaReadActivities, ReceivedDocument } from '../../activities/efactura/reads';
 import type { AnafMessage, SignatureCheckFields } from '../../activities/efactura/types';
 import type { WebhookActivities } from '../../activities/webhooks';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../search-attributes';
-import { anafTaskQueueFor } from '../task-queues';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../../lib/temporal/search-attributes';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import { checkSignature } from './signature';
 
 /**
@@ -118,7 +118,13 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
           { key: AnafCif, value: input.cif },
           { key: AnafUploadIndex, value: message.uploadIndex },
         ],
-        memo: { type: message.type, messageId: message.id, uploadIndex: message.uploadIndex, createdAt: message.createdAt, details: message.details },
+        memo: {
+          type: message.type,
+          messageId: message.id,
+          uploadIndex: message.uploadIndex,
+          createdAt: message.createdAt,
+          details: message.details,
+        },
       });
       started += 1;
     } catch (err) {
@@ -126,7 +132,13 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
       alreadyKnown += 1;
     }
   }
-  const result: InboxSyncResult = { cursor: Math.max(cursor, earliest), window: { startTime, endTime }, listed: messages.length, started, alreadyKnown };
+  const result: InboxSyncResult = {
+    cursor: Math.max(cursor, earliest),
+    window: { startTime, endTime },
+    listed: messages.length,
+    started,
+    alreadyKnown,
+  };
   upsertSearchAttributes([
     { key: AnafStage, value: 'DONE' },
     { key: AnafOutcome, value: started > 0 ? 'NEW_MESSAGES' : 'NOTHING_NEW' },
@@ -138,7 +150,13 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
 export async function efacturaInboxItem(input: InboxItemInput): Promise<InboxItemView> {
   upsertSearchAttributes([{ key: AnafStage, value: 'DOWNLOADING' }]);
   const document = await anafReads().downloadReceived({ tenant: input.tenant, cif: input.cif, message: input.message });
-  const view: InboxItemView = { tenant: input.tenant, cif: input.cif, message: input.message, ...document, receivedAt: new Date(Date.now()).toISOString() };
+  const view: InboxItemView = {
+    tenant: input.tenant,
+    cif: input.cif,
+    message: input.message,
+    ...document,
+    receivedAt: new Date(Date.now()).toISOString(),
+  };
   // ANAF's signature over the received invoice, checked beside the webhook; a failed check is recorded (signature.ts).
   const checking =
     document.document && document.signature && patched(PATCH_INBOX_SIGNATURE_CHECKED)

@@ -2,9 +2,9 @@ import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporal
 import type { EfacturaReadActivities, MessagesRequest } from '../../activities/efactura/reads';
 import type { MessagePage, SignatureAnswer, ValidationAnswer, ValidationStandard } from '../../activities/efactura/types';
 import type { SignaturePair } from './signature';
-import type { BlobRef } from '../../lib/blob-store';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
-import { anafTaskQueueFor } from '../task-queues';
+import type { BlobRef } from '../../lib/storage/blob-store';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../../lib/temporal/search-attributes';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 
 /**
  * API reads of ANAF (listing, validation, PDF) as short workflows: the call runs on the
@@ -69,7 +69,9 @@ export async function efacturaValidation(input: DocumentCheck): Promise<Validati
   return answer;
 }
 
-export async function efacturaPdf(input: DocumentCheck & { validate: boolean }): Promise<{ ok: true; pdf: BlobRef } | { ok: false; messages: string[] }> {
+export async function efacturaPdf(
+  input: DocumentCheck & { validate: boolean },
+): Promise<{ ok: true; pdf: BlobRef } | { ok: false; messages: string[] }> {
   tag(input.tenant, input.cif);
   const answer = await reads().renderInvoicePdf(input);
   done(answer.ok ? 'RENDERED' : 'INVALID');

@@ -1,7 +1,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { EfacturaReadActivities } from '../../activities/efactura/reads';
 import type { SignatureCheck } from '../../schemas/efactura-types';
-import { anafTaskQueueFor } from '../task-queues';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 
 /**
  * ANAF's signature over an accepted or received invoice, checked through ANAF's signature
@@ -20,7 +20,12 @@ function signatureReads() {
     taskQueue: anafTaskQueueFor(workflowInfo().taskQueue),
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: '5 minutes',
-    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['NotAuthorized', 'AnafUnauthorized'] },
+    retry: {
+      initialInterval: '5 seconds',
+      backoffCoefficient: 2,
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: ['NotAuthorized', 'AnafUnauthorized'],
+    },
   });
 }
 
@@ -30,6 +35,9 @@ export async function checkSignature(pair: SignaturePair): Promise<SignatureChec
     return { signatureValid: answer.valid, signatureCheckedAt: answer.checkedAt, signatureMessage: answer.message };
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
-    return { signatureCheckError: cause ?? (err instanceof Error ? err.message : String(err)), signatureCheckedAt: new Date(Date.now()).toISOString() };
+    return {
+      signatureCheckError: cause ?? (err instanceof Error ? err.message : String(err)),
+      signatureCheckedAt: new Date(Date.now()).toISOString(),
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { condition, isCancellation, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EfacturaAnafActivities } from '../../activities/efactura';
 import type { WebhookActivities } from '../../activities/webhooks';
-import { AnafOutcome } from '../search-attributes';
+import { AnafOutcome } from '../../lib/temporal/search-attributes';
 import { ANAF_FAILURE } from '../shared/anaf-failures';
 import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
 import { downloadAnswer, finishLifecycle } from '../shared/lifecycle/finish';
@@ -13,7 +13,7 @@ import { type Listing, restListingPolicy } from '../shared/lifecycle/reconcile';
 import { registerResolveHandlers } from '../shared/lifecycle/resolve';
 import { initialLifecycleView, nothingSent } from '../shared/lifecycle/types';
 import { ANAF_UPLOAD_POLICY, uploadOnce, type UploadEnd, type UploadPolicy } from '../shared/lifecycle/upload-once';
-import { anafTaskQueueFor } from '../task-queues';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import { checkSignature } from './signature';
 import { cancelSubmissionUpdate, RESOLVE_REFUSALS, resolveSignal, resolveSubmissionUpdate, submissionQuery } from './definitions';
 import type { ResolveAction, SubmissionInput, SubmissionOutcome, SubmissionView } from './types';
@@ -66,11 +66,21 @@ type SubmissionLedger = Ledger<SubmissionView, ResolveAction>;
 
 export async function efacturaSubmission(input: SubmissionInput): Promise<SubmissionView> {
   // First: the patch markers are matched in the order they were recorded (this one before the activity options').
-  const recording = recordingRules(patched(PATCH_UNIFORM_RECORDS), () => ({ coalesceAttributes: patched(PATCH_COALESCED_ATTRIBUTES), trimFrom: 1, attentionWrites: 'on-change', recordSafeRetries: false }));
+  const recording = recordingRules(patched(PATCH_UNIFORM_RECORDS), () => ({
+    coalesceAttributes: patched(PATCH_COALESCED_ATTRIBUTES),
+    trimFrom: 1,
+    attentionWrites: 'on-change',
+    recordSafeRetries: false,
+  }));
   const anafQueue = anafTaskQueueFor(workflowInfo().taskQueue);
   const uploads = proxyActivities<EfacturaAnafActivities>(uploadOnceOptions(anafQueue, '3 minutes', 1));
   const reads = proxyActivities<EfacturaAnafActivities>(
-    readOptions(anafQueue, { startToCloseTimeout: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [T.NOT_AUTHORIZED, T.UNAUTHORIZED, T.STATUS_REFUSED], priorityKey: 2 }),
+    readOptions(anafQueue, {
+      startToCloseTimeout: '2 minutes',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: [T.NOT_AUTHORIZED, T.UNAUTHORIZED, T.STATUS_REFUSED],
+      priorityKey: 2,
+    }),
   );
   const webhooks = proxyActivities<WebhookActivities>(WEBHOOK_OPTIONS);
   const ledger: SubmissionLedger = new Ledger(initialView(input), {
@@ -92,21 +102,31 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
       listing: invoiceListing(input, reads),
     });
   const follow = async (from: Parameters<typeof followToFinal>[2]) =>
-    followToFinal(invoice, {
-      upload: send,
-      poll: (uploadIndex) =>
-        pollWithinDailyBudget(ledger, invoice, {
-          taskQueue: anafQueue,
-          settings: input.settings,
-          notReadyType: T.NOT_READY,
-          statusRefusedType: T.STATUS_REFUSED,
-          check: (options, index) => proxyActivities<EfacturaAnafActivities>(options).checkUploadStatus({ tenant, cif, ...at, uploadIndex: index }),
-        }, uploadIndex),
-      indexed: ({ uploadIndex }) => {
-        state.uploadIndex = uploadIndex;
-        ledger.indexed(uploadIndex);
+    followToFinal(
+      invoice,
+      {
+        upload: send,
+        poll: (uploadIndex) =>
+          pollWithinDailyBudget(
+            ledger,
+            invoice,
+            {
+              taskQueue: anafQueue,
+              settings: input.settings,
+              notReadyType: T.NOT_READY,
+              statusRefusedType: T.STATUS_REFUSED,
+              check: (options, index) =>
+                proxyActivities<EfacturaAnafActivities>(options).checkUploadStatus({ tenant, cif, ...at, uploadIndex: index }),
+            },
+            uploadIndex,
+          ),
+        indexed: ({ uploadIndex }) => {
+          state.uploadIndex = uploadIndex;
+          ledger.indexed(uploadIndex);
+        },
       },
-    }, from);
+      from,
+    );
   const finish = (outcome: SubmissionOutcome, errors: string[] = []) => finishSubmission(ledger, input, webhooks, outcome, errors);
 
   ledger.started('efactura', tenant, cif);
@@ -117,7 +137,8 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
     for (;;) {
       if ('ended' in followed) return await endWithoutAnswer(ledger, followed, finish);
       const { final, sent } = followed;
-      if (final.state === 'XML cu erori nepreluat de sistem' || !final.downloadId) return await finish('REJECTED', [`ANAF: ${final.state}`]);
+      if (final.state === 'XML cu erori nepreluat de sistem' || !final.downloadId)
+        return await finish('REJECTED', [`ANAF: ${final.state}`]);
       const downloadId = (state.downloadId = final.downloadId);
       const downloaded = await downloadAnswer(ledger, downloadId, () => reads.downloadAnswer({ tenant, cif, ...at, downloadId }));
       if ('failed' in downloaded) return await finish('FAILED', [downloaded.failed]);
@@ -141,7 +162,10 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
       if (answer.duplicateOfIndex && answer.duplicateOfIndex !== index && !duplicateLinked) {
         // ANAF already holds this invoice under an earlier index: that upload's result is ours.
         duplicateLinked = true;
-        ledger.decide('LINKED_TO_EARLIER_UPLOAD', `ANAF answered that index ${index} repeats index ${answer.duplicateOfIndex}; following that one`);
+        ledger.decide(
+          'LINKED_TO_EARLIER_UPLOAD',
+          `ANAF answered that index ${index} repeats index ${answer.duplicateOfIndex}; following that one`,
+        );
         state.duplicateUploadIndex = index;
         state.errors = answer.errors;
         followed = await follow({ sent: { uploadIndex: answer.duplicateOfIndex } });
@@ -164,7 +188,16 @@ export async function efacturaSubmission(input: SubmissionInput): Promise<Submis
 
 function initialView(input: SubmissionInput): SubmissionView {
   const { tenant, cif, standard, flags, identity } = input;
-  return { tenant, cif, standard, flags, identity, ...environmentOf(input), ...initialLifecycleView(input), files: { invoice: input.invoice } };
+  return {
+    tenant,
+    cif,
+    standard,
+    flags,
+    identity,
+    ...environmentOf(input),
+    ...initialLifecycleView(input),
+    files: { invoice: input.invoice },
+  };
 }
 
 /**
@@ -180,8 +213,19 @@ function invoiceListing(input: SubmissionInput, reads: EfacturaAnafActivities): 
   const delay = input.settings.listingDelayMs;
   return {
     find: async (sinceMs, checked) => {
-      const found = await reads.findUploadedInvoice({ tenant: input.tenant, cif: input.cif, ...environmentOf(input), standard: input.standard, identity: input.identity, sinceMs, checkedMessageIds: checked });
-      const match = found.match && { uploadIndex: found.match.uploadIndex, detail: `ANAF lists our invoice as index ${found.match.uploadIndex} (message ${found.match.messageId})` };
+      const found = await reads.findUploadedInvoice({
+        tenant: input.tenant,
+        cif: input.cif,
+        ...environmentOf(input),
+        standard: input.standard,
+        identity: input.identity,
+        sinceMs,
+        checkedMessageIds: checked,
+      });
+      const match = found.match && {
+        uploadIndex: found.match.uploadIndex,
+        detail: `ANAF lists our invoice as index ${found.match.uploadIndex} (message ${found.match.messageId})`,
+      };
       return { ...(match ? { match } : {}), newlyChecked: found.newlyChecked, more: found.more };
     },
     ...restListingPolicy(delay, 5_000, { listing: 'listing', compared: 'candidates' }),
@@ -191,7 +235,11 @@ function invoiceListing(input: SubmissionInput, reads: EfacturaAnafActivities): 
 }
 
 /** The upload ended without an index: refused, failed, abandoned or cancelled before it was sent. */
-async function endWithoutAnswer(ledger: SubmissionLedger, end: UploadEnd, finish: (o: SubmissionOutcome, e?: string[]) => Promise<SubmissionView>): Promise<SubmissionView> {
+async function endWithoutAnswer(
+  ledger: SubmissionLedger,
+  end: UploadEnd,
+  finish: (o: SubmissionOutcome, e?: string[]) => Promise<SubmissionView>,
+): Promise<SubmissionView> {
   if (end.ended === 'CANCELLED') {
     ledger.decide('CANCELLED', end.reason);
     return finish('CANCELLED');
@@ -199,7 +247,13 @@ async function endWithoutAnswer(ledger: SubmissionLedger, end: UploadEnd, finish
   return finish(end.ended, end.errors);
 }
 
-function finishSubmission(ledger: SubmissionLedger, input: SubmissionInput, webhooks: WebhookActivities, outcome: SubmissionOutcome, errors: string[]): Promise<SubmissionView> {
+function finishSubmission(
+  ledger: SubmissionLedger,
+  input: SubmissionInput,
+  webhooks: WebhookActivities,
+  outcome: SubmissionOutcome,
+  errors: string[],
+): Promise<SubmissionView> {
   const state = ledger.view;
   const id = workflowInfo().workflowId;
   return finishLifecycle(
@@ -212,7 +266,14 @@ function finishSubmission(ledger: SubmissionLedger, input: SubmissionInput, webh
           url: input.callbackUrl,
           event: 'efactura.submission.finished',
           deliveryId: id,
-          payload: () => ({ id, cif: input.cif, outcome, uploadIndex: state.uploadIndex, downloadId: state.downloadId, errors: state.errors }),
+          payload: () => ({
+            id,
+            cif: input.cif,
+            outcome,
+            uploadIndex: state.uploadIndex,
+            downloadId: state.downloadId,
+            errors: state.errors,
+          }),
         }
       : undefined,
   );

@@ -1,16 +1,19 @@
 /** Shapes shared by the e-Factura workflows, their activities and the API. Workflow-safe: no I/O. */
-import type { AnafApiEnvironment } from '../../lib/anaf-environments';
-import type { BlobRef } from '../../lib/blob-store';
+import type { AnafApiEnvironment } from '../../lib/anaf/anaf-environments';
+import type { BlobRef } from '../../lib/storage/blob-store';
 import type { EfacturaStandard, InvoiceIdentity, SignatureCheckFields } from '../../activities/efactura/types';
-import type { LifecycleSettings, LifecycleStatus, ListingDecisionName, UploadAttempt, UploadStage, WebhookStatus } from '../shared/lifecycle/types';
+import type {
+  LifecycleSettings,
+  LifecycleStatus,
+  ListingDecisionName,
+  UploadAttempt,
+  UploadStage,
+  WebhookStatus,
+} from '../shared/lifecycle/types';
 
 export type { UploadAttempt, WebhookStatus };
 
-export type SubmissionStage =
-  | UploadStage
-  | 'DOWNLOADING'
-  | 'NOTIFYING'
-  | 'DONE';
+export type SubmissionStage = UploadStage | 'DOWNLOADING' | 'NOTIFYING' | 'DONE';
 
 export type SubmissionOutcome = 'ACCEPTED' | 'REJECTED' | 'REJECTED_AT_UPLOAD' | 'FAILED' | 'CANCELLED';
 

@@ -1,8 +1,17 @@
-import { allHandlersFinished, condition, continueAsNew, isCancellation, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { EtransportAnafActivities, EtransportOrchestrationActivities } from '../../activities/etransport';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { confirmationExpected, FOLLOW_UP_KINDS, uitExpiresAt } from '../../schemas/etransport-uit';
-import { AnafOutcome, AnafUploadIndex } from '../search-attributes';
+import { AnafOutcome, AnafUploadIndex } from '../../lib/temporal/search-attributes';
 import { ANAF_FAILURE, failureMessage } from '../shared/anaf-failures';
 import { readOptions, uploadOnceOptions, WEBHOOK_OPTIONS } from '../shared/lifecycle/activity-options';
 import { followToFinal } from '../shared/lifecycle/follow';
@@ -12,8 +21,15 @@ import { recordingRules } from '../shared/lifecycle/recording';
 import { type Listing, restListingPolicy } from '../shared/lifecycle/reconcile';
 import { registerResolveHandlers } from '../shared/lifecycle/resolve';
 import { ANAF_UPLOAD_POLICY, uploadOnce } from '../shared/lifecycle/upload-once';
-import { anafTaskQueueFor } from '../task-queues';
-import { declarationQuery, followUpSignal, requestOperationUpdate, RESOLVE_REFUSALS, resolveDeclarationUpdate, resolveSignal } from './definitions';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
+import {
+  declarationQuery,
+  followUpSignal,
+  requestOperationUpdate,
+  RESOLVE_REFUSALS,
+  resolveDeclarationUpdate,
+  resolveSignal,
+} from './definitions';
 import type {
   DeclarationInput,
   DeclarationOutcome,
@@ -139,7 +155,12 @@ class Declaration {
     this.anafQueue = anafTaskQueueFor(workflowInfo().taskQueue);
     this.uploads = proxyActivities<EtransportAnafActivities>(uploadOnceOptions(this.anafQueue, '3 minutes', 1));
     this.reads = proxyActivities<EtransportAnafActivities>(
-      readOptions(this.anafQueue, { startToCloseTimeout: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [T.NOT_AUTHORIZED, T.UNAUTHORIZED, T.STATUS_REFUSED], priorityKey: 2 }),
+      readOptions(this.anafQueue, {
+        startToCloseTimeout: '2 minutes',
+        maximumAttempts: 10,
+        nonRetryableErrorTypes: [T.NOT_AUTHORIZED, T.UNAUTHORIZED, T.STATUS_REFUSED],
+        priorityKey: 2,
+      }),
     );
     this.local = proxyActivities<EtransportOrchestrationActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
     this.webhooks = proxyActivities<WebhookActivities>(WEBHOOK_OPTIONS);
@@ -147,7 +168,12 @@ class Declaration {
     this.state = carried ? { ...carried, run: carried.run + 1 } : initialView(input);
     const state = this.state;
     this.ledger = new Ledger(state, {
-      ...recordingRules(patched(UNIFORM_RECORDS), () => ({ coalesceAttributes: false, trimFrom: 0, attentionWrites: 'on-change', recordSafeRetries: false })),
+      ...recordingRules(patched(UNIFORM_RECORDS), () => ({
+        coalesceAttributes: false,
+        trimFrom: 0,
+        attentionWrites: 'on-change',
+        recordSafeRetries: false,
+      })),
       maxDecisions: MAX_DECISIONS,
       summary: (what) => `e-Transport for CIF ${input.cif}${state.uit ? ` (UIT ${state.uit})` : ''}: ${what}`,
       noAuthorization: (why) => `no usable e-Transport authorization for CIF ${input.cif}: ${why}`,
@@ -172,7 +198,15 @@ class Declaration {
     const workflowId = workflowInfo().workflowId;
     const deliveryId = `${workflowId}/${event}/${state.operations.length}/${state.decisions.length}`;
     this.unsettled += 1;
-    const payload = { id: workflowId, cif: this.input.cif, outcome: state.outcome, uit: state.uit, uitExpiresAt: state.uitExpiresAt, stage: state.stage, ...extra };
+    const payload = {
+      id: workflowId,
+      cif: this.input.cif,
+      outcome: state.outcome,
+      uit: state.uit,
+      uitExpiresAt: state.uitExpiresAt,
+      stage: state.stage,
+      ...extra,
+    };
     this.deliveries.push(
       this.webhooks.deliverWebhook({ url, event, deliveryId, payload }).then(
         (delivered) => {
@@ -227,7 +261,8 @@ class Declaration {
     const state = this.state;
     if (this.closing) return `the declaration is closing (${state.outcome}): no more follow-up operations`;
     if (!this.accepting()) return `the UIT is not valid (${state.outcome ?? state.stage}): no follow-up operations`;
-    if (!FOLLOW_UP_KINDS.includes(prepared.kind)) return `a ${prepared.kind} is not a follow-up operation; send a correction, deletion, confirmation or vehicle change`;
+    if (!FOLLOW_UP_KINDS.includes(prepared.kind))
+      return `a ${prepared.kind} is not a follow-up operation; send a correction, deletion, confirmation or vehicle change`;
     if (prepared.uit !== state.uit) return `the document refers to UIT ${prepared.uit ?? '(none)'}, this declaration's UIT is ${state.uit}`;
     return undefined;
   }
@@ -309,7 +344,8 @@ class Declaration {
               settings: input.settings,
               notReadyType: T.NOT_READY,
               statusRefusedType: T.STATUS_REFUSED,
-              check: (options, index) => proxyActivities<EtransportAnafActivities>(options).checkDeclarationStatus({ tenant, cif, ...at, uploadIndex: index }),
+              check: (options, index) =>
+                proxyActivities<EtransportAnafActivities>(options).checkDeclarationStatus({ tenant, cif, ...at, uploadIndex: index }),
             },
             uploadIndex,
           ),
@@ -323,7 +359,11 @@ class Declaration {
       await send(),
     );
     if ('ended' in followed) {
-      this.finishOp(op, followed.ended === 'REJECTED_AT_UPLOAD' ? 'REJECTED' : 'FAILED', followed.ended === 'CANCELLED' ? [] : followed.errors);
+      this.finishOp(
+        op,
+        followed.ended === 'REJECTED_AT_UPLOAD' ? 'REJECTED' : 'FAILED',
+        followed.ended === 'CANCELLED' ? [] : followed.errors,
+      );
       return undefined;
     }
     const { final, sent } = followed;
@@ -352,7 +392,11 @@ class Declaration {
           sinceMs,
         });
         const m = found.match;
-        const match = m && { uploadIndex: m.uploadIndex, ...(m.uit ? { uit: m.uit } : {}), detail: `ANAF lists our ${prepared.kind.toLowerCase()} as index ${m.uploadIndex}${m.uit ? ` (UIT ${m.uit})` : ''}` };
+        const match = m && {
+          uploadIndex: m.uploadIndex,
+          ...(m.uit ? { uit: m.uit } : {}),
+          detail: `ANAF lists our ${prepared.kind.toLowerCase()} as index ${m.uploadIndex}${m.uit ? ` (UIT ${m.uit})` : ''}`,
+        };
         return { ...(match ? { match } : {}), compared: found.listed };
       },
       ...restListingPolicy(delay, 2_000, { listing: 'lista', compared: 'entries' }),
@@ -377,7 +421,9 @@ class Declaration {
     ledger.set([{ key: AnafOutcome, value: outcome }]);
     ledger.summarize(outcome);
     if (outcome !== 'FAILED') ledger.attention(undefined);
-    this.notify(outcome === 'REJECTED' || outcome === 'FAILED' ? `etransport.declaration.${outcome.toLowerCase()}` : 'etransport.declaration.closed');
+    this.notify(
+      outcome === 'REJECTED' || outcome === 'FAILED' ? `etransport.declaration.${outcome.toLowerCase()}` : 'etransport.declaration.closed',
+    );
     if (this.deliveries.length) {
       ledger.setStage('NOTIFYING');
       await this.drainDeliveries();
@@ -385,7 +431,8 @@ class Declaration {
     // Updates accepted before closing are answered; their operations are recorded as not sent.
     for (const { record } of this.queue.splice(0)) this.finishOp(record, 'FAILED', [`not sent: the declaration closed (${outcome})`]);
     // Updates are refused while closing (the validator says why); signals cannot be, so each is recorded.
-    for (const request of this.requests.splice(0)) this.decide('FOLLOW_UP_REFUSED', `follow-up signal (${request.type}) refused: the declaration closed (${outcome})`);
+    for (const request of this.requests.splice(0))
+      this.decide('FOLLOW_UP_REFUSED', `follow-up signal (${request.type}) refused: the declaration closed (${outcome})`);
     // Awaited only when a handler still runs: the outcome and DONE then leave in one write when coalesced (no command either way).
     if (!allHandlersFinished()) await condition(allHandlersFinished);
     state.finishedAt = isoNow();
@@ -459,8 +506,11 @@ class Declaration {
         this.setExpiry();
       }
     }
-    this.notify('etransport.operation.finished', { operation: { id: record.id, kind: record.kind, outcome: record.outcome, errors: record.errors } });
-    const longRun = state.operations.length - this.operationsAtStart >= input.settings.operationsPerRun || workflowInfo().continueAsNewSuggested;
+    this.notify('etransport.operation.finished', {
+      operation: { id: record.id, kind: record.kind, outcome: record.outcome, errors: record.errors },
+    });
+    const longRun =
+      state.operations.length - this.operationsAtStart >= input.settings.operationsPerRun || workflowInfo().continueAsNewSuggested;
     if (!this.continueWanted && longRun && !this.queue.length && !this.requests.length) {
       if (patched(CONTINUE_WHEN_IDLE)) {
         this.continueWanted = true;
@@ -481,7 +531,10 @@ class Declaration {
     const { state, ledger, input } = this;
     const expiresAt = state.uitExpiresAt ? Date.parse(state.uitExpiresAt) : Date.now();
     if (Date.now() >= expiresAt) {
-      this.decide('UIT_EXPIRED', `UIT ${state.uit} expired at ${state.uitExpiresAt}${state.confirmationExpected && !state.confirmed ? ' unconfirmed' : ''}`);
+      this.decide(
+        'UIT_EXPIRED',
+        `UIT ${state.uit} expired at ${state.uitExpiresAt}${state.confirmationExpected && !state.confirmed ? ' unconfirmed' : ''}`,
+      );
       return this.close('EXPIRED');
     }
     const warnAt = expiresAt - input.settings.expiryWarningMs;
@@ -503,7 +556,10 @@ class Declaration {
       await continueAsNew<typeof etransportDeclaration>({ ...input, carried: state, pending: this.pendingWork() });
     }
     const wakeAt = mustWarn ? Math.min(warnAt, expiresAt) : expiresAt;
-    await condition(() => this.queue.length > 0 || this.requests.length > 0 || (this.continueWanted && this.unsettled === 0), Math.max(1, wakeAt - Date.now()));
+    await condition(
+      () => this.queue.length > 0 || this.requests.length > 0 || (this.continueWanted && this.unsettled === 0),
+      Math.max(1, wakeAt - Date.now()),
+    );
     return undefined;
   }
 }

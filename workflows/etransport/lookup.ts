@@ -2,9 +2,9 @@ import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporal
 import type { EtransportAnafActivities } from '../../activities/etransport';
 import type { CarrierTransport } from '../../activities/etransport/anaf-etransport-client';
 import type { ListedDeclaration } from '../../schemas/etransport-declaration';
-import { AnafCif, AnafService, AnafTenant } from '../search-attributes';
+import { AnafCif, AnafService, AnafTenant } from '../../lib/temporal/search-attributes';
 import { ANAF_FAILURE } from '../shared/anaf-failures';
-import { anafTaskQueueFor } from '../task-queues';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import type { LookupInput } from './types';
 
 /**

@@ -1,8 +1,15 @@
 /** Shapes shared by the e-Transport workflows, their activities and the API. Workflow-safe: no I/O. */
-import type { AnafApiEnvironment } from '../../lib/anaf-environments';
-import type { BlobRef } from '../../lib/blob-store';
+import type { AnafApiEnvironment } from '../../lib/anaf/anaf-environments';
+import type { BlobRef } from '../../lib/storage/blob-store';
 import type { DeclarationIdentity, OperationKind } from '../../schemas/etransport-declaration';
-import type { LifecycleSettings, LifecycleStatus, ListingDecisionName, UploadAttempt, UploadStage, WebhookStatus as FinalWebhookStatus } from '../shared/lifecycle/types';
+import type {
+  LifecycleSettings,
+  LifecycleStatus,
+  ListingDecisionName,
+  UploadAttempt,
+  UploadStage,
+  WebhookStatus as FinalWebhookStatus,
+} from '../shared/lifecycle/types';
 
 export type { UploadAttempt };
 
@@ -155,4 +162,9 @@ export type ResolveAction =
 
 export type LookupInput =
   | { tenant: string; cif: string; kind: 'lista'; days: number }
-  | { tenant: string; cif: string; kind: 'info'; query: { carrierCif: string; declarantCif?: string; uit?: string; refDeclarant?: string } };
+  | {
+      tenant: string;
+      cif: string;
+      kind: 'info';
+      query: { carrierCif: string; declarantCif?: string; uit?: string; refDeclarant?: string };
+    };

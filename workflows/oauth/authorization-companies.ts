@@ -2,7 +2,7 @@ import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInf
 import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
 import { failureMessage } from '../shared/anaf-failures';
 import { ANAF_PRIORITY } from '../shared/anaf-priorities';
-import { anafTaskQueueFor } from '../task-queues';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import { current, type Lifecycle, record, view } from './authorization';
 import { forgetCompanyUpdate, linkCompanyUpdate } from './definitions';
 import { emit } from './events';
@@ -47,12 +47,20 @@ async function linkCompany(lc: Lifecycle, { cif, scope, expectedAuthorizationId 
     const check = await acts.checkCifCoverage({ authorizationWorkflowId: workflowInfo().workflowId, scope, cif });
     if (!check.covered && check.inconclusive) {
       record(lc, 'CIF_CHECK_INCONCLUSIVE', `${scope} ${cif}: ${check.reason}`);
-      throw ApplicationFailure.create({ type: ANAF_CHECK_INCONCLUSIVE, message: `CIF ${cif} (${scope}) not linked: ${check.reason}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: ANAF_CHECK_INCONCLUSIVE,
+        message: `CIF ${cif} (${scope}) not linked: ${check.reason}`,
+        nonRetryable: true,
+      });
     }
     if (!check.covered) {
       record(lc, 'CIF_REFUSED', `${scope} ${cif}: ${check.reason}`);
       emit(lc, 'authorization.cif_refused', { cif, reason: check.reason });
-      throw ApplicationFailure.create({ type: CIF_NOT_COVERED, message: `ANAF refused this authorization for CIF ${cif} (${scope}): ${check.reason}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: CIF_NOT_COVERED,
+        message: `ANAF refused this authorization for CIF ${cif} (${scope}): ${check.reason}`,
+        nonRetryable: true,
+      });
     }
   }
   const authorizationId = authorizationIdOf(state.init);
@@ -63,7 +71,11 @@ async function linkCompany(lc: Lifecycle, { cif, scope, expectedAuthorizationId 
     // Another link landed after ours and made us forget the company (maybe before this point): not listed.
     state.companies = (state.companies ?? []).filter((c) => !sameCompany(cif, scope)(c));
     record(lc, 'CIF_LINK_SUPERSEDED', `${scope} ${cif}: now ${linked.linkedNow}`);
-    throw ApplicationFailure.create({ type: LINK_CHANGED, message: `CIF ${cif} (${scope}) was linked to ${linked.linkedNow} meanwhile`, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: LINK_CHANGED,
+      message: `CIF ${cif} (${scope}) was linked to ${linked.linkedNow} meanwhile`,
+      nonRetryable: true,
+    });
   }
   if (!(state.companies ?? []).some(sameCompany(cif, scope))) {
     state.companies = [...(state.companies ?? []), { cif, scope, linkedAt: new Date(Date.now()).toISOString() }];
@@ -83,7 +95,10 @@ export function handleCompanies(lc: Lifecycle): void {
   setHandler(linkCompanyUpdate, (req) => linkCompany(lc, req), {
     validator: ({ scope }) => {
       if (!scopesOf(state.init).includes(scope)) {
-        throw ApplicationFailure.create({ type: 'ScopeNotAuthorized', message: `this authorization was given for ${scopesOf(state.init).join(', ')}, not ${scope}` });
+        throw ApplicationFailure.create({
+          type: 'ScopeNotAuthorized',
+          message: `this authorization was given for ${scopesOf(state.init).join(', ')}, not ${scope}`,
+        });
       }
       const why = unusable(lc);
       if (why) throw ApplicationFailure.create({ type: 'AuthorizationNotUsable', message: why });
@@ -111,7 +126,8 @@ export async function linkPendingCompanies(lc: Lifecycle): Promise<void> {
         await linkCompany(lc, { cif, scope });
       } catch (err) {
         // CIF_REFUSED is recorded by linkCompany; anything else (organization gone, ANAF down for minutes) too.
-        if (!(err instanceof ApplicationFailure && err.type === CIF_NOT_COVERED)) record(lc, 'CIF_LINK_FAILED', `${scope} ${cif}: ${failureMessage(err)}`);
+        if (!(err instanceof ApplicationFailure && err.type === CIF_NOT_COVERED))
+          record(lc, 'CIF_LINK_FAILED', `${scope} ${cif}: ${failureMessage(err)}`);
       }
     }
     state.pendingCompanies.shift();

@@ -8,12 +8,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../../lib/temporal/search-attributes';
 import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
 import { causeType, failureMessage } from '../shared/anaf-failures';
-import { anafTaskQueueFor } from '../task-queues';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import { authorizeUrlQuery, callbackUpdate, requestStatusQuery, signInLinkQuery } from './definitions';
-import type { AuthorizationInit, AuthorizationRequestInit, AuthorizationRequestStatus, AuthorizationRequestView, CallbackResult } from './types';
+import type {
+  AuthorizationInit,
+  AuthorizationRequestInit,
+  AuthorizationRequestStatus,
+  AuthorizationRequestView,
+  CallbackResult,
+} from './types';
 
 function activities() {
   const anaf = proxyActivities<OAuthAnafActivities>({
@@ -93,7 +99,12 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
     ...(completedAt ? { completedAt } : {}),
     ...(error ? { error } : {}),
     ...(init.authorizationId
-      ? { authorizationId: init.authorizationId, scopes: init.scopes ?? [init.scope], organizations: init.organizations ?? [], ...(init.label ? { label: init.label } : {}) }
+      ? {
+          authorizationId: init.authorizationId,
+          scopes: init.scopes ?? [init.scope],
+          organizations: init.organizations ?? [],
+          ...(init.label ? { label: init.label } : {}),
+        }
       : {}),
   });
 
@@ -117,7 +128,9 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
 
   setHandler(requestStatusQuery, view);
   setHandler(authorizeUrlQuery, () => (status === 'WAITING' ? init.authorizeUrl : null));
-  setHandler(signInLinkQuery, () => (status === 'WAITING' && init.stateHash && init.signInUrl ? { url: init.signInUrl, stateHash: init.stateHash } : null));
+  setHandler(signInLinkQuery, () =>
+    status === 'WAITING' && init.stateHash && init.signInUrl ? { url: init.signInUrl, stateHash: init.stateHash } : null,
+  );
 
   setHandler(
     callbackUpdate,
@@ -132,7 +145,13 @@ export async function oauthAuthorizationRequest(init: AuthorizationRequestInit):
         const tokens = await exchangeAuthorizationCode({ credentialSetId: init.credentialSetId, sealedCode: input.sealedCode });
         await installAuthorizationTokens({
           init: authorizationInitOf(init),
-          request: { tokens, source: 'AUTHORIZATION', credentialSetId: init.credentialSetId, clientId: init.clientId, ...(init.webhookUrl ? { webhookUrl: init.webhookUrl } : {}) },
+          request: {
+            tokens,
+            source: 'AUTHORIZATION',
+            credentialSetId: init.credentialSetId,
+            clientId: init.clientId,
+            ...(init.webhookUrl ? { webhookUrl: init.webhookUrl } : {}),
+          },
         });
         finish('COMPLETED');
         return {

@@ -10,11 +10,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
-import { sealedUnder } from '../../lib/sealed-secret-format';
-import { AnafCif, AnafNeedsAttention, AnafService, AnafStage, AnafTenant } from '../search-attributes';
+import { sealedUnder } from '../../lib/crypto/sealed-secret-format';
+import { AnafCif, AnafNeedsAttention, AnafService, AnafStage, AnafTenant } from '../../lib/temporal/search-attributes';
 import { causeType, failureMessage } from '../shared/anaf-failures';
 import { ANAF_PRIORITY, oauthPriority } from '../shared/anaf-priorities';
-import { anafTaskQueueFor } from '../task-queues';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import { revocationConfirmed } from './revocation';
 import { currentTokenQuery, installUpdate, refreshUpdate, resealUpdate, revokeUpdate, statusQuery } from './definitions';
 import { handleCompanies, linkPendingCompanies } from './authorization-companies';
@@ -31,7 +31,6 @@ import type {
   RefreshRequest,
   SealedTokens,
 } from './types';
-
 
 export interface LifecycleState {
   init: AuthorizationInit;
@@ -137,10 +136,19 @@ function refreshTokenExpiringSoon({ state }: Lifecycle): boolean {
 
 function nextRefreshAt({ state }: Lifecycle): number | undefined {
   const t = state.tokens;
-  if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED') {
+  if (
+    !t ||
+    state.status === 'REVOKED' ||
+    state.status === 'REVOCATION_UNCONFIRMED' ||
+    state.status === 'NEEDS_REAUTHORIZATION' ||
+    state.status === 'EXPIRED'
+  ) {
     return undefined;
   }
-  const planned = t.accessTokenExpiresAt !== undefined ? t.accessTokenExpiresAt - state.init.settings.refreshLeadMs : t.obtainedAt + DEFAULT_REFRESH_EVERY_MS;
+  const planned =
+    t.accessTokenExpiresAt !== undefined
+      ? t.accessTokenExpiresAt - state.init.settings.refreshLeadMs
+      : t.obtainedAt + DEFAULT_REFRESH_EVERY_MS;
   // Never refresh twice in a row without pause when the lead is longer than the token's life.
   const earliest = (state.lastRefreshAt ?? t.obtainedAt) + (state.consecutiveFailures > 0 ? RETRY_FAILED_REFRESH_AFTER_MS : 60_000);
   return Math.max(planned, earliest);
@@ -156,7 +164,11 @@ function publish(lc: Lifecycle): void {
     { key: AnafStage, value: state.status },
     {
       key: AnafNeedsAttention,
-      value: state.status === 'NEEDS_REAUTHORIZATION' || state.status === 'EXPIRED' || state.status === 'REVOCATION_UNCONFIRMED' || refreshTokenExpiringSoon(lc),
+      value:
+        state.status === 'NEEDS_REAUTHORIZATION' ||
+        state.status === 'EXPIRED' ||
+        state.status === 'REVOCATION_UNCONFIRMED' ||
+        refreshTokenExpiringSoon(lc),
     },
   ]);
 }
@@ -200,8 +212,13 @@ export function view(lc: Lifecycle): AuthorizationView {
 /** The token callers may use, or null when there is none usable. */
 export function current({ state }: Lifecycle): CurrentToken | null {
   const t = state.tokens;
-  if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION') return null;
-  return { tokenId: t.tokenId, sealedAccess: t.sealedAccess, ...(t.accessTokenExpiresAt ? { accessTokenExpiresAt: t.accessTokenExpiresAt } : {}) };
+  if (!t || state.status === 'REVOKED' || state.status === 'REVOCATION_UNCONFIRMED' || state.status === 'NEEDS_REAUTHORIZATION')
+    return null;
+  return {
+    tokenId: t.tokenId,
+    sealedAccess: t.sealedAccess,
+    ...(t.accessTokenExpiresAt ? { accessTokenExpiresAt: t.accessTokenExpiresAt } : {}),
+  };
 }
 
 async function refresh(lc: Lifecycle, reason: RefreshRequest['reason']): Promise<CurrentToken> {
@@ -217,7 +234,10 @@ async function refresh(lc: Lifecycle, reason: RefreshRequest['reason']): Promise
   setStatus(lc, 'REFRESHING');
   record(lc, 'REFRESH_STARTED', reason);
   try {
-    const fresh = await lc.anaf.refreshAuthorizationTokens({ credentialSetId: state.init.credentialSetId, sealedRefresh: tokens.sealedRefresh });
+    const fresh = await lc.anaf.refreshAuthorizationTokens({
+      credentialSetId: state.init.credentialSetId,
+      sealedRefresh: tokens.sealedRefresh,
+    });
     const rebased = onWorkflowClock(fresh, now());
     // An unrotated refresh token keeps the expiry we already hold on the workflow clock.
     if (rebased.sealedRefresh === tokens.sealedRefresh && tokens.refreshTokenExpiresAt !== undefined) {
@@ -260,7 +280,12 @@ export function refreshOnce(lc: Lifecycle, reason: RefreshRequest['reason']): Pr
 function install(lc: Lifecycle, req: InstallTokensRequest): AuthorizationView {
   const { state } = lc;
   state.tokens = onWorkflowClock(req.tokens, now());
-  state.init = { ...state.init, credentialSetId: req.credentialSetId, clientId: req.clientId, ...(req.webhookUrl ? { webhookUrl: req.webhookUrl } : {}) };
+  state.init = {
+    ...state.init,
+    credentialSetId: req.credentialSetId,
+    clientId: req.clientId,
+    ...(req.webhookUrl ? { webhookUrl: req.webhookUrl } : {}),
+  };
   state.consecutiveFailures = 0;
   delete state.lastError;
   delete state.revocation;
@@ -295,7 +320,8 @@ function handleTokenRequests(lc: Lifecycle): void {
       validator: (_req: RefreshRequest) => {
         if (!state.tokens) throw new Error('not authorized yet');
         if (state.status === 'REVOKED') throw new Error('authorization revoked');
-        if (state.status === 'REVOCATION_UNCONFIRMED') throw new Error('authorization being revoked: ANAF has not confirmed the revocation yet');
+        if (state.status === 'REVOCATION_UNCONFIRMED')
+          throw new Error('authorization being revoked: ANAF has not confirmed the revocation yet');
         if (state.status === 'NEEDS_REAUTHORIZATION') throw new Error('authorization needs to be renewed by the user');
       },
     },
@@ -314,7 +340,9 @@ async function revoke(lc: Lifecycle): Promise<AuthorizationView> {
       sealedAccess: tokens.sealedAccess,
       ...(tokens.sealedRefresh ? { sealedRefresh: tokens.sealedRefresh } : {}),
     });
-    outcome = [result.refresh && `refresh token: ${result.refresh}`, result.access && `access token: ${result.access}`].filter(Boolean).join(', ');
+    outcome = [result.refresh && `refresh token: ${result.refresh}`, result.access && `access token: ${result.access}`]
+      .filter(Boolean)
+      .join(', ');
     const confirmed = revocationConfirmed(result);
     if (!confirmed && patched(PATCH_REVOKE_NEEDS_CONFIRMATION)) {
       // ANAF did not say it revoked them (a gateway's redirect or page, an error, no answer):
@@ -379,7 +407,10 @@ async function runLifecycle(lc: Lifecycle): Promise<never> {
   const { state } = lc;
   for (;;) {
     const due = nextRefreshAt(lc);
-    const warnAt = state.tokens?.refreshTokenExpiresAt !== undefined ? state.tokens.refreshTokenExpiresAt - state.init.settings.warnBeforeRefreshExpiryMs : undefined;
+    const warnAt =
+      state.tokens?.refreshTokenExpiresAt !== undefined
+        ? state.tokens.refreshTokenExpiresAt - state.init.settings.warnBeforeRefreshExpiryMs
+        : undefined;
     const warnTimer = warnAt !== undefined && warnAt > now() ? warnAt : undefined;
     // Authorizations with a webhook only (legacy histories: always undefined).
     const lapsingAt = nextLapsingAt(lc);

@@ -11,9 +11,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { OAuthOrchestrationActivities } from '../../activities/oauth';
-import type { OAuthScope } from '../../lib/config';
-import { parseSealed, sealedUnder } from '../../lib/sealed-secret-format';
-import { AnafService, AnafTenant } from '../search-attributes';
+import type { OAuthScope } from '../../lib/config/config';
+import { parseSealed, sealedUnder } from '../../lib/crypto/sealed-secret-format';
+import { AnafService, AnafTenant } from '../../lib/temporal/search-attributes';
 
 /**
  * OAuth client credential sets an operator added through the API (the ones from env are not
@@ -25,7 +25,7 @@ export const CLIENT_REGISTRY_WORKFLOW_ID = 'system/oauth-clients';
 export interface RegisteredClient {
   id: string;
   clientId: string;
-  /** Sealed (lib/token-seal.ts); never plaintext here, in history or in an answer. */
+  /** Sealed (lib/crypto/token-seal.ts); never plaintext here, in history or in an answer. */
   sealedSecret: string;
   redirectUri: string;
   scopes: OAuthScope[];
@@ -55,7 +55,8 @@ export const resealClientSecretsUpdate = defineUpdate<{ resealed: number }, [{ k
 const refuse = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 
 function requireSealed(secret: string): void {
-  if (parseSealed(secret)?.version !== 'v2') throw refuse(REGISTRY_REFUSALS.NOT_SEALED, 'the client secret must be sealed to a TOKEN_SEALING public key');
+  if (parseSealed(secret)?.version !== 'v2')
+    throw refuse(REGISTRY_REFUSALS.NOT_SEALED, 'the client secret must be sealed to a TOKEN_SEALING public key');
 }
 
 const sharesScope = (a: { scopes: OAuthScope[] }, b: { scopes: OAuthScope[] }) => a.scopes.some((s) => b.scopes.includes(s));

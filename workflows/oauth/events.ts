@@ -3,7 +3,14 @@ import type { WebhookActivities } from '../../activities/webhooks';
 import { failureMessage } from '../shared/anaf-failures';
 import { type Lifecycle, record, view } from './authorization';
 import { setWebhookUpdate } from './definitions';
-import { authorizationIdOf, type AuthorizationCompany, type AuthorizationStatus, type AuthorizationWebhookState, type OAuthScope, scopesOf } from './types';
+import {
+  authorizationIdOf,
+  type AuthorizationCompany,
+  type AuthorizationStatus,
+  type AuthorizationWebhookState,
+  type OAuthScope,
+  scopesOf,
+} from './types';
 
 /**
  * Authorization events pushed as signed webhooks (issue 16 item 4). Only authorizations with a
@@ -104,7 +111,12 @@ export async function deliverQueuedEvents(lc: Lifecycle): Promise<never> {
     const url = lc.state.init.webhookUrl;
     if (url) {
       try {
-        const delivered = await webhookActivities().deliverWebhook({ url, event: next.event, deliveryId: next.deliveryId, payload: next.payload });
+        const delivered = await webhookActivities().deliverWebhook({
+          url,
+          event: next.event,
+          deliveryId: next.deliveryId,
+          payload: next.payload,
+        });
         outbox.last = { lastEvent: next.event, deliveryId: next.deliveryId, state: 'DELIVERED', attempts: delivered.attempt };
       } catch (err) {
         outbox.last = { lastEvent: next.event, deliveryId: next.deliveryId, state: 'FAILED', error: failureMessage(err) };
@@ -162,10 +174,13 @@ export function emitLapsing(lc: Lifecycle): void {
   const sentDays = outbox.lapsing?.expiresAt === exp ? outbox.lapsing.sentDays : [];
   outbox.lapsing = { expiresAt: exp, sentDays: [...sentDays, ...crossed] };
   const daysLeft = Math.min(...crossed);
-  emit(lc, 'authorization.refresh_lapsing', { daysLeft, reason: `the refresh token lapses within ${daysLeft} day${daysLeft === 1 ? '' : 's'}: sign in again before it does` });
+  emit(lc, 'authorization.refresh_lapsing', {
+    daysLeft,
+    reason: `the refresh token lapses within ${daysLeft} day${daysLeft === 1 ? '' : 's'}: sign in again before it does`,
+  });
 }
 
-/** PATCH /v1/authorizations/{id}: the URL checked by the API (lib/webhook-target.ts), refused here once revoked. */
+/** PATCH /v1/authorizations/{id}: the URL checked by the API (lib/webhooks/webhook-target.ts), refused here once revoked. */
 export function handleWebhookSetting(lc: Lifecycle): void {
   const { state } = lc;
   setHandler(
@@ -182,7 +197,11 @@ export function handleWebhookSetting(lc: Lifecycle): void {
     },
     {
       validator: ({ webhookUrl }) => {
-        if (state.status === 'REVOKED') throw ApplicationFailure.create({ type: 'AuthorizationRevoked', message: 'this authorization is revoked: it sends no more events' });
+        if (state.status === 'REVOKED')
+          throw ApplicationFailure.create({
+            type: 'AuthorizationRevoked',
+            message: 'this authorization is revoked: it sends no more events',
+          });
         if (webhookUrl !== null && (typeof webhookUrl !== 'string' || !/^https?:\/\//.test(webhookUrl))) {
           throw ApplicationFailure.create({ type: 'WebhookUrlInvalid', message: 'webhookUrl must be an http(s) URL or null' });
         }

@@ -1,7 +1,7 @@
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OAuthAnafActivities, OAuthOrchestrationActivities, SweepSummary } from '../../activities/oauth';
-import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../search-attributes';
-import { anafTaskQueueFor } from '../task-queues';
+import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant } from '../../lib/temporal/search-attributes';
+import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import type { AuthorizationKey } from './types';
 
 /** POST …/authorizations/{scope}/test: TestOauth "hello" with the current token. */

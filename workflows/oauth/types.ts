@@ -1,24 +1,16 @@
 /** Shapes shared by the OAuth workflows, their activities and the API. Workflow-safe: no I/O. */
 
-// One list of scopes (lib/config.ts OAUTH_SCOPES); a type-only import, erased from the workflow bundle.
-import type { OAuthScope } from '../../lib/config';
+// One list of scopes (lib/config/config.ts OAUTH_SCOPES); a type-only import, erased from the workflow bundle.
+import type { OAuthScope } from '../../lib/config/config';
+import type { SealedTokens } from '../../lib/crypto/sealed-tokens';
+
+export type { SealedTokens };
 
 export type { OAuthScope };
 
 /** REVOCATION_UNCONFIRMED: revoked here, not (yet) confirmed by ANAF; the tokens are unused, kept sealed to revoke again. */
-export type AuthorizationStatus = 'PENDING' | 'ACTIVE' | 'REFRESHING' | 'NEEDS_REAUTHORIZATION' | 'REVOKED' | 'REVOCATION_UNCONFIRMED' | 'EXPIRED';
-
-/** Tokens as the workflow holds them: sealed (lib/token-seal.ts), never plaintext. */
-export interface SealedTokens {
-  /** Random id of this access token, so callers can say "this one was rejected". */
-  tokenId: string;
-  sealedAccess: string;
-  sealedRefresh?: string;
-  /** Epoch ms; undefined for opaque tokens without expires_in. */
-  accessTokenExpiresAt?: number;
-  refreshTokenExpiresAt?: number;
-  obtainedAt: number;
-}
+export type AuthorizationStatus =
+  'PENDING' | 'ACTIVE' | 'REFRESHING' | 'NEEDS_REAUTHORIZATION' | 'REVOKED' | 'REVOCATION_UNCONFIRMED' | 'EXPIRED';
 
 export interface CurrentToken {
   tokenId: string;

@@ -25,7 +25,12 @@ export const ANAF_FAILURE = {
 } as const;
 
 /** Transient upload failures that surely did not reach ANAF: the workflow may send again, bounded. */
-export const UPLOAD_SAFE_TO_RETRY = new Set<string>([ANAF_FAILURE.NOT_SENT, ANAF_FAILURE.RATE_LIMITED, ANAF_FAILURE.GATEWAY, ANAF_FAILURE.DAILY_LIMIT]);
+export const UPLOAD_SAFE_TO_RETRY = new Set<string>([
+  ANAF_FAILURE.NOT_SENT,
+  ANAF_FAILURE.RATE_LIMITED,
+  ANAF_FAILURE.GATEWAY,
+  ANAF_FAILURE.DAILY_LIMIT,
+]);
 export const MAX_SAFE_UPLOAD_RETRIES = 50;
 /** Lost answers in a row before a human decides (each one was reconciled first). */
 export const MAX_LOST_ANSWERS = 3;
@@ -113,7 +118,11 @@ export interface UploadFailureSets {
   refusedTypes: ReadonlySet<string>;
 }
 
-export const REST_UPLOAD_FAILURES: UploadFailureSets = { safeToRetry: UPLOAD_SAFE_TO_RETRY, authTypes: AUTH_FAILURE_TYPES, refusedTypes: UPLOAD_REFUSED };
+export const REST_UPLOAD_FAILURES: UploadFailureSets = {
+  safeToRetry: UPLOAD_SAFE_TO_RETRY,
+  authTypes: AUTH_FAILURE_TYPES,
+  refusedTypes: UPLOAD_REFUSED,
+};
 
 export function classifyUploadFailure(type: string | undefined, sets: UploadFailureSets = REST_UPLOAD_FAILURES): UploadFailureClass {
   if (type === undefined) return 'MAYBE_SENT';

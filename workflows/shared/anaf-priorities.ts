@@ -31,6 +31,8 @@ export function lifecyclePriorityKey(keyBeforeOAuthFirst: keyof typeof SINCE_OAU
 }
 
 /** The key of an OAuth call: none before PATCH_OAUTH_FIRST (the server's default, 3). */
-export function oauthPriority(key: typeof ANAF_PRIORITY.CODE_EXCHANGE | typeof ANAF_PRIORITY.TOKEN_REFRESH): { priority?: { priorityKey: number } } {
+export function oauthPriority(key: typeof ANAF_PRIORITY.CODE_EXCHANGE | typeof ANAF_PRIORITY.TOKEN_REFRESH): {
+  priority?: { priorityKey: number };
+} {
   return patched(PATCH_OAUTH_FIRST) ? { priority: { priorityKey: key } } : {};
 }

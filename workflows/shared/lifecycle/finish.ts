@@ -1,6 +1,6 @@
 import { isCancellation } from '@temporalio/workflow';
 import type { WebhookActivities } from '../../../activities/webhooks';
-import { AnafOutcome } from '../../search-attributes';
+import { AnafOutcome } from '../../../lib/temporal/search-attributes';
 import { failureMessage } from '../anaf-failures';
 import { isoNow, type Ledger, type LedgerView } from './ledger';
 
@@ -43,7 +43,12 @@ export async function finishLifecycle<V extends FinishableView>(
     ledger.setStage('NOTIFYING');
     const { url } = webhook;
     try {
-      const delivered = await webhook.activities.deliverWebhook({ url, event: webhook.event, deliveryId: webhook.deliveryId, payload: webhook.payload() });
+      const delivered = await webhook.activities.deliverWebhook({
+        url,
+        event: webhook.event,
+        deliveryId: webhook.deliveryId,
+        payload: webhook.payload(),
+      });
       view.webhook = { url, state: 'DELIVERED', attempts: delivered.attempt };
     } catch (err) {
       view.webhook = { url, state: 'FAILED', error: failureMessage(err) };
@@ -56,7 +61,11 @@ export async function finishLifecycle<V extends FinishableView>(
 }
 
 /** ANAF's answer document; a failure (after the activity's retries) ends the lifecycle with this message. */
-export async function downloadAnswer<T>(ledger: Pick<Ledger<LedgerView>, 'setStage'>, id: string, fetch: () => Promise<T>): Promise<{ answer: T } | { failed: string }> {
+export async function downloadAnswer<T>(
+  ledger: Pick<Ledger<LedgerView>, 'setStage'>,
+  id: string,
+  fetch: () => Promise<T>,
+): Promise<{ answer: T } | { failed: string }> {
   ledger.setStage('DOWNLOADING');
   try {
     return { answer: await fetch() };

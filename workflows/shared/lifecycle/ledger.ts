@@ -1,5 +1,13 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { AnafCif, AnafNeedsAttention, AnafService, AnafStage, AnafTenant, AnafUploadIndex, type AnafServiceName } from '../../search-attributes';
+import {
+  AnafCif,
+  AnafNeedsAttention,
+  AnafService,
+  AnafStage,
+  AnafTenant,
+  AnafUploadIndex,
+  type AnafServiceName,
+} from '../../../lib/temporal/search-attributes';
 import type { RecordingRules } from './recording';
 
 /**
@@ -11,7 +19,8 @@ import type { RecordingRules } from './recording';
  */
 
 /** Stages the core moves a lifecycle through; each service's stage type has those it reaches. */
-export type CoreStage = 'WAITING_FOR_AUTHORIZATION' | 'UPLOADING' | 'RECONCILING' | 'NEEDS_OPERATOR' | 'POLLING' | 'DOWNLOADING' | 'NOTIFYING' | 'DONE';
+export type CoreStage =
+  'WAITING_FOR_AUTHORIZATION' | 'UPLOADING' | 'RECONCILING' | 'NEEDS_OPERATOR' | 'POLLING' | 'DOWNLOADING' | 'NOTIFYING' | 'DONE';
 
 /** What an operator may decide about an uncertain upload (e-Transport's also names the UIT). */
 export type OperatorAction =
@@ -102,7 +111,11 @@ export class Ledger<V extends LedgerView, A extends OperatorAction = OperatorAct
    * Decision type names (its policy passes them in), hence the cast.
    */
   subject(record: UploadRecord, extra?: Record<string, unknown>, mirrorStage?: Subject['mirrorStage']): Subject {
-    return { record, decide: (decision, detail) => this.decide(decision as V['decisions'][number]['decision'], detail, extra), ...(mirrorStage ? { mirrorStage } : {}) };
+    return {
+      record,
+      decide: (decision, detail) => this.decide(decision as V['decisions'][number]['decision'], detail, extra),
+      ...(mirrorStage ? { mirrorStage } : {}),
+    };
   }
 
   /** The attributes every lifecycle starts with. */

@@ -1,5 +1,5 @@
 import { type ActivityOptions, isCancellation, patched, sleep } from '@temporalio/workflow';
-import { msUntilNextRomanianDay, romanianDay } from '../../../lib/romanian-time';
+import { msUntilNextRomanianDay, romanianDay } from '../../../lib/anaf/romanian-time';
 import { ANAF_FAILURE, attemptOf, AUTH_FAILURE_TYPES, failureMessage, failureType } from '../anaf-failures';
 import { statusCheckOptions } from './activity-options';
 import type { Lifecycle, OperatorAction, Subject } from './ledger';

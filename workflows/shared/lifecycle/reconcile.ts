@@ -76,7 +76,8 @@ export function restListingPolicy(
     roundEveryMs: listingRoundMs(listingDelayMs, roundFloorMs),
     adopted: 'ADOPTED_LISTED_INDEX',
     reupload: 'REUPLOAD_AFTER_LISTING_DELAY',
-    absentDetail: (seconds, compared) => `not in ANAF's ${names.listing} ${seconds} s after the attempt (${compared} ${names.compared} compared)`,
+    absentDetail: (seconds, compared) =>
+      `not in ANAF's ${names.listing} ${seconds} s after the attempt (${compared} ${names.compared} compared)`,
     unreadable: `could not check ANAF's ${names.listing} for the lost upload`,
   };
 }
@@ -124,7 +125,11 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
       // MAX_STALLED_ROUNDS hand it to an operator instead of downloading it forever.
       stalledRounds += 1;
       if (stalledRounds > MAX_STALLED_ROUNDS) {
-        return waitForOperator(life, subject, `a message ANAF lists since the lost upload could not be read in ${MAX_STALLED_ROUNDS} rounds; it may be ours`);
+        return waitForOperator(
+          life,
+          subject,
+          `a message ANAF lists since the lost upload could not be read in ${MAX_STALLED_ROUNDS} rounds; it may be ours`,
+        );
       }
       await condition(() => life.pending !== undefined, listing.roundEveryMs);
       continue;
@@ -132,7 +137,10 @@ export async function reconcile(life: Lifecycle, subject: Subject, listing: List
     if (listedAfter(askedAt, deadline)) {
       const unprovable = listing.absenceProvesNothing?.();
       if (unprovable !== undefined) return waitForOperator(life, subject, unprovable);
-      subject.decide(listing.reupload, listing.absentDetail(Math.round((Date.now() - attemptStartedAt) / 1000), found.compared ?? checked.length));
+      subject.decide(
+        listing.reupload,
+        listing.absentDetail(Math.round((Date.now() - attemptStartedAt) / 1000), found.compared ?? checked.length),
+      );
       return { action: 'REUPLOAD' };
     }
     await condition(() => life.pending !== undefined, Math.min(listing.roundEveryMs, Math.max(1_000, deadline - Date.now())));

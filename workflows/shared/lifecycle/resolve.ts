@@ -40,14 +40,20 @@ export interface ResolveRefusal {
 }
 
 /** Why a decision cannot be taken now; undefined when the lifecycle waits for one. */
-export function resolveRefusal<V extends LedgerView, A extends OperatorAction>(rules: ResolveRules<V, A>, action: A): ResolveRefusal | undefined {
+export function resolveRefusal<V extends LedgerView, A extends OperatorAction>(
+  rules: ResolveRules<V, A>,
+  action: A,
+): ResolveRefusal | undefined {
   const { ledger, what, codes } = rules;
   const stage = ledger.view.stage;
   if (rules.finished()) return { type: codes.finished, message: `The ${what} has already ended` };
-  if (ledger.pending !== undefined) return { type: RESOLVE_ALREADY_PENDING, message: `An operator decision (${ledger.pending.action}) is already waiting to be applied` };
+  if (ledger.pending !== undefined)
+    return { type: RESOLVE_ALREADY_PENDING, message: `An operator decision (${ledger.pending.action}) is already waiting to be applied` };
   if (STUCK_STAGES.has(stage)) return undefined;
   if (stage === 'WAITING_FOR_AUTHORIZATION' && rules.abandonWhileWaitingForAuthorization) {
-    return action.action === 'ABANDON' ? undefined : { type: RESOLVE_ACTION_NOT_ALLOWED, message: `While the ${what} waits for an authorization only ABANDON is accepted` };
+    return action.action === 'ABANDON'
+      ? undefined
+      : { type: RESOLVE_ACTION_NOT_ALLOWED, message: `While the ${what} waits for an authorization only ABANDON is accepted` };
   }
   const accepted = `NEEDS_OPERATOR or RECONCILING${rules.abandonWhileWaitingForAuthorization ? ', or ABANDON in WAITING_FOR_AUTHORIZATION' : ''}`;
   return { type: codes.notStuck, message: `Nothing waits for an operator's decision (stage ${stage}); resolve applies in ${accepted}` };

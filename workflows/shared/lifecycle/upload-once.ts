@@ -99,7 +99,8 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
     subject.mirrorStage?.('UPLOADING');
     const startedAt = Date.now();
     const at = new Date(startedAt).toISOString();
-    const attempt = (result: string, extra: { uploadIndex?: string; error?: string }) => attempts.push({ n: attempts.length + 1, startedAt: at, result, ...extra });
+    const attempt = (result: string, extra: { uploadIndex?: string; error?: string }) =>
+      attempts.push({ n: attempts.length + 1, startedAt: at, result, ...extra });
     try {
       const answer = await spec.upload();
       if (answer.accepted) {
@@ -137,7 +138,10 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
         technicalRetries += 1;
         const delayMs = technicalRetryDelayMs(retryDelayOf(err, 60_000), technicalRetries);
         attempt('TECHNICAL_ERROR', { error: message });
-        subject.decide('TECHNICAL_ERROR_RETRY', `${message}; not accepted, sending again in ${Math.round(delayMs / 1000)} s (${technicalRetries} of ${MAX_TECHNICAL_RETRIES})`);
+        subject.decide(
+          'TECHNICAL_ERROR_RETRY',
+          `${message}; not accepted, sending again in ${Math.round(delayMs / 1000)} s (${technicalRetries} of ${MAX_TECHNICAL_RETRIES})`,
+        );
         await sleep(delayMs);
         continue;
       }
@@ -148,7 +152,10 @@ export async function uploadOnce(life: Lifecycle, subject: Subject, spec: Upload
         // It may have reached ANAF. Anything we cannot classify counts as that, too.
         attempt('ANSWER_LOST', { error: message });
         lostInARow += 1;
-        const next = lostInARow > MAX_LOST_ANSWERS ? await tooManyLost(life, subject, listing, startedAt, lostInARow) : await reconcile(life, subject, listing, startedAt);
+        const next =
+          lostInARow > MAX_LOST_ANSWERS
+            ? await tooManyLost(life, subject, listing, startedAt, lostInARow)
+            : await reconcile(life, subject, listing, startedAt);
         const reconciled = life.lastDecision();
         if (next.action === 'ADOPT_INDEX') {
           if (reconciled !== listing.adopted) subject.decide('OPERATOR_ADOPTED_INDEX', adoptedByOperator(next));

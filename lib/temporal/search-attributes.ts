@@ -26,4 +26,5 @@ export const ALL_SEARCH_ATTRIBUTES = [
   AnafAuthorizationId,
 ] as const;
 
-export type AnafServiceName = 'system' | 'oauth' | 'efactura' | 'efactura-read' | 'efactura-inbox' | 'efactura-inbox-sync' | 'etransport' | 'banciws';
+export type AnafServiceName =
+  'system' | 'oauth' | 'efactura' | 'efactura-read' | 'efactura-inbox' | 'efactura-inbox-sync' | 'etransport' | 'banciws';

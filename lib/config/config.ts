@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { anafTaskQueueFor, banciwsTaskQueueFor } from '../workflows/task-queues';
-import { ANAF_PUBLISHED_DAILY_QUOTAS, type DailyQuotaLimits } from './anaf-daily-quotas';
+import { anafTaskQueueFor, banciwsTaskQueueFor } from '../temporal/task-queues';
+import { ANAF_PUBLISHED_DAILY_QUOTAS, type DailyQuotaLimits } from '../anaf/anaf-daily-quotas';
 import { type BanciwsInstitution, parseBanciwsInstitutions } from './banciws-config';
 import { loadOrCreateDevSecrets } from './dev-secrets';
-import { sandboxSealingKeyFrom } from './token-seal';
+import { sandboxSealingKeyFrom } from '../crypto/token-seal';
 import {
   checkKeyPairsMatch,
   parseKeyList,
@@ -14,7 +14,10 @@ import {
   type ProcessRole,
   sealOnlyKeys,
   type TokenSealingKeys,
-} from './token-sealing-keys';
+} from '../crypto/token-sealing-keys';
+import type { PayloadKey } from '../crypto/aes-gcm';
+
+export type { PayloadKey };
 
 /**
  * The one typed configuration of anaf-flow. Every process (worker, API, dev launcher,
@@ -24,11 +27,6 @@ import {
 
 export const ANAF_ENVS = ['sandbox', 'test', 'prod'] as const;
 export type AnafEnv = (typeof ANAF_ENVS)[number];
-
-export interface PayloadKey {
-  id: string;
-  key: Buffer;
-}
 
 /** What a tenant key may do: `submit` (start work and read it back) or `read` (read only). */
 export const TENANT_ROLES = ['submit', 'read'] as const;
@@ -129,7 +127,7 @@ export interface AppConfig {
   /** First key encrypts; every key decrypts (rotation). */
   payloadKeys: PayloadKey[];
   /**
-   * Seals OAuth tokens inside workflow state (lib/token-seal.ts). Separate from the payload
+   * Seals OAuth tokens inside workflow state (lib/crypto/token-seal.ts). Separate from the payload
    * keys on purpose: an operator who decodes payloads in the Web UI still sees only sealed
    * tokens. The API process gets the public keys only.
    */
@@ -150,7 +148,7 @@ export interface AppConfig {
     tlsPort: number;
   };
   webhooks: {
-    /** Master key each tenant's webhook secret is derived from (lib/webhook-secrets.ts); without it, callbackUrl is refused. */
+    /** Master key each tenant's webhook secret is derived from (lib/webhooks/webhook-secrets.ts); without it, callbackUrl is refused. */
     secret: string | undefined;
     /** After a rotation, deliveries are signed with the previous secret too for this long. */
     secretOverlapMs: number;
@@ -167,7 +165,7 @@ export interface AppConfig {
     inboxOverlapMs: number;
     /** How far back an organization's first inbox sync looks (ANAF keeps 60 days). */
     inboxLookbackMs: number;
-    /** Calls per CUI per Romanian day each worker process makes before refusing them itself (lib/anaf-daily-quotas.ts). */
+    /** Calls per CUI per Romanian day each worker process makes before refusing them itself (lib/anaf/anaf-daily-quotas.ts). */
     dailyQuotas: DailyQuotaLimits;
   };
   metrics: {
@@ -273,7 +271,10 @@ export function parseApiKeys(raw: string, variable = 'API_KEYS'): ApiKey[] {
         throw new ConfigError(variable, `tenant "${tenant}" must be lowercase letters, digits and dashes`);
       }
       if (RESERVED_TENANT_NAMES.includes(tenant)) {
-        throw new ConfigError(variable, `tenant "${tenant}" is reserved: the product's own workflows use ids starting "${tenant}/"; choose another name`);
+        throw new ConfigError(
+          variable,
+          `tenant "${tenant}" is reserved: the product's own workflows use ids starting "${tenant}/"; choose another name`,
+        );
       }
       if (key.length < 16) throw new ConfigError(variable, `key of tenant "${tenant}" is shorter than 16 characters`);
       if (!(TENANT_ROLES as readonly string[]).includes(role)) {
@@ -296,12 +297,14 @@ export function parseOperatorKeys(raw: string | undefined, tenantKeys: readonly 
     .map((entry) => {
       const [name = '', key = '', ...rest] = entry.split(':');
       if (!name || !key || rest.length) throw new ConfigError(variable, 'each entry must be name:key');
-      if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name)) throw new ConfigError(variable, `operator "${name}" must be lowercase letters, digits, dot, dash, underscore`);
+      if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name))
+        throw new ConfigError(variable, `operator "${name}" must be lowercase letters, digits, dot, dash, underscore`);
       if (key.length < 24) throw new ConfigError(variable, `key of operator "${name}" is shorter than 24 characters`);
       return { name, key };
     });
   if (new Set(keys.map((k) => k.key)).size !== keys.length) throw new ConfigError(variable, 'the same key is listed twice');
-  if (keys.some((k) => tenantKeys.some((t) => t.key === k.key))) throw new ConfigError(variable, "an operator key is also a tenant's key (API_KEYS)");
+  if (keys.some((k) => tenantKeys.some((t) => t.key === k.key)))
+    throw new ConfigError(variable, "an operator key is also a tenant's key (API_KEYS)");
   return keys;
 }
 
@@ -350,7 +353,10 @@ const credentialSetSchema = z.array(
     clientId: z.string().min(1),
     clientSecret: z.string().min(1),
     redirectUri: url,
-    scopes: z.array(z.enum(OAUTH_SCOPES)).min(1).default([...OAUTH_SCOPES]),
+    scopes: z
+      .array(z.enum(OAUTH_SCOPES))
+      .min(1)
+      .default([...OAUTH_SCOPES]),
   }),
 );
 
@@ -411,18 +417,26 @@ function keysOf<T>(env: Env, name: string, parse: (raw: string) => T[]): T[] {
 function tokenSealingFor(env: Env, role: ProcessRole, anafEnv: AnafEnv, rawLegacy: string | undefined): TokenSealingKeys {
   const sandbox = anafEnv === 'sandbox';
   const legacy = rawLegacy ? parsePayloadKeys(rawLegacy, 'TOKEN_ENCRYPTION_KEYS') : [];
-  const derived = sandbox && legacy[0] && !optional(env, 'TOKEN_SEALING_PRIVATE_KEYS') && !optional(env, 'TOKEN_SEALING_PUBLIC_KEYS') ? sandboxSealingKeyFrom(legacy[0]) : undefined;
+  const derived =
+    sandbox && legacy[0] && !optional(env, 'TOKEN_SEALING_PRIVATE_KEYS') && !optional(env, 'TOKEN_SEALING_PUBLIC_KEYS')
+      ? sandboxSealingKeyFrom(legacy[0])
+      : undefined;
   const publicKeys = keysOf(env, 'TOKEN_SEALING_PUBLIC_KEYS', parseSealingPublicKeys);
   if (role === 'api') {
     if (!sandbox) {
       for (const name of ['TOKEN_SEALING_PRIVATE_KEYS', 'TOKEN_ENCRYPTION_KEYS']) {
-        if (optional(env, name)) throw new ConfigError(name, 'must not be given to the API process: it only seals tokens (TOKEN_SEALING_PUBLIC_KEYS); workers open them');
+        if (optional(env, name))
+          throw new ConfigError(
+            name,
+            'must not be given to the API process: it only seals tokens (TOKEN_SEALING_PUBLIC_KEYS); workers open them',
+          );
       }
     }
     // Sandbox only: one environment shared by every dev process; the private halves are dropped here.
     const fromPrivate = sandbox && !publicKeys.length ? keysOf(env, 'TOKEN_SEALING_PRIVATE_KEYS', parseSealingPrivateKeys) : [];
     const keys = publicKeys.length ? publicKeys : fromPrivate.length ? fromPrivate : derived ? [derived] : [];
-    if (!keys.length) throw new ConfigError('TOKEN_SEALING_PUBLIC_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of an X25519 public key)`);
+    if (!keys.length)
+      throw new ConfigError('TOKEN_SEALING_PUBLIC_KEYS', `is required when ANAF_ENV=${anafEnv} (keyId:base64 of an X25519 public key)`);
     return sealOnlyKeys({ publicKeys: keys, privateKeys: [], legacyKeys: [] });
   }
   const privateKeys = keysOf(env, 'TOKEN_SEALING_PRIVATE_KEYS', parseSealingPrivateKeys);
@@ -432,7 +446,11 @@ function tokenSealingFor(env: Env, role: ProcessRole, anafEnv: AnafEnv, rawLegac
   const mismatch = checkKeyPairsMatch(publicKeys, privateKeys);
   if (mismatch) throw new ConfigError('TOKEN_SEALING_PUBLIC_KEYS', mismatch);
   const pairs = privateKeys.length ? privateKeys : [derived!];
-  return { publicKeys: publicKeys.length ? publicKeys : pairs.map(({ id, publicKey }) => ({ id, publicKey })), privateKeys: pairs, legacyKeys: legacy };
+  return {
+    publicKeys: publicKeys.length ? publicKeys : pairs.map(({ id, publicKey }) => ({ id, publicKey })),
+    privateKeys: pairs,
+    legacyKeys: legacy,
+  };
 }
 
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): AppConfig {
@@ -446,7 +464,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const generate = options.generateDevSecrets ?? true;
   const devSecrets =
-    anafEnv === 'sandbox' && generate && (!optional(env, 'PAYLOAD_ENCRYPTION_KEYS') || !optional(env, 'API_KEYS') || !optional(env, 'OPERATOR_API_KEYS'))
+    anafEnv === 'sandbox' &&
+    generate &&
+    (!optional(env, 'PAYLOAD_ENCRYPTION_KEYS') || !optional(env, 'API_KEYS') || !optional(env, 'OPERATOR_API_KEYS'))
       ? loadOrCreateDevSecrets(dataDir)
       : undefined;
 
@@ -486,7 +506,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   }
   const days = z.coerce.number().positive().max(3650);
   const metricsPort = read(env, 'WORKER_METRICS_PORT', z.coerce.number().int().min(0).max(65535), 9464);
-  const seconds = z.coerce.number().min(0).max(7 * 86_400);
+  const seconds = z.coerce
+    .number()
+    .min(0)
+    .max(7 * 86_400);
   const dailyQuota = z.coerce.number().int().min(1).max(10_000_000);
 
   return {
@@ -517,8 +540,19 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       credentialSets,
       refreshLeadMs: read(env, 'OAUTH_REFRESH_LEAD_DAYS', days, 30) * DAY_MS,
       warnBeforeRefreshExpiryMs: read(env, 'OAUTH_WARN_BEFORE_DAYS', days, 30) * DAY_MS,
-      lapsingWarnDays: [...new Set([read(env, 'OAUTH_REFRESH_LAPSING_WARN_DAYS', z.coerce.number().int().min(1).max(364), 30), 7, 1])].sort((a, b) => b - a),
-      requestTtlMs: read(env, 'OAUTH_REQUEST_TTL_MINUTES', z.coerce.number().positive().max(7 * 24 * 60), 30) * 60_000,
+      lapsingWarnDays: [...new Set([read(env, 'OAUTH_REFRESH_LAPSING_WARN_DAYS', z.coerce.number().int().min(1).max(364), 30), 7, 1])].sort(
+        (a, b) => b - a,
+      ),
+      requestTtlMs:
+        read(
+          env,
+          'OAUTH_REQUEST_TTL_MINUTES',
+          z.coerce
+            .number()
+            .positive()
+            .max(7 * 24 * 60),
+          30,
+        ) * 60_000,
       browserRateLimit: {
         burst: read(env, 'OAUTH_BROWSER_RATE_BURST', z.coerce.number().int().min(1).max(100_000), 20),
         perMinute: read(env, 'OAUTH_BROWSER_RATE_PER_MINUTE', z.coerce.number().int().min(1).max(100_000), 30),
@@ -556,13 +590,32 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     webhooks: {
       secret: optional(env, 'WEBHOOK_SECRET') ?? devSecrets?.webhookSecret,
       allowPrivateTargets: read(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', z.enum(['true', 'false']), 'false') === 'true',
-      secretOverlapMs: read(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', z.coerce.number().min(0).max(30 * 24), 24) * 3600_000,
+      secretOverlapMs:
+        read(
+          env,
+          'WEBHOOK_SECRET_OVERLAP_HOURS',
+          z.coerce
+            .number()
+            .min(0)
+            .max(30 * 24),
+          24,
+        ) * 3600_000,
     },
     efactura: {
       firstPollDelayMs: read(env, 'EFACTURA_FIRST_POLL_SECONDS', seconds, anafEnv === 'sandbox' ? 2 : 60) * 1000,
       maxPollIntervalMs: read(env, 'EFACTURA_MAX_POLL_INTERVAL_SECONDS', seconds, anafEnv === 'sandbox' ? 30 : 900) * 1000,
       listingDelayMs: read(env, 'EFACTURA_LISTING_DELAY_SECONDS', seconds, anafEnv === 'sandbox' ? 10 : 1200) * 1000,
-      inboxOverlapMs: read(env, 'EFACTURA_INBOX_OVERLAP_MINUTES', z.coerce.number().int().min(0).max(24 * 60), anafEnv === 'sandbox' ? 2 : 60) * 60_000,
+      inboxOverlapMs:
+        read(
+          env,
+          'EFACTURA_INBOX_OVERLAP_MINUTES',
+          z.coerce
+            .number()
+            .int()
+            .min(0)
+            .max(24 * 60),
+          anafEnv === 'sandbox' ? 2 : 60,
+        ) * 60_000,
       inboxLookbackMs: read(env, 'EFACTURA_INBOX_LOOKBACK_DAYS', z.coerce.number().int().min(1).max(59), 7) * 24 * 3600_000,
       // ANAF raises them on request (limiteApeluriAPI), hence configurable; the defaults are the published ones.
       dailyQuotas: {
@@ -572,8 +625,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     },
     metrics: {
       workerPort: metricsPort || undefined,
-      workerHost: read(env, 'WORKER_METRICS_HOST', z.string().regex(/^[0-9a-fA-F.:]+$|^localhost$/, 'must be an IP address or localhost'), '127.0.0.1'),
-      temporalCoreBind: optional(env, 'TEMPORAL_METRICS_BIND') === 'off' ? undefined : read(env, 'TEMPORAL_METRICS_BIND', hostPort, '127.0.0.1:9465'),
+      workerHost: read(
+        env,
+        'WORKER_METRICS_HOST',
+        z.string().regex(/^[0-9a-fA-F.:]+$|^localhost$/, 'must be an IP address or localhost'),
+        '127.0.0.1',
+      ),
+      temporalCoreBind:
+        optional(env, 'TEMPORAL_METRICS_BIND') === 'off' ? undefined : read(env, 'TEMPORAL_METRICS_BIND', hostPort, '127.0.0.1:9465'),
       token: optional(env, 'METRICS_TOKEN') ? read(env, 'METRICS_TOKEN', z.string().min(16, 'at least 16 characters')) : undefined,
     },
     etransport: {

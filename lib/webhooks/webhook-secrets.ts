@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TENANT_PATTERN } from './workflow-ids';
+import { TENANT_PATTERN } from '../temporal/workflow-ids';
 
 /**
  * One webhook secret per tenant, so no tenant can sign another's deliveries. Each is derived
@@ -59,7 +59,10 @@ export class WebhookSecretStore {
     const state = this.state(tenant);
     const keys = [{ id: WebhookSecretStore.keyId(tenant, state.generation), secret: this.secretFor(tenant, state.generation) }];
     if (state.previous && Date.parse(state.previous.validUntil) > now) {
-      keys.push({ id: WebhookSecretStore.keyId(tenant, state.previous.generation), secret: this.secretFor(tenant, state.previous.generation) });
+      keys.push({
+        id: WebhookSecretStore.keyId(tenant, state.previous.generation),
+        secret: this.secretFor(tenant, state.previous.generation),
+      });
     }
     return keys;
   }

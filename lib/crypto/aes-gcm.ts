@@ -1,5 +1,9 @@
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
-import type { PayloadKey } from './config';
+
+export interface PayloadKey {
+  id: string;
+  key: Buffer;
+}
 
 const CIPHER = 'aes-256-gcm';
 export const IV_BYTES = 12;

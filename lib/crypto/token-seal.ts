@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { KeyRing } from './aes-gcm';
-import type { PayloadKey } from './config';
+import type { PayloadKey } from './aes-gcm';
 import { openBox, sealTo, x25519PrivateKey } from './sealed-box';
 import { SEALED_V2, parseSealed, sealedUnder } from './sealed-secret-format';
 import type { SealingPrivateKey, SealingPublicKey, TokenSealingKeys } from './token-sealing-keys';
@@ -81,7 +81,7 @@ export function isSealed(value: unknown): value is SealedSecret {
 }
 
 /**
- * Sandbox only (lib/config.ts): a key pair derived from the first TOKEN_ENCRYPTION_KEYS key,
+ * Sandbox only (lib/config/config.ts): a key pair derived from the first TOKEN_ENCRYPTION_KEYS key,
  * so `npm run dev` and the tests need no extra variable. Never used outside the sandbox.
  */
 export function sandboxSealingKeyFrom(legacy: PayloadKey): SealingPrivateKey {

@@ -3,8 +3,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { AesGcmPayloadCodec, type PayloadCodecOptions } from './codec';
-import type { AppConfig } from './config';
-import { requestIdClientInterceptor } from './request-context';
+import type { AppConfig } from '../config/config';
+import { requestIdClientInterceptor } from '../observability/request-context';
 
 /** Where processes look for Temporal when TEMPORAL_ADDRESS is unset. */
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -37,7 +37,9 @@ export function temporalConnectionOptions(config: Pick<AppConfig, 'temporal'>, a
     options.tls = {
       ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
       ...(tls.ca ? { serverRootCACertificate: fs.readFileSync(tls.ca) } : {}),
-      ...(tls.clientCert && tls.clientKey ? { clientCertPair: { crt: fs.readFileSync(tls.clientCert), key: fs.readFileSync(tls.clientKey) } } : {}),
+      ...(tls.clientCert && tls.clientKey
+        ? { clientCertPair: { crt: fs.readFileSync(tls.clientCert), key: fs.readFileSync(tls.clientKey) } }
+        : {}),
     };
   }
   if (apiKey) options.apiKey = apiKey;

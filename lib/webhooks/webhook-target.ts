@@ -52,7 +52,8 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): URL {
     if (isLocalName(host) || host.endsWith('.internal') || host.endsWith('.local')) {
       throw new WebhookTargetError('callbackUrl points at a local host');
     }
-    if (ipaddr.isValid(host) && !isPublicAddress(host)) throw new WebhookTargetError('callbackUrl points at a private, loopback or link-local address');
+    if (ipaddr.isValid(host) && !isPublicAddress(host))
+      throw new WebhookTargetError('callbackUrl points at a private, loopback or link-local address');
   }
   return url;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ZILE_PATTERN } from '../schemas/banciws/zile';
-import { TENANT_PATTERN } from './workflow-ids';
+import { ZILE_PATTERN } from '../anaf/zile';
+import { TENANT_PATTERN } from '../temporal/workflow-ids';
 
 /**
  * BANCIWS_INSTITUTIONS: the banks / IFNs this deployment acts for, each owned by one API
@@ -34,7 +34,12 @@ const institutionSchema = z
     cui: z.string().regex(/^[1-9][0-9]{1,9}$/, 'digits only (no RO prefix)'),
     name: z.string().max(200).optional(),
     zile: z.string().regex(ZILE_PATTERN, 'N days (1–999) or XX/24 hours').default('1'),
-    pollEveryMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+    pollEveryMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(60),
     inboxCallbackUrl: z.string().url().optional(),
     clientCert: z.string().min(1).optional(),
     clientKey: z.string().min(1).optional(),
@@ -67,7 +72,9 @@ export function parseBanciwsInstitutions(raw: string | undefined): BanciwsInstit
   if (repeated) throw new Error(`institution CUIs must be unique (${repeated} appears twice): ANAF lists one bank's receipts together`);
   const onSharedCertificate = r.data.filter((i) => !i.clientCert && !i.pfx).map((i) => i.id);
   if (onSharedCertificate.length > 1) {
-    throw new Error(`at most one institution may use the shared BANCIWS_CLIENT_* / BANCIWS_PFX certificate (${onSharedCertificate.join(', ')} do): give each its own clientCert + clientKey or pfx`);
+    throw new Error(
+      `at most one institution may use the shared BANCIWS_CLIENT_* / BANCIWS_PFX certificate (${onSharedCertificate.join(', ')} do): give each its own clientCert + clientKey or pfx`,
+    );
   }
   return r.data;
 }

@@ -1,4 +1,13 @@
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+} from 'node:crypto';
 
 /**
  * An HPKE-style sealed box (base mode, X25519 + HKDF-SHA256 + AES-256-GCM) from node:crypto:
@@ -51,7 +60,9 @@ export function newSealingKeyPair(): { publicKey: string; privateKey: string } {
 }
 
 function keyAndNonce(shared: Buffer, ephemeral: Buffer, recipient: Buffer, context: string): { key: Buffer; nonce: Buffer } {
-  const okm = Buffer.from(hkdfSync('sha256', shared, Buffer.concat([ephemeral, recipient]), Buffer.from(`anaf-flow sealed box|${context}`), 44));
+  const okm = Buffer.from(
+    hkdfSync('sha256', shared, Buffer.concat([ephemeral, recipient]), Buffer.from(`anaf-flow sealed box|${context}`), 44),
+  );
   return { key: okm.subarray(0, 32), nonce: okm.subarray(32) };
 }
 

@@ -1,7 +1,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { OAuthScope } from './config';
-import { AUTHORIZATION_LINKS_MEMO, type AuthorizationLinks, organizationWorkflowId } from '../workflows/organization';
-import { authorizationWorkflowId, legacyAuthorizationId, workflowIdOfAuthorization } from '../workflows/oauth/types';
+import type { OAuthScope } from '../../lib/config/config';
+import { AUTHORIZATION_LINKS_MEMO, type AuthorizationLinks, organizationWorkflowId } from '../../workflows/organization';
+import { authorizationWorkflowId, legacyAuthorizationId, workflowIdOfAuthorization } from '../../workflows/oauth/types';
 
 /**
  * Which authorization serves (tenant, CIF, scope) — issue 16's routing, read from the organization
@@ -25,7 +25,10 @@ export interface ServingAuthorization {
   linked: boolean;
 }
 
-export async function servingAuthorization(client: Client, key: { tenant: string; cif: string; scope: OAuthScope }): Promise<ServingAuthorization> {
+export async function servingAuthorization(
+  client: Client,
+  key: { tenant: string; cif: string; scope: OAuthScope },
+): Promise<ServingAuthorization> {
   const linked = (await authorizationLinksOf(client, key.tenant, key.cif))[key.scope];
   const workflowId = linked ? workflowIdOfAuthorization(key.tenant, linked) : undefined;
   if (linked && workflowId) return { authorizationId: linked, workflowId, linked: true };

@@ -105,7 +105,10 @@ export const anafCallsLastMinute = new Gauge({
     const second = Math.floor(Date.now() / 1000);
     for (const [host, entry] of recentCalls) {
       advance(entry, second);
-      this.set({ host }, entry.counts.reduce((a, b) => a + b, 0));
+      this.set(
+        { host },
+        entry.counts.reduce((a, b) => a + b, 0),
+      );
     }
   },
 });
@@ -249,6 +252,8 @@ export const METRICS_CONTENT_TYPE = registry.contentType;
 export function metricsRequestAllowed(authorization: string | undefined, token: string | undefined): boolean {
   if (!token) return true;
   const expected = createHash('sha256').update(`Bearer ${token}`).digest();
-  const given = createHash('sha256').update(authorization ?? '').digest();
+  const given = createHash('sha256')
+    .update(authorization ?? '')
+    .digest();
   return timingSafeEqual(expected, given);
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AppConfig, OAuthCredentialSet, OAuthScope } from './config';
+import type { AppConfig, OAuthCredentialSet, OAuthScope } from '../lib/config/config';
 
 export class CredentialSetNotFoundError extends Error {
   constructor(message: string) {

@@ -7,7 +7,7 @@
 
 /** What ERPs may send as Idempotency-Key: safe in a URL, a log line and a Temporal id. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
-/** Same rule as API_KEYS tenants in lib/config.ts. */
+/** Same rule as API_KEYS tenants in lib/config/config.ts. */
 export const TENANT_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** e.g. `connectivity`, `efactura-upload`, `etransport`. */
 export const KIND_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;

@@ -1,6 +1,6 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { CLIENT_REGISTRY_WORKFLOW_ID, clientsQuery, type RegisteredClient } from '../workflows/oauth/client-registry';
-import type { AppConfig, OAuthCredentialSet } from './config';
+import { CLIENT_REGISTRY_WORKFLOW_ID, clientsQuery, type RegisteredClient } from '../../workflows/oauth/client-registry';
+import type { AppConfig, OAuthCredentialSet } from '../../lib/config/config';
 
 /**
  * Every OAuth client credential set, as one list: those from env (ANAF_CLIENT_* is "main",
@@ -52,7 +52,10 @@ export function mergeCredentialSets(envSets: readonly OAuthCredentialSet[], runt
   const envIds = new Set(envSets.map((s) => s.id));
   const clashes = runtime.filter((c) => envIds.has(c.id)).map((c) => c.id);
   if (clashes.length) throw new CredentialSetIdClashError(clashes);
-  return [...envSets.map((s): CredentialSetEntry => ({ ...s, source: 'env' })), ...runtime.map((c): CredentialSetEntry => ({ ...c, source: 'api' }))];
+  return [
+    ...envSets.map((s): CredentialSetEntry => ({ ...s, source: 'env' })),
+    ...runtime.map((c): CredentialSetEntry => ({ ...c, source: 'api' })),
+  ];
 }
 
 export interface CredentialSetRegistryOptions {

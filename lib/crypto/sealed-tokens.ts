@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { SealedTokens } from '../workflows/oauth/types';
-import { accessTokenExpiry, jwtTimes } from './jwt-claims';
+import { accessTokenExpiry, jwtTimes } from '../anaf/jwt-claims';
 import type { TokenSealBox } from './token-seal';
+
+/** Tokens as the workflow holds them: sealed (lib/crypto/token-seal.ts), never plaintext. */
+export interface SealedTokens {
+  /** Random id of this access token, so callers can say "this one was rejected". */
+  tokenId: string;
+  sealedAccess: string;
+  sealedRefresh?: string;
+  /** Epoch ms; undefined for opaque tokens without expires_in. */
+  accessTokenExpiresAt?: number;
+  refreshTokenExpiresAt?: number;
+  obtainedAt: number;
+}
 
 export interface PlainTokens {
   accessToken?: string;
@@ -26,11 +37,7 @@ export function sealTokens(
   const previousSealedRefresh = previous?.sealedRefresh;
   // The same refresh token handed back keeps its sealed form, so the workflow can tell it did not rotate.
   const refresh = tokens.refreshToken === previousRefresh ? undefined : tokens.refreshToken;
-  const refreshTokenExpiresAt = refresh
-    ? jwtTimes(refresh).expiresAt
-    : previousRefresh
-      ? jwtTimes(previousRefresh).expiresAt
-      : undefined;
+  const refreshTokenExpiresAt = refresh ? jwtTimes(refresh).expiresAt : previousRefresh ? jwtTimes(previousRefresh).expiresAt : undefined;
   const accessTokenExpiresAt = tokens.accessToken ? accessTokenExpiry(tokens.accessToken, tokens.expiresIn, now) : now;
   const sealedRefresh = refresh ? sealer.seal(refresh) : previousSealedRefresh;
   return {

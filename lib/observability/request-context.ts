@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
-import { withRequestIdHeader } from '../workflows/request-id-header';
+import { withRequestIdHeader } from './request-id-header';
 
-/** The id of the API request being served, for everything it calls (see workflows/request-id-header.ts). */
+/** The id of the API request being served, for everything it calls (see lib/observability/request-id-header.ts). */
 const storage = new AsyncLocalStorage<{ requestId: string }>();
 
 export function runWithRequestId<T>(requestId: string, fn: () => T): T {

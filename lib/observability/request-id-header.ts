@@ -2,7 +2,7 @@ import { defaultPayloadConverter, type Headers } from '@temporalio/common';
 
 /**
  * One request id follows a case from the API request that caused it to every activity it
- * runs: the API keeps it in async-local storage (lib/request-context.ts), a client
+ * runs: the API keeps it in async-local storage (lib/observability/request-context.ts), a client
  * interceptor puts it in this Temporal header, the workflow interceptors
  * (workflows/interceptors.ts) copy it onto activities, child workflows and continue-as-new,
  * and the worker's activity interceptor tags log lines with it. Workflow-safe: no I/O.
