@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { callApi } from '../../devkit/api-client';
-import { TENANT_A } from '../../devkit/config';
+import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { type Stack, startStack } from '../../devkit/stack';
-import { finished } from '../../devkit/views';
+import { finished, submissionWhen } from '../../devkit/views';
 
 /**
  * "Not in ANAF's listing" proves a lost upload absent only when the listing was READ after the
@@ -58,5 +58,28 @@ describe('reconcile: absence proven only by a listing read after the listing del
     assert.ok(!decisions.includes('REUPLOAD_AFTER_LISTING_DELAY'), JSON.stringify(view.decisions));
     assert.equal(view.outcome, 'ACCEPTED', JSON.stringify(view));
     assert.equal(stack.sandbox.faults.list().filter((r) => r.route === LISTING).length, 0, 'the held listing rule fired');
+  });
+
+  test("an operator's REUPLOAD while the listing is read is refused (409 RESOLVE_ACTION_NOT_ALLOWED): it could file the upload twice", async () => {
+    const number = `LRT-OP-${process.pid}`;
+    stack.sandbox.faults.add({ route: UPLOAD, method: 'POST', times: 1, resetAfterReceive: true });
+    // The listing's answer is held until released: the submission stays RECONCILING meanwhile.
+    stack.sandbox.faults.add({ route: LISTING, method: 'GET', times: 1, holdAnswer: true });
+    const res = await callApi(stack, TENANT_A.key, 'POST', `/v1/efactura/invoices?cif=${SELLER}`, {
+      body: ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number, issueDate: ISSUE_DATE }),
+      headers: { 'idempotency-key': `lrt-${number}` },
+    });
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.id as string;
+    await submissionWhen(stack, id, (v) => v.stage === 'RECONCILING', 60_000);
+    const resolve = (json: unknown) =>
+      callApi(stack, OPERATOR.key, 'POST', `/v1/efactura/invoices/${encodeURIComponent(id)}/resolve`, { json });
+    const reupload = await resolve({ action: 'REUPLOAD', note: 'in a hurry' });
+    assert.equal(reupload.status, 409, reupload.text);
+    assert.equal(reupload.json.error.code, 'RESOLVE_ACTION_NOT_ALLOWED', reupload.text);
+    assert.equal(stack.sandbox.faults.release(), 1, 'the held listing answer is let go');
+    const view = await finished(stack, id);
+    assert.equal(view.outcome, 'ACCEPTED', JSON.stringify(view.decisions));
+    assert.equal(stack.sandbox.efactura.state.uploadsFor(SELLER, number, ISSUE_DATE), 1);
   });
 });

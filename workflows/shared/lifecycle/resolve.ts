@@ -71,7 +71,7 @@ export function registerResolveHandlers<V extends LedgerView, A extends Operator
     },
     {
       validator: (action) => {
-        const refusal = resolveRefusal(rules, action);
+        const refusal = resolveRefusal(rules, action) ?? reuploadWhileListingRead(rules, action);
         if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
       },
     },
@@ -85,4 +85,21 @@ export function registerResolveHandlers<V extends LedgerView, A extends Operator
     }
     ledger.pending = action;
   });
+}
+
+/**
+ * The Update's alone (validators do not run on replay; the signal keeps its recorded behaviour):
+ * while the listing is being read the upload may be at ANAF, and an operator's re-send then could
+ * file twice. The listing decides a re-send itself once it proves the upload absent; an operator
+ * may adopt or abandon meanwhile, or re-upload once the lifecycle waits in NEEDS_OPERATOR.
+ */
+function reuploadWhileListingRead<V extends LedgerView, A extends OperatorAction>(
+  rules: ResolveRules<V, A>,
+  action: A,
+): ResolveRefusal | undefined {
+  if (action.action !== 'REUPLOAD' || rules.ledger.view.stage !== 'RECONCILING') return undefined;
+  return {
+    type: RESOLVE_ACTION_NOT_ALLOWED,
+    message: `While ANAF's listing is read for the lost upload a re-send could file it twice: adopt an index or abandon now, or re-upload once the ${rules.what} waits for an operator`,
+  };
 }
