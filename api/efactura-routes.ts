@@ -19,7 +19,7 @@ import {
   resourceHeadFields,
   UploadAttemptSchema,
 } from './lifecycle-view';
-import { AnafEnvironmentField, effectiveEnvironment, getOrganization } from './organization-routes';
+import { AnafEnvironmentField, effectiveEnvironment, environmentBoundSha256, getOrganization } from './organization-routes';
 import { SIGNATURE_CHECK_KEYS, SignatureCheckSchemaFields } from './efactura-signature-fields';
 import { type DocumentRoute, mountDocumentRoutes, mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { VisibilityPageSchema } from './visibility-listing';
@@ -189,6 +189,9 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
       const tenant = tenantOf(res);
       const submission = await readSubmission(ctx, req, res);
       const organization = await getOrganization(ctx, tenant, submission.cif);
+      // Fixed for the submission's life: a later change of the organization's setting never moves it.
+      const environment = effectiveEnvironment(ctx, organization.environments, 'EFACTURA');
+      const requestSha256 = environmentBoundSha256(submission.requestSha256, environment);
       const invoice = await ctx.blobs.put(tenant, submission.xml, 'application/xml');
       const input: SubmissionInput = {
         tenant,
@@ -197,18 +200,17 @@ export function mountEfacturaRoutes(router: Router, ctx: ApiContext): void {
         flags: submission.flags,
         invoice,
         identity: submission.identity,
-        requestSha256: submission.requestSha256,
+        requestSha256,
         ...(submission.callbackUrl ? { callbackUrl: submission.callbackUrl } : {}),
         receivedAt: new Date().toISOString(),
         settings: { ...lifecycleSettings(ctx.config.efactura), dailyStatusBudget: DAILY_STATUS_BUDGET },
-        // Fixed for the submission's life: a later change of the organization's setting never moves it.
-        anafEnvironment: effectiveEnvironment(ctx, organization.environments, 'EFACTURA').environment,
+        anafEnvironment: environment.environment,
       };
       await startResource<typeof efacturaSubmission>(ctx, res, EFACTURA_SUBMISSION, COLLECTION, {
         idempotencyKey: headers['Idempotency-Key'],
         args: [input],
         cif: submission.cif,
-        requestSha256: submission.requestSha256,
+        requestSha256,
         summary: `e-Factura ${submission.standard} for CIF ${submission.cif}`,
         conflictMessage: 'This Idempotency-Key was used for a different invoice or different parameters',
       });

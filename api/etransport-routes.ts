@@ -22,7 +22,13 @@ import {
   UploadAttemptSchema,
   WebhookSchema,
 } from './lifecycle-view';
-import { AnafEnvironmentField, effectiveEnvironment, getOrganization, TaxpayerCodeSchema } from './organization-routes';
+import {
+  AnafEnvironmentField,
+  effectiveEnvironment,
+  environmentBoundSha256,
+  getOrganization,
+  TaxpayerCodeSchema,
+} from './organization-routes';
 import { mountResolveByUpdate } from './resolve-guard';
 import { mountResourceView, startResource, startRouteSpec } from './resource-routes';
 import { listVisibleWorkflows, VisibilityPageSchema, visibilityQuery } from './visibility-listing';
@@ -250,7 +256,12 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
       }
       checkCallbackUrl(ctx, body.callbackUrl);
       const organization = await getOrganization(ctx, tenant, body.cif);
-      const requestSha256 = sha256Hex(JSON.stringify({ cif: body.cif, callbackUrl: body.callbackUrl ?? null, xml: sha256Hex(body.xml) }));
+      // Fixed for the declaration's life (its follow-ups too): a later change of the organization's setting never moves it.
+      const environment = effectiveEnvironment(ctx, organization.environments, 'ETRANSPORT');
+      const requestSha256 = environmentBoundSha256(
+        sha256Hex(JSON.stringify({ cif: body.cif, callbackUrl: body.callbackUrl ?? null, xml: sha256Hex(body.xml) })),
+        environment,
+      );
       const document = await ctx.blobs.put(tenant, body.xml, 'application/xml');
       const input: DeclarationInput = {
         tenant,
@@ -265,8 +276,7 @@ export function mountEtransportRoutes(router: Router, ctx: ApiContext): void {
           expiryWarningMs: ctx.config.etransport.expiryWarningMs,
           operationsPerRun: OPERATIONS_PER_RUN,
         },
-        // Fixed for the declaration's life (its follow-ups too): a later change of the organization's setting never moves it.
-        anafEnvironment: effectiveEnvironment(ctx, organization.environments, 'ETRANSPORT').environment,
+        anafEnvironment: environment.environment,
       };
       await startResource<typeof etransportDeclaration>(ctx, res, ETRANSPORT_DECLARATION, COLLECTION, {
         idempotencyKey: headers['Idempotency-Key'],

@@ -8,6 +8,7 @@ import {
   readEnvironmentOverrides,
 } from '../lib/anaf/anaf-environments';
 import { OAUTH_SCOPES, type OAuthScope } from '../lib/config/config';
+import { sha256Hex } from '../lib/storage/blob-store';
 import type { OrganizationRecord } from '../workflows/organization';
 import { deleteOrganizationSignal, organizationWorkflowId } from '../workflows/organization';
 import { type EnvironmentChanges, setEnvironmentsUpdate } from '../workflows/organization-environments';
@@ -74,6 +75,16 @@ export function effectiveEnvironment(
 ): { environment: AnafApiEnvironment; default: boolean } {
   const own = overrides[scope];
   return own ? { environment: own, default: false } : { environment: defaultApiEnvironment(ctx.config.anaf.apiBaseUrl), default: true };
+}
+
+/**
+ * A request's fingerprint for its Idempotency-Key, bound to the ANAF environment it will go to: the same
+ * key and body sent again after the organization moved to the other environment is another request (409
+ * IDEMPOTENCY_KEY_REUSED), not the earlier submission handed back while nothing reaches the new one. The
+ * default environment leaves the fingerprint as it always was, so retries across an upgrade still match.
+ */
+export function environmentBoundSha256(requestSha256: string, choice: { environment: AnafApiEnvironment; default: boolean }): string {
+  return choice.default ? requestSha256 : sha256Hex(`${requestSha256}|anaf-environment=${choice.environment}`);
 }
 
 function view(
