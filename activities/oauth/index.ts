@@ -215,7 +215,9 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
      * The organization's link for a scope now names this authorization (an update its workflow
      * serializes); the authorization that served it before forgets the company. Idempotent.
      */
-    async linkOrganizationAuthorization(input: LinkOrganizationInput): Promise<{ previousAuthorizationId?: string; linkedNow?: string }> {
+    async linkOrganizationAuthorization(
+      input: LinkOrganizationInput,
+    ): Promise<{ previousAuthorizationId?: string; /** null: unlinked meanwhile. */ linkedNow?: string | null }> {
       const client = deps.client;
       if (!client) throw new Error('linkOrganizationAuthorization needs a Temporal client');
       const org = client.workflow.getHandle(organizationWorkflowId(input.tenant, input.cif));
@@ -256,7 +258,7 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
       // Read again: a link that landed since ours made this authorization forget the company
       // (maybe before its workflow lists it); the caller lists it only if it is still ours.
       const linkedNow = (await org.query(authorizationLinksQuery))[input.scope];
-      return { ...linked, ...(linkedNow !== undefined ? { linkedNow } : {}) };
+      return { ...linked, linkedNow: linkedNow ?? null };
     },
 
     /**

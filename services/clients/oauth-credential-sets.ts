@@ -38,23 +38,27 @@ export class CredentialSetIdClashError extends Error {
     super(
       `OAuth credential set id${ids.length > 1 ? 's' : ''} ${ids.map((id) => `"${id}"`).join(', ')} ` +
         'both in env (ANAF_CLIENT_* / ANAF_OAUTH_CLIENTS) and added through the API: rename the env set. ' +
-        "Until then no credential set is read (the authorizations made with the API's set would otherwise refresh with the env set's client)",
+        "Until then neither is used (the authorizations made with the API's set would otherwise refresh with the env set's client)",
     );
   }
 }
 
+/** The ids both in env and added through the API (an env set added after an operator added one with that id). */
+export function credentialSetClashes(envSets: readonly OAuthCredentialSet[], runtime: readonly RegisteredClient[]): string[] {
+  const envIds = new Set(envSets.map((s) => s.id));
+  return runtime.filter((c) => envIds.has(c.id)).map((c) => c.id);
+}
+
 /**
- * One list of env and run-time sets. An id in both (an env set added after an operator added one
- * with that id through the API) is refused outright rather than resolved: either choice would send
- * some authorization's refresh to a client ANAF did not bind its refresh token to.
+ * One list of env and run-time sets. An id in both is left out on both sides rather than resolved:
+ * either choice would send some authorization's refresh to a client ANAF did not bind its refresh
+ * token to. Only that id stops working (byId names the clash); every other set goes on.
  */
 export function mergeCredentialSets(envSets: readonly OAuthCredentialSet[], runtime: readonly RegisteredClient[]): CredentialSetEntry[] {
-  const envIds = new Set(envSets.map((s) => s.id));
-  const clashes = runtime.filter((c) => envIds.has(c.id)).map((c) => c.id);
-  if (clashes.length) throw new CredentialSetIdClashError(clashes);
+  const clashes = new Set(credentialSetClashes(envSets, runtime));
   return [
-    ...envSets.map((s): CredentialSetEntry => ({ ...s, source: 'env' })),
-    ...runtime.map((c): CredentialSetEntry => ({ ...c, source: 'api' })),
+    ...envSets.filter((s) => !clashes.has(s.id)).map((s): CredentialSetEntry => ({ ...s, source: 'env' })),
+    ...runtime.filter((c) => !clashes.has(c.id)).map((c): CredentialSetEntry => ({ ...c, source: 'api' })),
   ];
 }
 
@@ -101,13 +105,21 @@ export class CredentialSetRegistry {
     return clients;
   }
 
-  /** Env sets first (they win a callback tie, as before), then the run-time ones; throws CredentialSetIdClashError (see mergeCredentialSets). */
+  /** Env sets first (they win a callback tie, as before), then the run-time ones; an id in both is in neither (mergeCredentialSets). */
   async all(options: { fresh?: boolean } = {}): Promise<CredentialSetEntry[]> {
     return mergeCredentialSets(this.options.config.oauth.credentialSets, await this.runtimeClients(options.fresh ?? false));
   }
 
-  /** The set `id`, retired or not (existing authorizations keep using a retired set); an unknown id asks the registry again at once. */
+  /**
+   * The set `id`, retired or not (existing authorizations keep using a retired set); an unknown id asks the
+   * registry again at once. Throws CredentialSetIdClashError for an id both in env and added through the API.
+   */
   async byId(id: string): Promise<CredentialSetEntry | undefined> {
-    return (await this.all()).find((s) => s.id === id) ?? (await this.all({ fresh: true })).find((s) => s.id === id);
+    const find = async (fresh: boolean) => {
+      const runtime = await this.runtimeClients(fresh);
+      if (credentialSetClashes(this.options.config.oauth.credentialSets, runtime).includes(id)) throw new CredentialSetIdClashError([id]);
+      return mergeCredentialSets(this.options.config.oauth.credentialSets, runtime).find((s) => s.id === id);
+    };
+    return (await find(false)) ?? (await find(true));
   }
 }

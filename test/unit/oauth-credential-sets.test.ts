@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   type CredentialSetEntry,
   CredentialSetIdClashError,
+  credentialSetClashes,
   mergeCredentialSets,
   publicCredentialSet,
 } from '../../services/clients/oauth-credential-sets';
@@ -58,16 +59,20 @@ test('the public view of a set holds no secret, sealed or not', () => {
   });
 });
 
-test('an env set with the id of an API-added set is refused by name, never resolved one way or the other', () => {
+test('an env set with the id of an API-added set is refused by name, never resolved one way or the other; other sets go on', () => {
   const { source: _e, ...envSet } = env as Extract<CredentialSetEntry, { source: 'env' }>;
   const { source: _l, ...added } = live as Extract<CredentialSetEntry, { source: 'api' }>;
   assert.deepEqual(
     mergeCredentialSets([envSet], [added]).map((s) => `${s.source}:${s.id}`),
     ['env:main', 'api:erp'],
   );
-  // The env set added later under the API set's id: every read fails, naming it (and no secret).
-  assert.throws(
-    () => mergeCredentialSets([envSet, { ...envSet, id: 'erp' }], [added]),
-    (err: Error) => err instanceof CredentialSetIdClashError && /"erp"/.test(err.message) && !/secret-|sealed:/.test(err.message),
+  // The env set added later under the API set's id: that id is in neither list (and named), the others stay usable.
+  const clashing = [envSet, { ...envSet, id: 'erp' }];
+  assert.deepEqual(
+    mergeCredentialSets(clashing, [added]).map((s) => `${s.source}:${s.id}`),
+    ['env:main'],
   );
+  assert.deepEqual(credentialSetClashes(clashing, [added]), ['erp']);
+  const err = new CredentialSetIdClashError(['erp']);
+  assert.ok(/"erp"/.test(err.message) && !/secret-|sealed:/.test(err.message));
 });

@@ -66,14 +66,15 @@ async function linkCompany(lc: Lifecycle, { cif, scope, expectedAuthorizationId 
   const authorizationId = authorizationIdOf(state.init);
   const expected = expectedAuthorizationId !== undefined ? { expectedAuthorizationId } : {};
   const linked = await acts.linkOrganizationAuthorization({ tenant: state.init.tenant, cif, scope, authorizationId, ...expected });
-  // Absent in older histories' results: listed as before.
+  // Absent in older histories' results: listed as before. null: unlinked since ours landed.
   if (linked.linkedNow !== undefined && linked.linkedNow !== authorizationId) {
-    // Another link landed after ours and made us forget the company (maybe before this point): not listed.
+    // Another link, or an unlink, landed after ours and made us forget the company (maybe before this point): not listed.
+    const now = linked.linkedNow === null ? 'unlinked' : `linked to ${linked.linkedNow}`;
     state.companies = (state.companies ?? []).filter((c) => !sameCompany(cif, scope)(c));
-    record(lc, 'CIF_LINK_SUPERSEDED', `${scope} ${cif}: now ${linked.linkedNow}`);
+    record(lc, 'CIF_LINK_SUPERSEDED', `${scope} ${cif}: ${now}`);
     throw ApplicationFailure.create({
       type: LINK_CHANGED,
-      message: `CIF ${cif} (${scope}) was linked to ${linked.linkedNow} meanwhile`,
+      message: `CIF ${cif} (${scope}) was ${now} meanwhile`,
       nonRetryable: true,
     });
   }
