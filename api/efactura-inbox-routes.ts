@@ -295,6 +295,7 @@ export function mountEfacturaInboxRoutes(router: Router, ctx: ApiContext): void 
           ? {
               cif: r.cif,
               message: { ...r.message, createdAt: new Date(r.message.createdAt).toISOString() },
+              ...(r.anafEnvironment ? { anafEnvironment: r.anafEnvironment } : {}),
               invoice: r.identity,
               receivedAt: r.receivedAt,
               ...definedFields(r, ...SIGNATURE_CHECK_KEYS),

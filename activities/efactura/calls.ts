@@ -31,6 +31,9 @@ export function efacturaCalls(deps: EfacturaActivityDeps) {
     lifecycleAnaf: (target: EfacturaTarget) => anafIn(fixedEnvironment(environments, target)),
     /** The client of a call outside a lifecycle: the organization's EFACTURA environment now. */
     currentAnaf: async (target: EfacturaTarget) => anafIn(await environments.environment(target, 'EFACTURA')),
+    /** The organization's EFACTURA environment now (for a read whose results belong to it: the inbox's listing). */
+    currentEnvironment: (target: EfacturaTarget) => environments.environment(target, 'EFACTURA'),
+    anafIn,
     /** validare, transformare and validaresemnatura: the same URLs from either client (they live outside /test). */
     anyAnaf: anafIn(environments.defaultEnvironment),
     withToken,

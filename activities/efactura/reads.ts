@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { BlobRef } from '../../lib/storage/blob-store';
 import { inspectInvoiceXml } from '../../schemas/efactura-invoice';
+import { type AnafApiEnvironment, defaultApiEnvironment } from '../../lib/anaf/anaf-environments';
 import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 import { efacturaCalls } from './calls';
 import { readAnswerZipOrFail } from './answer-zip';
@@ -35,8 +36,19 @@ export type MessagesRequest = EfacturaTarget & { page: number; filter?: MessageF
     { startTime: number; endTime: number } | { days: number }
   );
 
+/** A message listed on one environment is downloaded from it: absent (items of older syncs), the global default. */
 export interface InboxDownload extends EfacturaTarget {
   message: AnafMessage;
+}
+
+/**
+ * The inbox's listing and where it was read: ANAF's /test and /prod number their messages apart, so a
+ * message id means something only with its environment. `default`: that environment is the global one.
+ */
+export interface InboxListing {
+  messages: AnafMessage[];
+  anafEnvironment: AnafApiEnvironment;
+  default: boolean;
 }
 
 export interface ReceivedDocument {
@@ -48,11 +60,12 @@ export interface ReceivedDocument {
 }
 
 export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
-  const { currentAnaf, anyAnaf, withToken } = efacturaCalls(deps);
+  const { currentAnaf, currentEnvironment, anafIn, anyAnaf, withToken } = efacturaCalls(deps);
+  const defaultEnv = defaultApiEnvironment(deps.config.anaf.apiBaseUrl);
   const { blobs } = deps;
 
-  async function* pages(input: ListWindow): AsyncGenerator<MessagePage> {
-    const anaf = await currentAnaf(input);
+  async function* pages(input: ListWindow, env: AnafApiEnvironment): AsyncGenerator<MessagePage> {
+    const anaf = anafIn(env);
     for (let page = 1; ; page++) {
       const result = await withToken(input, 'e-Factura listaMesajePaginatieFactura', (token) =>
         anaf.listPage(token, {
@@ -80,18 +93,20 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
     },
 
     /** Every message of the window the inbox keeps (received invoices, buyer messages), oldest first. */
-    async listInboxMessages(input: ListWindow): Promise<AnafMessage[]> {
+    async listInboxMessages(input: ListWindow): Promise<InboxListing> {
+      const env = await currentEnvironment(input);
       const out: AnafMessage[] = [];
-      for await (const page of pages(input)) {
+      for await (const page of pages(input, env)) {
         Context.current().heartbeat({ page: page.page });
         out.push(...page.messages.filter((m) => (INBOX_TYPES as readonly string[]).includes(m.type)));
       }
-      return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+      const messages = out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+      return { messages, anafEnvironment: env, default: env === defaultEnv };
     },
 
-    /** Downloads one received message once, keeps the archive and its documents. */
+    /** Downloads one received message once, from the environment it was listed on; keeps the archive and its documents. */
     async downloadReceived(input: InboxDownload): Promise<ReceivedDocument> {
-      const anaf = await currentAnaf(input);
+      const anaf = anafIn(input.anafEnvironment ?? defaultEnv);
       const bytes = await withToken(input, 'e-Factura descarcare', (token) => anaf.download(token, input.message.id));
       const zip = await blobs.put(input.tenant, bytes, 'application/zip');
       const archive = await readAnswerZipOrFail(bytes, `message ${input.message.id}`);

@@ -64,6 +64,11 @@ export interface ReceivedInvoiceInput {
   number?: string;
   /** For a generated invoice, yyyy-mm-dd (default: the day of `at`). */
   issueDate?: string;
+  /**
+   * The message (download) id, instead of the next one: ANAF numbers /test and /prod apart, so the same id
+   * can name two messages, one per environment; this places such a pair (sandbox only). Refused if taken in `env`.
+   */
+  messageId?: string;
 }
 
 export interface ReceivedInvoice {
@@ -346,8 +351,8 @@ function descarcareHandler(deps: RouterDeps, env: EfacturaEnv): RequestHandler {
     const id = param(req, 'id');
     if (!present(id)) return sendSpring400(res, at, 'Parametrul id este obligatoriu');
     if (!isDigits(id)) return sendEroare(res, `Id descarcare introdus= ${id} nu este un numar intreg`, TITLU_DESCARCARE);
-    const download = state.download(id);
-    if (!download || download.env !== env || at < download.readyAt) {
+    const download = state.download(id, env);
+    if (!download || at < download.readyAt) {
       return sendEroare(res, `Pentru id=${id} nu exista inregistrata nici o factura`, TITLU_DESCARCARE);
     }
     if (!rightsFor(deps.identityOf(req), download.owners).ok)
@@ -356,7 +361,7 @@ function descarcareHandler(deps: RouterDeps, env: EfacturaEnv): RequestHandler {
       return sendEroare(res, `S-au facut deja ${options.dailyDownloadLimit} descarcari de mesaj in cursul zilei`, TITLU_DESCARCARE);
     }
     state.counters.downloads += 1;
-    const hostile = state.takeHostile(id);
+    const hostile = state.takeHostile(id, env);
     const zip = hostile ? hostileArchive(hostile, download.files, download.readyAt) : zipFiles(download.files, download.readyAt);
     res.status(200).set('content-disposition', `attachment; filename="${id}.zip"`).type('application/zip').send(zip);
   };
@@ -600,6 +605,10 @@ const receivedBody = z.strictObject({
   xml: z.string().min(1).optional(),
   at: z.number().finite().optional(),
   env: z.enum(['test', 'prod']).optional(),
+  messageId: z
+    .string()
+    .regex(/^[0-9]+$/)
+    .optional(),
   number: z.string().min(1).optional(),
   issueDate: z
     .string()
@@ -655,6 +664,8 @@ export function receiveInvoice(state: EfacturaState, now: () => number, input: R
   const buyerCif = cifDigits(input.buyerCif);
   if (!buyerCif) throw new Error(`buyerCif ${input.buyerCif} is not a CIF`);
   const env = input.env ?? 'test';
+  if (input.messageId !== undefined && state.download(input.messageId, env))
+    throw new Error(`message id ${input.messageId} is taken on /${env}`);
   const at = input.at ?? now();
   let supplierCif = input.supplierCif !== undefined ? cifDigits(input.supplierCif) : undefined;
   if (input.supplierCif !== undefined && !supplierCif) throw new Error(`supplierCif ${input.supplierCif} is not a CIF`);
@@ -684,6 +695,7 @@ export function receiveInvoice(state: EfacturaState, now: () => number, input: R
     xml: Buffer.from(xml, 'utf8'),
     verdict: { outcome: 'ok' },
     at,
+    ...(input.messageId !== undefined ? { downloadId: input.messageId } : {}),
   });
   state.noteCif(env, buyerCif);
   return {

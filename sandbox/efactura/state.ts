@@ -140,6 +140,8 @@ export interface NewUpload {
   answers?: UploadRecord;
   /** Received invoices: when the message appears (default: now). */
   at?: number;
+  /** Received invoices: the message (download) id, instead of the next one (sandbox only: see addReceivedInvoice). */
+  downloadId?: string;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -160,6 +162,7 @@ function normalizeCif(cif: string): string {
 export class EfacturaState {
   private uploadList: UploadRecord[] = [];
   private byIndex = new Map<string, UploadRecord>();
+  /** By `${env}|${id}`: ANAF's test and prod number their messages apart, so one id may exist in both. */
   private downloadsById = new Map<string, DownloadRecord>();
   private messageList: MessageRecord[] = [];
   /** Accepted uploads per invoice identity (any env). */
@@ -212,8 +215,13 @@ export class EfacturaState {
     return this.byIndex.get(index);
   }
 
-  download(id: string): DownloadRecord | undefined {
-    return this.downloadsById.get(id);
+  download(id: string, env: EfacturaEnv): DownloadRecord | undefined {
+    return this.downloadsById.get(`${env}|${id}`);
+  }
+
+  /** The downloads of `id` in every env (a hostile archive is set by id alone and applies to each). */
+  private downloadsWithId(id: string): DownloadRecord[] {
+    return EFACTURA_ENVS.flatMap((env) => this.download(id, env) ?? []);
   }
 
   /**
@@ -221,15 +229,15 @@ export class EfacturaState {
    * one: for the next `times` downloads, or for every one when `times` is absent.
    */
   serveHostileArchive(downloadId: string, kind: HostileArchiveKind, times?: number): void {
-    const download = this.downloadsById.get(downloadId);
-    if (!download) throw new Error(`no download with id ${downloadId}`);
+    const downloads = this.downloadsWithId(downloadId);
+    if (downloads.length === 0) throw new Error(`no download with id ${downloadId}`);
     if (times !== undefined && (!Number.isInteger(times) || times < 1)) throw new Error('times must be an integer >= 1');
-    download.hostile = { kind, ...(times !== undefined ? { remaining: times } : {}) };
+    for (const download of downloads) download.hostile = { kind, ...(times !== undefined ? { remaining: times } : {}) };
   }
 
   /** The hostile archive kind one download of `downloadId` gets (counting it), if any. */
-  takeHostile(downloadId: string): HostileArchiveKind | undefined {
-    const download = this.downloadsById.get(downloadId);
+  takeHostile(downloadId: string, env: EfacturaEnv): HostileArchiveKind | undefined {
+    const download = this.download(downloadId, env);
     const hostile = download?.hostile;
     if (!download || !hostile) return undefined;
     if (hostile.remaining !== undefined) {
@@ -395,12 +403,12 @@ export class EfacturaState {
     this.byIndex.set(index, record);
     if (received) this.current.receivedInvoices += 1;
     else this.current.uploads += 1;
-    if (outcome !== 'xml-errors') this.produceAnswer(record, input.answers);
+    if (outcome !== 'xml-errors') this.produceAnswer(record, input.answers, input.downloadId);
     return record;
   }
 
-  private produceAnswer(u: UploadRecord, answers: UploadRecord | undefined): void {
-    const id = this.nextDownloadId();
+  private produceAnswer(u: UploadRecord, answers: UploadRecord | undefined, downloadId?: string): void {
+    const id = downloadId ?? this.nextDownloadId();
     u.downloadId = id;
     const issuer = u.supplierCif ?? u.requestCif;
     const content = u.outcome === 'ok' ? u.xml : Buffer.from(errorFile(u.index, issuer, u.errors), 'utf8');
@@ -427,7 +435,7 @@ export class EfacturaState {
         message(buyer, 'FACTURA PRIMITA', detalii);
       }
     }
-    this.downloadsById.set(id, {
+    this.downloadsById.set(`${u.env}|${id}`, {
       id,
       env: u.env,
       index: u.index,

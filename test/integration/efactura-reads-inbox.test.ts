@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { inboxScheduleId } from '../../api/efactura-inbox-routes';
 import { inboxItemWorkflowId, type InboxSyncResult } from '../../workflows/efactura/inbox';
 import { TENANT_A, TENANT_B } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
+import { runInboxSyncOnce } from '../../devkit/inbox-sync';
 import { finished } from '../../devkit/views';
 import { eventually } from '../../devkit/wait';
 import { type Stack, startStack } from '../../devkit/stack';
@@ -114,22 +114,7 @@ describe('e-Factura reads and inbox', () => {
     assert.equal(enable.status, 200, enable.text);
     assert.equal(enable.json.intervalMinutes, 60);
 
-    const runOnce = async (): Promise<InboxSyncResult> => {
-      const before = (await stack.client.schedule.getHandle(inboxScheduleId(TENANT_A.tenant, BUYER)).describe()).info.recentActions.length;
-      const triggered = await api('POST', `/v1/organizations/${BUYER}/efactura/inbox-sync/run`);
-      assert.equal(triggered.status, 202, triggered.text);
-      let actions = triggered.json.recentRuns as Array<{ workflowId: string }>;
-      if (actions.length <= before) {
-        // The triggered run shows in the schedule's recent actions once Temporal has started it.
-        const schedule = await eventually(
-          () => api('GET', `/v1/organizations/${BUYER}/efactura/inbox-sync`),
-          (s) => s.status === 200 && Array.isArray(s.json.recentRuns) && s.json.recentRuns.length > before,
-          "the triggered sync run is among the schedule's recent runs",
-        );
-        actions = schedule.json.recentRuns;
-      }
-      return (await stack.client.workflow.getHandle(actions.at(-1)!.workflowId).result()) as InboxSyncResult;
-    };
+    const runOnce = (): Promise<InboxSyncResult> => runInboxSyncOnce(stack, TENANT_A.key, TENANT_A.tenant, BUYER);
     const itemDone = (messageId: string) =>
       stack.client.workflow.getHandle(inboxItemWorkflowId(TENANT_A.tenant, BUYER, messageId)).result();
 

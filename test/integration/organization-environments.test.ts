@@ -4,9 +4,12 @@ import { TENANT_A, TENANT_B } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
 import { transportXml } from '../../devkit/fixtures/transport';
+import { runInboxSyncOnce } from '../../devkit/inbox-sync';
 import { authorizeOrganization } from '../../devkit/oauth-walk';
 import { declarationWhen, finished, submissionWhen } from '../../devkit/views';
 import { type Stack, startStack } from '../../devkit/stack';
+import { eventually } from '../../devkit/wait';
+import { type InboxItemView, inboxItemWorkflowId } from '../../workflows/efactura/inbox';
 
 /**
  * Test or production per organization and scope (issue 16 item 5), on the real dev server and
@@ -110,6 +113,52 @@ describe('ANAF environment per organization and scope', () => {
     assert.equal(view.anafEnvironment, 'prod');
     assert.equal(stack.sandbox.etransport.state.notification(view.uit!)?.env, 'prod');
     await setEnvironments(ON_PROD, { ETRANSPORT: null });
+  });
+
+  test('inbox synced on /test, then switched to /prod: the same message id on each side is two items, each downloaded from its own side', async () => {
+    const efactura = stack.sandbox.efactura;
+    // Stamped a little in the past: a sync window ends before the moment it runs, as ANAF requires.
+    const onTest = efactura.addReceivedInvoice({ buyerCif: ON_TEST, env: 'test', number: 'INBOX-TEST', at: Date.now() - 10_000 });
+    const enabled = await api('PUT', `/v1/organizations/${ON_TEST}/efactura/inbox-sync`, { json: { intervalMinutes: 60 } });
+    assert.equal(enabled.status, 200, enabled.text);
+    const runOnce = () => runInboxSyncOnce(stack, TENANT_A.key, TENANT_A.tenant, ON_TEST);
+    // Enabling may run it at once too: whichever run lists the message starts its item.
+    const onTestRun = await runOnce();
+    assert.equal(onTestRun.anafEnvironment, 'test', JSON.stringify(onTestRun));
+    const item = (id: string) => stack.client.workflow.getHandle(id).result() as Promise<InboxItemView>;
+    const testItem = await item(inboxItemWorkflowId(TENANT_A.tenant, ON_TEST, onTest.id));
+
+    // ANAF numbers /test and /prod apart: /prod has a message with the very same id.
+    const onProd = efactura.addReceivedInvoice({
+      buyerCif: ON_TEST,
+      env: 'prod',
+      messageId: onTest.id,
+      number: 'INBOX-PROD',
+      at: Date.now() - 10_000,
+    });
+    assert.equal(onProd.id, onTest.id);
+    assert.equal((await setEnvironments(ON_TEST, { EFACTURA: 'prod' })).status, 200);
+    // Workers read the setting within their 10 s cache: sync until a run listed /prod.
+    const onProdRun = await eventually(runOnce, (r) => r.anafEnvironment === 'prod', 'a sync run listed /prod', 30_000);
+    assert.equal(onProdRun.started, 1, `the /prod message is a new item: ${JSON.stringify(onProdRun)}`);
+    const prodItem = await item(inboxItemWorkflowId(TENANT_A.tenant, ON_TEST, onTest.id, 'prod'));
+
+    assert.equal(testItem.identity.number, 'INBOX-TEST');
+    assert.equal(testItem.anafEnvironment, 'test');
+    assert.equal(prodItem.identity.number, 'INBOX-PROD');
+    assert.equal(prodItem.anafEnvironment, 'prod');
+    assert.equal(efactura.state.dailyUsed('descarcare', `test|${onTest.id}`), 1, 'downloaded once from /test');
+    assert.equal(efactura.state.dailyUsed('descarcare', `prod|${onTest.id}`), 1, 'downloaded once from /prod');
+    const view = await api(
+      'GET',
+      `/v1/efactura/inbox/${encodeURIComponent(inboxItemWorkflowId(TENANT_A.tenant, ON_TEST, onTest.id, 'prod'))}`,
+    );
+    assert.equal(view.status, 200, view.text);
+    assert.equal(view.json.anafEnvironment, 'prod');
+    assert.equal(view.json.invoice.number, 'INBOX-PROD');
+
+    assert.equal((await api('DELETE', `/v1/organizations/${ON_TEST}/efactura/inbox-sync`)).status, 204);
+    await setEnvironments(ON_TEST, { EFACTURA: null });
   });
 
   test('bad input: unknown scope or value 422, another tenant 404, nothing changed', async () => {

@@ -8,7 +8,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { EfacturaReadActivities, ReceivedDocument } from '../../activities/efactura/reads';
+import type { EfacturaReadActivities, InboxListing, ReceivedDocument } from '../../activities/efactura/reads';
+import type { AnafApiEnvironment } from '../../lib/anaf/anaf-environments';
 import type { AnafMessage, SignatureCheckFields } from '../../activities/efactura/types';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { AnafCif, AnafOutcome, AnafService, AnafStage, AnafTenant, AnafUploadIndex } from '../../lib/temporal/search-attributes';
@@ -20,7 +21,9 @@ import { checkSignature } from './signature';
  * messages since its cursor and starts one `efacturaInboxItem` per message. The item's
  * workflow id is derived from ANAF's message id and may never be reused, so Temporal
  * itself guarantees "downloaded once": overlapping windows, a retried sync, or a
- * re-created schedule all hit the same id and are turned away.
+ * re-created schedule all hit the same id and are turned away. ANAF's /test and /prod number their
+ * messages apart: an item downloads from the environment its message was listed on, and one listed
+ * on the non-default environment has that environment in its id.
  */
 
 export interface InboxSyncInput {
@@ -42,6 +45,8 @@ export interface InboxSyncResult {
   listed: number;
   started: number;
   alreadyKnown: number;
+  /** The environment listed (absent in runs recorded before the listing named it). */
+  anafEnvironment?: AnafApiEnvironment;
 }
 
 export interface InboxItemInput {
@@ -49,6 +54,8 @@ export interface InboxItemInput {
   cif: string;
   message: AnafMessage;
   callbackUrl?: string;
+  /** Where the message was listed (and is downloaded from); absent in items of older syncs: the global default. */
+  anafEnvironment?: AnafApiEnvironment;
 }
 
 export interface InboxItemView extends ReceivedDocument, SignatureCheckFields {
@@ -56,6 +63,7 @@ export interface InboxItemView extends ReceivedDocument, SignatureCheckFields {
   cif: string;
   message: AnafMessage;
   receivedAt: string;
+  anafEnvironment?: AnafApiEnvironment;
   webhook?: { url: string; state: 'DELIVERED' | 'FAILED'; error?: string };
 }
 
@@ -63,8 +71,14 @@ const LISTING_MAX_AGE_MS = 60 * 24 * 3600 * 1000 - 60_000;
 /** A received invoice's ANAF signature is checked through ANAF (issue 14 item 10). */
 const PATCH_INBOX_SIGNATURE_CHECKED = 'efactura-inbox-signature-checked';
 
-export function inboxItemWorkflowId(tenant: string, cif: string, messageId: string): string {
-  return `${tenant}/efactura-inbox/${cif}-${messageId}`;
+/** `nonDefaultEnvironment`: the message was listed on the environment that is not the global default (ids stay as they were otherwise). */
+export function inboxItemWorkflowId(tenant: string, cif: string, messageId: string, nonDefaultEnvironment?: AnafApiEnvironment): string {
+  return `${tenant}/efactura-inbox/${cif}-${nonDefaultEnvironment ? `${nonDefaultEnvironment}-` : ''}${messageId}`;
+}
+
+/** Syncs recorded before the listing named its environment got the bare array: the global default's messages. */
+function asListing(listed: InboxListing | AnafMessage[]): Partial<InboxListing> & { messages: AnafMessage[] } {
+  return Array.isArray(listed) ? { messages: listed } : listed;
 }
 
 const anafReads = () =>
@@ -94,7 +108,9 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
   const startTime = Math.max(earliest, last?.cursor ?? now - input.lookbackMs);
   // ANAF wants endTime in the past and after startTime.
   const endTime = Math.max(startTime + 1_000, now - 1_000);
-  const messages = await anafReads().listInboxMessages({ tenant: input.tenant, cif: input.cif, startTime, endTime });
+  const listing = asListing(await anafReads().listInboxMessages({ tenant: input.tenant, cif: input.cif, startTime, endTime }));
+  const { messages, anafEnvironment } = listing;
+  const idEnvironment = listing.default === false ? anafEnvironment : undefined;
 
   upsertSearchAttributes([{ key: AnafStage, value: 'STARTING_ITEMS' }]);
   let started = 0;
@@ -108,8 +124,16 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
     }
     try {
       await startChild(efacturaInboxItem, {
-        workflowId: inboxItemWorkflowId(input.tenant, input.cif, message.id),
-        args: [{ tenant: input.tenant, cif: input.cif, message, ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}) }],
+        workflowId: inboxItemWorkflowId(input.tenant, input.cif, message.id, idEnvironment),
+        args: [
+          {
+            tenant: input.tenant,
+            cif: input.cif,
+            message,
+            ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+            ...(anafEnvironment ? { anafEnvironment } : {}),
+          },
+        ],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [
@@ -124,6 +148,7 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
           uploadIndex: message.uploadIndex,
           createdAt: message.createdAt,
           details: message.details,
+          ...(anafEnvironment ? { anafEnvironment } : {}),
         },
       });
       started += 1;
@@ -138,6 +163,7 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
     listed: messages.length,
     started,
     alreadyKnown,
+    ...(anafEnvironment ? { anafEnvironment } : {}),
   };
   upsertSearchAttributes([
     { key: AnafStage, value: 'DONE' },
@@ -149,11 +175,13 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
 /** One received message: downloaded once, stored, announced by webhook. */
 export async function efacturaInboxItem(input: InboxItemInput): Promise<InboxItemView> {
   upsertSearchAttributes([{ key: AnafStage, value: 'DOWNLOADING' }]);
-  const document = await anafReads().downloadReceived({ tenant: input.tenant, cif: input.cif, message: input.message });
+  const { tenant, cif, message, anafEnvironment } = input;
+  const document = await anafReads().downloadReceived({ tenant, cif, message, ...(anafEnvironment ? { anafEnvironment } : {}) });
   const view: InboxItemView = {
-    tenant: input.tenant,
-    cif: input.cif,
-    message: input.message,
+    tenant,
+    cif,
+    message,
+    ...(anafEnvironment ? { anafEnvironment } : {}),
     ...document,
     receivedAt: new Date(Date.now()).toISOString(),
   };
@@ -182,6 +210,7 @@ export async function efacturaInboxItem(input: InboxItemInput): Promise<InboxIte
           cif: input.cif,
           type: input.message.type,
           messageId: input.message.id,
+          ...(anafEnvironment ? { anafEnvironment } : {}),
           uploadIndex: input.message.uploadIndex,
           invoice: document.identity,
         },
