@@ -5,6 +5,7 @@ import {
   type AnafApiEnvironment,
   defaultApiEnvironment,
   type EnvironmentOverrides,
+  hasApiEnvironments,
   readEnvironmentOverrides,
 } from '../lib/anaf/anaf-environments';
 import { OAUTH_SCOPES, type OAuthScope } from '../lib/config/config';
@@ -40,7 +41,9 @@ export const AnafEnvironmentField = z
 
 const ScopeEnvironmentSchema = z
   .object({
-    environment: z.enum(ANAF_API_ENVIRONMENTS),
+    environment: z.enum(ANAF_API_ENVIRONMENTS).optional().openapi({
+      description: 'Absent when ANAF_API_BASE_URL ends in neither /test nor /prod (a proxy): which one it reaches is not known',
+    }),
     default: z.boolean().openapi({ description: 'true: the global default (ANAF_ENV); false: set for this organization' }),
   })
   .openapi('ScopeEnvironment');
@@ -73,8 +76,12 @@ export function effectiveEnvironment(
   overrides: EnvironmentOverrides,
   scope: OAuthScope,
 ): { environment: AnafApiEnvironment; default: boolean } {
+  return environmentOf(ctx.config.anaf.apiBaseUrl, overrides, scope);
+}
+
+function environmentOf(apiBaseUrl: string, overrides: EnvironmentOverrides, scope: OAuthScope) {
   const own = overrides[scope];
-  return own ? { environment: own, default: false } : { environment: defaultApiEnvironment(ctx.config.anaf.apiBaseUrl), default: true };
+  return own ? { environment: own, default: false } : { environment: defaultApiEnvironment(apiBaseUrl), default: true };
 }
 
 /**
@@ -92,15 +99,23 @@ function view(
   r: Pick<OrganizationRecord, 'cif' | 'name' | 'createdAt'>,
   overrides: EnvironmentOverrides,
 ): z.infer<typeof OrganizationSchema> {
-  const environments = {
-    EFACTURA: effectiveEnvironment(ctx, overrides, 'EFACTURA'),
-    ETRANSPORT: effectiveEnvironment(ctx, overrides, 'ETRANSPORT'),
-  };
-  return { cif: r.cif, name: r.name, createdAt: r.createdAt, environments };
+  return { cif: r.cif, name: r.name, createdAt: r.createdAt, environments: scopeEnvironments(ctx.config.anaf.apiBaseUrl, overrides) };
 }
 
-/** The PATCH body's changes, or 422: an unknown scope (UNKNOWN_SCOPE) or value (ENVIRONMENT_INVALID). */
-function environmentChanges(raw: Record<string, unknown>): EnvironmentChanges {
+/** What GET shows per scope; behind a proxy base URL the environment is not known (and no override applies). */
+export function scopeEnvironments(
+  apiBaseUrl: string,
+  overrides: EnvironmentOverrides,
+): Record<OAuthScope, { environment?: AnafApiEnvironment; default: boolean }> {
+  if (!hasApiEnvironments(apiBaseUrl)) return { EFACTURA: { default: true }, ETRANSPORT: { default: true } };
+  return { EFACTURA: environmentOf(apiBaseUrl, overrides, 'EFACTURA'), ETRANSPORT: environmentOf(apiBaseUrl, overrides, 'ETRANSPORT') };
+}
+
+/**
+ * The PATCH body's changes, or 422: an unknown scope (UNKNOWN_SCOPE) or value (ENVIRONMENT_INVALID), or test/prod
+ * behind a proxy base URL (ENVIRONMENT_UNSUPPORTED: workers could not follow it; null, the default, is accepted).
+ */
+export function environmentChanges(raw: Record<string, unknown>, apiBaseUrl: string): EnvironmentChanges {
   const changes: EnvironmentChanges = {};
   for (const [scope, env] of Object.entries(raw)) {
     if (!(OAUTH_SCOPES as readonly string[]).includes(scope)) {
@@ -108,6 +123,14 @@ function environmentChanges(raw: Record<string, unknown>): EnvironmentChanges {
     }
     if (env !== null && !(ANAF_API_ENVIRONMENTS as readonly unknown[]).includes(env)) {
       throw new ApiError(422, 'ENVIRONMENT_INVALID', `${scope}: use "test", "prod" or null (the global default)`, { scope });
+    }
+    if (env !== null && !hasApiEnvironments(apiBaseUrl)) {
+      throw new ApiError(
+        422,
+        'ENVIRONMENT_UNSUPPORTED',
+        `${scope}: ANAF_API_BASE_URL ends in neither /test nor /prod (a proxy), so it has one environment; only null is accepted`,
+        { scope },
+      );
     }
     changes[scope as OAuthScope] = env as AnafApiEnvironment | null;
   }
@@ -218,7 +241,8 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       description:
         "Each scope (EFACTURA, ETRANSPORT) may use ANAF's test or production API (`/test` or `/prod`) instead of the global ANAF_ENV; " +
         'null returns it to the default. The same tokens serve both. Applies to calls made after it; a submission or declaration already ' +
-        'started stays where it was sent. validare and transformare always go to /prod. Unknown scope: 422 UNKNOWN_SCOPE; other value: 422 ENVIRONMENT_INVALID.',
+        'started stays where it was sent. validare and transformare always go to /prod. Unknown scope: 422 UNKNOWN_SCOPE; other value: 422 ENVIRONMENT_INVALID; ' +
+        'test or prod while ANAF_API_BASE_URL ends in neither /test nor /prod (a proxy): 422 ENVIRONMENT_UNSUPPORTED.',
       request: { params: OrganizationParams, body: EnvironmentChangesSchema },
       responses: {
         200: { description: 'The organization with its environments', content: { 'application/json': { schema: OrganizationSchema } } },
@@ -227,7 +251,7 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
     },
     async ({ params, body }, _req, res) => {
       const tenant = tenantOf(res);
-      const changes = environmentChanges(body.environments);
+      const changes = environmentChanges(body.environments, ctx.config.anaf.apiBaseUrl);
       const organization = await getOrganization(ctx, tenant, params.cif);
       let overrides: EnvironmentOverrides;
       try {

@@ -23,6 +23,14 @@ export function defaultApiEnvironment(apiBaseUrl: string): AnafApiEnvironment {
 }
 
 /**
+ * Whether the base URL ends in /test or /prod, so that an organization can be sent to the other one. A
+ * proxy's URL (neither) has one environment, and which of ANAF's it reaches is not known here.
+ */
+export function hasApiEnvironments(apiBaseUrl: string): boolean {
+  return /\/(test|prod)\/*$/.test(apiBaseUrl);
+}
+
+/**
  * The base URL of `env`: the configured one with its last /test or /prod segment swapped. A base
  * URL without such a segment (a proxy in front of ANAF) has one environment only and is kept.
  */
