@@ -18,6 +18,9 @@ import { banciwsTaskQueueFor } from '../../lib/temporal/task-queues';
 import { inboxItemKey } from './definitions';
 import type { BanciwsInboxInput, BanciwsInboxItemInput, BanciwsInboxItemView, BanciwsInboxRunResult } from './types';
 
+/** A poll's AnafStage is set when it starts (LISTING), not only when it is DONE. */
+const PATCH_STAGE_FROM_START = 'banciws-inbox-stage-from-start';
+
 /**
  * The institution's inbox. A Schedule per institution runs `banciwsInbox`, which lists
  * listaMesaje (its Zile window) and starts one `banciwsInboxItem` per message. The item's
@@ -47,6 +50,9 @@ export async function banciwsInbox(input: BanciwsInboxInput): Promise<BanciwsInb
     { key: AnafTenant, value: input.tenant },
     { key: AnafService, value: 'banciws' },
     { key: AnafCif, value: input.cui },
+    // Patched: a poll carries its stage from the start, as every other workflow (the Web UI and
+    // `AnafStage = …` queries found running polls without one); before, only once DONE.
+    ...(patched(PATCH_STAGE_FROM_START) ? [{ key: AnafStage, value: 'LISTING' }] : []),
   ]);
   const items = await reads.listBanciwsMessages({ tenant: input.tenant, institutionId: input.institutionId, zile: input.zile });
   let started = 0;
