@@ -8,6 +8,7 @@ import {
   readEnvironmentOverrides,
 } from '../../lib/anaf/anaf-environments';
 import type { OAuthScope } from '../../lib/config/config';
+import { CachedRead } from '../../lib/temporal/cached-read';
 import { organizationWorkflowId } from '../../workflows/organization';
 import { FAILURE_TYPES } from './failures';
 
@@ -31,37 +32,27 @@ const STALE_MAX_AGE_MS = 5 * 60 * 1000;
  * belonging to an upload's lifecycle do not ask: they carry the environment fixed at its start.
  */
 export class EnvironmentResolver {
-  private readonly cache = new Map<string, { overrides: EnvironmentOverrides; at: number }>();
-  private readonly pending = new Map<string, Promise<EnvironmentOverrides>>();
+  private readonly overrides: CachedRead<EnvironmentOverrides>;
   readonly defaultEnvironment: AnafApiEnvironment;
 
   constructor(
     private readonly client: Client,
     apiBaseUrl: string,
-    private readonly cacheMs: number,
+    cacheMs: number,
   ) {
     this.defaultEnvironment = defaultApiEnvironment(apiBaseUrl);
+    this.overrides = new CachedRead({ cacheMs, staleMaxAgeMs: STALE_MAX_AGE_MS });
   }
 
   async environment(target: { tenant: string; cif: string }, scope: OAuthScope): Promise<AnafApiEnvironment> {
-    return (await this.overrides(target.tenant, target.cif))[scope] ?? this.defaultEnvironment;
+    const id = organizationWorkflowId(target.tenant, target.cif);
+    return (await this.overrides.get(id, () => this.read(id, target.cif)))[scope] ?? this.defaultEnvironment;
   }
 
-  private async overrides(tenant: string, cif: string): Promise<EnvironmentOverrides> {
-    const id = organizationWorkflowId(tenant, cif);
-    const cached = this.cache.get(id);
-    if (cached && Date.now() - cached.at < this.cacheMs) return cached.overrides;
-    let pending = this.pending.get(id);
-    if (!pending) {
-      pending = environmentOverridesOf(this.client, id).finally(() => this.pending.delete(id));
-      this.pending.set(id, pending);
-    }
+  private async read(id: string, cif: string): Promise<EnvironmentOverrides> {
     try {
-      const overrides = await pending;
-      this.cache.set(id, { overrides, at: Date.now() });
-      return overrides;
+      return await environmentOverridesOf(this.client, id);
     } catch (err) {
-      if (cached && Date.now() - cached.at < STALE_MAX_AGE_MS) return cached.overrides;
       // Nothing went to ANAF yet: the call may simply be retried.
       throw ApplicationFailure.create({
         type: FAILURE_TYPES.NOT_SENT,

@@ -1,3 +1,4 @@
+import { CachedRead } from '../../lib/temporal/cached-read';
 import { ApplicationFailure } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TokenSealer } from '../../lib/crypto/token-seal';
@@ -49,39 +50,23 @@ export class TokenProvider {
     private readonly sealer: TokenSealer,
     /** cacheMs: how long an activity worker reuses the workflow's answer (0: ask every time, e.g. right after a revoke). */
     private readonly options: { cacheMs: number } = { cacheMs: 0 },
-  ) {}
+  ) {
+    this.links = new CachedRead({ cacheMs: options.cacheMs, staleMaxAgeMs: STALE_TOKEN_MAX_AGE_MS });
+  }
 
   private handle(src: TokenSource) {
     return this.client.workflow.getHandle(src.workflowId);
   }
 
-  /** The organization's link per (tenant, CIF, scope), cached like the token: the routing rarely changes. */
-  private readonly links = new Map<string, { workflowId: string; at: number }>();
-  private readonly linking = new Map<string, Promise<string>>();
+  /** The organization's link per (tenant, CIF, scope), cached like the token (the routing rarely changes); stale while Temporal is away, as a cached token. */
+  private readonly links: CachedRead<string>;
 
   /**
    * Which authorization serves (tenant, CIF, scope): the one the organization links for that scope
    * (PUT /v1/organizations/{cif}/authorizations/{scope}), else the legacy per-organization one.
    */
   async source(key: AuthorizationKey): Promise<TokenSource> {
-    const id = linkCacheKey(key);
-    const cached = this.links.get(id);
-    if (cached && Date.now() - cached.at < this.options.cacheMs) return { ...key, workflowId: cached.workflowId };
-    let pending = this.linking.get(id);
-    if (!pending) {
-      pending = this.lookupLink(key).finally(() => this.linking.delete(id));
-      this.linking.set(id, pending);
-    }
-    try {
-      const workflowId = await pending;
-      this.links.set(id, { workflowId, at: Date.now() });
-      return { ...key, workflowId };
-    } catch (err) {
-      // Temporal slow or away: the link this worker read minutes ago still holds, as a cached token does.
-      if (cached && this.options.cacheMs > 0 && Date.now() - cached.at < STALE_TOKEN_MAX_AGE_MS)
-        return { ...key, workflowId: cached.workflowId };
-      throw err;
-    }
+    return { ...key, workflowId: await this.links.get(linkCacheKey(key), () => this.lookupLink(key)) };
   }
 
   private async lookupLink(key: AuthorizationKey): Promise<string> {
@@ -213,7 +198,7 @@ export class TokenProvider {
     const first = await this.current(src);
     const result = await call(this.sealer.open(first.sealedAccess));
     if (result.ok) return result;
-    this.links.delete(linkCacheKey(key));
+    this.links.forget(linkCacheKey(key));
     const now = await this.source(key);
     if (now.workflowId !== src.workflowId) return this.withTokenFrom(now, call);
     return this.retryRefreshed(src, first, call);
