@@ -19,6 +19,8 @@ import { pool } from '../devkit/pool';
 import { cpuMs, rssMb } from '../devkit/proc';
 import { Harness } from '../devkit/process-harness';
 import { clusterStack } from './cluster-stack';
+import { anafCallsCounted, describeRows, ProcessGroups, slidingMinutes, startTimeline, writeTimeline } from '../devkit/budget-timeline';
+import { freePort } from '../devkit/ports';
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
@@ -240,9 +242,19 @@ async function throughput(): Promise<void> {
   }
 }
 
+/** The ANAF queue's approximate backlog, as the server reports it. */
+async function anafBacklog(harness: Harness): Promise<number> {
+  const r = await harness.client.workflowService.describeTaskQueue({
+    namespace: harness.config.temporal.namespace,
+    taskQueue: { name: harness.config.temporal.anafTaskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    reportStats: true,
+  });
+  return Number(r.stats?.approximateBacklogCount ?? 0);
+}
+
 function anafCalls(harness: Harness): number {
-  const c = harness.sandbox.efactura.state.counters;
-  return c.uploads + c.uploadsRejected + c.stareQueries + c.downloads + c.simpleLists + c.paginatedLists + c.rateLimited;
+  return anafCallsCounted(harness.sandbox.efactura.state.counters);
 }
 
 async function budget(): Promise<void> {
@@ -277,37 +289,37 @@ async function budget(): Promise<void> {
     const queuedIn = (performance.now() - tq) / 1000;
     const calls0 = anafCalls(harness);
     const limited0 = harness.sandbox.efactura.state.counters.rateLimited;
+    const signatures0 = harness.sandbox.efactura.state.counters.signatureValidations;
     // Several worker processes: a per-process limiter would allow a multiple of the budget.
-    await Promise.all(Array.from({ length: workers }, () => harness.spawnWorker()));
-    const samples: Array<{ t: number; calls: number }> = [];
-    const started = performance.now();
-    const sampler = setInterval(() => samples.push({ t: performance.now() - started, calls: anafCalls(harness) - calls0 }), 1000);
-    // What waits on the ANAF queue: a window under the budget with work waiting is the limiter's
-    // shortfall; one with nothing waiting is the workflow side not producing calls fast enough.
-    const backlog: number[] = [];
-    const backlogSampler = setInterval(() => {
-      harness.client.workflowService
-        .describeTaskQueue({
-          namespace: harness.config.temporal.namespace,
-          taskQueue: { name: harness.config.temporal.anafTaskQueue },
-          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-          reportStats: true,
-        })
-        .then((r) => backlog.push(Number(r.stats?.approximateBacklogCount ?? 0)))
-        .catch(() => undefined);
-    }, 5000);
+    // Each with its SDK metrics on a port of its own: the timeline reads their ANAF-queue pollers and slots.
+    const metricsPorts = await Promise.all(Array.from({ length: workers }, () => Promise.all([freePort(), freePort()])));
+    const spawned = await Promise.all(
+      metricsPorts.map(([port, corePort]) =>
+        harness.spawnWorker({ WORKER_METRICS_PORT: String(port), TEMPORAL_METRICS_BIND: `127.0.0.1:${corePort}` }),
+      ),
+    );
+    const timeline = startTimeline({
+      counters: () => {
+        const c = harness.sandbox.efactura.state.counters;
+        return {
+          calls: anafCalls(harness) - calls0,
+          signatureChecks: c.signatureValidations - signatures0,
+          rateLimited: c.rateLimited - limited0,
+        };
+      },
+      backlog: () => anafBacklog(harness),
+      workerMetricsUrls: metricsPorts.map(([, corePort]) => `http://127.0.0.1:${corePort}/metrics`),
+      anafTaskQueue: harness.config.temporal.anafTaskQueue,
+      groups: new ProcessGroups(
+        new Map([[process.pid, 'bench+sandbox+api'], ...spawned.map((w) => [w.pid, 'bench-workers'] as [number, string])]),
+      ),
+    });
     await sleep(minutes * 60_000);
-    clearInterval(sampler);
-    clearInterval(backlogSampler);
-    const limited = harness.sandbox.efactura.state.counters.rateLimited - limited0;
-    // Calls in every 60 s window after the first minute (the limiter's ramp-up is behind by then).
-    const perMinute: number[] = [];
-    for (const s of samples) {
-      const earlier = samples.find((e) => e.t >= s.t - 60_000);
-      if (s.t >= 60_000 && earlier) perMinute.push(((s.calls - earlier.calls) * 60_000) / (s.t - earlier.t));
-    }
-    perMinute.sort((a, b) => a - b);
-    const total = samples.at(-1)?.calls ?? 0;
+    const rows = timeline.stop();
+    const limited = rows.reduce((a, r) => a + r.rateLimited, 0);
+    const windows = slidingMinutes(rows);
+    const perMinute = windows.map((w) => w.perMinute).sort((a, b) => a - b);
+    const total = rows.reduce((a, r) => a + r.calls, 0);
     const finished = (
       await harness.client.workflow.count(
         `TaskQueue = '${harness.config.temporal.taskQueue}' AND ExecutionStatus = 'Completed' AND StartTime >= '${queuedSince}'`,
@@ -320,10 +332,13 @@ async function budget(): Promise<void> {
       `    over ${minutes} min: ${total} ANAF calls = ${fmt(total / minutes, 0)}/min on average; sliding 60 s windows after the first minute: min ${fmt(perMinute[0] ?? NaN, 0)}, median ${fmt(percentile(perMinute, 50), 0)}, max ${fmt(perMinute.at(-1) ?? NaN, 0)} calls/min`,
     );
     out(`    429s from the sandbox: ${limited}; lifecycles completed: ${finished}`);
-    const waiting = [...backlog].sort((a, b) => a - b);
-    out(
-      `    ANAF queue backlog (every 5 s): min ${waiting[0] ?? 'n/a'}, median ${percentile(waiting, 50)}, max ${waiting.at(-1) ?? 'n/a'}; samples with nothing waiting: ${waiting.filter((b) => b === 0).length} of ${waiting.length}`,
-    );
+    const worst = windows.reduce<(typeof windows)[number] | undefined>((w, x) => (!w || x.perMinute < w.perMinute ? x : w), undefined);
+    out(`    all windows: ${describeRows(rows.slice(60))}`);
+    if (worst)
+      out(
+        `    worst window (${fmt(rows[worst.from]!.t, 0)}–${fmt(rows[worst.to]!.t, 0)} s): ${describeRows(rows.slice(worst.from, worst.to + 1))}`,
+      );
+    out(`    per-second timeline: ${writeTimeline(rows, process.env.BENCH_TIMELINE || undefined)}`);
     out(
       `    target ≥ 950/min sustained with 0 × 429: ${verdict((perMinute[0] ?? 0) >= 940 && limited === 0)}${minutes < 5 ? ' (short window; BENCH_FULL=1 for 5 min)' : ''}`,
     );
