@@ -1,6 +1,7 @@
 import { CachedRead } from '../../lib/temporal/cached-read';
 import { ApplicationFailure } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { OpenedTokenMemo } from '../../lib/crypto/opened-token-memo';
 import type { TokenSealer } from '../../lib/crypto/token-seal';
 import { currentTokenQuery, refreshUpdate } from '../../workflows/oauth/definitions';
 import { servingAuthorization } from '../../services/clients/authorization-links';
@@ -47,12 +48,16 @@ function notAuthorized(key: AuthorizationKey, why: string): ApplicationFailure {
 export class TokenProvider {
   constructor(
     private readonly client: Client,
-    private readonly sealer: TokenSealer,
+    sealer: TokenSealer,
     /** cacheMs: how long an activity worker reuses the workflow's answer (0: ask every time, e.g. right after a revoke). */
     private readonly options: { cacheMs: number } = { cacheMs: 0 },
   ) {
     this.links = new CachedRead({ cacheMs: options.cacheMs, staleMaxAgeMs: STALE_TOKEN_MAX_AGE_MS });
+    this.opened = new OpenedTokenMemo(sealer);
   }
+
+  /** Access tokens opened once per sealed string, not once per call (lib/crypto/opened-token-memo.ts). */
+  private readonly opened: OpenedTokenMemo;
 
   private handle(src: TokenSource) {
     return this.client.workflow.getHandle(src.workflowId);
@@ -179,7 +184,7 @@ export class TokenProvider {
 
   async accessToken(key: AuthorizationKey): Promise<{ tokenId: string; token: string }> {
     const cur = await this.current(await this.source(key));
-    return { tokenId: cur.tokenId, token: this.sealer.open(cur.sealedAccess) };
+    return { tokenId: cur.tokenId, token: this.opened.open(cur.sealedAccess) };
   }
 
   /** A forced refresh (API "refresh now"). */
@@ -196,7 +201,7 @@ export class TokenProvider {
   async withToken<T>(key: AuthorizationKey, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
     const src = await this.source(key);
     const first = await this.current(src);
-    const result = await call(this.sealer.open(first.sealedAccess));
+    const result = await call(this.opened.open(first.sealedAccess));
     if (result.ok) return result;
     this.links.forget(linkCacheKey(key));
     const now = await this.source(key);
@@ -207,7 +212,7 @@ export class TokenProvider {
   /** withToken with the token of one given authorization (checking that it covers a CIF before linking it). */
   async withTokenFrom<T>(key: TokenSource, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
     const first = await this.current(key);
-    const result = await call(this.sealer.open(first.sealedAccess));
+    const result = await call(this.opened.open(first.sealedAccess));
     if (result.ok) return result;
     return this.retryRefreshed(key, first, call);
   }
@@ -218,6 +223,6 @@ export class TokenProvider {
     call: (token: string) => Promise<TokenCallResult<T>>,
   ): Promise<TokenCallResult<T>> {
     const fresh = await this.refresh(key, { staleTokenId: rejected.tokenId, reason: 'REJECTED' });
-    return call(this.sealer.open(fresh.sealedAccess));
+    return call(this.opened.open(fresh.sealedAccess));
   }
 }
