@@ -1,22 +1,29 @@
 /**
- * ANAF's daily quotas reset at midnight in Romania. Pure (Intl only), so workflows use it
- * too: given the same instant it always gives the same answer, which is all replay needs.
+ * ANAF's daily quotas reset at midnight in Romania. Pure arithmetic, so workflows use it too:
+ * given the same instant it always gives the same answer, which is all replay needs.
+ *
+ * Romania keeps EET (UTC+2) with the EU's summer time: UTC+3 from 01:00 UTC on the last Sunday
+ * of March to 01:00 UTC on the last Sunday of October (since 1997). Computed, not asked of
+ * Intl: building an `Intl.DateTimeFormat` cost ≈ 0.4 ms per workflow run (workflow modules are
+ * evaluated afresh for each run), and a rule in code cannot answer differently on a worker whose
+ * Node carries other time-zone data. test/unit/romanian-time.test.ts checks it against Intl
+ * from 1997 to 2037; a change of the EU rule is a change here.
  */
 
-// Built on first use: workflow code evaluates its modules once per workflow run (the SDK's
-// sandbox), and most runs never ask what day it is in Romania.
-let parts: Intl.DateTimeFormat | undefined;
-const romanianFormatter = () =>
-  (parts ??= new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'Europe/Bucharest',
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }));
+const HOUR_MS = 3600_000;
+
+/** 01:00 UTC on the last Sunday of a month (0-based): when EU summer time starts or ends. */
+function lastSundayOneUtc(year: number, month: number): number {
+  const lastDay = Date.UTC(year, month + 1, 0);
+  return lastDay - new Date(lastDay).getUTCDay() * 24 * HOUR_MS + HOUR_MS;
+}
+
+/** Romania's offset from UTC at an instant, in ms (EET +2h / EEST +3h). */
+function offsetMs(epochMs: number): number {
+  const year = new Date(epochMs).getUTCFullYear();
+  const summer = epochMs >= lastSundayOneUtc(year, 2) && epochMs < lastSundayOneUtc(year, 9);
+  return (summer ? 3 : 2) * HOUR_MS;
+}
 
 /** The calendar and clock fields of an instant in Romania, two digits each (four for the year). */
 export interface RomanianParts {
@@ -29,15 +36,15 @@ export interface RomanianParts {
 }
 
 export function romanianParts(epochMs: number): RomanianParts {
-  const parts: Record<string, string> = {};
-  for (const p of romanianFormatter().formatToParts(new Date(epochMs))) parts[p.type] = p.value;
+  const local = new Date(epochMs + offsetMs(epochMs));
+  const two = (n: number) => String(n).padStart(2, '0');
   return {
-    year: parts.year ?? '0000',
-    month: parts.month ?? '00',
-    day: parts.day ?? '00',
-    hour: parts.hour ?? '00',
-    minute: parts.minute ?? '00',
-    second: parts.second ?? '00',
+    year: String(local.getUTCFullYear()).padStart(4, '0'),
+    month: two(local.getUTCMonth() + 1),
+    day: two(local.getUTCDate()),
+    hour: two(local.getUTCHours()),
+    minute: two(local.getUTCMinutes()),
+    second: two(local.getUTCSeconds()),
   };
 }
 
@@ -52,13 +59,6 @@ export function msUntilNextRomanianDay(now: number): number {
   const p = romanianParts(now);
   const elapsed = (Number(p.hour) * 3600 + Number(p.minute) * 60 + Number(p.second)) * 1000 + (now % 1000);
   return 24 * 3600 * 1000 - elapsed;
-}
-
-/** Romania's offset from UTC at an instant, in ms (EET +2h / EEST +3h). */
-function offsetMs(epochMs: number): number {
-  const p = romanianParts(epochMs);
-  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-  return asUtc - Math.floor(epochMs / 1000) * 1000;
 }
 
 /** ANAF's "yyyyMMddHHmm" (Romanian local time, as in `data_creare`) as epoch ms; undefined if malformed. */
