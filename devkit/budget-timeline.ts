@@ -37,6 +37,8 @@ export function anafCallsCounted(c: EfacturaCounters): number {
 export interface TimelineRow {
   /** Seconds since the workers started, at the end of this row's second. */
   t: number;
+  /** The wall clock then (ms), the sandbox's clock: its fixed minutes are ANAF's. */
+  at: number;
   /** Every call ANAF's per-minute limit counts (anafCallsCounted). */
   calls: number;
   /** Of them, signature checks (validaresemnatura), which a lifecycle makes once it is accepted. */
@@ -195,6 +197,7 @@ export function startTimeline(sources: TimelineSources): { stop(): TimelineRow[]
     for (const [g, ticks] of sources.groups.sample()) groups[g] = Math.round(share(ticks));
     rows.push({
       t: (performance.now() - started) / 1000,
+      at: Date.now(),
       calls: now.counters.calls - last.counters.calls,
       signatureChecks: now.counters.signatureChecks - last.counters.signatureChecks,
       rateLimited: now.counters.rateLimited - last.counters.rateLimited,
@@ -233,6 +236,14 @@ export function slidingMinutes(rows: TimelineRow[]): Array<{ from: number; to: n
     if (from > 0 && rows[from - 1]!.t >= 60 && span >= 59) windows.push({ from, to, perMinute: (calls * 60) / span });
   }
   return windows;
+}
+
+/** Calls in each whole clock minute the rows cover, as ANAF (and the sandbox) count them: fixed minutes. */
+export function fixedMinutes(rows: TimelineRow[]): number[] {
+  const minutes = new Map<number, number>();
+  for (const r of rows) minutes.set(Math.floor(r.at / 60_000), (minutes.get(Math.floor(r.at / 60_000)) ?? 0) + r.calls);
+  // The first and last are partial (the run starts and stops within them).
+  return [...minutes.values()].slice(1, -1);
 }
 
 /** What the rows looked like on average: calls/s, machine CPU, each group's, pollers, slots, backlog, seconds without a call. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { anafCallsCounted, promSum, slidingMinutes, type TimelineRow } from '../../devkit/budget-timeline';
+import { anafCallsCounted, fixedMinutes, promSum, slidingMinutes, type TimelineRow } from '../../devkit/budget-timeline';
 import { resolveEfacturaOptions } from '../../sandbox/efactura/options';
 import { type EfacturaCounters, EfacturaState } from '../../sandbox/efactura/state';
 
@@ -35,7 +35,18 @@ function zero(): EfacturaCounters {
 }
 
 function row(t: number, calls: number): TimelineRow {
-  return { t, calls, signatureChecks: 0, rateLimited: 0, machine: 0, groups: {}, backlog: 0, pollers: 0, slotsUsed: 0 };
+  return {
+    t,
+    at: 1_800_000_000_000 + t * 1000,
+    calls,
+    signatureChecks: 0,
+    rateLimited: 0,
+    machine: 0,
+    groups: {},
+    backlog: 0,
+    pollers: 0,
+    slotsUsed: 0,
+  };
 }
 
 test('sliding minutes start after the first minute and follow the rows’ clock when the sampler runs late', () => {
@@ -51,6 +62,7 @@ test('sliding minutes start after the first minute and follow the rows’ clock 
     windows.every((w) => Math.abs(w.perMinute - 900) < 1e-9),
     JSON.stringify(windows.slice(0, 3)),
   );
+  assert.deepEqual(fixedMinutes(steady), [900, 900], 'whole clock minutes only (the first and last are partial)');
   // … and the same rate sampled every 2 s (a loaded machine): 30 calls a row is still 900/min, not 1,800.
   const late = Array.from({ length: 90 }, (_, i) => row(2 * (i + 1), 30));
   assert.ok(slidingMinutes(late).every((w) => Math.abs(w.perMinute - 900) < 1e-9));
