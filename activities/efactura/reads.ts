@@ -1,11 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type { BlobRef } from '../../lib/storage/blob-store';
 import { inspectInvoiceXml } from '../../schemas/efactura-invoice';
-import { type AnafApiEnvironment, defaultApiEnvironment } from '../../lib/anaf/anaf-environments';
+import { type AnafApiEnvironment, defaultApiEnvironment, hasApiEnvironments } from '../../lib/anaf/anaf-environments';
 import type { EfacturaActivityDeps, EfacturaTarget } from './index';
 import { efacturaCalls } from './calls';
 import { readAnswerZipOrFail } from './answer-zip';
 import { lastDaysWindow } from './listing-window';
+import { type InboxCursors, inboxWindowStart, type PreviousInboxSync, previousInboxCursors } from './inbox-window';
 import type {
   AnafMessage,
   InvoiceIdentity,
@@ -42,13 +43,25 @@ export interface InboxDownload extends EfacturaTarget {
 }
 
 /**
+ * The inbox sync's listing request. `startTime` and `endTime` are the window syncs started before `resume`
+ * computed themselves; with `resume` the start is chosen here, where the environment is known: that
+ * environment's own cursor, else `lookbackMs` before `endTime` as a first sync.
+ */
+export interface InboxListRequest extends ListWindow {
+  resume?: { previous?: PreviousInboxSync; lookbackMs: number };
+}
+
+/**
  * The inbox's listing and where it was read: ANAF's /test and /prod number their messages apart, so a
  * message id means something only with its environment. `default`: that environment is the global one.
+ * `window`: the window listed. `cursors`: the previous sync's cursors by environment, for the sync to carry.
  */
 export interface InboxListing {
   messages: AnafMessage[];
   anafEnvironment: AnafApiEnvironment;
   default: boolean;
+  window: { startTime: number; endTime: number };
+  cursors?: InboxCursors;
 }
 
 export interface ReceivedDocument {
@@ -62,6 +75,7 @@ export interface ReceivedDocument {
 export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
   const { currentAnaf, currentEnvironment, anafIn, anyAnaf, withToken } = efacturaCalls(deps);
   const defaultEnv = defaultApiEnvironment(deps.config.anaf.apiBaseUrl);
+  const oneEnvironment = !hasApiEnvironments(deps.config.anaf.apiBaseUrl);
   const { blobs } = deps;
 
   async function* pages(input: ListWindow, env: AnafApiEnvironment): AsyncGenerator<MessagePage> {
@@ -93,15 +107,20 @@ export function createEfacturaReadActivities(deps: EfacturaActivityDeps) {
     },
 
     /** Every message of the window the inbox keeps (received invoices, buyer messages), oldest first. */
-    async listInboxMessages(input: ListWindow): Promise<InboxListing> {
+    async listInboxMessages(input: InboxListRequest): Promise<InboxListing> {
       const env = await currentEnvironment(input);
+      const { resume, ...target } = input;
+      const cursors = resume ? previousInboxCursors(resume.previous, defaultEnv, env, oneEnvironment) : undefined;
+      const window = resume
+        ? { startTime: inboxWindowStart(cursors?.[env], resume.lookbackMs, input.endTime, Date.now()), endTime: input.endTime }
+        : { startTime: input.startTime, endTime: input.endTime };
       const out: AnafMessage[] = [];
-      for await (const page of pages(input, env)) {
+      for await (const page of pages({ ...target, ...window }, env)) {
         Context.current().heartbeat({ page: page.page });
         out.push(...page.messages.filter((m) => (INBOX_TYPES as readonly string[]).includes(m.type)));
       }
       const messages = out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-      return { messages, anafEnvironment: env, default: env === defaultEnv };
+      return { messages, anafEnvironment: env, default: env === defaultEnv, window, ...(cursors ? { cursors } : {}) };
     },
 
     /** Downloads one received message once, from the environment it was listed on; keeps the archive and its documents. */

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { EfacturaReadActivities, InboxListing, ReceivedDocument } from '../../activities/efactura/reads';
+import type { InboxCursors } from '../../activities/efactura/inbox-window';
 import type { AnafApiEnvironment } from '../../lib/anaf/anaf-environments';
 import type { AnafMessage, SignatureCheckFields } from '../../activities/efactura/types';
 import type { WebhookActivities } from '../../activities/webhooks';
@@ -39,8 +40,14 @@ export interface InboxSyncInput {
 }
 
 export interface InboxSyncResult {
-  /** Epoch ms: where the next run starts (before the overlap). */
+  /** Epoch ms: where the next run on the environment listed starts (before the overlap). */
   cursor: number;
+  /**
+   * Where the next run starts on each environment listed so far: a switch between ANAF's /test and /prod
+   * resumes that environment's own cursor, or looks back as a first sync (absent in runs recorded before).
+   */
+  cursors?: InboxCursors;
+  /** The window listed. */
   window: { startTime: number; endTime: number };
   listed: number;
   started: number;
@@ -108,8 +115,13 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
   const startTime = Math.max(earliest, last?.cursor ?? now - input.lookbackMs);
   // ANAF wants endTime in the past and after startTime.
   const endTime = Math.max(startTime + 1_000, now - 1_000);
-  const listing = asListing(await anafReads().listInboxMessages({ tenant: input.tenant, cif: input.cif, startTime, endTime }));
+  // The activity starts the window at the cursor of the environment it lists (`resume`); startTime is
+  // for a listing activity older than `resume`, during a deploy.
+  const previous = last && { cursor: last.cursor, anafEnvironment: last.anafEnvironment, cursors: last.cursors };
+  const resume = { lookbackMs: input.lookbackMs, ...(previous ? { previous } : {}) };
+  const listing = asListing(await anafReads().listInboxMessages({ tenant: input.tenant, cif: input.cif, startTime, endTime, resume }));
   const { messages, anafEnvironment } = listing;
+  const window = listing.window ?? { startTime, endTime };
   const idEnvironment = listing.default === false ? anafEnvironment : undefined;
 
   upsertSearchAttributes([{ key: AnafStage, value: 'STARTING_ITEMS' }]);
@@ -157,9 +169,11 @@ export async function efacturaInboxSync(input: InboxSyncInput): Promise<InboxSyn
       alreadyKnown += 1;
     }
   }
+  const nextCursor = Math.max(cursor, earliest);
   const result: InboxSyncResult = {
-    cursor: Math.max(cursor, earliest),
-    window: { startTime, endTime },
+    cursor: nextCursor,
+    ...(listing.cursors && anafEnvironment ? { cursors: { ...listing.cursors, [anafEnvironment]: nextCursor } } : {}),
+    window,
     listed: messages.length,
     started,
     alreadyKnown,
