@@ -167,6 +167,7 @@ export const banciws: Service = {
   beforePatch: {
     'banciws-inbox-item-fails-on-download-error': ['inbox-item-download-failed'],
     'banciws-inbox-stage-from-start': ['inbox'],
+    'banciws-inbox-stage-done': ['inbox'],
     'banciws-resolve-only-when-stuck': ['resolve-signal-while-polling'],
     'banciws-operator-wins-over-listing': ['operator-abandons-while-listing-read'],
   },

@@ -18,8 +18,10 @@ import { banciwsTaskQueueFor } from '../../lib/temporal/task-queues';
 import { inboxItemKey } from './definitions';
 import type { BanciwsInboxInput, BanciwsInboxItemInput, BanciwsInboxItemView, BanciwsInboxRunResult } from './types';
 
-/** A poll's AnafStage is set when it starts (LISTING), not only when it is DONE. */
+/** A poll's AnafStage is LISTING from its start (before, it had none). */
 const PATCH_STAGE_FROM_START = 'banciws-inbox-stage-from-start';
+/** A finished poll says DONE; before, it kept LISTING for good and `AnafStage = 'LISTING'` found every finished poll. */
+const PATCH_STAGE_DONE = 'banciws-inbox-stage-done';
 
 /**
  * The institution's inbox. A Schedule per institution runs `banciwsInbox`, which lists
@@ -51,7 +53,7 @@ export async function banciwsInbox(input: BanciwsInboxInput): Promise<BanciwsInb
     { key: AnafService, value: 'banciws' },
     { key: AnafCif, value: input.cui },
     // Patched: a poll carries its stage from the start, as every other workflow (the Web UI and
-    // `AnafStage = …` queries found running polls without one); before, only once DONE.
+    // `AnafStage = …` queries found running polls without one); before, none at all.
     ...(patched(PATCH_STAGE_FROM_START) ? [{ key: AnafStage, value: 'LISTING' }] : []),
   ]);
   const items = await reads.listBanciwsMessages({ tenant: input.tenant, institutionId: input.institutionId, zile: input.zile });
@@ -95,6 +97,8 @@ export async function banciwsInbox(input: BanciwsInboxInput): Promise<BanciwsInb
       alreadyKnown += 1;
     }
   }
+  // Patched: polls finished before this say LISTING (or, from before stage-from-start, nothing).
+  if (patched(PATCH_STAGE_DONE)) upsertSearchAttributes([{ key: AnafStage, value: 'DONE' }]);
   return { listed: items.length, started, alreadyKnown };
 }
 
