@@ -46,6 +46,8 @@ export interface TimelineRow {
   rateLimited: number;
   /** Busy share of the whole machine this second, in % of one core (2 vCPUs: up to 200). */
   machine: number;
+  /** The machine's 1-minute load average then. */
+  load: number;
   /** Per process group, in % of one core. */
   groups: Record<string, number>;
   /** The ANAF queue's approximate backlog, the last answer the server gave (-1 before any). */
@@ -202,6 +204,7 @@ export function startTimeline(sources: TimelineSources): { stop(): TimelineRow[]
       signatureChecks: now.counters.signatureChecks - last.counters.signatureChecks,
       rateLimited: now.counters.rateLimited - last.counters.rateLimited,
       machine: Math.round(share(now.machine.busy - last.machine.busy)),
+      load: os.loadavg()[0]!,
       groups,
       backlog,
       ...queueState,
@@ -257,7 +260,7 @@ export function describeRows(rows: TimelineRow[]): string {
     .join(', ');
   return [
     `${mean(rows.map((r) => r.calls)).toFixed(2)} calls/s (signature checks ${mean(rows.map((r) => r.signatureChecks)).toFixed(2)}), ${rows.filter((r) => r.calls === 0).length} s without a call`,
-    `machine CPU ${mean(rows.map((r) => r.machine)).toFixed(0)}% of ${os.cpus().length * 100}% (${rows.filter((r) => r.machine >= 95 * os.cpus().length).length} s saturated)`,
+    `machine CPU ${mean(rows.map((r) => r.machine)).toFixed(0)}% of ${os.cpus().length * 100}% (${rows.filter((r) => r.machine >= 95 * os.cpus().length).length} s saturated), load average ${Math.min(...rows.map((r) => r.load)).toFixed(1)}–${Math.max(...rows.map((r) => r.load)).toFixed(1)}`,
     `by group (% of a core): ${byGroup}`,
     `ANAF-queue pollers open ${mean(known((r) => r.pollers)).toFixed(1)}, slots busy ${mean(known((r) => r.slotsUsed)).toFixed(1)}, backlog ${mean(known((r) => r.backlog)).toFixed(0)} (min ${Math.min(...known((r) => r.backlog))})`,
   ].join('; ');
@@ -266,7 +269,18 @@ export function describeRows(rows: TimelineRow[]): string {
 /** The whole timeline as tab-separated values (one row a second), for plotting or reading a dip. */
 export function writeTimeline(rows: TimelineRow[], file = path.join(os.tmpdir(), `anaf-flow-budget-timeline-${Date.now()}.tsv`)): string {
   const groups = [...new Set(rows.flatMap((r) => Object.keys(r.groups)))].sort();
-  const header = ['t', 'calls', 'signatureChecks', '429s', 'machine%', ...groups.map((g) => `${g}%`), 'backlog', 'pollers', 'slotsUsed'];
+  const header = [
+    't',
+    'calls',
+    'signatureChecks',
+    '429s',
+    'load',
+    'machine%',
+    ...groups.map((g) => `${g}%`),
+    'backlog',
+    'pollers',
+    'slotsUsed',
+  ];
   const lines = rows.map((r) =>
     [
       r.t.toFixed(1),

@@ -42,6 +42,7 @@ function row(t: number, calls: number): TimelineRow {
     signatureChecks: 0,
     rateLimited: 0,
     machine: 0,
+    load: 0,
     groups: {},
     backlog: 0,
     pollers: 0,
