@@ -7,8 +7,9 @@ import type { TokenSealer } from './token-seal';
  * once an hour. Keeping it is no new exposure: the process that holds it also holds the private
  * key that opens it, and it lives only in this process's memory (never logged, never returned).
  * A sealed string always opens to the same token, so the memo can never serve a wrong one; a
- * refreshed token is a new sealed string and is opened afresh. Bounded in age and count, so a
- * token the worker stopped using (revoked, replaced) does not stay in memory.
+ * refreshed token is a new sealed string and is opened afresh. Bounded in age and count, and
+ * swept while the worker is idle too, so a token it stopped using (revoked, replaced) is gone
+ * from memory within `maxAgeMs` (plus a sweep interval).
  */
 export class OpenedTokenMemo {
   private readonly opened = new Map<string, { plaintext: string; at: number }>();
@@ -18,15 +19,32 @@ export class OpenedTokenMemo {
     private readonly options: { maxAgeMs: number; maxEntries: number } = { maxAgeMs: 5 * 60_000, maxEntries: 1024 },
   ) {}
 
+  /** Runs while anything is kept; unref'd, so it never holds a process open. */
+  private sweeper: NodeJS.Timeout | undefined;
+
   open(sealed: string): string {
     const now = Date.now();
+    this.evict(now);
     const hit = this.opened.get(sealed);
-    if (hit && now - hit.at < this.options.maxAgeMs) return hit.plaintext;
+    if (hit) return hit.plaintext;
     const plaintext = this.sealer.open(sealed);
-    this.opened.delete(sealed);
     this.opened.set(sealed, { plaintext, at: now });
     this.evict(now);
+    this.sweeper ??= setInterval(() => this.sweep(), Math.min(60_000, this.options.maxAgeMs)).unref();
     return plaintext;
+  }
+
+  /** How many opened tokens are kept now (for tests). */
+  get size(): number {
+    return this.opened.size;
+  }
+
+  private sweep(): void {
+    this.evict(Date.now());
+    if (this.opened.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   /** Entries past their age, then the oldest beyond the count (a Map iterates in insertion order). */

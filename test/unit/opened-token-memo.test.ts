@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { OpenedTokenMemo } from '../../lib/crypto/opened-token-memo';
 import { TokenSealer } from '../../lib/crypto/token-seal';
 import { testConfig } from '../../devkit/config';
+import { eventually } from '../../devkit/wait';
 
 /** The real sealer, counting how often it is asked to open (the memo exists to ask it less). */
 class CountingSealer extends TokenSealer {
@@ -60,4 +61,19 @@ test('a token that cannot be opened is not remembered as opened', () => {
   assert.throws(() => memo.open('not-sealed'), /cannot be opened/);
   assert.throws(() => memo.open('not-sealed'), /cannot be opened/);
   assert.equal(sealer.opens, 2);
+});
+
+test('a worker that goes idle forgets the opened tokens once they are past their age', async () => {
+  const sealer = new CountingSealer(testConfig().tokenSealing);
+  const memo = new OpenedTokenMemo(sealer, { maxAgeMs: 100, maxEntries: 10 });
+  memo.open(sealer.seal('token-a'));
+  memo.open(sealer.seal('token-b'));
+  assert.equal(memo.size, 2);
+  // Nothing opens anything from here on: only the memo's own sweep can empty it.
+  await eventually(
+    async () => memo.size,
+    (size) => size === 0,
+    'the idle memo emptied by its sweep',
+    5_000,
+  );
 });
