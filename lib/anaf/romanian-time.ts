@@ -54,11 +54,15 @@ export function romanianDay(now: number): string {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
-/** Milliseconds until the next calendar day in Romania. */
+/**
+ * Milliseconds until the next calendar day in Romania. Days of 23 and 25 hours included: local
+ * midnight is 21:00 or 22:00 UTC, hours away from a change (01:00 UTC), so the offset three hours
+ * before that local midnight, read as UTC, is the offset at it.
+ */
 export function msUntilNextRomanianDay(now: number): number {
   const p = romanianParts(now);
-  const elapsed = (Number(p.hour) * 3600 + Number(p.minute) * 60 + Number(p.second)) * 1000 + (now % 1000);
-  return 24 * 3600 * 1000 - elapsed;
+  const nextMidnightLocal = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day) + 1);
+  return nextMidnightLocal - offsetMs(nextMidnightLocal - 3 * HOUR_MS) - now;
 }
 
 /** ANAF's "yyyyMMddHHmm" (Romanian local time, as in `data_creare`) as epoch ms; undefined if malformed. */

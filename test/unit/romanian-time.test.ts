@@ -58,6 +58,21 @@ test('midnight in Romania: the time until the next day, in winter and in summer'
   assert.equal(msUntilNextRomanianDay(Date.UTC(2026, 0, 15, 21, 30)), 30 * 60_000);
   // 2026-07-15 20:45 UTC is 23:45 in Bucharest (UTC+3).
   assert.equal(msUntilNextRomanianDay(Date.UTC(2026, 6, 15, 20, 45)), 15 * 60_000);
+  // The days of the changes: 2026-03-29 has 23 hours, 2026-10-25 has 25 (a quota resets at the real midnight).
+  assert.equal(msUntilNextRomanianDay(Date.UTC(2026, 2, 28, 22, 0)), 23 * HOUR);
+  assert.equal(msUntilNextRomanianDay(Date.UTC(2026, 9, 24, 21, 0)), 25 * HOUR);
+  assert.equal(msUntilNextRomanianDay(Date.UTC(2026, 9, 24, 21, 30)), 24.5 * HOUR);
+});
+
+test('the next Romanian midnight is where the calendar day changes, every hour from 2020 to 2030', () => {
+  for (let t = Date.UTC(2020, 0, 1, 0, 7); t < Date.UTC(2031, 0, 1); t += HOUR) {
+    const next = t + msUntilNextRomanianDay(t);
+    const before = fromIntl(next - 1);
+    const at = fromIntl(next);
+    assert.equal(`${at.hour}:${at.minute}:${at.second}`, '00:00:00', new Date(t).toISOString());
+    assert.notEqual(before.day, at.day, new Date(t).toISOString());
+    assert.ok(next - t <= 25 * HOUR && next > t, new Date(t).toISOString());
+  }
 });
 
 test("ANAF's local minutes read back as instants, across both changes", () => {
