@@ -81,7 +81,7 @@ const inconclusive = (what: string): CoverageAnswer => ({
 });
 
 /** ANAF's sentence that matched, without the JSON around it (for the authorization's events and the 422). */
-function excerptOf(text: string, pattern: RegExp): string {
+export function excerptOf(text: string, pattern: RegExp): string {
   const m = pattern.exec(text);
   if (!m) return text.slice(0, 200);
   const end = text.slice(m.index).search(/["}\]\n]/);

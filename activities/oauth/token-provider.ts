@@ -7,6 +7,7 @@ import { currentTokenQuery, refreshUpdate } from '../../workflows/oauth/definiti
 import { servingAuthorization } from '../../services/clients/authorization-links';
 import type { AuthorizationKey, CurrentToken, RefreshRequest } from '../../workflows/oauth/types';
 import { FAILURE_TYPES } from '../anaf/failures';
+import { refusalInAnswer, refusalInFailure, reportCifRefused } from './call-refusals';
 
 /** What a call made with a token reports back, so the provider can decide on one forced refresh. */
 export type TokenCallResult<T> = { ok: true; value: T } | { ok: false; unauthorized: true; status: number };
@@ -197,16 +198,43 @@ export class TokenProvider {
    * authorization serves the CIF (the cached link may predate a relink or an unlink): a new one
    * is used as is (never refreshing the old one, someone else's sign-in); the same one gets one
    * forced refresh (unless someone already replaced that token), then exactly one more try.
+   * ANAF's "no rights in SPV for this CIF" in the outcome is reported to the authorization that served it.
    */
   async withToken<T>(key: AuthorizationKey, call: (token: string) => Promise<TokenCallResult<T>>): Promise<TokenCallResult<T>> {
+    let served: TokenSource | undefined;
+    try {
+      const result = await this.routed(key, call, (src) => (served = src));
+      if (result.ok) this.tellRefusal(served, refusalInAnswer(result.value));
+      return result;
+    } catch (err) {
+      this.tellRefusal(served, refusalInFailure(err));
+      throw err;
+    }
+  }
+
+  private async routed<T>(
+    key: AuthorizationKey,
+    call: (token: string) => Promise<TokenCallResult<T>>,
+    serving: (src: TokenSource) => void,
+  ): Promise<TokenCallResult<T>> {
     const src = await this.source(key);
     const first = await this.current(src);
+    serving(src);
     const result = await call(this.opened.open(first.sealedAccess));
     if (result.ok) return result;
     this.links.forget(linkCacheKey(key));
     const now = await this.source(key);
+    serving(now);
     if (now.workflowId !== src.workflowId) return this.withTokenFrom(now, call);
     return this.retryRefreshed(src, first, call);
+  }
+
+  /**
+   * ANAF refused the CIF for the authorization whose token made the call: tell it (it pushes
+   * authorization.cif_refused), beside the call and never failing it — the call ends as it would anyway.
+   */
+  private tellRefusal(served: TokenSource | undefined, reason: string | undefined): void {
+    if (served && reason !== undefined) void reportCifRefused(this.client, served, reason);
   }
 
   /** withToken with the token of one given authorization (checking that it covers a CIF before linking it). */

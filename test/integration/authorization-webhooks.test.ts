@@ -42,7 +42,9 @@ const PAYLOAD_KEYS = new Set([
   'companies',
   'occurredAt',
   'cif',
+  'scope',
   'reason',
+  'source',
   'refreshTokenExpiresAt',
   'daysLeft',
 ]);
@@ -139,6 +141,7 @@ describe('authorization events as signed webhooks', () => {
     assert.equal(active!.headers['x-anaf-flow-delivery'], active!.body.deliveryId);
     const [refused] = await waitForEvent(hooks, signedIn, 'authorization.cif_refused');
     assert.equal(refused!.body.data.cif, NOT_COVERED);
+    assert.equal(refused!.body.data.source, 'link');
     assert.match(refused!.body.data.reason, /Nu aveti drept in SPV/);
     const view = await api('GET', `/v1/authorizations/${signedIn}`);
     assert.equal(view.json.webhookUrl, hooks.url);

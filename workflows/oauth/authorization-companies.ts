@@ -4,8 +4,8 @@ import { failureMessage } from '../shared/anaf-failures';
 import { ANAF_PRIORITY } from '../shared/anaf-priorities';
 import { anafTaskQueueFor } from '../../lib/temporal/task-queues';
 import { current, type Lifecycle, record, view } from './authorization';
-import { forgetCompanyUpdate, linkCompanyUpdate } from './definitions';
-import { emit } from './events';
+import { cifRefusedAtCallSignal, forgetCompanyUpdate, linkCompanyUpdate } from './definitions';
+import { emit, noteCifRefusedAtCall } from './events';
 import { LINK_CHANGED } from '../organization';
 import { authorizationIdOf, type LinkCompanyRequest, type LinkCompanyResult, type OAuthScope, scopesOf } from './types';
 
@@ -55,7 +55,7 @@ async function linkCompany(lc: Lifecycle, { cif, scope, expectedAuthorizationId 
     }
     if (!check.covered) {
       record(lc, 'CIF_REFUSED', `${scope} ${cif}: ${check.reason}`);
-      emit(lc, 'authorization.cif_refused', { cif, reason: check.reason });
+      emit(lc, 'authorization.cif_refused', { cif, scope, reason: check.reason, source: 'link' });
       throw ApplicationFailure.create({
         type: CIF_NOT_COVERED,
         message: `ANAF refused this authorization for CIF ${cif} (${scope}): ${check.reason}`,
@@ -111,6 +111,8 @@ export function handleCompanies(lc: Lifecycle): void {
     if (state.companies.length !== before) record(lc, 'CIF_UNLINKED', `${scope} ${cif}`);
     return view(lc);
   });
+  // A signal (no answer awaited by the ANAF call that saw the refusal); new handler, no stored history has it.
+  setHandler(cifRefusedAtCallSignal, (refusal) => noteCifRefusedAtCall(lc, refusal));
 }
 
 /**

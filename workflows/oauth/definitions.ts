@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   AuthorizationRequestView,
   AuthorizationView,
@@ -8,6 +8,7 @@ import type {
   InstallTokensRequest,
   LinkCompanyRequest,
   LinkCompanyResult,
+  OAuthScope,
   RefreshRequest,
   ResealRequest,
   ResealResult,
@@ -37,6 +38,12 @@ export const forgetCompanyUpdate = defineUpdate<AuthorizationView, [LinkCompanyR
 
 /** PATCH /v1/authorizations/{id}: where its events are pushed (the URL is checked by the API); refused once revoked. */
 export const setWebhookUpdate = defineUpdate<AuthorizationView, [SetWebhookRequest]>('setWebhook');
+
+/**
+ * An ANAF call made with this authorization's token was refused for a CIF ("Nu aveti drept in SPV
+ * pentru CIF=…"): sent best effort by the activity that saw it (activities/oauth/call-refusals.ts).
+ */
+export const cifRefusedAtCallSignal = defineSignal<[{ cif: string; scope: OAuthScope; reason: string }]>('cifRefusedAtCall');
 
 export const requestStatusQuery = defineQuery<AuthorizationRequestView>('requestStatus');
 export const callbackUpdate = defineUpdate<CallbackResult, [CallbackInput]>('callback');

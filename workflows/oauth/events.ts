@@ -37,7 +37,11 @@ export interface AuthorizationEventPayload {
   companies: AuthorizationCompany[];
   occurredAt: string;
   cif?: string;
+  /** cif_refused: the scope of the refused check or call. */
+  scope?: OAuthScope;
   reason?: string;
+  /** cif_refused: `link` (the check before linking) or `call` (an ANAF call for a linked company). */
+  source?: 'link' | 'call';
   refreshTokenExpiresAt?: string;
   /** refresh_lapsing: whole days left (the threshold crossed: 30, 7 or 1 by default). */
   daysLeft?: number;
@@ -58,6 +62,8 @@ export interface EventOutbox {
   last?: Omit<AuthorizationWebhookState, 'pending'>;
   /** Lapsing warnings already queued for the refresh token of this expiry. */
   lapsing?: { expiresAt: number; sentDays: number[] };
+  /** CIF → when its last call-time cif_refused was noted (ms): one per CIF per day, however many calls ANAF refuses. */
+  refusedAtCall?: Record<string, number>;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -178,6 +184,30 @@ export function emitLapsing(lc: Lifecycle): void {
     daysLeft,
     reason: `the refresh token lapses within ${daysLeft} day${daysLeft === 1 ? '' : 's'}: sign in again before it does`,
   });
+}
+
+/** Longest reason kept from a caller's signal (ANAF's sentence is far shorter). */
+const MAX_REASON_CHARS = 300;
+
+/**
+ * An ANAF call with this authorization's token was refused for a CIF (cifRefusedAtCallSignal):
+ * recorded and pushed as authorization.cif_refused (source `call`) at most once per CIF per 24 h,
+ * so a company with a hundred queued invoices gives one event, not a hundred. Only state changes
+ * here (the delivery loop sends it); older noted CIFs are forgotten after the day, so the map stays small.
+ */
+export function noteCifRefusedAtCall(lc: Lifecycle, { cif, scope, reason }: { cif: string; scope: OAuthScope; reason: string }): void {
+  if (typeof cif !== 'string' || !/^\d{1,13}$/.test(cif) || typeof reason !== 'string') return;
+  const outbox = outboxOf(lc);
+  const now = Date.now();
+  const noted = Object.fromEntries(Object.entries(outbox.refusedAtCall ?? {}).filter(([, at]) => now - at < DAY_MS));
+  if (noted[cif] !== undefined) {
+    outbox.refusedAtCall = noted;
+    return;
+  }
+  outbox.refusedAtCall = { ...noted, [cif]: now };
+  const why = reason.slice(0, MAX_REASON_CHARS);
+  record(lc, 'CIF_REFUSED_AT_CALL', `${scope} ${cif}: ${why}`);
+  emit(lc, 'authorization.cif_refused', { cif, scope, reason: why, source: 'call' });
 }
 
 /** PATCH /v1/authorizations/{id}: the URL checked by the API (lib/webhooks/webhook-target.ts), refused here once revoked. */
