@@ -209,3 +209,32 @@ export async function authorizeOrganization(
   const page = await res.body.text();
   assert.equal(res.statusCode, 200, page);
 }
+
+/**
+ * One sign-in for many companies (POST /v1/authorization-requests with `body`), approved on ANAF's
+ * page with the certificate `certSerial`, ANAF's redirect followed to our callback (200). Returns
+ * the authorization's id and the code and state seen on the way (for secret scans).
+ */
+export async function signInWithCertificate(
+  stack: { apiUrl: string; sandbox: { url: string } },
+  key: string,
+  body: Record<string, unknown>,
+  certSerial: string,
+): Promise<{ authorizationId: string; code?: string; state?: string }> {
+  const created = await callApi(stack, key, 'POST', '/v1/authorization-requests', { json: body });
+  assert.equal(created.status, 201, created.text);
+  const q = new URL(created.json.url as string).searchParams;
+  const walked = await walkAuthorizePage(stack.sandbox.url, {
+    clientId: q.get('client_id')!,
+    redirectUri: q.get('redirect_uri')!,
+    state: q.get('state')!,
+    certSerial,
+  });
+  const callback = await request(walked.location.toString());
+  assert.equal(callback.statusCode, 200, await callback.body.text());
+  return {
+    authorizationId: created.json.authorizationId as string,
+    ...(walked.code ? { code: walked.code } : {}),
+    ...(walked.state ? { state: walked.state } : {}),
+  };
+}

@@ -80,10 +80,10 @@ const inconclusive = (what: string): CoverageAnswer => ({
   reason: `ANAF's answer proves nothing about this CIF (${what})`,
 });
 
-/** ANAF's sentence that matched, without the JSON around it (for the authorization's events and the 422). */
+/** ANAF's sentence that matched, without the JSON around it or the messages joined after it (for the authorization's events and the 422). */
 export function excerptOf(text: string, pattern: RegExp): string {
   const m = pattern.exec(text);
   if (!m) return text.slice(0, 200);
-  const end = text.slice(m.index).search(/["}\]\n]/);
+  const end = text.slice(m.index).search(/["}\];\n]/);
   return text.slice(m.index, m.index + (end === -1 ? 200 : Math.min(end, 200)));
 }

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { withCheckDigit } from '../../schemas/cif';
 import { statusQuery } from '../../workflows/oauth/definitions';
 import { callApi, type ApiAnswer } from '../../devkit/api-client';
 import { TENANT_A } from '../../devkit/config';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
-import { walkAuthorizePage } from '../../devkit/oauth-walk';
+import { signInWithCertificate } from '../../devkit/oauth-walk';
 import { type Stack, startStack } from '../../devkit/stack';
 import { finished } from '../../devkit/views';
 import { eventually } from '../../devkit/wait';
@@ -35,20 +34,8 @@ describe('authorization.cif_refused when ANAF refuses a linked company at call t
   const api = (method: string, path: string, json?: unknown): Promise<ApiAnswer> =>
     callApi(stack, TENANT_A.key, method, path, json === undefined ? {} : { json });
 
-  async function signIn(body: Record<string, unknown>): Promise<string> {
-    const created = await api('POST', '/v1/authorization-requests', body);
-    assert.equal(created.status, 201, created.text);
-    const q = new URL(created.json.url).searchParams;
-    const walked = await walkAuthorizePage(stack.sandbox.url, {
-      clientId: q.get('client_id')!,
-      redirectUri: q.get('redirect_uri')!,
-      state: q.get('state')!,
-      certSerial: ACCOUNTANT.serial,
-    });
-    const callback = await request(walked.location.toString());
-    assert.equal(callback.statusCode, 200, await callback.body.text());
-    return created.json.authorizationId as string;
-  }
+  const signIn = async (body: Record<string, unknown>) =>
+    (await signInWithCertificate(stack, TENANT_A.key, body, ACCOUNTANT.serial)).authorizationId;
 
   async function submitInvoice(cif: string, n: number): Promise<string> {
     const number = `CR-${process.pid}-${n}`;
@@ -70,7 +57,8 @@ describe('authorization.cif_refused when ANAF refuses a linked company at call t
     stack = await startStack({ sandbox: { efactura: { processingDelayMs: 200 }, oauth: { certificates: [ACCOUNTANT] } } });
     hooks = await webhookReceiver();
     assert.equal((await api('POST', '/v1/webhook-secret/rotate')).status, 201);
-    for (const cif of [KEPT, WITHDRAWN]) assert.equal((await api('POST', '/v1/organizations', { cif, name: `Company ${cif}` })).status, 201);
+    for (const cif of [KEPT, WITHDRAWN])
+      assert.equal((await api('POST', '/v1/organizations', { cif, name: `Company ${cif}` })).status, 201);
   });
   after(async () => {
     await hooks?.close();
@@ -97,7 +85,11 @@ describe('authorization.cif_refused when ANAF refuses a linked company at call t
 
     // Both refusals reached the authorization (told beside the calls), and its queue is empty again.
     const workflowId = `${TENANT_A.tenant}/authorization/${id}`;
-    await eventually(() => refusalSignals(workflowId), (n) => n >= 2, 'both refused calls told the authorization');
+    await eventually(
+      () => refusalSignals(workflowId),
+      (n) => n >= 2,
+      'both refused calls told the authorization',
+    );
     const settled = await eventually(
       () => stack.client.workflow.getHandle(workflowId).query(statusQuery),
       (v) => v.webhook?.pending === 0 && v.webhook.lastEvent === 'authorization.cif_refused',

@@ -12,7 +12,7 @@ import { currentTokenQuery, statusQuery } from '../../workflows/oauth/definition
 import { authorizationWorkflowId } from '../../workflows/oauth/types';
 import { callApi, type ApiAnswer } from '../../devkit/api-client';
 import { TENANT_A, TEST_WEBHOOK_SECRET } from '../../devkit/config';
-import { consentAtAnaf, obtainTokens, walkAuthorizePage } from '../../devkit/oauth-walk';
+import { consentAtAnaf, obtainTokens, signInWithCertificate } from '../../devkit/oauth-walk';
 import { type Stack, startStack } from '../../devkit/stack';
 import { startTimeSkippingServer } from '../../devkit/temporal-env';
 import { eventually } from '../../devkit/wait';
@@ -83,19 +83,9 @@ describe('authorization events as signed webhooks', () => {
 
   /** One sign-in through POST /v1/authorization-requests, approved with the accountant's certificate. */
   async function signIn(body: Record<string, unknown>): Promise<string> {
-    const created = await api('POST', '/v1/authorization-requests', body);
-    assert.equal(created.status, 201, created.text);
-    const q = new URL(created.json.url).searchParams;
-    const walked = await walkAuthorizePage(stack.sandbox.url, {
-      clientId: q.get('client_id')!,
-      redirectUri: q.get('redirect_uri')!,
-      state: q.get('state')!,
-      certSerial: ACCOUNTANT.serial,
-    });
-    for (const s of [walked.code, walked.state]) if (s) secrets.add(s);
-    const callback = await request(walked.location.toString());
-    assert.equal(callback.statusCode, 200, await callback.body.text());
-    return created.json.authorizationId as string;
+    const { authorizationId, code, state } = await signInWithCertificate(stack, TENANT_A.key, body, ACCOUNTANT.serial);
+    for (const s of [code, state]) if (s) secrets.add(s);
+    return authorizationId;
   }
 
   /** A per-organization sign-in (the legacy route), with the request's other fields. */
