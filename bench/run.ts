@@ -324,7 +324,8 @@ async function budget(): Promise<void> {
         new Map([[process.pid, 'bench+sandbox+api'], ...spawned.map((w) => [w.pid, 'bench-workers'] as [number, string])]),
       ),
     });
-    await sleep(minutes * 60_000);
+    // A few seconds over, so the last minute is a whole window too (a 2-minute run has one after the ramp).
+    await sleep(minutes * 60_000 + 3_000);
     const rows = timeline.stop();
     const limited = rows.reduce((a, r) => a + r.rateLimited, 0);
     const windows = slidingMinutes(rows);
@@ -339,7 +340,7 @@ async function budget(): Promise<void> {
       `\n[2] Budget${ON_CLUSTER ? ' (on the cluster)' : ''}: ${queued} submissions queued through the API (in ${fmt(queuedIn)} s, workers stopped), ANAF answering each after 30 s, against a sandbox enforcing 1000 calls/min; ${workers} worker processes, budget ${budgetPerMinute}/min on the ANAF task queue`,
     );
     out(
-      `    over ${minutes} min: ${total} ANAF calls = ${fmt(total / minutes, 0)}/min on average; sliding 60 s windows after the first minute: min ${fmt(perMinute[0] ?? NaN, 0)}, median ${fmt(percentile(perMinute, 50), 0)}, max ${fmt(perMinute.at(-1) ?? NaN, 0)} calls/min`,
+      `    over ${fmt((rows.at(-1)?.t ?? NaN) / 60, 2)} min: ${total} ANAF calls = ${fmt((total * 60) / (rows.at(-1)?.t ?? NaN), 0)}/min on average; sliding 60 s windows after the first minute: min ${fmt(perMinute[0] ?? NaN, 0)}, median ${fmt(percentile(perMinute, 50), 0)}, max ${fmt(perMinute.at(-1) ?? NaN, 0)} calls/min`,
     );
     out(
       `    429s from the sandbox: ${limited}; lifecycles completed: ${finished}; whole clock minutes (ANAF's fixed minutes): ${fixedMinutes(rows).join(', ')}`,
