@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { cifRefusedAtCallSignal } from '../../workflows/oauth/definitions';
 import type { AuthorizationKey } from '../../workflows/oauth/types';
-import { CIF_NOT_COVERED_TEXT, excerptOf } from './cif-coverage';
+import { CIF_NOT_COVERED_TEXT, excerptOf } from './cif-refusal-text';
 
 /**
  * ANAF refusing a CIF at call time (the person who signed in lost their rights in SPV for that

@@ -1,13 +1,7 @@
 import type { OAuthScope } from '../../workflows/oauth/types';
 import { anafBearerCall } from '../anaf/bearer-call';
 import type { TokenCallResult } from './token-provider';
-
-/**
- * ANAF's words for "the person who signed in has no rights in SPV for this CIF": e-Factura's
- * listings answer `{"eroare":"Nu aveti drept in SPV pentru CIF=…"}` (or "Nu exista niciun CIF
- * pentru care sa aveti drept…" when they have none at all), e-Transport's `Errors[]` the same.
- */
-export const CIF_NOT_COVERED_TEXT = /Nu aveti drept(ul)? in SPV|Nu exista niciun CIF/i;
+import { CIF_NOT_COVERED_TEXT, excerptOf } from './cif-refusal-text';
 
 /** ANAF's documented "no messages" answers of both listings (the whole sentence: other wording proves nothing). */
 const NO_MESSAGES_TEXT = /^Nu exista mesaje (in ultimele \d+ zile|in intervalul selectat)\.?$/i;
@@ -79,11 +73,3 @@ const inconclusive = (what: string): CoverageAnswer => ({
   inconclusive: true,
   reason: `ANAF's answer proves nothing about this CIF (${what})`,
 });
-
-/** ANAF's sentence that matched, without the JSON around it or the messages joined after it (for the authorization's events and the 422). */
-export function excerptOf(text: string, pattern: RegExp): string {
-  const m = pattern.exec(text);
-  if (!m) return text.slice(0, 200);
-  const end = text.slice(m.index).search(/["}\];\n]/);
-  return text.slice(m.index, m.index + (end === -1 ? 200 : Math.min(end, 200)));
-}
