@@ -25,7 +25,14 @@ export async function callApi(
   key: string,
   method: string,
   path: string,
-  options: { json?: unknown; body?: string | Buffer; contentType?: string; headers?: Record<string, string> } = {},
+  options: {
+    json?: unknown;
+    body?: string | Buffer;
+    contentType?: string;
+    headers?: Record<string, string>;
+    /** Abort (TimeoutError) after this long; without it only undici's 5-minute defaults bound the call. */
+    timeoutMs?: number;
+  } = {},
 ): Promise<ApiAnswer> {
   const headers: Record<string, string> = { 'x-api-key': key, ...options.headers };
   let body: string | Buffer | undefined;
@@ -36,7 +43,12 @@ export async function callApi(
     headers['content-type'] = options.contentType ?? 'application/xml';
     body = options.body;
   }
-  const res = await request(`${stack.apiUrl}${path}`, { method: method as 'GET', headers, ...(body !== undefined ? { body } : {}) });
+  const res = await request(`${stack.apiUrl}${path}`, {
+    method: method as 'GET',
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    ...(options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
+  });
   const raw = Buffer.from(await res.body.arrayBuffer());
   const text = raw.toString('utf8');
   return { status: res.statusCode, headers: res.headers, body: raw, text, json: parsedJson(text) };

@@ -1,4 +1,5 @@
 import { type DevServer, startDevServer } from '../lib/temporal/dev-server';
+import { stopChild } from './bounded';
 import { freePort } from './ports';
 
 /**
@@ -30,18 +31,24 @@ export const devServerStack: TemporalStackFactory = async ({ dataDir, namespace,
   const uiPort = await freePort();
   const start = () => startDevServer({ dataDir, namespace, port, uiPort, onOutput });
   let server: DevServer = await start();
+  // A file process that exits before stop() (node --test-force-exit after a timed-out test) takes the server with it.
+  const killNow = () => server.process.kill('SIGKILL');
+  process.on('exit', killNow);
   return {
     address: server.address,
     env: {},
     serverPids: () => [server.process.pid!],
     async restart(signal) {
       const started = performance.now();
-      const exited = new Promise((r) => server.process.once('exit', r));
-      server.process.kill(signal);
-      await exited;
+      // Not `once('exit')` nor DevServer.stop(): both wait forever on a server already gone by a
+      // signal (exitCode stays null, 'exit' has fired), and that hung a CI run with no child left.
+      await stopChild(server.process, signal);
       server = await start();
       return performance.now() - started;
     },
-    stop: () => server.stop(),
+    async stop() {
+      await stopChild(server.process, 'SIGTERM');
+      process.off('exit', killNow);
+    },
   };
 };

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { stopChild } from './bounded';
 import { spawnProductProcess } from './product-process';
 
 export interface WorkerProcess {
@@ -49,7 +50,10 @@ export function workerStarted(worker: WorkerProcess, logDir: string): Promise<vo
   });
 }
 
-export async function killWorkerProcess(worker: WorkerProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  worker.child.kill(signal);
-  await worker.exited;
+/**
+ * `signal`, then SIGKILL if it is still there after `graceMs`. Bounded (bounded.ts stopChild):
+ * awaiting `exited` alone waited forever on a worker that ignored SIGTERM.
+ */
+export function killWorkerProcess(worker: WorkerProcess, signal: NodeJS.Signals = 'SIGKILL', graceMs = 10_000): Promise<void> {
+  return stopChild(worker.child, signal, graceMs);
 }

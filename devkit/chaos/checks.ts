@@ -18,9 +18,12 @@ import type { SubmissionView } from '../../workflows/efactura/types';
  */
 export const DOCUMENTED_FINAL_ANAF_ANSWERS: ReadonlySet<string> = new Set(['AnafBadRequest', 'AnafError']);
 
+/** How long reading one history may take: without a deadline it waited forever on a Temporal that had gone. */
+const HISTORY_DEADLINE_MS = 15_000;
+
 /** The type of the last activity failure in a workflow's history ("Timeout" for a timeout), if any. */
 export async function lastActivityFailureType(client: Client, workflowId: string): Promise<string | undefined> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await client.withDeadline(Date.now() + HISTORY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).fetchHistory());
   for (const event of [...(history.events ?? [])].reverse()) {
     const failure = event.activityTaskFailedEventAttributes?.failure;
     if (failure) return failure.applicationFailureInfo?.type ?? failure.cause?.applicationFailureInfo?.type ?? undefined;

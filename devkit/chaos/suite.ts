@@ -17,6 +17,7 @@ import type { FaultRule, FaultRuleView } from '../../sandbox';
 import { SeededRandom } from '../../sandbox/random';
 import type { SubmissionView } from '../../workflows/efactura/types';
 import { adoptedIndexMismatch, DOCUMENTED_FINAL_ANAF_ANSWERS, lastActivityFailureType } from './checks';
+import { within } from '../bounded';
 import { pidHoldingConnection } from '../proc';
 import { ublInvoice } from '../fixtures/invoice';
 import { pool } from '../pool';
@@ -161,6 +162,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let workerKills = 0;
   let killsDuringUpload = 0;
   let temporalRestartMs: number | undefined;
+  let progress: NodeJS.Timeout | undefined;
   const deadline = Date.now() + options.timeoutMs;
   try {
     for (let i = 0; i < options.workers; i++) await harness.spawnWorker();
@@ -217,13 +219,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let submitted = 0;
     let restart: Promise<void> | undefined;
     const ids = await pool(numbers, 16, async (number) => {
-      const id = await harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number);
+      // Bounded by the run's deadline: each submission retries 503s and resets up to 120 times.
+      const submission = harness.submitInvoice(SELLER, ublInvoice({ supplierCif: SELLER, buyerCif: BUYER, number }), number);
+      const id = await within(submission, Math.max(1, deadline - Date.now()), `submitting ${number}`);
       submitted += 1;
       if (!restart && submitted >= options.lifecycles * options.restartTemporalAt) {
         restart = harness.restartTemporal('SIGTERM').then((ms) => {
           temporalRestartMs = ms;
           log(`chaos: Temporal server restarted in ${ms.toFixed(0)} ms`);
         });
+        restart.catch(() => undefined); // awaited after the submissions; a failure is thrown there, not reported as unhandled
       }
       return id;
     });
@@ -231,7 +236,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`chaos: ${ids.length} submitted after ${((performance.now() - started) / 1000).toFixed(1)} s; waiting for every lifecycle to end`);
 
     const views = new Map<string, SubmissionView | Error>();
-    const progress = setInterval(() => log(`chaos: ${views.size}/${ids.length} ended, ${workerKills} worker kills so far`), 10_000);
+    progress = setInterval(() => log(`chaos: ${views.size}/${ids.length} ended, ${workerKills} worker kills so far`), 10_000);
     await pool(ids, 64, async (id) => {
       while (Date.now() < deadline) {
         // Bounded long polls, so the deadline holds and nothing polls on after the harness closes.
@@ -332,6 +337,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
+    // Cleared here too: an interval left running when the wait above threw keeps the file process alive.
+    clearInterval(progress);
     stopChaos = true;
     await harness.close();
   }
