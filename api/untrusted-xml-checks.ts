@@ -32,8 +32,8 @@ async function parseOffThread<K extends XmlParseTaskKind>(
     if (!(err instanceof XmlParseRefused)) throw err;
     res.locals.log?.warn({ code: err.code, busy: err.busy, bytes: xml.length }, 'XML parse refused by a cap');
     if (err.code === 'TOO_MANY_PARSES') {
-      // About one parse's worth of time: by then a slot of this tenant (or of everyone) is free.
-      res.set('Retry-After', String(Math.max(1, Math.ceil(ctx.xmlParsing.limits.timeoutMs / 1000))));
+      // The time the parses admitted now need at their recent pace: a burst hears "1", not the time cap.
+      res.set('Retry-After', String(ctx.xmlParsing.retryAfterSeconds()));
       throw new ApiError(429, err.code, err.message, { scope: err.busy });
     }
     throw new ApiError(422, err.code, err.message);

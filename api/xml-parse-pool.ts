@@ -64,6 +64,8 @@ export class XmlParsePool {
   private pending = 0;
   private busyThreads = 0;
   private closed = false;
+  /** Moving average of how long a parse holds a thread; starts at a typical invoice's read. */
+  private meanParseMs = 50;
 
   constructor(readonly limits: XmlParseLimits) {}
 
@@ -117,6 +119,17 @@ export class XmlParsePool {
     }
   }
 
+  /**
+   * Seconds a refused caller should wait (Retry-After): the time the parses admitted now need to
+   * drain through the threads at their recent pace, so a momentary burst is told "1" rather than
+   * the time cap (a parse's worst case). Never above the time cap: by then every admitted parse
+   * has finished or been stopped.
+   */
+  retryAfterSeconds(): number {
+    const drainMs = this.meanParseMs * Math.ceil((this.pending + 1) / this.limits.threads);
+    return Math.min(Math.ceil(this.limits.timeoutMs / 1000), Math.max(1, Math.ceil(drainMs / 1000)));
+  }
+
   /** Parses running or waiting now (for tests and metrics). */
   get inFlight(): number {
     return this.pending;
@@ -158,11 +171,13 @@ export class XmlParsePool {
   private start(job: Job): void {
     this.busyThreads += 1;
     const worker = this.idle.pop() ?? this.spawn();
+    const startedAt = performance.now();
     let settled = false;
     const finish = (outcome: { result: unknown } | { error: Error }, reusable: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      this.meanParseMs = 0.8 * this.meanParseMs + 0.2 * (performance.now() - startedAt);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       if (reusable && !this.closed) this.idle.push(worker);
       else discard(worker);

@@ -15,7 +15,9 @@ import type { SubmissionView } from '../workflows/efactura/types';
 import { type BareAnaf, bareDownload, bareSignatureCheck, bareStatus, bareUpload } from './bare-anaf-calls';
 import { ublInvoice } from '../devkit/fixtures/invoice';
 import { walkAuthorizePage } from '../devkit/oauth-walk';
+import { describeAnatomy, lifecycleAnatomy } from '../devkit/lifecycle-anatomy';
 import { pool } from '../devkit/pool';
+import { xmlParseRefusals } from '../lib/observability/metrics';
 import { cpuMs, rssMb } from '../devkit/proc';
 import { Harness } from '../devkit/process-harness';
 import { clusterStack } from './cluster-stack';
@@ -94,6 +96,8 @@ interface Measured {
   serverCpuMs: number;
   rssMb: number;
   ids: string[];
+  /** The three slowest lifecycles of the measured run, slowest first. */
+  slowest: { id: string; ms: number }[];
   /** Share of one core the worker used while lifecycles arrived at `rate`/s. */
   pacedShare: number;
 }
@@ -143,6 +147,7 @@ async function measure(
     serverCpuMs,
     rssMb: rss,
     ids: done.map((d) => d.id),
+    slowest: [...done].sort((a, b) => b.ms - a.ms).slice(0, 3),
     pacedShare,
   };
 }
@@ -152,6 +157,16 @@ async function eventsPerLifecycle(harness: Harness, ids: string[]): Promise<numb
   let events = 0;
   for (const id of sample) events += (await harness.client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
   return events / sample.length;
+}
+
+/** Where the slowest lifecycles' time went (retries, queueing, slow calls), from their histories. */
+async function slowestAnatomy(harness: Harness, label: string, m: Measured): Promise<void> {
+  for (const { id, ms } of m.slowest) {
+    const history = await harness.client.workflow.getHandle(id).fetchHistory();
+    out(
+      `      slowest ${label} ${id}: end to end ${(ms / 1000).toFixed(1)} s, the workflow ${describeAnatomy(lifecycleAnatomy(history.events ?? []))}`,
+    );
+  }
 }
 
 async function throughput(): Promise<void> {
@@ -185,6 +200,7 @@ async function throughput(): Promise<void> {
       paced,
     );
     const events = await eventsPerLifecycle(harness, ours.ids);
+    const parseRefusals = (await xmlParseRefusals.get()).values.filter((v) => v.labels.code === 'TOO_MANY_PARSES');
     await harness.killWorker(worker, 'SIGTERM');
 
     // Baseline 1: the same HTTP calls at the same concurrency, no Temporal, no API.
@@ -235,6 +251,11 @@ async function throughput(): Promise<void> {
     );
     out(row('anaf-flow (API + worker + Temporal)', ours, events));
     out(row('plain Temporal floor (client + bench/floor worker, same shape, none of our code)', floor, floorEvents));
+    out(
+      `      the API answered ${parseRefusals.reduce((n, v) => n + v.value, 0)} × 429 TOO_MANY_PARSES (${parseRefusals.map((v) => `${v.labels.reason} ${v.value}`).join(', ') || 'none'}); each submission waited its Retry-After and was sent again`,
+    );
+    await slowestAnatomy(harness, 'anaf-flow', ours);
+    await slowestAnatomy(harness, 'floor', floor);
     out(`    bare async loop (same 4 HTTP calls, same concurrency): ${fmt(barePerSecond)} lifecycles/s`);
     out(
       `    ratios: anaf-flow/bare = ${fmt(ours.perSecond / barePerSecond, 3)}; anaf-flow/floor = ${fmt(ours.perSecond / floor.perSecond, 2)} (lifecycles/s), worker CPU-ms anaf-flow/floor = ${fmt(ours.workerCpuMs / floor.workerCpuMs, 2)}`,

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { describeAnatomy, lifecycleAnatomy } from '../../devkit/lifecycle-anatomy';
+
+const history = (name: string) =>
+  historyFromJSON(JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'histories', name), 'utf8'))).events ?? [];
+
+test("a lifecycle's anatomy names each activity once, with its attempts, and counts the workflow tasks", () => {
+  const x = lifecycleAnatomy(history('efactura-signature-checked.json'));
+  assert.deepEqual(
+    x.activities.map((a) => [a.name, a.attempts]),
+    [
+      ['uploadInvoice', 1],
+      ['checkUploadStatus', 1],
+      ['downloadAnswer', 1],
+      ['checkAnswerSignature', 1],
+    ],
+  );
+  assert.equal(x.workflowTasks, 6);
+  assert.ok(x.totalMs > 0 && x.timersMs > 0, describeAnatomy(x));
+  for (const a of x.activities) assert.ok(a.queuedMs >= 0 && a.runMs >= 0, describeAnatomy(x));
+});
+
+test('a retried activity shows its attempts and what the last failed attempt said', () => {
+  // The started event of a retried activity carries the attempt and the previous attempt's failure.
+  const events = history('efactura-signature-checked.json');
+  const started = events.find((e) => e.activityTaskStartedEventAttributes && Number(e.eventId) > 20)!;
+  started.activityTaskStartedEventAttributes!.attempt = 3;
+  started.activityTaskStartedEventAttributes!.lastFailure = { message: 'stareMesaj: in prelucrare' };
+  const status = lifecycleAnatomy(events).activities.find((a) => a.name === 'checkUploadStatus')!;
+  assert.equal(status.attempts, 3);
+  assert.equal(status.lastFailure, 'stareMesaj: in prelucrare');
+  assert.match(describeAnatomy(lifecycleAnatomy(events)), /checkUploadStatus ×3 \(stareMesaj: in prelucrare\)/);
+});
