@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every test file under test/unit and test/integration on node's test runner
 // (tsx for TypeScript). Pass file paths to run only those. Node 20 has no glob in --test.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,14 +36,62 @@ const bundlePath = path.join(os.tmpdir(), `anaf-flow-test-bundle-${process.pid}.
 const bundled = spawnSync(process.execPath, ['--import', 'tsx', 'workers/build-bundle.ts', bundlePath], { cwd: root, stdio: 'inherit' });
 if (bundled.status !== 0) process.exit(bundled.status ?? 1);
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
+// The whole run's bound: the suite takes ~9 min and CI allows 30, so a run past 25 min is hung;
+// it then fails with the files still running named, instead of CI killing it without a word.
+const runMinutes = Number(process.env.TEST_RUN_TIMEOUT_MINUTES ?? 25);
+
+/** The processes of the run's process group but the runner itself: a test file's path where it has one, else its command. */
+function groupMembers(pgid) {
+  const ps = spawnSync('ps', ['-eo', 'pid=,pgid=,etimes=,args='], { encoding: 'utf8' });
+  return (ps.stdout ?? '')
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m) => m && Number(m[2]) === pgid && Number(m[1]) !== pgid && !m[4].includes('<defunct>'))
+    .map(([, pid, , seconds, args]) => {
+      const file = /\S+\.test\.ts/.exec(args)?.[0];
+      const what = file ? path.relative(root, path.resolve(root, file)) : args.slice(0, 100);
+      return `${what} (pid ${pid}, up ${seconds} s)`;
+    });
+}
+
+// --test-force-exit (node >= 20.14; the runner passes it on to each file's process): a file's
+// process exits once its tests are done, even with handles left open. Without it a timed-out
+// test is marked failed but its process waits for those handles, as a hung chaos run once did.
+// Its own process group (detached), so the watchdog and ^C reach every process the tests started.
+const runner = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   {
     cwd: root,
     stdio: 'inherit',
+    detached: true,
     env: { ...process.env, ...binaryEnv, TEMPORAL_VERSION_CHECK_DISABLED: '1', ANAF_FLOW_TEST_WORKFLOW_BUNDLE: bundlePath },
   },
 );
-fs.rmSync(bundlePath, { force: true });
-process.exit(result.status ?? 1);
+const killRun = (signal) => {
+  try {
+    process.kill(-runner.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+};
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => killRun(signal));
+let timedOut = false;
+const watchdog = setTimeout(() => {
+  timedOut = true;
+  const running = groupMembers(runner.pid);
+  console.error(
+    `\nnpm test: the run did not end within ${runMinutes} min (TEST_RUN_TIMEOUT_MINUTES; the suite takes ~9 min, CI allows 30). ` +
+      `Still running: ${running.join('; ') || 'only the runner'}. A test file whose process does not exit is hung; killing every test process.`,
+  );
+  killRun('SIGKILL');
+}, runMinutes * 60_000);
+runner.on('exit', (code) => {
+  clearTimeout(watchdog);
+  // What the tests started and left running would outlive the run (and hold CI's output open).
+  const left = timedOut ? [] : groupMembers(runner.pid);
+  if (left.length) console.error(`npm test: left running by the tests, killed: ${left.join('; ')}`);
+  killRun('SIGKILL');
+  fs.rmSync(bundlePath, { force: true });
+  process.exit(timedOut ? 1 : (code ?? 1));
+});
