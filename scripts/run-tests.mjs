@@ -58,9 +58,11 @@ function groupMembers(pgid) {
 // process exits once its tests are done, even with handles left open. Without it a timed-out
 // test is marked failed but its process waits for those handles, as a hung chaos run once did.
 // Its own process group (detached), so the watchdog and ^C reach every process the tests started.
+const [major, minor] = process.versions.node.split('.').map(Number);
+const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : []; // engines: node >= 20; older: the watchdog only
 const runner = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', ...forceExit, `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   {
     cwd: root,
     stdio: 'inherit',
