@@ -1,4 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { Router } from 'express';
 import {
   ANAF_API_ENVIRONMENTS,
@@ -11,7 +17,7 @@ import {
 import { OAUTH_SCOPES, type OAuthScope } from '../lib/config/config';
 import { sha256Hex } from '../lib/storage/blob-store';
 import type { OrganizationRecord } from '../workflows/organization';
-import { deleteOrganizationSignal, organizationWorkflowId } from '../workflows/organization';
+import { deleteOrganizationSignal, deleteOrganizationUpdate, LINKS_REMAIN, organizationWorkflowId } from '../workflows/organization';
 import { type EnvironmentChanges, setEnvironmentsUpdate } from '../workflows/organization-environments';
 import { AnafCif, AnafService, AnafTenant } from '../lib/temporal/search-attributes';
 import { tenantOf } from './auth';
@@ -135,6 +141,58 @@ export function environmentChanges(raw: Record<string, unknown>, apiBaseUrl: str
     changes[scope as OAuthScope] = env as AnafApiEnvironment | null;
   }
   return changes;
+}
+
+/** How many times DELETE removes the links and asks for the delete, when a link was made meanwhile. */
+export const DELETE_ATTEMPTS = 3;
+/** The delete update's handler and the workflow's end are one workflow task: seconds mean the workers are not keeping up (503). */
+const DELETE_DEADLINE_MS = 10_000;
+
+/** The SDK's refusal of an update the workflow has no handler for (@temporalio/workflow rejectBufferedUpdates). */
+export function isUnknownUpdate(err: unknown, name: string): boolean {
+  return err instanceof WorkflowUpdateFailedError && err.cause?.message === `No registered handler for update: ${name}`;
+}
+
+/**
+ * Unlink every shared sign-in, then delete; the organization refuses the delete (LINKS_REMAIN) while
+ * a link made after the unlink remains, and the unlink is done again: never deleted with a link left,
+ * which an authorization would keep listing. A link changed under the unlink (LINK_CHANGED) is the same race.
+ */
+async function deleteUnlinked(ctx: ApiContext, tenant: string, cif: string, handle: WorkflowHandle): Promise<void> {
+  for (let attempt = 1; attempt <= DELETE_ATTEMPTS; attempt++) {
+    try {
+      await unlinkAllOf(ctx, tenant, cif);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'LINK_CHANGED') continue;
+      throw err;
+    }
+    if (await deleteIfUnlinked(ctx, handle, cif)) return;
+  }
+  throw new ApiError(
+    409,
+    'ORGANIZATION_CHANGED',
+    `Organization ${cif} was linked to an authorization again each of ${DELETE_ATTEMPTS} times it was unlinked; it is not deleted, send the DELETE again`,
+    { cif },
+  );
+}
+
+/** True once deleted; false when the organization refused because a link remains. */
+async function deleteIfUnlinked(ctx: ApiContext, handle: WorkflowHandle, cif: string): Promise<boolean> {
+  try {
+    await ctx.client.withDeadline(Date.now() + DELETE_DEADLINE_MS, () => handle.executeUpdate(deleteOrganizationUpdate));
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw organizationNotFound(cif);
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === LINKS_REMAIN)
+      return false;
+    if (!isUnknownUpdate(err, deleteOrganizationUpdate.name)) throw err;
+  }
+  // A mixed deploy: this API is newer than the worker that runs the organization, whose workflow code
+  // has no delete update yet. The signal those workers know is sent instead: it cannot refuse a link
+  // made since the unlink above (the race the update closes), but refusing every DELETE until all
+  // workers are upgraded would be worse. Once they are, the update is used again.
+  await ctx.client.withDeadline(Date.now() + DELETE_DEADLINE_MS, () => handle.signal(deleteOrganizationSignal));
+  return true;
 }
 
 export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
@@ -273,6 +331,12 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
       permission: 'submit',
       path: '/v1/organizations/{cif}',
       summary: 'Remove an organization (revoke its own authorizations first; its links to shared sign-ins are removed with it)',
+      description:
+        'Its links to shared sign-ins are removed first (each sign-in forgets the company and stays for the others), then the organization ' +
+        'is deleted, which the organization refuses while any link remains: a link made meanwhile (a PUT of its authorization landing ' +
+        'during the DELETE) is removed and the delete asked again, up to 3 times. 409 ORGANIZATION_HAS_AUTHORIZATIONS: revoke its own ' +
+        'per-organization authorizations first. 409 ORGANIZATION_CHANGED: it was linked again each time; nothing deleted (its links ' +
+        'may be gone), send the DELETE again.',
       request: { params: OrganizationParams },
       responses: { 204: { description: 'Removed' } },
       errors: [404, 409, 503],
@@ -288,12 +352,10 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
           `Revoke the organization's authorizations first (${live.map((a) => a.scope).join(', ')})`,
         );
       }
-      // Linked to shared sign-ins: unlinked (they forget the company, and stay for the others).
-      await unlinkAllOf(ctx, tenant, params.cif);
       const handle = ctx.client.workflow.getHandle(organizationWorkflowId(tenant, params.cif));
-      await handle.signal(deleteOrganizationSignal);
+      await deleteUnlinked(ctx, tenant, params.cif, handle);
       // Answer once it is gone, so a GET right after sees 404.
-      await ctx.client.withDeadline(Date.now() + 10_000, () => handle.result());
+      await ctx.client.withDeadline(Date.now() + DELETE_DEADLINE_MS, () => handle.result());
       res.status(204).end();
     },
   );

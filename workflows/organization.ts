@@ -37,9 +37,14 @@ export interface UnlinkAuthorizationRequest {
 
 /** The failure type of a link or unlink refused because the scope's link is not the one the caller expected. */
 export const LINK_CHANGED = 'LinkChanged';
+/** The failure type of a delete refused because the organization is still linked to an authorization (its details: the scopes). */
+export const LINKS_REMAIN = 'LinksRemain';
 
 export const organizationQuery = defineQuery<OrganizationRecord>('organization');
+/** Kept for callers older than deleteOrganizationUpdate and for stored histories: it cannot refuse a linked organization. */
 export const deleteOrganizationSignal = defineSignal('delete');
+/** Delete the organization; refused (LINKS_REMAIN) while any scope is linked, so no authorization is left listing it. */
+export const deleteOrganizationUpdate = defineUpdate<void>('deleteOrganization');
 export const authorizationLinksQuery = defineQuery<AuthorizationLinks>('authorizationLinks');
 /** Returns the authorization that served the scope before (undefined: none). */
 export const linkAuthorizationUpdate = defineUpdate<{ previousAuthorizationId?: string }, [LinkAuthorizationRequest]>('linkAuthorization');
@@ -53,6 +58,27 @@ export const AUTHORIZATION_LINKS_MEMO = 'authorizationLinks';
 
 export function organizationWorkflowId(tenant: string, cif: string): string {
   return `${tenant}/org/${cif}`;
+}
+
+/**
+ * The delete as an update: it does what the signal does, but its validator refuses while a link
+ * remains (one made after the API unlinked everything), so the API unlinks again instead of leaving a
+ * deleted organization that an authorization still lists. Links are made by updates this workflow
+ * serializes: once the handler ran, a later link is refused as for a deleted organization. A new
+ * handler, no command of its own: stored histories replay unchanged.
+ */
+function handleDeleteUpdate(links: AuthorizationLinks, markDeleted: () => void): void {
+  setHandler(deleteOrganizationUpdate, markDeleted, {
+    validator: () => {
+      const scopes = (Object.keys(links) as OAuthScope[]).filter((scope) => links[scope] !== undefined);
+      if (scopes.length === 0) return;
+      throw ApplicationFailure.create({
+        type: LINKS_REMAIN,
+        message: `still linked to an authorization for ${scopes.join(', ')}; unlink first`,
+        details: [scopes],
+      });
+    },
+  });
 }
 
 /**
@@ -72,9 +98,11 @@ export async function organization(record: OrganizationRecord): Promise<Organiza
   ]);
   setHandler(organizationQuery, () => record);
   setHandler(authorizationLinksQuery, () => ({ ...links }));
-  setHandler(deleteOrganizationSignal, () => {
+  const markDeleted = () => {
     deleted = true;
-  });
+  };
+  setHandler(deleteOrganizationSignal, markDeleted);
+  handleDeleteUpdate(links, markDeleted);
   registerEnvironmentHandlers(() => deleted);
   // In the memo too: submissions and token lookups read it with a describe, no workflow task per call.
   const publishLinks = () => upsertMemo({ [AUTHORIZATION_LINKS_MEMO]: { ...links } });
