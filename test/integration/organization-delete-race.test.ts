@@ -31,9 +31,8 @@ import { eventually } from '../../devkit/wait';
  * before its delete, until the test starts a worker there. Real dev server, real sandbox as ANAF.
  */
 
-const RACED = withCheckDigit('3300051');
-const CHANGING = withCheckDigit('3300052');
-const DIRECT = withCheckDigit('3300053');
+/** Deleted during a link; linked again at every attempt; driven through the workflow's update directly. */
+const [RACED, CHANGING, DIRECT] = ['3300051', '3300052', '3300053'].map((base) => withCheckDigit(base)) as [string, string, string];
 const ACCOUNTANT = {
   serial: 'ACC0FF1CE0000551',
   subject: 'CN=STAN ELENA, SERIALNUMBER=PNORO-2800101000051, O=CABINET STAN SRL, C=RO',
