@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { DailyQuotaGuard } from '../lib/anaf/anaf-daily-quotas';
 import type { BlobStore } from '../lib/storage/blob-store';
 import type { AppConfig } from '../lib/config/config';
+import type { OrganizationMemos } from './clients/organization-memo';
 import type { Logger } from '../lib/observability/logger';
 import type { TokenSealer } from '../lib/crypto/token-seal';
 import type { RouteModule } from '../api/context';
@@ -40,6 +41,8 @@ export interface ServiceActivityDeps {
   sealer: TokenSealer;
   blobs: BlobStore;
   quotas: DailyQuotaGuard;
+  /** Organizations' memos (authorization links, ANAF environments), one describe per organization per cache time for the whole process. */
+  organizations: OrganizationMemos;
   logger: Logger;
 }
 

@@ -10,6 +10,8 @@ import { dataConverterFor } from '../lib/temporal/temporal-client';
 import { TokenSealer } from '../lib/crypto/token-seal';
 import { activityInterceptors, lifecycleMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './interceptors';
 import { DailyQuotaGuard } from '../lib/anaf/anaf-daily-quotas';
+import { ANAF_CALL_TOKEN_CACHE_MS } from '../activities/oauth/token-provider';
+import { OrganizationMemos } from '../services/clients/organization-memo';
 import { ANAF_SERVICES, type AnafServiceDescriptor, type ServiceActivities, type ServiceActivityDeps } from '../services';
 
 export interface WorkerDeps {
@@ -35,6 +37,8 @@ export function createActivityDeps(deps: Pick<WorkerDeps, 'config' | 'client' | 
     blobs: blobStoreFor(deps.config.dataDir),
     // Per process on purpose (lib/anaf/anaf-daily-quotas.ts): submission and read activities spend one count.
     quotas: new DailyQuotaGuard(deps.config.efactura.dailyQuotas),
+    // Token routing and environment choice of every service read one cached memo per organization.
+    organizations: new OrganizationMemos(deps.client, ANAF_CALL_TOKEN_CACHE_MS),
   };
 }
 

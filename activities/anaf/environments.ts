@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import {
   type AnafApiEnvironment,
   apiBaseUrlFor,
@@ -8,50 +7,32 @@ import {
   readEnvironmentOverrides,
 } from '../../lib/anaf/anaf-environments';
 import type { OAuthScope } from '../../lib/config/config';
-import { CachedRead } from '../../lib/temporal/cached-read';
-import { organizationWorkflowId } from '../../workflows/organization';
+import type { OrganizationMemos } from '../../services/clients/organization-memo';
 import { FAILURE_TYPES } from './failures';
-
-/** The overrides in the organization's memo (none: no organization, or never set). */
-export async function environmentOverridesOf(client: Client, organizationWorkflowId: string): Promise<EnvironmentOverrides> {
-  try {
-    const memo = (await client.workflow.getHandle(organizationWorkflowId).describe()).memo ?? {};
-    return readEnvironmentOverrides(memo);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return {};
-    throw err;
-  }
-}
-
-/** How long a stale answer may stand in while Temporal cannot be asked (as the token provider's links). */
-const STALE_MAX_AGE_MS = 5 * 60 * 1000;
 
 /**
  * The environment of each ANAF call for (tenant, CIF, scope), decided per call from the
- * organization's memo and cached for `cacheMs` (a change applies within that time). Calls
- * belonging to an upload's lifecycle do not ask: they carry the environment fixed at its start.
+ * organization's memo, read through the worker's shared OrganizationMemos (a change applies
+ * within its cache time). Calls belonging to an upload's lifecycle do not ask: they carry the
+ * environment fixed at its start.
  */
 export class EnvironmentResolver {
-  private readonly overrides: CachedRead<EnvironmentOverrides>;
   readonly defaultEnvironment: AnafApiEnvironment;
 
   constructor(
-    private readonly client: Client,
+    private readonly organizations: OrganizationMemos,
     apiBaseUrl: string,
-    cacheMs: number,
   ) {
     this.defaultEnvironment = defaultApiEnvironment(apiBaseUrl);
-    this.overrides = new CachedRead({ cacheMs, staleMaxAgeMs: STALE_MAX_AGE_MS });
   }
 
   async environment(target: { tenant: string; cif: string }, scope: OAuthScope): Promise<AnafApiEnvironment> {
-    const id = organizationWorkflowId(target.tenant, target.cif);
-    return (await this.overrides.get(id, () => this.read(id, target.cif)))[scope] ?? this.defaultEnvironment;
+    return (await this.overrides(target.tenant, target.cif))[scope] ?? this.defaultEnvironment;
   }
 
-  private async read(id: string, cif: string): Promise<EnvironmentOverrides> {
+  private async overrides(tenant: string, cif: string): Promise<EnvironmentOverrides> {
     try {
-      return await environmentOverridesOf(this.client, id);
+      return readEnvironmentOverrides(await this.organizations.of(tenant, cif));
     } catch (err) {
       // Nothing went to ANAF yet: the call may simply be retried.
       throw ApplicationFailure.create({

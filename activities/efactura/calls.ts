@@ -11,8 +11,8 @@ export function efacturaCalls(deps: EfacturaActivityDeps) {
     deps.config.anaf.apiBaseUrl,
     (apiBaseUrl) => new EfacturaClient({ apiBaseUrl, quotas: deps.quotas }),
   );
-  const environments = new EnvironmentResolver(deps.client, deps.config.anaf.apiBaseUrl, ANAF_CALL_TOKEN_CACHE_MS);
-  const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS });
+  const environments = new EnvironmentResolver(deps.organizations, deps.config.anaf.apiBaseUrl);
+  const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS, organizations: deps.organizations });
   const keyOf = (t: EfacturaTarget): AuthorizationKey => ({ tenant: t.tenant, cif: t.cif, scope: 'EFACTURA' });
 
   /** Runs `call` with the organization's EFACTURA token; a token ANAF refuses even after a refresh is final. */

@@ -5,6 +5,7 @@ import type { BlobStore } from '../../lib/storage/blob-store';
 import type { AppConfig } from '../../lib/config/config';
 import type { AnafApiEnvironment } from '../../lib/anaf/anaf-environments';
 import type { TokenSealer } from '../../lib/crypto/token-seal';
+import type { OrganizationMemos } from '../../services/clients/organization-memo';
 import { followUpXml, matchListedDeclaration, type ListedDeclaration } from '../../schemas/etransport-declaration';
 import { prepareOperation } from '../../schemas/etransport-operation';
 import type {
@@ -23,6 +24,8 @@ export interface EtransportActivityDeps {
   client: Client;
   sealer: TokenSealer;
   blobs: BlobStore;
+  /** The process's one reader of organizations' memos (token routing, ANAF environment). */
+  organizations: OrganizationMemos;
 }
 
 export interface EtransportTarget {
@@ -58,11 +61,11 @@ export function listaDaysSince(sinceMs: number, now = Date.now()): number {
 /** e-Transport activities that call ANAF: registered on the rate-limited ANAF task queue. */
 export function createEtransportAnafActivities(deps: EtransportActivityDeps) {
   const anafIn = clientsPerEnvironment(deps.config.anaf.apiBaseUrl, (apiBaseUrl) => new EtransportClient({ apiBaseUrl }));
-  const environments = new EnvironmentResolver(deps.client, deps.config.anaf.apiBaseUrl, ANAF_CALL_TOKEN_CACHE_MS);
+  const environments = new EnvironmentResolver(deps.organizations, deps.config.anaf.apiBaseUrl);
   /** A declaration's own calls stay where its notification went; lookups follow the organization's setting now. */
   const lifecycleAnaf = (target: EtransportTarget) => anafIn(fixedEnvironment(environments, target));
   const currentAnaf = async (target: EtransportTarget) => anafIn(await environments.environment(target, 'ETRANSPORT'));
-  const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS });
+  const tokens = new TokenProvider(deps.client, deps.sealer, { cacheMs: ANAF_CALL_TOKEN_CACHE_MS, organizations: deps.organizations });
   const { blobs } = deps;
 
   return {

@@ -1,10 +1,10 @@
-import { CachedRead } from '../../lib/temporal/cached-read';
 import { ApplicationFailure } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { OpenedTokenMemo } from '../../lib/crypto/opened-token-memo';
 import type { TokenSealer } from '../../lib/crypto/token-seal';
 import { currentTokenQuery, refreshUpdate } from '../../workflows/oauth/definitions';
-import { servingAuthorization } from '../../services/clients/authorization-links';
+import { linksIn, servingAuthorizationIn } from '../../services/clients/authorization-links';
+import { OrganizationMemos } from '../../services/clients/organization-memo';
 import type { AuthorizationKey, CurrentToken, RefreshRequest } from '../../workflows/oauth/types';
 import { FAILURE_TYPES } from '../anaf/failures';
 import { refusalInAnswer, refusalInFailure, reportCifRefused } from './call-refusals';
@@ -30,8 +30,6 @@ export interface TokenSource extends AuthorizationKey {
   workflowId: string;
 }
 
-const linkCacheKey = (key: AuthorizationKey) => `${key.tenant}/${key.cif}/${key.scope}`;
-
 function notAuthorized(key: AuthorizationKey, why: string): ApplicationFailure {
   return ApplicationFailure.create({
     type: FAILURE_TYPES.NOT_AUTHORIZED,
@@ -50,10 +48,13 @@ export class TokenProvider {
   constructor(
     private readonly client: Client,
     sealer: TokenSealer,
-    /** cacheMs: how long an activity worker reuses the workflow's answer (0: ask every time, e.g. right after a revoke). */
-    private readonly options: { cacheMs: number } = { cacheMs: 0 },
+    /**
+     * cacheMs: how long an activity worker reuses the workflow's answer (0: ask every time, e.g. right after a revoke).
+     * organizations: the worker's shared reader of organizations' memos (its own, with cacheMs, when not given).
+     */
+    private readonly options: { cacheMs: number; organizations?: OrganizationMemos } = { cacheMs: 0 },
   ) {
-    this.links = new CachedRead({ cacheMs: options.cacheMs, staleMaxAgeMs: STALE_TOKEN_MAX_AGE_MS });
+    this.organizations = options.organizations ?? new OrganizationMemos(client, options.cacheMs);
     this.opened = new OpenedTokenMemo(sealer);
   }
 
@@ -64,20 +65,20 @@ export class TokenProvider {
     return this.client.workflow.getHandle(src.workflowId);
   }
 
-  /** The organization's link per (tenant, CIF, scope), cached like the token (the routing rarely changes); stale while Temporal is away, as a cached token. */
-  private readonly links: CachedRead<string>;
+  /** The organizations' links, cached like the token (the routing rarely changes); stale while Temporal is away, as a cached token. */
+  private readonly organizations: OrganizationMemos;
 
   /**
    * Which authorization serves (tenant, CIF, scope): the one the organization links for that scope
    * (PUT /v1/organizations/{cif}/authorizations/{scope}), else the legacy per-organization one.
    */
   async source(key: AuthorizationKey): Promise<TokenSource> {
-    return { ...key, workflowId: await this.links.get(linkCacheKey(key), () => this.lookupLink(key)) };
+    return { ...key, workflowId: servingAuthorizationIn(await this.linksOf(key), key).workflowId };
   }
 
-  private async lookupLink(key: AuthorizationKey): Promise<string> {
+  private async linksOf(key: AuthorizationKey) {
     try {
-      return (await servingAuthorization(this.client, key)).workflowId;
+      return linksIn(await this.organizations.of(key.tenant, key.cif));
     } catch (err) {
       throw ApplicationFailure.create({
         type: FAILURE_TYPES.NOT_SENT,
@@ -222,7 +223,8 @@ export class TokenProvider {
     serving(src);
     const result = await call(this.opened.open(first.sealedAccess));
     if (result.ok) return result;
-    this.links.forget(linkCacheKey(key));
+    // ANAF refused the token: the company may have been linked to another sign-in meanwhile.
+    this.organizations.forget(key.tenant, key.cif);
     const now = await this.source(key);
     serving(now);
     if (now.workflowId !== src.workflowId) return this.withTokenFrom(now, call);

@@ -1,7 +1,13 @@
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { OAuthScope } from '../../lib/config/config';
-import { AUTHORIZATION_LINKS_MEMO, type AuthorizationLinks, organizationWorkflowId } from '../../workflows/organization';
+import { AUTHORIZATION_LINKS_MEMO, type AuthorizationLinks } from '../../workflows/organization';
 import { authorizationWorkflowId, legacyAuthorizationId, workflowIdOfAuthorization } from '../../workflows/oauth/types';
+import { type OrganizationMemo, organizationMemoOf } from './organization-memo';
+
+/** The links in an organization's memo (none: no organization, or nothing linked). */
+export function linksIn(memo: OrganizationMemo): AuthorizationLinks {
+  return (memo[AUTHORIZATION_LINKS_MEMO] as AuthorizationLinks | undefined) ?? {};
+}
 
 /**
  * Which authorization serves (tenant, CIF, scope) — issue 16's routing, read from the organization
@@ -9,13 +15,7 @@ import { authorizationWorkflowId, legacyAuthorizationId, workflowIdOfAuthorizati
  * No organization, or no link for the scope: the legacy per-organization authorization.
  */
 export async function authorizationLinksOf(client: Client, tenant: string, cif: string): Promise<AuthorizationLinks> {
-  try {
-    const memo = (await client.workflow.getHandle(organizationWorkflowId(tenant, cif)).describe()).memo ?? {};
-    return (memo[AUTHORIZATION_LINKS_MEMO] as AuthorizationLinks | undefined) ?? {};
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return {};
-    throw err;
-  }
+  return linksIn(await organizationMemoOf(client, tenant, cif));
 }
 
 export interface ServingAuthorization {
@@ -29,7 +29,15 @@ export async function servingAuthorization(
   client: Client,
   key: { tenant: string; cif: string; scope: OAuthScope },
 ): Promise<ServingAuthorization> {
-  const linked = (await authorizationLinksOf(client, key.tenant, key.cif))[key.scope];
+  return servingAuthorizationIn(await authorizationLinksOf(client, key.tenant, key.cif), key);
+}
+
+/** The serving authorization given the organization's links. */
+export function servingAuthorizationIn(
+  links: AuthorizationLinks,
+  key: { tenant: string; cif: string; scope: OAuthScope },
+): ServingAuthorization {
+  const linked = links[key.scope];
   const workflowId = linked ? workflowIdOfAuthorization(key.tenant, linked) : undefined;
   if (linked && workflowId) return { authorizationId: linked, workflowId, linked: true };
   return { authorizationId: legacyAuthorizationId(key.cif, key.scope), workflowId: authorizationWorkflowId(key), linked: false };

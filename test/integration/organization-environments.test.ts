@@ -10,6 +10,12 @@ import { declarationWhen, finished, submissionWhen } from '../../devkit/views';
 import { type Stack, startStack } from '../../devkit/stack';
 import { eventually } from '../../devkit/wait';
 import { type InboxItemView, inboxItemWorkflowId } from '../../workflows/efactura/inbox';
+import { Client } from '@temporalio/client';
+import { EnvironmentResolver } from '../../activities/anaf/environments';
+import { TokenProvider } from '../../activities/oauth/token-provider';
+import { TokenSealer } from '../../lib/crypto/token-seal';
+import { OrganizationMemos } from '../../services/clients/organization-memo';
+import { dataConverterFor } from '../../lib/temporal/temporal-client';
 
 /**
  * Test or production per organization and scope (issue 16 item 5), on the real dev server and
@@ -122,9 +128,9 @@ describe('ANAF environment per organization and scope', () => {
     const enabled = await api('PUT', `/v1/organizations/${ON_TEST}/efactura/inbox-sync`, { json: { intervalMinutes: 60 } });
     assert.equal(enabled.status, 200, enabled.text);
     const runOnce = () => runInboxSyncOnce(stack, TENANT_A.key, TENANT_A.tenant, ON_TEST);
-    // Enabling may run it at once too: whichever run lists the message starts its item.
-    const onTestRun = await runOnce();
-    assert.equal(onTestRun.anafEnvironment, 'test', JSON.stringify(onTestRun));
+    // Enabling may run it at once too: whichever run lists the message starts its item. The previous
+    // test set this organization back to /test; workers see that within their 10 s cache.
+    await eventually(runOnce, (r) => r.anafEnvironment === 'test', 'a sync run listed /test', 30_000);
     const item = (id: string) => stack.client.workflow.getHandle(id).result() as Promise<InboxItemView>;
     const testItem = await item(inboxItemWorkflowId(TENANT_A.tenant, ON_TEST, onTest.id));
 
@@ -174,5 +180,37 @@ describe('ANAF environment per organization and scope', () => {
     const missing = await api('PATCH', `/v1/organizations/${ON_PROD}`, { json: {} });
     assert.equal(missing.status, 400, missing.text);
     assert.deepEqual((await api('GET', `/v1/organizations/${ON_PROD}`)).json.environments.EFACTURA, { environment: 'test', default: true });
+  });
+
+  test("an ANAF call's token route and environment come from one describe of the organization per cache time", async () => {
+    let describes = 0;
+    const counting = new Client({
+      connection: stack.client.connection,
+      namespace: stack.config.temporal.namespace,
+      dataConverter: dataConverterFor(stack.config),
+      interceptors: {
+        workflow: [
+          {
+            async describe(input, next) {
+              describes++;
+              return next(input);
+            },
+          },
+        ],
+      },
+    });
+    const organizations = new OrganizationMemos(counting, 60_000);
+    const environments = new EnvironmentResolver(organizations, stack.config.anaf.apiBaseUrl);
+    const tokens = new TokenProvider(counting, new TokenSealer(stack.config.tokenSealing), { cacheMs: 60_000, organizations });
+    const key = { tenant: TENANT_A.tenant, cif: ON_PROD, scope: 'EFACTURA' as const };
+    await setEnvironments(ON_PROD, { EFACTURA: 'prod' });
+    // As an upload's first call asks for both at once.
+    const [environment, source] = await Promise.all([environments.environment(key, 'EFACTURA'), tokens.source(key)]);
+    await environments.environment(key, 'ETRANSPORT');
+    await tokens.source({ ...key, scope: 'ETRANSPORT' });
+    assert.equal(environment, 'prod');
+    assert.match(source.workflowId, new RegExp(ON_PROD));
+    assert.equal(describes, 1, 'both read the one cached memo');
+    await setEnvironments(ON_PROD, { EFACTURA: null });
   });
 });
