@@ -141,7 +141,8 @@ export async function tenantHistoryTexts(client: Client, tenant: string, codec: 
     const history = await historyOf(client, workflowId);
     texts.push(historyText(history));
     for (const payload of await codec.decode(payloadsOf(history) as never)) {
-      texts.push(JSON.stringify(defaultPayloadConverter.fromPayload(payload)));
+      // An update or activity that returns nothing leaves an undefined payload: no text to scan.
+      texts.push(JSON.stringify(defaultPayloadConverter.fromPayload(payload)) ?? '');
     }
   }
   return texts;

@@ -122,16 +122,26 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   );
   exited.catch(() => undefined); // after start-up, exits are reported by the caller's 'exit' listener
   const address = `127.0.0.1:${port}`;
-  await Promise.race([waitForTemporal(address, 30_000), exited]);
+  try {
+    await Promise.race([waitForTemporal(address, 30_000), exited]);
+  } catch (err) {
+    // Not answering in time: a server left running would hold its port and database past us.
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     address,
     uiUrl: `http://localhost:${uiPort}`,
     process: child,
     async stop() {
-      if (child.exitCode !== null) return;
+      // A server killed by a signal has signalCode set and exitCode null, its 'exit' long gone:
+      // waiting for another one hung a test process for good (CI, chaos).
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await done;
+      clearTimeout(timer);
     },
   };
 }
