@@ -176,16 +176,54 @@ async function deleteUnlinked(ctx: ApiContext, tenant: string, cif: string, hand
   );
 }
 
+/** How many times the delete update is sent when the server dropped it unprocessed (as the token provider's refresh). */
+export const DELETE_SENDS = 5;
+/**
+ * The server's answer to an update that reached a workflow task the worker completed without it (an
+ * update racing a task in flight): it never ran, so sending it again is safe.
+ */
+const UNPROCESSED_UPDATE = /wasn't processed by worker/;
+
+/** What to do after the delete update failed: unlink again, send the old signal, send the update again, or answer. */
+export type DeleteUpdateFailure =
+  { next: 'unlink-again' } | { next: 'signal' } | { next: 'resend'; afterMs: number } | { next: 'answer'; error: unknown };
+
+/**
+ * The delete update's failure, sorted: LINKS_REMAIN (a link made since the unlink), an update the
+ * workflow lacks (older workers), an update the server dropped unprocessed (`sent` of DELETE_SENDS so
+ * far). Any other update failure is 503 ORGANIZATION_DELETE_NOT_CONFIRMED: the handler cannot fail, so
+ * it is the server's or a worker's trouble, and whether the organization ended is not known here (a
+ * GET tells; a DELETE sent again deletes it or answers 404). Not an update failure: as it was thrown.
+ */
+export function afterDeleteUpdateFailed(err: unknown, cif: string, sent: number): DeleteUpdateFailure {
+  if (err instanceof WorkflowNotFoundError) return { next: 'answer', error: organizationNotFound(cif) };
+  if (!(err instanceof WorkflowUpdateFailedError)) return { next: 'answer', error: err };
+  if (err.cause instanceof ApplicationFailure && err.cause.type === LINKS_REMAIN) return { next: 'unlink-again' };
+  if (isUnknownUpdate(err, deleteOrganizationUpdate.name)) return { next: 'signal' };
+  if (UNPROCESSED_UPDATE.test(err.cause?.message ?? '') && sent < DELETE_SENDS) return { next: 'resend', afterMs: 50 * sent };
+  const error = new ApiError(
+    503,
+    'ORGANIZATION_DELETE_NOT_CONFIRMED',
+    `The delete of organization ${cif} was not confirmed by its workflow; GET it to see whether it is gone, or send the DELETE again`,
+    { cif },
+    { cause: err },
+  );
+  return { next: 'answer', error };
+}
+
 /** True once deleted; false when the organization refused because a link remains. */
 async function deleteIfUnlinked(ctx: ApiContext, handle: WorkflowHandle, cif: string): Promise<boolean> {
-  try {
-    await ctx.client.withDeadline(Date.now() + DELETE_DEADLINE_MS, () => handle.executeUpdate(deleteOrganizationUpdate));
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw organizationNotFound(cif);
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === LINKS_REMAIN)
-      return false;
-    if (!isUnknownUpdate(err, deleteOrganizationUpdate.name)) throw err;
+  for (let sent = 1; ; sent++) {
+    try {
+      await ctx.client.withDeadline(Date.now() + DELETE_DEADLINE_MS, () => handle.executeUpdate(deleteOrganizationUpdate));
+      return true;
+    } catch (err) {
+      const failure = afterDeleteUpdateFailed(err, cif, sent);
+      if (failure.next === 'unlink-again') return false;
+      if (failure.next === 'answer') throw failure.error;
+      if (failure.next === 'signal') break;
+      await new Promise((resolve) => setTimeout(resolve, failure.afterMs));
+    }
   }
   // A mixed deploy: this API is newer than the worker that runs the organization, whose workflow code
   // has no delete update yet. The signal those workers know is sent instead: it cannot refuse a link
@@ -336,7 +374,8 @@ export function mountOrganizationRoutes(router: Router, ctx: ApiContext): void {
         'is deleted, which the organization refuses while any link remains: a link made meanwhile (a PUT of its authorization landing ' +
         'during the DELETE) is removed and the delete asked again, up to 3 times. 409 ORGANIZATION_HAS_AUTHORIZATIONS: revoke its own ' +
         'per-organization authorizations first. 409 ORGANIZATION_CHANGED: it was linked again each time; nothing deleted (its links ' +
-        'may be gone), send the DELETE again.',
+        'may be gone), send the DELETE again. 503 ORGANIZATION_DELETE_NOT_CONFIRMED: the workflow did not confirm the delete; GET ' +
+        'the organization to see whether it is gone, or send the DELETE again.',
       request: { params: OrganizationParams },
       responses: { 204: { description: 'Removed' } },
       errors: [404, 409, 503],
