@@ -1,9 +1,11 @@
+import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import { request } from 'undici';
 import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { eventually } from '../../devkit/wait';
 import { consentAtAnaf, walkAuthorizePage } from '../../devkit/oauth-walk';
 import { withCheckDigit } from '../../schemas/cif';
+import { deleteOrganizationUpdate, LINKS_REMAIN, linkAuthorizationUpdate, organizationWorkflowId } from '../../workflows/organization';
 import type { Recorder, Service } from './recording';
 
 const CIF = '14399840';
@@ -19,6 +21,10 @@ const FIRM_CERTIFICATE = {
   subject: 'CN=IONESCU ANA, O=CABINET CONTABIL SRL, C=RO',
   cifs: FIRM_CIFS.slice(0, 2),
 };
+/** Deleted through the deleteOrganization update: at once, and after one refusal (LinksRemain). */
+const [DELETED_CIF, DELETE_REFUSED_CIF] = [withCheckDigit('3300061'), withCheckDigit('3300062')];
+/** A sign-in id no workflow has: the link is only the organization's state, the DELETE's forgetCompany finds nothing. */
+const UNSEEN_SIGN_IN = 'az_RecordedDeleteLink01';
 const ERP_CALLBACK = 'https://erp.example/anaf/callback';
 const TEST_CLIENT = { clientId: 'anaf-flow-test-client', clientSecret: 'anaf-flow-test-secret' };
 
@@ -150,6 +156,36 @@ export const oauth: Service = {
         const code = back.searchParams.get('code')!;
         await r.api('POST', `/v1/authorization-requests/${created.id as string}/finalize`, { json: { state, code } });
         await r.save('oauth-finalized-request', `${TENANT_A.tenant}/oauth-request/${created.id as string}`);
+      },
+    },
+    // DELETE /v1/organizations/{cif} through the deleteOrganization update (9abc5c3): accepted at once; and
+    // refused (LinksRemain) while linked, then unlinked and deleted by the DELETE. A refused update leaves
+    // no event: that history has the link, the unlink and the accepted delete.
+    'organization-deleted': {
+      async run(r) {
+        const org = (cif: string) => r.stack.client.workflow.getHandle(organizationWorkflowId(TENANT_A.tenant, cif));
+        for (const cif of [DELETED_CIF, DELETE_REFUSED_CIF])
+          await r.api('POST', '/v1/organizations', { json: { cif, name: `Company ${cif}` } });
+        await r.api('DELETE', `/v1/organizations/${DELETED_CIF}`);
+        await r.save('organization-deleted', organizationWorkflowId(TENANT_A.tenant, DELETED_CIF));
+
+        await org(DELETE_REFUSED_CIF).executeUpdate(linkAuthorizationUpdate, {
+          args: [{ scope: 'EFACTURA', authorizationId: UNSEEN_SIGN_IN }],
+        });
+        const refused = await org(DELETE_REFUSED_CIF)
+          .executeUpdate(deleteOrganizationUpdate)
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+        if (!(
+          refused instanceof WorkflowUpdateFailedError &&
+          refused.cause instanceof ApplicationFailure &&
+          refused.cause.type === LINKS_REMAIN
+        ))
+          throw new Error(`expected the delete refused (${LINKS_REMAIN}), got ${String(refused)}`);
+        await r.api('DELETE', `/v1/organizations/${DELETE_REFUSED_CIF}`);
+        await r.save('organization-delete-refused-then-accepted', organizationWorkflowId(TENANT_A.tenant, DELETE_REFUSED_CIF));
       },
     },
     'refresh-sweep': {
