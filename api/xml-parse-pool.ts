@@ -66,6 +66,8 @@ export class XmlParsePool {
   private closed = false;
   /** Moving average of how long a parse holds a thread; starts at a typical invoice's read. */
   private meanParseMs = 50;
+  /** When each running parse started: a thread held for long says more than the average of parses that ended. */
+  private readonly running = new Set<{ since: number }>();
 
   constructor(readonly limits: XmlParseLimits) {}
 
@@ -126,7 +128,10 @@ export class XmlParsePool {
    * has finished or been stopped.
    */
   retryAfterSeconds(): number {
-    const drainMs = this.meanParseMs * Math.ceil((this.pending + 1) / this.limits.threads);
+    // Threads held by slow documents: the average learns only when they end, their age says it now.
+    const oldest = Math.min(Infinity, ...[...this.running].map((r) => r.since));
+    const paceMs = Math.max(this.meanParseMs, Number.isFinite(oldest) ? performance.now() - oldest : 0);
+    const drainMs = paceMs * Math.ceil((this.pending + 1) / this.limits.threads);
     return Math.min(Math.ceil(this.limits.timeoutMs / 1000), Math.max(1, Math.ceil(drainMs / 1000)));
   }
 
@@ -171,13 +176,15 @@ export class XmlParsePool {
   private start(job: Job): void {
     this.busyThreads += 1;
     const worker = this.idle.pop() ?? this.spawn();
-    const startedAt = performance.now();
+    const run = { since: performance.now() };
+    this.running.add(run);
     let settled = false;
     const finish = (outcome: { result: unknown } | { error: Error }, reusable: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      this.meanParseMs = 0.8 * this.meanParseMs + 0.2 * (performance.now() - startedAt);
+      this.running.delete(run);
+      this.meanParseMs = 0.8 * this.meanParseMs + 0.2 * (performance.now() - run.since);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       if (reusable && !this.closed) this.idle.push(worker);
       else discard(worker);

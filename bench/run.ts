@@ -201,6 +201,7 @@ async function throughput(): Promise<void> {
     );
     const events = await eventsPerLifecycle(harness, ours.ids);
     const parseRefusals = (await xmlParseRefusals.get()).values.filter((v) => v.labels.code === 'TOO_MANY_PARSES');
+    // This bench process's API only, from its start: the warm-up, the measured run and the paced phase of anaf-flow.
     await harness.killWorker(worker, 'SIGTERM');
 
     // Baseline 1: the same HTTP calls at the same concurrency, no Temporal, no API.
@@ -252,7 +253,7 @@ async function throughput(): Promise<void> {
     out(row('anaf-flow (API + worker + Temporal)', ours, events));
     out(row('plain Temporal floor (client + bench/floor worker, same shape, none of our code)', floor, floorEvents));
     out(
-      `      the API answered ${parseRefusals.reduce((n, v) => n + v.value, 0)} × 429 TOO_MANY_PARSES (${parseRefusals.map((v) => `${v.labels.reason} ${v.value}`).join(', ') || 'none'}); each submission waited its Retry-After and was sent again`,
+      `      over the anaf-flow phase (warm-up, run, paced) the API answered ${parseRefusals.reduce((n, v) => n + v.value, 0)} × 429 TOO_MANY_PARSES (${parseRefusals.map((v) => `${v.labels.reason} ${v.value}`).join(', ') || 'none'}); each submission waited its Retry-After and was sent again`,
     );
     await slowestAnatomy(harness, 'anaf-flow', ours);
     await slowestAnatomy(harness, 'floor', floor);

@@ -67,7 +67,8 @@ function activityAnatomy(closed: HistoryEvent, byId: Map<number, HistoryEvent>):
   const a =
     closed.activityTaskCompletedEventAttributes ?? closed.activityTaskFailedEventAttributes ?? closed.activityTaskTimedOutEventAttributes;
   const scheduled = byId.get(Number(a?.scheduledEventId));
-  const started = byId.get(Number(a?.startedEventId));
+  // Timed out before any attempt started: no started event (id 0), nothing queued or run to report.
+  const started = Number(a?.startedEventId) > 0 ? byId.get(Number(a?.startedEventId)) : undefined;
   const attempts = started?.activityTaskStartedEventAttributes?.attempt ?? 1;
   const lastFailure = started?.activityTaskStartedEventAttributes?.lastFailure?.message ?? undefined;
   return {
@@ -75,8 +76,8 @@ function activityAnatomy(closed: HistoryEvent, byId: Map<number, HistoryEvent>):
     attempts,
     // The started event of a retried activity is written when the last attempt starts: this wait
     // includes the earlier attempts and their backoff.
-    queuedMs: ms(started) - ms(scheduled),
-    runMs: ms(closed) - ms(started),
+    queuedMs: started ? ms(started) - ms(scheduled) : ms(closed) - ms(scheduled),
+    runMs: started ? ms(closed) - ms(started) : 0,
     ...(lastFailure ? { lastFailure } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -38,7 +39,14 @@ if (bundled.status !== 0) process.exit(bundled.status ?? 1);
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 // The whole run's bound: the suite takes ~9 min and CI allows 30, so a run past 25 min is hung;
 // it then fails with the files still running named, instead of CI killing it without a word.
-const runMinutes = Number(process.env.TEST_RUN_TIMEOUT_MINUTES ?? 25);
+// TEST_RUN_TIMEOUT_MINUTES: minutes (0: no bound); anything else is a mistake, and the default stands.
+const runMinutes = (() => {
+  const raw = Number(process.env.TEST_RUN_TIMEOUT_MINUTES);
+  if (process.env.TEST_RUN_TIMEOUT_MINUTES?.trim() && Number.isFinite(raw) && raw >= 0) return raw;
+  if (process.env.TEST_RUN_TIMEOUT_MINUTES !== undefined)
+    console.error('npm test: TEST_RUN_TIMEOUT_MINUTES is not a number of minutes; 25 it is');
+  return 25;
+})();
 
 /** The processes of the run's process group but the runner itself: a test file's path where it has one, else its command. */
 function groupMembers(pgid) {
@@ -57,17 +65,35 @@ function groupMembers(pgid) {
 // --test-force-exit (node >= 20.14; the runner passes it on to each file's process): a file's
 // process exits once its tests are done, even with handles left open. Without it a timed-out
 // test is marked failed but its process waits for those handles, as a hung chaos run once did.
-// Its own process group (detached), so the watchdog and ^C reach every process the tests started.
+// Its own process group (detached), so the watchdog and ^C reach every process the tests started; and
+// scripts/test-parent-watch.mjs ends that group should this process die without passing a signal on.
 const [major, minor] = process.versions.node.split('.').map(Number);
-const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : []; // engines: node >= 20; older: the watchdog only
+// Node 20.14+ and 22+ have it; 21 does not. Without it: the watchdog only.
+const forceExit = major >= 22 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
 const runner = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', ...forceExit, `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--import',
+    pathToFileURL(path.join(root, 'scripts/test-parent-watch.mjs')).href,
+    '--test',
+    ...forceExit,
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   {
     cwd: root,
     stdio: 'inherit',
     detached: true,
-    env: { ...process.env, ...binaryEnv, TEMPORAL_VERSION_CHECK_DISABLED: '1', ANAF_FLOW_TEST_WORKFLOW_BUNDLE: bundlePath },
+    env: {
+      ...process.env,
+      ...binaryEnv,
+      TEMPORAL_VERSION_CHECK_DISABLED: '1',
+      ANAF_FLOW_TEST_WORKFLOW_BUNDLE: bundlePath,
+      ANAF_FLOW_TEST_PARENT_PID: String(process.pid),
+    },
   },
 );
 const killRun = (signal) => {
@@ -77,23 +103,42 @@ const killRun = (signal) => {
     // the group is gone already
   }
 };
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => killRun(signal));
-let timedOut = false;
-const watchdog = setTimeout(() => {
-  timedOut = true;
-  const running = groupMembers(runner.pid);
-  console.error(
-    `\nnpm test: the run did not end within ${runMinutes} min (TEST_RUN_TIMEOUT_MINUTES; the suite takes ~9 min, CI allows 30). ` +
-      `Still running: ${running.join('; ') || 'only the runner'}. A test file whose process does not exit is hung; killing every test process.`,
-  );
+let received;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'])
+  process.on(signal, () => {
+    received = signal;
+    killRun(signal);
+  });
+/** SIGTERM first, so the harnesses' exit hooks stop their servers and remove their data; SIGKILL what is left after 5 s. */
+function endGroup() {
+  killRun('SIGTERM');
+  const until = Date.now() + 5_000;
+  while (groupMembers(runner.pid).length > 0 && Date.now() < until) spawnSync('sleep', ['0.2']);
   killRun('SIGKILL');
-}, runMinutes * 60_000);
-runner.on('exit', (code) => {
+}
+let timedOut = false;
+const watchdog = setTimeout(
+  () => {
+    timedOut = true;
+    const running = groupMembers(runner.pid);
+    console.error(
+      `\nnpm test: the run did not end within ${runMinutes} min (TEST_RUN_TIMEOUT_MINUTES; the suite takes ~9 min, CI allows 30). ` +
+        `Still running: ${running.join('; ') || 'only the runner'}. A test file whose process does not exit is hung; killing every test process.`,
+    );
+    endGroup();
+  },
+  runMinutes * 60_000 || 2 ** 31 - 1,
+);
+if (runMinutes === 0) clearTimeout(watchdog);
+runner.on('exit', (code, signal) => {
   clearTimeout(watchdog);
   // What the tests started and left running would outlive the run (and hold CI's output open).
   const left = timedOut ? [] : groupMembers(runner.pid);
-  if (left.length) console.error(`npm test: left running by the tests, killed: ${left.join('; ')}`);
-  killRun('SIGKILL');
+  if (left.length) console.error(`npm test: left running by the tests, stopped: ${left.join('; ')}`);
+  if (left.length) endGroup();
+  else killRun('SIGKILL');
   fs.rmSync(bundlePath, { force: true });
-  process.exit(timedOut ? 1 : (code ?? 1));
+  // Ended by a signal (^C forwarded): the shell's convention, 128 + its number, not a test failure's 1.
+  const endedBy = received ?? signal; // node --test itself ends with 1 on ^C
+  process.exit(timedOut ? 1 : endedBy ? 128 + (os.constants.signals[endedBy] ?? 0) : (code ?? 1));
 });

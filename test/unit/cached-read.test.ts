@@ -27,3 +27,20 @@ test('one read in flight per key, reused for cacheMs; a stale answer stands in w
   }
   assert.equal(await expired.get('c', () => Promise.reject(new Error('away'))), 7, 'stale within staleMaxAgeMs');
 });
+
+test('forget: a read in flight from before is neither joined nor cached; the old answer still stands in while Temporal is away', async () => {
+  const cache = new CachedRead<string>({ cacheMs: 60_000, staleMaxAgeMs: 300_000 });
+  assert.equal(await cache.get('org', async () => 'linked to A'), 'linked to A');
+  cache.forget('org');
+  let release!: (v: string) => void;
+  const before = cache.get('org', () => new Promise<string>((r) => (release = r)));
+  // Relinked meanwhile; the caller that saw ANAF refuse the token forgets and reads again.
+  cache.forget('org');
+  const after = cache.get('org', async () => 'linked to B');
+  release('linked to A');
+  assert.equal(await before, 'linked to A');
+  assert.equal(await after, 'linked to B', 'the read after forget did not join the one before it');
+  assert.equal(await cache.get('org', async () => 'never read'), 'linked to B', 'and the older read was not cached over it');
+  cache.forget('org');
+  assert.equal(await cache.get('org', () => Promise.reject(new Error('away'))), 'linked to B', 'forgotten, yet the stand-in while away');
+});

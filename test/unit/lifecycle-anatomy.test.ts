@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { describeAnatomy, lifecycleAnatomy } from '../../devkit/lifecycle-anatomy';
 
 const history = (name: string) =>
@@ -34,4 +35,19 @@ test('a retried activity shows its attempts and what the last failed attempt sai
   assert.equal(status.attempts, 3);
   assert.equal(status.lastFailure, 'stareMesaj: in prelucrare');
   assert.match(describeAnatomy(lifecycleAnatomy(events)), /checkUploadStatus ×3 \(stareMesaj: in prelucrare\)/);
+});
+
+test('an activity that timed out before any attempt started reports its wait, not a run since 1970', () => {
+  const events = history('efactura-signature-checked.json');
+  const completed = events.find((e) => e.activityTaskCompletedEventAttributes)!;
+  const attrs = completed.activityTaskCompletedEventAttributes!;
+  completed.activityTaskCompletedEventAttributes = undefined;
+  completed.eventType = temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT;
+  completed.activityTaskTimedOutEventAttributes = {
+    scheduledEventId: attrs.scheduledEventId,
+    startedEventId: null,
+  };
+  const upload = lifecycleAnatomy(events).activities[0]!;
+  assert.equal(upload.runMs, 0);
+  assert.ok(upload.queuedMs >= 0 && upload.queuedMs < 60_000, JSON.stringify(upload));
 });

@@ -8,6 +8,7 @@ import { errorHandler } from '../../api/errors';
 import { inspectInvoice } from '../../api/untrusted-xml-checks';
 import { XmlParsePool } from '../../api/xml-parse-pool';
 import { ublInvoice } from '../../devkit/fixtures/invoice';
+import { hostileXml } from '../../devkit/fixtures/hostile-xml';
 import { createLogger } from '../../lib/observability/logger';
 
 /**
@@ -65,5 +66,21 @@ test('Retry-After grows with the parses waiting, and never passes the time cap',
     assert.equal(quick.retryAfterSeconds(), 1, 'drained');
   } finally {
     await quick.close();
+  }
+});
+
+test('threads held by slow documents: Retry-After says so before any of them ends', async () => {
+  const jammed = new XmlParsePool({ threads: 1, perTenant: 1000, maxPending: 1000, timeoutMs: 20_000, memoryMb: 4096 });
+  try {
+    const slow = jammed.run('acme', 'invoice', hostileXml('hugeAttributeCount'), { standard: 'UBL' }).catch((e: unknown) => e);
+    const waiting = jammed.run('acme', 'invoice', hostileXml('hugeAttributeCount'), { standard: 'UBL' }).catch((e: unknown) => e);
+    const until = Date.now() + 800;
+    // The first parse holds the only thread for seconds (a million attributes); its age, not the 50 ms average, sets the pace.
+    while (Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(jammed.retryAfterSeconds() >= 2, `Retry-After ${jammed.retryAfterSeconds()} with a thread held 0.8 s and one waiting`);
+    await jammed.close();
+    await Promise.all([slow, waiting]);
+  } finally {
+    await jammed.close();
   }
 });
