@@ -2,25 +2,14 @@ import type { ApiContext } from './context';
 import { CifSchema } from './organization-routes';
 import { type ListedWorkflow, listVisibleWorkflows, visibilityQuery } from './visibility-listing';
 import { z } from './zod';
+import { SUBMISSION_OUTCOMES, SUBMISSION_STAGES } from '../workflows/efactura/types';
 
 /** Listing e-Factura submissions (see visibility-listing.ts). */
 
 export const SubmissionListQuery = z.object({
   cif: CifSchema.optional(),
-  stage: z
-    .enum([
-      'QUEUED',
-      'WAITING_FOR_AUTHORIZATION',
-      'UPLOADING',
-      'RECONCILING',
-      'NEEDS_OPERATOR',
-      'POLLING',
-      'DOWNLOADING',
-      'NOTIFYING',
-      'DONE',
-    ])
-    .optional(),
-  outcome: z.enum(['ACCEPTED', 'REJECTED', 'REJECTED_AT_UPLOAD', 'FAILED', 'CANCELLED']).optional(),
+  stage: z.enum(SUBMISSION_STAGES).optional(),
+  outcome: z.enum(SUBMISSION_OUTCOMES).optional(),
   needsAttention: z.enum(['true', 'false']).optional(),
   uploadIndex: z
     .string()

@@ -6,7 +6,14 @@ import { prepareOperation } from '../schemas/etransport-operation';
 import { declarationQuery, requestOperationUpdate, RESOLVE_REFUSALS, resolveDeclarationUpdate } from '../workflows/etransport/definitions';
 import type { etransportDeclaration } from '../workflows/etransport/declaration';
 import type { etransportLookup } from '../workflows/etransport/lookup';
-import type { DeclarationInput, DeclarationView, LookupInput, PreparedOperation } from '../workflows/etransport/types';
+import {
+  DECLARATION_OUTCOMES,
+  DECLARATION_STAGES,
+  type DeclarationInput,
+  type DeclarationView,
+  type LookupInput,
+  type PreparedOperation,
+} from '../workflows/etransport/types';
 import { tenantOf } from './auth';
 import type { ApiContext } from './context';
 import { jsonResponse, routeDefiner } from './define-route';
@@ -50,20 +57,6 @@ const DAILY_STATUS_BUDGET = 90;
 const OPERATIONS_PER_RUN = 25;
 const TAGS = ['e-Transport'];
 
-const STAGES = [
-  'QUEUED',
-  'WAITING_FOR_AUTHORIZATION',
-  'UPLOADING',
-  'RECONCILING',
-  'NEEDS_OPERATOR',
-  'POLLING',
-  'ACTIVE',
-  'EXPIRING_UNCONFIRMED',
-  'NOTIFYING',
-  'DONE',
-] as const;
-const OUTCOMES = ['ACCEPTED', 'REJECTED', 'FAILED', 'DELETED', 'EXPIRED'] as const;
-
 const DeclarationQuery = z.object({
   cif: TaxpayerCodeSchema.optional(),
   callbackUrl: z
@@ -99,8 +92,8 @@ const FollowUpJson = z
 
 const ListQuery = z.object({
   cif: TaxpayerCodeSchema.optional(),
-  state: z.enum(STAGES).optional().openapi({ description: 'The declaration’s stage' }),
-  outcome: z.enum(OUTCOMES).optional(),
+  state: z.enum(DECLARATION_STAGES).optional().openapi({ description: 'The declaration’s stage' }),
+  outcome: z.enum(DECLARATION_OUTCOMES).optional(),
   needsAttention: z.enum(['true', 'false']).optional(),
   uploadIndex: z
     .string()
@@ -131,11 +124,11 @@ export const DeclarationSchema = z
     ...resourceHeadFields,
     cif: z.string(),
     anafEnvironment: AnafEnvironmentField,
-    stage: z.string().openapi({ description: STAGES.join(', ') }),
+    stage: z.string().openapi({ description: DECLARATION_STAGES.join(', ') }),
     outcome: z
       .string()
       .optional()
-      .openapi({ description: OUTCOMES.join(', ') }),
+      .openapi({ description: DECLARATION_OUTCOMES.join(', ') }),
     uit: z.string().optional(),
     uitExpiresAt: z.string().optional(),
     confirmed: z.boolean(),

@@ -2,20 +2,23 @@
 import type { AnafApiEnvironment } from '../../lib/anaf/anaf-environments';
 import type { BlobRef } from '../../lib/storage/blob-store';
 import type { EfacturaStandard, InvoiceIdentity, SignatureCheckFields } from '../../activities/efactura/types';
-import type {
-  LifecycleSettings,
-  LifecycleStatus,
-  ListingDecisionName,
-  UploadAttempt,
-  UploadStage,
-  WebhookStatus,
+import {
+  type LifecycleSettings,
+  type LifecycleStatus,
+  type ListingDecisionName,
+  UPLOAD_STAGES,
+  type UploadAttempt,
+  type WebhookStatus,
 } from '../shared/lifecycle/types';
 
 export type { UploadAttempt, WebhookStatus };
 
-export type SubmissionStage = UploadStage | 'DOWNLOADING' | 'NOTIFYING' | 'DONE';
+/** The stages and outcomes as values too: the API's list filters are these, never a copy. */
+export const SUBMISSION_STAGES = [...UPLOAD_STAGES, 'DOWNLOADING', 'NOTIFYING', 'DONE'] as const;
+export type SubmissionStage = (typeof SUBMISSION_STAGES)[number];
 
-export type SubmissionOutcome = 'ACCEPTED' | 'REJECTED' | 'REJECTED_AT_UPLOAD' | 'FAILED' | 'CANCELLED';
+export const SUBMISSION_OUTCOMES = ['ACCEPTED', 'REJECTED', 'REJECTED_AT_UPLOAD', 'FAILED', 'CANCELLED'] as const;
+export type SubmissionOutcome = (typeof SUBMISSION_OUTCOMES)[number];
 
 export interface SubmissionFlags {
   extern: boolean;

@@ -2,28 +2,32 @@
 import type { AnafApiEnvironment } from '../../lib/anaf/anaf-environments';
 import type { BlobRef } from '../../lib/storage/blob-store';
 import type { DeclarationIdentity, OperationKind } from '../../schemas/etransport-declaration';
-import type {
-  LifecycleSettings,
-  LifecycleStatus,
-  ListingDecisionName,
-  UploadAttempt,
-  UploadStage,
-  WebhookStatus as FinalWebhookStatus,
+import {
+  type LifecycleSettings,
+  type LifecycleStatus,
+  type ListingDecisionName,
+  UPLOAD_STAGES,
+  type UploadAttempt,
+  type WebhookStatus as FinalWebhookStatus,
 } from '../shared/lifecycle/types';
 
 export type { UploadAttempt };
 
-export type DeclarationStage =
-  | UploadStage
+/** The stages and outcomes as values too: the API's list filters are these, never a copy. */
+export const DECLARATION_STAGES = [
+  ...UPLOAD_STAGES,
   /** The UIT is valid; follow-up operations are accepted. */
-  | 'ACTIVE'
+  'ACTIVE',
   /** Valid, not confirmed, and close to expiry. */
-  | 'EXPIRING_UNCONFIRMED'
-  | 'NOTIFYING'
-  | 'DONE';
+  'EXPIRING_UNCONFIRMED',
+  'NOTIFYING',
+  'DONE',
+] as const;
+export type DeclarationStage = (typeof DECLARATION_STAGES)[number];
 
 /** The initial notification's outcome, then the UIT's end. */
-export type DeclarationOutcome = 'ACCEPTED' | 'REJECTED' | 'FAILED' | 'DELETED' | 'EXPIRED';
+export const DECLARATION_OUTCOMES = ['ACCEPTED', 'REJECTED', 'FAILED', 'DELETED', 'EXPIRED'] as const;
+export type DeclarationOutcome = (typeof DECLARATION_OUTCOMES)[number];
 export type OperationOutcome = 'ACCEPTED' | 'REJECTED' | 'FAILED' | 'INVALID';
 
 export interface DeclarationSettings extends LifecycleSettings {

@@ -4,7 +4,8 @@
  */
 
 /** The stages of an upload, from queued to polled, that every lifecycle with an authorization has. */
-export type UploadStage = 'QUEUED' | 'WAITING_FOR_AUTHORIZATION' | 'UPLOADING' | 'RECONCILING' | 'NEEDS_OPERATOR' | 'POLLING';
+export const UPLOAD_STAGES = ['QUEUED', 'WAITING_FOR_AUTHORIZATION', 'UPLOADING', 'RECONCILING', 'NEEDS_OPERATOR', 'POLLING'] as const;
+export type UploadStage = (typeof UPLOAD_STAGES)[number];
 
 /** Timing a lifecycle follows; fixed at start (from config) so replays see the same values. */
 export interface LifecycleSettings {
