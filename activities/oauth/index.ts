@@ -24,6 +24,7 @@ import { forgetCompanyUpdate } from '../../workflows/oauth/definitions';
 import { type OAuthScope, workflowIdOfAuthorization, workflowIdOfInit } from '../../workflows/oauth/types';
 import { authorizationLinksQuery, LINK_CHANGED, linkAuthorizationUpdate, organizationWorkflowId } from '../../workflows/organization';
 import { AnafAuthorizationId } from '../../lib/temporal/search-attributes';
+import { linksIn } from '../../services/clients/authorization-links';
 import { type CoverageAnswer, coverageCall } from './cif-coverage';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { anafFetch } from '../anaf/http';
@@ -259,6 +260,28 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
       // (maybe before its workflow lists it); the caller lists it only if it is still ours.
       const linkedNow = (await org.query(authorizationLinksQuery))[input.scope];
       return { ...linked, linkedNow: linkedNow ?? null };
+    },
+
+    /**
+     * The organization's link for a scope now, read again by a sign-in that was told to forget the
+     * company while its own link was under way (from the memo, as the routing reads it). A
+     * deleted organization (ended, or gone) links nothing.
+     */
+    async readOrganizationLink(input: {
+      tenant: string;
+      cif: string;
+      scope: OAuthScope;
+    }): Promise<{ linkedNow: string | null; organizationDeleted?: true }> {
+      const client = deps.client;
+      if (!client) throw new Error('readOrganizationLink needs a Temporal client');
+      try {
+        const described = await client.workflow.getHandle(organizationWorkflowId(input.tenant, input.cif)).describe();
+        if (described.status.name !== 'RUNNING') return { linkedNow: null, organizationDeleted: true };
+        return { linkedNow: linksIn(described.memo ?? {})[input.scope] ?? null };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { linkedNow: null, organizationDeleted: true };
+        throw err;
+      }
     },
 
     /**

@@ -3,7 +3,9 @@ import { request } from 'undici';
 import { OPERATOR, TENANT_A } from '../../devkit/config';
 import { callApi } from '../../devkit/api-client';
 import { eventually } from '../../devkit/wait';
-import { consentAtAnaf, walkAuthorizePage } from '../../devkit/oauth-walk';
+import { consentAtAnaf, signInWithCertificate, walkAuthorizePage } from '../../devkit/oauth-walk';
+import { registerOrganizationOn, startWorkersOn } from '../../devkit/organization-queue';
+import { forgetCompanyUpdate } from '../../workflows/oauth/definitions';
 import { withCheckDigit } from '../../schemas/cif';
 import { deleteOrganizationUpdate, LINKS_REMAIN, linkAuthorizationUpdate, organizationWorkflowId } from '../../workflows/organization';
 import type { Recorder, Service } from './recording';
@@ -25,6 +27,13 @@ const FIRM_CERTIFICATE = {
 const [DELETED_CIF, DELETE_REFUSED_CIF] = [withCheckDigit('3300061'), withCheckDigit('3300062')];
 /** A sign-in id no workflow has: the link is only the organization's state, the DELETE's forgetCompany finds nothing. */
 const UNSEEN_SIGN_IN = 'az_RecordedDeleteLink01';
+/** Linked to a sign-in that is told to forget it (a stale forget) while the link is in flight. */
+const LINK_CIF = withCheckDigit('3300071');
+const LINK_CERTIFICATE = {
+  serial: 'ACC0FF1CE0000571',
+  subject: 'CN=POP ANA, SERIALNUMBER=PNORO-2800101000071, O=CABINET POP SRL, C=RO',
+  cifs: [LINK_CIF],
+};
 const ERP_CALLBACK = 'https://erp.example/anaf/callback';
 const TEST_CLIENT = { clientId: 'anaf-flow-test-client', clientSecret: 'anaf-flow-test-secret' };
 
@@ -188,6 +197,40 @@ export const oauth: Service = {
         await r.save('organization-delete-refused-then-accepted', organizationWorkflowId(TENANT_A.tenant, DELETE_REFUSED_CIF));
       },
     },
+    // A forgetCompany (as a relink older than ours sends) while the sign-in's link of the company is in
+    // flight: since patch oauth-link-reread-after-forget the link is read again (still ours: listed).
+    // The organization runs on a queue of its own, served only once the forget is in: the link waits.
+    'link-forgotten-in-flight': {
+      stack: { sandbox: { oauth: { certificates: [LINK_CERTIFICATE] } } },
+      async run(r) {
+        const orgQueue = `${r.stack.config.temporal.taskQueue}-org`;
+        await registerOrganizationOn(r.stack, TENANT_A.tenant, LINK_CIF, orgQueue);
+        const { authorizationId } = await signInWithCertificate(r.stack, TENANT_A.key, { scope: 'EFACTURA' }, LINK_CERTIFICATE.serial);
+        const signIn = r.stack.client.workflow.getHandle(`${TENANT_A.tenant}/authorization/${authorizationId}`);
+        await eventually(
+          () => r.api('GET', `/v1/authorizations/${authorizationId}`),
+          (v) => v.status === 'ACTIVE',
+          'the sign-in has its tokens',
+        );
+        const put = callApi(r.stack, TENANT_A.key, 'PUT', `/v1/organizations/${LINK_CIF}/authorizations/EFACTURA`, {
+          json: { authorizationId },
+        });
+        await eventually(
+          async () => (await signIn.describe()).raw.pendingActivities ?? [],
+          (pending) => pending.some((a) => a.activityType?.name === 'linkOrganizationAuthorization'),
+          'the link activity is under way',
+        );
+        await signIn.executeUpdate(forgetCompanyUpdate, { args: [{ cif: LINK_CIF, scope: 'EFACTURA' }] });
+        const workers = await startWorkersOn(r.stack, orgQueue);
+        try {
+          const linked = await put;
+          if (linked.status !== 200) throw new Error(`expected the link to hold, got ${linked.status} ${linked.text}`);
+        } finally {
+          await workers.stop();
+        }
+        await r.save('oauth-link-forgotten-in-flight', signIn.workflowId);
+      },
+    },
     'refresh-sweep': {
       async run(r) {
         const id = 'system/oauth-refresh-sweep-recorded';
@@ -198,5 +241,6 @@ export const oauth: Service = {
   },
   beforePatch: {
     'oauth-revoke-needs-anaf-confirmation': ['revoke-unconfirmed'],
+    'oauth-link-reread-after-forget': ['link-forgotten-in-flight'],
   },
 };

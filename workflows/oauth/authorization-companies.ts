@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { OAuthAnafActivities, OAuthOrchestrationActivities } from '../../activities/oauth';
 import { failureMessage } from '../shared/anaf-failures';
 import { ANAF_PRIORITY } from '../shared/anaf-priorities';
@@ -29,7 +29,58 @@ function companyActivities() {
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
   });
-  return { checkCifCoverage: anaf.checkCifCoverage, linkOrganizationAuthorization: local.linkOrganizationAuthorization };
+  return {
+    checkCifCoverage: anaf.checkCifCoverage,
+    linkOrganizationAuthorization: local.linkOrganizationAuthorization,
+    readOrganizationLink: local.readOrganizationLink,
+  };
+}
+
+/**
+ * A forgetCompany that arrived while this sign-in's link of the same company was under way (the
+ * link landed, was read back as ours, then a DELETE or another link unlinked it and told us to
+ * forget before this workflow took the activity's result) is not lost: the link is read again.
+ */
+export const PATCH_LINK_REREAD_AFTER_FORGET = 'oauth-link-reread-after-forget';
+/** Reads of the link while forgets keep arriving; past them the company is not listed (LinkChanged). */
+const LINK_REREADS = 3;
+
+/** How many forgetCompany updates each (CIF, scope) got in this run: handler state only, no history. */
+const forgetsByLifecycle = new WeakMap<Lifecycle, Map<string, number>>();
+const pairKey = (cif: string, scope: OAuthScope) => `${scope} ${cif}`;
+function forgetsOf(lc: Lifecycle, cif: string, scope: OAuthScope): number {
+  return forgetsByLifecycle.get(lc)?.get(pairKey(cif, scope)) ?? 0;
+}
+function countForget(lc: Lifecycle, cif: string, scope: OAuthScope): void {
+  const counts = forgetsByLifecycle.get(lc) ?? new Map<string, number>();
+  counts.set(pairKey(cif, scope), forgetsOf(lc, cif, scope) + 1);
+  forgetsByLifecycle.set(lc, counts);
+}
+
+/**
+ * The link as this sign-in may list it: what the link activity read back, unless a forget for the
+ * pair came in since the activity was scheduled. Then the organization is read again, as long as
+ * forgets keep coming: a forget from the DELETE (organization gone) or a later link leaves the
+ * company unlisted, a stale one (sent by an older relink that landed before ours) leaves it
+ * listed, as the organization still names us. Undefined: it kept changing, not listed.
+ */
+async function linkAfterForgets(
+  lc: Lifecycle,
+  acts: ReturnType<typeof companyActivities>,
+  { cif, scope, forgetsBefore }: { cif: string; scope: OAuthScope; forgetsBefore: number },
+  readBack: string | null | undefined,
+): Promise<{ linkedNow: string | null | undefined; organizationDeleted?: true } | undefined> {
+  const authorizationId = authorizationIdOf(lc.state.init);
+  let seen = forgetsBefore;
+  let now: { linkedNow: string | null | undefined; organizationDeleted?: true } = { linkedNow: readBack };
+  for (let reads = 0; now.linkedNow === authorizationId && forgetsOf(lc, cif, scope) !== seen; reads++) {
+    // Older histories took the result as it was read back, whatever forget came in meanwhile.
+    if (!patched(PATCH_LINK_REREAD_AFTER_FORGET)) return now;
+    if (reads === LINK_REREADS) return undefined;
+    seen = forgetsOf(lc, cif, scope);
+    now = await acts.readOrganizationLink({ tenant: lc.state.init.tenant, cif, scope });
+  }
+  return now;
 }
 
 const sameCompany = (cif: string, scope: OAuthScope) => (c: { cif: string; scope: OAuthScope }) => c.cif === cif && c.scope === scope;
@@ -65,11 +116,13 @@ async function linkCompany(lc: Lifecycle, { cif, scope, expectedAuthorizationId 
   }
   const authorizationId = authorizationIdOf(state.init);
   const expected = expectedAuthorizationId !== undefined ? { expectedAuthorizationId } : {};
+  const forgetsBefore = forgetsOf(lc, cif, scope);
   const linked = await acts.linkOrganizationAuthorization({ tenant: state.init.tenant, cif, scope, authorizationId, ...expected });
+  const settled = await linkAfterForgets(lc, acts, { cif, scope, forgetsBefore }, linked.linkedNow);
   // Absent in older histories' results: listed as before. null: unlinked since ours landed.
-  if (linked.linkedNow !== undefined && linked.linkedNow !== authorizationId) {
+  if (settled === undefined || (settled.linkedNow !== undefined && settled.linkedNow !== authorizationId)) {
     // Another link, or an unlink, landed after ours and made us forget the company (maybe before this point): not listed.
-    const now = linked.linkedNow === null ? 'unlinked' : `linked to ${linked.linkedNow}`;
+    const now = supersededBy(settled);
     state.companies = (state.companies ?? []).filter((c) => !sameCompany(cif, scope)(c));
     record(lc, 'CIF_LINK_SUPERSEDED', `${scope} ${cif}: ${now}`);
     throw ApplicationFailure.create({
@@ -83,6 +136,13 @@ async function linkCompany(lc: Lifecycle, { cif, scope, expectedAuthorizationId 
     record(lc, 'CIF_LINKED', `${scope} ${cif}`);
   }
   return { cif, scope, ...(linked.previousAuthorizationId ? { previousAuthorizationId: linked.previousAuthorizationId } : {}) };
+}
+
+/** What replaced this sign-in's link, in words. */
+function supersededBy(settled: { linkedNow: string | null | undefined; organizationDeleted?: true } | undefined): string {
+  if (settled === undefined) return `unlinked or linked again each of ${LINK_REREADS} times it was read`;
+  if (settled.organizationDeleted) return 'unlinked and its organization deleted';
+  return settled.linkedNow === null ? 'unlinked' : `linked to ${settled.linkedNow}`;
 }
 
 /** Why this authorization cannot serve a company now, or undefined. */
@@ -106,6 +166,7 @@ export function handleCompanies(lc: Lifecycle): void {
     },
   });
   setHandler(forgetCompanyUpdate, ({ cif, scope }) => {
+    countForget(lc, cif, scope);
     const before = state.companies?.length ?? 0;
     state.companies = (state.companies ?? []).filter((c) => !sameCompany(cif, scope)(c));
     if (state.companies.length !== before) record(lc, 'CIF_UNLINKED', `${scope} ${cif}`);
