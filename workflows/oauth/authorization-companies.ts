@@ -10,8 +10,8 @@ import { LINK_CHANGED } from '../organization';
 import { authorizationIdOf, type LinkCompanyRequest, type LinkCompanyResult, type OAuthScope, scopesOf } from './types';
 
 /**
- * The companies an authorization serves (issue 16). Only new handlers and a start-up step gated
- * on the new init fields live here: no stored history reaches any of it.
+ * The companies an authorization serves (issue 16): new handlers, a start-up step gated on the new
+ * init fields, and the re-read of a link forgotten while in flight (patch oauth-link-reread-after-forget).
  */
 
 export const CIF_NOT_COVERED = 'CifNotCovered';
