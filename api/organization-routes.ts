@@ -15,6 +15,7 @@ import {
   readEnvironmentOverrides,
 } from '../lib/anaf/anaf-environments';
 import { OAUTH_SCOPES, type OAuthScope } from '../lib/config/config';
+import { isUnknownUpdate, resendDelayMs, UPDATE_SENDS, updateDroppedUnprocessed } from '../lib/temporal/update-failures';
 import { sha256Hex } from '../lib/storage/blob-store';
 import type { OrganizationRecord } from '../workflows/organization';
 import { deleteOrganizationSignal, deleteOrganizationUpdate, LINKS_REMAIN, organizationWorkflowId } from '../workflows/organization';
@@ -148,11 +149,6 @@ export const DELETE_ATTEMPTS = 3;
 /** The delete update's handler and the workflow's end are one workflow task: seconds mean the workers are not keeping up (503). */
 const DELETE_DEADLINE_MS = 10_000;
 
-/** The SDK's refusal of an update the workflow has no handler for (@temporalio/workflow rejectBufferedUpdates). */
-export function isUnknownUpdate(err: unknown, name: string): boolean {
-  return err instanceof WorkflowUpdateFailedError && err.cause?.message === `No registered handler for update: ${name}`;
-}
-
 /**
  * Unlink every shared sign-in, then delete; the organization refuses the delete (LINKS_REMAIN) while
  * a link made after the unlink remains, and the unlink is done again: never deleted with a link left,
@@ -176,22 +172,14 @@ async function deleteUnlinked(ctx: ApiContext, tenant: string, cif: string, hand
   );
 }
 
-/** How many times the delete update is sent when the server dropped it unprocessed (as the token provider's refresh). */
-export const DELETE_SENDS = 5;
-/**
- * The server's answer to an update that reached a workflow task the worker completed without it (an
- * update racing a task in flight): it never ran, so sending it again is safe.
- */
-const UNPROCESSED_UPDATE = /wasn't processed by worker/;
-
 /** What to do after the delete update failed: unlink again, send the old signal, send the update again, or answer. */
 export type DeleteUpdateFailure =
   { next: 'unlink-again' } | { next: 'signal' } | { next: 'resend'; afterMs: number } | { next: 'answer'; error: unknown };
 
 /**
  * The delete update's failure, sorted: LINKS_REMAIN (a link made since the unlink), an update the
- * workflow lacks (older workers), an update the server dropped unprocessed (`sent` of DELETE_SENDS so
- * far). Any other update failure is 503 ORGANIZATION_DELETE_NOT_CONFIRMED: the handler cannot fail, so
+ * workflow lacks (older workers), an update the server dropped unprocessed (sent again
+ * until UPDATE_SENDS). Any other update failure is 503 ORGANIZATION_DELETE_NOT_CONFIRMED: the handler cannot fail, so
  * it is the server's or a worker's trouble, and whether the organization ended is not known here (a
  * GET tells; a DELETE sent again deletes it or answers 404). Not an update failure: as it was thrown.
  */
@@ -200,7 +188,7 @@ export function afterDeleteUpdateFailed(err: unknown, cif: string, sent: number)
   if (!(err instanceof WorkflowUpdateFailedError)) return { next: 'answer', error: err };
   if (err.cause instanceof ApplicationFailure && err.cause.type === LINKS_REMAIN) return { next: 'unlink-again' };
   if (isUnknownUpdate(err, deleteOrganizationUpdate.name)) return { next: 'signal' };
-  if (UNPROCESSED_UPDATE.test(err.cause?.message ?? '') && sent < DELETE_SENDS) return { next: 'resend', afterMs: 50 * sent };
+  if (updateDroppedUnprocessed(err) && sent < UPDATE_SENDS) return { next: 'resend', afterMs: resendDelayMs(sent) };
   const error = new ApiError(
     503,
     'ORGANIZATION_DELETE_NOT_CONFIRMED',

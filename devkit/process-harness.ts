@@ -17,7 +17,7 @@ import { type AppConfig, loadConfig } from '../lib/config/config';
 import { createLogger } from '../lib/observability/logger';
 import type { RunningSandbox, SandboxOptions } from '../sandbox';
 import { callApi } from './api-client';
-import { settledWithin, within } from './bounded';
+import { settledWithin, within } from '../lib/process/bounded';
 import { authorizeOrganization } from './oauth-walk';
 import { closeServer, listeningApiSocket } from './ports';
 import { exitedWedged } from './product-process';

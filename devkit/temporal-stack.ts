@@ -1,5 +1,5 @@
 import { type DevServer, startDevServer } from '../lib/temporal/dev-server';
-import { stopChild } from './bounded';
+import { stopChild } from '../lib/process/bounded';
 import { freePort } from './ports';
 
 /**

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { stopChild } from './bounded';
+import { stopChild } from '../lib/process/bounded';
 import { spawnProductProcess } from './product-process';
 
 export interface WorkerProcess {

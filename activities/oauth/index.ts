@@ -25,6 +25,7 @@ import { type OAuthScope, workflowIdOfAuthorization, workflowIdOfInit } from '..
 import { authorizationLinksQuery, LINK_CHANGED, linkAuthorizationUpdate, organizationWorkflowId } from '../../workflows/organization';
 import { AnafAuthorizationId } from '../../lib/temporal/search-attributes';
 import { linksIn } from '../../services/clients/authorization-links';
+import { describeOrganization } from '../../services/clients/organization-memo';
 import { type CoverageAnswer, coverageCall } from './cif-coverage';
 import { detectProblem, failureForError, failureForProblem } from '../anaf/failures';
 import { anafFetch } from '../anaf/http';
@@ -272,16 +273,10 @@ export function createOAuthOrchestrationActivities(deps: OAuthActivityDeps) {
       cif: string;
       scope: OAuthScope;
     }): Promise<{ linkedNow: string | null; organizationDeleted?: true }> {
-      const client = deps.client;
-      if (!client) throw new Error('readOrganizationLink needs a Temporal client');
-      try {
-        const described = await client.workflow.getHandle(organizationWorkflowId(input.tenant, input.cif)).describe();
-        if (described.status.name !== 'RUNNING') return { linkedNow: null, organizationDeleted: true };
-        return { linkedNow: linksIn(described.memo ?? {})[input.scope] ?? null };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { linkedNow: null, organizationDeleted: true };
-        throw err;
-      }
+      if (!deps.client) throw new Error('readOrganizationLink needs a Temporal client');
+      const organization = await describeOrganization(deps.client, input.tenant, input.cif);
+      if (!organization?.running) return { linkedNow: null, organizationDeleted: true };
+      return { linkedNow: linksIn(organization.memo)[input.scope] ?? null };
     },
 
     /**

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { resendDelayMs, UPDATE_SENDS, updateDroppedUnprocessed } from '../../lib/temporal/update-failures';
 import { OpenedTokenMemo } from '../../lib/crypto/opened-token-memo';
 import type { TokenSealer } from '../../lib/crypto/token-seal';
 import { currentTokenQuery, refreshUpdate } from '../../workflows/oauth/definitions';
@@ -167,10 +168,8 @@ export class TokenProvider {
         if (err instanceof WorkflowNotFoundError) throw notAuthorized(key, 'never authorized');
         if (err instanceof WorkflowUpdateFailedError) {
           const cause = err.cause;
-          // The server drops an update that reached a workflow task the worker completed
-          // without it (updates racing a task in flight); the update never ran, so it is safe to send again.
-          if (/wasn't processed by worker/.test(cause?.message ?? '') && attempt < 5) {
-            await new Promise((r) => setTimeout(r, 50 * attempt));
+          if (updateDroppedUnprocessed(err) && attempt < UPDATE_SENDS) {
+            await new Promise((r) => setTimeout(r, resendDelayMs(attempt)));
             continue;
           }
           const type = cause instanceof ApplicationFailure ? cause.type : undefined;

@@ -17,7 +17,7 @@ import type { FaultRule, FaultRuleView } from '../../sandbox';
 import { SeededRandom } from '../../sandbox/random';
 import type { SubmissionView } from '../../workflows/efactura/types';
 import { adoptedIndexMismatch, DOCUMENTED_FINAL_ANAF_ANSWERS, lastActivityFailureType } from './checks';
-import { within } from '../bounded';
+import { within } from '../../lib/process/bounded';
 import { pidHoldingConnection } from '../proc';
 import { ublInvoice } from '../fixtures/invoice';
 import { pool } from '../pool';

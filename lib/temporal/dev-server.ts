@@ -1,3 +1,4 @@
+import { stopChild } from '../process/bounded';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -133,15 +134,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address,
     uiUrl: `http://localhost:${uiPort}`,
     process: child,
-    async stop() {
-      // A server killed by a signal has signalCode set and exitCode null, its 'exit' long gone:
-      // waiting for another one hung a test process for good (CI, chaos).
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const done = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(timer);
-    },
+    // SIGTERM, SIGKILL after 10 s; a server already killed by a signal (exitCode null, its 'exit'
+    // long gone) is not waited for: that wait hung a test process for good (CI, chaos).
+    stop: () => stopChild(child),
   };
 }

@@ -5,14 +5,24 @@ import { organizationWorkflowId } from '../../workflows/organization';
 /** What the organization workflow publishes in its memo: its authorization links and ANAF environment overrides. */
 export type OrganizationMemo = Record<string, unknown>;
 
-/** The organization's memo, read with a describe (no workflow task); `{}` when there is no organization. */
-export async function organizationMemoOf(client: Client, tenant: string, cif: string): Promise<OrganizationMemo> {
+/** The organization as a describe shows it (no workflow task): its memo, and whether it runs (ended: deleted); undefined when there is none. */
+export async function describeOrganization(
+  client: Client,
+  tenant: string,
+  cif: string,
+): Promise<{ memo: OrganizationMemo; running: boolean } | undefined> {
   try {
-    return (await client.workflow.getHandle(organizationWorkflowId(tenant, cif)).describe()).memo ?? {};
+    const described = await client.workflow.getHandle(organizationWorkflowId(tenant, cif)).describe();
+    return { memo: described.memo ?? {}, running: described.status.name === 'RUNNING' };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return {};
+    if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/** The organization's memo; `{}` when there is no organization. */
+export async function organizationMemoOf(client: Client, tenant: string, cif: string): Promise<OrganizationMemo> {
+  return (await describeOrganization(client, tenant, cif))?.memo ?? {};
 }
 
 /** How long a stale memo may stand in while Temporal cannot be asked (as a cached token). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { within } from '../../devkit/bounded';
+import { within } from '../../lib/process/bounded';
 import { lastActivityFailureType } from '../../devkit/chaos/checks';
 import { Harness } from '../../devkit/process-harness';
 import { eventually } from '../../devkit/wait';

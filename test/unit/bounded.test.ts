@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { exitedWithin, hasExited, settledWithin, stopChild, within } from '../../devkit/bounded';
+import { exitedWithin, hasExited, settledWithin, stopChild, within } from '../../lib/process/bounded';
 
 /** A node child that ignores SIGTERM (as a worker stuck in its graceful shutdown would) and never ends by itself. */
 function stubbornChild() {

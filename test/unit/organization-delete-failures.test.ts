@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { afterDeleteUpdateFailed, DELETE_SENDS } from '../../api/organization-routes';
+import { afterDeleteUpdateFailed } from '../../api/organization-routes';
+import { UPDATE_SENDS as DELETE_SENDS } from '../../lib/temporal/update-failures';
 import { ApiError } from '../../api/errors';
 import { LINKS_REMAIN } from '../../workflows/organization';
 

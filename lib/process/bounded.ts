@@ -1,8 +1,8 @@
 /**
- * Bounds for the waits of the process harness and the chaos suite. A test-file process stays
- * alive while anything it awaits is pending, so an await that only a dead child or a stopped
- * Temporal could end hung a CI run for good (test/integration/chaos.test.ts); every such wait
- * goes through one of these instead.
+ * Bounds for waits on child processes and the calls around them (the dev server, the process
+ * harness, the chaos suite). A process stays alive while anything it awaits is pending, so an
+ * await that only a dead child or a stopped Temporal could end hung a CI run for good
+ * (test/integration/chaos.test.ts); every such wait goes through one of these instead.
  */
 import type { ChildProcess } from 'node:child_process';
 
